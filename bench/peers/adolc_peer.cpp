@@ -1,0 +1,359 @@
+// ADOL-C peer (Debian's libadolc-dev): tape with trace_on / adouble / trace_off,
+// then ADOL-C's jacobian() / hessian() drivers (fov_reverse for the W3rows rows).
+//
+//   adolc_peer --mode {full,smoke} --workload {W1,W2,W3rows,W3full,W4,W5,W6}
+//              [--workloads-json PATH]   (default: ../../workloads.json beside this binary)
+//
+// Prints one JSON report line (impl "adolc"). Every timed run tapes the function
+// on the inputs (ADOL-C's graph building) and runs the driver into a dense result.
+// W2 tapes the per-sample function once per run and evaluates the tape at every
+// sample (ADOL-C re-evaluates a tape at new points; the MLP has no branches).
+// W6 retapes every iteration (reported as per_iter_us) and, as an extra field,
+// per_iter_us_tape_reused: one tape made before the loop, evaluated at the new
+// inputs each iteration. Tape buffers are sized so tapes stay in memory.
+// Build: g++ -O2 -std=c++17 adolc_peer.cpp -ladolc
+
+#include <adolc/adolc.h>
+#include <nlohmann/json.hpp>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <climits>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+using nlohmann::json;
+using Report = nlohmann::ordered_json;
+using Vec = std::vector<double>;
+
+namespace {
+
+// ------------------------------------------------------------------ data
+
+struct Matrix {
+    size_t rows = 0, cols = 0;
+    Vec v;  // row-major
+    double at(size_t i, size_t j) const { return v[i * cols + j]; }
+};
+
+struct Layer {
+    Matrix w;
+    Vec b;
+};
+
+Layer make_layer(int k, size_t n_in, size_t n_out) {
+    Layer layer{{n_out, n_in, Vec(n_out * n_in)}, Vec(n_out)};
+    for (size_t i = 0; i < n_out; ++i) {
+        for (size_t j = 0; j < n_in; ++j)
+            layer.w.v[i * n_in + j] = std::sin(0.37 * i + 0.11 * j + 1.3 * k) / std::sqrt(double(n_in));
+        layer.b[i] = 0.1 * std::cos(0.7 * i + k);
+    }
+    return layer;
+}
+
+std::vector<Layer> mlp_params(const std::vector<size_t>& sizes) {
+    std::vector<Layer> params;
+    for (size_t k = 0; k + 1 < sizes.size(); ++k) params.push_back(make_layer(int(k), sizes[k], sizes[k + 1]));
+    return params;
+}
+
+Vec input_vector(size_t n) {
+    Vec x(n);
+    for (size_t j = 0; j < n; ++j) x[j] = std::sin(0.5 * j);
+    return x;
+}
+
+Vec batched_sample(size_t b, size_t n) {
+    Vec x(n);
+    for (size_t j = 0; j < n; ++j) x[j] = std::sin(0.5 * j + 0.1 * b);
+    return x;
+}
+
+Matrix hessian_matrix(size_t m, size_t n) {
+    Matrix a{m, n, Vec(m * n)};
+    for (size_t i = 0; i < m; ++i)
+        for (size_t j = 0; j < n; ++j) a.v[i * n + j] = std::sin(0.37 * i + 0.11 * j) / 16.0;
+    return a;
+}
+
+// ------------------------------------------------------------------ ADOL-C helpers
+
+// Tape buffer sizes (in elements) large enough that a tape of about `ops`
+// operations never spills to ADOLC-*.tap files.
+void tape_on(short tag, size_t ops) {
+    size_t size = std::max<size_t>(4 * ops + 4096, 1 << 16);
+    if (size > UINT_MAX) throw std::runtime_error("tape too large");
+    trace_on(tag, 0, uint(size), uint(size), uint(size), uint(size));
+}
+
+// Dense matrix as ADOL-C wants it (double**), freed on scope exit.
+struct AdolcMatrix {
+    double** p;
+    size_t rows, cols;
+    AdolcMatrix(size_t r, size_t c) : p(myalloc2(r, c)), rows(r), cols(c) {}
+    ~AdolcMatrix() { myfree2(p); }
+    AdolcMatrix(const AdolcMatrix&) = delete;
+    AdolcMatrix& operator=(const AdolcMatrix&) = delete;
+    void copy_to(Vec& out) const {
+        out.resize(rows * cols);
+        for (size_t i = 0; i < rows; ++i) std::copy(p[i], p[i] + cols, out.begin() + i * cols);
+    }
+};
+
+std::vector<adouble> dense_layer(const Layer& layer, const std::vector<adouble>& h) {
+    std::vector<adouble> out(layer.w.rows);
+    for (size_t i = 0; i < layer.w.rows; ++i) {
+        adouble s = layer.b[i];
+        for (size_t j = 0; j < layer.w.cols; ++j) s += layer.w.at(i, j) * h[j];
+        out[i] = s;
+    }
+    return out;
+}
+
+std::vector<adouble> tanh_all(std::vector<adouble> h) {
+    for (auto& v : h) v = tanh(v);
+    return h;
+}
+
+size_t mlp_ops(const std::vector<size_t>& s) { return 2 * (s[0] * s[1] + s[1] * s[2] + s[2] * s[3]) + 4 * (s[1] + s[2] + s[3]); }
+
+// Tape f(x) = W2 tanh(W1 tanh(W0 x + b0) + b1) + b2 at x, all outputs dependent.
+void tape_mlp(short tag, const std::vector<Layer>& params, const Vec& x0, const std::vector<size_t>& sizes) {
+    tape_on(tag, mlp_ops(sizes));
+    std::vector<adouble> x(x0.size());
+    for (size_t j = 0; j < x0.size(); ++j) x[j] <<= x0[j];
+    std::vector<adouble> y = dense_layer(params[2], tanh_all(dense_layer(params[1], tanh_all(dense_layer(params[0], x)))));
+    double out;
+    for (auto& v : y) v >>= out;
+    trace_off();
+}
+
+// ------------------------------------------------------------------ workloads
+// Each returns the timed callable; it leaves the result (row-major) in `result`.
+
+using Timed = std::function<void()>;
+std::vector<size_t> sizes_of(const json& c) { return c.at("sizes").get<std::vector<size_t>>(); }
+
+Timed mlp_jacobian(const json& config, Vec& result) {
+    auto sizes = sizes_of(config);
+    auto params = mlp_params(sizes);
+    Vec x0 = input_vector(sizes[0]);
+    return [=, &result] {
+        tape_mlp(1, params, x0, sizes);
+        AdolcMatrix j(sizes[3], sizes[0]);
+        jacobian(1, int(sizes[3]), int(sizes[0]), x0.data(), j.p);
+        j.copy_to(result);
+    };
+}
+
+// W3rows: one zero-order forward sweep keeping the Taylors, then one vector
+// reverse sweep with the unit rows r0..r1 as weights: only those rows of J.
+Timed mlp_rows(const json& config, Vec& result) {
+    auto sizes = sizes_of(config);
+    auto params = mlp_params(sizes);
+    Vec x0 = input_vector(sizes[0]);
+    auto rows = config.at("rows").get<std::vector<size_t>>();
+    size_t p = rows[1] - rows[0], m = sizes[3], n = sizes[0];
+    return [=, &result] {
+        tape_mlp(1, params, x0, sizes);
+        Vec y(m);
+        zos_forward(1, int(m), int(n), 1, x0.data(), y.data());
+        AdolcMatrix u(p, m), z(p, n);
+        for (size_t r = 0; r < p; ++r) {
+            std::fill(u.p[r], u.p[r] + m, 0.0);
+            u.p[r][rows[0] + r] = 1.0;
+        }
+        fov_reverse(1, int(m), int(n), int(p), u.p, z.p);
+        z.copy_to(result);
+    };
+}
+
+Timed batched_mlp(const json& config, Vec& result) {
+    auto sizes = sizes_of(config);
+    auto params = mlp_params(sizes);
+    size_t batch = config.at("batch").get<size_t>(), m = sizes[3], n = sizes[0];
+    std::vector<Vec> xs;
+    for (size_t b = 0; b < batch; ++b) xs.push_back(batched_sample(b, n));
+    return [=, &result] {
+        tape_mlp(1, params, xs[0], sizes);
+        AdolcMatrix j(m, n);
+        result.resize(batch * m * n);
+        for (size_t b = 0; b < batch; ++b) {
+            jacobian(1, int(m), int(n), xs[b].data(), j.p);
+            for (size_t i = 0; i < m; ++i) std::copy(j.p[i], j.p[i] + n, result.begin() + (b * m + i) * n);
+        }
+    };
+}
+
+// W4: f = sum(softplus(A x)) + 0.5 x.x; hessian() fills the lower triangle only.
+Timed softplus_hessian(const json& config, Vec& result) {
+    size_t m = config.at("m").get<size_t>(), n = config.at("n").get<size_t>();
+    Matrix a = hessian_matrix(m, n);
+    Vec x0 = input_vector(n);
+    return [=, &result] {
+        tape_on(1, 2 * m * n + 8 * m + 4 * n);
+        std::vector<adouble> x(n);
+        for (size_t j = 0; j < n; ++j) x[j] <<= x0[j];
+        adouble f = 0.0;
+        for (size_t i = 0; i < m; ++i) {
+            adouble z = 0.0;
+            for (size_t j = 0; j < n; ++j) z += a.at(i, j) * x[j];
+            f += log(1.0 + exp(z));
+        }
+        for (size_t j = 0; j < n; ++j) f += 0.5 * x[j] * x[j];
+        double out;
+        f >>= out;
+        trace_off();
+        AdolcMatrix h(n, n);
+        hessian(1, int(n), const_cast<double*>(x0.data()), h.p);
+        result.resize(n * n);
+        for (size_t i = 0; i < n; ++i)
+            for (size_t j = 0; j <= i; ++j) result[i * n + j] = result[j * n + i] = h.p[i][j];
+    };
+}
+
+Timed diag_wide(const json& config, Vec& result) {
+    size_t n = config.at("n").get<size_t>();
+    Vec x0 = input_vector(n);
+    return [=, &result] {
+        tape_on(1, 8 * n);
+        std::vector<adouble> x(n);
+        double out;
+        for (size_t j = 0; j < n; ++j) x[j] <<= x0[j];
+        for (size_t j = 0; j < n; ++j) {
+            adouble y = sin(x[j]) * exp(x[j]) + x[j] * x[j];
+            y >>= out;
+        }
+        trace_off();
+        AdolcMatrix j(n, n);
+        jacobian(1, int(n), int(n), x0.data(), j.p);
+        j.copy_to(result);
+    };
+}
+
+// ------------------------------------------------------------------ W6
+
+void tiny_inputs(size_t i, double* x) {  // x = (x1, x2)
+    for (size_t k = 0; k < 3; ++k) {
+        x[k] = (double(i) + double(k)) * 1e-3;
+        x[3 + k] = double(k + 1) + double(i) * 1e-3;
+    }
+}
+
+void tape_tiny(short tag, const double* x0) {
+    trace_on(tag);
+    adouble x1[3], x2[3];
+    for (int k = 0; k < 3; ++k) x1[k] <<= x0[k];
+    for (int k = 0; k < 3; ++k) x2[k] <<= x0[3 + k];
+    double out;
+    for (int k = 0; k < 3; ++k) {
+        adouble y = x1[k] * x2[k] + sin(x1[k]);
+        y >>= out;
+    }
+    trace_off();
+}
+
+// Result: per iteration the [3, 6] Jacobian = (d/dx1 | d/dx2), stored row-major.
+Timed tiny_repeat(const json& config, Vec& result, bool retape) {
+    size_t iterations = config.at("iterations").get<size_t>();
+    return [=, &result] {
+        result.resize(iterations * 18);
+        AdolcMatrix j(3, 6);
+        double x[6];
+        if (!retape) {
+            tiny_inputs(0, x);
+            tape_tiny(2, x);
+        }
+        for (size_t i = 0; i < iterations; ++i) {
+            tiny_inputs(i, x);
+            if (retape) tape_tiny(1, x);
+            jacobian(retape ? 1 : 2, 3, 6, x, j.p);
+            for (int r = 0; r < 3; ++r) std::copy(j.p[r], j.p[r] + 6, result.begin() + i * 18 + r * 6);
+        }
+    };
+}
+
+// ------------------------------------------------------------------ timing / report
+
+std::vector<double> measure(const Timed& fn, int runs) {
+    fn();  // warm-up
+    std::vector<double> times;
+    for (int r = 0; r < runs; ++r) {
+        auto start = std::chrono::steady_clock::now();
+        fn();
+        times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    }
+    return times;
+}
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    size_t k = v.size() / 2;
+    return v.size() % 2 ? v[k] : 0.5 * (v[k - 1] + v[k]);
+}
+
+long peak_rss_kb() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return usage.ru_maxrss;
+}
+
+std::string default_workloads_json() {
+    char buf[4096];
+    ssize_t len = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+    std::string exe = len > 0 ? std::string(buf, size_t(len)) : std::string("./adolc_peer");
+    return exe.substr(0, exe.rfind('/') + 1) + "../../workloads.json";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string mode = "full", workload, path = default_workloads_json();
+    for (int i = 1; i + 1 < argc; i += 2) {
+        std::string key = argv[i];
+        if (key == "--mode") mode = argv[i + 1];
+        else if (key == "--workload") workload = argv[i + 1];
+        else if (key == "--workloads-json") path = argv[i + 1];
+        else { std::fprintf(stderr, "unknown argument %s\n", argv[i]); return 2; }
+    }
+    std::ifstream file(path);
+    if (!file) { std::fprintf(stderr, "cannot read %s\n", path.c_str()); return 2; }
+    json modes = json::parse(file).at("modes").at(mode);
+    int runs = modes.at("runs").get<int>();
+    if (!modes.contains(workload)) { std::fprintf(stderr, "unknown workload '%s'\n", workload.c_str()); return 2; }
+    const json& config = modes.at(workload);
+
+    Vec result;
+    Timed timed;
+    if (workload == "W1" || workload == "W3full") timed = mlp_jacobian(config, result);
+    else if (workload == "W3rows") timed = mlp_rows(config, result);
+    else if (workload == "W2") timed = batched_mlp(config, result);
+    else if (workload == "W4") timed = softplus_hessian(config, result);
+    else if (workload == "W5") timed = diag_wide(config, result);
+    else if (workload == "W6") timed = tiny_repeat(config, result, true);
+
+    std::vector<double> times = measure(timed, runs);
+    double sum = 0.0;
+    for (double v : result) sum += v;
+    Report line = {{"impl", "adolc"}, {"workload", workload}, {"mode", mode}, {"runs", runs},
+                 {"median_ms", median(times)},
+                 {"min_ms", *std::min_element(times.begin(), times.end())},
+                 {"max_ms", *std::max_element(times.begin(), times.end())},
+                 {"peak_rss_kb", 0}, {"sum", sum}, {"first", result.at(0)}};
+    if (workload == "W6") {
+        double iterations = config.at("iterations").get<double>();
+        line["per_iter_us"] = median(times) * 1e3 / iterations;
+        Vec reused;
+        line["per_iter_us_tape_reused"] = median(measure(tiny_repeat(config, reused, false), runs)) * 1e3 / iterations;
+    }
+    line["peak_rss_kb"] = peak_rss_kb();
+    std::printf("%s\n", line.dump().c_str());
+    return 0;
+}

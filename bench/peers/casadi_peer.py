@@ -1,0 +1,115 @@
+"""CasADi peer: symbolic jacobian / hessian turned into a casadi.Function and evaluated.
+
+    python3 casadi_peer.py --mode {full,smoke} --workload {W1,W2,W3rows,W3full,W4,W5,W6}
+CasADi separates building an expression graph from evaluating it. BENCHMARKS.md's
+timed region includes building the graph from the inputs, so every timed call here
+builds the symbolic expression, its jacobian / hessian and the Function from
+scratch, then evaluates it on the inputs and reads the result as a dense numpy
+array. The matrix workloads use MX (matrix-valued nodes); the tiny W6 uses SX
+(scalar nodes), CasADi's usual choice for small scalar code. For W6 the report
+also carries per_iter_us_function_reused: one Function built before the loop and
+only evaluated on the new inputs each iteration.
+"""
+
+import casadi as ca
+import numpy as np
+
+import common
+
+
+def mlp(params, x):
+    (w0, b0), (w1, b1), (w2, b2) = params
+    return ca.mtimes(w2, ca.tanh(ca.mtimes(w1, ca.tanh(ca.mtimes(w0, x) + b0)) + b1)) + b2
+
+
+def casadi_params(sizes):
+    return [(ca.DM(w), ca.DM(b)) for w, b in common.mlp_params(sizes)]
+
+
+def jacobian_function(build_output, n):
+    """Build x = MX.sym(n), the output expression, d(output)/dx and its Function."""
+    x = ca.MX.sym("x", n)
+    return ca.Function("jacobian_of_output", [x], [ca.jacobian(build_output(x), x)])
+
+
+def build_mlp(config):
+    """W1, W3full: all rows; W3rows: the jacobian of outputs r0..r1 only."""
+    params = casadi_params(config["sizes"])
+    n0 = config["sizes"][0]
+    x0 = common.input_vector(n0)
+    r0, r1 = config.get("rows", [0, config["sizes"][-1]])
+    return lambda: jacobian_function(lambda x: mlp(params, x)[r0:r1], n0)(x0).full()
+
+
+def build_batched_mlp(config):
+    """W2: CasADi has no batch axis: the per-sample jacobian Function is mapped over
+    the B samples (Function.map), giving [J_0 | J_1 | ...] of shape [M, B*N]."""
+    params = casadi_params(config["sizes"])
+    batch, n0, m = config["batch"], config["sizes"][0], config["sizes"][-1]
+    xs_t = common.batched_input(batch, n0).T.copy()  # samples as columns
+
+    def timed():
+        per_sample = jacobian_function(lambda x: mlp(params, x), n0)
+        side_by_side = per_sample.map(batch)(xs_t).full()
+        return side_by_side.reshape(m, batch, n0).transpose(1, 0, 2)
+
+    return timed
+
+
+def build_hessian(config):
+    a = ca.DM(common.hessian_matrix(config["m"], config["n"]))
+    n = config["n"]
+    x0 = common.input_vector(n)
+
+    def timed():
+        x = ca.MX.sym("x", n)
+        f = ca.sum1(ca.log(1 + ca.exp(ca.mtimes(a, x)))) + 0.5 * ca.dot(x, x)
+        hess, _grad = ca.hessian(f, x)
+        return ca.Function("softplus_hessian", [x], [hess])(x0).full()
+
+    return timed
+
+
+def build_diag_wide(config):
+    n = config["n"]
+    x0 = common.input_vector(n)
+    return lambda: jacobian_function(lambda x: ca.sin(x) * ca.exp(x) + x * x, n)(x0).full()
+
+
+def tiny_function():
+    x1, x2 = ca.SX.sym("x1", 3), ca.SX.sym("x2", 3)
+    y = x1 * x2 + ca.sin(x1)
+    return ca.Function("tiny", [x1, x2], [ca.jacobian(y, x1), ca.jacobian(y, x2)])
+
+
+def build_tiny_repeat(config):
+    """W6: the Function is rebuilt every iteration (timed); see the module doc for the extra field."""
+    iterations = config["iterations"]
+
+    def loop(function_for_iteration):
+        blocks = []
+        for i in range(iterations):
+            d1, d2 = function_for_iteration()(*common.tiny_inputs(i))
+            blocks.append((d1.full(), d2.full()))
+        return blocks
+
+    def extra(runs):
+        reused = tiny_function()
+        times, _ = common.measure(lambda: loop(lambda: reused), runs)
+        return {"per_iter_us_function_reused": float(np.median(times)) * 1e3 / iterations}
+
+    return (lambda: loop(tiny_function)), extra
+
+
+WORKLOADS = {
+    "W1": build_mlp,
+    "W2": build_batched_mlp,
+    "W3rows": build_mlp,
+    "W3full": build_mlp,
+    "W4": build_hessian,
+    "W5": build_diag_wide,
+    "W6": build_tiny_repeat,
+}
+
+if __name__ == "__main__":
+    common.run_peer("casadi", WORKLOADS, __doc__.splitlines()[0])
