@@ -1,0 +1,244 @@
+//! The reverse sweep: [`grad`] and its vectorized form [`grad_stacked`].
+//!
+//! One sweep visits, in descending id order (reverse topological order), the
+//! nodes that require grad, are reachable from the ys, and reach some x; it
+//! never mutates the graph, so the same graph can be swept any number of
+//! times. Gradients accumulate in a map keyed by node id: the first
+//! contribution moves in, later ones are added. Every rule's output is summed
+//! back to its input's shape here, in one place.
+
+use crate::broadcast::sum_to;
+use crate::error::{Error, Result, fmt_shape};
+use crate::graph::{GradMode, IdMap, IdSet, reachable_descending, reaching};
+use crate::ops::{VjpContext, add};
+use crate::tensor::Tensor;
+
+/// Gradients of `ys` with respect to `xs`: `sum_i grad_ys[i] . dys[i]/dx` for
+/// each x, shaped like x.
+///
+/// `grad_ys` gives one cotangent per y, shaped like it (`None`: ones). An x
+/// that the ys do not depend on gets zeros; an x given twice gets its
+/// gradient in both places. With `create_graph` the sweep is itself recorded,
+/// so the result can be differentiated again; without it nothing is
+/// recorded and the results are constants.
+///
+/// Errors: `NotDifferentiable` for an x that does not require grad,
+/// `InvalidArgument` for a `grad_ys` list of the wrong length, `Shape` for a
+/// cotangent whose shape differs from its y's.
+///
+/// ```
+/// use jac_core::{Tensor, grad, mul, sum};
+/// // y = sum(x * x), dy/dx = 2x
+/// let x = Tensor::from_vec(vec![1.0, -2.0, 3.0], &[3], true)?;
+/// let y = sum(&mul(&x, &x)?, None, false)?;
+/// let g = grad(&[y], &[x.clone()], None, true)?;
+/// assert_eq!(g[0].to_vec(), vec![2.0, -4.0, 6.0]);
+/// // Differentiate again: d/dx sum(2x) = 2.
+/// let h = grad(&[sum(&g[0], None, false)?], &[x], None, false)?;
+/// assert_eq!(h[0].to_vec(), vec![2.0, 2.0, 2.0]);
+/// # Ok::<(), jac_core::Error>(())
+/// ```
+pub fn grad(
+    ys: &[Tensor],
+    xs: &[Tensor],
+    grad_ys: Option<&[Tensor]>,
+    create_graph: bool,
+) -> Result<Vec<Tensor>> {
+    let seeds = match grad_ys {
+        None => ys.iter().map(|y| Tensor::ones(y.shape())).collect(),
+        Some(gs) => {
+            check_cotangents(ys, gs, 0)?;
+            gs.to_vec()
+        }
+    };
+    sweep(ys, xs, seeds, 0, create_graph)
+}
+
+/// `k` gradients of `ys` with respect to `xs` in one sweep: each
+/// `grad_ys[i]` stacks `k` cotangents of `ys[i]` along a new leading axis
+/// (shape `[k, ..ys[i].shape]`), and each result stacks the `k` gradients the
+/// same way (shape `[k, ..x.shape]`). Row `r` of every result equals
+/// [`grad`] with the row-`r` cotangents. Works with `create_graph` too.
+///
+/// This is how a lazy Jacobian evaluates a block of rows: every op's rule
+/// carries the extra axis, so k matrix-vector products become one
+/// matrix-matrix product.
+///
+/// Errors: as [`grad`], plus `Shape` when the cotangents disagree on `k` or
+/// a cotangent is not `[k, ..y.shape]`.
+///
+/// ```
+/// use jac_core::{Tensor, grad_stacked, sin};
+/// // The full Jacobian of y = sin(x) in one sweep: k = 2 one-hot rows.
+/// let x = Tensor::from_vec(vec![0.0, 1.0], &[2], true)?;
+/// let y = sin(&x)?;
+/// let eye = Tensor::from_vec(vec![1.0, 0.0, 0.0, 1.0], &[2, 2], false)?;
+/// let j = grad_stacked(&[y], &[x], &[eye], false)?;
+/// assert_eq!(j[0].shape(), &[2, 2]);
+/// assert_eq!(j[0].to_vec(), vec![1.0, 0.0, 0.0, 1.0f64.cos()]);
+/// # Ok::<(), jac_core::Error>(())
+/// ```
+pub fn grad_stacked(
+    ys: &[Tensor],
+    xs: &[Tensor],
+    grad_ys: &[Tensor],
+    create_graph: bool,
+) -> Result<Vec<Tensor>> {
+    if ys.is_empty() {
+        return Err(Error::invalid(
+            "ys: grad_stacked needs at least one y (its cotangent gives k), got none",
+        ));
+    }
+    check_cotangents(ys, grad_ys, 1)?;
+    sweep(ys, xs, grad_ys.to_vec(), 1, create_graph)
+}
+
+/// Checks one cotangent per y, each `L ++ y.shape` with the same `L` of
+/// `lead` axes.
+fn check_cotangents(ys: &[Tensor], gs: &[Tensor], lead: usize) -> Result<()> {
+    if gs.len() != ys.len() {
+        return Err(Error::invalid(format!(
+            "grad_ys: expected one cotangent per y ({}), got {}",
+            ys.len(),
+            gs.len()
+        )));
+    }
+    let mut stacked: Option<&[usize]> = None;
+    for (i, (y, g)) in ys.iter().zip(gs).enumerate() {
+        let fits = g.ndim() == y.ndim() + lead && &g.shape()[lead..] == y.shape();
+        if !fits {
+            let expected = if lead == 0 {
+                fmt_shape(y.shape())
+            } else {
+                format!("[k, ..{}]", fmt_shape(y.shape()))
+            };
+            return Err(Error::shape(format!(
+                "grad_ys[{i}]: expected shape {expected} to match ys[{i}], got {}",
+                fmt_shape(g.shape())
+            )));
+        }
+        let l = &g.shape()[..lead];
+        match stacked {
+            Some(first) if first != l => {
+                return Err(Error::shape(format!(
+                    "grad_ys[{i}]: stacks {} cotangents, grad_ys[0] stacks {}",
+                    fmt_shape(l),
+                    fmt_shape(first)
+                )));
+            }
+            _ => stacked = Some(l),
+        }
+    }
+    Ok(())
+}
+
+/// The sweep behind [`grad`] and [`grad_stacked`]: `seeds[i]` is the
+/// cotangent of `ys[i]` with `lead` stacked leading axes.
+pub(crate) fn sweep(
+    ys: &[Tensor],
+    xs: &[Tensor],
+    seeds: Vec<Tensor>,
+    lead: usize,
+    create_graph: bool,
+) -> Result<Vec<Tensor>> {
+    for (j, x) in xs.iter().enumerate() {
+        if !x.requires_grad() {
+            return Err(Error::not_differentiable(format!(
+                "xs[{j}]: expected a tensor that requires grad, got a constant of shape {}",
+                fmt_shape(x.shape())
+            )));
+        }
+    }
+    let lead_shape: Vec<usize> = seeds
+        .first()
+        .map(|s| s.shape()[..lead].to_vec())
+        .unwrap_or_else(|| vec![1; lead]);
+    // With create_graph off, rules run without recording: results are
+    // constants and the sweep leaves no graph behind.
+    let _mode = GradMode::set(create_graph);
+
+    let targets: IdSet = xs.iter().map(Tensor::id).collect();
+    let order = reachable_descending(ys);
+    let reaches = reaching(&order, &targets);
+
+    let mut grads: IdMap<Tensor> = IdMap::default();
+    for (y, seed) in ys.iter().zip(seeds) {
+        if reaches.contains(&y.id()) {
+            accumulate(&mut grads, y.id(), seed)?;
+        }
+    }
+    let mut found: IdMap<Tensor> = IdMap::default();
+    let mut needs = Vec::new();
+    for node in &order {
+        let id = node.id();
+        if !reaches.contains(&id) {
+            continue;
+        }
+        let Some(g) = grads.remove(&id) else {
+            continue;
+        };
+        if targets.contains(&id) {
+            found.insert(id, g.clone());
+        }
+        let Some(recipe) = node.0.recipe.as_ref() else {
+            continue;
+        };
+        needs.clear();
+        needs.extend(recipe.inputs.iter().map(|i| reaches.contains(&i.id())));
+        if !needs.iter().any(|&n| n) {
+            continue;
+        }
+        let cx = VjpContext {
+            inputs: &recipe.inputs,
+            output: node,
+            cotangent: &g,
+            lead,
+            needs: &needs,
+        };
+        let input_grads = recipe.op.vjp(&cx)?;
+        drop(g);
+        for ((input, grad), &need) in recipe.inputs.iter().zip(input_grads).zip(&needs) {
+            if let (Some(grad), true) = (grad, need) {
+                let grad = sum_to(grad, lead, input.shape())?;
+                accumulate(&mut grads, input.id(), grad)?;
+            }
+        }
+    }
+    Ok(xs
+        .iter()
+        .map(|x| {
+            found.get(&x.id()).cloned().unwrap_or_else(|| {
+                let mut shape = lead_shape.clone();
+                shape.extend_from_slice(x.shape());
+                Tensor::zeros(&shape)
+            })
+        })
+        .collect())
+}
+
+/// Adds `g` into the gradient of `id`: the first contribution moves in;
+/// later ones are added, in place when nothing else holds the buffer and the
+/// sweep is not being recorded.
+fn accumulate(grads: &mut IdMap<Tensor>, id: crate::graph::NodeId, g: Tensor) -> Result<()> {
+    match grads.remove(&id) {
+        None => {
+            grads.insert(id, g);
+        }
+        Some(mut acc) => {
+            let in_place = !acc.requires_grad()
+                && !g.requires_grad()
+                && acc.shape() == g.shape()
+                && std::sync::Arc::get_mut(&mut acc.0).is_some();
+            let sum = if in_place {
+                if let Some(node) = std::sync::Arc::get_mut(&mut acc.0) {
+                    node.value += g.value();
+                }
+                acc
+            } else {
+                add(&acc, &g)?
+            };
+            grads.insert(id, sum);
+        }
+    }
+    Ok(())
+}

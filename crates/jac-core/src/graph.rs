@@ -1,0 +1,185 @@
+//! The recorded graph: immutable nodes with monotonic ids.
+//!
+//! Every node gets its id from one global counter when it is created, and a
+//! node's inputs exist before it does, so inputs always have smaller ids. A
+//! descending id order over any set of nodes is therefore a valid reverse
+//! topological order, with no recursive sort (a chain of 100,000 ops must not
+//! overflow the stack) and no mutation of the graph (a lazy Jacobian sweeps
+//! the same graph many times).
+
+use std::cell::Cell;
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use ndarray::ArrayD;
+
+use crate::ops::Op;
+use crate::tensor::Tensor;
+
+/// A node's identity: unique for the process lifetime, increasing in
+/// creation order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NodeId(u64);
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+
+impl NodeId {
+    fn fresh() -> NodeId {
+        // Relaxed is enough: ids only need to be unique and to increase along
+        // every happens-before chain (an op's inputs are created before it).
+        NodeId(NEXT_ID.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// The raw number, for diagnostics.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+/// How a non-leaf node was made: the op (with its static attributes) and the
+/// inputs it was applied to.
+pub(crate) struct Recipe {
+    pub(crate) op: Box<dyn Op>,
+    pub(crate) inputs: Vec<Tensor>,
+}
+
+/// One value in the graph.
+pub(crate) struct Node {
+    pub(crate) id: NodeId,
+    pub(crate) value: ArrayD<f64>,
+    pub(crate) requires_grad: bool,
+    /// `None` for leaves and for results recorded while grad was off or from
+    /// inputs that need no grad.
+    pub(crate) recipe: Option<Recipe>,
+}
+
+impl Node {
+    pub(crate) fn new(value: ArrayD<f64>, requires_grad: bool, recipe: Option<Recipe>) -> Node {
+        Node {
+            id: NodeId::fresh(),
+            value,
+            requires_grad,
+            recipe,
+        }
+    }
+}
+
+impl Drop for Node {
+    /// Unlinks the inputs iteratively: the default recursive drop of a long
+    /// chain of `Arc<Node>` would overflow the stack.
+    fn drop(&mut self) {
+        let Some(recipe) = self.recipe.as_mut() else {
+            return;
+        };
+        let mut stack = std::mem::take(&mut recipe.inputs);
+        while let Some(tensor) = stack.pop() {
+            if let Some(mut node) = Arc::into_inner(tensor.0)
+                && let Some(recipe) = node.recipe.as_mut()
+            {
+                stack.append(&mut recipe.inputs);
+            }
+        }
+    }
+}
+
+thread_local! {
+    static GRAD_ENABLED: Cell<bool> = const { Cell::new(true) };
+}
+
+/// Whether ops built on this thread record their inputs.
+pub(crate) fn grad_enabled() -> bool {
+    GRAD_ENABLED.with(Cell::get)
+}
+
+/// Sets whether ops record on this thread until the guard drops (also on
+/// unwinding), then restores the previous mode.
+pub(crate) struct GradMode {
+    previous: bool,
+}
+
+impl GradMode {
+    pub(crate) fn set(enabled: bool) -> GradMode {
+        let previous = GRAD_ENABLED.with(|g| g.replace(enabled));
+        GradMode { previous }
+    }
+}
+
+impl Drop for GradMode {
+    fn drop(&mut self) {
+        GRAD_ENABLED.with(|g| g.set(self.previous));
+    }
+}
+
+/// Hashes node ids by multiplication: they are already unique integers, so
+/// SipHash's protection buys nothing on the sweep's hot path.
+#[derive(Default)]
+pub(crate) struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8 | u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+pub(crate) type IdMap<V> = HashMap<NodeId, V, BuildHasherDefault<IdHasher>>;
+pub(crate) type IdSet = HashSet<NodeId, BuildHasherDefault<IdHasher>>;
+
+/// The nodes that require grad and are reachable from `roots` through
+/// recorded inputs, in descending id order (reverse topological order).
+/// Iterative: the depth of the graph does not touch the call stack.
+pub(crate) fn reachable_descending(roots: &[Tensor]) -> Vec<Tensor> {
+    let mut seen = IdSet::default();
+    let mut order = Vec::new();
+    let mut stack: Vec<Tensor> = roots
+        .iter()
+        .filter(|t| t.requires_grad())
+        .cloned()
+        .collect();
+    while let Some(t) = stack.pop() {
+        if !seen.insert(t.id()) {
+            continue;
+        }
+        if let Some(recipe) = &t.0.recipe {
+            stack.extend(
+                recipe
+                    .inputs
+                    .iter()
+                    .filter(|i| i.requires_grad() && !seen.contains(&i.id()))
+                    .cloned(),
+            );
+        }
+        order.push(t);
+    }
+    order.sort_unstable_by_key(|t| std::cmp::Reverse(t.id()));
+    order
+}
+
+/// For each node of `order` (descending ids), whether some path from it
+/// reaches a node of `targets`. Walks ascending ids so inputs are decided
+/// before the nodes that use them.
+pub(crate) fn reaching(order: &[Tensor], targets: &IdSet) -> IdSet {
+    let mut reaches = IdSet::default();
+    for t in order.iter().rev() {
+        let hit = targets.contains(&t.id())
+            || t.0
+                .recipe
+                .as_ref()
+                .is_some_and(|r| r.inputs.iter().any(|input| reaches.contains(&input.id())));
+        if hit {
+            reaches.insert(t.id());
+        }
+    }
+    reaches
+}

@@ -1,0 +1,648 @@
+//! Lazy Jacobians and Hessians with the semantics of PaddlePaddle's
+//! `paddle.autograd.jacobian(ys, xs, batch_axis)` and `hessian`.
+//!
+//! Creating one computes nothing. Reading a block with an index evaluates the
+//! rows of y that the index touches and are not cached yet, a block of rows
+//! per reverse sweep (stacked cotangents), and caches each row once. A row of
+//! `ys[i]` fills every block `(i, j)` at once.
+//!
+//! Shapes, as in Paddle:
+//! - `batch_axis = None`: every y and x is 0-D or 1-D; block `(i, j)` is
+//!   `[M_i, N_j]`, a 0-D side dropped (`[N]`, `[M]` or `[]`).
+//! - `batch_axis = Some(0)`: every y and x is `[B]` or `[B, n]` with the same
+//!   `B` (Paddle does not check; libjac refuses a mismatch); block `(i, j)` is
+//!   `[B, M_i, N_j]`, a 1-D side dropped. Row `m` is the gradient of the
+//!   batch sum of `y[:, m]`, so samples are assumed independent. For a `[B]`
+//!   y the block is `[B, N]` (Paddle returns `[B, 1, N]` for `J[:]`; libjac
+//!   follows the declared shape).
+//!
+//! Indexing follows numpy exactly; see [`crate::index`] for where that differs
+//! from Paddle.
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use ndarray::{ArrayD, IxDyn};
+
+use crate::backward::{grad, sweep};
+use crate::broadcast::from_vec;
+use crate::cache::RowCache;
+use crate::error::{Error, Result, fmt_shape};
+use crate::index::{AxisSelection, Index, Selection, normalize};
+use crate::ops::sum;
+use crate::tensor::{Tensor, checked_numel};
+
+/// One tensor or a tuple of tensors, as Paddle's `ys` and `xs` arguments; a
+/// tuple nests the result even when it holds one tensor.
+#[derive(Debug, Clone, Copy)]
+pub enum Args<'a> {
+    /// A single tensor.
+    One(&'a Tensor),
+    /// A tuple of tensors.
+    Tuple(&'a [Tensor]),
+}
+
+impl<'a> Args<'a> {
+    fn tensors(self) -> (Vec<Tensor>, bool) {
+        match self {
+            Args::One(t) => (vec![t.clone()], false),
+            Args::Tuple(ts) => (ts.to_vec(), true),
+        }
+    }
+}
+
+impl<'a> From<&'a Tensor> for Args<'a> {
+    fn from(t: &'a Tensor) -> Self {
+        Args::One(t)
+    }
+}
+
+impl<'a> From<&'a [Tensor]> for Args<'a> {
+    fn from(ts: &'a [Tensor]) -> Self {
+        Args::Tuple(ts)
+    }
+}
+
+impl<'a> From<&'a Vec<Tensor>> for Args<'a> {
+    fn from(ts: &'a Vec<Tensor>) -> Self {
+        Args::Tuple(ts)
+    }
+}
+
+impl<'a, const N: usize> From<&'a [Tensor; N]> for Args<'a> {
+    fn from(ts: &'a [Tensor; N]) -> Self {
+        Args::Tuple(ts)
+    }
+}
+
+/// Paddle's nesting of results: a single object, or a tuple of nested
+/// results (outer over ys, inner over xs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Nested<T> {
+    /// One result.
+    Leaf(T),
+    /// A tuple of results.
+    Tuple(Vec<Nested<T>>),
+}
+
+impl<T> Nested<T> {
+    /// The leaf, when this is not a tuple.
+    pub fn leaf(&self) -> Option<&T> {
+        match self {
+            Nested::Leaf(t) => Some(t),
+            Nested::Tuple(_) => None,
+        }
+    }
+
+    /// Item `k` of a tuple.
+    pub fn item(&self, k: usize) -> Option<&Nested<T>> {
+        match self {
+            Nested::Tuple(items) => items.get(k),
+            Nested::Leaf(_) => None,
+        }
+    }
+}
+
+/// Where the ys of a Jacobian come from.
+enum Ys {
+    /// Given by the caller.
+    Given(Vec<Tensor>),
+    /// The gradient of `y` with respect to the xs, built with `create_graph`
+    /// on the first read (a Hessian), so creating it computes nothing.
+    GradientOf {
+        y: Tensor,
+        grads: OnceLock<Result<Vec<Tensor>>>,
+    },
+}
+
+/// One row of one y: for each x, the `B * N_j` values of that row in block
+/// `(i, j)` (`B` = 1 unbatched, `N_j` = 1 for a dropped x axis).
+type Row = Vec<Box<[f64]>>;
+
+/// The row count and whether the row axis is part of the block shape.
+#[derive(Debug, Clone, Copy)]
+struct Side {
+    len: usize,
+    has_axis: bool,
+}
+
+/// Rows per sweep, by default: enough to turn a block of rows into
+/// matrix-matrix products, few enough that a stacked cotangent stays near
+/// 8 MiB whatever the width.
+const ROW_BLOCK_ELEMENTS: usize = 1 << 20;
+const MAX_BLOCK_ROWS: usize = 1024;
+
+/// A lazy Jacobian (or Hessian): a grid of blocks `(i, j)`, one per y and x.
+///
+/// `Send + Sync`: reads from many threads at once are safe, and each row is
+/// computed exactly once. The Jacobian holds its ys and xs (and so the whole
+/// graph) alive on its own.
+///
+/// ```
+/// use jac_core::{Tensor, add, jacobian, index::Index};
+/// // Paddle's example: y = x1 + x2, J = jacobian(y, (x1, x2)).
+/// let x1 = Tensor::from_vec(vec![1.0, 2.0, 3.0], &[3], true)?;
+/// let x2 = Tensor::from_vec(vec![4.0, 5.0, 6.0], &[3], true)?;
+/// let y = add(&x1, &x2)?;
+/// let j = jacobian(&y, &[x1, x2], None)?;
+/// assert_eq!(j.rows_evaluated(0)?, 0); // nothing computed yet
+/// assert_eq!(j.block_shape(0, 1)?, vec![3, 3]);
+/// let row = j.read(0, 1, &[Index::Int(1)])?;
+/// assert_eq!(row.as_slice().unwrap(), &[0.0, 1.0, 0.0]);
+/// assert_eq!(j.rows_evaluated(0)?, 1); // only the row asked for
+/// # Ok::<(), jac_core::Error>(())
+/// ```
+pub struct Jacobian {
+    ys: Ys,
+    xs: Vec<Tensor>,
+    /// `Some(B)` when batched.
+    batch: Option<usize>,
+    nest_ys: bool,
+    nest_xs: bool,
+    rows: Vec<Side>,
+    cols: Vec<Side>,
+    caches: Vec<RowCache<Row>>,
+    block_rows: AtomicUsize,
+}
+
+impl std::fmt::Debug for Jacobian {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Jacobian")
+            .field("blocks", &self.blocks())
+            .field("batch", &self.batch)
+            .field("hessian", &matches!(self.ys, Ys::GradientOf { .. }))
+            .finish()
+    }
+}
+
+/// The lazy Jacobian of `ys` with respect to `xs` (each one tensor or a
+/// tuple), with Paddle's `batch_axis` (`None` or `Some(0)`). Computes
+/// nothing.
+///
+/// Errors: `BatchAxis` for another batch axis (checked first, as Paddle
+/// does) or for batch sizes that differ, `Shape` for ranks the mode does not
+/// accept, `NotDifferentiable` for an x that does not require grad,
+/// `InvalidArgument` for an empty tuple.
+///
+/// ```
+/// use jac_core::{Tensor, jacobian, mul, sum, index::Index};
+/// // Batched: y[b] = x[b] * x[b] elementwise, J[b] = diag(2 x[b]).
+/// let x = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2], true)?;
+/// let j = jacobian(&mul(&x, &x)?, &x, Some(0))?;
+/// assert_eq!(j.block_shape(0, 0)?, vec![2, 2, 2]);
+/// let all = j.read(0, 0, &[])?;
+/// assert_eq!(all.as_slice().unwrap(), &[2.0, 0.0, 0.0, 4.0, 6.0, 0.0, 0.0, 8.0]);
+/// # Ok::<(), jac_core::Error>(())
+/// ```
+pub fn jacobian<'a>(
+    ys: impl Into<Args<'a>>,
+    xs: impl Into<Args<'a>>,
+    batch_axis: Option<i64>,
+) -> Result<Jacobian> {
+    let batched = check_batch_axis(batch_axis)?;
+    let (ys, nest_ys) = ys.into().tensors();
+    let (xs, nest_xs) = xs.into().tensors();
+    non_empty(&ys, "ys")?;
+    let rows = sides(&ys, "ys", batched)?;
+    let batch = check_xs_and_batch(&ys, &xs, batched)?;
+    let cols = sides(&xs, "xs", batched)?;
+    Ok(Jacobian::build(
+        Ys::Given(ys),
+        xs,
+        batch,
+        nest_ys,
+        nest_xs,
+        rows,
+        cols,
+    ))
+}
+
+/// The lazy Hessian of `y` with respect to `xs` (one tensor or a tuple):
+/// the Jacobian of `grad(y, xs, create_graph = true)`, whose gradient is built
+/// only when the first block is read. Blocks `(i, j)` are `d2y / dx_i dx_j`.
+///
+/// `y` has one element (`batch_axis = None`) or one per sample (`[B]` or
+/// `[B, 1]` with `batch_axis = Some(0)`; samples are assumed independent).
+///
+/// Errors: `Shape` when y is not of that form (checked first, as Paddle
+/// does), then as [`jacobian`].
+///
+/// ```
+/// use jac_core::{Tensor, hessian, mul, sum};
+/// // y = sum(x^3): H = diag(6x).
+/// let x = Tensor::from_vec(vec![1.0, 2.0], &[2], true)?;
+/// let y = sum(&mul(&mul(&x, &x)?, &x)?, None, false)?;
+/// let h = hessian(&y, &x, None)?;
+/// assert_eq!(h.read(0, 0, &[])?.as_slice().unwrap(), &[6.0, 0.0, 0.0, 12.0]);
+/// # Ok::<(), jac_core::Error>(())
+/// ```
+pub fn hessian<'a>(
+    y: &Tensor,
+    xs: impl Into<Args<'a>>,
+    batch_axis: Option<i64>,
+) -> Result<Jacobian> {
+    let per_sample = matches!(y.shape(), [_] | [_, 1]);
+    match batch_axis {
+        None if y.numel() != 1 => {
+            return Err(Error::shape(format!(
+                "y: a Hessian needs a y with exactly one element, got shape {} ({} elements)",
+                fmt_shape(y.shape()),
+                y.numel()
+            )));
+        }
+        Some(_) if !per_sample => {
+            return Err(Error::shape(format!(
+                "y: a batched Hessian needs one value per sample, shape [B] or [B, 1], got {}",
+                fmt_shape(y.shape())
+            )));
+        }
+        _ => {}
+    }
+    let batched = check_batch_axis(batch_axis)?;
+    let (xs, nest_xs) = xs.into().tensors();
+    let batch = check_xs_and_batch(std::slice::from_ref(y), &xs, batched)?;
+    let cols = sides(&xs, "xs", batched)?;
+    let ys = Ys::GradientOf {
+        y: y.clone(),
+        grads: OnceLock::new(),
+    };
+    Ok(Jacobian::build(
+        ys,
+        xs,
+        batch,
+        nest_xs,
+        nest_xs,
+        cols.clone(),
+        cols,
+    ))
+}
+
+fn check_batch_axis(batch_axis: Option<i64>) -> Result<bool> {
+    match batch_axis {
+        None => Ok(false),
+        Some(0) => Ok(true),
+        Some(a) => Err(Error::batch_axis(format!(
+            "batch_axis: expected None or 0, got {a}"
+        ))),
+    }
+}
+
+fn non_empty(ts: &[Tensor], arg: &str) -> Result<()> {
+    if ts.is_empty() {
+        return Err(Error::invalid(format!(
+            "{arg}: expected at least one tensor, got an empty tuple"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks the xs (non-empty, differentiable) and, when batched, that every
+/// y and x has the batch size of `ys[0]`; returns that batch size.
+fn check_xs_and_batch(ys: &[Tensor], xs: &[Tensor], batched: bool) -> Result<Option<usize>> {
+    non_empty(xs, "xs")?;
+    for (j, x) in xs.iter().enumerate() {
+        if !x.requires_grad() {
+            return Err(Error::not_differentiable(format!(
+                "xs[{j}]: expected a tensor that requires grad, got a constant of shape {}",
+                fmt_shape(x.shape())
+            )));
+        }
+    }
+    if !batched {
+        return Ok(None);
+    }
+    let b = ys[0].shape().first().copied().unwrap_or(0);
+    let all = ys.iter().map(|t| ("ys", t)).enumerate();
+    let all = all.chain(xs.iter().map(|t| ("xs", t)).enumerate());
+    for (k, (arg, t)) in all {
+        let bt = t.shape().first().copied().unwrap_or(0);
+        if bt != b {
+            return Err(Error::batch_axis(format!(
+                "{arg}[{k}]: batch size {bt} (shape {}) differs from ys[0]'s batch size {b}",
+                fmt_shape(t.shape())
+            )));
+        }
+    }
+    Ok(Some(b))
+}
+
+/// The row (or column) side of each y (or x), checking its rank.
+fn sides(ts: &[Tensor], arg: &str, batched: bool) -> Result<Vec<Side>> {
+    ts.iter()
+        .enumerate()
+        .map(|(k, t)| {
+            let (lo, hi) = if batched { (1, 2) } else { (0, 1) };
+            if t.ndim() < lo || t.ndim() > hi {
+                let mode = if batched {
+                    "batch_axis = 0"
+                } else {
+                    "batch_axis = None"
+                };
+                return Err(Error::shape(format!(
+                    "{arg}[{k}]: expected a {lo}-D or {hi}-D tensor with {mode}, got shape {}",
+                    fmt_shape(t.shape())
+                )));
+            }
+            let has_axis = t.ndim() == hi;
+            Ok(Side {
+                len: if has_axis { t.shape()[hi - 1] } else { 1 },
+                has_axis,
+            })
+        })
+        .collect()
+}
+
+impl Jacobian {
+    fn build(
+        ys: Ys,
+        xs: Vec<Tensor>,
+        batch: Option<usize>,
+        nest_ys: bool,
+        nest_xs: bool,
+        rows: Vec<Side>,
+        cols: Vec<Side>,
+    ) -> Jacobian {
+        let caches = rows.iter().map(|s| RowCache::new(s.len)).collect();
+        let b = batch.unwrap_or(1).max(1);
+        let widest = rows
+            .iter()
+            .chain(&cols)
+            .map(|s| s.len.saturating_mul(b))
+            .max()
+            .unwrap_or(1)
+            .max(1);
+        let block_rows = (ROW_BLOCK_ELEMENTS / widest).clamp(1, MAX_BLOCK_ROWS);
+        Jacobian {
+            ys,
+            xs,
+            batch,
+            nest_ys,
+            nest_xs,
+            rows,
+            cols,
+            caches,
+            block_rows: AtomicUsize::new(block_rows),
+        }
+    }
+
+    /// The grid: (number of ys, number of xs). A Hessian is square.
+    pub fn blocks(&self) -> (usize, usize) {
+        (self.rows.len(), self.cols.len())
+    }
+
+    /// Whether this is batched (`batch_axis = 0`).
+    pub fn is_batched(&self) -> bool {
+        self.batch.is_some()
+    }
+
+    /// Paddle's nesting of the blocks: a single `(0, 0)`, a tuple over the
+    /// tuple argument, or a tuple (over ys) of tuples (over xs).
+    pub fn structure(&self) -> Nested<(usize, usize)> {
+        let (n, m) = self.blocks();
+        let row = |i: usize| {
+            if self.nest_xs {
+                Nested::Tuple((0..m).map(|j| Nested::Leaf((i, j))).collect())
+            } else {
+                Nested::Leaf((i, 0))
+            }
+        };
+        if self.nest_ys {
+            Nested::Tuple((0..n).map(row).collect())
+        } else {
+            row(0)
+        }
+    }
+
+    /// Sets how many rows one reverse sweep evaluates at most (at least 1):
+    /// larger blocks mean fewer, larger products and more memory.
+    pub fn set_block_rows(&self, rows: usize) {
+        self.block_rows.store(rows.max(1), Ordering::Relaxed);
+    }
+
+    /// How many rows one reverse sweep evaluates at most.
+    pub fn block_rows(&self) -> usize {
+        self.block_rows.load(Ordering::Relaxed)
+    }
+
+    fn check_block(&self, i: usize, j: usize) -> Result<()> {
+        let (n, m) = self.blocks();
+        if i >= n || j >= m {
+            return Err(Error::index(format!(
+                "block ({i}, {j}): expected i < {n} and j < {m}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// The shape of block `(i, j)`.
+    ///
+    /// Errors: `Index` for a block outside the grid.
+    pub fn block_shape(&self, i: usize, j: usize) -> Result<Vec<usize>> {
+        self.check_block(i, j)?;
+        let mut shape = Vec::with_capacity(3);
+        shape.extend(self.batch);
+        let (r, c) = (self.rows[i], self.cols[j]);
+        if r.has_axis {
+            shape.push(r.len);
+        }
+        if c.has_axis {
+            shape.push(c.len);
+        }
+        Ok(shape)
+    }
+
+    /// How many rows of `ys[i]` have been evaluated (each at most once).
+    ///
+    /// Errors: `Index` for `i` outside the ys.
+    pub fn rows_evaluated(&self, i: usize) -> Result<usize> {
+        self.caches.get(i).map(RowCache::evaluated).ok_or_else(|| {
+            Error::index(format!(
+                "i: expected a y index below {}, got {i}",
+                self.rows.len()
+            ))
+        })
+    }
+
+    /// Normalises `index` for block `(i, j)`.
+    fn select(&self, i: usize, j: usize, index: &[Index]) -> Result<Selection> {
+        let shape = self.block_shape(i, j)?;
+        normalize(index, &shape)
+    }
+
+    /// The shape that [`Jacobian::read`] returns for `index`, computing
+    /// nothing.
+    pub fn read_shape(&self, i: usize, j: usize, index: &[Index]) -> Result<Vec<usize>> {
+        Ok(self.select(i, j, index)?.shape())
+    }
+
+    /// Block `(i, j)` indexed with numpy semantics (an empty `index` reads
+    /// the whole block), evaluating only uncached rows the index touches.
+    ///
+    /// Errors: `Index` for a block outside the grid or a bad index,
+    /// `InvalidArgument` for a slice step of 0; evaluation errors as
+    /// [`crate::grad`].
+    pub fn read(&self, i: usize, j: usize, index: &[Index]) -> Result<ArrayD<f64>> {
+        let sel = self.select(i, j, index)?;
+        let shape = sel.shape();
+        let mut out = vec![0.0; checked_numel(&shape, "read")?];
+        self.gather(i, j, &sel, &mut out)?;
+        from_vec(&shape, out)
+    }
+
+    /// As [`Jacobian::read`], writing row-major into `out`, whose length
+    /// must equal the read's number of elements. Nothing is written on error.
+    pub fn read_into(&self, i: usize, j: usize, index: &[Index], out: &mut [f64]) -> Result<()> {
+        let sel = self.select(i, j, index)?;
+        if out.len() != sel.numel() {
+            return Err(Error::invalid(format!(
+                "out_len: expected {} (the read's shape {}), got {}",
+                sel.numel(),
+                fmt_shape(&sel.shape()),
+                out.len()
+            )));
+        }
+        self.gather(i, j, &sel, out)
+    }
+
+    /// Ensures the rows `sel` touches, then copies the selection into `out`.
+    fn gather(&self, i: usize, j: usize, sel: &Selection, out: &mut [f64]) -> Result<()> {
+        let mut axes = sel.axes().iter();
+        let full = |len| AxisSelection::Range {
+            start: 0,
+            step: 1,
+            len,
+        };
+        let one = AxisSelection::Position(0);
+        let b_sel = match self.batch {
+            Some(_) => *axes.next().unwrap_or(&one),
+            None => one,
+        };
+        let m_sel = if self.rows[i].has_axis {
+            *axes.next().unwrap_or(&full(self.rows[i].len))
+        } else {
+            one
+        };
+        let n_sel = if self.cols[j].has_axis {
+            *axes.next().unwrap_or(&full(self.cols[j].len))
+        } else {
+            one
+        };
+        if out.is_empty() {
+            return Ok(());
+        }
+        let mut wanted: Vec<usize> = m_sel.positions().collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        self.ensure_rows(i, &wanted)?;
+
+        let width = self.cols[j].len;
+        let cache = &self.caches[i];
+        let mut k = 0;
+        let contiguous = match n_sel {
+            AxisSelection::Range {
+                start,
+                step: 1,
+                len,
+            } => Some((start, len)),
+            AxisSelection::Position(p) => Some((p, 1)),
+            AxisSelection::Range { .. } => None,
+        };
+        for b in b_sel.positions() {
+            for m in m_sel.positions() {
+                let row = cache.get(m).ok_or_else(|| {
+                    Error::internal(format!("row {m} of ys[{i}] was not evaluated"))
+                })?;
+                let values = &row[j][b * width..(b + 1) * width];
+                match contiguous {
+                    Some((start, len)) => {
+                        out[k..k + len].copy_from_slice(&values[start..start + len]);
+                        k += len;
+                    }
+                    None => {
+                        for n in n_sel.positions() {
+                            out[k] = values[n];
+                            k += 1;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The ys, building a Hessian's gradient on first use.
+    fn ys(&self) -> Result<&[Tensor]> {
+        match &self.ys {
+            Ys::Given(ys) => Ok(ys),
+            Ys::GradientOf { y, grads } => grads
+                .get_or_init(|| {
+                    let total = sum(y, None, false)?;
+                    grad(&[total], &self.xs, None, true)
+                })
+                .as_deref()
+                .map_err(Clone::clone),
+        }
+    }
+
+    /// Evaluates the uncached rows of `wanted` (sorted, distinct) of
+    /// `ys[i]`, one sweep per block of rows.
+    fn ensure_rows(&self, i: usize, wanted: &[usize]) -> Result<()> {
+        self.caches[i].ensure(wanted, |rows| {
+            let y = &self.ys()?[i];
+            let mut out = Vec::with_capacity(rows.len());
+            for chunk in rows.chunks(self.block_rows()) {
+                out.extend(self.evaluate(y, chunk)?);
+            }
+            Ok(out)
+        })
+    }
+
+    /// One sweep for the rows `rows` of `y`: stacked one-hot cotangents (for
+    /// every sample at once when batched).
+    fn evaluate(&self, y: &Tensor, rows: &[usize]) -> Result<Vec<Row>> {
+        let k = rows.len();
+        let mut seed_shape = vec![k];
+        seed_shape.extend_from_slice(y.shape());
+        let width = y.numel();
+        let mut seed = vec![0.0; checked_numel(&seed_shape, "rows")?];
+        // y is [M] or [] unbatched, [B, M] or [B] batched: row m is every
+        // position whose last index (or only position) is m.
+        let per_row = if self.rows_side_of(y).has_axis {
+            y.shape().last().copied().unwrap_or(1)
+        } else {
+            1
+        };
+        for (t, &r) in rows.iter().enumerate() {
+            let block = &mut seed[t * width..(t + 1) * width];
+            for b in 0..width / per_row.max(1) {
+                block[b * per_row + r] = 1.0;
+            }
+        }
+        let seed = Tensor::constant(
+            ArrayD::from_shape_vec(IxDyn(&seed_shape), seed)
+                .map_err(|e| Error::internal(format!("seed: {e}")))?,
+        );
+        let grads = sweep(std::slice::from_ref(y), &self.xs, vec![seed], 1, false)?;
+        let mut out: Vec<Row> = (0..k).map(|_| Vec::with_capacity(grads.len())).collect();
+        for g in &grads {
+            let value = g.value().as_standard_layout();
+            let data = value
+                .as_slice()
+                .ok_or_else(|| Error::internal("gradient is not contiguous"))?;
+            let per = data.len() / k.max(1);
+            for (t, row) in out.iter_mut().enumerate() {
+                row.push(data[t * per..(t + 1) * per].into());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether `y` (one of the ys) has a row axis in the block shape.
+    fn rows_side_of(&self, y: &Tensor) -> Side {
+        let hi = if self.batch.is_some() { 2 } else { 1 };
+        Side {
+            len: if y.ndim() == hi { y.shape()[hi - 1] } else { 1 },
+            has_axis: y.ndim() == hi,
+        }
+    }
+}

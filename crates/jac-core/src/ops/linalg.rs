@@ -1,0 +1,258 @@
+//! Matrix products with numpy's `matmul` semantics.
+//!
+//! A 1-D left operand is a row vector and a 1-D right operand a column
+//! vector, their unit axis removed from the result; leading (batch) axes
+//! broadcast. Products run through ndarray's `general_mat_mul`; when the right
+//! operand has no batch axes, a batched left operand is folded into one tall
+//! matrix so the whole product is a single kernel call (this is what makes a
+//! block of stacked cotangent rows cost one matrix-matrix product).
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{ArrayD, ArrayView2, ArrayViewD, Axis, Ix2, IxDyn};
+
+use super::{Op, VjpContext, apply};
+use crate::broadcast::{broadcast_shapes, reshape_to};
+use crate::error::{Error, Result, fmt_shape};
+use crate::ops::{mul, transpose};
+use crate::tensor::{Tensor, check_alloc};
+
+/// Shapes of one product, with 1-D operands promoted to matrices.
+#[derive(Debug, Clone)]
+struct Plan {
+    batch: Vec<usize>,
+    m: usize,
+    n: usize,
+    p: usize,
+    out: Vec<usize>,
+}
+
+fn plan(a: &[usize], b: &[usize]) -> Result<Plan> {
+    for (arg, s) in [("a", a), ("b", b)] {
+        if s.is_empty() {
+            return Err(Error::shape(format!(
+                "matmul: {arg} must have at least 1 axis, got a 0-D operand (use mul for scalars)"
+            )));
+        }
+    }
+    let a_e: Vec<usize> = if a.len() == 1 {
+        vec![1, a[0]]
+    } else {
+        a.to_vec()
+    };
+    let b_e: Vec<usize> = if b.len() == 1 {
+        vec![b[0], 1]
+    } else {
+        b.to_vec()
+    };
+    let (m, n) = (a_e[a_e.len() - 2], a_e[a_e.len() - 1]);
+    let (n_b, p) = (b_e[b_e.len() - 2], b_e[b_e.len() - 1]);
+    if n != n_b {
+        return Err(Error::shape(format!(
+            "matmul: inner dimensions differ: a has shape {} ({n} columns), b has shape {} ({n_b} rows)",
+            fmt_shape(a),
+            fmt_shape(b)
+        )));
+    }
+    let batch = broadcast_shapes(&a_e[..a_e.len() - 2], &b_e[..b_e.len() - 2], "matmul")?;
+    let mut out = batch.clone();
+    if a.len() > 1 {
+        out.push(m);
+    }
+    if b.len() > 1 {
+        out.push(p);
+    }
+    check_alloc(&out, "matmul")?;
+    Ok(Plan {
+        batch,
+        m,
+        n,
+        p,
+        out,
+    })
+}
+
+/// `a` as a `[.., rows, cols]` view (a 1-D `a` as one row or one column).
+fn promoted<'a>(a: &'a ArrayD<f64>, as_row: bool) -> Result<ArrayViewD<'a, f64>> {
+    if a.ndim() > 1 {
+        return Ok(a.view());
+    }
+    let ax = if as_row { 0 } else { 1 };
+    Ok(a.view().insert_axis(Axis(ax)))
+}
+
+fn matrix<'a>(v: ArrayViewD<'a, f64>) -> Result<ArrayView2<'a, f64>> {
+    v.into_dimensionality::<Ix2>()
+        .map_err(|e| Error::internal(format!("matmul: {e}")))
+}
+
+/// The batch item `flat` (row-major over `batch`) of a view broadcast to
+/// `batch ++ [r, c]`.
+fn batch_item<'a>(v: &ArrayViewD<'a, f64>, batch: &[usize], flat: usize) -> ArrayViewD<'a, f64> {
+    let mut item = v.clone();
+    let mut rest = flat;
+    let mut stride: usize = batch.iter().product();
+    for &d in batch {
+        stride /= d;
+        item = item.index_axis_move(Axis(0), rest / stride);
+        rest %= stride;
+    }
+    item
+}
+
+/// `v` broadcast to `batch ++ matrix`.
+fn broadcast_batch<'b>(
+    v: &'b ArrayViewD<'_, f64>,
+    batch: &[usize],
+    matrix: [usize; 2],
+) -> Result<ArrayViewD<'b, f64>> {
+    let shape = [batch, &matrix[..]].concat();
+    v.broadcast(IxDyn(&shape))
+        .ok_or_else(|| Error::internal("matmul: batch axes were not checked"))
+}
+
+fn product(a: &ArrayD<f64>, b: &ArrayD<f64>, plan: &Plan) -> Result<ArrayD<f64>> {
+    let a_e = promoted(a, true)?;
+    let b_e = promoted(b, false)?;
+    let (m, n, p) = (plan.m, plan.n, plan.p);
+    let rows: usize = plan.batch.iter().product();
+    let mut out_e = ndarray::Array2::<f64>::zeros((rows * m, p));
+    if plan.batch.is_empty() {
+        general_mat_mul(1.0, &matrix(a_e)?, &matrix(b_e)?, 0.0, &mut out_e);
+    } else if b_e.ndim() == 2 {
+        // Fold every batch item of `a` into one tall matrix: one kernel call.
+        let a_b = broadcast_batch(&a_e, &plan.batch, [m, n])?;
+        let tall = a_b.as_standard_layout();
+        let tall = tall
+            .view()
+            .into_shape_with_order((rows * m, n))
+            .map_err(|e| Error::internal(format!("matmul: {e}")))?;
+        general_mat_mul(1.0, &tall, &matrix(b_e)?, 0.0, &mut out_e);
+    } else {
+        let a_b = broadcast_batch(&a_e, &plan.batch, [m, n])?;
+        let b_b = broadcast_batch(&b_e, &plan.batch, [n, p])?;
+        for t in 0..rows {
+            let x = matrix(batch_item(&a_b, &plan.batch, t))?;
+            let y = matrix(batch_item(&b_b, &plan.batch, t))?;
+            let mut c = out_e.slice_mut(ndarray::s![t * m..(t + 1) * m, ..]);
+            general_mat_mul(1.0, &x, &y, 0.0, &mut c);
+        }
+    }
+    out_e
+        .into_dyn()
+        .into_shape_with_order(IxDyn(&plan.out))
+        .map_err(|e| Error::internal(format!("matmul: {e}")))
+}
+
+/// Matrix product.
+#[derive(Debug)]
+pub(crate) struct Matmul {
+    plan: Plan,
+}
+
+impl Op for Matmul {
+    fn name(&self) -> &'static str {
+        "matmul"
+    }
+
+    fn forward(&self, x: &[&ArrayD<f64>]) -> Result<ArrayD<f64>> {
+        product(x[0], x[1], &self.plan)
+    }
+
+    /// For matrices, `da = g b^T` and `db = a^T g`; a 1-D operand's unit axis
+    /// is put back in the cotangent first and taken out of its gradient after.
+    fn vjp(&self, cx: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        let (a, b, g) = (cx.input(0), cx.input(1), cx.cotangent);
+        let lead_out = cx.with_lead(&self.plan.out);
+        let mut grad_a = None;
+        let mut grad_b = None;
+        match (a.ndim(), b.ndim()) {
+            (1, 1) => {
+                let g1 = reshape_to(g, &[&lead_out[..], &[1]].concat())?;
+                if cx.needs(0) {
+                    grad_a = Some(mul(&g1, b)?);
+                }
+                if cx.needs(1) {
+                    grad_b = Some(mul(&g1, a)?);
+                }
+            }
+            (_, 1) => {
+                if cx.needs(0) {
+                    let column = reshape_to(g, &[&lead_out[..], &[1]].concat())?;
+                    grad_a = Some(mul(&column, b)?);
+                }
+                if cx.needs(1) {
+                    grad_b = Some(if a.ndim() == 2 {
+                        matmul(g, a)?
+                    } else {
+                        let row = reshape_to(g, &unit_before_last(&lead_out))?;
+                        drop_second_last(&matmul(&row, a)?)?
+                    });
+                }
+            }
+            (1, _) => {
+                if cx.needs(0) {
+                    grad_a = Some(if b.ndim() == 2 {
+                        matmul(g, &transpose_last2(b)?)?
+                    } else {
+                        let row = reshape_to(g, &unit_before_last(&lead_out))?;
+                        drop_second_last(&matmul(&row, &transpose_last2(b)?)?)?
+                    });
+                }
+                if cx.needs(1) {
+                    let row = reshape_to(g, &unit_before_last(&lead_out))?;
+                    let column = reshape_to(a, &[self.plan.n, 1])?;
+                    grad_b = Some(mul(&column, &row)?);
+                }
+            }
+            _ => {
+                if cx.needs(0) {
+                    grad_a = Some(matmul(g, &transpose_last2(b)?)?);
+                }
+                if cx.needs(1) {
+                    grad_b = Some(matmul(&transpose_last2(a)?, g)?);
+                }
+            }
+        }
+        Ok(vec![grad_a, grad_b])
+    }
+}
+
+/// `shape` with a unit axis inserted before its last axis.
+fn unit_before_last(shape: &[usize]) -> Vec<usize> {
+    let mut s = shape.to_vec();
+    s.insert(s.len() - 1, 1);
+    s
+}
+
+/// Removes the unit second-to-last axis of `t`.
+fn drop_second_last(t: &Tensor) -> Result<Tensor> {
+    let mut s = t.shape().to_vec();
+    s.remove(s.len() - 2);
+    reshape_to(t, &s)
+}
+
+/// Swaps the last two axes.
+fn transpose_last2(t: &Tensor) -> Result<Tensor> {
+    let nd = t.ndim() as isize;
+    let perm: Vec<isize> = (0..nd - 2).chain([nd - 1, nd - 2]).collect();
+    transpose(t, &perm)
+}
+
+/// The matrix product of `a` and `b` with numpy's `matmul` rules: 1-D
+/// operands are promoted to a row (left) or column (right) and the unit axis
+/// is removed from the result; batch axes broadcast.
+///
+/// Errors: `Shape` for a 0-D operand, inner dimensions that differ, or batch
+/// axes that do not broadcast.
+///
+/// ```
+/// use jac_core::{Tensor, matmul};
+/// let w = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3], false)?;
+/// let x = Tensor::from_vec(vec![1.0, 0.0, -1.0], &[3], false)?;
+/// assert_eq!(matmul(&w, &x)?.to_vec(), vec![-2.0, -2.0]);
+/// # Ok::<(), jac_core::Error>(())
+/// ```
+pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    let plan = plan(a.shape(), b.shape())?;
+    apply(Matmul { plan }, vec![a.clone(), b.clone()])
+}

@@ -1,0 +1,153 @@
+//! The ops: one file per family, each op a type implementing [`Op`] with its
+//! forward rule and its VJP rule side by side.
+//!
+//! VJP rules are written with the public tensor ops themselves, never with
+//! raw array math, so a backward pass recorded with `create_graph` is an
+//! ordinary graph that can be differentiated again. An op without a VJP does
+//! not compile: [`Op::vjp`] has no default.
+//!
+//! Stacked cotangents: during a vectorized sweep the cotangent of an output of
+//! shape `S` has shape `L ++ S`, where `L` (`lead` axes, usually one axis of k
+//! rows) stacks k independent cotangents. Every rule returns gradients shaped
+//! `L ++ (something that broadcasts to the input)`; the sweep reduces each to
+//! `L ++ input.shape` in one place ([`crate::broadcast::sum_to`]), so rules
+//! never un-broadcast themselves.
+//!
+//! Op values are pure functions of the input values and the op's static
+//! attributes (axes, shapes, scalars), so a recorded graph could be replayed
+//! at new leaf values.
+
+pub mod binary;
+pub mod linalg;
+pub mod reduce;
+pub mod select;
+pub mod shape;
+pub mod unary;
+
+use std::fmt;
+
+use ndarray::ArrayD;
+
+use crate::error::{Error, Result};
+use crate::tensor::Tensor;
+
+/// One differentiable operation with its static attributes.
+pub(crate) trait Op: Send + Sync + fmt::Debug {
+    /// The op's name, as messages and diagnostics print it.
+    fn name(&self) -> &'static str;
+
+    /// Computes the output value from the input values. Shapes were checked
+    /// when the op was built, but a rule still reports rather than panics.
+    fn forward(&self, inputs: &[&ArrayD<f64>]) -> Result<ArrayD<f64>>;
+
+    /// Returns one gradient per input (`None` for inputs the context says are
+    /// not needed, or that get no gradient), each shaped `L ++ s` where `s`
+    /// broadcasts to the input's shape.
+    fn vjp(&self, cx: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>>;
+}
+
+/// What a VJP rule sees: the op's inputs and output, the cotangent of the
+/// output, how many leading axes of the cotangent stack independent rows, and
+/// which inputs need a gradient at all.
+pub(crate) struct VjpContext<'a> {
+    pub(crate) inputs: &'a [Tensor],
+    pub(crate) output: &'a Tensor,
+    pub(crate) cotangent: &'a Tensor,
+    pub(crate) lead: usize,
+    pub(crate) needs: &'a [bool],
+}
+
+impl VjpContext<'_> {
+    pub(crate) fn input(&self, i: usize) -> &Tensor {
+        &self.inputs[i]
+    }
+
+    pub(crate) fn needs(&self, i: usize) -> bool {
+        self.needs[i]
+    }
+
+    /// The stacked leading dims of the cotangent.
+    pub(crate) fn lead_shape(&self) -> &[usize] {
+        &self.cotangent.shape()[..self.lead]
+    }
+
+    /// `L ++ shape`.
+    pub(crate) fn with_lead(&self, shape: &[usize]) -> Vec<usize> {
+        let mut s = self.lead_shape().to_vec();
+        s.extend_from_slice(shape);
+        s
+    }
+
+    /// Shifts an axis of the unstacked operand past the lead axes.
+    pub(crate) fn axis(&self, axis: usize) -> usize {
+        axis + self.lead
+    }
+}
+
+/// Runs `op`'s forward rule on `inputs` and records the result.
+pub(crate) fn apply(op: impl Op + 'static, inputs: Vec<Tensor>) -> Result<Tensor> {
+    let value = match inputs.as_slice() {
+        [a] => op.forward(&[a.value()])?,
+        [a, b] => op.forward(&[a.value(), b.value()])?,
+        many => op.forward(&many.iter().map(Tensor::value).collect::<Vec<_>>())?,
+    };
+    Ok(Tensor::from_op(Box::new(op), inputs, value))
+}
+
+/// The gradient list of a one-input op.
+pub(crate) fn one(grad: Tensor) -> Result<Vec<Option<Tensor>>> {
+    Ok(vec![Some(grad)])
+}
+
+/// Resolves a possibly negative `axis` of an operand with `ndim` axes.
+pub(crate) fn normalize_axis(axis: isize, ndim: usize, arg: &str) -> Result<usize> {
+    let n = ndim as isize;
+    if (-n..n).contains(&axis) {
+        Ok(if axis < 0 { axis + n } else { axis } as usize)
+    } else if ndim == 0 {
+        Err(Error::index(format!(
+            "{arg}: a 0-D operand has no axes, got axis {axis}"
+        )))
+    } else {
+        Err(Error::index(format!(
+            "{arg}: expected an axis in [{}, {n}) for a {ndim}-D operand, got {axis}",
+            -n
+        )))
+    }
+}
+
+/// Resolves a list of axes: each normalized, none repeated.
+pub(crate) fn normalize_axes(axes: &[isize], ndim: usize, arg: &str) -> Result<Vec<usize>> {
+    let mut out = Vec::with_capacity(axes.len());
+    for &a in axes {
+        let ax = normalize_axis(a, ndim, arg)?;
+        if out.contains(&ax) {
+            return Err(Error::invalid(format!(
+                "{arg}: axis {ax} is given more than once in {axes:?}"
+            )));
+        }
+        out.push(ax);
+    }
+    Ok(out)
+}
+
+/// Rejects a scalar attribute that is NaN or infinite.
+pub(crate) fn finite(value: f64, arg: &str) -> Result<f64> {
+    if value.is_finite() {
+        Ok(value)
+    } else {
+        Err(Error::invalid(format!(
+            "{arg}: expected a finite number, got {value}"
+        )))
+    }
+}
+
+pub use binary::{add, div, mul, sub};
+pub use linalg::matmul;
+pub use reduce::{max, mean, sum};
+pub use select::where_;
+pub use shape::{broadcast_to, concat, reshape, slice, stack, transpose};
+pub use unary::{
+    abs, add_scalar, cos, exp, log, neg, pow_scalar, relu, scale, sigmoid, sin, softplus, sqrt,
+    square, tan, tanh,
+};

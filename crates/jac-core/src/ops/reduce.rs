@@ -1,0 +1,194 @@
+//! Reductions: sum and mean over all or given axes, max along one axis.
+
+use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn};
+
+use super::{Op, VjpContext, apply, normalize_axes, normalize_axis, one};
+use crate::broadcast::reshape_to;
+use crate::error::{Error, Result, fmt_shape};
+use crate::ops::{broadcast_to, div, mul, scale};
+use crate::tensor::Tensor;
+
+/// The input shape with every reduced axis kept as 1.
+fn kept_shape(shape: &[usize], axes: &[usize]) -> Vec<usize> {
+    shape
+        .iter()
+        .enumerate()
+        .map(|(k, &d)| if axes.contains(&k) { 1 } else { d })
+        .collect()
+}
+
+/// The output shape: reduced axes dropped, or kept as 1 with `keepdim`.
+fn reduced_shape(shape: &[usize], axes: &[usize], keepdim: bool) -> Vec<usize> {
+    if keepdim {
+        return kept_shape(shape, axes);
+    }
+    shape
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| !axes.contains(k))
+        .map(|(_, &d)| d)
+        .collect()
+}
+
+/// Sum over `axes` (sorted, distinct).
+#[derive(Debug)]
+pub(crate) struct Sum {
+    axes: Vec<usize>,
+    input_shape: Vec<usize>,
+    keepdim: bool,
+}
+
+impl Op for Sum {
+    fn name(&self) -> &'static str {
+        "sum"
+    }
+
+    fn forward(&self, x: &[&ArrayD<f64>]) -> Result<ArrayD<f64>> {
+        let out_shape = reduced_shape(&self.input_shape, &self.axes, self.keepdim);
+        let a = x[0];
+        if self.axes.len() == a.ndim() {
+            return Ok(ArrayD::from_elem(IxDyn(&out_shape), a.sum()));
+        }
+        let mut acc: Option<ArrayD<f64>> = None;
+        for &ax in self.axes.iter().rev() {
+            acc = Some(match acc {
+                None => a.sum_axis(Axis(ax)),
+                Some(s) => s.sum_axis(Axis(ax)),
+            });
+        }
+        let summed = acc.unwrap_or_else(|| a.as_standard_layout().into_owned());
+        summed
+            .into_shape_with_order(IxDyn(&out_shape))
+            .map_err(|e| Error::internal(format!("sum: {e}")))
+    }
+
+    /// Every input element gets the cotangent of the sum it fed: reshape the
+    /// cotangent to keep the reduced axes as 1, then broadcast.
+    fn vjp(&self, cx: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        let kept = cx.with_lead(&kept_shape(&self.input_shape, &self.axes));
+        let g = reshape_to(cx.cotangent, &kept)?;
+        one(broadcast_to(&g, &cx.with_lead(&self.input_shape))?)
+    }
+}
+
+/// Sum of `a` over `axes` (`None`: every axis; negative axes count from the
+/// end), keeping reduced axes as 1 when `keepdim`.
+///
+/// Errors: `Index` for an axis out of range, `InvalidArgument` for an axis
+/// given twice.
+pub fn sum(a: &Tensor, axes: Option<&[isize]>, keepdim: bool) -> Result<Tensor> {
+    let axes = resolve_axes(a, axes, "sum: axes")?;
+    apply(
+        Sum {
+            axes,
+            input_shape: a.shape().to_vec(),
+            keepdim,
+        },
+        vec![a.clone()],
+    )
+}
+
+fn resolve_axes(a: &Tensor, axes: Option<&[isize]>, arg: &str) -> Result<Vec<usize>> {
+    let mut axes = match axes {
+        None => (0..a.ndim()).collect(),
+        Some(list) => normalize_axes(list, a.ndim(), arg)?,
+    };
+    axes.sort_unstable();
+    Ok(axes)
+}
+
+/// Mean of `a` over `axes`, as [`sum`] divided by the number of elements
+/// reduced (NaN for an empty reduction, as in numpy).
+///
+/// ```
+/// use jac_core::{Tensor, mean};
+/// let x = Tensor::from_vec(vec![1.0, 2.0, 3.0, 5.0], &[2, 2], false)?;
+/// assert_eq!(mean(&x, Some(&[0]), false)?.to_vec(), vec![2.0, 3.5]);
+/// assert_eq!(mean(&x, None, true)?.shape(), &[1, 1]);
+/// # Ok::<(), jac_core::Error>(())
+/// ```
+pub fn mean(a: &Tensor, axes: Option<&[isize]>, keepdim: bool) -> Result<Tensor> {
+    let resolved = resolve_axes(a, axes, "mean: axes")?;
+    let count: usize = resolved.iter().map(|&ax| a.shape()[ax]).product();
+    let total = apply(
+        Sum {
+            axes: resolved,
+            input_shape: a.shape().to_vec(),
+            keepdim,
+        },
+        vec![a.clone()],
+    )?;
+    if count == 0 {
+        div(&total, &Tensor::scalar(0.0))
+    } else {
+        scale(&total, 1.0 / count as f64)
+    }
+}
+
+/// Max along one axis.
+#[derive(Debug)]
+pub(crate) struct Max {
+    axis: usize,
+    keepdim: bool,
+}
+
+/// The position of the first maximum of a lane; a NaN wins, as in numpy.
+fn argmax(lane: ArrayViewD<'_, f64>) -> usize {
+    let mut best = 0;
+    let mut best_value = f64::NEG_INFINITY;
+    for (k, &v) in lane.iter().enumerate() {
+        if v.is_nan() {
+            return k;
+        }
+        if k == 0 || v > best_value {
+            best = k;
+            best_value = v;
+        }
+    }
+    best
+}
+
+impl Op for Max {
+    fn name(&self) -> &'static str {
+        "max"
+    }
+
+    fn forward(&self, x: &[&ArrayD<f64>]) -> Result<ArrayD<f64>> {
+        let ax = Axis(self.axis);
+        let out = x[0].map_axis(ax, |lane| lane[argmax(lane.into_dyn())]);
+        Ok(if self.keepdim {
+            out.insert_axis(ax)
+        } else {
+            out
+        })
+    }
+
+    /// The cotangent flows to the first maximal element of each lane only
+    /// (a subgradient at ties, as numpy's argmax picks).
+    fn vjp(&self, cx: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        let input = cx.input(0).value();
+        let ax = Axis(self.axis);
+        let mut mask = ArrayD::<f64>::zeros(input.raw_dim());
+        for (lane, mut mask_lane) in input.lanes(ax).into_iter().zip(mask.lanes_mut(ax)) {
+            mask_lane[argmax(lane.into_dyn())] = 1.0;
+        }
+        let kept = cx.with_lead(&kept_shape(input.shape(), &[self.axis]));
+        let g = reshape_to(cx.cotangent, &kept)?;
+        one(mul(&g, &Tensor::constant(mask))?)
+    }
+}
+
+/// Max of `a` along `axis` (negative counts from the end), keeping it as 1
+/// when `keepdim`. The gradient goes to the first maximal element.
+///
+/// Errors: `Index` for an axis out of range, `Shape` when that axis is empty.
+pub fn max(a: &Tensor, axis: isize, keepdim: bool) -> Result<Tensor> {
+    let axis = normalize_axis(axis, a.ndim(), "max: axis")?;
+    if a.shape()[axis] == 0 {
+        return Err(Error::shape(format!(
+            "max: axis {axis} of shape {} is empty; a maximum needs at least one element",
+            fmt_shape(a.shape())
+        )));
+    }
+    apply(Max { axis, keepdim }, vec![a.clone()])
+}

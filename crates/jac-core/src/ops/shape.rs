@@ -1,0 +1,447 @@
+//! Ops that move values without arithmetic: reshape, transpose, slice (and
+//! its adjoint, slice-scatter), concat, stack, broadcast_to.
+
+use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn};
+
+use super::{Op, VjpContext, apply, normalize_axis, one};
+use crate::broadcast::{broadcast_shapes, reshape_to, view_as};
+use crate::error::{Error, Result, fmt_shape};
+use crate::index::slice_indices;
+use crate::tensor::{Tensor, check_alloc, checked_numel};
+
+/// An owned, row-major copy of a view.
+fn standard(a: ArrayViewD<'_, f64>) -> ArrayD<f64> {
+    a.as_standard_layout().into_owned()
+}
+
+/// Reshape to a fixed shape of the same number of elements (row-major).
+#[derive(Debug)]
+pub(crate) struct Reshape {
+    shape: Vec<usize>,
+}
+
+impl Op for Reshape {
+    fn name(&self) -> &'static str {
+        "reshape"
+    }
+
+    fn forward(&self, x: &[&ArrayD<f64>]) -> Result<ArrayD<f64>> {
+        standard(x[0].view())
+            .into_shape_with_order(IxDyn(&self.shape))
+            .map_err(|e| Error::internal(format!("reshape: {e}")))
+    }
+
+    /// Reshape the cotangent back to the input's shape.
+    fn vjp(&self, cx: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        one(reshape_to(
+            cx.cotangent,
+            &cx.with_lead(cx.input(0).shape()),
+        )?)
+    }
+}
+
+/// `a` with a new `shape` of the same number of elements, in row-major
+/// order. One dim may be -1: it is inferred.
+///
+/// Errors: `Shape` when the element counts differ, `InvalidArgument` for a
+/// negative dim other than a single -1, `OutOfMemory` when the product
+/// overflows.
+pub fn reshape(a: &Tensor, shape: &[isize]) -> Result<Tensor> {
+    let mut inferred = None;
+    let mut dims = Vec::with_capacity(shape.len());
+    for (k, &d) in shape.iter().enumerate() {
+        if d == -1 && inferred.is_none() {
+            inferred = Some(k);
+            dims.push(1);
+        } else if d < 0 {
+            return Err(Error::invalid(format!(
+                "reshape: shape[{k}] must be >= 0 (or a single -1), got {d} in {shape:?}"
+            )));
+        } else {
+            dims.push(d as usize);
+        }
+    }
+    let known = checked_numel(&dims, "reshape: shape")?;
+    if let Some(k) = inferred {
+        if known == 0 || !a.numel().is_multiple_of(known) {
+            return Err(Error::shape(format!(
+                "reshape: cannot infer the -1 of {shape:?} for an input of shape {} ({} elements)",
+                fmt_shape(a.shape()),
+                a.numel()
+            )));
+        }
+        dims[k] = a.numel() / known;
+    } else if known != a.numel() {
+        return Err(Error::shape(format!(
+            "reshape: shape {} has {known} elements, the input of shape {} has {}",
+            fmt_shape(&dims),
+            fmt_shape(a.shape()),
+            a.numel()
+        )));
+    }
+    apply(Reshape { shape: dims }, vec![a.clone()])
+}
+
+/// Permutation of axes.
+#[derive(Debug)]
+pub(crate) struct Transpose {
+    perm: Vec<usize>,
+}
+
+impl Op for Transpose {
+    fn name(&self) -> &'static str {
+        "transpose"
+    }
+
+    fn forward(&self, x: &[&ArrayD<f64>]) -> Result<ArrayD<f64>> {
+        Ok(standard(x[0].view().permuted_axes(IxDyn(&self.perm))))
+    }
+
+    /// Apply the inverse permutation, leaving the stacked axes first.
+    fn vjp(&self, cx: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        let mut inverse = vec![0; self.perm.len()];
+        for (k, &p) in self.perm.iter().enumerate() {
+            inverse[p] = k;
+        }
+        let perm: Vec<isize> = (0..cx.lead)
+            .chain(inverse.iter().map(|&p| cx.axis(p)))
+            .map(|p| p as isize)
+            .collect();
+        one(transpose(cx.cotangent, &perm)?)
+    }
+}
+
+/// `a` with its axes permuted: output axis `k` is input axis `perm[k]`
+/// (negative entries count from the end).
+///
+/// Errors: `InvalidArgument` when `perm` is not a permutation of the axes
+/// (wrong length or a repeated axis), `Index` for an axis out of range.
+pub fn transpose(a: &Tensor, perm: &[isize]) -> Result<Tensor> {
+    if perm.len() != a.ndim() {
+        return Err(Error::invalid(format!(
+            "transpose: perm must have {} entries for an operand of shape {}, got {perm:?}",
+            a.ndim(),
+            fmt_shape(a.shape())
+        )));
+    }
+    let perm = super::normalize_axes(perm, a.ndim(), "transpose: perm")?;
+    if perm.iter().enumerate().all(|(k, &p)| k == p) {
+        return Ok(a.clone());
+    }
+    apply(Transpose { perm }, vec![a.clone()])
+}
+
+/// The positions `start + k * step`, `k < len`, along one axis.
+#[derive(Debug, Clone, Copy)]
+struct Strided {
+    axis: usize,
+    start: usize,
+    step: isize,
+    len: usize,
+}
+
+impl Strided {
+    fn positions(&self) -> Vec<usize> {
+        (0..self.len)
+            .map(|k| (self.start as isize + k as isize * self.step) as usize)
+            .collect()
+    }
+
+    /// The same positions, on an operand with `lead` more leading axes.
+    fn shifted(self, lead: usize) -> Strided {
+        Strided {
+            axis: self.axis + lead,
+            ..self
+        }
+    }
+}
+
+/// The positions of a slice along one axis, as a gather.
+#[derive(Debug)]
+pub(crate) struct Slice {
+    at: Strided,
+}
+
+impl Op for Slice {
+    fn name(&self) -> &'static str {
+        "slice"
+    }
+
+    fn forward(&self, x: &[&ArrayD<f64>]) -> Result<ArrayD<f64>> {
+        let a = x[0];
+        let at = self.at;
+        if at.step == 1 {
+            let view = a.slice_axis(
+                Axis(at.axis),
+                ndarray::Slice::from(at.start..at.start + at.len),
+            );
+            return Ok(standard(view));
+        }
+        Ok(a.select(Axis(at.axis), &at.positions()))
+    }
+
+    /// Scatter the cotangent back into zeros at the sliced positions.
+    fn vjp(&self, cx: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        let full = cx.with_lead(cx.input(0).shape());
+        one(apply(
+            SliceScatter {
+                at: self.at.shifted(cx.lead),
+                shape: full,
+            },
+            vec![cx.cotangent.clone()],
+        )?)
+    }
+}
+
+/// `a` restricted along `axis` to the Python slice `start:stop:step`
+/// (`None` bounds are omitted; negative bounds count from the end;
+/// out-of-range bounds clamp; negative steps reverse).
+///
+/// Errors: `Index` for an axis out of range, `InvalidArgument` for step 0.
+///
+/// ```
+/// use jac_core::{Tensor, slice};
+/// let x = Tensor::from_vec((0..6).map(f64::from).collect(), &[6], false)?;
+/// assert_eq!(slice(&x, 0, Some(-2), None, -2)?.to_vec(), vec![4.0, 2.0, 0.0]);
+/// # Ok::<(), jac_core::Error>(())
+/// ```
+pub fn slice(
+    a: &Tensor,
+    axis: isize,
+    start: Option<i64>,
+    stop: Option<i64>,
+    step: i64,
+) -> Result<Tensor> {
+    let axis = normalize_axis(axis, a.ndim(), "slice: axis")?;
+    let (start, step, len) = slice_indices(start, stop, step, a.shape()[axis], "slice: step")?;
+    slice_strided(
+        a,
+        Strided {
+            axis,
+            start,
+            step,
+            len,
+        },
+    )
+}
+
+fn slice_strided(a: &Tensor, at: Strided) -> Result<Tensor> {
+    if at.step == 1 && at.start == 0 && at.len == a.shape()[at.axis] {
+        return Ok(a.clone());
+    }
+    apply(Slice { at }, vec![a.clone()])
+}
+
+/// The adjoint of [`Slice`]: places its input at strided positions of a zero
+/// tensor of `shape`.
+#[derive(Debug)]
+pub(crate) struct SliceScatter {
+    at: Strided,
+    shape: Vec<usize>,
+}
+
+impl Op for SliceScatter {
+    fn name(&self) -> &'static str {
+        "slice_scatter"
+    }
+
+    fn forward(&self, x: &[&ArrayD<f64>]) -> Result<ArrayD<f64>> {
+        let mut out = ArrayD::zeros(IxDyn(&self.shape));
+        let axis = Axis(self.at.axis);
+        for (k, p) in self.at.positions().into_iter().enumerate() {
+            out.index_axis_mut(axis, p)
+                .assign(&x[0].index_axis(axis, k));
+        }
+        Ok(out)
+    }
+
+    /// Gather the same positions back.
+    fn vjp(&self, cx: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        one(slice_strided(cx.cotangent, self.at.shifted(cx.lead))?)
+    }
+}
+
+/// Joins tensors along an existing axis.
+#[derive(Debug)]
+pub(crate) struct Concat {
+    axis: usize,
+}
+
+impl Op for Concat {
+    fn name(&self) -> &'static str {
+        "concat"
+    }
+
+    fn forward(&self, x: &[&ArrayD<f64>]) -> Result<ArrayD<f64>> {
+        let views: Vec<_> = x.iter().map(|a| a.view()).collect();
+        ndarray::concatenate(Axis(self.axis), &views)
+            .map_err(|e| Error::internal(format!("concat: {e}")))
+    }
+
+    /// Each input gets its own stretch of the cotangent.
+    fn vjp(&self, cx: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        let mut offset = 0;
+        let mut grads = Vec::with_capacity(cx.inputs.len());
+        for (k, input) in cx.inputs.iter().enumerate() {
+            let len = input.shape()[self.axis];
+            let at = Strided {
+                axis: cx.axis(self.axis),
+                start: offset,
+                step: 1,
+                len,
+            };
+            grads.push(if cx.needs(k) {
+                Some(slice_strided(cx.cotangent, at)?)
+            } else {
+                None
+            });
+            offset += len;
+        }
+        Ok(grads)
+    }
+}
+
+/// Checks the list of a concat or stack: not empty, every shape alike.
+fn check_list<'a>(ts: &'a [Tensor], op: &str) -> Result<&'a Tensor> {
+    ts.first()
+        .ok_or_else(|| Error::invalid(format!("{op}: ts must hold at least one tensor, got 0")))
+}
+
+/// `ts` joined along `axis` (negative counts from the end); every shape must
+/// match except along `axis`.
+///
+/// Errors: `InvalidArgument` for an empty list, `Index` for a bad axis,
+/// `Shape` for shapes that differ elsewhere.
+pub fn concat(ts: &[Tensor], axis: isize) -> Result<Tensor> {
+    let first = check_list(ts, "concat")?;
+    let axis = normalize_axis(axis, first.ndim(), "concat: axis")?;
+    let mut total = 0usize;
+    for (k, t) in ts.iter().enumerate() {
+        let same_elsewhere = t.ndim() == first.ndim()
+            && t.shape()
+                .iter()
+                .zip(first.shape())
+                .enumerate()
+                .all(|(d, (a, b))| d == axis || a == b);
+        if !same_elsewhere {
+            return Err(Error::shape(format!(
+                "concat: ts[{k}] has shape {}, expected {} except along axis {axis}",
+                fmt_shape(t.shape()),
+                fmt_shape(first.shape())
+            )));
+        }
+        total = total.checked_add(t.shape()[axis]).ok_or_else(|| {
+            Error::out_of_memory("concat: the total length along the axis overflows".to_string())
+        })?;
+    }
+    let mut shape = first.shape().to_vec();
+    shape[axis] = total;
+    check_alloc(&shape, "concat")?;
+    apply(Concat { axis }, ts.to_vec())
+}
+
+/// Joins tensors of one shape along a new axis.
+#[derive(Debug)]
+pub(crate) struct Stack {
+    axis: usize,
+}
+
+impl Op for Stack {
+    fn name(&self) -> &'static str {
+        "stack"
+    }
+
+    fn forward(&self, x: &[&ArrayD<f64>]) -> Result<ArrayD<f64>> {
+        let views: Vec<_> = x.iter().map(|a| a.view()).collect();
+        ndarray::stack(Axis(self.axis), &views).map_err(|e| Error::internal(format!("stack: {e}")))
+    }
+
+    /// Input `k` gets position `k` of the new axis, with that axis dropped.
+    fn vjp(&self, cx: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        let mut grads = Vec::with_capacity(cx.inputs.len());
+        for (k, input) in cx.inputs.iter().enumerate() {
+            grads.push(if cx.needs(k) {
+                let at = Strided {
+                    axis: cx.axis(self.axis),
+                    start: k,
+                    step: 1,
+                    len: 1,
+                };
+                let picked = slice_strided(cx.cotangent, at)?;
+                Some(reshape_to(&picked, &cx.with_lead(input.shape()))?)
+            } else {
+                None
+            });
+        }
+        Ok(grads)
+    }
+}
+
+/// `ts` (all of one shape) joined along a new `axis`, which may be
+/// `-(ndim + 1) ..= ndim`.
+///
+/// Errors: `InvalidArgument` for an empty list, `Index` for a bad axis,
+/// `Shape` for shapes that differ.
+pub fn stack(ts: &[Tensor], axis: isize) -> Result<Tensor> {
+    let first = check_list(ts, "stack")?;
+    let axis = normalize_axis(axis, first.ndim() + 1, "stack: axis")?;
+    if let Some((k, t)) = ts
+        .iter()
+        .enumerate()
+        .find(|(_, t)| t.shape() != first.shape())
+    {
+        return Err(Error::shape(format!(
+            "stack: ts[{k}] has shape {}, expected {} like ts[0]",
+            fmt_shape(t.shape()),
+            fmt_shape(first.shape())
+        )));
+    }
+    let mut shape = first.shape().to_vec();
+    shape.insert(axis, ts.len());
+    check_alloc(&shape, "stack")?;
+    apply(Stack { axis }, ts.to_vec())
+}
+
+/// Numpy broadcasting of one tensor to a larger shape.
+#[derive(Debug)]
+pub(crate) struct BroadcastTo {
+    shape: Vec<usize>,
+}
+
+impl Op for BroadcastTo {
+    fn name(&self) -> &'static str {
+        "broadcast_to"
+    }
+
+    fn forward(&self, x: &[&ArrayD<f64>]) -> Result<ArrayD<f64>> {
+        Ok(standard(view_as(x[0], &self.shape)?))
+    }
+
+    /// The cotangent as is: the sweep's `sum_to` folds it to the input.
+    fn vjp(&self, cx: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        one(cx.cotangent.clone())
+    }
+}
+
+/// `a` broadcast to `shape` with numpy's rules.
+///
+/// Errors: `Shape` when `a` does not broadcast to `shape`.
+pub fn broadcast_to(a: &Tensor, shape: &[usize]) -> Result<Tensor> {
+    if a.shape() == shape {
+        return Ok(a.clone());
+    }
+    let joined = broadcast_shapes(a.shape(), shape, "broadcast_to")?;
+    if joined != shape {
+        return Err(Error::shape(format!(
+            "broadcast_to: shape {} does not broadcast to {}",
+            fmt_shape(a.shape()),
+            fmt_shape(shape)
+        )));
+    }
+    apply(
+        BroadcastTo {
+            shape: shape.to_vec(),
+        },
+        vec![a.clone()],
+    )
+}

@@ -1,0 +1,249 @@
+//! Elementwise ops of one tensor, some with a scalar attribute.
+//!
+//! Each rule multiplies the cotangent by the derivative, computed at the
+//! input's (unstacked) shape so that only the final product is as large as a
+//! stacked cotangent. Derivatives that are piecewise constant (relu, abs) are
+//! constants, so their second derivative is 0 as it should be.
+
+use ndarray::ArrayD;
+
+use super::{Op, VjpContext, apply, finite, one};
+use crate::error::Result;
+use crate::ops::{div, mul};
+use crate::tensor::Tensor;
+
+/// Declares a parameterless elementwise op: its type, its forward function and
+/// its VJP rule, and the public function that builds it.
+macro_rules! unary_op {
+    (
+        $(#[$doc:meta])*
+        $fn_name:ident, $ty:ident, $name:literal,
+        forward: $forward:expr,
+        vjp: |$cx:ident| $vjp:expr
+    ) => {
+        #[derive(Debug)]
+        pub(crate) struct $ty;
+
+        impl Op for $ty {
+            fn name(&self) -> &'static str {
+                $name
+            }
+
+            fn forward(&self, x: &[&ArrayD<f64>]) -> Result<ArrayD<f64>> {
+                Ok(x[0].mapv($forward))
+            }
+
+            fn vjp(&self, $cx: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
+                one($vjp)
+            }
+        }
+
+        $(#[$doc])*
+        pub fn $fn_name(a: &Tensor) -> Result<Tensor> {
+            apply($ty, vec![a.clone()])
+        }
+    };
+}
+
+unary_op!(
+    /// `-a`; derivative -1.
+    neg, Neg, "neg",
+    forward: |v: f64| -v,
+    vjp: |cx| neg(cx.cotangent)?
+);
+
+unary_op!(
+    /// `exp(a)`; derivative `exp(a)`, the output itself.
+    exp, Exp, "exp",
+    forward: f64::exp,
+    vjp: |cx| mul(cx.cotangent, cx.output)?
+);
+
+unary_op!(
+    /// Natural `log(a)`; derivative `1 / a`.
+    log, Log, "log",
+    forward: f64::ln,
+    vjp: |cx| div(cx.cotangent, cx.input(0))?
+);
+
+unary_op!(
+    /// `sin(a)`; derivative `cos(a)`.
+    sin, Sin, "sin",
+    forward: f64::sin,
+    vjp: |cx| mul(cx.cotangent, &cos(cx.input(0))?)?
+);
+
+unary_op!(
+    /// `cos(a)`; derivative `-sin(a)`.
+    cos, Cos, "cos",
+    forward: f64::cos,
+    vjp: |cx| mul(cx.cotangent, &neg(&sin(cx.input(0))?)?)?
+);
+
+unary_op!(
+    /// `tan(a)`; derivative `1 + tan(a)^2`.
+    tan, Tan, "tan",
+    forward: f64::tan,
+    vjp: |cx| mul(cx.cotangent, &add_scalar(&square(cx.output)?, 1.0)?)?
+);
+
+unary_op!(
+    /// `tanh(a)`; derivative `1 - tanh(a)^2`.
+    tanh, Tanh, "tanh",
+    forward: f64::tanh,
+    vjp: |cx| mul(cx.cotangent, &one_minus(&square(cx.output)?)?)?
+);
+
+unary_op!(
+    /// The logistic `1 / (1 + exp(-a))`; derivative `s (1 - s)`.
+    sigmoid, Sigmoid, "sigmoid",
+    forward: sigmoid_value,
+    vjp: |cx| mul(cx.cotangent, &mul(cx.output, &one_minus(cx.output)?)?)?
+);
+
+unary_op!(
+    /// `max(a, 0)`; derivative 1 where `a > 0`, else 0 (0 at the kink, as in
+    /// Paddle and PyTorch).
+    relu, Relu, "relu",
+    forward: |v: f64| if v > 0.0 { v } else { 0.0 },
+    vjp: |cx| mul(cx.cotangent, &constant_map(cx.input(0), |v| f64::from(u8::from(v > 0.0))))?
+);
+
+unary_op!(
+    /// `log(1 + exp(a))`, computed without overflow; derivative `sigmoid(a)`.
+    softplus, Softplus, "softplus",
+    forward: |v: f64| v.max(0.0) + (-v.abs()).exp().ln_1p(),
+    vjp: |cx| mul(cx.cotangent, &sigmoid(cx.input(0))?)?
+);
+
+unary_op!(
+    /// `sqrt(a)`; derivative `1 / (2 sqrt(a))`.
+    sqrt, Sqrt, "sqrt",
+    forward: f64::sqrt,
+    vjp: |cx| div(cx.cotangent, &scale(cx.output, 2.0)?)?
+);
+
+unary_op!(
+    /// `a * a`; derivative `2 a`.
+    square, Square, "square",
+    forward: |v: f64| v * v,
+    vjp: |cx| mul(cx.cotangent, &scale(cx.input(0), 2.0)?)?
+);
+
+unary_op!(
+    /// `|a|`; derivative `sign(a)` (0 at 0).
+    abs, Abs, "abs",
+    forward: f64::abs,
+    vjp: |cx| mul(cx.cotangent, &constant_map(cx.input(0), sign))?
+);
+
+fn sigmoid_value(v: f64) -> f64 {
+    if v >= 0.0 {
+        1.0 / (1.0 + (-v).exp())
+    } else {
+        let e = v.exp();
+        e / (1.0 + e)
+    }
+}
+
+fn sign(v: f64) -> f64 {
+    if v > 0.0 {
+        1.0
+    } else if v < 0.0 {
+        -1.0
+    } else {
+        0.0
+    }
+}
+
+/// `1 - t`, differentiably.
+fn one_minus(t: &Tensor) -> Result<Tensor> {
+    add_scalar(&neg(t)?, 1.0)
+}
+
+/// A constant computed elementwise from `t`'s value: for derivatives that
+/// are piecewise constant.
+fn constant_map(t: &Tensor, f: impl Fn(f64) -> f64) -> Tensor {
+    Tensor::constant(t.value().mapv(f))
+}
+
+/// `s * a` for a finite scalar `s`.
+#[derive(Debug)]
+pub(crate) struct Scale(f64);
+
+impl Op for Scale {
+    fn name(&self) -> &'static str {
+        "scale"
+    }
+
+    fn forward(&self, x: &[&ArrayD<f64>]) -> Result<ArrayD<f64>> {
+        let s = self.0;
+        Ok(x[0].mapv(|v| v * s))
+    }
+
+    /// d(s a) = s da.
+    fn vjp(&self, cx: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        one(scale(cx.cotangent, self.0)?)
+    }
+}
+
+/// `s * a`. Errors: `InvalidArgument` when `s` is not finite.
+pub fn scale(a: &Tensor, s: f64) -> Result<Tensor> {
+    apply(Scale(finite(s, "scale: s")?), vec![a.clone()])
+}
+
+/// `a + s` for a finite scalar `s`.
+#[derive(Debug)]
+pub(crate) struct AddScalar(f64);
+
+impl Op for AddScalar {
+    fn name(&self) -> &'static str {
+        "add_scalar"
+    }
+
+    fn forward(&self, x: &[&ArrayD<f64>]) -> Result<ArrayD<f64>> {
+        let s = self.0;
+        Ok(x[0].mapv(|v| v + s))
+    }
+
+    /// d(a + s) = da.
+    fn vjp(&self, cx: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        one(cx.cotangent.clone())
+    }
+}
+
+/// `a + s`. Errors: `InvalidArgument` when `s` is not finite.
+pub fn add_scalar(a: &Tensor, s: f64) -> Result<Tensor> {
+    apply(AddScalar(finite(s, "add_scalar: s")?), vec![a.clone()])
+}
+
+/// `a ^ p` for a finite scalar `p`.
+#[derive(Debug)]
+pub(crate) struct PowScalar(f64);
+
+impl Op for PowScalar {
+    fn name(&self) -> &'static str {
+        "pow_scalar"
+    }
+
+    fn forward(&self, x: &[&ArrayD<f64>]) -> Result<ArrayD<f64>> {
+        let p = self.0;
+        Ok(x[0].mapv(|v| v.powf(p)))
+    }
+
+    /// d(a^p) = p a^(p-1) da; for p = 0 the output is constant.
+    fn vjp(&self, cx: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        let p = self.0;
+        if p == 0.0 {
+            return Ok(vec![None]);
+        }
+        let derivative = scale(&pow_scalar(cx.input(0), p - 1.0)?, p)?;
+        one(mul(cx.cotangent, &derivative)?)
+    }
+}
+
+/// `a ^ p` elementwise (NaN for a negative base with a non-integer `p`, as
+/// in numpy). Errors: `InvalidArgument` when `p` is not finite.
+pub fn pow_scalar(a: &Tensor, p: f64) -> Result<Tensor> {
+    apply(PowScalar(finite(p, "pow_scalar: p")?), vec![a.clone()])
+}

@@ -1,0 +1,205 @@
+//! [`Tensor`]: a cheap, shareable handle to a node of the graph.
+
+use std::fmt;
+use std::sync::Arc;
+
+use ndarray::{ArrayD, IxDyn};
+
+use crate::error::{Error, Result, fmt_shape};
+use crate::graph::{Node, NodeId, Recipe, grad_enabled};
+use crate::ops::Op;
+
+/// A float64 n-dimensional value in the graph, with whether it requires grad
+/// and, for results of ops, the op and inputs that made it.
+///
+/// Cloning is cheap (a reference count); clones are the same node. Values are
+/// computed eagerly as ops are built and never change afterwards, so a
+/// `Tensor` is `Send + Sync` and may be read from any thread.
+///
+/// ```
+/// use jac_core::Tensor;
+/// let x = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2], true)?;
+/// assert_eq!(x.shape(), &[2, 2]);
+/// assert!(x.requires_grad());
+/// let c = Tensor::scalar(2.5);
+/// assert_eq!(c.ndim(), 0);
+/// assert!(!c.requires_grad());
+/// # Ok::<(), jac_core::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Tensor(pub(crate) Arc<Node>);
+
+impl Tensor {
+    /// A leaf holding `value`; `requires_grad` makes it something gradients
+    /// can be taken with respect to.
+    pub fn new(value: ArrayD<f64>, requires_grad: bool) -> Tensor {
+        Tensor(Arc::new(Node::new(value, requires_grad, None)))
+    }
+
+    /// A constant: a leaf that needs no grad.
+    pub fn constant(value: ArrayD<f64>) -> Tensor {
+        Tensor::new(value, false)
+    }
+
+    /// A 0-D constant.
+    pub fn scalar(value: f64) -> Tensor {
+        Tensor::constant(ArrayD::from_elem(IxDyn(&[]), value))
+    }
+
+    /// A leaf from row-major `data` of the given `shape`.
+    ///
+    /// Errors: `OutOfMemory` when the product of `shape` overflows,
+    /// `InvalidArgument` when `data.len()` differs from it.
+    pub fn from_vec(data: Vec<f64>, shape: &[usize], requires_grad: bool) -> Result<Tensor> {
+        let numel = checked_numel(shape, "shape")?;
+        if data.len() != numel {
+            return Err(Error::invalid(format!(
+                "data: expected {numel} values for shape {}, got {}",
+                fmt_shape(shape),
+                data.len()
+            )));
+        }
+        let value = ArrayD::from_shape_vec(IxDyn(shape), data)
+            .map_err(|e| Error::internal(format!("from_vec: {e}")))?;
+        Ok(Tensor::new(value, requires_grad))
+    }
+
+    /// A constant of `shape` filled with zeros.
+    pub fn zeros(shape: &[usize]) -> Tensor {
+        Tensor::constant(ArrayD::zeros(IxDyn(shape)))
+    }
+
+    /// A constant of `shape` filled with ones.
+    pub fn ones(shape: &[usize]) -> Tensor {
+        Tensor::constant(ArrayD::ones(IxDyn(shape)))
+    }
+
+    /// Records the result of `op` applied to `inputs`. The node keeps its
+    /// recipe only when grad is enabled on this thread and some input requires
+    /// grad; otherwise it is a constant and holds no inputs alive.
+    pub(crate) fn from_op(op: Box<dyn Op>, inputs: Vec<Tensor>, value: ArrayD<f64>) -> Tensor {
+        if grad_enabled() && inputs.iter().any(Tensor::requires_grad) {
+            Tensor(Arc::new(Node::new(
+                value,
+                true,
+                Some(Recipe { op, inputs }),
+            )))
+        } else {
+            Tensor::constant(value)
+        }
+    }
+
+    /// The node's identity; clones share it.
+    pub fn id(&self) -> NodeId {
+        self.0.id
+    }
+
+    /// The value.
+    pub fn value(&self) -> &ArrayD<f64> {
+        &self.0.value
+    }
+
+    /// The shape; `[]` for a 0-D tensor.
+    pub fn shape(&self) -> &[usize] {
+        self.0.value.shape()
+    }
+
+    /// The number of axes.
+    pub fn ndim(&self) -> usize {
+        self.0.value.ndim()
+    }
+
+    /// The number of elements (1 for a 0-D tensor).
+    pub fn numel(&self) -> usize {
+        self.0.value.len()
+    }
+
+    /// Whether gradients flow to this tensor.
+    pub fn requires_grad(&self) -> bool {
+        self.0.requires_grad
+    }
+
+    /// The op that made this tensor, if it was recorded.
+    pub fn op_name(&self) -> Option<&'static str> {
+        self.0.recipe.as_ref().map(|r| r.op.name())
+    }
+
+    /// The same value as a constant, cut from the graph.
+    pub fn detach(&self) -> Tensor {
+        Tensor::constant(self.0.value.clone())
+    }
+
+    /// The values in row-major order.
+    pub fn to_vec(&self) -> Vec<f64> {
+        let v = &self.0.value;
+        match v.as_slice() {
+            Some(s) => s.to_vec(),
+            None => v.iter().copied().collect(),
+        }
+    }
+
+    /// Writes the values in row-major order into `out`, whose length must
+    /// equal [`Tensor::numel`].
+    pub fn read_into(&self, out: &mut [f64]) -> Result<()> {
+        let v = &self.0.value;
+        if out.len() != v.len() {
+            return Err(Error::invalid(format!(
+                "out_len: expected {} (numel of shape {}), got {}",
+                v.len(),
+                fmt_shape(v.shape()),
+                out.len()
+            )));
+        }
+        match v.as_slice() {
+            Some(s) => out.copy_from_slice(s),
+            None => out.iter_mut().zip(v.iter()).for_each(|(o, x)| *o = *x),
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Tensor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tensor")
+            .field("id", &self.0.id.get())
+            .field("shape", &self.shape())
+            .field("requires_grad", &self.requires_grad())
+            .field("op", &self.op_name())
+            .finish()
+    }
+}
+
+/// The product of `shape`, or `OutOfMemory` naming `arg` when it overflows
+/// or when that many float64 values could never be addressed.
+pub(crate) fn checked_numel(shape: &[usize], arg: &str) -> Result<usize> {
+    shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .filter(|&n| n <= isize::MAX as usize / std::mem::size_of::<f64>())
+        .ok_or_else(|| {
+            Error::out_of_memory(format!(
+                "{arg}: the product of {} overflows the address space",
+                fmt_shape(shape)
+            ))
+        })
+}
+
+/// Above this many elements an op asks the allocator before computing, so a
+/// refused allocation is an `OutOfMemory` error instead of an abort.
+const PROBE_ELEMENTS: usize = 1 << 22;
+
+/// Checks that an output of `shape` can be allocated: the size must not
+/// overflow and, for large outputs, the allocator must grant it.
+pub(crate) fn check_alloc(shape: &[usize], arg: &str) -> Result<()> {
+    let numel = checked_numel(shape, arg)?;
+    if numel > PROBE_ELEMENTS {
+        let mut probe: Vec<f64> = Vec::new();
+        probe.try_reserve_exact(numel).map_err(|_| {
+            Error::out_of_memory(format!(
+                "{arg}: allocating {numel} float64 values for shape {} was refused",
+                fmt_shape(shape)
+            ))
+        })?;
+    }
+    Ok(())
+}
