@@ -204,8 +204,8 @@ pub fn jacobian<'a>(
     let (xs, nest_xs) = xs.into().tensors();
     non_empty(&ys, "ys")?;
     let rows = sides(&ys, "ys", batched)?;
-    let batch = check_xs_and_batch(&ys, &xs, batched)?;
     let cols = sides(&xs, "xs", batched)?;
+    let batch = check_xs_and_batch(&ys, &xs, batched)?;
     Ok(Jacobian::build(
         Ys::Given(ys),
         xs,
@@ -260,8 +260,8 @@ pub fn hessian<'a>(
     }
     let batched = check_batch_axis(batch_axis)?;
     let (xs, nest_xs) = xs.into().tensors();
-    let batch = check_xs_and_batch(std::slice::from_ref(y), &xs, batched)?;
     let cols = sides(&xs, "xs", batched)?;
+    let batch = check_xs_and_batch(std::slice::from_ref(y), &xs, batched)?;
     let ys = Ys::GradientOf {
         y: y.clone(),
         grads: OnceLock::new(),
