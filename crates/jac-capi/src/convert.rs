@@ -1,0 +1,69 @@
+//! Conversions between C values (int64 dims and axes, shape buffers with a
+//! capacity) and the engine's.
+
+use crate::boundary::Failure;
+use crate::ptr::{Out, slice, slice_mut};
+use crate::status::JacStatus;
+
+/// Dims from C, each non-negative.
+pub(crate) fn dims(shape: &[i64], arg: &str) -> Result<Vec<usize>, Failure> {
+    shape
+        .iter()
+        .enumerate()
+        .map(|(k, &d)| {
+            usize::try_from(d).map_err(|_| {
+                Failure::new(
+                    JacStatus::JacErrInvalidArgument,
+                    format!("{arg}[{k}]: expected a dim >= 0, got {d}"),
+                )
+            })
+        })
+        .collect()
+}
+
+/// Axes, permutations and reshape dims from C, as the engine's `isize`.
+pub(crate) fn signed(values: &[i64]) -> Vec<isize> {
+    // isize is 64-bit on every target libjac builds for.
+    values.iter().map(|&v| v as isize).collect()
+}
+
+/// Writes `shape` into the caller's buffer of capacity `cap` and its length
+/// to `ndim_out`; nothing is written when `cap` is too small.
+///
+/// # Safety
+/// `shape_out` is NULL or valid for `cap` writes; `ndim_out` is NULL or
+/// valid for one write.
+pub(crate) unsafe fn write_shape(
+    shape: &[usize],
+    shape_out: *mut i64,
+    cap: usize,
+    ndim_out: *mut usize,
+) -> Result<(), Failure> {
+    // SAFETY: forwarded caller contract.
+    let ndim_out = unsafe { Out::new(ndim_out, "ndim_out") }?;
+    if cap < shape.len() {
+        return Err(Failure::new(
+            JacStatus::JacErrInvalidArgument,
+            format!(
+                "cap: shape_out must hold at least {} dims, got capacity {cap}",
+                shape.len()
+            ),
+        ));
+    }
+    // SAFETY: forwarded caller contract; only `shape.len()` entries written.
+    let buffer = unsafe { slice_mut(shape_out, shape.len(), "shape_out") }?;
+    for (slot, &d) in buffer.iter_mut().zip(shape) {
+        *slot = d as i64;
+    }
+    ndim_out.write(shape.len());
+    Ok(())
+}
+
+/// An optional list of int64 values: NULL with `n = 0` is the empty list.
+///
+/// # Safety
+/// As [`slice`].
+pub(crate) unsafe fn int64s<'a>(p: *const i64, n: usize, arg: &str) -> Result<&'a [i64], Failure> {
+    // SAFETY: forwarded caller contract.
+    unsafe { slice(p, n, arg) }
+}

@@ -1,0 +1,66 @@
+//! Gradient export: one reverse sweep.
+
+use jac_core::Tensor;
+
+use crate::boundary::{Failure, call};
+use crate::ptr::{handles, into_handle, slice_mut};
+use crate::status::JacStatus;
+use crate::tensor::JacTensor;
+
+/// Gradients of the `n_ys` tensors `ys` with respect to the `n_xs` tensors
+/// `xs`: for each x, the sum over i of `grad_ys[i] . d ys[i] / d x`, shaped
+/// like x. `grad_ys` is NULL (cotangents of ones) or holds one tensor per y,
+/// shaped like it. `out_grads` has `n_xs` slots, each receiving a new handle
+/// (free each with `jac_tensor_free`); nothing is written on failure.
+///
+/// An x that the ys do not depend on gets zeros; an x given twice gets its
+/// gradient in both slots. With `create_graph` the sweep is recorded, so the
+/// gradients can be differentiated again (Hessians, higher orders); without
+/// it the gradients are constants. The graph is not consumed: the same ys
+/// can be differentiated any number of times.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL array or entry (with a non-zero
+/// count) or NULL `out_grads`, `JAC_ERR_NOT_DIFFERENTIABLE` for an x that
+/// does not require grad, `JAC_ERR_SHAPE` for a cotangent shaped unlike its y.
+///
+/// # Safety
+/// `ys` is NULL or valid for `n_ys` reads, `xs` for `n_xs` reads, `grad_ys`
+/// NULL or valid for `n_ys` reads, each entry NULL or a live handle;
+/// `out_grads` is NULL or valid for `n_xs` writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_grad(
+    ys: *const *const JacTensor,
+    n_ys: usize,
+    xs: *const *const JacTensor,
+    n_xs: usize,
+    grad_ys: *const *const JacTensor,
+    create_graph: bool,
+    out_grads: *mut *mut JacTensor,
+) -> JacStatus {
+    call("jac_grad", || {
+        // SAFETY: pointer arguments per this function's contract.
+        let ys = tensors(unsafe { handles(ys, n_ys, "ys") }?);
+        let xs = tensors(unsafe { handles(xs, n_xs, "xs") }?);
+        let grad_ys = if grad_ys.is_null() {
+            None
+        } else {
+            Some(tensors(unsafe { handles(grad_ys, n_ys, "grad_ys") }?))
+        };
+        if out_grads.is_null() {
+            return Err(Failure::new(
+                JacStatus::JacErrNullArgument,
+                "out_grads must not be NULL",
+            ));
+        }
+        let slots = unsafe { slice_mut(out_grads, n_xs, "out_grads") }?;
+        let grads = jac_core::grad(&ys, &xs, grad_ys.as_deref(), create_graph)?;
+        for (slot, g) in slots.iter_mut().zip(grads) {
+            *slot = into_handle(JacTensor { tensor: g });
+        }
+        Ok(())
+    })
+}
+
+fn tensors(list: Vec<&JacTensor>) -> Vec<Tensor> {
+    list.into_iter().map(|h| h.tensor.clone()).collect()
+}

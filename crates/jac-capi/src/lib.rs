@@ -1,0 +1,48 @@
+//! The C ABI of libjac, built as `libjac.so` and `libjac.a`.
+//!
+//! The contract is the generated header `include/jac.h` (regenerated from
+//! this crate by cbindgen and compared byte for byte in the tests). This
+//! crate holds no math: each export checks its arguments, converts them,
+//! calls `jac-core`, and maps errors to `JacStatus` numbers through one
+//! boundary that also catches panics.
+//!
+//! Conventions, for every function:
+//! - Names are `jac_<type>_<verb>`; `_new` makes a handle, `_free` releases
+//!   one (`_free(NULL)` does nothing).
+//! - Parameters go handle, inputs, outputs; every buffer pointer is followed
+//!   by its length. A length of 0 with a NULL pointer is an empty buffer.
+//! - Fallible functions return `JacStatus`; results go through out pointers,
+//!   which are left untouched on failure. `jac_last_error()` gives the
+//!   calling thread's message for its last failure.
+//! - libjac never hands out pointers into its own memory except static
+//!   strings and the thread's last error message: values are copied into
+//!   caller-owned buffers after a shape query.
+//! - Handles are immutable and safe to use from several threads at once.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+
+mod boundary;
+mod convert;
+mod grad;
+mod jacobian;
+mod ops;
+mod ptr;
+mod status;
+mod tensor;
+mod version;
+
+pub use boundary::jac_last_error;
+pub use grad::jac_grad;
+pub use jacobian::{
+    JacIndex, JacIndexKind, JacIndexKindCode, JacJacobian, jac_hessian_new,
+    jac_jacobian_block_shape, jac_jacobian_blocks, jac_jacobian_free, jac_jacobian_new,
+    jac_jacobian_read, jac_jacobian_read_shape, jac_jacobian_rows_evaluated,
+    jac_jacobian_set_block_rows,
+};
+pub use ops::*;
+pub use status::{JacStatus, JacStatusCode, jac_status_name};
+pub use tensor::{
+    JacTensor, jac_tensor_free, jac_tensor_ndim, jac_tensor_new, jac_tensor_numel, jac_tensor_read,
+    jac_tensor_requires_grad, jac_tensor_shape,
+};
+pub use version::jac_version;

@@ -1,0 +1,644 @@
+//! Op exports: each checks its handles and out pointer, calls the engine's op
+//! and hands back a new tensor handle. No math happens here.
+
+use jac_core::{Result as CoreResult, Tensor};
+
+use crate::boundary::{Failure, call};
+use crate::convert::{int64s, signed};
+use crate::ptr::{Out, handles};
+use crate::status::JacStatus;
+use crate::tensor::{JacTensor, new_handle, tensor_arg};
+
+/// The shared body of the one-operand exports.
+///
+/// # Safety
+/// `a` is NULL or a live handle; `out` is NULL or valid for one write.
+unsafe fn unary(
+    name: &str,
+    a: *const JacTensor,
+    out: *mut *mut JacTensor,
+    op: fn(&Tensor) -> CoreResult<Tensor>,
+) -> JacStatus {
+    call(name, || {
+        // SAFETY: forwarded caller contract.
+        let a = unsafe { tensor_arg(a, "a") }?;
+        let out = unsafe { Out::new(out, "out") }?;
+        new_handle(op(a)?, out);
+        Ok(())
+    })
+}
+
+/// The shared body of the two-operand exports.
+///
+/// # Safety
+/// `a` and `b` are NULL or live handles; `out` is NULL or valid for one write.
+unsafe fn binary(
+    name: &str,
+    a: *const JacTensor,
+    b: *const JacTensor,
+    out: *mut *mut JacTensor,
+    op: fn(&Tensor, &Tensor) -> CoreResult<Tensor>,
+) -> JacStatus {
+    call(name, || {
+        // SAFETY: forwarded caller contract.
+        let a = unsafe { tensor_arg(a, "a") }?;
+        let b = unsafe { tensor_arg(b, "b") }?;
+        let out = unsafe { Out::new(out, "out") }?;
+        new_handle(op(a, b)?, out);
+        Ok(())
+    })
+}
+
+/// The shared body of the exports with a scalar attribute.
+///
+/// # Safety
+/// `a` is NULL or a live handle; `out` is NULL or valid for one write.
+unsafe fn with_scalar(
+    name: &str,
+    a: *const JacTensor,
+    s: f64,
+    out: *mut *mut JacTensor,
+    op: fn(&Tensor, f64) -> CoreResult<Tensor>,
+) -> JacStatus {
+    call(name, || {
+        // SAFETY: forwarded caller contract.
+        let a = unsafe { tensor_arg(a, "a") }?;
+        let out = unsafe { Out::new(out, "out") }?;
+        new_handle(op(a, s)?, out);
+        Ok(())
+    })
+}
+
+/// Elementwise `-a`; `*out` receives a new handle.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a` or `out`.
+///
+/// # Safety
+/// `a` is NULL or a live handle; `out` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_neg(a: *const JacTensor, out: *mut *mut JacTensor) -> JacStatus {
+    // SAFETY: per this function's contract.
+    unsafe { unary("jac_neg", a, out, jac_core::neg) }
+}
+
+/// Elementwise `exp(a)`; `*out` receives a new handle.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a` or `out`.
+///
+/// # Safety
+/// `a` is NULL or a live handle; `out` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_exp(a: *const JacTensor, out: *mut *mut JacTensor) -> JacStatus {
+    // SAFETY: per this function's contract.
+    unsafe { unary("jac_exp", a, out, jac_core::exp) }
+}
+
+/// Elementwise the natural `log(a)`; `*out` receives a new handle.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a` or `out`.
+///
+/// # Safety
+/// `a` is NULL or a live handle; `out` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_log(a: *const JacTensor, out: *mut *mut JacTensor) -> JacStatus {
+    // SAFETY: per this function's contract.
+    unsafe { unary("jac_log", a, out, jac_core::log) }
+}
+
+/// Elementwise `sin(a)`; `*out` receives a new handle.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a` or `out`.
+///
+/// # Safety
+/// `a` is NULL or a live handle; `out` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_sin(a: *const JacTensor, out: *mut *mut JacTensor) -> JacStatus {
+    // SAFETY: per this function's contract.
+    unsafe { unary("jac_sin", a, out, jac_core::sin) }
+}
+
+/// Elementwise `cos(a)`; `*out` receives a new handle.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a` or `out`.
+///
+/// # Safety
+/// `a` is NULL or a live handle; `out` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_cos(a: *const JacTensor, out: *mut *mut JacTensor) -> JacStatus {
+    // SAFETY: per this function's contract.
+    unsafe { unary("jac_cos", a, out, jac_core::cos) }
+}
+
+/// Elementwise `tan(a)`; `*out` receives a new handle.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a` or `out`.
+///
+/// # Safety
+/// `a` is NULL or a live handle; `out` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_tan(a: *const JacTensor, out: *mut *mut JacTensor) -> JacStatus {
+    // SAFETY: per this function's contract.
+    unsafe { unary("jac_tan", a, out, jac_core::tan) }
+}
+
+/// Elementwise `tanh(a)`; `*out` receives a new handle.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a` or `out`.
+///
+/// # Safety
+/// `a` is NULL or a live handle; `out` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_tanh(a: *const JacTensor, out: *mut *mut JacTensor) -> JacStatus {
+    // SAFETY: per this function's contract.
+    unsafe { unary("jac_tanh", a, out, jac_core::tanh) }
+}
+
+/// Elementwise the logistic `1 / (1 + exp(-a))`; `*out` receives a new handle.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a` or `out`.
+///
+/// # Safety
+/// `a` is NULL or a live handle; `out` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_sigmoid(a: *const JacTensor, out: *mut *mut JacTensor) -> JacStatus {
+    // SAFETY: per this function's contract.
+    unsafe { unary("jac_sigmoid", a, out, jac_core::sigmoid) }
+}
+
+/// Elementwise `max(a, 0)` (derivative 0 at 0); `*out` receives a new handle.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a` or `out`.
+///
+/// # Safety
+/// `a` is NULL or a live handle; `out` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_relu(a: *const JacTensor, out: *mut *mut JacTensor) -> JacStatus {
+    // SAFETY: per this function's contract.
+    unsafe { unary("jac_relu", a, out, jac_core::relu) }
+}
+
+/// Elementwise `log(1 + exp(a))`, computed without overflow; `*out` receives a new handle.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a` or `out`.
+///
+/// # Safety
+/// `a` is NULL or a live handle; `out` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_softplus(a: *const JacTensor, out: *mut *mut JacTensor) -> JacStatus {
+    // SAFETY: per this function's contract.
+    unsafe { unary("jac_softplus", a, out, jac_core::softplus) }
+}
+
+/// Elementwise `sqrt(a)`; `*out` receives a new handle.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a` or `out`.
+///
+/// # Safety
+/// `a` is NULL or a live handle; `out` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_sqrt(a: *const JacTensor, out: *mut *mut JacTensor) -> JacStatus {
+    // SAFETY: per this function's contract.
+    unsafe { unary("jac_sqrt", a, out, jac_core::sqrt) }
+}
+
+/// Elementwise `a * a`; `*out` receives a new handle.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a` or `out`.
+///
+/// # Safety
+/// `a` is NULL or a live handle; `out` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_square(a: *const JacTensor, out: *mut *mut JacTensor) -> JacStatus {
+    // SAFETY: per this function's contract.
+    unsafe { unary("jac_square", a, out, jac_core::square) }
+}
+
+/// Elementwise `|a|` (derivative 0 at 0); `*out` receives a new handle.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a` or `out`.
+///
+/// # Safety
+/// `a` is NULL or a live handle; `out` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_abs(a: *const JacTensor, out: *mut *mut JacTensor) -> JacStatus {
+    // SAFETY: per this function's contract.
+    unsafe { unary("jac_abs", a, out, jac_core::abs) }
+}
+
+/// Elementwise `a + b` with numpy broadcasting; `*out` receives a new handle.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a`, `b` or `out`,
+/// `JAC_ERR_SHAPE` when the shapes do not broadcast.
+///
+/// # Safety
+/// `a` and `b` are NULL or live handles; `out` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_add(
+    a: *const JacTensor,
+    b: *const JacTensor,
+    out: *mut *mut JacTensor,
+) -> JacStatus {
+    // SAFETY: per this function's contract.
+    unsafe { binary("jac_add", a, b, out, jac_core::add) }
+}
+
+/// Elementwise `a - b` with numpy broadcasting; `*out` receives a new handle.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a`, `b` or `out`,
+/// `JAC_ERR_SHAPE` when the shapes do not broadcast.
+///
+/// # Safety
+/// `a` and `b` are NULL or live handles; `out` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_sub(
+    a: *const JacTensor,
+    b: *const JacTensor,
+    out: *mut *mut JacTensor,
+) -> JacStatus {
+    // SAFETY: per this function's contract.
+    unsafe { binary("jac_sub", a, b, out, jac_core::sub) }
+}
+
+/// Elementwise `a * b` with numpy broadcasting; `*out` receives a new handle.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a`, `b` or `out`,
+/// `JAC_ERR_SHAPE` when the shapes do not broadcast.
+///
+/// # Safety
+/// `a` and `b` are NULL or live handles; `out` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_mul(
+    a: *const JacTensor,
+    b: *const JacTensor,
+    out: *mut *mut JacTensor,
+) -> JacStatus {
+    // SAFETY: per this function's contract.
+    unsafe { binary("jac_mul", a, b, out, jac_core::mul) }
+}
+
+/// Elementwise `a / b` with numpy broadcasting; `*out` receives a new handle.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a`, `b` or `out`,
+/// `JAC_ERR_SHAPE` when the shapes do not broadcast.
+///
+/// # Safety
+/// `a` and `b` are NULL or live handles; `out` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_div(
+    a: *const JacTensor,
+    b: *const JacTensor,
+    out: *mut *mut JacTensor,
+) -> JacStatus {
+    // SAFETY: per this function's contract.
+    unsafe { binary("jac_div", a, b, out, jac_core::div) }
+}
+
+/// The matrix product with numpy's `matmul` rules: a 1-D `a` is a row, a
+/// 1-D `b` a column (the unit axis is dropped from the result), leading
+/// batch axes broadcast (e.g. `[B, m, n] x [n, p]`). `*out` receives a new
+/// handle.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a`, `b` or `out`,
+/// `JAC_ERR_SHAPE` for a 0-D operand, inner dimensions that differ or batch
+/// axes that do not broadcast.
+///
+/// # Safety
+/// `a` and `b` are NULL or live handles; `out` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_matmul(
+    a: *const JacTensor,
+    b: *const JacTensor,
+    out: *mut *mut JacTensor,
+) -> JacStatus {
+    // SAFETY: per this function's contract.
+    unsafe { binary("jac_matmul", a, b, out, jac_core::matmul) }
+}
+
+/// Elementwise `s * a`; `*out` receives a new handle.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a` or `out`,
+/// `JAC_ERR_INVALID_ARGUMENT` when `s` is NaN or infinite.
+///
+/// # Safety
+/// `a` is NULL or a live handle; `out` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_scale(
+    a: *const JacTensor,
+    s: f64,
+    out: *mut *mut JacTensor,
+) -> JacStatus {
+    // SAFETY: per this function's contract.
+    unsafe { with_scalar("jac_scale", a, s, out, jac_core::scale) }
+}
+
+/// Elementwise `a + s`; `*out` receives a new handle.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a` or `out`,
+/// `JAC_ERR_INVALID_ARGUMENT` when `s` is NaN or infinite.
+///
+/// # Safety
+/// `a` is NULL or a live handle; `out` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_add_scalar(
+    a: *const JacTensor,
+    s: f64,
+    out: *mut *mut JacTensor,
+) -> JacStatus {
+    // SAFETY: per this function's contract.
+    unsafe { with_scalar("jac_add_scalar", a, s, out, jac_core::add_scalar) }
+}
+
+/// Elementwise `a ^ p` (NaN for a negative base with a non-integer `p`, as in numpy); `*out` receives a new handle.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a` or `out`,
+/// `JAC_ERR_INVALID_ARGUMENT` when `p` is NaN or infinite.
+///
+/// # Safety
+/// `a` is NULL or a live handle; `out` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_pow_scalar(
+    a: *const JacTensor,
+    p: f64,
+    out: *mut *mut JacTensor,
+) -> JacStatus {
+    // SAFETY: per this function's contract.
+    unsafe { with_scalar("jac_pow_scalar", a, p, out, jac_core::pow_scalar) }
+}
+
+/// The shared body of `jac_sum` and `jac_mean`.
+///
+/// # Safety
+/// As `jac_sum`.
+unsafe fn reduction(
+    name: &str,
+    a: *const JacTensor,
+    axes: *const i64,
+    n_axes: usize,
+    keepdim: bool,
+    out: *mut *mut JacTensor,
+    op: fn(&Tensor, Option<&[isize]>, bool) -> CoreResult<Tensor>,
+) -> JacStatus {
+    call(name, || {
+        // SAFETY: forwarded caller contract.
+        let a = unsafe { tensor_arg(a, "a") }?;
+        let axes = signed(unsafe { int64s(axes, n_axes, "axes") }?);
+        let out = unsafe { Out::new(out, "out") }?;
+        let axes = if axes.is_empty() {
+            None
+        } else {
+            Some(&axes[..])
+        };
+        new_handle(op(a, axes, keepdim)?, out);
+        Ok(())
+    })
+}
+
+/// The sum of `a` over the `n_axes` axes in `axes` (negative axes count from
+/// the end); `n_axes` 0 sums every axis (`axes` may then be NULL). With
+/// `keepdim`, reduced axes stay as 1. `*out` receives a new handle.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a` or `out` (or NULL `axes`
+/// with `n_axes` > 0), `JAC_ERR_INDEX` for an axis out of range,
+/// `JAC_ERR_INVALID_ARGUMENT` for an axis given twice.
+///
+/// # Safety
+/// `a` is NULL or a live handle; `axes` is NULL or valid for `n_axes` reads;
+/// `out` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_sum(
+    a: *const JacTensor,
+    axes: *const i64,
+    n_axes: usize,
+    keepdim: bool,
+    out: *mut *mut JacTensor,
+) -> JacStatus {
+    // SAFETY: per this function's contract.
+    unsafe { reduction("jac_sum", a, axes, n_axes, keepdim, out, jac_core::sum) }
+}
+
+/// The mean of `a` over `axes`, with the arguments and statuses of
+/// `jac_sum` (an empty reduction gives NaN, as in numpy).
+///
+/// # Safety
+/// As `jac_sum`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_mean(
+    a: *const JacTensor,
+    axes: *const i64,
+    n_axes: usize,
+    keepdim: bool,
+    out: *mut *mut JacTensor,
+) -> JacStatus {
+    // SAFETY: per this function's contract.
+    unsafe { reduction("jac_mean", a, axes, n_axes, keepdim, out, jac_core::mean) }
+}
+
+/// The maximum of `a` along `axis` (negative counts from the end); with
+/// `keepdim` the axis stays as 1. The gradient flows to the first maximal
+/// element of each lane. `*out` receives a new handle.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a` or `out`, `JAC_ERR_INDEX`
+/// for an axis out of range (any axis of a 0-D tensor), `JAC_ERR_SHAPE` for
+/// an empty axis.
+///
+/// # Safety
+/// `a` is NULL or a live handle; `out` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_max(
+    a: *const JacTensor,
+    axis: i64,
+    keepdim: bool,
+    out: *mut *mut JacTensor,
+) -> JacStatus {
+    call("jac_max", || {
+        // SAFETY: pointer arguments per this function's contract.
+        let a = unsafe { tensor_arg(a, "a") }?;
+        let out = unsafe { Out::new(out, "out") }?;
+        new_handle(jac_core::max(a, axis as isize, keepdim)?, out);
+        Ok(())
+    })
+}
+
+/// `a` with the `ndim` dims of `shape` (row-major; the same number of
+/// elements). One dim may be -1 and is then inferred. `*out` receives a new
+/// handle.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a` or `out` (or NULL `shape`
+/// with `ndim` > 0), `JAC_ERR_SHAPE` when the number of elements differs,
+/// `JAC_ERR_INVALID_ARGUMENT` for another negative dim,
+/// `JAC_ERR_OUT_OF_MEMORY` when the product overflows.
+///
+/// # Safety
+/// `a` is NULL or a live handle; `shape` is NULL or valid for `ndim` reads;
+/// `out` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_reshape(
+    a: *const JacTensor,
+    shape: *const i64,
+    ndim: usize,
+    out: *mut *mut JacTensor,
+) -> JacStatus {
+    call("jac_reshape", || {
+        // SAFETY: pointer arguments per this function's contract.
+        let a = unsafe { tensor_arg(a, "a") }?;
+        let shape = signed(unsafe { int64s(shape, ndim, "shape") }?);
+        let out = unsafe { Out::new(out, "out") }?;
+        new_handle(jac_core::reshape(a, &shape)?, out);
+        Ok(())
+    })
+}
+
+/// `a` with its axes permuted: output axis `k` is input axis `perm[k]`;
+/// `ndim` must equal the number of axes of `a`. `*out` receives a new handle.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a` or `out` (or NULL `perm`
+/// with `ndim` > 0), `JAC_ERR_INVALID_ARGUMENT` for a wrong `ndim` or a
+/// repeated axis, `JAC_ERR_INDEX` for an axis out of range.
+///
+/// # Safety
+/// `a` is NULL or a live handle; `perm` is NULL or valid for `ndim` reads;
+/// `out` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_transpose(
+    a: *const JacTensor,
+    perm: *const i64,
+    ndim: usize,
+    out: *mut *mut JacTensor,
+) -> JacStatus {
+    call("jac_transpose", || {
+        // SAFETY: pointer arguments per this function's contract.
+        let a = unsafe { tensor_arg(a, "a") }?;
+        let perm = signed(unsafe { int64s(perm, ndim, "perm") }?);
+        let out = unsafe { Out::new(out, "out") }?;
+        new_handle(jac_core::transpose(a, &perm)?, out);
+        Ok(())
+    })
+}
+
+/// An omitted slice bound: `JAC_SLICE_NONE` maps to Python's `None`.
+fn bound(b: i64) -> Option<i64> {
+    (b != i64::MIN).then_some(b)
+}
+
+/// `a` restricted along `axis` to the Python slice `start:stop:step`
+/// (`JAC_SLICE_NONE` for an omitted bound; negative bounds count from the
+/// end; out-of-range bounds clamp; a negative `step` reverses). `*out`
+/// receives a new handle.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a` or `out`, `JAC_ERR_INDEX`
+/// for an axis out of range, `JAC_ERR_INVALID_ARGUMENT` for `step` 0.
+///
+/// # Safety
+/// `a` is NULL or a live handle; `out` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_slice(
+    a: *const JacTensor,
+    axis: i64,
+    start: i64,
+    stop: i64,
+    step: i64,
+    out: *mut *mut JacTensor,
+) -> JacStatus {
+    call("jac_slice", || {
+        // SAFETY: pointer arguments per this function's contract.
+        let a = unsafe { tensor_arg(a, "a") }?;
+        let out = unsafe { Out::new(out, "out") }?;
+        let t = jac_core::slice(a, axis as isize, bound(start), bound(stop), step)?;
+        new_handle(t, out);
+        Ok(())
+    })
+}
+
+/// The shared body of `jac_concat` and `jac_stack`.
+///
+/// # Safety
+/// As `jac_concat`.
+unsafe fn join(
+    name: &str,
+    ts: *const *const JacTensor,
+    n: usize,
+    axis: i64,
+    out: *mut *mut JacTensor,
+    op: fn(&[Tensor], isize) -> CoreResult<Tensor>,
+) -> JacStatus {
+    call(name, || {
+        // SAFETY: forwarded caller contract.
+        let list = unsafe { handles(ts, n, "ts") }?;
+        let out = unsafe { Out::new(out, "out") }?;
+        if list.is_empty() {
+            return Err(Failure::new(
+                JacStatus::JacErrInvalidArgument,
+                "n: expected at least one tensor, got 0",
+            ));
+        }
+        let tensors: Vec<Tensor> = list.iter().map(|h| h.tensor.clone()).collect();
+        new_handle(op(&tensors, axis as isize)?, out);
+        Ok(())
+    })
+}
+
+/// The `n` tensors of `ts` joined along an existing `axis` (negative counts
+/// from the end); their shapes must match except along `axis`. `*out`
+/// receives a new handle.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `ts`, entry of `ts` or `out`,
+/// `JAC_ERR_INVALID_ARGUMENT` for `n` 0, `JAC_ERR_INDEX` for an axis out of
+/// range, `JAC_ERR_SHAPE` for shapes that differ elsewhere.
+///
+/// # Safety
+/// `ts` is NULL or valid for `n` reads of NULL or live handles; `out` is NULL
+/// or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_concat(
+    ts: *const *const JacTensor,
+    n: usize,
+    axis: i64,
+    out: *mut *mut JacTensor,
+) -> JacStatus {
+    // SAFETY: per this function's contract.
+    unsafe { join("jac_concat", ts, n, axis, out, jac_core::concat) }
+}
+
+/// The `n` tensors of `ts`, all of one shape, joined along a new `axis`
+/// (from `-(ndim + 1)` to `ndim`). Arguments and statuses as `jac_concat`.
+///
+/// # Safety
+/// As `jac_concat`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_stack(
+    ts: *const *const JacTensor,
+    n: usize,
+    axis: i64,
+    out: *mut *mut JacTensor,
+) -> JacStatus {
+    // SAFETY: per this function's contract.
+    unsafe { join("jac_stack", ts, n, axis, out, jac_core::stack) }
+}
+
+/// `a` where `mask` is non-zero, else `b`, elementwise; the three shapes
+/// broadcast together. The mask is a constant: no gradient flows to it.
+/// `*out` receives a new handle.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `mask`, `a`, `b` or `out`,
+/// `JAC_ERR_SHAPE` when the shapes do not broadcast.
+///
+/// # Safety
+/// `mask`, `a` and `b` are NULL or live handles; `out` is NULL or valid for
+/// one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_where(
+    mask: *const JacTensor,
+    a: *const JacTensor,
+    b: *const JacTensor,
+    out: *mut *mut JacTensor,
+) -> JacStatus {
+    call("jac_where", || {
+        // SAFETY: pointer arguments per this function's contract.
+        let mask = unsafe { tensor_arg(mask, "mask") }?;
+        let a = unsafe { tensor_arg(a, "a") }?;
+        let b = unsafe { tensor_arg(b, "b") }?;
+        let out = unsafe { Out::new(out, "out") }?;
+        new_handle(jac_core::where_(mask, a, b)?, out);
+        Ok(())
+    })
+}
