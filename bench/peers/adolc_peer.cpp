@@ -25,6 +25,7 @@
 #include <cstdio>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -93,7 +94,7 @@ void tape_on(short tag, size_t ops) {
     trace_on(tag, 0, uint(size), uint(size), uint(size), uint(size));
 }
 
-// Dense matrix as ADOL-C wants it (double**), freed on scope exit.
+// Dense matrix as ADOL-C's drivers want it (double**, row pointers), freed on scope exit.
 struct AdolcMatrix {
     double** p;
     size_t rows, cols;
@@ -101,11 +102,17 @@ struct AdolcMatrix {
     ~AdolcMatrix() { myfree2(p); }
     AdolcMatrix(const AdolcMatrix&) = delete;
     AdolcMatrix& operator=(const AdolcMatrix&) = delete;
-    void copy_to(Vec& out) const {
-        out.resize(rows * cols);
-        for (size_t i = 0; i < rows; ++i) std::copy(p[i], p[i] + cols, out.begin() + i * cols);
-    }
 };
+
+// A timed run drops the previous result first and writes the new one in place,
+// so peak RSS holds one result.
+using Result = std::unique_ptr<AdolcMatrix>;
+
+AdolcMatrix& fresh(Result& result, size_t rows, size_t cols) {
+    result.reset();
+    result = std::make_unique<AdolcMatrix>(rows, cols);
+    return *result;
+}
 
 std::vector<adouble> dense_layer(const Layer& layer, const std::vector<adouble>& h) {
     std::vector<adouble> out(layer.w.rows);
@@ -141,21 +148,19 @@ void tape_mlp(short tag, const std::vector<Layer>& params, const Vec& x0, const 
 using Timed = std::function<void()>;
 std::vector<size_t> sizes_of(const json& c) { return c.at("sizes").get<std::vector<size_t>>(); }
 
-Timed mlp_jacobian(const json& config, Vec& result) {
+Timed mlp_jacobian(const json& config, Result& result) {
     auto sizes = sizes_of(config);
     auto params = mlp_params(sizes);
     Vec x0 = input_vector(sizes[0]);
     return [=, &result] {
         tape_mlp(1, params, x0, sizes);
-        AdolcMatrix j(sizes[3], sizes[0]);
-        jacobian(1, int(sizes[3]), int(sizes[0]), x0.data(), j.p);
-        j.copy_to(result);
+        jacobian(1, int(sizes[3]), int(sizes[0]), x0.data(), fresh(result, sizes[3], sizes[0]).p);
     };
 }
 
 // W3rows: one zero-order forward sweep keeping the Taylors, then one vector
 // reverse sweep with the unit rows r0..r1 as weights: only those rows of J.
-Timed mlp_rows(const json& config, Vec& result) {
+Timed mlp_rows(const json& config, Result& result) {
     auto sizes = sizes_of(config);
     auto params = mlp_params(sizes);
     Vec x0 = input_vector(sizes[0]);
@@ -165,17 +170,16 @@ Timed mlp_rows(const json& config, Vec& result) {
         tape_mlp(1, params, x0, sizes);
         Vec y(m);
         zos_forward(1, int(m), int(n), 1, x0.data(), y.data());
-        AdolcMatrix u(p, m), z(p, n);
+        AdolcMatrix u(p, m);
         for (size_t r = 0; r < p; ++r) {
             std::fill(u.p[r], u.p[r] + m, 0.0);
             u.p[r][rows[0] + r] = 1.0;
         }
-        fov_reverse(1, int(m), int(n), int(p), u.p, z.p);
-        z.copy_to(result);
+        fov_reverse(1, int(m), int(n), int(p), u.p, fresh(result, p, n).p);
     };
 }
 
-Timed batched_mlp(const json& config, Vec& result) {
+Timed batched_mlp(const json& config, Result& result) {
     auto sizes = sizes_of(config);
     auto params = mlp_params(sizes);
     size_t batch = config.at("batch").get<size_t>(), m = sizes[3], n = sizes[0];
@@ -183,17 +187,13 @@ Timed batched_mlp(const json& config, Vec& result) {
     for (size_t b = 0; b < batch; ++b) xs.push_back(batched_sample(b, n));
     return [=, &result] {
         tape_mlp(1, params, xs[0], sizes);
-        AdolcMatrix j(m, n);
-        result.resize(batch * m * n);
-        for (size_t b = 0; b < batch; ++b) {
-            jacobian(1, int(m), int(n), xs[b].data(), j.p);
-            for (size_t i = 0; i < m; ++i) std::copy(j.p[i], j.p[i] + n, result.begin() + (b * m + i) * n);
-        }
+        AdolcMatrix& j = fresh(result, batch * m, n);  // sample b: rows b*m .. b*m+m
+        for (size_t b = 0; b < batch; ++b) jacobian(1, int(m), int(n), xs[b].data(), j.p + b * m);
     };
 }
 
 // W4: f = sum(softplus(A x)) + 0.5 x.x; hessian() fills the lower triangle only.
-Timed softplus_hessian(const json& config, Vec& result) {
+Timed softplus_hessian(const json& config, Result& result) {
     size_t m = config.at("m").get<size_t>(), n = config.at("n").get<size_t>();
     Matrix a = hessian_matrix(m, n);
     Vec x0 = input_vector(n);
@@ -211,15 +211,14 @@ Timed softplus_hessian(const json& config, Vec& result) {
         double out;
         f >>= out;
         trace_off();
-        AdolcMatrix h(n, n);
+        AdolcMatrix& h = fresh(result, n, n);
         hessian(1, int(n), const_cast<double*>(x0.data()), h.p);
-        result.resize(n * n);
         for (size_t i = 0; i < n; ++i)
-            for (size_t j = 0; j <= i; ++j) result[i * n + j] = result[j * n + i] = h.p[i][j];
+            for (size_t j = 0; j < i; ++j) h.p[j][i] = h.p[i][j];
     };
 }
 
-Timed diag_wide(const json& config, Vec& result) {
+Timed diag_wide(const json& config, Result& result) {
     size_t n = config.at("n").get<size_t>();
     Vec x0 = input_vector(n);
     return [=, &result] {
@@ -232,9 +231,7 @@ Timed diag_wide(const json& config, Vec& result) {
             y >>= out;
         }
         trace_off();
-        AdolcMatrix j(n, n);
-        jacobian(1, int(n), int(n), x0.data(), j.p);
-        j.copy_to(result);
+        jacobian(1, int(n), int(n), x0.data(), fresh(result, n, n).p);
     };
 }
 
@@ -260,12 +257,11 @@ void tape_tiny(short tag, const double* x0) {
     trace_off();
 }
 
-// Result: per iteration the [3, 6] Jacobian = (d/dx1 | d/dx2), stored row-major.
-Timed tiny_repeat(const json& config, Vec& result, bool retape) {
+// Result: per iteration i, rows 3i..3i+2 hold the [3, 6] Jacobian (d/dx1 | d/dx2).
+Timed tiny_repeat(const json& config, Result& result, bool retape) {
     size_t iterations = config.at("iterations").get<size_t>();
     return [=, &result] {
-        result.resize(iterations * 18);
-        AdolcMatrix j(3, 6);
+        AdolcMatrix& j = fresh(result, iterations * 3, 6);
         double x[6];
         if (!retape) {
             tiny_inputs(0, x);
@@ -274,8 +270,7 @@ Timed tiny_repeat(const json& config, Vec& result, bool retape) {
         for (size_t i = 0; i < iterations; ++i) {
             tiny_inputs(i, x);
             if (retape) tape_tiny(1, x);
-            jacobian(retape ? 1 : 2, 3, 6, x, j.p);
-            for (int r = 0; r < 3; ++r) std::copy(j.p[r], j.p[r] + 6, result.begin() + i * 18 + r * 6);
+            jacobian(retape ? 1 : 2, 3, 6, x, j.p + 3 * i);
         }
     };
 }
@@ -330,7 +325,7 @@ int main(int argc, char** argv) {
     if (!modes.contains(workload)) { std::fprintf(stderr, "unknown workload '%s'\n", workload.c_str()); return 2; }
     const json& config = modes.at(workload);
 
-    Vec result;
+    Result result;
     Timed timed;
     if (workload == "W1" || workload == "W3full") timed = mlp_jacobian(config, result);
     else if (workload == "W3rows") timed = mlp_rows(config, result);
@@ -341,16 +336,17 @@ int main(int argc, char** argv) {
 
     std::vector<double> times = measure(timed, runs);
     double sum = 0.0;
-    for (double v : result) sum += v;
+    for (size_t i = 0; i < result->rows; ++i)
+        for (size_t j = 0; j < result->cols; ++j) sum += result->p[i][j];
     Report line = {{"impl", "adolc"}, {"workload", workload}, {"mode", mode}, {"runs", runs},
                  {"median_ms", median(times)},
                  {"min_ms", *std::min_element(times.begin(), times.end())},
                  {"max_ms", *std::max_element(times.begin(), times.end())},
-                 {"peak_rss_kb", 0}, {"sum", sum}, {"first", result.at(0)}};
+                 {"peak_rss_kb", 0}, {"sum", sum}, {"first", result->p[0][0]}};
     if (workload == "W6") {
         double iterations = config.at("iterations").get<double>();
         line["per_iter_us"] = median(times) * 1e3 / iterations;
-        Vec reused;
+        Result reused;
         line["per_iter_us_tape_reused"] = median(measure(tiny_repeat(config, reused, false), runs)) * 1e3 / iterations;
     }
     line["peak_rss_kb"] = peak_rss_kb();

@@ -86,6 +86,7 @@ def measure(fn, runs):
     result = fn()
     times = []
     for _ in range(runs):
+        result = None  # drop the previous result: peak RSS then holds one result, not two
         start = time.perf_counter()
         result = fn()
         times.append((time.perf_counter() - start) * 1e3)
