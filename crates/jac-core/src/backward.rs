@@ -156,6 +156,18 @@ pub(crate) fn sweep(
     // With create_graph off, rules run without recording: results are
     // constants and the sweep leaves no graph behind.
     let _mode = GradMode::set(create_graph);
+    // The cotangents are constants too: a recorded one that a rule passes
+    // straight through (y = x + c) would otherwise come back recorded.
+    let seeds: Vec<Tensor> = seeds
+        .into_iter()
+        .map(|s| {
+            if !create_graph && s.requires_grad() {
+                s.detach()
+            } else {
+                s
+            }
+        })
+        .collect();
 
     let targets: IdSet = xs.iter().map(Tensor::id).collect();
     let order = reachable_descending(ys);
