@@ -124,10 +124,13 @@ fn reads_evaluate_exactly_the_rows_they_touch_once() {
     let c = read(&j, 0, 0, &[Index::Int(-1)]);
     assert_eq!(count(), 6);
     assert_close(&c, &row(9), "J[-1]");
-    // Reading cached rows again, in any form, evaluates nothing.
+    // Reading cached rows again, in any form, evaluates nothing: not even a
+    // sweep whose result the cache would drop (no graph node is created).
+    let before = next_node_id();
     read(&j, 0, 0, &[Index::Int(2), Index::Int(3)]);
     read(&j, 0, 0, &[slice(Some(1), Some(6)), Index::All]);
     read(&j, 0, 0, &[slice(Some(5), Some(0)).with_step(-2)]);
+    assert_eq!(next_node_id(), before + 1);
     assert_eq!(count(), 6);
     // An empty selection, a shape query or a bad index evaluates nothing.
     assert_eq!(
@@ -144,7 +147,9 @@ fn reads_evaluate_exactly_the_rows_they_touch_once() {
     assert_close(&col, &want_col, "J[:, 2]");
     // A second full read adds none, and no value ever changed.
     let all = read(&j, 0, 0, &[]);
+    let before = next_node_id();
     let again = read(&j, 0, 0, &[Index::Ellipsis]);
+    assert_eq!(next_node_id(), before + 1);
     assert_eq!(count(), M);
     assert_close(&all, &want, "J[:]");
     assert_eq!(all, again);

@@ -1,14 +1,38 @@
 //! One Jacobian (or Hessian) read from 8 threads at once: every row is
 //! evaluated exactly once, and every value equals the serial result.
+//!
+//! "Exactly once" is checked twice: by `rows_evaluated`, and independently
+//! of the cache's own counter by the number of graph nodes the reads create
+//! (node ids come from one process-wide counter, so the tests here run one
+//! at a time, and a sweep for one row creates the same number of nodes every
+//! time).
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, Barrier};
+use std::sync::{Arc, Barrier, Mutex, MutexGuard};
 
 use jac_core::index::Index;
 use jac_core::{Jacobian, Tensor, hessian, jacobian, matmul, mul, sin, sum, tanh};
 
 const THREADS: usize = 8;
 const ROUNDS: usize = 20;
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The next node id the process will hand out (this creates one node).
+fn next_node_id() -> u64 {
+    Tensor::scalar(0.0).id().get()
+}
+
+/// The graph nodes `f` creates.
+fn nodes_created(f: impl FnOnce()) -> u64 {
+    let before = next_node_id();
+    f();
+    next_node_id() - before - 1
+}
 
 fn leaf(data: &[f64], shape: &[usize]) -> Tensor {
     Tensor::from_vec(data.to_vec(), shape, true).unwrap()
@@ -87,6 +111,7 @@ fn reader(j: &Jacobian, t: usize, serial: &[Vec<f64>; 2]) {
 
 #[test]
 fn eight_threads_share_one_jacobian_through_an_arc() {
+    let _serial = serial();
     let serial_j = build();
     let serial = [read(&serial_j, 0, 0, &[]), read(&serial_j, 0, 1, &[])];
     assert_eq!(serial_j.rows_evaluated(0).unwrap(), M);
@@ -118,24 +143,36 @@ fn eight_threads_share_one_jacobian_through_an_arc() {
 
 #[test]
 fn eight_scoped_threads_share_one_jacobian_by_reference() {
+    let _serial = serial();
     let serial_j = build();
     let serial = [read(&serial_j, 0, 0, &[]), read(&serial_j, 0, 1, &[])];
+    // The nodes one single-row sweep creates.
+    let one_row = {
+        let j = build();
+        j.set_block_rows(1);
+        nodes_created(|| drop(read(&j, 0, 0, &[Index::Int(5)])))
+    };
+    assert!(one_row > 0);
     // With one row per sweep, the rows are computed exactly as serially.
     for block_rows in [1, 64] {
         let j = build();
         j.set_block_rows(block_rows);
         let barrier = Barrier::new(THREADS);
-        std::thread::scope(|s| {
-            for t in 0..THREADS {
-                let (j, serial, barrier) = (&j, &serial, &barrier);
-                s.spawn(move || {
-                    barrier.wait();
-                    reader(j, t, serial);
-                });
-            }
+        let created = nodes_created(|| {
+            std::thread::scope(|s| {
+                for t in 0..THREADS {
+                    let (j, serial, barrier) = (&j, &serial, &barrier);
+                    s.spawn(move || {
+                        barrier.wait();
+                        reader(j, t, serial);
+                    });
+                }
+            })
         });
         assert_eq!(j.rows_evaluated(0).unwrap(), touched_rows().len());
         if block_rows == 1 {
+            // No row was swept twice, whatever the cache counted.
+            assert_eq!(created, one_row * touched_rows().len() as u64);
             let all = read(&j, 0, 0, &[]);
             assert_eq!(all, serial[0], "bitwise equal with one row per sweep");
         }
@@ -144,6 +181,7 @@ fn eight_scoped_threads_share_one_jacobian_by_reference() {
 
 #[test]
 fn eight_threads_share_one_hessian() {
+    let _serial = serial();
     // y = sum(sin(W x)^2) for x [12]: H = W^T diag(2 cos(2 z)) W, z = W x.
     let n = 12;
     let w: Vec<f64> = (0..n * n)
@@ -167,33 +205,47 @@ fn eight_threads_share_one_hessian() {
         })
         .collect();
 
+    // The nodes of building the gradient plus one row, and of one more row.
+    let (first, next) = {
+        let h = build();
+        h.set_block_rows(1);
+        let first = nodes_created(|| drop(read(&h, 0, 0, &[Index::Int(0)])));
+        let next = nodes_created(|| drop(read(&h, 0, 0, &[Index::Int(1)])));
+        (first, next)
+    };
+    assert!(first > next && next > 0);
+
     let h = build();
-    h.set_block_rows(2);
+    h.set_block_rows(1);
     let barrier = Barrier::new(THREADS);
-    std::thread::scope(|s| {
-        for t in 0..THREADS {
-            let (h, want, barrier) = (&h, &want, &barrier);
-            s.spawn(move || {
-                barrier.wait();
-                for r in 0..ROUNDS {
-                    // Rows t..t+4 (wrapping inside 0..10), read whole or as
-                    // one column: never rows 10 and 11.
-                    let a = (t + r) % 7;
-                    let got = read(h, 0, 0, &[Index::range(a as i64, a as i64 + 4)]);
-                    assert_close(&got, &want[a * n..(a + 4) * n], "H rows");
-                    let got = read(
-                        h,
-                        0,
-                        0,
-                        &[Index::range(a as i64, a as i64 + 4), Index::Int(3)],
-                    );
-                    let col: Vec<f64> = (a..a + 4).map(|m| want[m * n + 3]).collect();
-                    assert_close(&got, &col, "H column");
-                }
-            });
-        }
+    let created = nodes_created(|| {
+        std::thread::scope(|s| {
+            for t in 0..THREADS {
+                let (h, want, barrier) = (&h, &want, &barrier);
+                s.spawn(move || {
+                    barrier.wait();
+                    for r in 0..ROUNDS {
+                        // Rows t..t+4 (wrapping inside 0..10), read whole or as
+                        // one column: never rows 10 and 11.
+                        let a = (t + r) % 7;
+                        let got = read(h, 0, 0, &[Index::range(a as i64, a as i64 + 4)]);
+                        assert_close(&got, &want[a * n..(a + 4) * n], "H rows");
+                        let got = read(
+                            h,
+                            0,
+                            0,
+                            &[Index::range(a as i64, a as i64 + 4), Index::Int(3)],
+                        );
+                        let col: Vec<f64> = (a..a + 4).map(|m| want[m * n + 3]).collect();
+                        assert_close(&got, &col, "H column");
+                    }
+                });
+            }
+        })
     });
     assert_eq!(h.rows_evaluated(0).unwrap(), 10);
+    // The gradient was built once and each of the 10 rows swept once.
+    assert_eq!(created, first + 9 * next);
     assert_close(&read(&h, 0, 0, &[]), &want, "full H");
     assert_eq!(h.rows_evaluated(0).unwrap(), n);
 }
