@@ -164,6 +164,12 @@ fn eight_scoped_threads_share_one_jacobian_by_reference() {
                     let (j, serial, barrier) = (&j, &serial, &barrier);
                     s.spawn(move || {
                         barrier.wait();
+                        // First all at once on the same 24 rows (the most
+                        // contention: one thread sweeps, the others wait),
+                        // then the overlapping windows.
+                        let first = read(j, 0, t % 2, &[Index::range(0, 24)]);
+                        let width = if t % 2 == 0 { N } else { 1 };
+                        assert_close(&first, &serial[t % 2][..24 * width], "rows 0..24");
                         reader(j, t, serial);
                     });
                 }
