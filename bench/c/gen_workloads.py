@@ -1,0 +1,19 @@
+#!/usr/bin/env python3
+"""Writes bench/workloads.json's sizes as a C header for the C driver, so the
+C driver, the Rust driver and the peers read the same sizes."""
+import json
+import sys
+
+spec = json.load(open(sys.argv[1]))
+out = ["/* Generated from bench/workloads.json by bench/c/gen_workloads.py; do not edit. */",
+       "#ifndef JAC_BENCH_WORKLOADS_H", "#define JAC_BENCH_WORKLOADS_H", "",
+       "typedef struct {", "    const char *name;", "    int runs;",
+       "    long w1[4], w2_batch, w2[4], w3[4], w3_rows[2], w4_m, w4_n, w5_n, w6_iterations;",
+       "} BenchMode;", "", "static const BenchMode BENCH_MODES[] = {"]
+for name, m in spec["modes"].items():
+    s = lambda v: "{" + ", ".join(str(x) for x in v) + "}"
+    out.append(f'    {{"{name}", {m["runs"]}, {s(m["W1"]["sizes"])}, {m["W2"]["batch"]}, {s(m["W2"]["sizes"])}, '
+               f'{s(m["W3full"]["sizes"])}, {s(m["W3rows"]["rows"])}, {m["W4"]["m"]}, {m["W4"]["n"]}, '
+               f'{m["W5"]["n"]}, {m["W6"]["iterations"]}}},')
+out += ["};", "", "#endif", ""]
+open(sys.argv[2], "w").write("\n".join(out))

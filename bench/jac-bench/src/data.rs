@@ -1,0 +1,92 @@
+//! The deterministic data of BENCHMARKS.md and the process facts a report
+//! needs.
+
+use jac_core::Tensor;
+use serde_json::Value;
+
+/// `bench/workloads.json`, compiled in so the binary runs from anywhere.
+pub fn workloads() -> Result<Value, String> {
+    serde_json::from_str(include_str!("../../workloads.json")).map_err(|e| e.to_string())
+}
+
+/// `W_k[i][j] = sin(0.37 i + 0.11 j + 1.3 k) / sqrt(in)`, `b_k[i] = 0.1 cos(0.7 i + k)`.
+fn layer(k: usize, n_in: usize, n_out: usize, transposed: bool) -> (Tensor, Tensor) {
+    let kf = k as f64;
+    let w_at = |i: usize, j: usize| {
+        (0.37 * i as f64 + 0.11 * j as f64 + 1.3 * kf).sin() / (n_in as f64).sqrt()
+    };
+    let (shape, w): ([usize; 2], Vec<f64>) = if transposed {
+        (
+            [n_in, n_out],
+            (0..n_in)
+                .flat_map(|j| (0..n_out).map(move |i| (i, j)))
+                .map(|(i, j)| w_at(i, j))
+                .collect(),
+        )
+    } else {
+        (
+            [n_out, n_in],
+            (0..n_out)
+                .flat_map(|i| (0..n_in).map(move |j| (i, j)))
+                .map(|(i, j)| w_at(i, j))
+                .collect(),
+        )
+    };
+    let b: Vec<f64> = (0..n_out)
+        .map(|i| 0.1 * (0.7 * i as f64 + kf).cos())
+        .collect();
+    (
+        Tensor::from_vec(w, &shape, false).expect("layer shape"),
+        Tensor::from_vec(b, &[n_out], false).expect("bias shape"),
+    )
+}
+
+/// The three layers of an MLP `n0 -> n1 -> n2 -> n3` (weights transposed to
+/// `[in, out]` for a batch of rows).
+pub fn mlp_layers(sizes: &[usize], transposed: bool) -> Vec<(Tensor, Tensor)> {
+    (0..sizes.len() - 1)
+        .map(|k| layer(k, sizes[k], sizes[k + 1], transposed))
+        .collect()
+}
+
+/// `x[j] = sin(0.5 j)`.
+pub fn input(n: usize) -> Vec<f64> {
+    (0..n).map(|j| (0.5 * j as f64).sin()).collect()
+}
+
+/// `X[b][j] = sin(0.5 j + 0.1 b)`, row-major.
+pub fn batched_input(batch: usize, n: usize) -> Vec<f64> {
+    (0..batch)
+        .flat_map(|b| (0..n).map(move |j| (0.5 * j as f64 + 0.1 * b as f64).sin()))
+        .collect()
+}
+
+/// `A[i][j] = sin(0.37 i + 0.11 j) / 16`.
+pub fn hessian_matrix(m: usize, n: usize) -> Tensor {
+    let a: Vec<f64> = (0..m)
+        .flat_map(|i| (0..n).map(move |j| (0.37 * i as f64 + 0.11 * j as f64).sin() / 16.0))
+        .collect();
+    Tensor::from_vec(a, &[m, n], false).expect("matrix shape")
+}
+
+/// Iteration `i` of W6: `x1 = [i, i+1, i+2] 1e-3`, `x2 = [1, 2, 3] + i 1e-3`.
+pub fn tiny_inputs(i: usize) -> ([f64; 3], [f64; 3]) {
+    let f = i as f64;
+    (
+        [f * 1e-3, (f + 1.0) * 1e-3, (f + 2.0) * 1e-3],
+        [1.0 + f * 1e-3, 2.0 + f * 1e-3, 3.0 + f * 1e-3],
+    )
+}
+
+/// The process's peak resident set, in kB (VmHWM).
+pub fn peak_rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}

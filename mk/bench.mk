@@ -1,0 +1,34 @@
+# Benchmarks: the workloads of BENCHMARKS.md (sizes in bench/workloads.json)
+# through the Rust API (jac-bench) and the C ABI (jac-bench-c).
+#
+#   make bench        every workload, full size, both drivers, one JSON line each
+#   make bench-smoke  (part of make test) tiny sizes; checksums must match the
+#                     numpy reference with hand-derived Jacobians; no timing asserted
+#   python3 bench/peers/run.py   the side-by-side table with the peers (installs them)
+
+BENCH_DIR := $(BUILD)/bench
+BENCH_C := $(BENCH_DIR)/jac-bench-c
+BENCH_RUST := target/release/jac-bench
+BENCH_VENV := $(BUILD)/venv-bench
+NUMPY_PIN := $(shell sed -n 's/^numpy==//p' bench/peers/requirements.txt)
+WORKLOADS := W1 W2 W3rows W3full W4 W5 W6
+
+TEST_TARGETS += bench-smoke
+
+.PHONY: bench bench-smoke bench-drivers
+bench-drivers: lib
+	$(CARGO) build --release -p jac-bench
+	mkdir -p $(BENCH_DIR)
+	python3 bench/c/gen_workloads.py bench/workloads.json $(BENCH_DIR)/workloads.h
+	$(CC) -std=c11 -O2 -Wall -Wextra -Wpedantic -Werror -Iinclude -I$(BENCH_DIR) bench/c/bench.c \
+		-L$(LIBDIR) -ljac -lm -Wl,-rpath,$(abspath $(LIBDIR)) -o $(BENCH_C)
+
+bench: bench-drivers
+	@for w in $(WORKLOADS); do $(BENCH_RUST) --mode full --workload $$w; $(BENCH_C) --mode full --workload $$w; done
+
+$(BENCH_VENV)/bin/python:
+	python3 -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet numpy==$(NUMPY_PIN)
+
+bench-smoke: bench-drivers $(BENCH_VENV)/bin/python
+	python3 bench/check_smoke.py $(BENCH_VENV)/bin/python $(BENCH_RUST) $(abspath $(BENCH_C))
