@@ -742,3 +742,101 @@ fn hand_derived_mixed_program() {
     assert_values(&g[0], &[2], &[0.25, -1.0], 0.0, "dy/da");
     assert_values(&g[1], &[1], &[0.875], 0.0, "dy/db");
 }
+
+/// Tensors with a zero-length axis go through every op and every sweep:
+/// values and gradients are empty, with the right shapes.
+#[test]
+fn zero_size_tensors_flow_through_every_op() {
+    let e = Tensor::new(ArrayD::zeros(ndarray::IxDyn(&[2, 0])), true);
+    let w = Tensor::new(ArrayD::zeros(ndarray::IxDyn(&[0, 3])), true);
+    let outputs: Vec<Tensor> = vec![
+        add(&e, &Tensor::scalar(1.0)).unwrap(),
+        mul(&e, &e).unwrap(),
+        div(&e, &add_scalar(&e, 2.0).unwrap()).unwrap(),
+        exp(&e).unwrap(),
+        log(&add_scalar(&e, 2.0).unwrap()).unwrap(),
+        pow_scalar(&e, 1.5).unwrap(),
+        relu(&e).unwrap(),
+        // [2, 0] x [0, 3]: a [2, 3] product of empty sums, all zeros.
+        matmul(&e, &w).unwrap(),
+        sum(&e, Some(&[1]), false).unwrap(),
+        sum(&e, None, false).unwrap(),
+        max(&e, 0, true).unwrap(),
+        reshape(&e, &[5, -1]).unwrap(),
+        transpose(&e, &[1, 0]).unwrap(),
+        slice(&e, 0, Some(1), None, 1).unwrap(),
+        slice(&add_scalar(&e, 1.0).unwrap(), 1, None, None, -1).unwrap(),
+        concat(&[e.clone(), e.clone()], 1).unwrap(),
+        concat(&[e.clone(), e.clone()], 0).unwrap(),
+        stack(&[e.clone(), e.clone()], 2).unwrap(),
+        where_(&Tensor::zeros(&[2, 0]), &e, &Tensor::scalar(3.0)).unwrap(),
+        broadcast_to(&e, &[4, 2, 0]).unwrap(),
+    ];
+    let xs = [e.clone(), w.clone()];
+    for (k, y) in outputs.into_iter().enumerate() {
+        let g = grad(std::slice::from_ref(&y), &xs, None, true).unwrap();
+        assert_eq!(g[0].shape(), &[2, 0], "output {k} ({:?})", y.op_name());
+        assert_eq!(g[1].shape(), &[0, 3], "output {k} ({:?})", y.op_name());
+        let mut lead = vec![2];
+        lead.extend_from_slice(y.shape());
+        let s = grad_stacked(std::slice::from_ref(&y), &xs, &[Tensor::ones(&lead)], false).unwrap();
+        assert_eq!(
+            s[0].shape(),
+            &[2, 2, 0],
+            "stacked output {k} ({:?})",
+            y.op_name()
+        );
+    }
+    // The sum of nothing is 0, with gradient zeros of the (empty) input.
+    let total = sum(&e, None, false).unwrap();
+    assert_eq!(total.to_vec(), vec![0.0]);
+    assert_eq!(matmul(&e, &w).unwrap().to_vec(), vec![0.0; 6]);
+}
+
+/// At kinks and ties the sweep takes the documented subgradient: relu and
+/// abs have derivative 0 at 0 (as Paddle and PyTorch), and max sends the
+/// cotangent to the first maximal element only (numpy's argmax).
+#[test]
+fn kinks_and_ties_take_the_documented_subgradient() {
+    let x = tensor(&[-1.0, 0.0, 2.0], &[3], true);
+    let g = grad(&[relu(&x).unwrap()], std::slice::from_ref(&x), None, false).unwrap();
+    assert_values(&g[0], &[3], &[0.0, 0.0, 1.0], 0.0, "relu'");
+    let g = grad(&[abs(&x).unwrap()], std::slice::from_ref(&x), None, false).unwrap();
+    assert_values(&g[0], &[3], &[-1.0, 0.0, 1.0], 0.0, "abs'");
+
+    let t = tensor(&[1.0, 3.0, 3.0, 2.0, 5.0, 5.0, 5.0, 0.0], &[2, 4], true);
+    let m = max(&t, 1, false).unwrap();
+    assert_eq!(m.to_vec(), vec![3.0, 5.0]);
+    let v = tensor(&[10.0, 20.0], &[2], false);
+    let g = grad(&[m], std::slice::from_ref(&t), Some(&[v]), false).unwrap();
+    assert_values(
+        &g[0],
+        &[2, 4],
+        &[0.0, 10.0, 0.0, 0.0, 20.0, 0.0, 0.0, 0.0],
+        0.0,
+        "first maximum",
+    );
+    // A NaN wins the maximum, and gets the gradient.
+    let n = tensor(&[1.0, f64::NAN, 3.0], &[3], true);
+    let m = max(&n, 0, false).unwrap();
+    assert!(m.to_vec()[0].is_nan());
+    let g = grad(&[m], std::slice::from_ref(&n), None, false).unwrap();
+    assert_values(&g[0], &[3], &[0.0, 1.0, 0.0], 0.0, "NaN maximum");
+}
+
+/// `where_` selects the cotangent instead of multiplying by the mask, so an
+/// infinite cotangent reaches only the branch that was taken (inf * 0 would
+/// put a NaN in the other); a mask that requires grad is used as a constant.
+#[test]
+fn where_routes_cotangents_without_multiplying() {
+    let a = tensor(&[1.0, 2.0], &[2], true);
+    let b = tensor(&[3.0, 4.0], &[2], true);
+    let mask = tensor(&[1.0, 0.0], &[2], true);
+    let y = where_(&mask, &a, &b).unwrap();
+    assert_eq!(y.to_vec(), vec![1.0, 4.0]);
+    let v = tensor(&[f64::INFINITY, 1.0], &[2], false);
+    let g = grad(&[y], &[a, b, mask], Some(&[v]), false).unwrap();
+    assert_eq!(g[0].to_vec(), vec![f64::INFINITY, 0.0], "d/da");
+    assert_eq!(g[1].to_vec(), vec![0.0, 1.0], "d/db");
+    assert_eq!(g[2].to_vec(), vec![0.0, 0.0], "the mask is a constant");
+}
