@@ -1444,3 +1444,51 @@ fn a_jacobian_keeps_its_graph_alive_after_the_caller_drops_every_tensor() {
         "row 1",
     );
 }
+
+// ---------------------------------------------------------------------------
+// Edge cases
+
+#[test]
+fn leaves_as_ys_repeated_xs_and_constant_ys() {
+    let x = leaf(&[0.5, -2.0, 1.5], &[3]);
+    // y = x itself: J = I.
+    let j = jacobian(&x, &x, None).unwrap();
+    assert_block(&j, 0, 0, &[3, 3], &eye(3), 0.0);
+    // The same x twice: both blocks are d(x^2)/dx = diag(2x).
+    let y = square(&x).unwrap();
+    let j = jacobian(&y, &[x.clone(), x.clone()], None).unwrap();
+    assert_block(&j, 0, 0, &[3, 3], &diag(&[1.0, -4.0, 3.0]), 0.0);
+    assert_block(&j, 0, 1, &[3, 3], &diag(&[1.0, -4.0, 3.0]), 0.0);
+    // The Hessian of a constant (and of a y that is x, linear): zeros.
+    let c = konst(&[4.0], &[]);
+    let h = hessian(&c, &x, None).unwrap();
+    assert_block(&h, 0, 0, &[3, 3], &[0.0; 9], 0.0);
+    let a = leaf(&[2.0], &[]);
+    let h = hessian(&a, &[a.clone(), x], None).unwrap();
+    assert_block(&h, 0, 0, &[], &[0.0], 0.0);
+    assert_block(&h, 0, 1, &[3], &[0.0; 3], 0.0);
+    assert_block(&h, 1, 1, &[3, 3], &[0.0; 9], 0.0);
+}
+
+#[test]
+fn empty_axes_give_empty_blocks() {
+    // x [0]: y = sum(x) is 0-D, block [0]; y = x gives [0, 0].
+    let x = leaf(&[], &[0]);
+    let j = jacobian(&sum(&x, None, false).unwrap(), &x, None).unwrap();
+    assert_block(&j, 0, 0, &[0], &[], 0.0);
+    let j = jacobian(&x, &x, None).unwrap();
+    assert_block(&j, 0, 0, &[0, 0], &[], 0.0);
+    // y [3] of x [0]: [3, 0]; y [0] of v [2]: [0, 2].
+    let v = leaf(&[1.0, 2.0], &[2]);
+    let y = mul(&v, &sum(&x, None, false).unwrap()).unwrap();
+    let j = jacobian(&[y, x.clone()], &[x.clone(), v], None).unwrap();
+    assert_block(&j, 0, 0, &[2, 0], &[], 0.0);
+    assert_block(&j, 0, 1, &[2, 2], &[0.0; 4], 0.0);
+    assert_block(&j, 1, 1, &[0, 2], &[], 0.0);
+    assert_eq!(j.rows_evaluated(1).unwrap(), 0);
+    // A batch of 0 samples.
+    let xb = leaf(&[], &[0, 3]);
+    let j = jacobian(&sin(&xb).unwrap(), &xb, Some(0)).unwrap();
+    assert_block(&j, 0, 0, &[0, 3, 3], &[], 0.0);
+    assert_eq!(read(&j, 0, 0, &[Index::All, Index::Int(1)]).0, vec![0, 3]);
+}
