@@ -30,11 +30,11 @@ fn read(j: &Jacobian, i: usize, k: usize, index: &[Index]) -> Vec<f64> {
 }
 
 fn slice(start: Option<i64>, stop: Option<i64>) -> Index {
-    Index::Slice {
-        start,
-        stop,
-        step: 1,
-    }
+    stepped(start, stop, 1)
+}
+
+fn stepped(start: Option<i64>, stop: Option<i64>, step: i64) -> Index {
+    Index::Slice { start, stop, step }
 }
 
 /// The next node id the process will hand out (this creates one node).
@@ -129,7 +129,7 @@ fn reads_evaluate_exactly_the_rows_they_touch_once() {
     let before = next_node_id();
     read(&j, 0, 0, &[Index::Int(2), Index::Int(3)]);
     read(&j, 0, 0, &[slice(Some(1), Some(6)), Index::All]);
-    read(&j, 0, 0, &[slice(Some(5), Some(0)).with_step(-2)]);
+    read(&j, 0, 0, &[stepped(Some(5), Some(0), -2)]);
     assert_eq!(next_node_id(), before + 1);
     assert_eq!(count(), 6);
     // An empty selection, a shape query or a bad index evaluates nothing.
@@ -162,20 +162,6 @@ fn reads_evaluate_exactly_the_rows_they_touch_once() {
 /// Column `n` of a row-major `[M, N]` matrix.
 fn want_col_of(all: &[f64], n: usize) -> Vec<f64> {
     (0..M).map(|m| all[m * N + n]).collect()
-}
-
-/// `Index::Slice` with another step.
-trait WithStep {
-    fn with_step(self, step: i64) -> Index;
-}
-
-impl WithStep for Index {
-    fn with_step(self, step: i64) -> Index {
-        match self {
-            Index::Slice { start, stop, .. } => Index::Slice { start, stop, step },
-            other => other,
-        }
-    }
 }
 
 #[test]
@@ -289,7 +275,7 @@ fn block_size_changes_nothing_but_the_number_of_sweeps() {
         j.set_block_rows(k);
         assert_eq!(j.block_rows(), k);
         // A strided read, then the rest: the same values, the same count.
-        let odd = read(&j, 0, 0, &[slice(Some(1), None).with_step(2)]);
+        let odd = read(&j, 0, 0, &[stepped(Some(1), None, 2)]);
         assert_eq!(j.rows_evaluated(0).unwrap(), M / 2, "k = {k}");
         let all = read(&j, 0, 0, &[]);
         assert_eq!(j.rows_evaluated(0).unwrap(), M, "k = {k}");

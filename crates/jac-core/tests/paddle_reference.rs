@@ -685,7 +685,7 @@ fn every_recorded_paddle_case_matches() {
         "paddle reference ({}): {} of {} cases checked: {} block shapes, {} of {} queries \
          ({} of them quirks where libjac follows numpy; {} refused on purpose), {} call \
          errors, {} substitute checks; {} intended deviations:",
-        root["paddle_version"],
+        as_str(field(&root, "paddle_version"), "paddle_version"),
         tally.cases,
         cases.len(),
         tally.blocks,
