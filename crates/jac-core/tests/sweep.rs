@@ -560,6 +560,11 @@ fn constant_ys_give_zeros() {
     }
     let g = grad(&[], std::slice::from_ref(&x), None, false).unwrap();
     assert_values(&g[0], &[3], &[0.0; 3], 0.0, "no ys at all");
+    // Stacked: zeros of [k, ..x.shape], k taken from the cotangent.
+    let c = Tensor::scalar(2.0);
+    let g = grad_stacked(&[c], &[x], &[Tensor::ones(&[4])], true).unwrap();
+    assert_values(&g[0], &[4, 3], &[0.0; 12], 0.0, "stacked constant y");
+    assert!(!g[0].requires_grad());
 }
 
 /// Differentiating with respect to a constant is an error, whatever the ys.
