@@ -9,7 +9,7 @@
 
 use crate::broadcast::sum_to;
 use crate::error::{Error, Result, fmt_shape};
-use crate::graph::{GradMode, IdMap, IdSet, reachable_descending, reaching};
+use crate::graph::{GradMode, OUTSIDE, Subgraph};
 use crate::ops::{VjpContext, add};
 use crate::tensor::Tensor;
 
@@ -45,7 +45,10 @@ pub fn grad(
     create_graph: bool,
 ) -> Result<Vec<Tensor>> {
     let seeds = match grad_ys {
-        None => ys.iter().map(|y| Tensor::ones(y.shape())).collect(),
+        None => ys
+            .iter()
+            .map(|y| Tensor::ones(y.shape()))
+            .collect::<Result<_>>()?,
         Some(gs) => {
             check_cotangents(ys, gs, 0)?;
             gs.to_vec()
@@ -169,34 +172,40 @@ pub(crate) fn sweep(
         })
         .collect();
 
-    let targets: IdSet = xs.iter().map(Tensor::id).collect();
-    let order = reachable_descending(ys);
-    let reaches = reaching(&order, &targets);
+    let sub = Subgraph::collect(ys);
+    let mut target = vec![false; sub.len()];
+    let x_positions: Vec<Option<usize>> = xs.iter().map(|x| sub.position(x.id())).collect();
+    for &p in x_positions.iter().flatten() {
+        target[p] = true;
+    }
+    let reaches = sub.reaching(&target);
 
-    let mut grads: IdMap<Tensor> = IdMap::default();
+    let mut grads: Vec<Option<Tensor>> = vec![None; sub.len()];
     for (y, seed) in ys.iter().zip(seeds) {
-        if reaches.contains(&y.id()) {
-            accumulate(&mut grads, y.id(), seed)?;
+        if let Some(p) = sub.position(y.id())
+            && reaches[p]
+        {
+            accumulate(&mut grads[p], seed)?;
         }
     }
-    let mut found: IdMap<Tensor> = IdMap::default();
+    let mut found: Vec<(usize, Tensor)> = Vec::with_capacity(xs.len());
     let mut needs = Vec::new();
-    for node in &order {
-        let id = node.id();
-        if !reaches.contains(&id) {
+    for (p, node) in sub.nodes.iter().enumerate() {
+        if !reaches[p] {
             continue;
         }
-        let Some(g) = grads.remove(&id) else {
+        let Some(g) = grads[p].take() else {
             continue;
         };
-        if targets.contains(&id) {
-            found.insert(id, g.clone());
+        if target[p] {
+            found.push((p, g.clone()));
         }
         let Some(recipe) = node.0.recipe.as_ref() else {
             continue;
         };
+        let input_positions = sub.inputs_of(p);
         needs.clear();
-        needs.extend(recipe.inputs.iter().map(|i| reaches.contains(&i.id())));
+        needs.extend(input_positions.iter().map(|&q| q != OUTSIDE && reaches[q]));
         if !needs.iter().any(|&n| n) {
             continue;
         }
@@ -209,32 +218,39 @@ pub(crate) fn sweep(
         };
         let input_grads = recipe.op.vjp(&cx)?;
         drop(g);
-        for ((input, grad), &need) in recipe.inputs.iter().zip(input_grads).zip(&needs) {
-            if let (Some(grad), true) = (grad, need) {
+        for ((input, grad), &q) in recipe.inputs.iter().zip(input_grads).zip(input_positions) {
+            if let Some(grad) = grad
+                && q != OUTSIDE
+                && reaches[q]
+            {
                 let grad = sum_to(grad, lead, input.shape())?;
-                accumulate(&mut grads, input.id(), grad)?;
+                accumulate(&mut grads[q], grad)?;
             }
         }
     }
-    Ok(xs
-        .iter()
-        .map(|x| {
-            found.get(&x.id()).cloned().unwrap_or_else(|| {
-                let mut shape = lead_shape.clone();
-                shape.extend_from_slice(x.shape());
-                Tensor::zeros(&shape)
-            })
+    xs.iter()
+        .zip(&x_positions)
+        .map(|(x, p)| {
+            let hit = p.and_then(|p| found.iter().find(|(q, _)| *q == p));
+            match hit {
+                Some((_, g)) => Ok(g.clone()),
+                None => {
+                    let mut shape = lead_shape.clone();
+                    shape.extend_from_slice(x.shape());
+                    Tensor::zeros(&shape)
+                }
+            }
         })
-        .collect())
+        .collect()
 }
 
-/// Adds `g` into the gradient of `id`: the first contribution moves in;
-/// later ones are added, in place when nothing else holds the buffer and the
-/// sweep is not being recorded.
-fn accumulate(grads: &mut IdMap<Tensor>, id: crate::graph::NodeId, g: Tensor) -> Result<()> {
-    match grads.remove(&id) {
+/// Adds `g` into a node's gradient: the first contribution moves in; later
+/// ones are added, in place when nothing else holds the buffer and the sweep
+/// is not being recorded.
+fn accumulate(slot: &mut Option<Tensor>, g: Tensor) -> Result<()> {
+    match slot.take() {
         None => {
-            grads.insert(id, g);
+            *slot = Some(g);
         }
         Some(mut acc) => {
             let in_place = !acc.requires_grad()
@@ -249,7 +265,7 @@ fn accumulate(grads: &mut IdMap<Tensor>, id: crate::graph::NodeId, g: Tensor) ->
             } else {
                 add(&acc, &g)?
             };
-            grads.insert(id, sum);
+            *slot = Some(sum);
         }
     }
     Ok(())

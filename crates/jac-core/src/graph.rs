@@ -8,7 +8,7 @@
 //! the same graph many times).
 
 use std::cell::Cell;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -133,53 +133,96 @@ impl Hasher for IdHasher {
     }
 }
 
-pub(crate) type IdMap<V> = HashMap<NodeId, V, BuildHasherDefault<IdHasher>>;
 pub(crate) type IdSet = HashSet<NodeId, BuildHasherDefault<IdHasher>>;
 
-/// The nodes that require grad and are reachable from `roots` through
-/// recorded inputs, in descending id order (reverse topological order).
-/// Iterative: the depth of the graph does not touch the call stack.
-pub(crate) fn reachable_descending(roots: &[Tensor]) -> Vec<Tensor> {
-    let mut seen = IdSet::default();
-    let mut order = Vec::new();
-    let mut stack: Vec<Tensor> = roots
-        .iter()
-        .filter(|t| t.requires_grad())
-        .cloned()
-        .collect();
-    while let Some(t) = stack.pop() {
-        if !seen.insert(t.id()) {
-            continue;
-        }
-        if let Some(recipe) = &t.0.recipe {
-            stack.extend(
-                recipe
-                    .inputs
-                    .iter()
-                    .filter(|i| i.requires_grad() && !seen.contains(&i.id()))
-                    .cloned(),
-            );
-        }
-        order.push(t);
-    }
-    order.sort_unstable_by_key(|t| std::cmp::Reverse(t.id()));
-    order
+/// The part of the graph a sweep visits: the nodes that require grad and
+/// are reachable from the roots through recorded inputs, in descending id
+/// order (a reverse topological order), with each node's inputs resolved to
+/// positions in that order once, so the sweep indexes vectors instead of
+/// hashing ids.
+pub(crate) struct Subgraph {
+    pub(crate) nodes: Vec<Tensor>,
+    /// Input positions of every node, node after node; `OUTSIDE` for an input
+    /// that needs no grad.
+    inputs: Vec<usize>,
+    /// `inputs[offsets[p]..offsets[p + 1]]` are node `p`'s.
+    offsets: Vec<usize>,
 }
 
-/// For each node of `order` (descending ids), whether some path from it
-/// reaches a node of `targets`. Walks ascending ids so inputs are decided
-/// before the nodes that use them.
-pub(crate) fn reaching(order: &[Tensor], targets: &IdSet) -> IdSet {
-    let mut reaches = IdSet::default();
-    for t in order.iter().rev() {
-        let hit = targets.contains(&t.id())
-            || t.0
-                .recipe
-                .as_ref()
-                .is_some_and(|r| r.inputs.iter().any(|input| reaches.contains(&input.id())));
-        if hit {
-            reaches.insert(t.id());
+/// The position of an input that is not part of the subgraph.
+pub(crate) const OUTSIDE: usize = usize::MAX;
+
+impl Subgraph {
+    /// Collects the subgraph iteratively: the depth of the graph does not
+    /// touch the call stack.
+    pub(crate) fn collect(roots: &[Tensor]) -> Subgraph {
+        let mut seen = IdSet::default();
+        let mut nodes = Vec::new();
+        let mut stack: Vec<Tensor> = roots
+            .iter()
+            .filter(|t| t.requires_grad())
+            .cloned()
+            .collect();
+        while let Some(t) = stack.pop() {
+            if !seen.insert(t.id()) {
+                continue;
+            }
+            if let Some(recipe) = &t.0.recipe {
+                stack.extend(
+                    recipe
+                        .inputs
+                        .iter()
+                        .filter(|i| i.requires_grad() && !seen.contains(&i.id()))
+                        .cloned(),
+                );
+            }
+            nodes.push(t);
         }
+        nodes.sort_unstable_by_key(|t| std::cmp::Reverse(t.id()));
+        let mut sub = Subgraph {
+            nodes,
+            inputs: Vec::new(),
+            offsets: vec![0],
+        };
+        for p in 0..sub.nodes.len() {
+            if let Some(recipe) = &sub.nodes[p].0.recipe {
+                for input in &recipe.inputs {
+                    let q = sub.position(input.id()).unwrap_or(OUTSIDE);
+                    sub.inputs.push(q);
+                }
+            }
+            sub.offsets.push(sub.inputs.len());
+        }
+        sub
     }
-    reaches
+
+    pub(crate) fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// The position of node `id`, if it is part of the subgraph.
+    pub(crate) fn position(&self, id: NodeId) -> Option<usize> {
+        self.nodes.binary_search_by(|t| id.cmp(&t.id())).ok()
+    }
+
+    /// The positions of node `p`'s inputs (`OUTSIDE` for inputs that need
+    /// no grad).
+    pub(crate) fn inputs_of(&self, p: usize) -> &[usize] {
+        &self.inputs[self.offsets[p]..self.offsets[p + 1]]
+    }
+
+    /// For each node, whether some path from it reaches a node marked in
+    /// `targets`. Walks ascending ids so inputs are decided first.
+    pub(crate) fn reaching(&self, targets: &[bool]) -> Vec<bool> {
+        let mut reaches = targets.to_vec();
+        for p in (0..self.len()).rev() {
+            if !reaches[p] {
+                reaches[p] = self
+                    .inputs_of(p)
+                    .iter()
+                    .any(|&q| q != OUTSIDE && reaches[q]);
+            }
+        }
+        reaches
+    }
 }

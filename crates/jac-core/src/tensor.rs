@@ -65,13 +65,23 @@ impl Tensor {
     }
 
     /// A constant of `shape` filled with zeros.
-    pub fn zeros(shape: &[usize]) -> Tensor {
-        Tensor::constant(ArrayD::zeros(IxDyn(shape)))
+    ///
+    /// Errors: `OutOfMemory` when the product of `shape` overflows or the
+    /// allocation is refused.
+    pub fn zeros(shape: &[usize]) -> Result<Tensor> {
+        Tensor::filled(shape, 0.0)
     }
 
     /// A constant of `shape` filled with ones.
-    pub fn ones(shape: &[usize]) -> Tensor {
-        Tensor::constant(ArrayD::ones(IxDyn(shape)))
+    ///
+    /// Errors: as [`Tensor::zeros`].
+    pub fn ones(shape: &[usize]) -> Result<Tensor> {
+        Tensor::filled(shape, 1.0)
+    }
+
+    fn filled(shape: &[usize], value: f64) -> Result<Tensor> {
+        check_alloc(shape, "shape")?;
+        Ok(Tensor::constant(ArrayD::from_elem(IxDyn(shape), value)))
     }
 
     /// Records the result of `op` applied to `inputs`. The node keeps its

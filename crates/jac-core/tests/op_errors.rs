@@ -158,7 +158,7 @@ fn reductions_reject_duplicate_axes() {
 
 #[test]
 fn max_rejects_an_empty_axis() {
-    let x = Tensor::zeros(&[2, 0]);
+    let x = Tensor::zeros(&[2, 0]).unwrap();
     expect_err(
         max(&x, 1, false),
         ErrorKind::Shape,
@@ -480,14 +480,14 @@ fn grad_rejects_cotangents_of_the_wrong_count_or_shape() {
         grad(
             std::slice::from_ref(&y),
             std::slice::from_ref(&x),
-            Some(&[Tensor::ones(&[1, 3])]),
+            Some(&[Tensor::ones(&[1, 3]).unwrap()]),
             false,
         ),
         ErrorKind::Shape,
         &["grad_ys[0]", "got [1, 3]"],
     );
     expect_err(
-        grad(&[y], &[Tensor::ones(&[3])], None, false),
+        grad(&[y], &[Tensor::ones(&[3]).unwrap()], None, false),
         ErrorKind::NotDifferentiable,
         &["xs[0]", "requires grad", "[3]"],
     );
@@ -503,7 +503,7 @@ fn grad_stacked_rejects_disagreeing_k_and_unstacked_cotangents() {
         grad_stacked(
             &ys,
             std::slice::from_ref(&x),
-            &[Tensor::ones(&[2, 3]), Tensor::ones(&[4])],
+            &[Tensor::ones(&[2, 3]).unwrap(), Tensor::ones(&[4]).unwrap()],
             false,
         ),
         ErrorKind::Shape,
@@ -514,7 +514,7 @@ fn grad_stacked_rejects_disagreeing_k_and_unstacked_cotangents() {
         grad_stacked(
             std::slice::from_ref(&y1),
             std::slice::from_ref(&x),
-            &[Tensor::ones(&[3])],
+            &[Tensor::ones(&[3]).unwrap()],
             false,
         ),
         ErrorKind::Shape,
@@ -524,7 +524,7 @@ fn grad_stacked_rejects_disagreeing_k_and_unstacked_cotangents() {
         grad_stacked(
             std::slice::from_ref(&y1),
             std::slice::from_ref(&x),
-            &[Tensor::ones(&[2, 4])],
+            &[Tensor::ones(&[2, 4]).unwrap()],
             false,
         ),
         ErrorKind::Shape,
@@ -534,7 +534,7 @@ fn grad_stacked_rejects_disagreeing_k_and_unstacked_cotangents() {
         grad_stacked(
             &ys,
             std::slice::from_ref(&x),
-            &[Tensor::ones(&[2, 3])],
+            &[Tensor::ones(&[2, 3]).unwrap()],
             false,
         ),
         ErrorKind::InvalidArgument,
@@ -599,4 +599,21 @@ fn extreme_integer_arguments_do_not_panic() {
         ErrorKind::Index,
         &["concat: axis"],
     );
+}
+
+#[test]
+fn zeros_and_ones_refuse_sizes_that_overflow() {
+    // usize::MAX * 2 overflows; an error, not a panic inside ndarray.
+    let huge = [usize::MAX, 2];
+    expect_err(
+        Tensor::zeros(&huge),
+        ErrorKind::OutOfMemory,
+        &["shape", "overflows"],
+    );
+    expect_err(
+        Tensor::ones(&huge),
+        ErrorKind::OutOfMemory,
+        &["shape", "overflows"],
+    );
+    assert_eq!(Tensor::ones(&[2, 0]).unwrap().numel(), 0);
 }

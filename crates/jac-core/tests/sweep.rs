@@ -319,7 +319,7 @@ fn stacked_degenerate_k() {
     .unwrap();
     // d/dx x^2 = 2x.
     assert_values(&one[0], &[1, 2], &[1.0, 2.0], 0.0, "k = 1");
-    let none = grad_stacked(&[y], &[x], &[Tensor::zeros(&[0, 2])], false).unwrap();
+    let none = grad_stacked(&[y], &[x], &[Tensor::zeros(&[0, 2]).unwrap()], false).unwrap();
     assert_eq!(none[0].shape(), &[0, 2], "k = 0");
 }
 
@@ -433,7 +433,7 @@ fn repeated_sweeps_are_identical() {
             assert_eq!(a.to_vec(), b.to_vec(), "sweep {k}");
         }
         if k % 10 == 0 {
-            let ones = Tensor::ones(&[2, 3]);
+            let ones = Tensor::ones(&[2, 3]).unwrap();
             grad_stacked(std::slice::from_ref(&y), &xs, &[ones], true).unwrap();
         }
     }
@@ -562,7 +562,7 @@ fn constant_ys_give_zeros() {
     assert_values(&g[0], &[3], &[0.0; 3], 0.0, "no ys at all");
     // Stacked: zeros of [k, ..x.shape], k taken from the cotangent.
     let c = Tensor::scalar(2.0);
-    let g = grad_stacked(&[c], &[x], &[Tensor::ones(&[4])], true).unwrap();
+    let g = grad_stacked(&[c], &[x], &[Tensor::ones(&[4]).unwrap()], true).unwrap();
     assert_values(&g[0], &[4, 3], &[0.0; 12], 0.0, "stacked constant y");
     assert!(!g[0].requires_grad());
 }
@@ -584,7 +584,7 @@ fn constant_x_is_not_differentiable() {
         .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::NotDifferentiable, "case {k}: {err}");
         assert!(err.message().contains("xs[1]"), "case {k}: {err}");
-        let v = Tensor::ones(&[1, 2]);
+        let v = Tensor::ones(&[1, 2]).unwrap();
         let err = grad_stacked(std::slice::from_ref(&y), &[bad], &[v], false).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::NotDifferentiable, "case {k}: {err}");
     }
@@ -774,7 +774,7 @@ fn zero_size_tensors_flow_through_every_op() {
         concat(&[e.clone(), e.clone()], 1).unwrap(),
         concat(&[e.clone(), e.clone()], 0).unwrap(),
         stack(&[e.clone(), e.clone()], 2).unwrap(),
-        where_(&Tensor::zeros(&[2, 0]), &e, &Tensor::scalar(3.0)).unwrap(),
+        where_(&Tensor::zeros(&[2, 0]).unwrap(), &e, &Tensor::scalar(3.0)).unwrap(),
         broadcast_to(&e, &[4, 2, 0]).unwrap(),
     ];
     let xs = [e.clone(), w.clone()];
@@ -784,7 +784,13 @@ fn zero_size_tensors_flow_through_every_op() {
         assert_eq!(g[1].shape(), &[0, 3], "output {k} ({:?})", y.op_name());
         let mut lead = vec![2];
         lead.extend_from_slice(y.shape());
-        let s = grad_stacked(std::slice::from_ref(&y), &xs, &[Tensor::ones(&lead)], false).unwrap();
+        let s = grad_stacked(
+            std::slice::from_ref(&y),
+            &xs,
+            &[Tensor::ones(&lead).unwrap()],
+            false,
+        )
+        .unwrap();
         assert_eq!(
             s[0].shape(),
             &[2, 2, 0],
