@@ -626,9 +626,9 @@ JacStatus jac_transpose(const JacTensor *a, const int64_t *perm, size_t ndim, Ja
 
 /**
  * `a` restricted along `axis` to the Python slice `start:stop:step`
- * (`JAC_SLICE_NONE` for an omitted bound; negative bounds count from the
- * end; out-of-range bounds clamp; a negative `step` reverses). `*out`
- * receives a new handle.
+ * (`JAC_SLICE_NONE` for an omitted bound, or an omitted `step`, which is
+ * 1; negative bounds count from the end; out-of-range bounds clamp; a
+ * negative `step` reverses). `*out` receives a new handle.
  *
  * Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a` or `out`, `JAC_ERR_INDEX`
  * for an axis out of range, `JAC_ERR_INVALID_ARGUMENT` for `step` 0.

@@ -521,9 +521,9 @@ fn bound(b: i64) -> Option<i64> {
 }
 
 /// `a` restricted along `axis` to the Python slice `start:stop:step`
-/// (`JAC_SLICE_NONE` for an omitted bound; negative bounds count from the
-/// end; out-of-range bounds clamp; a negative `step` reverses). `*out`
-/// receives a new handle.
+/// (`JAC_SLICE_NONE` for an omitted bound, or an omitted `step`, which is
+/// 1; negative bounds count from the end; out-of-range bounds clamp; a
+/// negative `step` reverses). `*out` receives a new handle.
 ///
 /// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a` or `out`, `JAC_ERR_INDEX`
 /// for an axis out of range, `JAC_ERR_INVALID_ARGUMENT` for `step` 0.
@@ -543,6 +543,9 @@ pub unsafe extern "C" fn jac_slice(
         // SAFETY: pointer arguments per this function's contract.
         let a = unsafe { tensor_arg(a, "a") }?;
         let out = unsafe { Out::new(out, "out") }?;
+        // An omitted step is 1, as in Python and as `JacIndex` reads it;
+        // passing INT64_MIN through would reverse the axis instead.
+        let step = bound(step).unwrap_or(1);
         let t = jac_core::slice(a, axis as isize, bound(start), bound(stop), step)?;
         new_handle(t, out);
         Ok(())
