@@ -188,14 +188,15 @@ const char *jac_last_error(void);
  * shaped like it. `out_grads` has `n_xs` slots, each receiving a new handle
  * (free each with `jac_tensor_free`); nothing is written on failure.
  *
- * An x that the ys do not depend on gets zeros; an x given twice gets its
- * gradient in both slots. With `create_graph` the sweep is recorded, so the
+ * An x that the ys do not depend on gets zeros (so does every x when
+ * `n_ys` is 0); an x given twice gets its gradient in both slots. With
+ * `n_xs` 0 nothing is computed, and `xs` and `out_grads` may be NULL. With `create_graph` the sweep is recorded, so the
  * gradients can be differentiated again (Hessians, higher orders); without
  * it the gradients are constants. The graph is not consumed: the same ys
  * can be differentiated any number of times.
  *
  * Returns `JAC_ERR_NULL_ARGUMENT` for a NULL array or entry (with a non-zero
- * count) or NULL `out_grads`, `JAC_ERR_NOT_DIFFERENTIABLE` for an x that
+ * count; `out_grads` counts `n_xs`), `JAC_ERR_NOT_DIFFERENTIABLE` for an x that
  * does not require grad, `JAC_ERR_SHAPE` for a cotangent shaped unlike its y.
  *
  * # Safety

@@ -2,7 +2,7 @@
 
 use jac_core::Tensor;
 
-use crate::boundary::{Failure, call};
+use crate::boundary::call;
 use crate::ptr::{handles, into_handle, slice_mut};
 use crate::status::JacStatus;
 use crate::tensor::JacTensor;
@@ -13,14 +13,15 @@ use crate::tensor::JacTensor;
 /// shaped like it. `out_grads` has `n_xs` slots, each receiving a new handle
 /// (free each with `jac_tensor_free`); nothing is written on failure.
 ///
-/// An x that the ys do not depend on gets zeros; an x given twice gets its
-/// gradient in both slots. With `create_graph` the sweep is recorded, so the
+/// An x that the ys do not depend on gets zeros (so does every x when
+/// `n_ys` is 0); an x given twice gets its gradient in both slots. With
+/// `n_xs` 0 nothing is computed, and `xs` and `out_grads` may be NULL. With `create_graph` the sweep is recorded, so the
 /// gradients can be differentiated again (Hessians, higher orders); without
 /// it the gradients are constants. The graph is not consumed: the same ys
 /// can be differentiated any number of times.
 ///
 /// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL array or entry (with a non-zero
-/// count) or NULL `out_grads`, `JAC_ERR_NOT_DIFFERENTIABLE` for an x that
+/// count; `out_grads` counts `n_xs`), `JAC_ERR_NOT_DIFFERENTIABLE` for an x that
 /// does not require grad, `JAC_ERR_SHAPE` for a cotangent shaped unlike its y.
 ///
 /// # Safety
@@ -46,12 +47,7 @@ pub unsafe extern "C" fn jac_grad(
         } else {
             Some(tensors(unsafe { handles(grad_ys, n_ys, "grad_ys") }?))
         };
-        if out_grads.is_null() {
-            return Err(Failure::new(
-                JacStatus::JacErrNullArgument,
-                "out_grads must not be NULL",
-            ));
-        }
+        // NULL with `n_xs` 0 is the empty buffer, as for every other length.
         let slots = unsafe { slice_mut(out_grads, n_xs, "out_grads") }?;
         let grads = jac_core::grad(&ys, &xs, grad_ys.as_deref(), create_graph)?;
         for (slot, g) in slots.iter_mut().zip(grads) {
