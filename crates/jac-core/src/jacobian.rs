@@ -19,7 +19,7 @@
 //! Indexing follows numpy exactly; see [`crate::index`] for where that differs
 //! from Paddle.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ndarray::{ArrayD, IxDyn};
@@ -115,9 +115,32 @@ enum Ys {
     },
 }
 
-/// One row of one y: for each x, the `B * N_j` values of that row in block
-/// `(i, j)` (`B` = 1 unbatched, `N_j` = 1 for a dropped x axis).
-type Row = Vec<Box<[f64]>>;
+/// The gradients one sweep produced for a block of `k` rows of one y: for
+/// each x, `k * B * N_j` contiguous values (`B` = 1 unbatched, `N_j` = 1 for
+/// a dropped x axis). Rows point into it, so evaluating a block copies
+/// nothing.
+struct RowBlock {
+    k: usize,
+    grads: Vec<ArrayD<f64>>,
+}
+
+/// One row of one y: row `t` of a block.
+#[derive(Clone)]
+struct Row {
+    block: Arc<RowBlock>,
+    t: usize,
+}
+
+impl Row {
+    /// The row's `B * N_j` values in block `(i, j)`.
+    fn values(&self, j: usize) -> &[f64] {
+        let g = &self.block.grads[j];
+        let per = g.len() / self.block.k;
+        // Contiguous by construction (`evaluate`).
+        let data = g.as_slice().unwrap_or(&[]);
+        &data[self.t * per..(self.t + 1) * per]
+    }
+}
 
 /// The row count and whether the row axis is part of the block shape.
 #[derive(Debug, Clone, Copy)]
@@ -552,7 +575,7 @@ impl Jacobian {
                 let row = cache.get(m).ok_or_else(|| {
                     Error::internal(format!("row {m} of ys[{i}] was not evaluated"))
                 })?;
-                let values = &row[j][b * width..(b + 1) * width];
+                let values = &row.values(j)[b * width..(b + 1) * width];
                 match contiguous {
                     Some((start, len)) => {
                         out[k..k + len].copy_from_slice(&values[start..start + len]);
@@ -623,18 +646,28 @@ impl Jacobian {
                 .map_err(|e| Error::internal(format!("seed: {e}")))?,
         );
         let grads = sweep(std::slice::from_ref(y), &self.xs, vec![seed], 1, false)?;
-        let mut out: Vec<Row> = (0..k).map(|_| Vec::with_capacity(grads.len())).collect();
-        for g in &grads {
-            let value = g.value().as_standard_layout();
-            let data = value
-                .as_slice()
-                .ok_or_else(|| Error::internal("gradient is not contiguous"))?;
-            let per = data.len() / k.max(1);
-            for (t, row) in out.iter_mut().enumerate() {
-                row.push(data[t * per..(t + 1) * per].into());
-            }
-        }
-        Ok(out)
+        let grads = grads
+            .into_iter()
+            .map(|g| {
+                // The sweep's results are constants nothing else holds, so
+                // their buffers move here unless a rule returned a shared one.
+                let value = std::sync::Arc::try_unwrap(g.0)
+                    .map(|mut node| std::mem::take(&mut node.value))
+                    .unwrap_or_else(|shared| shared.value.clone());
+                if value.is_standard_layout() {
+                    value
+                } else {
+                    value.as_standard_layout().into_owned()
+                }
+            })
+            .collect();
+        let block = Arc::new(RowBlock { k, grads });
+        Ok((0..k)
+            .map(|t| Row {
+                block: Arc::clone(&block),
+                t,
+            })
+            .collect())
     }
 
     /// Whether `y` (one of the ys) has a row axis in the block shape.

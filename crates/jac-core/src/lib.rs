@@ -29,6 +29,10 @@
 //! This crate has no FFI and no raw pointers; `jac-capi` exports it as the C
 //! library `libjac`.
 
+// Links the BLAS that ndarray's `blas` feature calls.
+#[cfg(feature = "openblas")]
+extern crate blas_src;
+
 mod backward;
 mod broadcast;
 mod cache;

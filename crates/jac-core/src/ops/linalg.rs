@@ -7,8 +7,8 @@
 //! matrix so the whole product is a single kernel call (this is what makes a
 //! block of stacked cotangent rows cost one matrix-matrix product).
 
-use ndarray::linalg::general_mat_mul;
-use ndarray::{ArrayD, ArrayView2, ArrayViewD, Axis, Ix2, IxDyn};
+use ndarray::linalg::{general_mat_mul, general_mat_vec_mul};
+use ndarray::{Array1, ArrayD, ArrayView2, ArrayViewD, Axis, Ix1, Ix2, IxDyn};
 
 use super::{Op, VjpContext, apply};
 use crate::broadcast::{broadcast_shapes, reshape_to};
@@ -110,11 +110,40 @@ fn broadcast_batch<'b>(
         .ok_or_else(|| Error::internal("matmul: batch axes were not checked"))
 }
 
+fn vector<'a>(v: ArrayViewD<'a, f64>) -> Result<ndarray::ArrayView1<'a, f64>> {
+    v.into_dimensionality::<Ix1>()
+        .map_err(|e| Error::internal(format!("matmul: {e}")))
+}
+
 fn product(a: &ArrayD<f64>, b: &ArrayD<f64>, plan: &Plan) -> Result<ArrayD<f64>> {
-    let a_e = promoted(a, true)?;
-    let b_e = promoted(b, false)?;
     let (m, n, p) = (plan.m, plan.n, plan.p);
     let rows: usize = plan.batch.iter().product();
+    // Products with a vector go through the matrix-vector kernel, which
+    // streams the matrix once instead of packing a copy of it.
+    if b.ndim() == 1 {
+        let out = if a.ndim() == 1 {
+            ArrayD::from_elem(IxDyn(&[]), vector(a.view())?.dot(&vector(b.view())?))
+        } else {
+            let tall = a.as_standard_layout();
+            let tall = tall
+                .view()
+                .into_shape_with_order((rows * m, n))
+                .map_err(|e| Error::internal(format!("matmul: {e}")))?;
+            let mut y = Array1::<f64>::zeros(rows * m);
+            general_mat_vec_mul(1.0, &tall, &vector(b.view())?, 0.0, &mut y);
+            y.into_dyn()
+        };
+        return out
+            .into_shape_with_order(IxDyn(&plan.out))
+            .map_err(|e| Error::internal(format!("matmul: {e}")));
+    }
+    if a.ndim() == 1 && b.ndim() == 2 {
+        let mut y = Array1::<f64>::zeros(p);
+        general_mat_vec_mul(1.0, &matrix(b.view())?.t(), &vector(a.view())?, 0.0, &mut y);
+        return Ok(y.into_dyn());
+    }
+    let a_e = promoted(a, true)?;
+    let b_e = promoted(b, false)?;
     let mut out_e = ndarray::Array2::<f64>::zeros((rows * m, p));
     if plan.batch.is_empty() {
         general_mat_mul(1.0, &matrix(a_e)?, &matrix(b_e)?, 0.0, &mut out_e);
