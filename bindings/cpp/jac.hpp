@@ -1,0 +1,708 @@
+// jac.hpp: the header-only C++17 binding of libjac, over the C ABI of jac.h.
+//
+//     #include <jac.hpp>
+//
+//     jac::Tensor x1 = jac::tensor({-0.4624, 0.6623, 0.38}, {3}, true);
+//     jac::Tensor x2 = jac::tensor({1.0051, 0.7353, 1.9495}, {3}, true);
+//     jac::Tensor y = x1 + x2;
+//     jac::Jacobian J = jac::jacobian({y}, {x1, x2});  // computes nothing
+//     jac::Array b = J.block(0, 1)();                   // d y / d x2, 3x3 identity
+//     double d = J.block(0, 0)(1, jac::all)(1);         // J[0][1, :][1] == 1.0
+//
+// Ownership. Every libjac handle is owned by one `detail::Handle<T, Free>`
+// (move-only, explicit adopting constructor, `get()`, `release()`, a
+// destructor that only frees). `Tensor` and `Jacobian` hold that owner
+// through a `std::shared_ptr`, so they are cheap to copy and copies share
+// one handle: a tensor is an immutable graph node, so sharing it is
+// indistinguishable from copying it, and copies are what expressions and
+// brace lists (`jac::jacobian({y}, {x1, x2})` copies x1 and x2 into a
+// `std::vector`) need. Copies of a `Jacobian` share its lazy row cache and its
+// block-rows setting. A `Block` is a copyable view that holds its Jacobian
+// alive. A moved-from or default-constructed `Tensor`/`Jacobian` is empty:
+// destroying or reassigning it is fine, and any other use throws
+// `jac::NullArgumentError` with libjac's message.
+//
+// Errors. Every status other than JAC_OK throws `jac::Error` (a
+// `std::runtime_error` with `status()` and libjac's `jac_last_error()`
+// message as `what()`), or rather the subclass for that status
+// (`jac::ShapeError`, `jac::IndexError`, ...; the list is
+// JAC_HPP_STATUS_LIST). There is one throw point, `detail::check`; the few
+// checks this header makes itself (a `grad_ys` of the wrong length, an
+// `Array` element out of range) go through it with their own message.
+// Destructors never throw.
+//
+// Threads. As the C handles: distinct objects, and copies of one tensor or
+// Jacobian, may be used from several threads at once; one object that is
+// assigned to while another thread reads it is a data race, as for any
+// `std::shared_ptr`.
+//
+// Indices. `block(idx...)` takes integers (negative count from the end; the
+// axis is dropped), `jac::all` (`:`), `jac::ellipsis` (`...`) and
+// `jac::slice(start, stop, step = 1)` with `jac::none` for an omitted bound
+// or step (Python semantics). INT64_MIN as a bound means `jac::none`
+// (JAC_SLICE_NONE).
+
+#ifndef JAC_HPP
+#define JAC_HPP
+
+#if (defined(_MSVC_LANG) && _MSVC_LANG < 201703L) || (!defined(_MSVC_LANG) && __cplusplus < 201703L)
+#error "jac.hpp needs C++17 or later"
+#endif
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "jac.h"
+
+// Every failure status and the exception class it throws: the one list the
+// error hierarchy, the throw point and the tests are generated from.
+#define JAC_HPP_STATUS_LIST(X)                              \
+    X(JAC_ERR_NULL_ARGUMENT, NullArgumentError)             \
+    X(JAC_ERR_INVALID_ARGUMENT, InvalidArgumentError)       \
+    X(JAC_ERR_SHAPE, ShapeError)                            \
+    X(JAC_ERR_INDEX, IndexError)                            \
+    X(JAC_ERR_BATCH_AXIS, BatchAxisError)                   \
+    X(JAC_ERR_NOT_DIFFERENTIABLE, NotDifferentiableError)   \
+    X(JAC_ERR_OUT_OF_MEMORY, OutOfMemoryError)              \
+    X(JAC_ERR_INTERNAL, InternalError)
+
+// The elementwise functions of one tensor, each calling jac_<name>.
+#define JAC_HPP_UNARY_LIST(X) \
+    X(exp) X(log) X(sin) X(cos) X(tan) X(tanh) X(sigmoid) X(relu) X(softplus) X(sqrt) X(square) X(abs)
+
+// The functions of two tensors (numpy broadcasting): the C++ name and the C call.
+#define JAC_HPP_BINARY_LIST(X) \
+    X(operator+, jac_add) X(operator-, jac_sub) X(operator*, jac_mul) X(operator/, jac_div) X(matmul, jac_matmul)
+
+namespace jac {
+
+// ---------------------------------------------------------------- errors
+
+/// A failed libjac call: its status and libjac's message.
+class Error : public std::runtime_error {
+public:
+    Error(JacStatus status, const std::string& message) : std::runtime_error(message), status_(status) {}
+
+    /// The JacStatus of the failed call.
+    JacStatus status() const noexcept { return status_; }
+
+    /// The status's name, e.g. "JAC_ERR_SHAPE" (a static string).
+    const char* status_name() const noexcept { return jac_status_name(status_); }
+
+private:
+    JacStatus status_;
+};
+
+#define JAC_HPP_DEFINE_ERROR(status_value, Name)                                          \
+    /** The exception for status_value. */                                                \
+    class Name : public Error {                                                           \
+    public:                                                                               \
+        static constexpr JacStatus status_code = status_value;                            \
+        explicit Name(const std::string& message) : Error(status_value, message) {}       \
+    };
+JAC_HPP_STATUS_LIST(JAC_HPP_DEFINE_ERROR)
+#undef JAC_HPP_DEFINE_ERROR
+
+namespace detail {
+
+/// The one throw point: returns on JAC_OK, otherwise throws the exception of
+/// `status` with `message`, or libjac's message for this thread's last
+/// failed call when `message` is null. Call it right after the C call.
+inline void check(JacStatus status, const char* message = nullptr) {
+    if (status == JAC_OK) {
+        return;
+    }
+    const std::string text = message != nullptr ? message : jac_last_error();
+    switch (status) {
+#define JAC_HPP_THROW_CASE(status_value, Name) \
+    case status_value:                         \
+        throw Name(text);
+        JAC_HPP_STATUS_LIST(JAC_HPP_THROW_CASE)
+#undef JAC_HPP_THROW_CASE
+    default:
+        throw Error(status, text);  // a status newer than this header
+    }
+}
+
+// ---------------------------------------------------------------- handles
+
+/// The move-only owner of one libjac handle: adopts a raw pointer
+/// explicitly, frees it exactly once (Free(NULL) is a no-op in libjac), and
+/// hands it back with release().
+template <class T, void (*Free)(T*)>
+class Handle {
+public:
+    Handle() noexcept = default;
+    explicit Handle(T* raw) noexcept : raw_(raw) {}
+    Handle(Handle&& other) noexcept : raw_(other.release()) {}
+    Handle& operator=(Handle&& other) noexcept {
+        reset(other.release());
+        return *this;
+    }
+    Handle(const Handle&) = delete;
+    Handle& operator=(const Handle&) = delete;
+    ~Handle() { Free(raw_); }
+
+    T* get() const noexcept { return raw_; }
+    explicit operator bool() const noexcept { return raw_ != nullptr; }
+
+    /// Gives up ownership: the caller frees the result.
+    T* release() noexcept {
+        T* raw = raw_;
+        raw_ = nullptr;
+        return raw;
+    }
+
+    /// Frees the current handle (if any) and adopts `raw`.
+    void reset(T* raw = nullptr) noexcept {
+        T* old = raw_;
+        raw_ = raw;
+        if (old != raw) {
+            Free(old);
+        }
+    }
+
+private:
+    T* raw_ = nullptr;
+};
+
+using TensorHandle = Handle<JacTensor, jac_tensor_free>;
+using JacobianHandle = Handle<JacJacobian, jac_jacobian_free>;
+
+}  // namespace detail
+
+// ---------------------------------------------------------------- tensors
+
+/// A float64 tensor: a node of the graph (immutable). Copies share the
+/// handle; see the top of this file.
+class Tensor {
+public:
+    /// An empty tensor (no handle); any use but destruction and assignment
+    /// throws NullArgumentError.
+    Tensor() noexcept = default;
+
+    /// Takes ownership of `handle` (which may be empty).
+    explicit Tensor(detail::TensorHandle handle)
+        : handle_(handle ? std::make_shared<const detail::TensorHandle>(std::move(handle)) : nullptr) {}
+
+    /// Takes ownership of a raw handle from the C API.
+    static Tensor adopt(JacTensor* raw) { return Tensor(detail::TensorHandle(raw)); }
+
+    /// The C handle, valid while this tensor or a copy lives (NULL if empty).
+    const JacTensor* get() const noexcept { return handle_ ? handle_->get() : nullptr; }
+    explicit operator bool() const noexcept { return get() != nullptr; }
+
+    /// The number of axes (0 for a scalar).
+    std::size_t ndim() const {
+        std::size_t n = 0;
+        detail::check(jac_tensor_ndim(get(), &n));
+        return n;
+    }
+
+    /// The dims.
+    std::vector<int64_t> shape() const {
+        std::vector<int64_t> dims(ndim());
+        std::size_t n = 0;
+        detail::check(jac_tensor_shape(get(), dims.data(), dims.size(), &n));
+        dims.resize(n);
+        return dims;
+    }
+
+    /// The number of elements (1 for a scalar).
+    std::size_t numel() const {
+        std::size_t n = 0;
+        detail::check(jac_tensor_numel(get(), &n));
+        return n;
+    }
+
+    /// Whether gradients and Jacobians can be taken with respect to it.
+    bool requires_grad() const {
+        bool r = false;
+        detail::check(jac_tensor_requires_grad(get(), &r));
+        return r;
+    }
+
+    /// The values, row-major.
+    std::vector<double> values() const {
+        std::vector<double> v(numel());
+        detail::check(jac_tensor_read(get(), v.data(), v.size()));
+        return v;
+    }
+
+    /// The value of a one-element tensor (InvalidArgumentError otherwise).
+    double item() const {
+        double v = 0.0;
+        detail::check(jac_tensor_read(get(), &v, 1));
+        return v;
+    }
+
+private:
+    std::shared_ptr<const detail::TensorHandle> handle_;
+};
+
+namespace detail {
+
+/// Runs an op writing one new handle to its last argument and adopts it.
+template <class F, class... Args>
+Tensor make(F f, Args... args) {
+    JacTensor* out = nullptr;
+    check(f(args..., &out));
+    return Tensor::adopt(out);
+}
+
+/// The C handles of `ts`, in order.
+inline std::vector<const JacTensor*> raw(const std::vector<Tensor>& ts) {
+    std::vector<const JacTensor*> ptrs;
+    ptrs.reserve(ts.size());
+    for (const Tensor& t : ts) {
+        ptrs.push_back(t.get());
+    }
+    return ptrs;
+}
+
+}  // namespace detail
+
+/// A tensor with the row-major `data` and the dims `shape` (`{}` for a
+/// scalar); `data.size()` must equal their product.
+inline Tensor tensor(std::vector<double> data, std::vector<int64_t> shape, bool requires_grad = false) {
+    return detail::make(jac_tensor_new, static_cast<const double*>(data.data()), data.size(),
+                        static_cast<const int64_t*>(shape.data()), shape.size(), requires_grad);
+}
+
+/// A 0-D tensor holding `value`.
+inline Tensor scalar(double value, bool requires_grad = false) { return tensor({value}, {}, requires_grad); }
+
+// ---------------------------------------------------------------- ops
+
+#define JAC_HPP_DEFINE_UNARY(name) \
+    inline Tensor name(const Tensor& a) { return detail::make(jac_##name, a.get()); }
+JAC_HPP_UNARY_LIST(JAC_HPP_DEFINE_UNARY)
+#undef JAC_HPP_DEFINE_UNARY
+
+#define JAC_HPP_DEFINE_BINARY(name, c_function) \
+    inline Tensor name(const Tensor& a, const Tensor& b) { return detail::make(c_function, a.get(), b.get()); }
+JAC_HPP_BINARY_LIST(JAC_HPP_DEFINE_BINARY)
+#undef JAC_HPP_DEFINE_BINARY
+
+/// `-a`.
+inline Tensor operator-(const Tensor& a) { return detail::make(jac_neg, a.get()); }
+
+// Tensor-scalar arithmetic. `+ - *` go through jac_add_scalar / jac_scale,
+// which reject a NaN or infinite scalar (InvalidArgumentError); `/` divides
+// by (or into) a 0-D constant, so it is IEEE division exactly as numpy's
+// (x / 3.0 is not x * (1 / 3.0), and x / 0.0 is inf).
+inline Tensor operator+(const Tensor& a, double s) { return detail::make(jac_add_scalar, a.get(), s); }
+inline Tensor operator+(double s, const Tensor& a) { return a + s; }
+inline Tensor operator-(const Tensor& a, double s) { return a + (-s); }
+inline Tensor operator-(double s, const Tensor& a) { return -a + s; }
+inline Tensor operator*(const Tensor& a, double s) { return detail::make(jac_scale, a.get(), s); }
+inline Tensor operator*(double s, const Tensor& a) { return a * s; }
+inline Tensor operator/(const Tensor& a, double s) { return a / scalar(s); }
+inline Tensor operator/(double s, const Tensor& a) { return scalar(s) / a; }
+
+inline Tensor& operator+=(Tensor& a, const Tensor& b) { return a = a + b; }
+inline Tensor& operator-=(Tensor& a, const Tensor& b) { return a = a - b; }
+inline Tensor& operator*=(Tensor& a, const Tensor& b) { return a = a * b; }
+inline Tensor& operator/=(Tensor& a, const Tensor& b) { return a = a / b; }
+inline Tensor& operator+=(Tensor& a, double s) { return a = a + s; }
+inline Tensor& operator-=(Tensor& a, double s) { return a = a - s; }
+inline Tensor& operator*=(Tensor& a, double s) { return a = a * s; }
+inline Tensor& operator/=(Tensor& a, double s) { return a = a / s; }
+
+/// `a ^ p` elementwise (NaN for a negative base and a non-integer `p`).
+inline Tensor pow(const Tensor& a, double p) { return detail::make(jac_pow_scalar, a.get(), p); }
+
+/// The sum over `axes` (negative count from the end; `{}` sums every axis).
+inline Tensor sum(const Tensor& a, const std::vector<int64_t>& axes, bool keepdim = false) {
+    return detail::make(jac_sum, a.get(), axes.data(), axes.size(), keepdim);
+}
+/// The sum of every element (0-D).
+inline Tensor sum(const Tensor& a) { return sum(a, {}, false); }
+
+/// The mean over `axes` (`{}` averages every axis).
+inline Tensor mean(const Tensor& a, const std::vector<int64_t>& axes, bool keepdim = false) {
+    return detail::make(jac_mean, a.get(), axes.data(), axes.size(), keepdim);
+}
+/// The mean of every element (0-D).
+inline Tensor mean(const Tensor& a) { return mean(a, {}, false); }
+
+/// The maximum along `axis`; the gradient flows to the first maximum.
+inline Tensor max(const Tensor& a, int64_t axis, bool keepdim = false) {
+    return detail::make(jac_max, a.get(), axis, keepdim);
+}
+
+/// `a` with the dims `shape` (one may be -1).
+inline Tensor reshape(const Tensor& a, const std::vector<int64_t>& shape) {
+    return detail::make(jac_reshape, a.get(), shape.data(), shape.size());
+}
+
+/// `a` with output axis k being input axis perm[k].
+inline Tensor transpose(const Tensor& a, const std::vector<int64_t>& perm) {
+    return detail::make(jac_transpose, a.get(), perm.data(), perm.size());
+}
+/// `a` with its axes reversed (numpy's default transpose).
+inline Tensor transpose(const Tensor& a) {
+    std::vector<int64_t> perm(a.ndim());
+    for (std::size_t k = 0; k < perm.size(); ++k) {
+        perm[k] = static_cast<int64_t>(perm.size() - 1 - k);
+    }
+    return transpose(a, perm);
+}
+
+/// The tensors joined along the existing `axis`.
+inline Tensor concat(const std::vector<Tensor>& ts, int64_t axis = 0) {
+    const std::vector<const JacTensor*> ptrs = detail::raw(ts);
+    return detail::make(jac_concat, ptrs.data(), ptrs.size(), axis);
+}
+
+/// The tensors (one shape) joined along a new `axis`.
+inline Tensor stack(const std::vector<Tensor>& ts, int64_t axis = 0) {
+    const std::vector<const JacTensor*> ptrs = detail::raw(ts);
+    return detail::make(jac_stack, ptrs.data(), ptrs.size(), axis);
+}
+
+/// `a` where `mask` is non-zero, else `b` (no gradient flows to the mask).
+inline Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b) {
+    return detail::make(jac_where, mask.get(), a.get(), b.get());
+}
+
+// ---------------------------------------------------------------- indices
+
+/// `jac::none`: an omitted slice bound or step (Python's None).
+struct none_t {
+    explicit constexpr none_t(int) noexcept {}
+};
+inline constexpr none_t none{0};
+
+/// `jac::all`: a whole axis (`:`).
+struct all_t {
+    explicit constexpr all_t(int) noexcept {}
+};
+inline constexpr all_t all{0};
+
+/// `jac::ellipsis`: as many `:` as the other items leave (`...`).
+struct ellipsis_t {
+    explicit constexpr ellipsis_t(int) noexcept {}
+};
+inline constexpr ellipsis_t ellipsis{0};
+
+namespace detail {
+template <class I>
+inline constexpr bool is_position_v = std::is_integral_v<I> && !std::is_same_v<I, bool>;
+}
+
+/// A slice bound or step: an integer or `jac::none`.
+class Bound {
+public:
+    constexpr Bound(none_t) noexcept : value_(JAC_SLICE_NONE) {}
+    template <class I, std::enable_if_t<detail::is_position_v<I>, int> = 0>
+    constexpr Bound(I value) noexcept : value_(static_cast<int64_t>(value)) {}
+
+    constexpr bool is_none() const noexcept { return value_ == JAC_SLICE_NONE; }
+    /// The value as the C API takes it (JAC_SLICE_NONE for none).
+    constexpr int64_t raw() const noexcept { return value_; }
+
+private:
+    int64_t value_;
+};
+
+/// One item of a Jacobian block index.
+class Index {
+public:
+    /// One position (negative counts from the end); the axis is dropped.
+    template <class I, std::enable_if_t<detail::is_position_v<I>, int> = 0>
+    constexpr Index(I position) noexcept : raw_{JAC_INDEX_INT, static_cast<int64_t>(position), 0, 0} {}
+    constexpr Index(all_t) noexcept : raw_{JAC_INDEX_ALL, 0, 0, 0} {}
+    constexpr Index(ellipsis_t) noexcept : raw_{JAC_INDEX_ELLIPSIS, 0, 0, 0} {}
+
+    /// `start:stop:step`; see jac::slice.
+    static constexpr Index slice(Bound start, Bound stop, Bound step = 1) noexcept {
+        return Index(JacIndex{JAC_INDEX_SLICE, start.raw(), stop.raw(), step.raw()});
+    }
+
+    /// The item as the C API takes it.
+    constexpr const JacIndex& raw() const noexcept { return raw_; }
+
+private:
+    explicit constexpr Index(JacIndex raw) noexcept : raw_(raw) {}
+    JacIndex raw_;
+};
+
+/// The index item `start:stop:step` (Python semantics: `jac::none` for an
+/// omitted bound or step, negative bounds count from the end, out-of-range
+/// bounds clamp, a negative step reverses, step 0 is an error on reading).
+constexpr Index slice(Bound start, Bound stop, Bound step = 1) noexcept { return Index::slice(start, stop, step); }
+
+/// `a` restricted along `axis` to `start:stop:step` (Python semantics; a
+/// `jac::none` step is 1).
+inline Tensor slice(const Tensor& a, int64_t axis, Bound start, Bound stop, Bound step = 1) {
+    // jac_slice takes JAC_SLICE_NONE for an omitted start or stop only; as a
+    // step it would be read as INT64_MIN, so map an omitted step to Python's 1.
+    const int64_t raw_step = step.is_none() ? 1 : step.raw();
+    return detail::make(jac_slice, a.get(), axis, start.raw(), stop.raw(), raw_step);
+}
+
+// ---------------------------------------------------------------- arrays
+
+/// A row-major float64 array owned by C++: what reading a Jacobian block
+/// returns.
+class Array {
+public:
+    Array() = default;
+    /// `data.size()` must equal the product of `shape` (InvalidArgumentError).
+    Array(std::vector<int64_t> shape, std::vector<double> data) : shape_(std::move(shape)), data_(std::move(data)) {
+        std::size_t n = 1;
+        for (int64_t d : shape_) {
+            n *= d < 0 ? 0 : static_cast<std::size_t>(d);
+        }
+        if (n != data_.size()) {
+            const std::string message = "jac::Array: data: expected " + std::to_string(n) +
+                                        " values (the product of shape), got " + std::to_string(data_.size());
+            detail::check(JAC_ERR_INVALID_ARGUMENT, message.c_str());
+        }
+    }
+
+    const std::vector<int64_t>& shape() const noexcept { return shape_; }
+    /// The values, row-major.
+    const std::vector<double>& data() const noexcept { return data_; }
+    std::size_t size() const noexcept { return data_.size(); }
+    std::size_t ndim() const noexcept { return shape_.size(); }
+    std::vector<double>::const_iterator begin() const noexcept { return data_.begin(); }
+    std::vector<double>::const_iterator end() const noexcept { return data_.end(); }
+
+    /// The element at one position per axis (negative count from the end);
+    /// IndexError for a wrong count or a position out of range.
+    template <class... I, std::enable_if_t<(detail::is_position_v<I> && ...), int> = 0>
+    double operator()(I... position) const {
+        const int64_t positions[] = {static_cast<int64_t>(position)..., 0};
+        return at(positions, sizeof...(I));
+    }
+
+private:
+    double at(const int64_t* positions, std::size_t n) const {
+        if (n != shape_.size()) {
+            const std::string message = "jac::Array::operator(): expected " + std::to_string(shape_.size()) +
+                                        " positions (one per axis), got " + std::to_string(n);
+            detail::check(JAC_ERR_INDEX, message.c_str());
+        }
+        std::size_t offset = 0;
+        for (std::size_t k = 0; k < n; ++k) {
+            const int64_t dim = shape_[k];
+            const int64_t p = positions[k] < 0 ? positions[k] + dim : positions[k];
+            if (p < 0 || p >= dim) {
+                const std::string message = "jac::Array::operator(): position " + std::to_string(positions[k]) +
+                                            " is out of range for axis " + std::to_string(k) + " of size " +
+                                            std::to_string(dim);
+                detail::check(JAC_ERR_INDEX, message.c_str());
+            }
+            offset = offset * static_cast<std::size_t>(dim) + static_cast<std::size_t>(p);
+        }
+        return data_[offset];
+    }
+
+    std::vector<int64_t> shape_;
+    std::vector<double> data_;
+};
+
+// ---------------------------------------------------------------- Jacobians
+
+class Block;
+
+/// A lazy Jacobian or Hessian: a grid of blocks, rows evaluated on first
+/// read and cached. Copies share the one lazy object.
+class Jacobian {
+public:
+    /// An empty Jacobian; any use but destruction and assignment throws
+    /// NullArgumentError.
+    Jacobian() noexcept = default;
+
+    /// Takes ownership of `handle` (which may be empty).
+    explicit Jacobian(detail::JacobianHandle handle)
+        : handle_(handle ? std::make_shared<const detail::JacobianHandle>(std::move(handle)) : nullptr) {}
+
+    /// Takes ownership of a raw handle from the C API.
+    static Jacobian adopt(JacJacobian* raw) { return Jacobian(detail::JacobianHandle(raw)); }
+
+    /// The C handle, valid while this Jacobian, a copy or a Block of it lives.
+    const JacJacobian* get() const noexcept { return handle_ ? handle_->get() : nullptr; }
+    explicit operator bool() const noexcept { return get() != nullptr; }
+
+    /// The grid size: (rows, cols) = (number of ys, number of xs); a
+    /// Hessian: (number of xs, number of xs).
+    std::pair<std::size_t, std::size_t> blocks() const {
+        std::size_t rows = 0;
+        std::size_t cols = 0;
+        detail::check(jac_jacobian_blocks(get(), &rows, &cols));
+        return {rows, cols};
+    }
+
+    /// A view of block (i, j), d ys[i] / d xs[j]; IndexError outside the
+    /// grid. Computes nothing.
+    inline Block block(std::size_t i, std::size_t j) const;
+
+    /// How many rows of ys[i] (a Hessian: of the gradient of xs[i]) have
+    /// been evaluated so far.
+    std::size_t rows_evaluated(std::size_t i) const {
+        std::size_t n = 0;
+        detail::check(jac_jacobian_rows_evaluated(get(), i, &n));
+        return n;
+    }
+
+    /// How many rows one reverse sweep evaluates at most (>= 1); shared by
+    /// every copy. Results do not depend on it.
+    void set_block_rows(std::size_t rows) { detail::check(jac_jacobian_set_block_rows(get(), rows)); }
+
+private:
+    std::shared_ptr<const detail::JacobianHandle> handle_;
+};
+
+/// A copyable view of one block of a Jacobian. It owns no values (reads copy
+/// them out into an Array) but shares its Jacobian, so it stays valid after
+/// the Jacobian object it came from is gone.
+class Block {
+public:
+    /// The block's shape ([M, N], [B, M, N], or fewer dims where a side is 0-D).
+    const std::vector<int64_t>& shape() const noexcept { return shape_; }
+    std::size_t row() const noexcept { return i_; }
+    std::size_t col() const noexcept { return j_; }
+    const Jacobian& jacobian() const noexcept { return jacobian_; }
+
+    /// Reads the block indexed by `index...` (none: the whole block),
+    /// evaluating only the rows it touches that are not cached yet.
+    template <class... I, std::enable_if_t<(std::is_convertible_v<const I&, Index> && ...), int> = 0>
+    Array operator()(const I&... index) const {
+        return read({Index(index)...});
+    }
+
+    /// As operator(), with an index built at run time.
+    Array read(const std::vector<Index>& index) const {
+        const std::vector<JacIndex> items = raw(index);
+        std::vector<int64_t> dims = shape_of(items);
+        std::size_t n = 1;
+        for (int64_t d : dims) {
+            n *= static_cast<std::size_t>(d);
+        }
+        std::vector<double> values(n);
+        detail::check(
+            jac_jacobian_read(jacobian_.get(), i_, j_, items.data(), items.size(), values.data(), values.size()));
+        return Array(std::move(dims), std::move(values));
+    }
+
+    /// The shape `read(index)` returns. Computes nothing.
+    std::vector<int64_t> read_shape(const std::vector<Index>& index) const { return shape_of(raw(index)); }
+
+private:
+    friend class Jacobian;
+    static constexpr std::size_t max_dims = 8;  // blocks have at most 3
+
+    Block(Jacobian jacobian, std::size_t i, std::size_t j) : jacobian_(std::move(jacobian)), i_(i), j_(j) {
+        int64_t dims[max_dims] = {};
+        std::size_t n = 0;
+        detail::check(jac_jacobian_block_shape(jacobian_.get(), i_, j_, dims, max_dims, &n));
+        shape_.assign(dims, dims + n);
+    }
+
+    static std::vector<JacIndex> raw(const std::vector<Index>& index) {
+        std::vector<JacIndex> items;
+        items.reserve(index.size());
+        for (const Index& item : index) {
+            items.push_back(item.raw());
+        }
+        return items;
+    }
+
+    std::vector<int64_t> shape_of(const std::vector<JacIndex>& items) const {
+        int64_t dims[max_dims] = {};
+        std::size_t n = 0;
+        detail::check(
+            jac_jacobian_read_shape(jacobian_.get(), i_, j_, items.data(), items.size(), dims, max_dims, &n));
+        return std::vector<int64_t>(dims, dims + n);
+    }
+
+    Jacobian jacobian_;
+    std::size_t i_;
+    std::size_t j_;
+    std::vector<int64_t> shape_;
+};
+
+inline Block Jacobian::block(std::size_t i, std::size_t j) const { return Block(*this, i, j); }
+
+namespace detail {
+inline int64_t batch(std::optional<int64_t> batch_axis) noexcept {
+    return batch_axis ? *batch_axis : JAC_BATCH_NONE;
+}
+}  // namespace detail
+
+/// The lazy Jacobian of `ys` with respect to `xs` (Paddle's semantics):
+/// block (i, j) is d ys[i] / d xs[j]. `batch_axis` is nullopt (every y and
+/// x 0-D or 1-D) or 0 (every y and x [B] or [B, n]). Computes nothing.
+inline Jacobian jacobian(const std::vector<Tensor>& ys, const std::vector<Tensor>& xs,
+                         std::optional<int64_t> batch_axis = std::nullopt) {
+    const std::vector<const JacTensor*> y_ptrs = detail::raw(ys);
+    const std::vector<const JacTensor*> x_ptrs = detail::raw(xs);
+    JacJacobian* out = nullptr;
+    detail::check(jac_jacobian_new(y_ptrs.data(), y_ptrs.size(), x_ptrs.data(), x_ptrs.size(),
+                                   detail::batch(batch_axis), &out));
+    return Jacobian::adopt(out);
+}
+
+/// The lazy Hessian of the one-element (or, with batch_axis 0, one per
+/// sample) `y` with respect to `xs`: block (i, j) is d2 y / d xs[i] d xs[j].
+inline Jacobian hessian(const Tensor& y, const std::vector<Tensor>& xs,
+                        std::optional<int64_t> batch_axis = std::nullopt) {
+    const std::vector<const JacTensor*> x_ptrs = detail::raw(xs);
+    JacJacobian* out = nullptr;
+    detail::check(jac_hessian_new(y.get(), x_ptrs.data(), x_ptrs.size(), detail::batch(batch_axis), &out));
+    return Jacobian::adopt(out);
+}
+
+// ---------------------------------------------------------------- gradients
+
+/// For each x, the sum over i of grad_ys[i] . d ys[i] / d x, shaped like x.
+/// `grad_ys` is empty (cotangents of ones) or has one tensor per y. With
+/// `create_graph` the gradients can be differentiated again.
+inline std::vector<Tensor> grad(const std::vector<Tensor>& ys, const std::vector<Tensor>& xs,
+                                const std::vector<Tensor>& grad_ys = {}, bool create_graph = false) {
+    if (!grad_ys.empty() && grad_ys.size() != ys.size()) {
+        const std::string message = "jac::grad: grad_ys: expected 0 or " + std::to_string(ys.size()) +
+                                    " tensors (one per y), got " + std::to_string(grad_ys.size());
+        detail::check(JAC_ERR_INVALID_ARGUMENT, message.c_str());
+    }
+    const std::vector<const JacTensor*> y_ptrs = detail::raw(ys);
+    const std::vector<const JacTensor*> x_ptrs = detail::raw(xs);
+    const std::vector<const JacTensor*> g_ptrs = detail::raw(grad_ys);
+    // Allocate everything first, so that nothing can throw between jac_grad
+    // writing new handles and their being owned.
+    std::vector<Tensor> grads;
+    grads.reserve(xs.size());
+    std::vector<detail::TensorHandle> owned;
+    owned.reserve(xs.size());
+    // jac_grad rejects a NULL out_grads even when xs is empty, so always
+    // pass a real buffer (one spare slot).
+    std::vector<JacTensor*> slots(xs.size() + 1, nullptr);
+    detail::check(jac_grad(y_ptrs.data(), y_ptrs.size(), x_ptrs.data(), x_ptrs.size(),
+                           grad_ys.empty() ? nullptr : g_ptrs.data(), create_graph, slots.data()));
+    for (std::size_t k = 0; k < xs.size(); ++k) {
+        owned.emplace_back(slots[k]);  // noexcept: capacity reserved
+    }
+    for (detail::TensorHandle& h : owned) {
+        grads.emplace_back(std::move(h));
+    }
+    return grads;
+}
+
+// ---------------------------------------------------------------- version
+
+/// The library's version, "MAJOR.MINOR.PATCH" (JAC_VERSION is the header's).
+inline std::string version() { return jac_version(); }
+
+}  // namespace jac
+
+#endif  // JAC_HPP
