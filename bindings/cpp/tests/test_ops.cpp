@@ -1,0 +1,269 @@
+// Every op of the binding: its values against the math written out in C++,
+// and its gradients against central finite differences to first and second
+// order (GRADCHECK). Operators with a double on either side are checked too.
+
+#include <cmath>
+#include <vector>
+
+#include "check.hpp"
+
+using jac::Tensor;
+using Ts = std::vector<Tensor>;
+
+namespace {
+
+const std::vector<double> xs6 = {-1.3, -0.4, 0.2, 0.7, 1.1, 2.5};
+const std::vector<double> pos6 = {0.3, 0.8, 1.2, 1.9, 2.6, 3.4};
+const std::vector<double> other6 = {0.9, -1.7, 0.6, 1.4, -0.35, 0.45};
+
+std::vector<double> map(const std::vector<double>& v, double (*f)(double)) {
+    std::vector<double> out;
+    for (double x : v) {
+        out.push_back(f(x));
+    }
+    return out;
+}
+
+double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+double relu(double x) { return x > 0 ? x : 0.0; }
+double softplus(double x) { return std::log1p(std::exp(x)); }
+double square(double x) { return x * x; }
+
+}  // namespace
+
+// Each unary function against the libm value, elementwise, and its
+// derivatives (first and second) against finite differences.
+#define UNARY_CASE(name, reference, data)                                                 \
+    TEST(should_compute_and_diff_##name) {                                                \
+        const Tensor x = jac::tensor(data, {2, 3});                                       \
+        CHECK_NEAR(jac::name(x).values(), map(data, reference), 1e-14);                   \
+        CHECK(jac::name(x).shape() == (std::vector<int64_t>{2, 3}));                      \
+        GRADCHECK([](const Ts& t) { return jac::name(t[0]); }, {{data, {2, 3}}});         \
+    }
+
+UNARY_CASE(exp, static_cast<double (*)(double)>(std::exp), xs6)
+UNARY_CASE(log, static_cast<double (*)(double)>(std::log), pos6)
+UNARY_CASE(sin, static_cast<double (*)(double)>(std::sin), xs6)
+UNARY_CASE(cos, static_cast<double (*)(double)>(std::cos), xs6)
+UNARY_CASE(tan, static_cast<double (*)(double)>(std::tan), xs6)
+UNARY_CASE(tanh, static_cast<double (*)(double)>(std::tanh), xs6)
+UNARY_CASE(sigmoid, sigmoid, xs6)
+UNARY_CASE(relu, relu, xs6)
+UNARY_CASE(softplus, softplus, xs6)
+UNARY_CASE(sqrt, static_cast<double (*)(double)>(std::sqrt), pos6)
+UNARY_CASE(square, square, xs6)
+UNARY_CASE(abs, static_cast<double (*)(double)>(std::fabs), xs6)
+
+TEST(should_find_the_functions_by_adl_next_to_std) {
+    // With std's functions in scope, unqualified calls on a jac::Tensor
+    // still pick jac's overloads.
+    using namespace std;
+    const Tensor x = jac::tensor(pos6, {6});
+    CHECK_NEAR(exp(x).values(), map(pos6, std::exp), 0.0);
+    CHECK_NEAR(abs(-x).values(), pos6, 0.0);
+    CHECK_NEAR(sqrt(x).values(), map(pos6, std::sqrt), 0.0);
+    CHECK_NEAR(pow(x, 2.0).values(), map(pos6, square), 1e-15);
+    CHECK_NEAR(max(x, 0).item(), 3.4, 0.0);
+    CHECK_NEAR(exp(1.0), std::exp(1.0), 0.0);  // and std's still work
+}
+
+TEST(should_compute_and_diff_binary_operators_with_broadcasting) {
+    const Tensor a = jac::tensor(xs6, {2, 3});
+    const Tensor b = jac::tensor({0.5, -2.0, 4.0}, {3});
+    std::vector<double> add, sub, mul, div;
+    for (std::size_t k = 0; k < 6; ++k) {
+        const double bk = std::vector<double>{0.5, -2.0, 4.0}[k % 3];
+        add.push_back(xs6[k] + bk);
+        sub.push_back(xs6[k] - bk);
+        mul.push_back(xs6[k] * bk);
+        div.push_back(xs6[k] / bk);
+    }
+    CHECK_NEAR((a + b).values(), add, 0.0);
+    CHECK_NEAR((a - b).values(), sub, 0.0);
+    CHECK_NEAR((a * b).values(), mul, 0.0);
+    CHECK_NEAR((a / b).values(), div, 0.0);
+    CHECK((a + b).shape() == (std::vector<int64_t>{2, 3}));
+
+    const std::vector<check::Input> in = {{xs6, {2, 3}}, {{0.5, -2.0, 4.0}, {3}}};
+    GRADCHECK([](const Ts& t) { return t[0] + t[1]; }, in);
+    GRADCHECK([](const Ts& t) { return t[0] - t[1]; }, in);
+    GRADCHECK([](const Ts& t) { return t[0] * t[1]; }, in);
+    GRADCHECK([](const Ts& t) { return t[0] / t[1]; }, in);
+    GRADCHECK([](const Ts& t) { return -t[0] * t[0] * t[1]; }, in);
+}
+
+TEST(should_compute_and_diff_scalar_operators_on_either_side) {
+    const Tensor x = jac::tensor(pos6, {6});
+    std::vector<double> e1, e2, e3, e4, e5, e6, e7, e8;
+    for (double v : pos6) {
+        e1.push_back(v * 2.5);
+        e2.push_back(2.5 * v);
+        e3.push_back(v + 1.5);
+        e4.push_back(1.5 + v);
+        e5.push_back(v - 0.75);
+        e6.push_back(0.75 - v);
+        e7.push_back(v / 3.0);
+        e8.push_back(1.0 / v);
+    }
+    CHECK_NEAR((x * 2.5).values(), e1, 0.0);
+    CHECK_NEAR((2.5 * x).values(), e2, 0.0);
+    CHECK_NEAR((x + 1.5).values(), e3, 0.0);
+    CHECK_NEAR((1.5 + x).values(), e4, 0.0);
+    CHECK_NEAR((x - 0.75).values(), e5, 0.0);
+    CHECK_NEAR((0.75 - x).values(), e6, 0.0);
+    CHECK_NEAR((x / 3.0).values(), e7, 0.0);  // exact IEEE division, not x * (1/3)
+    CHECK_NEAR((1.0 / x).values(), e8, 0.0);
+    CHECK_NEAR((x / 0.0).values(), std::vector<double>(6, INFINITY), 0.0);
+    CHECK_NEAR((-x).values(), map(pos6, [](double v) { return -v; }), 0.0);
+    CHECK_NEAR((x * 2).values(), map(pos6, [](double v) { return v * 2; }), 0.0);  // an int promotes to double
+
+    const std::vector<check::Input> in = {{pos6, {6}}};
+    GRADCHECK([](const Ts& t) { return t[0] * 2.5; }, in);
+    GRADCHECK([](const Ts& t) { return 2.5 * t[0]; }, in);
+    GRADCHECK([](const Ts& t) { return t[0] + 1.5; }, in);
+    GRADCHECK([](const Ts& t) { return 1.5 + t[0]; }, in);
+    GRADCHECK([](const Ts& t) { return t[0] - 0.75; }, in);
+    GRADCHECK([](const Ts& t) { return 0.75 - t[0]; }, in);
+    GRADCHECK([](const Ts& t) { return t[0] / 3.0; }, in);
+    GRADCHECK([](const Ts& t) { return 1.0 / t[0]; }, in);
+    GRADCHECK([](const Ts& t) { return -t[0]; }, in);
+}
+
+TEST(should_compound_assign) {
+    Tensor x = jac::tensor({1.0, 2.0}, {2}, true);
+    const Tensor x0 = x;
+    x += 1.0;   // 2 3
+    x *= x0;    // 2 6
+    x -= x0;    // 1 4
+    x /= 2.0;   // 0.5 2
+    x *= 4.0;   // 2 8
+    x -= 1.0;   // 1 7
+    x += x0;    // 2 9
+    x /= x0;    // 2 4.5
+    CHECK_NEAR(x.values(), (std::vector<double>{2.0, 4.5}), 1e-15);
+    CHECK_NEAR(x0.values(), (std::vector<double>{1.0, 2.0}), 0.0);  // a copy is its own value
+    // x = ((((x0 + 1) x0 - x0) / 2 * 4 - 1) + x0) / x0 = 2 x0 + 1 - 1/x0 ... derivative 2 + 1/x0^2
+    CHECK_NEAR(jac::grad({jac::sum(x)}, {x0})[0].values(), (std::vector<double>{3.0, 2.25}), 1e-14);
+}
+
+TEST(should_compute_and_diff_pow) {
+    const Tensor x = jac::tensor(pos6, {3, 2});
+    std::vector<double> cube, root;
+    for (double v : pos6) {
+        cube.push_back(std::pow(v, 3.0));
+        root.push_back(std::pow(v, -0.5));
+    }
+    CHECK_NEAR(jac::pow(x, 3.0).values(), cube, 1e-15);
+    CHECK_NEAR(jac::pow(x, -0.5).values(), root, 1e-15);
+    CHECK(std::isnan(jac::pow(jac::scalar(-2.0), 0.5).item()));
+    GRADCHECK([](const Ts& t) { return jac::pow(t[0], 3.0); }, {{pos6, {3, 2}}});
+    GRADCHECK([](const Ts& t) { return jac::pow(t[0], -0.5); }, {{pos6, {3, 2}}});
+}
+
+TEST(should_compute_and_diff_matmul) {
+    // [[1, 2, 3], [4, 5, 6]] x [[1, 0], [0, 1], [1, 1]] = [[4, 5], [10, 11]]
+    const Tensor a = jac::tensor({1, 2, 3, 4, 5, 6}, {2, 3});
+    const Tensor b = jac::tensor({1, 0, 0, 1, 1, 1}, {3, 2});
+    CHECK_NEAR(jac::matmul(a, b).values(), (std::vector<double>{4, 5, 10, 11}), 0.0);
+    // 1-D b is a column: [1*1 + 2*1 + 3*2, 4 + 5 + 12] = [9, 21]
+    CHECK_NEAR(jac::matmul(a, jac::tensor({1, 1, 2}, {3})).values(), (std::vector<double>{9, 21}), 0.0);
+    CHECK(jac::matmul(a, jac::tensor({1, 1, 2}, {3})).shape() == (std::vector<int64_t>{2}));
+    GRADCHECK([](const Ts& t) { return jac::matmul(t[0], t[1]); },
+              {{xs6, {2, 3}}, {other6, {3, 2}}});
+    GRADCHECK([](const Ts& t) { return jac::matmul(jac::tanh(t[0]), t[1]); },
+              {{xs6, {2, 3}}, {{0.3, -0.2, 0.9}, {3}}});
+    // batched: [2, 1, 3] x [3, 2] -> [2, 1, 2]
+    GRADCHECK([](const Ts& t) { return jac::matmul(t[0], jac::sin(t[1])); },
+              {{xs6, {2, 1, 3}}, {other6, {3, 2}}});
+}
+
+TEST(should_compute_and_diff_sum_and_mean) {
+    const Tensor x = jac::tensor({1, 2, 3, 4, 5, 6}, {2, 3});
+    CHECK_NEAR(jac::sum(x).item(), 21.0, 0.0);
+    CHECK(jac::sum(x).shape().empty());
+    CHECK_NEAR(jac::sum(x, {0}).values(), (std::vector<double>{5, 7, 9}), 0.0);
+    CHECK_NEAR(jac::sum(x, {-1}).values(), (std::vector<double>{6, 15}), 0.0);
+    CHECK(jac::sum(x, {1}, true).shape() == (std::vector<int64_t>{2, 1}));
+    CHECK_NEAR(jac::sum(x, {}, true).values(), (std::vector<double>{21}), 0.0);
+    CHECK(jac::sum(x, {}, true).shape() == (std::vector<int64_t>{1, 1}));
+    CHECK_NEAR(jac::mean(x).item(), 3.5, 0.0);
+    CHECK_NEAR(jac::mean(x, {0}).values(), (std::vector<double>{2.5, 3.5, 4.5}), 0.0);
+    CHECK(jac::mean(x, {0, 1}, true).shape() == (std::vector<int64_t>{1, 1}));
+    GRADCHECK([](const Ts& t) { return jac::sum(jac::square(t[0])); }, {{xs6, {2, 3}}});
+    GRADCHECK([](const Ts& t) { return jac::sum(jac::exp(t[0]), {1}, true); }, {{xs6, {2, 3}}});
+    GRADCHECK([](const Ts& t) { return jac::mean(jac::sin(t[0]) * t[0]); }, {{xs6, {2, 3}}});
+    GRADCHECK([](const Ts& t) { return jac::mean(jac::square(t[0]), {0}); }, {{xs6, {2, 3}}});
+}
+
+TEST(should_compute_and_diff_max) {
+    const Tensor x = jac::tensor({1, 7, 3, 9, 5, 6}, {2, 3});
+    CHECK_NEAR(jac::max(x, 1).values(), (std::vector<double>{7, 9}), 0.0);
+    CHECK_NEAR(jac::max(x, 0).values(), (std::vector<double>{9, 7, 6}), 0.0);
+    CHECK(jac::max(x, -1, true).shape() == (std::vector<int64_t>{2, 1}));
+    // The gradient flows to the first maximum of each lane.
+    const Tensor t = jac::tensor({2, 5, 5, 1}, {4}, true);
+    CHECK_NEAR(jac::grad({jac::max(t, 0)}, {t})[0].values(), (std::vector<double>{0, 1, 0, 0}), 0.0);
+    GRADCHECK([](const Ts& t) { return jac::max(jac::square(t[0]), 1); }, {{xs6, {2, 3}}});
+}
+
+TEST(should_compute_and_diff_reshape_and_transpose) {
+    const Tensor x = jac::tensor({1, 2, 3, 4, 5, 6}, {2, 3});
+    CHECK(jac::reshape(x, {3, -1}).shape() == (std::vector<int64_t>{3, 2}));
+    CHECK_NEAR(jac::reshape(x, {6}).values(), (std::vector<double>{1, 2, 3, 4, 5, 6}), 0.0);
+    CHECK_NEAR(jac::transpose(x, {1, 0}).values(), (std::vector<double>{1, 4, 2, 5, 3, 6}), 0.0);
+    CHECK_NEAR(jac::transpose(x).values(), (std::vector<double>{1, 4, 2, 5, 3, 6}), 0.0);
+    CHECK(jac::transpose(jac::tensor(xs6, {1, 2, 3})).shape() == (std::vector<int64_t>{3, 2, 1}));
+    GRADCHECK([](const Ts& t) { return jac::reshape(jac::exp(t[0]), {3, 2}) * jac::tensor({1, 2}, {2}); },
+              {{xs6, {2, 3}}});
+    GRADCHECK([](const Ts& t) { return jac::matmul(jac::transpose(t[0]), t[0]); }, {{xs6, {2, 3}}});
+}
+
+TEST(should_compute_and_diff_slice) {
+    const Tensor x = jac::tensor({0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, {10});
+    CHECK_NEAR(jac::slice(x, 0, 2, 8, 2).values(), (std::vector<double>{2, 4, 6}), 0.0);
+    CHECK_NEAR(jac::slice(x, 0, -3, jac::none).values(), (std::vector<double>{7, 8, 9}), 0.0);
+    CHECK_NEAR(jac::slice(x, 0, jac::none, jac::none, -3).values(), (std::vector<double>{9, 6, 3, 0}), 0.0);
+    CHECK_NEAR(jac::slice(x, 0, 8, 2, -2).values(), (std::vector<double>{8, 6, 4}), 0.0);
+    CHECK_NEAR(jac::slice(x, 0, jac::none, 3, jac::none).values(), (std::vector<double>{0, 1, 2}), 0.0);
+    CHECK_NEAR(jac::slice(x, 0, 50, 100).values(), std::vector<double>{}, 0.0);  // clamps to empty
+    const Tensor m = jac::tensor({1, 2, 3, 4, 5, 6}, {2, 3});
+    CHECK_NEAR(jac::slice(m, 1, 1, 3).values(), (std::vector<double>{2, 3, 5, 6}), 0.0);
+    CHECK_NEAR(jac::slice(m, -2, -1, jac::none).values(), (std::vector<double>{4, 5, 6}), 0.0);
+    GRADCHECK([](const Ts& t) { return jac::square(jac::slice(t[0], 1, jac::none, jac::none, -2)); },
+              {{xs6, {2, 3}}});
+}
+
+TEST(should_compute_and_diff_concat_and_stack) {
+    const Tensor a = jac::tensor({1, 2, 3, 4}, {2, 2});
+    const Tensor b = jac::tensor({5, 6}, {1, 2});
+    CHECK_NEAR(jac::concat({a, b}).values(), (std::vector<double>{1, 2, 3, 4, 5, 6}), 0.0);
+    CHECK(jac::concat({a, b}, 0).shape() == (std::vector<int64_t>{3, 2}));
+    CHECK_NEAR(jac::concat({a, jac::transpose(b)}, -1).values(), (std::vector<double>{1, 2, 5, 3, 4, 6}), 0.0);
+    CHECK(jac::stack({a, a}).shape() == (std::vector<int64_t>{2, 2, 2}));
+    CHECK_NEAR(jac::stack({a, a * 2.0}, 2).values(), (std::vector<double>{1, 2, 2, 4, 3, 6, 4, 8}), 0.0);
+    GRADCHECK([](const Ts& t) { return jac::concat({jac::exp(t[0]), t[1] * t[1]}, 0); },
+              {{xs6, {2, 3}}, {{0.1, 0.2, 0.3}, {1, 3}}});
+    GRADCHECK([](const Ts& t) { return jac::stack({t[0], jac::sin(t[1]), t[0] * t[1]}, 1); },
+              {{{0.4, 0.5}, {2}}, {{-0.7, 1.3}, {2}}});
+}
+
+TEST(should_compute_and_diff_where) {
+    const Tensor mask = jac::tensor({1, 0, 0, 1}, {4});
+    const Tensor a = jac::tensor({1, 2, 3, 4}, {4});
+    const Tensor b = jac::tensor({-1, -2, -3, -4}, {4});
+    CHECK_NEAR(jac::where(mask, a, b).values(), (std::vector<double>{1, -2, -3, 4}), 0.0);
+    CHECK_NEAR(jac::where(mask, a, jac::scalar(0.0)).values(), (std::vector<double>{1, 0, 0, 4}), 0.0);
+    GRADCHECK([](const Ts& t) {
+        return jac::where(jac::tensor({1, 0, 1}, {3}), jac::exp(t[0]), t[1] * t[1]);
+    }, {{{0.3, -0.1, 0.8}, {3}}, {{1.2, -0.4, 0.5}, {3}}});
+}
+
+TEST(should_diff_a_composite_program) {
+    // A two-layer network with a softplus loss, everything at once.
+    GRADCHECK(
+        [](const Ts& t) {
+            const Tensor h = jac::tanh(jac::matmul(t[0], t[1]) + t[2]);
+            return jac::mean(jac::softplus(jac::matmul(h, jac::transpose(t[1])) - t[0]), {1});
+        },
+        {{xs6, {2, 3}}, {other6, {3, 2}}, {{0.05, -0.1}, {2}}});
+}
