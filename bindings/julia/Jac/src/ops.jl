@@ -1,0 +1,343 @@
+# Ops: Base overloads and Jac functions, each one libjac op (a few are short
+# compositions, noted where they are). Every op records the graph and computes
+# its value eagerly; every result is a new Tensor owning its handle.
+#
+# Broadcasting follows numpy's rules on the shapes as written (trailing axes
+# line up), not Julia's (leading axes line up): a (2, 3) tensor plus a (3,)
+# tensor adds the vector to each row. Reshape a vector to (n, 1) to add it to
+# each column.
+#
+# Dimensions (`dims`, `perm`, `slice`'s dim) count from 1, as in Julia.
+
+_out() = Ref{Ptr{LibJac.JacTensor}}(C_NULL)
+
+function _unary(f::F, a::Tensor) where {F}
+    out = _out()
+    @check f(a, out)
+    return _adopt(out[])
+end
+
+function _binary(f::F, a::Tensor, b::Tensor) where {F}
+    out = _out()
+    @check f(a, b, out)
+    return _adopt(out[])
+end
+
+function _with_scalar(f::F, a::Tensor, s::Real) where {F}
+    out = _out()
+    @check f(a, Float64(s), out)
+    return _adopt(out[])
+end
+
+# A Julia dimension `d` (1-based) as the library's axis `d - 1`.
+function _axis(d::Integer, what::AbstractString)
+    d >= 1 || throw(ArgumentError("$what: dimensions count from 1 in Julia, got $d"))
+    return Int64(d) - 1
+end
+
+# --- elementwise, unary -----------------------------------------------------
+
+for (f, cf) in ((:exp, :jac_exp), (:log, :jac_log), (:sin, :jac_sin), (:cos, :jac_cos),
+                (:tan, :jac_tan), (:tanh, :jac_tanh), (:sqrt, :jac_sqrt), (:abs, :jac_abs),
+                (:abs2, :jac_square))
+    @eval Base.$f(a::Tensor) = _unary(LibJac.$cf, a)
+end
+
+Base.:-(a::Tensor) = _unary(LibJac.jac_neg, a)
+Base.:+(a::Tensor) = a
+
+"""
+    sigmoid(a::Tensor)
+
+Elementwise logistic `1 / (1 + exp(-a))`.
+"""
+sigmoid(a::Tensor) = _unary(LibJac.jac_sigmoid, a)
+
+"""
+    relu(a::Tensor)
+
+Elementwise `max(a, 0)` (derivative 0 at 0).
+"""
+relu(a::Tensor) = _unary(LibJac.jac_relu, a)
+
+"""
+    softplus(a::Tensor)
+
+Elementwise `log(1 + exp(a))`, computed without overflow.
+"""
+softplus(a::Tensor) = _unary(LibJac.jac_softplus, a)
+
+"""
+    Jac.square(a::Tensor)
+
+Elementwise `a * a` (also `abs2(a)` and `a^2`).
+"""
+square(a::Tensor) = _unary(LibJac.jac_square, a)
+
+# --- elementwise, binary ----------------------------------------------------
+
+# `*` and `/` are elementwise, like `+` and `-` (numpy's and Paddle's meaning);
+# the matrix product is `matmul`.
+for (op, cf) in ((:+, :jac_add), (:-, :jac_sub), (:*, :jac_mul), (:/, :jac_div))
+    @eval Base.$op(a::Tensor, b::Tensor) = _binary(LibJac.$cf, a, b)
+end
+
+# A Real on either side. libjac's scalar ops reject NaN and Inf
+# (JAC_ERR_INVALID_ARGUMENT); division goes through a 0-D constant instead, so
+# that `x / 0` gives Inf as in IEEE arithmetic.
+Base.:+(a::Tensor, s::Real) = _with_scalar(LibJac.jac_add_scalar, a, s)
+Base.:+(s::Real, a::Tensor) = _with_scalar(LibJac.jac_add_scalar, a, s)
+Base.:-(a::Tensor, s::Real) = _with_scalar(LibJac.jac_add_scalar, a, -Float64(s))
+Base.:-(s::Real, a::Tensor) = _with_scalar(LibJac.jac_add_scalar, -a, s)
+Base.:*(a::Tensor, s::Real) = _with_scalar(LibJac.jac_scale, a, s)
+Base.:*(s::Real, a::Tensor) = _with_scalar(LibJac.jac_scale, a, s)
+Base.:/(a::Tensor, s::Real) = a / Tensor(s)
+Base.:/(s::Real, a::Tensor) = Tensor(s) / a
+
+# Both methods, so that `x^2` (an Integer power) is not ambiguous with Base's.
+Base.:^(a::Tensor, p::Real) = _with_scalar(LibJac.jac_pow_scalar, a, p)
+Base.:^(a::Tensor, p::Integer) = _with_scalar(LibJac.jac_pow_scalar, a, p)
+
+"""
+    Jac.pow(a::Tensor, p::Real)
+
+Elementwise `a^p` (`jac_pow_scalar`; NaN for a negative base and a
+non-integer `p`). The same as `a^p`.
+"""
+pow(a::Tensor, p::Real) = a^p
+
+"""
+    matmul(a::Tensor, b::Tensor)
+
+The matrix product with numpy's `matmul` rules: a 1-D `a` is a row, a 1-D `b`
+a column (that unit axis is dropped from the result), leading batch axes
+broadcast (`(B, m, n)` times `(n, p)` is `(B, m, p)`). For matrices,
+`Array(matmul(Tensor(A), Tensor(B))) ≈ A * B`.
+"""
+matmul(a::Tensor, b::Tensor) = _binary(LibJac.jac_matmul, a, b)
+
+# --- reductions -------------------------------------------------------------
+
+function _reduce_axes(dims, what::AbstractString)
+    dims isa Colon && return Int64[]
+    ds = dims isa Integer ? (dims,) : Tuple(dims)
+    isempty(ds) && throw(ArgumentError("$what: give at least one dimension, or `dims = :` for all"))
+    return Int64[_axis(d, what) for d in ds]
+end
+
+function _reduce(f::F, a::Tensor, dims, keepdims::Bool, what::AbstractString) where {F}
+    axes = _reduce_axes(dims, what)
+    out = _out()
+    @check f(a, axes, length(axes), keepdims, out)
+    return _adopt(out[])
+end
+
+"""
+    sum(a::Tensor; dims = :, keepdims = dims !== (:))
+
+The sum over `dims` (an Int or a collection of them; `:` for every dimension,
+giving a 0-D tensor). As in Julia, reduced dimensions stay as 1 when `dims` is
+given; `keepdims = false` drops them (numpy's default).
+"""
+Base.sum(a::Tensor; dims = :, keepdims::Bool = !(dims isa Colon)) =
+    _reduce(LibJac.jac_sum, a, dims, keepdims, "sum")
+
+"""
+    Jac.mean(a::Tensor; dims = :, keepdims = dims !== (:))
+
+The mean over `dims`, with the conventions of [`sum`](@ref).
+"""
+mean(a::Tensor; dims = :, keepdims::Bool = !(dims isa Colon)) =
+    _reduce(LibJac.jac_mean, a, dims, keepdims, "mean")
+
+function _max(a::Tensor, axis::Int64, keepdims::Bool)
+    out = _out()
+    @check LibJac.jac_max(a, axis, keepdims, out)
+    return _adopt(out[])
+end
+
+"""
+    maximum(a::Tensor; dims = :, keepdims = dims !== (:))
+
+The maximum along one dimension `dims` (kept as 1 unless `keepdims = false`),
+or over all elements for `dims = :` (a 0-D tensor). The gradient flows to the
+first maximal element of each lane.
+"""
+function Base.maximum(a::Tensor; dims = :, keepdims::Bool = !(dims isa Colon))
+    if dims isa Colon
+        m = _max(reshape_rowmajor(a, :), Int64(0), false)
+        return keepdims ? reshape_rowmajor(m, ntuple(_ -> 1, ndims(a))) : m
+    end
+    d = dims isa Integer ? dims : only(dims)
+    return _max(a, _axis(d, "maximum"), keepdims)
+end
+
+# --- shape ------------------------------------------------------------------
+
+_dim(d::Integer) = d >= 0 ? Int64(d) : throw(ArgumentError("reshape: negative dimension $d (use `:` for one inferred dimension)"))
+_dim(::Colon) = Int64(-1)
+
+"""
+    Jac.reshape_rowmajor(a::Tensor, dims...)
+
+libjac's own reshape (numpy's, row-major): the elements keep their row-major
+order. One dimension may be `:` and is then inferred. One op; Julia's
+column-major `reshape` is built from it.
+"""
+function reshape_rowmajor(a::Tensor, dims::Tuple)
+    shape = Int64[_dim(d) for d in dims]
+    out = _out()
+    @check LibJac.jac_reshape(a, shape, length(shape), out)
+    return _adopt(out[])
+end
+
+reshape_rowmajor(a::Tensor, dims::Union{Integer,Colon}...) = reshape_rowmajor(a, dims)
+
+# The tensor with its axes in reverse order (the identity for 0-D and 1-D).
+_reverse_axes(a::Tensor, n::Int) = n <= 1 ? a : permutedims(a, ntuple(k -> n + 1 - k, n))
+
+"""
+    reshape(a::Tensor, dims...)
+
+Julia's reshape (column-major), so that `Array(reshape(Tensor(A), d...)) ==
+reshape(A, d...)`; one dimension may be `:`. Built as reverse-axes, row-major
+reshape, reverse-axes (all differentiable). For libjac's own row-major
+reshape, use [`Jac.reshape_rowmajor`](@ref).
+"""
+function Base.reshape(a::Tensor, dims::Tuple{Vararg{Union{Integer,Colon}}})
+    n = length(dims)
+    reversed = reshape_rowmajor(_reverse_axes(a, ndims(a)), ntuple(k -> dims[n + 1 - k], n))
+    return _reverse_axes(reversed, n)
+end
+
+Base.reshape(a::Tensor, dims::Union{Integer,Colon}...) = reshape(a, dims)
+Base.vec(a::Tensor) = reshape(a, :)
+
+"""
+    permutedims(a::Tensor, perm)
+    permutedims(a::Tensor)
+
+Output dimension `k` is input dimension `perm[k]` (1-based), as for Julia
+arrays. Without `perm`, the dimensions are reversed (numpy's `.T`): the
+transpose of a matrix; a vector is returned as it is (unlike Julia's
+`permutedims(v)`, which makes a 1×n matrix). `transpose(a)` and `a'` are the
+same as `permutedims(a)`.
+"""
+function Base.permutedims(a::Tensor, perm)
+    p = Int64[_axis(d, "permutedims") for d in perm]
+    out = _out()
+    @check LibJac.jac_transpose(a, p, length(p), out)
+    return _adopt(out[])
+end
+
+function Base.permutedims(a::Tensor)
+    n = ndims(a)
+    return permutedims(a, ntuple(k -> n + 1 - k, n))
+end
+
+Base.transpose(a::Tensor) = permutedims(a)
+Base.adjoint(a::Tensor) = permutedims(a)
+
+# A non-empty Julia range of 1-based positions as a Python slice of 0-based
+# ones: (start, stop, step), stop exclusive, JAC_SLICE_NONE for "past the
+# beginning" (a negative step down to position 1). Empty ranges select nothing.
+function _pyslice(r::AbstractRange{<:Integer})
+    isempty(r) && return (Int64(0), Int64(0), Int64(1))
+    s = Int64(step(r))
+    start = Int64(first(r)) - 1
+    stop = Int64(last(r)) - 1 + (s > 0 ? 1 : -1)
+    return (start, stop < 0 ? LibJac.JAC_SLICE_NONE : stop, s)
+end
+
+_inbounds(r::AbstractRange{<:Integer}, n::Integer) = isempty(r) || (1 <= minimum(r) && maximum(r) <= n)
+
+"""
+    Jac.slice(a::Tensor, dim::Integer, r::AbstractRange{<:Integer})
+    Jac.slice(a::Tensor, dim::Integer, i::Integer)
+
+`a` restricted along dimension `dim` to the positions of `r` (1-based, any
+step, negative steps reverse: `Jac.slice(a, 1, 3:-1:1)`); an integer keeps the
+dimension with length 1. The differentiable counterpart of indexing:
+`Array(Jac.slice(Tensor(A), 2, r)) == A[:, r]`. Positions outside the
+dimension throw `BoundsError`.
+"""
+function slice(a::Tensor, dim::Integer, r::AbstractRange{<:Integer})
+    axis = _axis(dim, "slice")
+    if dim <= ndims(a) && !_inbounds(r, size(a, dim))
+        throw(BoundsError(a, (dim, r)))
+    end
+    start, stop, s = _pyslice(r)
+    out = _out()
+    @check LibJac.jac_slice(a, axis, start, stop, s, out)
+    return _adopt(out[])
+end
+
+slice(a::Tensor, dim::Integer, i::Integer) = slice(a, dim, i:i)
+
+# --- joining ----------------------------------------------------------------
+
+# A tuple or vector of tensors as a Vector{Tensor} (which the caller keeps
+# alive with GC.@preserve while the handles below are in use).
+function _tensor_vector(ts, what::AbstractString)
+    all(t -> t isa Tensor, ts) ||
+        throw(ArgumentError("$what: expected Jac.Tensor values, got $(typeof(ts))"))
+    return collect(Tensor, ts)
+end
+
+# The raw handles of `ts`, for a `const JacTensor *const *` argument.
+_handles(ts::Vector{Tensor}) = Ptr{LibJac.JacTensor}[t.ptr for t in ts]
+
+function _join(f::F, ts, axis::Int64, what::AbstractString) where {F}
+    tv = _tensor_vector(ts, what)
+    handles = _handles(tv)
+    out = _out()
+    GC.@preserve tv begin
+        @check f(handles, length(handles), axis, out)
+    end
+    return _adopt(out[])
+end
+
+"""
+    Jac.concat(ts; dims)
+
+The tensors of `ts` (a tuple or vector) joined along the existing dimension
+`dims`; their shapes must match elsewhere. The same as `cat(ts...; dims)`.
+"""
+concat(ts; dims::Integer) = _join(LibJac.jac_concat, ts, _axis(dims, "concat"), "concat")
+
+Base.cat(t::Tensor, ts::Tensor...; dims::Integer) = concat((t, ts...); dims = dims)
+
+"""
+    stack(ts; dims = :)
+
+The tensors of `ts` (a tuple or vector, all of one shape) joined along a new
+dimension `dims`, by default after the last one, as Julia's `stack`:
+`Array(stack((Tensor(u), Tensor(v)))) == stack((u, v)) == hcat(u, v)`.
+"""
+function Base.stack(ts::Union{Tuple{Tensor,Vararg{Tensor}},AbstractVector{Tensor}}; dims = :)
+    axis = if dims isa Colon
+        isempty(ts) ? Int64(0) : Int64(ndims(first(ts)))
+    else
+        _axis(dims, "stack")
+    end
+    return _join(LibJac.jac_stack, ts, axis, "stack")
+end
+
+# --- selection --------------------------------------------------------------
+
+"""
+    Jac.select(mask, a, b)
+
+Elementwise `a` where `mask` is non-zero, else `b` (libjac's `jac_where`; `where`
+is a keyword in Julia). The three broadcast together (numpy rules). `mask` is a
+constant (a `Tensor`, a Julia array, e.g. of `Bool`, or a Real); `a` and `b`
+are tensors or Reals/arrays (constants). No gradient flows to the mask.
+"""
+function select(mask, a, b)
+    m = _as_tensor(mask)
+    x = _as_tensor(a)
+    y = _as_tensor(b)
+    out = _out()
+    @check LibJac.jac_where(m, x, y, out)
+    return _adopt(out[])
+end
