@@ -1,0 +1,751 @@
+# Tests of the Julia binding: the ground a C or C++ user test covers (op
+# values and gradients against central differences, the seed example,
+# Paddle's nesting, batched Jacobians, Hessians with analytic values, every
+# index form, laziness, every error status, ownership under forced GC).
+#
+# Run from the repository root after `make lib`:
+#     JAC_LIB=$PWD/build/lib/libjac.so julia --project=bindings/julia/Jac -e 'using Pkg; Pkg.test()'
+# (`make julia-tests` does this when julia is on PATH.)
+
+using Test
+using Jac
+using Jac: LibJac
+
+const OK = LibJac.JAC_OK
+const NULL_ARGUMENT = LibJac.JAC_ERR_NULL_ARGUMENT
+const INVALID_ARGUMENT = LibJac.JAC_ERR_INVALID_ARGUMENT
+const SHAPE = LibJac.JAC_ERR_SHAPE
+const INDEX = LibJac.JAC_ERR_INDEX
+const BATCH_AXIS = LibJac.JAC_ERR_BATCH_AXIS
+const NOT_DIFFERENTIABLE = LibJac.JAC_ERR_NOT_DIFFERENTIABLE
+const OUT_OF_MEMORY = LibJac.JAC_ERR_OUT_OF_MEMORY
+
+# The status of the JacError that f() throws; `nothing` when it returns.
+function jac_status(f)
+    try
+        f()
+    catch err
+        err isa JacError && return err.status
+        rethrow()
+    end
+    return nothing
+end
+
+# The number in a 0-D tensor.
+value(t::Tensor) = Array(t)[]
+
+# Central differences of the scalar function f at the Julia array x.
+function fd_gradient(f, x::Array{Float64}; h = 1e-6)
+    g = zeros(size(x))
+    for k in eachindex(x)
+        xp = copy(x)
+        xp[k] += h
+        xm = copy(x)
+        xm[k] -= h
+        g[k] = (f(xp) - f(xm)) / (2h)
+    end
+    return g
+end
+
+# Fixed weights of a given shape, different at every position, so that a
+# gradient of sum(op(x) * W) sees where each element went.
+weights(dims) = reshape(collect(1.0:prod(dims; init = 1)), dims) ./ 7 .- 0.3
+
+# grad of sum(op(inputs...) * W) against central differences, for each input.
+function check_gradient(op, inputs::Vector{<:Array{Float64}}; rtol = 1e-5, atol = 1e-6)
+    W = Tensor(weights(size(op(map(x -> Tensor(x), inputs)...))))
+    loss(ts...) = sum(op(ts...) * W)
+    xs = Tuple(Tensor(x; requires_grad = true) for x in inputs)
+    gs = grad(loss(xs...), xs)
+    for k in eachindex(inputs)
+        f = z -> value(loss((j == k ? Tensor(z) : Tensor(inputs[j]) for j in eachindex(inputs))...))
+        @test size(gs[k]) == size(inputs[k])
+        @test isapprox(Array(gs[k]), fd_gradient(f, inputs[k]); rtol = rtol, atol = atol)
+    end
+end
+
+identity_matrix(n) = [r == c ? 1.0 : 0.0 for r in 1:n, c in 1:n]
+diagonal(v) = [r == c ? v[r] : 0.0 for r in eachindex(v), c in eachindex(v)]
+
+# Rosenbrock: f(x) = sum_{i<n} 100 (x[i+1] - x[i]^2)^2 + (1 - x[i])^2.
+rosenbrock(x::Vector{Float64}) = sum(100 * (x[i+1] - x[i]^2)^2 + (1 - x[i])^2 for i in 1:length(x)-1)
+
+function rosenbrock(x::Tensor)
+    n = size(x, 1)
+    a = Jac.slice(x, 1, 1:n-1)
+    b = Jac.slice(x, 1, 2:n)
+    return sum(100 * Jac.square(b - Jac.square(a)) + Jac.square(1 - a))
+end
+
+function rosenbrock_gradient(x::Vector{Float64})
+    n = length(x)
+    g = zeros(n)
+    for i in 1:n
+        i < n && (g[i] += -400 * x[i] * (x[i+1] - x[i]^2) - 2 * (1 - x[i]))
+        i > 1 && (g[i] += 200 * (x[i] - x[i-1]^2))
+    end
+    return g
+end
+
+function rosenbrock_hessian(x::Vector{Float64})
+    n = length(x)
+    H = zeros(n, n)
+    for i in 1:n
+        i < n && (H[i, i] += 1200 * x[i]^2 - 400 * x[i+1] + 2)
+        i > 1 && (H[i, i] += 200)
+        if i < n
+            H[i, i+1] = -400 * x[i]
+            H[i+1, i] = -400 * x[i]
+        end
+    end
+    return H
+end
+
+const A23 = [0.3 -1.2 0.7; 1.1 0.4 -0.5]        # general values, no zeros, distinct per row
+const P23 = abs.(A23) .+ 0.5                     # positive, for log, sqrt, powers
+const B3 = [0.8, -1.3, 2.0]                      # no zeros, for division
+
+@testset "Jac" begin
+
+@testset "library" begin
+    @test occursin(r"^\d+\.\d+\.\d+$", Jac.library_version())
+    @test isfile(LibJac.loaded_path())
+    withenv("JAC_LIB" => "/somewhere/libjac.so", "JAC_PREFIX" => "/opt/jac") do
+        @test LibJac.library_path() == "/somewhere/libjac.so"
+    end
+    withenv("JAC_LIB" => nothing, "JAC_PREFIX" => "/opt/jac") do
+        @test LibJac.library_path() == joinpath("/opt/jac", "lib", LibJac.LIBRARY_FILE)
+    end
+    withenv("JAC_LIB" => nothing, "JAC_PREFIX" => nothing) do
+        @test endswith(LibJac.library_path(), joinpath("build", "lib", LibJac.LIBRARY_FILE))
+    end
+    # The C struct's layout as the header has it: int32_t, padding, 3 x int64_t.
+    @test sizeof(LibJac.JacIndex) == 32
+    @test fieldoffset(LibJac.JacIndex, 2) == 8
+    @test Jac.status_name(3) == "JAC_ERR_SHAPE"
+    @test Jac.status_name(99) == "JAC_UNKNOWN_STATUS"
+end
+
+@testset "tensors: shape and values round trip" begin
+    t = Tensor(A23)
+    @test size(t) == (2, 3)
+    @test size(t, 2) == 3
+    @test size(t, 3) == 1
+    @test ndims(t) == 2
+    @test length(t) == 6
+    @test eltype(t) == Float64
+    @test axes(t) == (Base.OneTo(2), Base.OneTo(3))
+    @test Array(t) == A23
+    @test collect(t) == A23
+    @test t[2, 3] == A23[2, 3]
+    @test t[end, 1] == A23[end, 1]
+    @test t[:, 2] == A23[:, 2]
+    @test !requires_grad(t)
+    @test requires_grad(Tensor(A23; requires_grad = true))
+
+    # On the C side the same tensor is row-major: jac_tensor_read gives rows.
+    buf = zeros(6)
+    @test LibJac.jac_tensor_read(t, buf, 6) == OK
+    @test buf == vec(permutedims(A23))
+
+    A234 = reshape(collect(1.0:24), 2, 3, 4)
+    t3 = Tensor(A234)
+    @test size(t3) == (2, 3, 4)
+    @test Array(t3) == A234
+    @test t3[2, 1, 4] == A234[2, 1, 4]
+    raw = zeros(24)
+    @test LibJac.jac_tensor_read(t3, raw, 24) == OK
+    @test raw == vec(permutedims(A234, (3, 2, 1)))
+
+    s = Tensor(2.5)
+    @test size(s) == ()
+    @test ndims(s) == 0
+    @test length(s) == 1
+    @test Array(s) == fill(2.5)
+    @test s[] == 2.5
+
+    @test Array(Tensor([1, 2, 3])) == [1.0, 2.0, 3.0]          # integers become Float64
+    @test Array(Tensor([true false; false true])) == [1.0 0.0; 0.0 1.0]
+    e = Tensor(zeros(0, 3))
+    @test size(e) == (0, 3)
+    @test Array(e) == zeros(0, 3)
+
+    # The copy out is the caller's: changing it changes nothing in the library.
+    v = Array(t)
+    v[1, 1] = 100.0
+    @test Array(t) == A23
+end
+
+@testset "ops: values" begin
+    t = Tensor(A23)
+    p = Tensor(P23)
+    for (f, g) in ((-, -), (exp, exp), (sin, sin), (cos, cos), (tan, tan), (tanh, tanh),
+                   (abs, abs), (abs2, abs2), (Jac.square, abs2),
+                   (sigmoid, x -> 1 / (1 + exp(-x))), (relu, x -> max(x, 0.0)),
+                   (softplus, x -> log1p(exp(x))))
+        @test Array(f(t)) ≈ g.(A23)
+    end
+    @test Array(log(p)) ≈ log.(P23)
+    @test Array(sqrt(p)) ≈ sqrt.(P23)
+
+    # Binary ops: numpy broadcasting, trailing dimensions line up: a (3,)
+    # tensor meets each row of a (2, 3) one.
+    b = Tensor(B3)
+    row = reshape(B3, 1, 3)
+    @test Array(t + b) ≈ A23 .+ row
+    @test Array(t - b) ≈ A23 .- row
+    @test Array(t * b) ≈ A23 .* row
+    @test Array(t / b) ≈ A23 ./ row
+    @test Array(b + t) ≈ row .+ A23
+    col = Tensor(reshape([2.0, -3.0], 2, 1))
+    @test Array(t * col) ≈ A23 .* [2.0, -3.0]
+
+    # Scalars on either side.
+    @test Array(t + 2) ≈ A23 .+ 2
+    @test Array(2 + t) ≈ 2 .+ A23
+    @test Array(t - 2) ≈ A23 .- 2
+    @test Array(2 - t) ≈ 2 .- A23
+    @test Array(t * 3) ≈ A23 .* 3
+    @test Array(3 * t) ≈ 3 .* A23
+    @test Array(t / 4) ≈ A23 ./ 4
+    @test Array(4 / p) ≈ 4 ./ P23
+    @test Array(t / 0) == A23 ./ 0                              # IEEE, through a constant
+    @test Array(+t) == A23
+    @test Array(p^3) ≈ P23 .^ 3
+    @test Array(p^2.5) ≈ P23 .^ 2.5
+    @test Array(p^-1) ≈ 1 ./ P23
+    @test Array(Jac.pow(p, 0.5)) ≈ sqrt.(P23)
+
+    # Dotted calls apply the whole-tensor ops.
+    @test Array(exp.(t)) ≈ exp.(A23)
+    @test Array(t .* t .+ 1) ≈ A23 .* A23 .+ 1
+    @test Array(p .^ 2) ≈ P23 .^ 2
+
+    # matmul: matrix-matrix, matrix-vector, vector-matrix, batched.
+    M32 = [1.0 -2.0; 0.5 3.0; -1.5 0.25]
+    @test Array(matmul(t, Tensor(M32))) ≈ A23 * M32
+    @test Array(matmul(t, b)) ≈ A23 * B3
+    @test Array(matmul(Tensor([1.0, -1.0]), t)) ≈ vec([1.0 -1.0] * A23)
+    A3 = reshape(collect(1.0:12), 2, 2, 3) ./ 5
+    C3 = Array(matmul(Tensor(A3), Tensor(M32)))
+    @test size(C3) == (2, 2, 2)
+    for k in 1:2
+        @test C3[k, :, :] ≈ A3[k, :, :] * M32
+    end
+
+    # Reductions: `dims` counts from 1 and keeps reduced dimensions, as in Julia.
+    @test size(sum(t)) == ()
+    @test value(sum(t)) ≈ sum(A23)
+    @test Array(sum(t; dims = 1)) ≈ sum(A23; dims = 1)
+    @test Array(sum(t; dims = 2)) ≈ sum(A23; dims = 2)
+    @test Array(sum(t; dims = 2, keepdims = false)) ≈ vec(sum(A23; dims = 2))
+    @test Array(sum(t; dims = (1, 2))) ≈ fill(sum(A23), 1, 1)
+    @test value(Jac.mean(t)) ≈ sum(A23) / 6
+    @test Array(Jac.mean(t; dims = 2)) ≈ sum(A23; dims = 2) ./ 3
+    @test Array(maximum(t; dims = 2)) == maximum(A23; dims = 2)
+    @test Array(maximum(t; dims = 1, keepdims = false)) == vec(maximum(A23; dims = 1))
+    @test value(maximum(t)) == maximum(A23)
+    @test size(maximum(t; dims = :, keepdims = true)) == (1, 1)
+
+    # Shapes: Julia's column-major reshape; libjac's row-major one.
+    @test Array(reshape(t, 3, 2)) == reshape(A23, 3, 2)
+    @test Array(reshape(t, (3, :))) == reshape(A23, 3, 2)
+    @test Array(reshape(t, :)) == vec(A23)
+    @test Array(vec(t)) == vec(A23)
+    @test Array(reshape(Tensor(A3), 4, 3)) == reshape(A3, 4, 3)
+    @test Array(Jac.reshape_rowmajor(t, 3, 2)) == [0.3 -1.2; 0.7 1.1; 0.4 -0.5]
+    @test Array(permutedims(t)) == permutedims(A23)
+    @test Array(transpose(t)) == permutedims(A23)
+    @test Array(t') == permutedims(A23)
+    @test Array(permutedims(t, (2, 1))) == permutedims(A23, (2, 1))
+    @test Array(permutedims(Tensor(A3), (3, 1, 2))) == permutedims(A3, (3, 1, 2))
+    @test Array(permutedims(b)) == B3
+
+    # slice, concat/cat, stack, select.
+    @test Array(Jac.slice(t, 2, 1:2)) == A23[:, 1:2]
+    @test Array(Jac.slice(t, 2, 3:-1:1)) == A23[:, 3:-1:1]
+    @test Array(Jac.slice(t, 2, 3:-2:1)) == A23[:, 3:-2:1]
+    @test Array(Jac.slice(t, 1, 2)) == A23[2:2, :]
+    @test size(Jac.slice(t, 2, 3:2)) == (2, 0)
+    @test Array(cat(t, t; dims = 1)) == cat(A23, A23; dims = 1)
+    @test Array(Jac.concat([t, Tensor(P23)]; dims = 2)) == cat(A23, P23; dims = 2)
+    u, w = [1.0, 2.0, 3.0], [4.0, 5.0, 6.0]
+    @test Array(stack((Tensor(u), Tensor(w)))) == stack((u, w))
+    @test Array(stack([Tensor(u), Tensor(w)]; dims = 1)) == stack((u, w); dims = 1)
+    mask = [true false true; false true false]
+    @test Array(Jac.select(mask, t, Tensor(P23))) == ifelse.(mask, A23, P23)
+    @test Array(Jac.select(Tensor(mask), t, 0.0)) == ifelse.(mask, A23, 0.0)
+end
+
+@testset "ops: gradients against central differences" begin
+    for op in (-, exp, sin, cos, tan, tanh, abs, abs2, sigmoid, relu, softplus, Jac.square,
+               t -> 2.5 - t, t -> 3 * t + 1, t -> t / 4, t -> t^3)
+        check_gradient(op, [A23])
+    end
+    for op in (log, sqrt, t -> t^2.5, t -> 1.5 / t, t -> Jac.pow(t, -0.5))
+        check_gradient(op, [P23])
+    end
+    for op in (+, -, *, /, (a, b) -> a * b - b / (a * a + 1))
+        check_gradient(op, [A23, B3])                      # broadcasting sums back
+    end
+    check_gradient((a, b) -> matmul(a, b), [A23, [1.0 -2.0; 0.5 3.0; -1.5 0.25]])
+    check_gradient((a, b) -> matmul(a, b), [reshape(collect(1.0:12), 2, 2, 3) ./ 5, B3])
+    for op in (sum, t -> sum(t; dims = 1), t -> sum(t; dims = 2, keepdims = false),
+               t -> Jac.mean(t; dims = 2), t -> maximum(t; dims = 2), maximum,
+               t -> reshape(t, 3, 2), t -> Jac.reshape_rowmajor(t, 3, 2), permutedims,
+               t -> Jac.slice(t, 2, 3:-2:1), t -> Jac.slice(t, 1, 2:2))
+        check_gradient(op, [A23])
+    end
+    check_gradient(t -> permutedims(t, (3, 1, 2)), [reshape(collect(1.0:24), 2, 3, 4) ./ 7])
+    check_gradient((a, b) -> cat(a, b; dims = 1), [A23, P23])
+    check_gradient((a, b) -> Jac.concat((a, b); dims = 2), [A23, P23])
+    check_gradient((a, b) -> stack((a, b)), [B3, [1.0, 2.0, 3.0]])
+    check_gradient((a, b) -> Jac.select([true false true; false true false], a, b), [A23, P23])
+end
+
+@testset "grad" begin
+    x = Tensor([1.0, 2.0, 3.0]; requires_grad = true)
+    w = Tensor([0.5, -1.0, 2.0]; requires_grad = true)
+    y = sum(x * x * w)
+    gx = grad(y, x)
+    @test gx isa Tensor
+    @test Array(gx) ≈ 2 .* [1.0, 2.0, 3.0] .* [0.5, -1.0, 2.0]
+    both = grad(y, (x, w))
+    @test both isa Tuple{Tensor,Tensor}
+    @test Array(both[2]) ≈ [1.0, 4.0, 9.0]
+    @test grad(y, (x,)) isa Tuple{Tensor}
+    @test grad(y, ()) == ()
+
+    # Cotangents: d/dx of sum(grad_ys .* (2x)) is 2 grad_ys.
+    @test Array(grad(x * 2.0, x; grad_ys = Tensor([1.0, 10.0, 100.0]))) == [2.0, 20.0, 200.0]
+    # Several ys add up.
+    @test Array(grad((sum(x), sum(x * x)), x)) ≈ 1 .+ 2 .* [1.0, 2.0, 3.0]
+    # An x the ys do not depend on gets zeros.
+    z = Tensor([5.0, 6.0]; requires_grad = true)
+    @test Array(grad(y, z)) == [0.0, 0.0]
+
+    # create_graph: the gradient is differentiable again; without, a constant.
+    g = grad(sum(x^3), x; create_graph = true)
+    @test Array(grad(sum(g), x)) ≈ 6 .* [1.0, 2.0, 3.0]
+    g0 = grad(sum(x^3), x)
+    @test Array(grad(sum(g0), x)) == [0.0, 0.0, 0.0]
+
+    @test_throws DimensionMismatch grad((sum(x), sum(w)), x; grad_ys = Tensor(1.0))
+end
+
+@testset "the seed example" begin
+    # Paddle's docs: y = x1 + x2; J = paddle.autograd.jacobian(y, (x1, x2)).
+    x1 = Tensor([-0.4624, 0.6623, 0.38]; requires_grad = true)
+    x2 = Tensor([1.0051, 0.7353, 1.9495]; requires_grad = true)
+    y = x1 + x2
+    J = jacobian(y, (x1, x2))
+    @test J isa Tuple{Jacobian,Jacobian}
+    @test rows_evaluated(J[1]) == 0                  # creating it computed nothing
+    @test size(J[1]) == (3, 3)
+    @test size(J[2]) == (3, 3)
+    @test J[1][:, :] == identity_matrix(3)
+    @test rows_evaluated(J[1]) == 3
+    @test rows_evaluated(J[2]) == 3                  # a row of y fills both blocks
+    @test J[2][:, :] == identity_matrix(3)
+    @test rows_evaluated(J[2]) == 3
+end
+
+@testset "nesting (Paddle)" begin
+    x1v, x2v = [1.0, 2.0, 3.0], [0.5, -1.5]
+    x1 = Tensor(x1v; requires_grad = true)
+    x2 = Tensor(x2v; requires_grad = true)
+    y1 = x1 * 2.0                                    # (3,)
+    y2 = sum(x1) * x2                                # (2,)
+
+    J = jacobian(y1, x1)
+    @test J isa Jacobian
+    @test J[:, :] == 2 .* identity_matrix(3)
+    @test jacobian(y1, (x1,)) isa Tuple{Jacobian}
+    @test jacobian((y1,), x1) isa Tuple{Jacobian}
+    @test jacobian((y1,), (x1,)) isa Tuple{Tuple{Jacobian}}
+    @test jacobian((y1, y2), x1) isa Tuple{Jacobian,Jacobian}
+
+    JJ = jacobian((y1, y2), (x1, x2))
+    @test JJ isa Tuple{Tuple{Jacobian,Jacobian},Tuple{Jacobian,Jacobian}}
+    @test size(JJ[1][2]) == (3, 2)
+    @test size(JJ[2][1]) == (2, 3)
+    @test JJ[1][2][:, :] == zeros(3, 2)              # y1 does not depend on x2
+    @test JJ[2][1][:, :] ≈ [x2v[r] for r in 1:2, c in 1:3]
+    @test JJ[2][2][:, :] ≈ sum(x1v) .* identity_matrix(2)
+    @test jacobian([y1, y2], [x1]) isa Tuple{Tuple{Jacobian},Tuple{Jacobian}}
+
+    # 0-D sides are dropped from the block shape.
+    c = Tensor(2.0; requires_grad = true)
+    Js = jacobian(sum(x1), x1)
+    @test size(Js) == (3,)
+    @test Js[:] == ones(3)
+    Jc = jacobian(x1 * c, c)
+    @test size(Jc) == (3,)
+    @test Jc[:] == x1v
+    J0 = jacobian(c * c, c)
+    @test size(J0) == ()
+    @test J0[] == 4.0
+    @test Array(J0) == fill(4.0)
+
+    # Hessians nest over xs twice.
+    s = sum(x1 * x1) + sum(x2 * x2 * x2)
+    @test hessian(s, x1) isa Jacobian
+    @test hessian(s, (x1,)) isa Tuple{Tuple{Jacobian}}
+    H = hessian(s, (x1, x2))
+    @test H isa Tuple{Tuple{Jacobian,Jacobian},Tuple{Jacobian,Jacobian}}
+    @test H[1][1][:, :] == 2 .* identity_matrix(3)
+    @test H[1][2][:, :] == zeros(3, 2)
+    @test H[2][2][:, :] ≈ diagonal(6 .* x2v)
+end
+
+@testset "batched Jacobians and Hessians (batch_axis = 1)" begin
+    X = [1.0 2 3; 4 5 6; 7 8 9; 10 11 12] ./ 4       # B = 4 samples of 3
+    x = Tensor(X; requires_grad = true)
+    J = jacobian(x * x, x; batch_axis = 1)
+    @test size(J) == (4, 3, 3)
+    @test rows_evaluated(J) == 0
+    @test J[:, 2, :] == [r == 2 ? 2 * X[b, 2] : 0.0 for b in 1:4, r in 1:3]
+    @test rows_evaluated(J) == 1                     # row m = d(sum over b of y[b, m])
+    E = [r == c ? 2 * X[b, r] : 0.0 for b in 1:4, r in 1:3, c in 1:3]
+    @test Array(J) ≈ E
+    @test rows_evaluated(J) == 3
+    for b in 1:4
+        @test J[b, :, :] ≈ diagonal(2 .* X[b, :])
+    end
+
+    # A per-sample scalar y: its side is dropped, block (B, N).
+    J2 = jacobian(sum(x; dims = 2, keepdims = false), x; batch_axis = 1)
+    @test size(J2) == (4, 3)
+    @test J2[:, :] == ones(4, 3)
+    v = Tensor([1.0, 2.0, 3.0, 4.0]; requires_grad = true)
+    J1 = jacobian(v * v, v; batch_axis = 1)
+    @test size(J1) == (4,)
+    @test J1[:] == [2.0, 4.0, 6.0, 8.0]
+
+    # Batched Hessian of y[b] = sum(x[b, :]^3): diag(6 x[b, :]) per sample.
+    H = hessian(sum(x * x * x; dims = 2), x; batch_axis = 1)
+    @test size(H) == (4, 3, 3)
+    for b in 1:4
+        @test H[b, :, :] ≈ diagonal(6 .* X[b, :])
+    end
+end
+
+@testset "Hessian: Rosenbrock, analytic" begin
+    x0 = [-1.2, 1.0, 0.8, 1.5]
+    x = Tensor(x0; requires_grad = true)
+    y = rosenbrock(x)
+    @test value(y) ≈ rosenbrock(x0)
+    @test Array(grad(y, x)) ≈ rosenbrock_gradient(x0)
+
+    H = hessian(y, x)
+    Hs = rosenbrock_hessian(x0)
+    @test size(H) == (4, 4)
+    @test rows_evaluated(H) == 0
+    @test H[2, :] ≈ Hs[2, :]
+    @test rows_evaluated(H) == 1
+    @test H[2, 3] ≈ Hs[2, 3]
+    @test rows_evaluated(H) == 1
+    @test Array(H) ≈ Hs
+    @test rows_evaluated(H) == 4
+    @test H[:, :] ≈ permutedims(Hs)                  # symmetric
+
+    # The same through grad twice (create_graph), one row at a time.
+    g = grad(y, x; create_graph = true)
+    for i in 1:4
+        @test Array(grad(sum(Jac.slice(g, 1, i)), x)) ≈ Hs[i, :]
+    end
+
+    # Two xs: the blocks of the full Hessian.
+    p = Tensor(x0[1:2]; requires_grad = true)
+    q = Tensor(x0[3:4]; requires_grad = true)
+    Hpq = hessian(rosenbrock(Jac.concat((p, q); dims = 1)), (p, q))
+    @test Hpq[1][1][:, :] ≈ Hs[1:2, 1:2]
+    @test Hpq[1][2][:, :] ≈ Hs[1:2, 3:4]
+    @test Hpq[2][1][:, :] ≈ Hs[3:4, 1:2]
+    @test Hpq[2][2][:, :] ≈ Hs[3:4, 3:4]
+end
+
+@testset "indexing: every form, 1-based" begin
+    # y = W x, so J = W exactly: W[r, c] = 10r + c.
+    W = [10.0 * r + c for r in 1:5, c in 1:4]
+    x = Tensor(ones(4); requires_grad = true)
+    J = jacobian(matmul(Tensor(W), x), x)
+
+    @test size(J) == (5, 4)
+    @test size(J, 1) == 5
+    @test ndims(J) == 2
+    @test length(J) == 20
+    @test eltype(J) == Float64
+    @test axes(J) == (Base.OneTo(5), Base.OneTo(4))
+    @test axes(J, 2) == Base.OneTo(4)
+    @test firstindex(J, 1) == 1
+    @test lastindex(J) == 5
+    @test lastindex(J, 2) == 4
+
+    # integers (row i is the library's row i - 1)
+    @test J[2, 3] === W[2, 3]
+    @test J[1, 1] == 11.0
+    @test J[5, 4] == 54.0
+    @test J[2, :] == W[2, :]
+    @test J[:, 3] == W[:, 3]
+    @test J[2] == W[2, :]                            # fewer indices: whole trailing dims
+    # ranges, steps, negative steps
+    @test J[2:4, :] == W[2:4, :]
+    @test J[1:2:5, 2:4] == W[1:2:5, 2:4]
+    @test J[5:-1:1, :] == W[5:-1:1, :]
+    @test J[5:-2:1, 4:-1:1] == W[5:-2:1, 4:-1:1]
+    @test J[4:-1:2, 1] == W[4:-1:2, 1]
+    @test J[Base.OneTo(2), 1] == W[1:2, 1]
+    @test size(J[3:2, :]) == (0, 4)
+    @test size(J[2:-1:3, 1]) == (0,)
+    # end
+    @test J[end, end] == W[end, end]
+    @test J[end] == W[end, :]
+    @test J[end-1:end, 1] == W[4:5, 1]
+    @test J[end:-2:1, end] == W[end:-2:1, end]
+    # : and ..
+    @test J[:, :] == W
+    @test J[] == W
+    @test J[..] == W
+    @test J[.., 2] == W[:, 2]
+    @test J[3, ..] == W[3, :]
+    @test J[.., 2:3] == W[:, 2:3]
+    @test J[2, .., 3] == W[2, 3]
+    @test Array(J) == W
+    @test collect(J) == W
+    # result types; copies, not views
+    @test J[2, :] isa Vector{Float64}
+    @test J[:, :] isa Matrix{Float64}
+    @test J[2, 3] isa Float64
+    R = J[:, :]
+    R[1, 1] = -1.0
+    @test J[1, 1] == 11.0
+
+    # Julia's bounds are checked before the library sees the index.
+    @test_throws BoundsError J[0, 1]
+    @test_throws BoundsError J[6, 1]
+    @test_throws BoundsError J[1, 5]
+    @test_throws BoundsError J[1:6, 1]
+    @test_throws BoundsError J[0:2, :]
+    @test_throws BoundsError J[end+1]
+    @test_throws BoundsError J[.., 5]
+    @test_throws ArgumentError J[true, 1]
+    # A malformed index is the library's JAC_ERR_INDEX.
+    @test jac_status(() -> J[1, 1, 1]) == INDEX
+    @test jac_status(() -> J[.., ..]) == INDEX
+
+    # Three dims (batched): E[b, r, c] = 2 X[b, r] when r == c.
+    X = [1.0 2 3; 4 5 6; 7 8 9; 10 11 12] ./ 4
+    xb = Tensor(X; requires_grad = true)
+    J3 = jacobian(xb * xb, xb; batch_axis = 1)
+    E = [r == c ? 2 * X[b, r] : 0.0 for b in 1:4, r in 1:3, c in 1:3]
+    @test J3[2, :, :] ≈ E[2, :, :]
+    @test J3[.., 2] ≈ E[:, :, 2]
+    @test J3[end, 2, end] ≈ E[end, 2, end]
+    @test J3[4:-1:1, 1, :] ≈ E[4:-1:1, 1, :]
+    @test J3[1:2:3, ..] ≈ E[1:2:3, :, :]
+    @test J3[2] ≈ E[2, :, :]
+    @test J3[:, 3] ≈ E[:, 3, :]
+    @test J3[1, .., 2:3] ≈ E[1, :, 2:3]
+end
+
+@testset "laziness: only the rows an index touches, each once" begin
+    W = [10.0 * r + c for r in 1:5, c in 1:4]
+    x = Tensor(ones(4); requires_grad = true)
+    J = jacobian(matmul(Tensor(W), x), x)
+    @test rows_evaluated(J) == 0
+    @test J[2, 3] == W[2, 3]
+    @test rows_evaluated(J) == 1
+    @test J[2, :] == W[2, :]
+    @test rows_evaluated(J) == 1                     # cached
+    @test J[1:2:5, 1] == W[1:2:5, 1]
+    @test rows_evaluated(J) == 4                     # rows 1, 3, 5 added to 2
+    @test J[5:-1:4, :] == W[5:-1:4, :]
+    @test rows_evaluated(J) == 5
+    @test J[:, :] == W
+    @test rows_evaluated(J) == 5
+
+    # Rows per sweep change nothing but speed.
+    K = jacobian(matmul(Tensor(W), x), x)
+    @test Jac.set_block_rows!(K, 1) === K
+    @test K[:, :] == W
+    @test rows_evaluated(K) == 5
+end
+
+@testset "errors: every status" begin
+    t = Tensor(A23)
+    x = Tensor([1.0, 2.0, 3.0]; requires_grad = true)
+    W = [10.0 * r + c for r in 1:5, c in 1:4]
+    xw = Tensor(ones(4); requires_grad = true)
+    J = jacobian(matmul(Tensor(W), xw), xw)
+
+    # JAC_ERR_NULL_ARGUMENT: a closed handle is NULL to the library.
+    closed = Tensor([1.0, 2.0])
+    close(closed)
+    @test jac_status(() -> exp(closed)) == NULL_ARGUMENT
+    @test jac_status(() -> closed + t) == NULL_ARGUMENT
+    @test jac_status(() -> size(closed)) == NULL_ARGUMENT
+    @test jac_status(() -> Array(closed)) == NULL_ARGUMENT
+    @test jac_status(() -> jacobian(x, closed)) == NULL_ARGUMENT
+    Jclosed = jacobian(x * x, x)
+    close(Jclosed)
+    @test jac_status(() -> Jclosed[1, 1]) == NULL_ARGUMENT
+    @test jac_status(() -> rows_evaluated(Jclosed)) == NULL_ARGUMENT
+    @test LibJac.jac_tensor_ndim(C_NULL, C_NULL) == NULL_ARGUMENT
+
+    # JAC_ERR_INVALID_ARGUMENT
+    @test jac_status(() -> t * Inf) == INVALID_ARGUMENT           # non-finite scalar
+    @test jac_status(() -> t + NaN) == INVALID_ARGUMENT
+    @test jac_status(() -> t^Inf) == INVALID_ARGUMENT
+    @test jac_status(() -> sum(t; dims = (1, 1))) == INVALID_ARGUMENT  # repeated axis
+    @test jac_status(() -> permutedims(t, (1, 1))) == INVALID_ARGUMENT
+    @test jac_status(() -> permutedims(t, (1,))) == INVALID_ARGUMENT
+    @test jac_status(() -> Jac.concat(Tensor[]; dims = 1)) == INVALID_ARGUMENT
+    @test jac_status(() -> stack(Tensor[])) == INVALID_ARGUMENT
+    @test jac_status(() -> jacobian((), x)) == INVALID_ARGUMENT
+    @test jac_status(() -> jacobian(x, ())) == INVALID_ARGUMENT
+    @test jac_status(() -> hessian(sum(x), ())) == INVALID_ARGUMENT
+    @test jac_status(() -> Jac.set_block_rows!(J, 0)) == INVALID_ARGUMENT
+    @test LibJac.jac_tensor_read(t, zeros(5), 5) == INVALID_ARGUMENT
+
+    # JAC_ERR_SHAPE
+    @test jac_status(() -> t + Tensor(zeros(2, 2))) == SHAPE
+    @test jac_status(() -> matmul(t, t)) == SHAPE
+    @test jac_status(() -> matmul(Tensor(1.0), t)) == SHAPE
+    @test jac_status(() -> reshape(t, 4, 2)) == SHAPE
+    @test jac_status(() -> maximum(Tensor(zeros(0, 3)); dims = 1)) == SHAPE
+    @test jac_status(() -> Jac.select(trues(2, 2), t, t)) == SHAPE
+    @test jac_status(() -> jacobian(Tensor(A23; requires_grad = true) * 2.0, x)) == SHAPE  # 2-D y, no batch
+    @test jac_status(() -> hessian(x * x, x)) == SHAPE                # y not a scalar
+    @test jac_status(() -> grad(x * 2.0, x; grad_ys = Tensor([1.0, 2.0]))) == SHAPE
+
+    # JAC_ERR_INDEX (the library's axes count from 0; Julia's dims from 1)
+    @test jac_status(() -> sum(t; dims = 3)) == INDEX
+    @test jac_status(() -> maximum(t; dims = 3)) == INDEX
+    @test jac_status(() -> permutedims(t, (1, 3))) == INDEX
+    @test jac_status(() -> Jac.slice(t, 3, 1:1)) == INDEX
+    @test jac_status(() -> Jac.concat((t, t); dims = 3)) == INDEX
+    @test jac_status(() -> J[1, 1, 1]) == INDEX
+    @test jac_status(() -> J[.., ..]) == INDEX
+
+    # JAC_ERR_BATCH_AXIS: the library's (batch sizes differ), and Julia's
+    # batch_axis (nothing or 1) checked first.
+    xa = Tensor(ones(4, 3); requires_grad = true)
+    xb = Tensor(ones(5, 3); requires_grad = true)
+    @test jac_status(() -> jacobian(xa * 2.0, xb; batch_axis = 1)) == BATCH_AXIS
+    @test jac_status(() -> jacobian(xa * 2.0, (xa, xb); batch_axis = 1)) == BATCH_AXIS
+    @test jac_status(() -> jacobian(xa * 2.0, xa; batch_axis = 2)) == BATCH_AXIS
+    @test jac_status(() -> jacobian(xa * 2.0, xa; batch_axis = 0)) == BATCH_AXIS
+    @test jac_status(() -> hessian(sum(x), x; batch_axis = 2)) == BATCH_AXIS
+
+    # JAC_ERR_NOT_DIFFERENTIABLE: an x that does not require grad.
+    c = Tensor([1.0, 2.0])
+    @test jac_status(() -> grad(sum(c * c), c)) == NOT_DIFFERENTIABLE
+    @test jac_status(() -> jacobian(c * 2.0, c)) == NOT_DIFFERENTIABLE
+    @test jac_status(() -> hessian(sum(c * c), c)) == NOT_DIFFERENTIABLE
+
+    # JAC_ERR_OUT_OF_MEMORY: a shape whose size overflows.
+    @test jac_status(() -> reshape(t, 2^40, 2^40)) == OUT_OF_MEMORY
+    @test jac_status(() -> Jac.reshape_rowmajor(t, 2^40, 2^40)) == OUT_OF_MEMORY
+    out = Ref{Ptr{LibJac.JacTensor}}(C_NULL)
+    @test LibJac.jac_tensor_new(C_NULL, 0, Int64[2^40, 2^40, 2^40], 3, false, out) == OUT_OF_MEMORY
+    @test out[] == C_NULL                            # outputs untouched on failure
+
+    # (JAC_ERR_INTERNAL is a caught panic, a bug: there is no way to cause it.)
+
+    # The error value: status, the library's message, a readable showerror.
+    err = try
+        t + Tensor(zeros(2, 2))
+    catch e
+        e
+    end
+    @test err isa JacError
+    @test err.status == SHAPE
+    @test occursin("jac_add", err.msg)
+    @test occursin("JAC_ERR_SHAPE (3)", sprint(showerror, err))
+    exp(t)                                           # a success clears the message
+    @test unsafe_string(LibJac.jac_last_error()) == ""
+
+    # Julia-side argument errors, before any C call.
+    @test_throws ArgumentError sum(t; dims = 0)
+    @test_throws ArgumentError sum(t; dims = ())
+    @test_throws ArgumentError permutedims(t, (0, 1))
+    @test_throws ArgumentError Jac.slice(t, 0, 1:1)
+    @test_throws ArgumentError reshape(t, -1, 6)
+    @test_throws ArgumentError jacobian(x, 1.0)
+    @test_throws ArgumentError jacobian(x, (x, 1.0))
+    @test_throws BoundsError Jac.slice(t, 1, 0:1)
+    @test_throws BoundsError Jac.slice(t, 1, 1:3)
+    @test_throws DimensionMismatch grad(sum(x), x; grad_ys = (Tensor(1.0), Tensor(1.0)))
+end
+
+@testset "ownership: finalizers, close, forced GC" begin
+    # Many tensors and graphs dropped, collected repeatedly: no crash, no leak
+    # of handles into reuse.
+    for k in 1:2000
+        a = Tensor(rand(8); requires_grad = true)
+        y = sum(exp(a) * a)
+        g = grad(y, a)
+        @assert length(g) == 8
+        k % 200 == 0 && GC.gc()
+    end
+    GC.gc()
+    GC.gc()
+    for k in 1:300
+        a = Tensor(rand(4); requires_grad = true)
+        Jk = jacobian(a * a, (a, a))
+        @assert Jk[1][2, 2] == Jk[2][2, 2]
+        k % 50 == 0 && GC.gc()
+    end
+    GC.gc()
+    @test true
+
+    # A block outlives the tensors and the sibling blocks it was made with.
+    block = let
+        a = Tensor([1.0, 2.0, 3.0]; requires_grad = true)
+        jacobian(a * a, (a, a))[2]
+    end
+    GC.gc()
+    GC.gc()
+    @test block[:, :] == diagonal([2.0, 4.0, 6.0])
+
+    # Results outlive a closed source; the closed one is NULL to the library.
+    a = Tensor([1.0, 2.0]; requires_grad = true)
+    y = a * 3.0
+    close(a)
+    @test Array(y) == [3.0, 6.0]
+    @test jac_status(() -> grad(sum(y), a)) == NULL_ARGUMENT
+
+    # close is idempotent, also after the finalizer ran.
+    t = Tensor([1.0, 2.0])
+    @test isopen(t)
+    close(t)
+    @test !isopen(t)
+    close(t)
+    @test !isopen(t)
+    @test sprint(show, t) == "Jac.Tensor(<closed>)"
+    f = Tensor([1.0])
+    finalize(f)
+    @test !isopen(f)
+    close(f)
+    @test !isopen(f)
+
+    xg = Tensor([1.0, 2.0]; requires_grad = true)
+    Jg = jacobian(xg * xg, (xg, xg))
+    close(Jg[1])                                     # closes the whole grid
+    @test !isopen(Jg[2])
+    close(Jg[2])
+    @test !isopen(Jg[1])
+    @test occursin("closed", sprint(show, Jg[1]))
+end
+
+@testset "show" begin
+    @test occursin("Jac.Tensor(", sprint(show, Tensor([1.0, 2.0])))
+    @test occursin("requires_grad = true", sprint(show, Tensor([1.0]; requires_grad = true)))
+    x = Tensor(ones(4); requires_grad = true)
+    J = jacobian(matmul(Tensor(ones(5, 4)), x), x)
+    @test sprint(show, J) == "Jac.Jacobian(block (1, 1), 5×4)"
+    @test rows_evaluated(J) == 0                     # showing reads nothing
+end
+
+end # @testset "Jac"
