@@ -31,7 +31,7 @@ def evaluate_dense(function, *inputs):
     Function.buffer (DM.full() alone takes ~2 s for a 4096 x 4096 matrix), then
     scatter each output's nonzeros (column-major, as CasADi stores them) densely."""
     buffer, trigger = function.buffer()
-    inputs = [np.ascontiguousarray(a, dtype=np.float64).reshape(-1, order="F") for a in inputs]
+    inputs = [np.asfortranarray(a, dtype=np.float64).reshape(-1, order="F") for a in inputs]
     for k, a in enumerate(inputs):
         buffer.set_arg(k, memoryview(a))
     outputs = [np.empty(function.nnz_out(k)) for k in range(function.n_out())]
