@@ -53,6 +53,11 @@ inline std::string str(double v) {
 
 inline std::string str(const std::string& s) { return "\"" + s + "\""; }
 
+template <class I, std::enable_if_t<std::is_integral_v<I>, int> = 0>
+std::string str(I v) {
+    return std::to_string(v);
+}
+
 template <class E, std::enable_if_t<std::is_enum_v<E>, int> = 0>
 std::string str(E e) {
     return std::to_string(static_cast<long long>(e));
@@ -62,7 +67,7 @@ template <class T>
 std::string str(const std::vector<T>& v) {
     std::string s = "[";
     for (std::size_t k = 0; k < v.size(); ++k) {
-        s += (k ? ", " : "") + str(static_cast<double>(v[k]));
+        s += (k ? ", " : "") + str(v[k]);
     }
     return s + "]";
 }
