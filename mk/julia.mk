@@ -1,0 +1,30 @@
+# The Julia binding (bindings/julia/Jac).
+#
+#   julia-check  checks the package's C calls against include/jac.h and the
+#                built libjac.so without Julia (tools/check_julia_ccalls), then
+#                proves the checker catches breakage (its --self-test)
+#   julia-tests  runs the package's tests and the seed example with Julia when
+#                `julia` is on PATH; otherwise says plainly that it skipped them
+#
+# Julia is not installed by `make test`: the static check is what always runs.
+
+PYTHON ?= python3
+JULIA ?= julia
+JULIA_PROJECT_DIR := bindings/julia/Jac
+JULIA_LIB := $(abspath $(LIBDIR))/libjac.so
+
+.PHONY: julia-check julia-tests
+julia-check: lib
+	$(PYTHON) tools/check_julia_ccalls --lib $(LIBDIR)/libjac.so
+	$(PYTHON) tools/check_julia_ccalls --self-test --lib $(LIBDIR)/libjac.so
+
+julia-tests: julia-check
+	@if command -v $(JULIA) >/dev/null 2>&1; then \
+		echo "JAC_LIB=$(JULIA_LIB) $(JULIA) --project=$(JULIA_PROJECT_DIR) -e 'using Pkg; Pkg.test()'"; \
+		JAC_LIB=$(JULIA_LIB) $(JULIA) --project=$(JULIA_PROJECT_DIR) -e 'using Pkg; Pkg.test()' && \
+		JAC_LIB=$(JULIA_LIB) $(JULIA) --project=$(JULIA_PROJECT_DIR) examples/julia/seed.jl; \
+	else \
+		echo "julia not on PATH: skipping the Julia package tests (the ccall check ran)"; \
+	fi
+
+TEST_TARGETS += julia-check julia-tests
