@@ -54,25 +54,26 @@ FRESH_RSS_LAUNCHER = ["/bin/sh", "-c", '"$@"; exit $?', "sh"]
 
 # ---------------------------------------------------------------- libjac's drivers
 
-LIBJAC_BUILD = ["cargo", "build", "--release", "-p", "jac-bench"]
+# `make bench-drivers` builds the library, the Rust driver and the C driver.
+LIBJAC_BUILD = ["make", "bench-drivers"]
 
 
 def libjac_commands(mode, workload):
     """[(impl, argv)] of libjac's own drivers that exist; run from the repository root."""
     drivers = [
         ("libjac", ROOT / "target" / "release" / "jac-bench"),
-        ("libjac-c", ROOT / "target" / "release" / "jac-bench-c"),
+        ("libjac-c", ROOT / "build" / "bench" / "jac-bench-c"),
     ]
     return [(impl, [str(exe), "--mode", mode, "--workload", workload]) for impl, exe in drivers if exe.is_file()]
 
 
 def build_libjac():
-    """cargo build the drivers; returns a note for the report, or None when it went fine."""
+    """Builds the drivers; returns a note for the report, or None when it went fine."""
     log(f"building libjac's drivers: {' '.join(LIBJAC_BUILD)}")
     try:
         done = subprocess.run(LIBJAC_BUILD, cwd=ROOT, capture_output=True, text=True)
     except FileNotFoundError as err:
-        return f"libjac: could not run cargo ({err}); libjac columns are n/a"
+        return f"libjac: could not run make ({err}); libjac columns are n/a"
     if done.returncode != 0:
         tail = "\n    ".join([line for line in done.stderr.splitlines() if line.strip()][-5:])
         return f"libjac: `{' '.join(LIBJAC_BUILD)}` failed (exit {done.returncode}); libjac columns are n/a\n    {tail}"
