@@ -21,6 +21,22 @@ pub(crate) fn dims(shape: &[i64], arg: &str) -> Result<Vec<usize>, Failure> {
         .collect()
 }
 
+/// The number of elements of `shape`, or `JAC_ERR_OUT_OF_MEMORY` naming
+/// `arg` when it overflows or could never be addressed as float64 values
+/// (the engine's own limit, so both report the same status).
+pub(crate) fn numel(shape: &[usize], arg: &str) -> Result<usize, Failure> {
+    shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .filter(|&n| n <= isize::MAX as usize / size_of::<f64>())
+        .ok_or_else(|| {
+            Failure::new(
+                JacStatus::JacErrOutOfMemory,
+                format!("{arg}: the product of {shape:?} overflows the address space"),
+            )
+        })
+}
+
 /// Axes, permutations and reshape dims from C, as the engine's `isize`.
 pub(crate) fn signed(values: &[i64]) -> Vec<isize> {
     // isize is 64-bit on every target libjac builds for.

@@ -4,7 +4,7 @@
 use jac_core::Tensor;
 
 use crate::boundary::{Failure, boundary, call};
-use crate::convert::{dims, int64s, write_shape};
+use crate::convert::{dims, int64s, numel, write_shape};
 use crate::ptr::{Out, free_handle, handle, into_handle, slice, slice_mut};
 use crate::status::JacStatus;
 
@@ -45,7 +45,7 @@ pub(crate) unsafe fn tensor_arg<'a>(p: *const JacTensor, arg: &str) -> Result<&'
 /// Returns `JAC_ERR_NULL_ARGUMENT` (NULL `out`, or NULL `data`/`shape` with a
 /// non-zero length), `JAC_ERR_INVALID_ARGUMENT` (a negative dim, or `len`
 /// different from the product of `shape`), `JAC_ERR_OUT_OF_MEMORY` (the
-/// product overflows).
+/// product overflows). `data` is not read unless `len` is right.
 ///
 /// # Safety
 /// `data` is valid for `len` reads, `shape` for `ndim` reads, `out` for one
@@ -63,6 +63,15 @@ pub unsafe extern "C" fn jac_tensor_new(
         // SAFETY: pointer arguments per this function's contract.
         let out = unsafe { Out::new(out, "out") }?;
         let shape = dims(unsafe { int64s(shape, ndim, "shape") }?, "shape")?;
+        // `len` is checked before `data` is read: a wrong length must not
+        // make libjac copy a buffer of the caller's claimed size.
+        let numel = numel(&shape, "shape")?;
+        if len != numel {
+            return Err(Failure::new(
+                JacStatus::JacErrInvalidArgument,
+                format!("len: expected {numel} (the product of shape {shape:?}), got {len}"),
+            ));
+        }
         let data = unsafe { slice(data, len, "data") }?;
         let tensor = Tensor::from_vec(data.to_vec(), &shape, requires_grad)?;
         new_handle(tensor, out);
