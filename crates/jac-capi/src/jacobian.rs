@@ -92,6 +92,18 @@ fn convert_index(items: &[JacIndex]) -> Result<Vec<Index>, Failure> {
         .collect()
 }
 
+/// A count of ys or xs must be at least 1; the message names the count
+/// (the engine, which sees a list, would name the list).
+fn at_least_one(n: usize, arg: &str, what: &str) -> Result<(), Failure> {
+    if n == 0 {
+        return Err(Failure::new(
+            JacStatus::JacErrInvalidArgument,
+            format!("{arg}: expected at least one {what}, got 0"),
+        ));
+    }
+    Ok(())
+}
+
 fn batch_axis(b: i64) -> Option<i64> {
     (b != BATCH_NONE).then_some(b)
 }
@@ -125,9 +137,10 @@ unsafe fn tensor_list(
 /// of the batch sum of `y[:, m]`, so samples are assumed independent).
 /// `*out` receives a handle to free with `jac_jacobian_free`.
 ///
-/// Returns `JAC_ERR_NULL_ARGUMENT` (NULL array, entry or `out`),
-/// `JAC_ERR_INVALID_ARGUMENT` (`n_ys` or `n_xs` 0), `JAC_ERR_BATCH_AXIS`
-/// (another batch axis, checked first; batch sizes that differ),
+/// Returns `JAC_ERR_NULL_ARGUMENT` (NULL array, entry or `out`) and
+/// `JAC_ERR_INVALID_ARGUMENT` (`n_ys` or `n_xs` 0) before anything else,
+/// `JAC_ERR_BATCH_AXIS` (another batch axis, checked before the shapes;
+/// batch sizes that differ),
 /// `JAC_ERR_SHAPE` (a rank the mode does not accept),
 /// `JAC_ERR_NOT_DIFFERENTIABLE` (an x that does not require grad).
 ///
@@ -148,6 +161,8 @@ pub unsafe extern "C" fn jac_jacobian_new(
         let ys = unsafe { tensor_list(ys, n_ys, "ys") }?;
         let xs = unsafe { tensor_list(xs, n_xs, "xs") }?;
         let out = unsafe { Out::new(out, "out") }?;
+        at_least_one(n_ys, "n_ys", "y")?;
+        at_least_one(n_xs, "n_xs", "x")?;
         let jacobian = jac_core::jacobian(&ys, &xs, self::batch_axis(batch_axis))?;
         out.write(into_handle(JacJacobian { jacobian }));
         Ok(())
@@ -161,9 +176,10 @@ pub unsafe extern "C" fn jac_jacobian_new(
 /// per sample (`[B]` or `[B, 1]` with batch axis 0). `*out` receives a handle
 /// to free with `jac_jacobian_free`.
 ///
-/// Returns `JAC_ERR_NULL_ARGUMENT`, `JAC_ERR_SHAPE` (y not of that form,
-/// checked first; a rank the mode does not accept), `JAC_ERR_BATCH_AXIS`,
-/// `JAC_ERR_NOT_DIFFERENTIABLE`, `JAC_ERR_INVALID_ARGUMENT` (`n_xs` 0).
+/// Returns `JAC_ERR_NULL_ARGUMENT` and `JAC_ERR_INVALID_ARGUMENT` (`n_xs`
+/// 0) before anything else, `JAC_ERR_SHAPE` (y not of that form, checked
+/// before the batch axis and the xs; a rank the mode does not accept),
+/// `JAC_ERR_BATCH_AXIS`, `JAC_ERR_NOT_DIFFERENTIABLE`.
 ///
 /// # Safety
 /// `y` is NULL or a live handle; `xs` is NULL or valid for `n_xs` reads of
@@ -181,6 +197,7 @@ pub unsafe extern "C" fn jac_hessian_new(
         let y = unsafe { tensor_arg(y, "y") }?;
         let xs = unsafe { tensor_list(xs, n_xs, "xs") }?;
         let out = unsafe { Out::new(out, "out") }?;
+        at_least_one(n_xs, "n_xs", "x")?;
         let jacobian = jac_core::hessian(y, &xs, self::batch_axis(batch_axis))?;
         out.write(into_handle(JacJacobian { jacobian }));
         Ok(())
