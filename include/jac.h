@@ -217,9 +217,10 @@ JacStatus jac_grad(const JacTensor *const *ys, size_t n_ys, const JacTensor *con
  * of the batch sum of `y[:, m]`, so samples are assumed independent).
  * `*out` receives a handle to free with `jac_jacobian_free`.
  *
- * Returns `JAC_ERR_NULL_ARGUMENT` (NULL array, entry or `out`),
- * `JAC_ERR_INVALID_ARGUMENT` (`n_ys` or `n_xs` 0), `JAC_ERR_BATCH_AXIS`
- * (another batch axis, checked first; batch sizes that differ),
+ * Returns `JAC_ERR_NULL_ARGUMENT` (NULL array, entry or `out`) and
+ * `JAC_ERR_INVALID_ARGUMENT` (`n_ys` or `n_xs` 0) before anything else,
+ * `JAC_ERR_BATCH_AXIS` (another batch axis, checked before the shapes;
+ * batch sizes that differ),
  * `JAC_ERR_SHAPE` (a rank the mode does not accept),
  * `JAC_ERR_NOT_DIFFERENTIABLE` (an x that does not require grad).
  *
@@ -237,9 +238,10 @@ JacStatus jac_jacobian_new(const JacTensor *const *ys, size_t n_ys, const JacTen
  * per sample (`[B]` or `[B, 1]` with batch axis 0). `*out` receives a handle
  * to free with `jac_jacobian_free`.
  *
- * Returns `JAC_ERR_NULL_ARGUMENT`, `JAC_ERR_SHAPE` (y not of that form,
- * checked first; a rank the mode does not accept), `JAC_ERR_BATCH_AXIS`,
- * `JAC_ERR_NOT_DIFFERENTIABLE`, `JAC_ERR_INVALID_ARGUMENT` (`n_xs` 0).
+ * Returns `JAC_ERR_NULL_ARGUMENT` and `JAC_ERR_INVALID_ARGUMENT` (`n_xs`
+ * 0) before anything else, `JAC_ERR_SHAPE` (y not of that form, checked
+ * before the batch axis and the xs; a rank the mode does not accept),
+ * `JAC_ERR_BATCH_AXIS`, `JAC_ERR_NOT_DIFFERENTIABLE`.
  *
  * # Safety
  * `y` is NULL or a live handle; `xs` is NULL or valid for `n_xs` reads of
@@ -698,7 +700,7 @@ const char *jac_status_name(JacStatus status);
  * Returns `JAC_ERR_NULL_ARGUMENT` (NULL `out`, or NULL `data`/`shape` with a
  * non-zero length), `JAC_ERR_INVALID_ARGUMENT` (a negative dim, or `len`
  * different from the product of `shape`), `JAC_ERR_OUT_OF_MEMORY` (the
- * product overflows).
+ * product overflows). `data` is not read unless `len` is right.
  *
  * # Safety
  * `data` is valid for `len` reads, `shape` for `ndim` reads, `out` for one

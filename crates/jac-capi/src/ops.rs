@@ -1,7 +1,7 @@
 //! Op exports: each checks its handles and out pointer, calls the engine's op
 //! and hands back a new tensor handle. No math happens here.
 
-use jac_core::{Result as CoreResult, Tensor};
+use jac_core::{ErrorKind, Result as CoreResult, Tensor};
 
 use crate::boundary::{Failure, call};
 use crate::convert::{int64s, signed};
@@ -44,9 +44,27 @@ unsafe fn binary(
         let a = unsafe { tensor_arg(a, "a") }?;
         let b = unsafe { tensor_arg(b, "b") }?;
         let out = unsafe { Out::new(out, "out") }?;
-        new_handle(op(a, b)?, out);
+        let t = op(a, b).map_err(|e| naming_shapes(e, &[("a", a), ("b", b)]))?;
+        new_handle(t, out);
         Ok(())
     })
+}
+
+/// A shape error of an op with several operands, with each operand's name
+/// and shape appended: the engine's message gives the shapes that clash
+/// but not which argument each one is.
+fn naming_shapes(e: jac_core::Error, operands: &[(&str, &Tensor)]) -> Failure {
+    if e.kind() != ErrorKind::Shape {
+        return e.into();
+    }
+    let named: Vec<String> = operands
+        .iter()
+        .map(|(name, t)| format!("{name} has shape {:?}", t.shape()))
+        .collect();
+    Failure::new(
+        JacStatus::JacErrShape,
+        format!("{} ({})", e.message(), named.join(", ")),
+    )
 }
 
 /// The shared body of the exports with a scalar attribute.
@@ -641,7 +659,9 @@ pub unsafe extern "C" fn jac_where(
         let a = unsafe { tensor_arg(a, "a") }?;
         let b = unsafe { tensor_arg(b, "b") }?;
         let out = unsafe { Out::new(out, "out") }?;
-        new_handle(jac_core::where_(mask, a, b)?, out);
+        let t = jac_core::where_(mask, a, b)
+            .map_err(|e| naming_shapes(e, &[("mask", mask), ("a", a), ("b", b)]))?;
+        new_handle(t, out);
         Ok(())
     })
 }
