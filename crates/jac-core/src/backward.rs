@@ -3,14 +3,17 @@
 //! One sweep visits, in descending id order (reverse topological order), the
 //! nodes that require grad, are reachable from the ys, and reach some x; it
 //! never mutates the graph, so the same graph can be swept any number of
-//! times. Gradients accumulate in a map keyed by node id: the first
-//! contribution moves in, later ones are added. Every rule's output is summed
-//! back to its input's shape here, in one place.
+//! times. Gradients accumulate per node: the first contribution moves in,
+//! later ones are added. Every rule's output is summed back to its input's
+//! shape here, in one place.
+
+use ndarray::ArrayD;
 
 use crate::broadcast::sum_to;
+use crate::cotangent::{Cot, through_partial};
 use crate::error::{Error, Result, fmt_shape};
 use crate::graph::{GradMode, OUTSIDE, Subgraph};
-use crate::ops::{VjpContext, add};
+use crate::ops::{Op, VjpContext};
 use crate::tensor::Tensor;
 
 /// Gradients of `ys` with respect to `xs`: `sum_i grad_ys[i] . dys[i]/dx` for
@@ -135,8 +138,8 @@ fn check_cotangents(ys: &[Tensor], gs: &[Tensor], lead: usize) -> Result<()> {
     Ok(())
 }
 
-/// The sweep behind [`grad`] and [`grad_stacked`]: `seeds[i]` is the
-/// cotangent of `ys[i]` with `lead` stacked leading axes.
+/// The sweep behind [`grad`] and [`grad_stacked`], on dense cotangents:
+/// `seeds[i]` is the cotangent of `ys[i]` with `lead` stacked leading axes.
 pub(crate) fn sweep(
     ys: &[Tensor],
     xs: &[Tensor],
@@ -144,6 +147,40 @@ pub(crate) fn sweep(
     lead: usize,
     create_graph: bool,
 ) -> Result<Vec<Tensor>> {
+    let lead_shape: Vec<usize> = seeds
+        .first()
+        .map(|s| s.shape()[..lead].to_vec())
+        .unwrap_or_else(|| vec![1; lead]);
+    // The cotangents are constants unless the sweep is recorded: a recorded
+    // one that a rule passes straight through (y = x + c) would otherwise
+    // come back recorded.
+    let seeds = seeds
+        .into_iter()
+        .map(|s| {
+            Cot::Dense(if !create_graph && s.requires_grad() {
+                s.detach()
+            } else {
+                s
+            })
+        })
+        .collect();
+    sweep_cotangents(ys, xs, seeds, &lead_shape, create_graph)?
+        .into_iter()
+        .map(Cot::into_dense)
+        .collect()
+}
+
+/// The sweep itself. Cotangents carry `lead_shape` stacked leading axes
+/// (sparse ones: exactly one axis of k rows). A recorded sweep runs every
+/// op's tensor-op VJP rule on dense cotangents; an unrecorded one uses the
+/// faster paths (elementwise partials, sparse rules) where an op has them.
+pub(crate) fn sweep_cotangents(
+    ys: &[Tensor],
+    xs: &[Tensor],
+    seeds: Vec<Cot>,
+    lead_shape: &[usize],
+    create_graph: bool,
+) -> Result<Vec<Cot>> {
     for (j, x) in xs.iter().enumerate() {
         if !x.requires_grad() {
             return Err(Error::not_differentiable(format!(
@@ -152,25 +189,10 @@ pub(crate) fn sweep(
             )));
         }
     }
-    let lead_shape: Vec<usize> = seeds
-        .first()
-        .map(|s| s.shape()[..lead].to_vec())
-        .unwrap_or_else(|| vec![1; lead]);
+    let lead = lead_shape.len();
     // With create_graph off, rules run without recording: results are
     // constants and the sweep leaves no graph behind.
     let _mode = GradMode::set(create_graph);
-    // The cotangents are constants too: a recorded one that a rule passes
-    // straight through (y = x + c) would otherwise come back recorded.
-    let seeds: Vec<Tensor> = seeds
-        .into_iter()
-        .map(|s| {
-            if !create_graph && s.requires_grad() {
-                s.detach()
-            } else {
-                s
-            }
-        })
-        .collect();
 
     let sub = Subgraph::collect(ys);
     let mut target = vec![false; sub.len()];
@@ -180,7 +202,7 @@ pub(crate) fn sweep(
     }
     let reaches = sub.reaching(&target);
 
-    let mut grads: Vec<Option<Tensor>> = vec![None; sub.len()];
+    let mut grads: Vec<Option<Cot>> = vec![None; sub.len()];
     for (y, seed) in ys.iter().zip(seeds) {
         if let Some(p) = sub.position(y.id())
             && reaches[p]
@@ -188,7 +210,7 @@ pub(crate) fn sweep(
             accumulate(&mut grads[p], seed)?;
         }
     }
-    let mut found: Vec<(usize, Tensor)> = Vec::with_capacity(xs.len());
+    let mut found: Vec<(usize, Cot)> = Vec::with_capacity(xs.len());
     let mut needs = Vec::new();
     for (p, node) in sub.nodes.iter().enumerate() {
         if !reaches[p] {
@@ -212,18 +234,20 @@ pub(crate) fn sweep(
         let cx = VjpContext {
             inputs: &recipe.inputs,
             output: node,
-            cotangent: &g,
+            lead_shape,
             lead,
             needs: &needs,
         };
-        let input_grads = recipe.op.vjp(&cx)?;
-        drop(g);
+        let input_grads = node_vjp(recipe.op.as_ref(), &cx, g, create_graph)?;
         for ((input, grad), &q) in recipe.inputs.iter().zip(input_grads).zip(input_positions) {
             if let Some(grad) = grad
                 && q != OUTSIDE
                 && reaches[q]
             {
-                let grad = sum_to(grad, lead, input.shape())?;
+                let grad = match grad {
+                    Cot::Dense(t) => Cot::Dense(sum_to(t, lead, input.shape())?),
+                    sparse => sparse,
+                };
                 accumulate(&mut grads[q], grad)?;
             }
         }
@@ -235,38 +259,79 @@ pub(crate) fn sweep(
             match hit {
                 Some((_, g)) => Ok(g.clone()),
                 None => {
-                    let mut shape = lead_shape.clone();
+                    let mut shape = lead_shape.to_vec();
                     shape.extend_from_slice(x.shape());
-                    Tensor::zeros(&shape)
+                    Tensor::zeros(&shape).map(Cot::Dense)
                 }
             }
         })
         .collect()
 }
 
-/// Adds `g` into a node's gradient: the first contribution moves in; later
-/// ones are added, in place when nothing else holds the buffer and the sweep
-/// is not being recorded.
-fn accumulate(slot: &mut Option<Tensor>, g: Tensor) -> Result<()> {
-    match slot.take() {
-        None => {
-            *slot = Some(g);
+/// One node's VJP: the fast unrecorded paths where the op has them, else
+/// its tensor-op rule on a dense cotangent.
+fn node_vjp(
+    op: &dyn Op,
+    cx: &VjpContext<'_>,
+    g: Cot,
+    create_graph: bool,
+) -> Result<Vec<Option<Cot>>> {
+    if !create_graph {
+        if let Some(grads) = elementwise_vjp(op, cx, &g)? {
+            return Ok(grads);
         }
-        Some(mut acc) => {
-            let in_place = !acc.requires_grad()
-                && !g.requires_grad()
-                && acc.shape() == g.shape()
-                && std::sync::Arc::get_mut(&mut acc.0).is_some();
-            let sum = if in_place {
-                if let Some(node) = std::sync::Arc::get_mut(&mut acc.0) {
-                    node.value += g.value();
-                }
-                acc
-            } else {
-                add(&acc, &g)?
-            };
-            *slot = Some(sum);
+        if let Cot::Sparse(s) = &g
+            && let Some(grads) = op.vjp_sparse(cx, s)
+        {
+            return grads;
         }
     }
+    let dense = g.into_dense()?;
+    Ok(op
+        .vjp(cx, &dense)?
+        .into_iter()
+        .map(|grad| grad.map(Cot::Dense))
+        .collect())
+}
+
+/// The VJP of an elementwise op from its partials, one pass per input and
+/// no temporaries; `None` when the op is not elementwise. The last needed
+/// input may take over the cotangent's buffer.
+fn elementwise_vjp(op: &dyn Op, cx: &VjpContext<'_>, g: &Cot) -> Result<Option<Vec<Option<Cot>>>> {
+    let values: Vec<&ArrayD<f64>> = cx.inputs.iter().map(Tensor::value).collect();
+    let out = cx.output.shape();
+    let last = cx.needs.iter().rposition(|&n| n);
+    let mut grads = Vec::with_capacity(values.len());
+    for (i, input) in cx.inputs.iter().enumerate() {
+        if !cx.needs(i) {
+            grads.push(None);
+            continue;
+        }
+        let Some(partial) = op.partial(i, &values, cx.output.value()) else {
+            return Ok(None);
+        };
+        let reusable = match g {
+            Cot::Dense(t) if Some(i) == last => Some(t.clone()),
+            _ => None,
+        };
+        grads.push(Some(through_partial(
+            g,
+            &partial?,
+            out,
+            input.shape(),
+            cx.lead,
+            reusable,
+        )?));
+    }
+    Ok(Some(grads))
+}
+
+/// Adds `g` into a node's gradient: the first contribution moves in; later
+/// ones are added (in place where the buffer is not shared).
+fn accumulate(slot: &mut Option<Cot>, g: Cot) -> Result<()> {
+    *slot = Some(match slot.take() {
+        None => g,
+        Some(acc) => acc.plus(g)?,
+    });
     Ok(())
 }

@@ -91,6 +91,23 @@ impl AxisSelection {
         self.len() == 0
     }
 
+    /// Where position `p` of the axis lands in the selection, if selected
+    /// (the first place, should a selection repeat positions; slices never
+    /// do).
+    pub fn index_of(&self, p: usize) -> Option<usize> {
+        match *self {
+            AxisSelection::Position(q) => (q == p).then_some(0),
+            AxisSelection::Range { start, step, len } => {
+                let offset = p as isize - start as isize;
+                if offset % step != 0 {
+                    return None;
+                }
+                let k = offset / step;
+                (k >= 0 && (k as usize) < len).then_some(k as usize)
+            }
+        }
+    }
+
     /// Whether the axis stays in the result.
     pub fn keeps_axis(&self) -> bool {
         matches!(self, AxisSelection::Range { .. })
@@ -350,6 +367,37 @@ mod tests {
             let sel = normalize(&index, &shape).unwrap();
             assert_eq!(sel.shape(), want, "{index:?} on {shape:?}");
             assert_eq!(sel.numel(), sel.axes().iter().map(|a| a.len()).product());
+        }
+    }
+
+    #[test]
+    fn index_of_inverts_positions() {
+        for sel in [
+            AxisSelection::Position(3),
+            AxisSelection::Range {
+                start: 1,
+                step: 2,
+                len: 3,
+            },
+            AxisSelection::Range {
+                start: 6,
+                step: -3,
+                len: 3,
+            },
+            AxisSelection::Range {
+                start: 0,
+                step: 1,
+                len: 0,
+            },
+        ] {
+            let positions: Vec<usize> = sel.positions().collect();
+            for p in 0..10 {
+                assert_eq!(
+                    sel.index_of(p),
+                    positions.iter().position(|&q| q == p),
+                    "{sel:?} {p}"
+                );
+            }
         }
     }
 

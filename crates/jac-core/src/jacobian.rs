@@ -19,14 +19,15 @@
 //! Indexing follows numpy exactly; see [`crate::index`] for where that differs
 //! from Paddle.
 
-use std::sync::{Arc, OnceLock};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
-use ndarray::{ArrayD, IxDyn};
+use ndarray::ArrayD;
 
-use crate::backward::{grad, sweep};
+use crate::backward::{grad, sweep_cotangents};
 use crate::broadcast::from_vec;
 use crate::cache::RowCache;
+use crate::cotangent::{Cot, one_hot_rows};
 use crate::error::{Error, Result, fmt_shape};
 use crate::index::{AxisSelection, Index, Selection, normalize};
 use crate::ops::sum;
@@ -115,13 +116,13 @@ enum Ys {
     },
 }
 
-/// The gradients one sweep produced for a block of `k` rows of one y: for
-/// each x, `k * B * N_j` contiguous values (`B` = 1 unbatched, `N_j` = 1 for
-/// a dropped x axis). Rows point into it, so evaluating a block copies
-/// nothing.
+/// The gradients one sweep produced for a block of `k` rows of one y, one
+/// per x: dense `[k, ..x.shape]` values, or sparse rows when every op on the
+/// way kept the one-hot seed sparse (an elementwise function has a diagonal
+/// Jacobian). Rows point into it, so evaluating a block copies nothing.
 struct RowBlock {
     k: usize,
-    grads: Vec<ArrayD<f64>>,
+    grads: Vec<Cot>,
 }
 
 /// One row of one y: row `t` of a block.
@@ -132,13 +133,25 @@ struct Row {
 }
 
 impl Row {
-    /// The row's `B * N_j` values in block `(i, j)`.
-    fn values(&self, j: usize) -> &[f64] {
-        let g = &self.block.grads[j];
-        let per = g.len() / self.block.k;
-        // Contiguous by construction (`evaluate`).
-        let data = g.as_slice().unwrap_or(&[]);
-        &data[self.t * per..(self.t + 1) * per]
+    /// The row's `B * N_j` values in block `(i, j)`, densified into
+    /// `scratch` when the row is sparse.
+    fn values<'a>(&'a self, j: usize, scratch: &'a mut Vec<f64>) -> Result<&'a [f64]> {
+        match &self.block.grads[j] {
+            Cot::Dense(g) => {
+                let data = g
+                    .value()
+                    .as_slice()
+                    .ok_or_else(|| Error::internal("row block is not contiguous"))?;
+                let per = data.len() / self.block.k;
+                Ok(&data[self.t * per..(self.t + 1) * per])
+            }
+            Cot::Sparse(s) => {
+                scratch.clear();
+                scratch.resize(s.row_len(), 0.0);
+                s.scatter_row(self.t, scratch);
+                Ok(scratch)
+            }
+        }
     }
 }
 
@@ -508,7 +521,7 @@ impl Jacobian {
         let sel = self.select(i, j, index)?;
         let shape = sel.shape();
         let mut out = vec![0.0; checked_numel(&shape, "read")?];
-        self.gather(i, j, &sel, &mut out)?;
+        self.gather(i, j, &sel, &mut out, true)?;
         from_vec(&shape, out)
     }
 
@@ -524,11 +537,21 @@ impl Jacobian {
                 out.len()
             )));
         }
-        self.gather(i, j, &sel, out)
+        self.gather(i, j, &sel, out, false)
     }
 
     /// Ensures the rows `sel` touches, then copies the selection into `out`.
-    fn gather(&self, i: usize, j: usize, sel: &Selection, out: &mut [f64]) -> Result<()> {
+    /// When `out` is known to hold zeros (`zeroed`), sparse rows only write
+    /// their entries: a diagonal Jacobian then touches one element per row,
+    /// as a dense copy would not.
+    fn gather(
+        &self,
+        i: usize,
+        j: usize,
+        sel: &Selection,
+        out: &mut [f64],
+        zeroed: bool,
+    ) -> Result<()> {
         let mut axes = sel.axes().iter();
         let full = |len| AxisSelection::Range {
             start: 0,
@@ -560,33 +583,44 @@ impl Jacobian {
 
         let width = self.cols[j].len;
         let cache = &self.caches[i];
-        let mut k = 0;
+        let (n_m, n_n) = (m_sel.len(), n_sel.len());
         let contiguous = match n_sel {
             AxisSelection::Range {
                 start,
                 step: 1,
                 len,
+                ..
             } => Some((start, len)),
             AxisSelection::Position(p) => Some((p, 1)),
             AxisSelection::Range { .. } => None,
         };
-        for b in b_sel.positions() {
-            for m in m_sel.positions() {
-                let row = cache.get(m).ok_or_else(|| {
-                    Error::internal(format!("row {m} of ys[{i}] was not evaluated"))
-                })?;
-                let values = &row.values(j)[b * width..(b + 1) * width];
+        let mut scratch = Vec::new();
+        // Row by row (a sparse row is densified once), each sample's stretch
+        // to its place in the row-major (b, m, n) result.
+        for (mi, m) in m_sel.positions().enumerate() {
+            let row = cache
+                .get(m)
+                .ok_or_else(|| Error::internal(format!("row {m} of ys[{i}] was not evaluated")))?;
+            if zeroed && let Cot::Sparse(s) = &row.block.grads[j] {
+                for (pos, v) in s.row(row.t) {
+                    let (b, n) = (pos / width.max(1), pos % width.max(1));
+                    if let (Some(bi), Some(ni)) = (b_sel.index_of(b), n_sel.index_of(n)) {
+                        out[(bi * n_m + mi) * n_n + ni] += v;
+                    }
+                }
+                continue;
+            }
+            let data = row.values(j, &mut scratch)?;
+            for (bi, b) in b_sel.positions().enumerate() {
+                let values = &data[b * width..(b + 1) * width];
+                let base = (bi * n_m + mi) * n_n;
+                let dest = &mut out[base..base + n_n];
                 match contiguous {
-                    Some((start, len)) => {
-                        out[k..k + len].copy_from_slice(&values[start..start + len]);
-                        k += len;
-                    }
-                    None => {
-                        for n in n_sel.positions() {
-                            out[k] = values[n];
-                            k += 1;
-                        }
-                    }
+                    Some((start, len)) => dest.copy_from_slice(&values[start..start + len]),
+                    None => dest
+                        .iter_mut()
+                        .zip(n_sel.positions())
+                        .for_each(|(o, n)| *o = values[n]),
                 }
             }
         }
@@ -620,45 +654,33 @@ impl Jacobian {
         })
     }
 
-    /// One sweep for the rows `rows` of `y`: stacked one-hot cotangents (for
-    /// every sample at once when batched).
+    /// One sweep for the rows `rows` of `y`: stacked one-hot cotangents,
+    /// carried sparse (for every sample at once when batched).
     fn evaluate(&self, y: &Tensor, rows: &[usize]) -> Result<Vec<Row>> {
         let k = rows.len();
-        let mut seed_shape = vec![k];
-        seed_shape.extend_from_slice(y.shape());
-        let width = y.numel();
-        let mut seed = vec![0.0; checked_numel(&seed_shape, "rows")?];
         // y is [M] or [] unbatched, [B, M] or [B] batched: row m is every
         // position whose last index (or only position) is m.
-        let per_row = if self.rows_side_of(y).has_axis {
+        let per_sample = if self.rows_side_of(y).has_axis {
             y.shape().last().copied().unwrap_or(1)
         } else {
             1
         };
-        for (t, &r) in rows.iter().enumerate() {
-            let block = &mut seed[t * width..(t + 1) * width];
-            for b in 0..width / per_row.max(1) {
-                block[b * per_row + r] = 1.0;
-            }
-        }
-        let seed = Tensor::constant(
-            ArrayD::from_shape_vec(IxDyn(&seed_shape), seed)
-                .map_err(|e| Error::internal(format!("seed: {e}")))?,
-        );
-        let grads = sweep(std::slice::from_ref(y), &self.xs, vec![seed], 1, false)?;
+        let samples = y.numel() / per_sample.max(1);
+        let seed = one_hot_rows(rows, y.shape(), samples, per_sample)?;
+        let grads = sweep_cotangents(
+            std::slice::from_ref(y),
+            &self.xs,
+            vec![Cot::Sparse(seed)],
+            &[k],
+            false,
+        )?;
         let grads = grads
             .into_iter()
-            .map(|g| {
-                // The sweep's results are constants nothing else holds, so
-                // their buffers move here unless a rule returned a shared one.
-                let value = std::sync::Arc::try_unwrap(g.0)
-                    .map(|mut node| std::mem::take(&mut node.value))
-                    .unwrap_or_else(|shared| shared.value.clone());
-                if value.is_standard_layout() {
-                    value
-                } else {
-                    value.as_standard_layout().into_owned()
-                }
+            .map(|g| match g {
+                Cot::Dense(t) if !t.value().is_standard_layout() => Cot::Dense(Tensor::constant(
+                    t.value().as_standard_layout().into_owned(),
+                )),
+                other => other,
             })
             .collect();
         let block = Arc::new(RowBlock { k, grads });

@@ -36,6 +36,7 @@ extern crate blas_src;
 mod backward;
 mod broadcast;
 mod cache;
+mod cotangent;
 mod error;
 mod graph;
 pub mod index;

@@ -3,13 +3,36 @@
 //! Rules return gradients at the broadcast shape; the sweep sums them back
 //! to each input's shape.
 
-use ndarray::ArrayD;
+use ndarray::{ArrayD, Zip};
 
 use super::{Op, VjpContext, apply};
-use crate::broadcast::{broadcast_shapes, zip_map};
+use crate::broadcast::{broadcast_shapes, view_as, zip_map};
+use crate::cotangent::Partial;
 use crate::error::Result;
 use crate::ops::neg;
+use crate::ops::unary::standard_layout;
 use crate::tensor::Tensor;
+
+/// The operands of one binary op, for computing its partials.
+struct Operands<'a> {
+    a: &'a ArrayD<f64>,
+    b: &'a ArrayD<f64>,
+    y: &'a ArrayD<f64>,
+    shape: &'a [usize],
+}
+
+impl Operands<'_> {
+    /// `f(a, b, y)` at every output element (`a`, `b` broadcast).
+    fn each(&self, f: impl Fn(f64, f64, f64) -> f64) -> Result<Partial> {
+        let a = view_as(self.a, self.shape)?;
+        let b = view_as(self.b, self.shape)?;
+        let p = Zip::from(&a)
+            .and(&b)
+            .and(self.y)
+            .map_collect(|&a, &b, &y| f(a, b, y));
+        Ok(Partial::Array(standard_layout(p)))
+    }
+}
 
 /// Declares a broadcasting binary op: its type (holding the output shape),
 /// its forward function and its VJP rule, and the public function.
@@ -18,7 +41,8 @@ macro_rules! binary_op {
         $(#[$doc:meta])*
         $fn_name:ident, $ty:ident, $name:literal,
         forward: $forward:expr,
-        vjp: |$cx:ident| ($grad_a:expr, $grad_b:expr)
+        vjp: |$cx:ident, $g:ident| ($grad_a:expr, $grad_b:expr),
+        partial: |$i:ident, $x:ident| $partial:expr
     ) => {
         #[derive(Debug)]
         pub(crate) struct $ty {
@@ -34,10 +58,25 @@ macro_rules! binary_op {
                 zip_map(x[0], x[1], &self.shape, $forward)
             }
 
-            fn vjp(&self, $cx: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
+            fn vjp(&self, $cx: &VjpContext<'_>, $g: &Tensor) -> Result<Vec<Option<Tensor>>> {
                 let grad_a = if $cx.needs(0) { Some($grad_a) } else { None };
                 let grad_b = if $cx.needs(1) { Some($grad_b) } else { None };
                 Ok(vec![grad_a, grad_b])
+            }
+
+            fn partial(
+                &self,
+                $i: usize,
+                inputs: &[&ArrayD<f64>],
+                output: &ArrayD<f64>,
+            ) -> Option<Result<Partial>> {
+                let $x = Operands {
+                    a: inputs[0],
+                    b: inputs[1],
+                    y: output,
+                    shape: &self.shape,
+                };
+                Some($partial)
             }
         }
 
@@ -55,29 +94,33 @@ binary_op!(
     /// `a + b`; d/da = 1, d/db = 1.
     add, Add, "add",
     forward: |p, q| p + q,
-    vjp: |cx| (cx.cotangent.clone(), cx.cotangent.clone())
+    vjp: |cx, g| (g.clone(), g.clone()),
+    partial: |_i, _x| Ok(Partial::Constant(1.0))
 );
 
 binary_op!(
     /// `a - b`; d/da = 1, d/db = -1.
     sub, Sub, "sub",
     forward: |p, q| p - q,
-    vjp: |cx| (cx.cotangent.clone(), neg(cx.cotangent)?)
+    vjp: |cx, g| (g.clone(), neg(g)?),
+    partial: |i, _x| Ok(Partial::Constant(if i == 0 { 1.0 } else { -1.0 }))
 );
 
 binary_op!(
     /// `a * b`; d/da = b, d/db = a.
     mul, Mul, "mul",
     forward: |p, q| p * q,
-    vjp: |cx| (mul(cx.cotangent, cx.input(1))?, mul(cx.cotangent, cx.input(0))?)
+    vjp: |cx, g| (mul(g, cx.input(1))?, mul(g, cx.input(0))?),
+    partial: |i, x| x.each(|a, b, _y| if i == 0 { b } else { a })
 );
 
 binary_op!(
     /// `a / b`; d/da = 1 / b, d/db = -a / b^2 = -(a / b) / b.
     div, Div, "div",
     forward: |p, q| p / q,
-    vjp: |cx| (
-        div(cx.cotangent, cx.input(1))?,
-        mul(cx.cotangent, &neg(&div(cx.output, cx.input(1))?)?)?
-    )
+    vjp: |cx, g| (
+        div(g, cx.input(1))?,
+        mul(g, &neg(&div(cx.output, cx.input(1))?)?)?
+    ),
+    partial: |i, x| x.each(|_a, b, y| if i == 0 { 1.0 / b } else { -y / b })
 );

@@ -8,10 +8,11 @@
 //! block of stacked cotangent rows cost one matrix-matrix product).
 
 use ndarray::linalg::{general_mat_mul, general_mat_vec_mul};
-use ndarray::{Array1, ArrayD, ArrayView2, ArrayViewD, Axis, Ix1, Ix2, IxDyn};
+use ndarray::{Array1, Array2, ArrayD, ArrayView1, ArrayView2, ArrayViewD, Axis, Ix1, Ix2, IxDyn};
 
 use super::{Op, VjpContext, apply};
 use crate::broadcast::{broadcast_shapes, reshape_to};
+use crate::cotangent::{Cot, Sparse};
 use crate::error::{Error, Result, fmt_shape};
 use crate::ops::{mul, transpose};
 use crate::tensor::{Tensor, check_alloc};
@@ -189,8 +190,8 @@ impl Op for Matmul {
 
     /// For matrices, `da = g b^T` and `db = a^T g`; a 1-D operand's unit axis
     /// is put back in the cotangent first and taken out of its gradient after.
-    fn vjp(&self, cx: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        let (a, b, g) = (cx.input(0), cx.input(1), cx.cotangent);
+    fn vjp(&self, cx: &VjpContext<'_>, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        let (a, b, g) = (cx.input(0), cx.input(1), g);
         let lead_out = cx.with_lead(&self.plan.out);
         let mut grad_a = None;
         let mut grad_b = None;
@@ -244,6 +245,70 @@ impl Op for Matmul {
         }
         Ok(vec![grad_a, grad_b])
     }
+
+    /// With a sparse cotangent, the gradient of the vector (or row-batch)
+    /// operand is a sum of a few scaled rows or columns of the constant one:
+    /// a gather instead of a product with a mostly-zero matrix.
+    fn vjp_sparse(&self, cx: &VjpContext<'_>, g: &Sparse) -> Option<Result<Vec<Option<Cot>>>> {
+        let (a, b) = (cx.input(0).value(), cx.input(1).value());
+        let (n, p) = (self.plan.n, self.plan.p);
+        let (which, grad, shape) = match (a.ndim(), b.ndim()) {
+            // y = A x: dy_i/dx = row i of A.
+            (2, 1) if !cx.needs(0) => {
+                let a2 = a.view().into_dimensionality::<Ix2>().ok()?;
+                (1, gather(g, 1, n, |i| a2.row(i), |_| 0), vec![n])
+            }
+            // y = x B: dy_j/dx = column j of B.
+            (1, 2) if !cx.needs(1) => {
+                let b2 = b.view().into_dimensionality::<Ix2>().ok()?;
+                (0, gather(g, 1, n, |j| b2.column(j), |_| 0), vec![n])
+            }
+            // Y = X B: dY_ij/dX = column j of B, in row i.
+            (2, 2) if !cx.needs(1) => {
+                let b2 = b.view().into_dimensionality::<Ix2>().ok()?;
+                let m = self.plan.m;
+                (
+                    0,
+                    gather(g, m, n, |pos| b2.column(pos % p), |pos| pos / p),
+                    vec![m, n],
+                )
+            }
+            _ => return None,
+        };
+        let mut full = vec![g.k];
+        full.extend_from_slice(&shape);
+        let grad = grad
+            .into_dyn()
+            .into_shape_with_order(IxDyn(&full))
+            .map(|v| Cot::Dense(Tensor::constant(v)))
+            .map_err(|e| Error::internal(format!("matmul: {e}")));
+        let mut grads = vec![None, None];
+        Some(grad.map(|grad| {
+            grads[which] = Some(grad);
+            grads
+        }))
+    }
+}
+
+/// The `[k, rows * width]` gradient of a sparse cotangent's rows where
+/// output entry `pos` contributes `value * line(pos)` to the stretch
+/// `at(pos)` of its row.
+fn gather<'a>(
+    g: &Sparse,
+    rows: usize,
+    width: usize,
+    line: impl Fn(usize) -> ArrayView1<'a, f64>,
+    at: impl Fn(usize) -> usize,
+) -> Array2<f64> {
+    let mut out = Array2::<f64>::zeros((g.k, rows * width));
+    for (t, mut row) in out.outer_iter_mut().enumerate() {
+        for (pos, v) in g.row(t) {
+            let start = at(pos) * width;
+            row.slice_mut(ndarray::s![start..start + width])
+                .scaled_add(v, &line(pos));
+        }
+    }
+    out
 }
 
 /// `shape` with a unit axis inserted before its last axis.

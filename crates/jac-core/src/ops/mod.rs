@@ -28,6 +28,7 @@ use std::fmt;
 
 use ndarray::ArrayD;
 
+use crate::cotangent::{Cot, Partial, Sparse};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
@@ -41,18 +42,39 @@ pub(crate) trait Op: Send + Sync + fmt::Debug {
     fn forward(&self, inputs: &[&ArrayD<f64>]) -> Result<ArrayD<f64>>;
 
     /// Returns one gradient per input (`None` for inputs the context says are
-    /// not needed, or that get no gradient), each shaped `L ++ s` where `s`
-    /// broadcasts to the input's shape.
-    fn vjp(&self, cx: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>>;
+    /// not needed, or that get no gradient) from the output's cotangent `g`,
+    /// each shaped `L ++ s` where `s` broadcasts to the input's shape.
+    fn vjp(&self, cx: &VjpContext<'_>, g: &Tensor) -> Result<Vec<Option<Tensor>>>;
+
+    /// For elementwise ops (each output element a function of the input
+    /// elements at its broadcast position): the derivative of the output with
+    /// respect to input `i` at every output element. Unrecorded sweeps use it
+    /// to scale a cotangent in one pass, or to carry a sparse one. `None`:
+    /// the op is not elementwise. Must agree with [`Op::vjp`].
+    fn partial(
+        &self,
+        _i: usize,
+        _inputs: &[&ArrayD<f64>],
+        _output: &ArrayD<f64>,
+    ) -> Option<Result<Partial>> {
+        None
+    }
+
+    /// The VJP of a sparse cotangent in an unrecorded sweep, for ops that can
+    /// do better than densifying it (a matrix product gathers rows). `None`:
+    /// the sweep densifies and calls [`Op::vjp`]. Must agree with it.
+    fn vjp_sparse(&self, _cx: &VjpContext<'_>, _g: &Sparse) -> Option<Result<Vec<Option<Cot>>>> {
+        None
+    }
 }
 
-/// What a VJP rule sees: the op's inputs and output, the cotangent of the
-/// output, how many leading axes of the cotangent stack independent rows, and
-/// which inputs need a gradient at all.
+/// What a VJP rule sees besides the cotangent: the op's inputs and output,
+/// the leading dims of the cotangent that stack independent rows, and which
+/// inputs need a gradient at all.
 pub(crate) struct VjpContext<'a> {
     pub(crate) inputs: &'a [Tensor],
     pub(crate) output: &'a Tensor,
-    pub(crate) cotangent: &'a Tensor,
+    pub(crate) lead_shape: &'a [usize],
     pub(crate) lead: usize,
     pub(crate) needs: &'a [bool],
 }
@@ -68,7 +90,7 @@ impl VjpContext<'_> {
 
     /// The stacked leading dims of the cotangent.
     pub(crate) fn lead_shape(&self) -> &[usize] {
-        &self.cotangent.shape()[..self.lead]
+        self.lead_shape
     }
 
     /// `L ++ shape`.

@@ -64,9 +64,9 @@ impl Op for Sum {
 
     /// Every input element gets the cotangent of the sum it fed: reshape the
     /// cotangent to keep the reduced axes as 1, then broadcast.
-    fn vjp(&self, cx: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
+    fn vjp(&self, cx: &VjpContext<'_>, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
         let kept = cx.with_lead(&kept_shape(&self.input_shape, &self.axes));
-        let g = reshape_to(cx.cotangent, &kept)?;
+        let g = reshape_to(g, &kept)?;
         one(broadcast_to(&g, &cx.with_lead(&self.input_shape))?)
     }
 }
@@ -165,7 +165,7 @@ impl Op for Max {
 
     /// The cotangent flows to the first maximal element of each lane only
     /// (a subgradient at ties, as numpy's argmax picks).
-    fn vjp(&self, cx: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
+    fn vjp(&self, cx: &VjpContext<'_>, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
         let input = cx.input(0).value();
         let ax = Axis(self.axis);
         let mut mask = ArrayD::<f64>::zeros(input.raw_dim());
@@ -173,7 +173,7 @@ impl Op for Max {
             mask_lane[argmax(lane.into_dyn())] = 1.0;
         }
         let kept = cx.with_lead(&kept_shape(input.shape(), &[self.axis]));
-        let g = reshape_to(cx.cotangent, &kept)?;
+        let g = reshape_to(g, &kept)?;
         one(mul(&g, &Tensor::constant(mask))?)
     }
 }

@@ -31,9 +31,8 @@ impl Op for Where {
 
     /// The cotangent goes to `a` where the mask holds and to `b` elsewhere,
     /// selected (not multiplied) so an infinite cotangent stays where it is.
-    fn vjp(&self, cx: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
+    fn vjp(&self, cx: &VjpContext<'_>, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
         let zero = Tensor::scalar(0.0);
-        let g = cx.cotangent;
         let grad_a = if cx.needs(0) {
             Some(where_(&self.mask, g, &zero)?)
         } else {

@@ -5,6 +5,7 @@ use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn};
 
 use super::{Op, VjpContext, apply, normalize_axis, one};
 use crate::broadcast::{broadcast_shapes, reshape_to, view_as};
+use crate::cotangent::{Cot, Sparse};
 use crate::error::{Error, Result, fmt_shape};
 use crate::index::slice_indices;
 use crate::tensor::{Tensor, check_alloc, checked_numel};
@@ -32,11 +33,17 @@ impl Op for Reshape {
     }
 
     /// Reshape the cotangent back to the input's shape.
-    fn vjp(&self, cx: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        one(reshape_to(
-            cx.cotangent,
-            &cx.with_lead(cx.input(0).shape()),
-        )?)
+    fn vjp(&self, cx: &VjpContext<'_>, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        one(reshape_to(g, &cx.with_lead(cx.input(0).shape()))?)
+    }
+
+    /// Row-major positions are the same before and after a reshape.
+    fn vjp_sparse(&self, cx: &VjpContext<'_>, g: &Sparse) -> Option<Result<Vec<Option<Cot>>>> {
+        let moved = Sparse {
+            shape: cx.input(0).shape().to_vec(),
+            ..g.clone()
+        };
+        Some(Ok(vec![Some(Cot::Sparse(moved))]))
     }
 }
 
@@ -98,7 +105,7 @@ impl Op for Transpose {
     }
 
     /// Apply the inverse permutation, leaving the stacked axes first.
-    fn vjp(&self, cx: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
+    fn vjp(&self, cx: &VjpContext<'_>, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
         let mut inverse = vec![0; self.perm.len()];
         for (k, &p) in self.perm.iter().enumerate() {
             inverse[p] = k;
@@ -107,7 +114,7 @@ impl Op for Transpose {
             .chain(inverse.iter().map(|&p| cx.axis(p)))
             .map(|p| p as isize)
             .collect();
-        one(transpose(cx.cotangent, &perm)?)
+        one(transpose(g, &perm)?)
     }
 }
 
@@ -181,14 +188,14 @@ impl Op for Slice {
     }
 
     /// Scatter the cotangent back into zeros at the sliced positions.
-    fn vjp(&self, cx: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
+    fn vjp(&self, cx: &VjpContext<'_>, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
         let full = cx.with_lead(cx.input(0).shape());
         one(apply(
             SliceScatter {
                 at: self.at.shifted(cx.lead),
                 shape: full,
             },
-            vec![cx.cotangent.clone()],
+            vec![g.clone()],
         )?)
     }
 }
@@ -256,8 +263,8 @@ impl Op for SliceScatter {
     }
 
     /// Gather the same positions back.
-    fn vjp(&self, cx: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        one(slice_strided(cx.cotangent, self.at.shifted(cx.lead))?)
+    fn vjp(&self, cx: &VjpContext<'_>, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        one(slice_strided(g, self.at.shifted(cx.lead))?)
     }
 }
 
@@ -279,7 +286,7 @@ impl Op for Concat {
     }
 
     /// Each input gets its own stretch of the cotangent.
-    fn vjp(&self, cx: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
+    fn vjp(&self, cx: &VjpContext<'_>, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
         let mut offset = 0;
         let mut grads = Vec::with_capacity(cx.inputs.len());
         for (k, input) in cx.inputs.iter().enumerate() {
@@ -291,7 +298,7 @@ impl Op for Concat {
                 len,
             };
             grads.push(if cx.needs(k) {
-                Some(slice_strided(cx.cotangent, at)?)
+                Some(slice_strided(g, at)?)
             } else {
                 None
             });
@@ -357,7 +364,7 @@ impl Op for Stack {
     }
 
     /// Input `k` gets position `k` of the new axis, with that axis dropped.
-    fn vjp(&self, cx: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
+    fn vjp(&self, cx: &VjpContext<'_>, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
         let mut grads = Vec::with_capacity(cx.inputs.len());
         for (k, input) in cx.inputs.iter().enumerate() {
             grads.push(if cx.needs(k) {
@@ -367,7 +374,7 @@ impl Op for Stack {
                     step: 1,
                     len: 1,
                 };
-                let picked = slice_strided(cx.cotangent, at)?;
+                let picked = slice_strided(g, at)?;
                 Some(reshape_to(&picked, &cx.with_lead(input.shape()))?)
             } else {
                 None
@@ -418,8 +425,8 @@ impl Op for BroadcastTo {
     }
 
     /// The cotangent as is: the sweep's `sum_to` folds it to the input.
-    fn vjp(&self, cx: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        one(cx.cotangent.clone())
+    fn vjp(&self, _cx: &VjpContext<'_>, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        one(g.clone())
     }
 }
 

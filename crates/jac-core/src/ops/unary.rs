@@ -8,6 +8,7 @@
 use ndarray::ArrayD;
 
 use super::{Op, VjpContext, apply, finite, one};
+use crate::cotangent::Partial;
 use crate::error::Result;
 use crate::ops::{div, mul};
 use crate::tensor::Tensor;
@@ -19,7 +20,8 @@ macro_rules! unary_op {
         $(#[$doc:meta])*
         $fn_name:ident, $ty:ident, $name:literal,
         forward: $forward:expr,
-        vjp: |$cx:ident| $vjp:expr
+        vjp: |$cx:ident, $g:ident| $vjp:expr,
+        partial: $partial:expr
     ) => {
         #[derive(Debug)]
         pub(crate) struct $ty;
@@ -33,8 +35,19 @@ macro_rules! unary_op {
                 Ok(x[0].mapv($forward))
             }
 
-            fn vjp(&self, $cx: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
+            fn vjp(&self, $cx: &VjpContext<'_>, $g: &Tensor) -> Result<Vec<Option<Tensor>>> {
+                // Not every rule needs the context.
+                let _ = &$cx;
                 one($vjp)
+            }
+
+            fn partial(
+                &self,
+                _i: usize,
+                x: &[&ArrayD<f64>],
+                y: &ArrayD<f64>,
+            ) -> Option<Result<Partial>> {
+                Some(Ok(elementwise_partial(x[0], y, $partial)))
             }
         }
 
@@ -49,56 +62,64 @@ unary_op!(
     /// `-a`; derivative -1.
     neg, Neg, "neg",
     forward: |v: f64| -v,
-    vjp: |cx| neg(cx.cotangent)?
+    vjp: |cx, g| neg(g)?,
+    partial: |_x, _y| -1.0
 );
 
 unary_op!(
     /// `exp(a)`; derivative `exp(a)`, the output itself.
     exp, Exp, "exp",
     forward: f64::exp,
-    vjp: |cx| mul(cx.cotangent, cx.output)?
+    vjp: |cx, g| mul(g, cx.output)?,
+    partial: |_x, y| y
 );
 
 unary_op!(
     /// Natural `log(a)`; derivative `1 / a`.
     log, Log, "log",
     forward: f64::ln,
-    vjp: |cx| div(cx.cotangent, cx.input(0))?
+    vjp: |cx, g| div(g, cx.input(0))?,
+    partial: |x, _y| 1.0 / x
 );
 
 unary_op!(
     /// `sin(a)`; derivative `cos(a)`.
     sin, Sin, "sin",
     forward: f64::sin,
-    vjp: |cx| mul(cx.cotangent, &cos(cx.input(0))?)?
+    vjp: |cx, g| mul(g, &cos(cx.input(0))?)?,
+    partial: |x, _y| x.cos()
 );
 
 unary_op!(
     /// `cos(a)`; derivative `-sin(a)`.
     cos, Cos, "cos",
     forward: f64::cos,
-    vjp: |cx| mul(cx.cotangent, &neg(&sin(cx.input(0))?)?)?
+    vjp: |cx, g| mul(g, &neg(&sin(cx.input(0))?)?)?,
+    partial: |x, _y| -x.sin()
 );
 
 unary_op!(
     /// `tan(a)`; derivative `1 + tan(a)^2`.
     tan, Tan, "tan",
     forward: f64::tan,
-    vjp: |cx| mul(cx.cotangent, &add_scalar(&square(cx.output)?, 1.0)?)?
+    vjp: |cx, g| mul(g, &add_scalar(&square(cx.output)?, 1.0)?)?,
+    partial: |_x, y| 1.0 + y * y
 );
 
 unary_op!(
     /// `tanh(a)`; derivative `1 - tanh(a)^2`.
     tanh, Tanh, "tanh",
     forward: f64::tanh,
-    vjp: |cx| mul(cx.cotangent, &one_minus(&square(cx.output)?)?)?
+    vjp: |cx, g| mul(g, &one_minus(&square(cx.output)?)?)?,
+    partial: |_x, y| 1.0 - y * y
 );
 
 unary_op!(
     /// The logistic `1 / (1 + exp(-a))`; derivative `s (1 - s)`.
     sigmoid, Sigmoid, "sigmoid",
     forward: sigmoid_value,
-    vjp: |cx| mul(cx.cotangent, &mul(cx.output, &one_minus(cx.output)?)?)?
+    vjp: |cx, g| mul(g, &mul(cx.output, &one_minus(cx.output)?)?)?,
+    partial: |_x, y| y * (1.0 - y)
 );
 
 unary_op!(
@@ -106,35 +127,40 @@ unary_op!(
     /// Paddle and PyTorch).
     relu, Relu, "relu",
     forward: |v: f64| if v > 0.0 { v } else { 0.0 },
-    vjp: |cx| mul(cx.cotangent, &constant_map(cx.input(0), |v| f64::from(u8::from(v > 0.0))))?
+    vjp: |cx, g| mul(g, &constant_map(cx.input(0), |v| f64::from(u8::from(v > 0.0))))?,
+    partial: |x, _y| f64::from(u8::from(x > 0.0))
 );
 
 unary_op!(
     /// `log(1 + exp(a))`, computed without overflow; derivative `sigmoid(a)`.
     softplus, Softplus, "softplus",
     forward: |v: f64| v.max(0.0) + (-v.abs()).exp().ln_1p(),
-    vjp: |cx| mul(cx.cotangent, &sigmoid(cx.input(0))?)?
+    vjp: |cx, g| mul(g, &sigmoid(cx.input(0))?)?,
+    partial: |x, _y| sigmoid_value(x)
 );
 
 unary_op!(
     /// `sqrt(a)`; derivative `1 / (2 sqrt(a))`.
     sqrt, Sqrt, "sqrt",
     forward: f64::sqrt,
-    vjp: |cx| div(cx.cotangent, &scale(cx.output, 2.0)?)?
+    vjp: |cx, g| div(g, &scale(cx.output, 2.0)?)?,
+    partial: |_x, y| 0.5 / y
 );
 
 unary_op!(
     /// `a * a`; derivative `2 a`.
     square, Square, "square",
     forward: |v: f64| v * v,
-    vjp: |cx| mul(cx.cotangent, &scale(cx.input(0), 2.0)?)?
+    vjp: |cx, g| mul(g, &scale(cx.input(0), 2.0)?)?,
+    partial: |x, _y| 2.0 * x
 );
 
 unary_op!(
     /// `|a|`; derivative `sign(a)` (0 at 0).
     abs, Abs, "abs",
     forward: f64::abs,
-    vjp: |cx| mul(cx.cotangent, &constant_map(cx.input(0), sign))?
+    vjp: |cx, g| mul(g, &constant_map(cx.input(0), sign))?,
+    partial: |x, _y| sign(x)
 );
 
 fn sigmoid_value(v: f64) -> f64 {
@@ -153,6 +179,22 @@ fn sign(v: f64) -> f64 {
         -1.0
     } else {
         0.0
+    }
+}
+
+/// The partial of a one-input elementwise op, from `f(x, y)` at every
+/// element (`y` the output).
+fn elementwise_partial(x: &ArrayD<f64>, y: &ArrayD<f64>, f: impl Fn(f64, f64) -> f64) -> Partial {
+    let p = ndarray::Zip::from(x).and(y).map_collect(|&x, &y| f(x, y));
+    Partial::Array(standard_layout(p))
+}
+
+/// `p` in row-major order (a no-op unless an input was not).
+pub(crate) fn standard_layout(p: ArrayD<f64>) -> ArrayD<f64> {
+    if p.is_standard_layout() {
+        p
+    } else {
+        p.as_standard_layout().into_owned()
     }
 }
 
@@ -182,8 +224,12 @@ impl Op for Scale {
     }
 
     /// d(s a) = s da.
-    fn vjp(&self, cx: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        one(scale(cx.cotangent, self.0)?)
+    fn vjp(&self, _cx: &VjpContext<'_>, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        one(scale(g, self.0)?)
+    }
+
+    fn partial(&self, _i: usize, _x: &[&ArrayD<f64>], _y: &ArrayD<f64>) -> Option<Result<Partial>> {
+        Some(Ok(Partial::Constant(self.0)))
     }
 }
 
@@ -207,8 +253,12 @@ impl Op for AddScalar {
     }
 
     /// d(a + s) = da.
-    fn vjp(&self, cx: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        one(cx.cotangent.clone())
+    fn vjp(&self, _cx: &VjpContext<'_>, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        one(g.clone())
+    }
+
+    fn partial(&self, _i: usize, _x: &[&ArrayD<f64>], _y: &ArrayD<f64>) -> Option<Result<Partial>> {
+        Some(Ok(Partial::Constant(1.0)))
     }
 }
 
@@ -232,13 +282,21 @@ impl Op for PowScalar {
     }
 
     /// d(a^p) = p a^(p-1) da; for p = 0 the output is constant.
-    fn vjp(&self, cx: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
+    fn vjp(&self, cx: &VjpContext<'_>, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
         let p = self.0;
         if p == 0.0 {
             return Ok(vec![None]);
         }
         let derivative = scale(&pow_scalar(cx.input(0), p - 1.0)?, p)?;
-        one(mul(cx.cotangent, &derivative)?)
+        one(mul(g, &derivative)?)
+    }
+
+    fn partial(&self, _i: usize, x: &[&ArrayD<f64>], y: &ArrayD<f64>) -> Option<Result<Partial>> {
+        let p = self.0;
+        if p == 0.0 {
+            return Some(Ok(Partial::Constant(0.0)));
+        }
+        Some(Ok(elementwise_partial(x[0], y, |x, _| p * x.powf(p - 1.0))))
     }
 }
 
