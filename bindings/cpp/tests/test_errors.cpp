@@ -1,6 +1,8 @@
 // Errors: every status maps to its own subclass of jac::Error (from the one
 // JAC_HPP_STATUS_LIST), and every error path of the binding throws that
-// subclass carrying libjac's own message (what() == jac_last_error()).
+// subclass carrying libjac's own message (what() == jac_last_error()). Of
+// the message only the stable part is pinned: the C function and, where the
+// header's convention names it, the argument; the wording is libjac's.
 
 #include <cmath>
 #include <cstring>
@@ -93,50 +95,50 @@ TEST(should_throw_the_base_class_for_a_status_newer_than_the_header) {
 
 TEST(should_throw_null_argument_errors_for_empty_objects) {
     const Tensor x = jac::tensor({1, 2}, {2}, true);
-    CHECK_LIBRARY_ERROR(jac::NullArgumentError, Tensor().shape(), "jac_tensor_ndim: t must not be NULL");
-    CHECK_LIBRARY_ERROR(jac::NullArgumentError, Tensor().values(), "jac_tensor_numel: t must not be NULL");
-    CHECK_LIBRARY_ERROR(jac::NullArgumentError, jac::exp(Tensor()), "jac_exp: a must not be NULL");
-    CHECK_LIBRARY_ERROR(jac::NullArgumentError, x + Tensor(), "jac_add: b must not be NULL");
+    CHECK_LIBRARY_ERROR(jac::NullArgumentError, Tensor().shape(), "jac_tensor_ndim: t");
+    CHECK_LIBRARY_ERROR(jac::NullArgumentError, Tensor().values(), "jac_tensor_numel: t");
+    CHECK_LIBRARY_ERROR(jac::NullArgumentError, jac::exp(Tensor()), "jac_exp: a");
+    CHECK_LIBRARY_ERROR(jac::NullArgumentError, x + Tensor(), "jac_add: b");
     CHECK_LIBRARY_ERROR(jac::NullArgumentError, jac::jacobian({Tensor()}, {x}), "jac_jacobian_new: ys[0]");
     CHECK_LIBRARY_ERROR(jac::NullArgumentError, jac::grad({jac::sum(x)}, {x, Tensor()}), "jac_grad: xs[1]");
-    CHECK_LIBRARY_ERROR(jac::NullArgumentError, jac::Jacobian().blocks(), "jac_jacobian_blocks: jac must not be NULL");
-    CHECK_LIBRARY_ERROR(jac::NullArgumentError, jac::Jacobian().block(0, 0), "jac must not be NULL");
+    CHECK_LIBRARY_ERROR(jac::NullArgumentError, jac::Jacobian().blocks(), "jac_jacobian_blocks: jac");
+    CHECK_LIBRARY_ERROR(jac::NullArgumentError, jac::Jacobian().block(0, 0), "jac_jacobian_block_shape: jac");
 }
 
 TEST(should_throw_invalid_argument_errors) {
     const Tensor x = jac::tensor({1, 2}, {2}, true);
     const Tensor m = jac::tensor({1, 2, 3, 4, 5, 6}, {2, 3}, true);
-    CHECK_LIBRARY_ERROR(jac::InvalidArgumentError, jac::tensor({1, 2, 3}, {2}), "expected 2 values for shape [2], got 3");
-    CHECK_LIBRARY_ERROR(jac::InvalidArgumentError, jac::tensor({}, {-1}), "shape[0]: expected a dim >= 0, got -1");
+    CHECK_LIBRARY_ERROR(jac::InvalidArgumentError, jac::tensor({1, 2, 3}, {2}), "jac_tensor_new");
+    CHECK_LIBRARY_ERROR(jac::InvalidArgumentError, jac::tensor({}, {-1}), "jac_tensor_new: shape");
     CHECK_LIBRARY_ERROR(jac::InvalidArgumentError, x * INFINITY, "jac_scale");
     CHECK_LIBRARY_ERROR(jac::InvalidArgumentError, x + NAN, "jac_add_scalar");
     CHECK_LIBRARY_ERROR(jac::InvalidArgumentError, NAN - x, "jac_add_scalar");
     CHECK_LIBRARY_ERROR(jac::InvalidArgumentError, jac::pow(x, INFINITY), "jac_pow_scalar");
-    CHECK_LIBRARY_ERROR(jac::InvalidArgumentError, jac::slice(x, 0, 0, 1, 0), "step");
-    CHECK_LIBRARY_ERROR(jac::InvalidArgumentError, jac::sum(m, {0, 0}), "given more than once");
+    CHECK_LIBRARY_ERROR(jac::InvalidArgumentError, jac::slice(x, 0, 0, 1, 0), "jac_slice");
+    CHECK_LIBRARY_ERROR(jac::InvalidArgumentError, jac::sum(m, {0, 0}), "jac_sum");
     CHECK_LIBRARY_ERROR(jac::InvalidArgumentError, jac::mean(m, {1, -1}), "jac_mean");
-    CHECK_LIBRARY_ERROR(jac::InvalidArgumentError, jac::transpose(m, {0}), "perm must have 2 entries");
+    CHECK_LIBRARY_ERROR(jac::InvalidArgumentError, jac::transpose(m, {0}), "jac_transpose");
     CHECK_LIBRARY_ERROR(jac::InvalidArgumentError, jac::reshape(m, {-2, -3}), "jac_reshape");
-    CHECK_LIBRARY_ERROR(jac::InvalidArgumentError, jac::concat({}), "jac_concat: n");
-    CHECK_LIBRARY_ERROR(jac::InvalidArgumentError, jac::stack({}), "jac_stack: n");
-    CHECK_LIBRARY_ERROR(jac::InvalidArgumentError, jac::jacobian({}, {x}), "jac_jacobian_new: ys");
-    CHECK_LIBRARY_ERROR(jac::InvalidArgumentError, jac::jacobian({x}, {}), "jac_jacobian_new: xs");
-    CHECK_LIBRARY_ERROR(jac::InvalidArgumentError, jac::hessian(jac::sum(x), {}), "jac_hessian_new: xs");
+    CHECK_LIBRARY_ERROR(jac::InvalidArgumentError, jac::concat({}), "jac_concat");
+    CHECK_LIBRARY_ERROR(jac::InvalidArgumentError, jac::stack({}), "jac_stack");
+    CHECK_LIBRARY_ERROR(jac::InvalidArgumentError, jac::jacobian({}, {x}), "jac_jacobian_new");
+    CHECK_LIBRARY_ERROR(jac::InvalidArgumentError, jac::jacobian({x}, {}), "jac_jacobian_new");
+    CHECK_LIBRARY_ERROR(jac::InvalidArgumentError, jac::hessian(jac::sum(x), {}), "jac_hessian_new");
     jac::Jacobian J = jac::jacobian({x}, {x});
     CHECK_LIBRARY_ERROR(jac::InvalidArgumentError, J.set_block_rows(0), "jac_jacobian_set_block_rows");
     CHECK_LIBRARY_ERROR(jac::InvalidArgumentError, J.block(0, 0)(jac::slice(0, 2, 0)), "jac_jacobian_read_shape");
-    CHECK_LIBRARY_ERROR(jac::InvalidArgumentError, x.item(), "jac_tensor_read: out_len: expected 2");
+    CHECK_LIBRARY_ERROR(jac::InvalidArgumentError, x.item(), "jac_tensor_read");
 }
 
 TEST(should_throw_shape_errors) {
     const Tensor x = jac::tensor({1, 2}, {2}, true);
     const Tensor c = jac::tensor({1, 2, 3}, {3});
     const Tensor m = jac::tensor({1, 2, 3, 4, 5, 6}, {2, 3}, true);
-    CHECK_LIBRARY_ERROR(jac::ShapeError, x + c, "jac_add: add: shapes [2] and [3] cannot be broadcast");
+    CHECK_LIBRARY_ERROR(jac::ShapeError, x + c, "jac_add");
     CHECK_LIBRARY_ERROR(jac::ShapeError, x - c, "jac_sub");
     CHECK_LIBRARY_ERROR(jac::ShapeError, x * c, "jac_mul");
     CHECK_LIBRARY_ERROR(jac::ShapeError, x / c, "jac_div");
-    CHECK_LIBRARY_ERROR(jac::ShapeError, jac::matmul(m, m), "inner dimensions differ");
+    CHECK_LIBRARY_ERROR(jac::ShapeError, jac::matmul(m, m), "jac_matmul");
     CHECK_LIBRARY_ERROR(jac::ShapeError, jac::matmul(jac::scalar(1.0), m), "jac_matmul");
     CHECK_LIBRARY_ERROR(jac::ShapeError, jac::reshape(m, {4}), "jac_reshape");
     CHECK_LIBRARY_ERROR(jac::ShapeError, jac::max(jac::tensor({}, {0}), 0), "jac_max");
@@ -144,24 +146,24 @@ TEST(should_throw_shape_errors) {
     CHECK_LIBRARY_ERROR(jac::ShapeError, jac::stack({x, c}), "jac_stack");
     CHECK_LIBRARY_ERROR(jac::ShapeError, jac::where(c, x, x), "jac_where");
     CHECK_LIBRARY_ERROR(jac::ShapeError, jac::grad({x}, {x}, {c}), "jac_grad: grad_ys[0]");
-    CHECK_LIBRARY_ERROR(jac::ShapeError, jac::jacobian({m}, {x}), "ys[0]: expected a 0-D or 1-D tensor");
+    CHECK_LIBRARY_ERROR(jac::ShapeError, jac::jacobian({m}, {x}), "jac_jacobian_new: ys[0]");
     CHECK_LIBRARY_ERROR(jac::ShapeError, jac::hessian(x, {x}), "jac_hessian_new: y");
 }
 
 TEST(should_throw_index_errors) {
     const Tensor x = jac::tensor({1, 2}, {2}, true);
     const Tensor m = jac::tensor({1, 2, 3, 4, 5, 6}, {2, 3}, true);
-    CHECK_LIBRARY_ERROR(jac::IndexError, jac::sum(m, {5}), "jac_sum: sum: axes");
+    CHECK_LIBRARY_ERROR(jac::IndexError, jac::sum(m, {5}), "jac_sum");
     CHECK_LIBRARY_ERROR(jac::IndexError, jac::mean(m, {-3}), "jac_mean");
     CHECK_LIBRARY_ERROR(jac::IndexError, jac::max(m, -3), "jac_max");
-    CHECK_LIBRARY_ERROR(jac::IndexError, jac::max(jac::scalar(1.0), 0), "0-D operand has no axes");
+    CHECK_LIBRARY_ERROR(jac::IndexError, jac::max(jac::scalar(1.0), 0), "jac_max");
     CHECK_LIBRARY_ERROR(jac::IndexError, jac::transpose(m, {0, 2}), "jac_transpose");
     CHECK_LIBRARY_ERROR(jac::IndexError, jac::slice(x, 1, 0, 1), "jac_slice");
     CHECK_LIBRARY_ERROR(jac::IndexError, jac::concat({x, x}, 3), "jac_concat");
     CHECK_LIBRARY_ERROR(jac::IndexError, jac::stack({x, x}, 3), "jac_stack");
     const jac::Jacobian J = jac::jacobian({x}, {x});
-    CHECK_LIBRARY_ERROR(jac::IndexError, J.block(1, 0), "jac_jacobian_block_shape: block (1, 0)");
-    CHECK_LIBRARY_ERROR(jac::IndexError, J.block(0, 1), "jac_jacobian_block_shape: block (0, 1)");
+    CHECK_LIBRARY_ERROR(jac::IndexError, J.block(1, 0), "jac_jacobian_block_shape");
+    CHECK_LIBRARY_ERROR(jac::IndexError, J.block(0, 1), "jac_jacobian_block_shape");
     CHECK_LIBRARY_ERROR(jac::IndexError, J.rows_evaluated(3), "jac_jacobian_rows_evaluated");
     CHECK_LIBRARY_ERROR(jac::IndexError, J.block(0, 0)(2), "jac_jacobian_read_shape");
     CHECK_LIBRARY_ERROR(jac::IndexError, J.block(0, 0)(jac::ellipsis, jac::ellipsis), "jac_jacobian_read_shape");
@@ -170,24 +172,24 @@ TEST(should_throw_index_errors) {
 TEST(should_throw_batch_axis_errors) {
     const Tensor x = jac::tensor({1, 2}, {2}, true);
     const Tensor m = jac::tensor({1, 2, 3, 4, 5, 6}, {2, 3}, true);
-    CHECK_LIBRARY_ERROR(jac::BatchAxisError, jac::jacobian({x}, {x}, 1), "batch_axis: expected None or 0, got 1");
+    CHECK_LIBRARY_ERROR(jac::BatchAxisError, jac::jacobian({x}, {x}, 1), "jac_jacobian_new: batch_axis");
     CHECK_LIBRARY_ERROR(jac::BatchAxisError, jac::jacobian({x}, {x}, -1), "jac_jacobian_new");
     CHECK_LIBRARY_ERROR(jac::BatchAxisError, jac::jacobian({m}, {jac::tensor({1, 2, 3}, {3, 1}, true)}, 0),
-                        "batch size 3");
+                        "jac_jacobian_new: xs[0]");
     CHECK_LIBRARY_ERROR(jac::BatchAxisError, jac::hessian(jac::sum(m, {1}), {jac::tensor({1, 2, 3}, {3}, true)}, 0),
                         "jac_hessian_new");
 }
 
 TEST(should_throw_not_differentiable_errors) {
     const Tensor c = jac::tensor({1, 2, 3}, {3});
-    CHECK_LIBRARY_ERROR(jac::NotDifferentiableError, jac::jacobian({c * 2.0}, {c}), "xs[0]: expected a tensor that requires grad");
+    CHECK_LIBRARY_ERROR(jac::NotDifferentiableError, jac::jacobian({c * 2.0}, {c}), "jac_jacobian_new: xs[0]");
     CHECK_LIBRARY_ERROR(jac::NotDifferentiableError, jac::grad({c * 2.0}, {c}), "jac_grad: xs[0]");
     CHECK_LIBRARY_ERROR(jac::NotDifferentiableError, jac::hessian(jac::sum(c), {c}), "jac_hessian_new: xs[0]");
 }
 
 TEST(should_throw_out_of_memory_errors_for_overflowing_sizes) {
     const int64_t big = int64_t{1} << 40;
-    CHECK_LIBRARY_ERROR(jac::OutOfMemoryError, jac::tensor({}, {big, big}), "overflows");
+    CHECK_LIBRARY_ERROR(jac::OutOfMemoryError, jac::tensor({}, {big, big}), "jac_tensor_new");
     CHECK_LIBRARY_ERROR(jac::OutOfMemoryError, jac::reshape(jac::tensor({}, {0}), {big, big}), "jac_reshape");
 }
 

@@ -142,7 +142,7 @@ TEST(should_read_an_index_built_at_run_time) {
 TEST(should_reject_bad_indices) {
     const jac::Block b = matrix_block();
     CHECK_THROWS(jac::IndexError, b(4), "jac_jacobian_read_shape");
-    CHECK_THROWS(jac::IndexError, b(0, -6), "out of range");
+    CHECK_THROWS(jac::IndexError, b(0, -6), "jac_jacobian_read_shape");
     CHECK_THROWS(jac::IndexError, b(0, 0, 0), "jac_jacobian_read_shape");
     CHECK_THROWS(jac::IndexError, b(ellipsis, 0, ellipsis), "jac_jacobian_read_shape");
     CHECK_THROWS(jac::InvalidArgumentError, b(slice(0, 4, 0)), "jac_jacobian_read_shape");
