@@ -341,3 +341,7 @@ function select(mask, a, b)
     @check LibJac.jac_where(m, x, y, out)
     return _adopt(out[])
 end
+
+# The C name too, spelled `Jac.var"where"(mask, a, b)` since `where` is a
+# Julia keyword.
+const var"where" = select

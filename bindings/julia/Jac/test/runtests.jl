@@ -275,6 +275,7 @@ end
     mask = [true false true; false true false]
     @test Array(Jac.select(mask, t, Tensor(P23))) == ifelse.(mask, A23, P23)
     @test Array(Jac.select(Tensor(mask), t, 0.0)) == ifelse.(mask, A23, 0.0)
+    @test Jac.var"where" === Jac.select
 end
 
 @testset "ops: gradients against central differences" begin
