@@ -41,6 +41,17 @@
 // `jac::slice(start, stop, step = 1)` with `jac::none` for an omitted bound
 // or step (Python semantics). INT64_MIN as a bound means `jac::none`
 // (JAC_SLICE_NONE).
+//
+// Scalars. `x + s`, `x - s`, `s - x`, `x * s`, `s * x` use jac_add_scalar,
+// jac_neg and jac_scale, which reject a NaN or infinite `s`
+// (InvalidArgumentError); `x / s` and `s / x` divide by or into a 0-D
+// constant, so they are IEEE division exactly as numpy's.
+//
+// Where the C ABI needed help: jac_grad rejects a NULL `out_grads` even for
+// zero xs, so `grad` always passes a buffer; jac_slice takes JAC_SLICE_NONE
+// for an omitted start or stop but not step (it would read INT64_MIN), so the
+// tensor `slice` maps a `jac::none` step to 1. Block shapes are read into a
+// fixed buffer of 8 dims (blocks have at most 3).
 
 #ifndef JAC_HPP
 #define JAC_HPP
