@@ -52,11 +52,15 @@ $(CPP_EXAMPLE): examples/cpp/seed.cpp $(CPP_HEADERS) | lib
 	@mkdir -p $(@D)
 	$(CXX) $(CPP_CXXFLAGS) $< $(CPP_LDFLAGS) -o $@
 
-# Runs every program, then sums the "<name>: N passed, N failed" lines.
+# Runs every program (stopping at the first that fails or crashes), then
+# sums their "<name>: N passed, N failed" lines.
 cpp-tests: $(CPP_PROGRAMS)
-	@set -e; : > $(CPP_BUILD)/results.txt; \
-	for t in $(CPP_TEST_BINS); do $$t | tee -a $(CPP_BUILD)/results.txt; done; \
-	$(CPP_EXAMPLE) > $(CPP_BUILD)/seed.out; \
+	@: > $(CPP_BUILD)/results.txt; \
+	for t in $(CPP_TEST_BINS); do \
+		$$t > $$t.log 2>&1; rc=$$?; cat $$t.log; cat $$t.log >> $(CPP_BUILD)/results.txt; \
+		[ $$rc -eq 0 ] || { echo "cpp-tests: $$t exited with $$rc" >&2; exit 1; }; \
+	done; \
+	$(CPP_EXAMPLE) > $(CPP_BUILD)/seed.out || { echo "cpp-tests: $(CPP_EXAMPLE) failed" >&2; exit 1; }; \
 	awk '/: [0-9]+ passed, [0-9]+ failed$$/ { p += $$2; f += $$4 } \
 		END { printf "cpp-tests: %d passed, %d failed\n", p, f; exit (f != 0) }' $(CPP_BUILD)/results.txt
 
