@@ -22,17 +22,27 @@ pub(crate) fn dims(shape: &[i64], arg: &str) -> Result<Vec<usize>, Failure> {
 }
 
 /// The number of elements of `shape`, or `JAC_ERR_OUT_OF_MEMORY` naming
-/// `arg` when it overflows or could never be addressed as float64 values
-/// (the engine's own limit, so both report the same status).
+/// `arg` when the product of its non-zero dims overflows or could never be
+/// addressed as float64 values.
+///
+/// Zero dims are left out of the product on purpose: `[i64::MAX, 2, 0]`
+/// has no elements, but ndarray (and so the engine) refuses it, and a huge
+/// dim of an empty tensor comes back as a huge allocation as soon as an op
+/// reduces the empty axis away.
 pub(crate) fn numel(shape: &[usize], arg: &str) -> Result<usize, Failure> {
     shape
         .iter()
+        .filter(|&&d| d != 0)
         .try_fold(1usize, |acc, &d| acc.checked_mul(d))
         .filter(|&n| n <= isize::MAX as usize / size_of::<f64>())
+        .map(|n| if shape.contains(&0) { 0 } else { n })
         .ok_or_else(|| {
             Failure::new(
                 JacStatus::JacErrOutOfMemory,
-                format!("{arg}: the product of {shape:?} overflows the address space"),
+                format!(
+                    "{arg}: the dims of {shape:?} overflow the address space \
+                     (the product of the non-zero dims is too large)"
+                ),
             )
         })
 }

@@ -4,7 +4,7 @@
 use jac_core::{ErrorKind, Result as CoreResult, Tensor};
 
 use crate::boundary::{Failure, call};
-use crate::convert::{int64s, signed};
+use crate::convert::{int64s, numel, signed};
 use crate::ptr::{Out, handles};
 use crate::status::JacStatus;
 use crate::tensor::{JacTensor, new_handle, tensor_arg};
@@ -499,9 +499,21 @@ pub unsafe extern "C" fn jac_reshape(
     call("jac_reshape", || {
         // SAFETY: pointer arguments per this function's contract.
         let a = unsafe { tensor_arg(a, "a") }?;
-        let shape = signed(unsafe { int64s(shape, ndim, "shape") }?);
+        let dims = unsafe { int64s(shape, ndim, "shape") }?;
         let out = unsafe { Out::new(out, "out") }?;
-        new_handle(jac_core::reshape(a, &shape)?, out);
+        // The engine reports negative dims; sizes it cannot represent (such
+        // as [i64::MAX, 2, 0], which has no elements) are refused here.
+        let given: Vec<usize> = dims
+            .iter()
+            .filter_map(|&d| usize::try_from(d).ok())
+            .collect();
+        numel(&given, "shape").map_err(|_| {
+            Failure::new(
+                JacStatus::JacErrOutOfMemory,
+                format!("shape: the dims of {dims:?} overflow the address space"),
+            )
+        })?;
+        new_handle(jac_core::reshape(a, &signed(dims))?, out);
         Ok(())
     })
 }

@@ -317,7 +317,7 @@ fn zero_lengths_with_null_pointers_are_empty_buffers() {
 fn bad_shapes_are_refused_without_writing() {
     let data = [1.0; 6];
     let mut out = null_mut();
-    let cases: [(&[i64], usize, JacStatus, &str); 6] = [
+    let cases: [(&[i64], usize, JacStatus, &str); 7] = [
         (&[2, 3], 5, JacStatus::JacErrInvalidArgument, "len"),
         (&[2, 3], 7, JacStatus::JacErrInvalidArgument, "len"),
         (&[], 0, JacStatus::JacErrInvalidArgument, "len"),
@@ -329,6 +329,8 @@ fn bad_shapes_are_refused_without_writing() {
             "shape",
         ),
         (&[i64::MAX, 2], 1, JacStatus::JacErrOutOfMemory, "shape"),
+        // No elements, but dims no array can have.
+        (&[i64::MAX, 2, 0], 0, JacStatus::JacErrOutOfMemory, "shape"),
     ];
     for (shape, len, want, needle) in cases {
         // SAFETY: `data` holds at least `len` values (6); shape is valid.
