@@ -7,8 +7,6 @@
 //! later ones are added. Every rule's output is summed back to its input's
 //! shape here, in one place.
 
-use ndarray::ArrayD;
-
 use crate::broadcast::sum_to;
 use crate::cotangent::{Cot, through_partial};
 use crate::error::{Error, Result, fmt_shape};
@@ -195,39 +193,56 @@ pub(crate) fn sweep_cotangents(
     let _mode = GradMode::set(create_graph);
 
     let sub = Subgraph::collect(ys);
-    let mut target = vec![false; sub.len()];
+    let mut state: Vec<NodeState> = (0..sub.len()).map(|_| NodeState::default()).collect();
     let x_positions: Vec<Option<usize>> = xs.iter().map(|x| sub.position(x.id())).collect();
     for &p in x_positions.iter().flatten() {
-        target[p] = true;
+        state[p].target = true;
     }
-    let reaches = sub.reaching(&target);
+    // Ascending ids: a node reaches an x when it is one or an input does.
+    for p in (0..sub.len()).rev() {
+        state[p].reaches = state[p].target
+            || sub
+                .inputs_of(p)
+                .iter()
+                .any(|&q| q != OUTSIDE && state[q].reaches);
+    }
 
-    let mut grads: Vec<Option<Cot>> = vec![None; sub.len()];
     for (y, seed) in ys.iter().zip(seeds) {
         if let Some(p) = sub.position(y.id())
-            && reaches[p]
+            && state[p].reaches
         {
-            accumulate(&mut grads[p], seed)?;
+            accumulate(&mut state[p].grad, seed)?;
         }
     }
-    let mut found: Vec<(usize, Cot)> = Vec::with_capacity(xs.len());
-    let mut needs = Vec::new();
+    let mut needs_many = Vec::new();
     for (p, node) in sub.nodes.iter().enumerate() {
-        if !reaches[p] {
+        if !state[p].reaches {
             continue;
         }
-        let Some(g) = grads[p].take() else {
+        let Some(g) = state[p].grad.take() else {
             continue;
         };
-        if target[p] {
-            found.push((p, g.clone()));
-        }
         let Some(recipe) = node.0.recipe.as_ref() else {
+            if state[p].target {
+                state[p].found = Some(g);
+            }
             continue;
         };
+        if state[p].target {
+            state[p].found = Some(g.clone());
+        }
         let input_positions = sub.inputs_of(p);
-        needs.clear();
-        needs.extend(input_positions.iter().map(|&q| q != OUTSIDE && reaches[q]));
+        let mut needs_few = [false; 4];
+        let needs: &mut [bool] = if input_positions.len() <= needs_few.len() {
+            &mut needs_few[..input_positions.len()]
+        } else {
+            needs_many.clear();
+            needs_many.resize(input_positions.len(), false);
+            &mut needs_many
+        };
+        for (need, &q) in needs.iter_mut().zip(input_positions) {
+            *need = q != OUTSIDE && state[q].reaches;
+        }
         if !needs.iter().any(|&n| n) {
             continue;
         }
@@ -236,36 +251,55 @@ pub(crate) fn sweep_cotangents(
             output: node,
             lead_shape,
             lead,
-            needs: &needs,
+            needs,
         };
         let input_grads = node_vjp(recipe.op.as_ref(), &cx, g, create_graph)?;
         for ((input, grad), &q) in recipe.inputs.iter().zip(input_grads).zip(input_positions) {
             if let Some(grad) = grad
                 && q != OUTSIDE
-                && reaches[q]
+                && state[q].reaches
             {
                 let grad = match grad {
                     Cot::Dense(t) => Cot::Dense(sum_to(t, lead, input.shape())?),
                     sparse => sparse,
                 };
-                accumulate(&mut grads[q], grad)?;
+                accumulate(&mut state[q].grad, grad)?;
             }
         }
     }
-    xs.iter()
-        .zip(&x_positions)
-        .map(|(x, p)| {
-            let hit = p.and_then(|p| found.iter().find(|(q, _)| *q == p));
-            match hit {
-                Some((_, g)) => Ok(g.clone()),
-                None => {
-                    let mut shape = lead_shape.to_vec();
-                    shape.extend_from_slice(x.shape());
-                    Tensor::zeros(&shape).map(Cot::Dense)
-                }
+    // Each x takes its gradient; an x given twice gets a copy for every
+    // place but the last.
+    let mut results = Vec::with_capacity(xs.len());
+    for (k, (x, p)) in xs.iter().zip(&x_positions).enumerate() {
+        let again = x_positions[k + 1..].contains(p);
+        let grad = match p.map(|p| &mut state[p].found) {
+            Some(slot @ Some(_)) if again => slot.clone(),
+            Some(slot @ Some(_)) => slot.take(),
+            _ => None,
+        };
+        results.push(match grad {
+            Some(g) => g,
+            None => {
+                let mut shape = lead_shape.to_vec();
+                shape.extend_from_slice(x.shape());
+                Cot::Dense(Tensor::zeros(&shape)?)
             }
-        })
-        .collect()
+        });
+    }
+    Ok(results)
+}
+
+/// What the sweep knows of one node of the subgraph.
+#[derive(Default)]
+struct NodeState {
+    /// One of the xs.
+    target: bool,
+    /// Some path from it reaches an x.
+    reaches: bool,
+    /// Its cotangent, accumulating until the sweep visits it.
+    grad: Option<Cot>,
+    /// For an x: its complete gradient.
+    found: Option<Cot>,
 }
 
 /// One node's VJP: the fast unrecorded paths where the op has them, else
@@ -298,16 +332,15 @@ fn node_vjp(
 /// no temporaries; `None` when the op is not elementwise. The last needed
 /// input may take over the cotangent's buffer.
 fn elementwise_vjp(op: &dyn Op, cx: &VjpContext<'_>, g: &Cot) -> Result<Option<Vec<Option<Cot>>>> {
-    let values: Vec<&ArrayD<f64>> = cx.inputs.iter().map(Tensor::value).collect();
     let out = cx.output.shape();
     let last = cx.needs.iter().rposition(|&n| n);
-    let mut grads = Vec::with_capacity(values.len());
+    let mut grads = Vec::with_capacity(cx.inputs.len());
     for (i, input) in cx.inputs.iter().enumerate() {
         if !cx.needs(i) {
             grads.push(None);
             continue;
         }
-        let Some(partial) = op.partial(i, &values, cx.output.value()) else {
+        let Some(partial) = op.partial(i, cx.inputs, cx.output.value()) else {
             return Ok(None);
         };
         let reusable = match g {

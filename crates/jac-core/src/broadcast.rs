@@ -66,7 +66,8 @@ pub(crate) fn zip_map(
         && let (Some(x), Some(y)) = (a.as_slice(), b.as_slice())
     {
         let data = x.iter().zip(y).map(|(&p, &q)| f(p, q)).collect();
-        return from_vec(shape, data);
+        return ArrayD::from_shape_vec(a.raw_dim(), data)
+            .map_err(|e| Error::internal(format!("{e}")));
     }
     if b.len() == 1 && a.shape() == shape {
         let q = b.iter().next().copied().unwrap_or_default();

@@ -11,7 +11,9 @@
 //! Recorded sweeps (`create_graph`) never see any of this: they run the ops'
 //! VJP rules on dense tensors, so what they record is ordinary graph.
 
-use ndarray::ArrayD;
+use std::sync::Arc;
+
+use ndarray::{ArrayD, Dimension, IxDyn};
 
 use crate::broadcast::{from_vec, sum_to};
 use crate::error::{Error, Result, fmt_shape};
@@ -32,20 +34,23 @@ pub(crate) enum Cot {
 #[derive(Clone, Debug)]
 pub(crate) struct Sparse {
     pub(crate) k: usize,
-    pub(crate) shape: Vec<usize>,
+    pub(crate) shape: IxDyn,
     pub(crate) per_row: usize,
-    pub(crate) positions: Vec<usize>,
+    /// Shared: most ops keep the positions and only scale the values.
+    pub(crate) positions: Arc<[usize]>,
     pub(crate) values: Vec<f64>,
 }
 
 /// Beyond this share of a row's elements a sparse row is densified: dense
-/// kernels then do less work than scattered ones.
+/// kernels then do less work than scattered ones. Rows shorter than
+/// `DENSE_MIN` stay sparse: either form is cheap, and converting is not.
 const DENSE_SHARE: usize = 4;
+const DENSE_MIN: usize = 256;
 
 impl Sparse {
     /// The number of elements of one row (`S`'s numel).
     pub(crate) fn row_len(&self) -> usize {
-        self.shape.iter().product()
+        self.shape.size()
     }
 
     /// The entries of row `t`.
@@ -59,7 +64,8 @@ impl Sparse {
 
     /// Whether rows hold so many entries that a dense form is cheaper.
     fn crowded(&self) -> bool {
-        self.per_row.saturating_mul(DENSE_SHARE) > self.row_len()
+        let len = self.row_len();
+        len >= DENSE_MIN && self.per_row.saturating_mul(DENSE_SHARE) > len
     }
 
     /// Adds row `t` into `out`, a dense row of `row_len` values.
@@ -72,7 +78,7 @@ impl Sparse {
     /// The dense `[k, ..S]` tensor.
     pub(crate) fn densify(&self) -> Result<Tensor> {
         let mut shape = vec![self.k];
-        shape.extend_from_slice(&self.shape);
+        shape.extend_from_slice(self.shape.slice());
         check_alloc(&shape, "cotangent")?;
         let n = self.row_len();
         let mut data = vec![0.0; n * self.k];
@@ -86,7 +92,7 @@ impl Sparse {
     /// the positions agree (the usual case: both came from one seed), rows
     /// are concatenated otherwise.
     fn plus(mut self, other: &Sparse) -> Sparse {
-        if self.positions == other.positions {
+        if Arc::ptr_eq(&self.positions, &other.positions) || self.positions == other.positions {
             for (a, b) in self.values.iter_mut().zip(&other.values) {
                 *a += b;
             }
@@ -103,7 +109,7 @@ impl Sparse {
         }
         Sparse {
             per_row,
-            positions,
+            positions: positions.into(),
             values,
             ..self
         }
@@ -166,7 +172,7 @@ fn scatter_into(d: &mut Tensor, s: &Sparse) -> Result<()> {
         return Err(Error::internal(format!(
             "adding a sparse cotangent of {} rows of {} to a dense one of {} values",
             s.k,
-            fmt_shape(&s.shape),
+            fmt_shape(s.shape.slice()),
             data.len()
         )));
     }
@@ -252,7 +258,7 @@ pub(crate) fn through_partial(
                 let p = p
                     .as_slice()
                     .ok_or_else(|| Error::internal("partial is not contiguous"))?;
-                for (v, &pos) in values.iter_mut().zip(&s.positions) {
+                for (v, &pos) in values.iter_mut().zip(s.positions.iter()) {
                     *v *= p[pos];
                 }
             } else if let Partial::Constant(c) = *partial
@@ -261,14 +267,14 @@ pub(crate) fn through_partial(
                 values.iter_mut().for_each(|v| *v *= c);
             }
             let positions = if input == out {
-                s.positions.clone()
+                Arc::clone(&s.positions)
             } else {
                 let map = BroadcastMap::new(out, input);
                 s.positions.iter().map(|&p| map.map(p)).collect()
             };
             Ok(Cot::Sparse(Sparse {
                 k: s.k,
-                shape: input.to_vec(),
+                shape: IxDyn(input),
                 per_row: s.per_row,
                 positions,
                 values,
@@ -340,9 +346,9 @@ pub(crate) fn one_hot_rows(
     }
     Ok(Sparse {
         k: rows.len(),
-        shape: shape.to_vec(),
+        shape: IxDyn(shape),
         per_row,
-        positions,
+        positions: positions.into(),
         values: vec![1.0; total],
     })
 }

@@ -149,6 +149,10 @@ pub(crate) struct Subgraph {
     offsets: Vec<usize>,
 }
 
+/// Below this many nodes, membership is a linear scan of the nodes found so
+/// far (no hashing, no allocation); above it, a hash set.
+const FEW: usize = 32;
+
 /// The position of an input that is not part of the subgraph.
 pub(crate) const OUTSIDE: usize = usize::MAX;
 
@@ -156,15 +160,16 @@ impl Subgraph {
     /// Collects the subgraph iteratively: the depth of the graph does not
     /// touch the call stack.
     pub(crate) fn collect(roots: &[Tensor]) -> Subgraph {
-        let mut seen = IdSet::default();
-        let mut nodes = Vec::new();
-        let mut stack: Vec<Tensor> = roots
-            .iter()
-            .filter(|t| t.requires_grad())
-            .cloned()
-            .collect();
+        let mut nodes: Vec<Tensor> = Vec::with_capacity(16);
+        let mut many: Option<IdSet> = None;
+        let seen = |nodes: &[Tensor], many: &Option<IdSet>, id: NodeId| match many {
+            Some(set) => set.contains(&id),
+            None => nodes.iter().any(|t| t.id() == id),
+        };
+        let mut stack: Vec<Tensor> = Vec::with_capacity(16);
+        stack.extend(roots.iter().filter(|t| t.requires_grad()).cloned());
         while let Some(t) = stack.pop() {
-            if !seen.insert(t.id()) {
+            if seen(&nodes, &many, t.id()) {
                 continue;
             }
             if let Some(recipe) = &t.0.recipe {
@@ -172,18 +177,25 @@ impl Subgraph {
                     recipe
                         .inputs
                         .iter()
-                        .filter(|i| i.requires_grad() && !seen.contains(&i.id()))
+                        .filter(|i| i.requires_grad() && !seen(&nodes, &many, i.id()))
                         .cloned(),
                 );
+            }
+            if let Some(set) = many.as_mut() {
+                set.insert(t.id());
+            } else if nodes.len() >= FEW {
+                many = Some(nodes.iter().map(Tensor::id).chain([t.id()]).collect());
             }
             nodes.push(t);
         }
         nodes.sort_unstable_by_key(|t| std::cmp::Reverse(t.id()));
+        let n = nodes.len();
         let mut sub = Subgraph {
             nodes,
-            inputs: Vec::new(),
-            offsets: vec![0],
+            inputs: Vec::with_capacity(2 * n),
+            offsets: Vec::with_capacity(n + 1),
         };
+        sub.offsets.push(0);
         for p in 0..sub.nodes.len() {
             if let Some(recipe) = &sub.nodes[p].0.recipe {
                 for input in &recipe.inputs {
@@ -209,20 +221,5 @@ impl Subgraph {
     /// no grad).
     pub(crate) fn inputs_of(&self, p: usize) -> &[usize] {
         &self.inputs[self.offsets[p]..self.offsets[p + 1]]
-    }
-
-    /// For each node, whether some path from it reaches a node marked in
-    /// `targets`. Walks ascending ids so inputs are decided first.
-    pub(crate) fn reaching(&self, targets: &[bool]) -> Vec<bool> {
-        let mut reaches = targets.to_vec();
-        for p in (0..self.len()).rev() {
-            if !reaches[p] {
-                reaches[p] = self
-                    .inputs_of(p)
-                    .iter()
-                    .any(|&q| q != OUTSIDE && reaches[q]);
-            }
-        }
-        reaches
     }
 }

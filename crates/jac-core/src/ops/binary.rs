@@ -18,14 +18,30 @@ struct Operands<'a> {
     a: &'a ArrayD<f64>,
     b: &'a ArrayD<f64>,
     y: &'a ArrayD<f64>,
-    shape: &'a [usize],
 }
 
 impl Operands<'_> {
     /// `f(a, b, y)` at every output element (`a`, `b` broadcast).
     fn each(&self, f: impl Fn(f64, f64, f64) -> f64) -> Result<Partial> {
-        let a = view_as(self.a, self.shape)?;
-        let b = view_as(self.b, self.shape)?;
+        if let (Some(a), Some(b), Some(y)) =
+            (self.a.as_slice(), self.b.as_slice(), self.y.as_slice())
+            && a.len() == y.len()
+            && b.len() == y.len()
+            && self.a.shape() == self.y.shape()
+            && self.b.shape() == self.y.shape()
+        {
+            let data = a
+                .iter()
+                .zip(b)
+                .zip(y)
+                .map(|((&a, &b), &y)| f(a, b, y))
+                .collect();
+            return ArrayD::from_shape_vec(self.y.raw_dim(), data)
+                .map(Partial::Array)
+                .map_err(|e| crate::error::Error::internal(format!("{e}")));
+        }
+        let a = view_as(self.a, self.y.shape())?;
+        let b = view_as(self.b, self.y.shape())?;
         let p = Zip::from(&a)
             .and(&b)
             .and(self.y)
@@ -34,7 +50,8 @@ impl Operands<'_> {
     }
 }
 
-/// Declares a broadcasting binary op: its type (holding the output shape),
+/// Declares a broadcasting binary op: its type (no attributes: the output
+/// shape follows from the inputs'),
 /// its forward function and its VJP rule, and the public function.
 macro_rules! binary_op {
     (
@@ -45,9 +62,7 @@ macro_rules! binary_op {
         partial: |$i:ident, $x:ident| $partial:expr
     ) => {
         #[derive(Debug)]
-        pub(crate) struct $ty {
-            shape: Vec<usize>,
-        }
+        pub(crate) struct $ty;
 
         impl Op for $ty {
             fn name(&self) -> &'static str {
@@ -55,7 +70,11 @@ macro_rules! binary_op {
             }
 
             fn forward(&self, x: &[&ArrayD<f64>]) -> Result<ArrayD<f64>> {
-                zip_map(x[0], x[1], &self.shape, $forward)
+                let (a, b) = (x[0], x[1]);
+                if a.shape() == b.shape() {
+                    return zip_map(a, b, a.shape(), $forward);
+                }
+                zip_map(a, b, &broadcast_shapes(a.shape(), b.shape(), $name)?, $forward)
             }
 
             fn vjp(&self, $cx: &VjpContext<'_>, $g: &Tensor) -> Result<Vec<Option<Tensor>>> {
@@ -67,14 +86,13 @@ macro_rules! binary_op {
             fn partial(
                 &self,
                 $i: usize,
-                inputs: &[&ArrayD<f64>],
+                inputs: &[Tensor],
                 output: &ArrayD<f64>,
             ) -> Option<Result<Partial>> {
                 let $x = Operands {
-                    a: inputs[0],
-                    b: inputs[1],
+                    a: inputs[0].value(),
+                    b: inputs[1].value(),
                     y: output,
-                    shape: &self.shape,
                 };
                 Some($partial)
             }
@@ -84,8 +102,7 @@ macro_rules! binary_op {
         ///
         /// Errors: `Shape` when the shapes do not broadcast.
         pub fn $fn_name(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-            let shape = broadcast_shapes(a.shape(), b.shape(), $name)?;
-            apply($ty { shape }, vec![a.clone(), b.clone()])
+            apply($ty, vec![a.clone(), b.clone()])
         }
     };
 }

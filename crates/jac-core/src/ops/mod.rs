@@ -54,7 +54,7 @@ pub(crate) trait Op: Send + Sync + fmt::Debug {
     fn partial(
         &self,
         _i: usize,
-        _inputs: &[&ArrayD<f64>],
+        _inputs: &[Tensor],
         _output: &ArrayD<f64>,
     ) -> Option<Result<Partial>> {
         None

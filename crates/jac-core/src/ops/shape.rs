@@ -40,7 +40,7 @@ impl Op for Reshape {
     /// Row-major positions are the same before and after a reshape.
     fn vjp_sparse(&self, cx: &VjpContext<'_>, g: &Sparse) -> Option<Result<Vec<Option<Cot>>>> {
         let moved = Sparse {
-            shape: cx.input(0).shape().to_vec(),
+            shape: IxDyn(cx.input(0).shape()),
             ..g.clone()
         };
         Some(Ok(vec![Some(Cot::Sparse(moved))]))

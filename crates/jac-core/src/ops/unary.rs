@@ -44,10 +44,10 @@ macro_rules! unary_op {
             fn partial(
                 &self,
                 _i: usize,
-                x: &[&ArrayD<f64>],
+                x: &[Tensor],
                 y: &ArrayD<f64>,
             ) -> Option<Result<Partial>> {
-                Some(Ok(elementwise_partial(x[0], y, $partial)))
+                Some(Ok(elementwise_partial(x[0].value(), y, $partial)))
             }
         }
 
@@ -185,6 +185,12 @@ fn sign(v: f64) -> f64 {
 /// The partial of a one-input elementwise op, from `f(x, y)` at every
 /// element (`y` the output).
 fn elementwise_partial(x: &ArrayD<f64>, y: &ArrayD<f64>, f: impl Fn(f64, f64) -> f64) -> Partial {
+    if let (Some(xs), Some(ys)) = (x.as_slice(), y.as_slice()) {
+        let data: Vec<f64> = xs.iter().zip(ys).map(|(&x, &y)| f(x, y)).collect();
+        if let Ok(p) = ArrayD::from_shape_vec(y.raw_dim(), data) {
+            return Partial::Array(p);
+        }
+    }
     let p = ndarray::Zip::from(x).and(y).map_collect(|&x, &y| f(x, y));
     Partial::Array(standard_layout(p))
 }
@@ -228,7 +234,7 @@ impl Op for Scale {
         one(scale(g, self.0)?)
     }
 
-    fn partial(&self, _i: usize, _x: &[&ArrayD<f64>], _y: &ArrayD<f64>) -> Option<Result<Partial>> {
+    fn partial(&self, _i: usize, _x: &[Tensor], _y: &ArrayD<f64>) -> Option<Result<Partial>> {
         Some(Ok(Partial::Constant(self.0)))
     }
 }
@@ -257,7 +263,7 @@ impl Op for AddScalar {
         one(g.clone())
     }
 
-    fn partial(&self, _i: usize, _x: &[&ArrayD<f64>], _y: &ArrayD<f64>) -> Option<Result<Partial>> {
+    fn partial(&self, _i: usize, _x: &[Tensor], _y: &ArrayD<f64>) -> Option<Result<Partial>> {
         Some(Ok(Partial::Constant(1.0)))
     }
 }
@@ -291,12 +297,14 @@ impl Op for PowScalar {
         one(mul(g, &derivative)?)
     }
 
-    fn partial(&self, _i: usize, x: &[&ArrayD<f64>], y: &ArrayD<f64>) -> Option<Result<Partial>> {
+    fn partial(&self, _i: usize, x: &[Tensor], y: &ArrayD<f64>) -> Option<Result<Partial>> {
         let p = self.0;
         if p == 0.0 {
             return Some(Ok(Partial::Constant(0.0)));
         }
-        Some(Ok(elementwise_partial(x[0], y, |x, _| p * x.powf(p - 1.0))))
+        Some(Ok(elementwise_partial(x[0].value(), y, |x, _| {
+            p * x.powf(p - 1.0)
+        })))
     }
 }
 
