@@ -180,18 +180,25 @@ impl fmt::Debug for Tensor {
 }
 
 /// The product of `shape`, or `OutOfMemory` naming `arg` when it overflows
-/// or when that many float64 values could never be addressed.
+/// or when that many float64 values could never be addressed. The product
+/// of the non-zero dims is bounded too: an empty tensor with a huge dim is
+/// refused by ndarray, and reducing its empty axis away would ask for that
+/// huge allocation.
 pub(crate) fn checked_numel(shape: &[usize], arg: &str) -> Result<usize> {
-    shape
+    let limit = isize::MAX as usize / std::mem::size_of::<f64>();
+    let nonzero = shape
         .iter()
+        .filter(|&&d| d != 0)
         .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-        .filter(|&n| n <= isize::MAX as usize / std::mem::size_of::<f64>())
-        .ok_or_else(|| {
-            Error::out_of_memory(format!(
-                "{arg}: the product of {} overflows the address space",
-                fmt_shape(shape)
-            ))
-        })
+        .filter(|&n| n <= limit);
+    match nonzero {
+        Some(_) if shape.contains(&0) => Ok(0),
+        Some(n) => Ok(n),
+        None => Err(Error::out_of_memory(format!(
+            "{arg}: the product of {} overflows the address space",
+            fmt_shape(shape)
+        ))),
+    }
 }
 
 /// Above this many elements an op asks the allocator before computing, so a

@@ -617,3 +617,37 @@ fn zeros_and_ones_refuse_sizes_that_overflow() {
     );
     assert_eq!(Tensor::ones(&[2, 0]).unwrap().numel(), 0);
 }
+
+#[test]
+fn empty_tensors_with_huge_dims_are_out_of_memory_not_internal() {
+    // No elements, but ndarray refuses a product of non-zero dims beyond
+    // isize::MAX, and reducing the empty axis away would allocate the rest.
+    let wide = Tensor::from_vec(vec![], &[1 << 59, 0], true).unwrap();
+    let sixteen: Vec<Tensor> = (0..16).map(|_| wide.clone()).collect();
+    expect_err(concat(&sixteen, 0), ErrorKind::OutOfMemory, &["concat"]);
+    expect_err(stack(&sixteen, 0), ErrorKind::OutOfMemory, &["stack"]);
+    let c = Tensor::from_vec(vec![1.0; 16], &[16, 1, 1], false).unwrap();
+    expect_err(add(&wide, &c), ErrorKind::OutOfMemory, &["add"]);
+    expect_err(
+        Tensor::from_vec(vec![], &[usize::MAX / 2, 4, 0], false),
+        ErrorKind::OutOfMemory,
+        &["shape"],
+    );
+    let tall = Tensor::from_vec(vec![], &[1 << 40, 0], true).unwrap();
+    expect_err(
+        sum(&tall, Some(&[1]), false),
+        ErrorKind::OutOfMemory,
+        &["sum"],
+    );
+    expect_err(
+        mean(&tall, Some(&[1]), false),
+        ErrorKind::OutOfMemory,
+        &["mean"],
+    );
+    // A small empty reduction is fine: sum over an empty axis is zeros.
+    let small = Tensor::from_vec(vec![], &[3, 0], true).unwrap();
+    assert_eq!(
+        sum(&small, Some(&[1]), false).unwrap().to_vec(),
+        vec![0.0; 3]
+    );
+}

@@ -6,7 +6,7 @@ use super::{Op, VjpContext, apply, normalize_axes, normalize_axis, one};
 use crate::broadcast::reshape_to;
 use crate::error::{Error, Result, fmt_shape};
 use crate::ops::{broadcast_to, div, mul, scale};
-use crate::tensor::Tensor;
+use crate::tensor::{Tensor, check_alloc};
 
 /// The input shape with every reduced axis kept as 1.
 fn kept_shape(shape: &[usize], axes: &[usize]) -> Vec<usize> {
@@ -78,6 +78,8 @@ impl Op for Sum {
 /// given twice.
 pub fn sum(a: &Tensor, axes: Option<&[isize]>, keepdim: bool) -> Result<Tensor> {
     let axes = resolve_axes(a, axes, "sum: axes")?;
+    // Reducing an empty axis away can leave more elements than the input had.
+    check_alloc(&reduced_shape(a.shape(), &axes, keepdim), "sum")?;
     apply(
         Sum {
             axes,
@@ -109,6 +111,7 @@ fn resolve_axes(a: &Tensor, axes: Option<&[isize]>, arg: &str) -> Result<Vec<usi
 /// ```
 pub fn mean(a: &Tensor, axes: Option<&[isize]>, keepdim: bool) -> Result<Tensor> {
     let resolved = resolve_axes(a, axes, "mean: axes")?;
+    check_alloc(&reduced_shape(a.shape(), &resolved, keepdim), "mean")?;
     let count: usize = resolved.iter().map(|&ax| a.shape()[ax]).product();
     let total = apply(
         Sum {
