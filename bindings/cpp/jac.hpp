@@ -47,11 +47,12 @@
 // (InvalidArgumentError); `x / s` and `s / x` divide by or into a 0-D
 // constant, so they are IEEE division exactly as numpy's.
 //
-// Where the C ABI needed help: jac_grad rejects a NULL `out_grads` even for
-// zero xs, so `grad` always passes a buffer; jac_slice takes JAC_SLICE_NONE
-// for an omitted start or stop but not step (it would read INT64_MIN), so the
-// tensor `slice` maps a `jac::none` step to 1. Block shapes are read into a
-// fixed buffer of 8 dims (blocks have at most 3).
+// Where early 0.1.0 builds of the C ABI needed help (both since fixed in
+// libjac, kept so this header is right with either): jac_grad rejected a
+// NULL `out_grads` even for zero xs, so `grad` always passes a buffer;
+// jac_slice read a JAC_SLICE_NONE step as INT64_MIN, so the tensor `slice`
+// maps a `jac::none` step to 1 itself. Block shapes are read into a fixed
+// buffer of 8 dims (blocks have at most 3).
 
 #ifndef JAC_HPP
 #define JAC_HPP
@@ -454,8 +455,8 @@ constexpr Index slice(Bound start, Bound stop, Bound step = 1) noexcept { return
 /// `a` restricted along `axis` to `start:stop:step` (Python semantics; a
 /// `jac::none` step is 1).
 inline Tensor slice(const Tensor& a, int64_t axis, Bound start, Bound stop, Bound step = 1) {
-    // jac_slice takes JAC_SLICE_NONE for an omitted start or stop only; as a
-    // step it would be read as INT64_MIN, so map an omitted step to Python's 1.
+    // Early 0.1.0 builds of jac_slice read a JAC_SLICE_NONE step as INT64_MIN;
+    // pass Python's 1 for an omitted step, which every build reads the same.
     const int64_t raw_step = step.is_none() ? 1 : step.raw();
     return detail::make(jac_slice, a.get(), axis, start.raw(), stop.raw(), raw_step);
 }
@@ -695,8 +696,8 @@ inline std::vector<Tensor> grad(const std::vector<Tensor>& ys, const std::vector
     grads.reserve(xs.size());
     std::vector<detail::TensorHandle> owned;
     owned.reserve(xs.size());
-    // jac_grad rejects a NULL out_grads even when xs is empty, so always
-    // pass a real buffer (one spare slot).
+    // Early 0.1.0 builds of jac_grad rejected a NULL out_grads even when xs
+    // is empty, so always pass a real buffer (one spare slot).
     std::vector<JacTensor*> slots(xs.size() + 1, nullptr);
     detail::check(jac_grad(y_ptrs.data(), y_ptrs.size(), x_ptrs.data(), x_ptrs.size(),
                            grad_ys.empty() ? nullptr : g_ptrs.data(), create_graph, slots.data()));
