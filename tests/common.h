@@ -61,8 +61,10 @@ static inline bool jt_record(bool ok, const char *file, int line, const char *fm
 static inline int jt_summary(const char *program) {
     long checks = atomic_load(&jt_checks), failed = atomic_load(&jt_failed);
     if (failed == 0) {
-        printf("%s: %ld checks passed (%ld values compared)\n", program, checks,
-               atomic_load(&jt_compared));
+        long compared = atomic_load(&jt_compared);
+        printf("%s: %ld checks passed", program, checks);
+        if (compared > 0) printf(" (%ld values compared)", compared);
+        printf("\n");
         return 0;
     }
     printf("%s: %ld of %ld checks FAILED\n", program, failed, checks);
