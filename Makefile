@@ -30,6 +30,9 @@ include mk/lib.mk
 -include mk/julia.mk
 -include mk/bench.mk
 
+# After the includes: make fixes a rule's prerequisites when it reads it.
+install: install-c $(INSTALL_TARGETS)
+
 demo: lib
 	$(CC) -std=c11 -Wall -Wextra -Wpedantic -Werror -Iinclude examples/c/seed.c \
 		-L$(LIBDIR) -ljac -Wl,-rpath,$(abspath $(LIBDIR)) -o $(BUILD)/seed

@@ -35,10 +35,6 @@ CPP_MINOR := $(word 2,$(subst ., ,$(VERSION)))
 
 TEST_TARGETS += cpp-tests cpp-valgrind cpp-header cpp-consumer
 INSTALL_TARGETS += install-cpp
-# mk/lib.mk's `install: install-c $(INSTALL_TARGETS)` is read before this file
-# (make expands a rule's prerequisites when it reads it), so name the
-# prerequisite directly as well.
-install: install-cpp
 
 .PHONY: cpp-tests cpp-valgrind cpp-header cpp-consumer cpp-example cpp-cmake install-cpp
 

@@ -14,11 +14,10 @@ lib:
 	ln -sf $(SONAME) $(LIBDIR)/libjac.so
 	cp -f target/release/libjac.a $(LIBDIR)/libjac.a
 
-# `make install PREFIX=/opt/jac` (DESTDIR for staged installs): the shared
-# library with its soname links, the static library, jac.h and jac.pc, plus
-# whatever the bindings add to INSTALL_TARGETS.
-install: install-c $(INSTALL_TARGETS)
-
+# `make install PREFIX=/opt/jac` (DESTDIR for staged installs) runs this and
+# whatever the bindings add to INSTALL_TARGETS (the rule is in the Makefile,
+# after every mk/ file has added its part): the shared library with its
+# soname links, the static library, jac.h and jac.pc.
 install-c: lib
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 755 $(LIBDIR)/$(REALNAME) $(DESTDIR)$(PREFIX)/lib/$(REALNAME)
