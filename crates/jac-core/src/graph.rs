@@ -53,15 +53,26 @@ pub(crate) struct Node {
     /// `None` for leaves and for results recorded while grad was off or from
     /// inputs that need no grad.
     pub(crate) recipe: Option<Recipe>,
+    /// A rough cost of sweeping one row back from this node: its op's work
+    /// plus its recorded inputs' (shared inputs count once per use, so it
+    /// errs high). Decides whether a read is worth splitting across threads
+    /// without walking the graph.
+    pub(crate) work: usize,
 }
 
 impl Node {
     pub(crate) fn new(value: ArrayD<f64>, requires_grad: bool, recipe: Option<Recipe>) -> Node {
+        let work = recipe.as_ref().map_or(0, |r| {
+            r.inputs.iter().fold(r.op.work(&r.inputs, &value), |w, i| {
+                w.saturating_add(i.0.work)
+            })
+        });
         Node {
             id: NodeId::fresh(),
             value,
             requires_grad,
             recipe,
+            work,
         }
     }
 }

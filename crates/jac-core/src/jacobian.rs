@@ -168,6 +168,28 @@ struct Side {
 const ROW_BLOCK_ELEMENTS: usize = 1 << 20;
 const MAX_BLOCK_ROWS: usize = 1024;
 
+/// Below this much work (element operations, see `Node::work`) a read stays
+/// on the calling thread: starting threads would cost more than it saves.
+const PARALLEL_WORK: usize = 1 << 20;
+
+/// How many threads a read of `rows` rows of a y whose one-row sweep costs
+/// `work` should use: one for small reads, else up to the machine's
+/// parallelism (or `JAC_NUM_THREADS`), never more than the rows.
+fn threads_for(rows: usize, work: usize) -> usize {
+    static THREADS: OnceLock<usize> = OnceLock::new();
+    if rows < 2 || work.saturating_mul(rows) < PARALLEL_WORK {
+        return 1;
+    }
+    let threads = *THREADS.get_or_init(|| {
+        std::env::var("JAC_NUM_THREADS")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    });
+    threads.min(rows)
+}
+
 /// A lazy Jacobian (or Hessian): a grid of blocks `(i, j)`, one per y and x.
 ///
 /// `Send + Sync`: reads from many threads at once are safe, and each row is
@@ -646,12 +668,39 @@ impl Jacobian {
     fn ensure_rows(&self, i: usize, wanted: &[usize]) -> Result<()> {
         self.caches[i].ensure(wanted, |rows| {
             let y = &self.ys()?[i];
-            let mut out = Vec::with_capacity(rows.len());
-            for chunk in rows.chunks(self.block_rows()) {
-                out.extend(self.evaluate(y, chunk)?);
+            let threads = threads_for(rows.len(), y.0.work);
+            if threads <= 1 {
+                return self.evaluate_blocks(y, rows);
             }
-            Ok(out)
+            // Contiguous shares of the rows, one per thread; this thread
+            // takes the first.
+            let share = rows.len().div_ceil(threads);
+            std::thread::scope(|scope| {
+                let helpers: Vec<_> = rows[share..]
+                    .chunks(share)
+                    .map(|part| scope.spawn(move || self.evaluate_blocks(y, part)))
+                    .collect();
+                let mut out = self.evaluate_blocks(y, &rows[..share]);
+                for helper in helpers {
+                    let part = helper
+                        .join()
+                        .map_err(|_| Error::internal("a row-evaluation thread panicked"))?;
+                    if let Ok(done) = out.as_mut() {
+                        done.extend(part?);
+                    }
+                }
+                out
+            })
         })
+    }
+
+    /// Evaluates `rows` (sorted) of `y`, a block of rows per sweep.
+    fn evaluate_blocks(&self, y: &Tensor, rows: &[usize]) -> Result<Vec<Row>> {
+        let mut out = Vec::with_capacity(rows.len());
+        for chunk in rows.chunks(self.block_rows()) {
+            out.extend(self.evaluate(y, chunk)?);
+        }
+        Ok(out)
     }
 
     /// One sweep for the rows `rows` of `y`: stacked one-hot cotangents,

@@ -188,6 +188,16 @@ impl Op for Matmul {
         product(x[0], x[1], &self.plan)
     }
 
+    /// A product costs its multiply-adds.
+    fn work(&self, _inputs: &[Tensor], _output: &ArrayD<f64>) -> usize {
+        let p = &self.plan;
+        [p.m, p.n, p.p]
+            .iter()
+            .fold(p.batch.iter().product::<usize>(), |w, &d| {
+                w.saturating_mul(d)
+            })
+    }
+
     /// For matrices, `da = g b^T` and `db = a^T g`; a 1-D operand's unit axis
     /// is put back in the cotangent first and taken out of its gradient after.
     fn vjp(&self, cx: &VjpContext<'_>, g: &Tensor) -> Result<Vec<Option<Tensor>>> {

@@ -46,6 +46,13 @@ pub(crate) trait Op: Send + Sync + fmt::Debug {
     /// each shaped `L ++ s` where `s` broadcasts to the input's shape.
     fn vjp(&self, cx: &VjpContext<'_>, g: &Tensor) -> Result<Vec<Option<Tensor>>>;
 
+    /// A rough cost of this op's VJP for one row, in element operations:
+    /// the output's size unless the op does more per element (a matrix
+    /// product).
+    fn work(&self, _inputs: &[Tensor], output: &ArrayD<f64>) -> usize {
+        output.len()
+    }
+
     /// For elementwise ops (each output element a function of the input
     /// elements at its broadcast position): the derivative of the output with
     /// respect to input `i` at every output element. Unrecorded sweeps use it
