@@ -9,10 +9,14 @@ REALNAME := libjac.so.$(VERSION)
 lib:
 	$(CARGO) build --release -p jac-capi
 	mkdir -p $(LIBDIR)
-	cp -f target/release/libjac.so $(LIBDIR)/$(REALNAME)
+	# Copy, then rename over the old file: a program still running on the
+	# old library keeps its mapping instead of crashing (SIGBUS).
+	cp -f target/release/libjac.so $(LIBDIR)/.$(REALNAME).tmp
+	mv -f $(LIBDIR)/.$(REALNAME).tmp $(LIBDIR)/$(REALNAME)
 	ln -sf $(REALNAME) $(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(LIBDIR)/libjac.so
-	cp -f target/release/libjac.a $(LIBDIR)/libjac.a
+	cp -f target/release/libjac.a $(LIBDIR)/.libjac.a.tmp
+	mv -f $(LIBDIR)/.libjac.a.tmp $(LIBDIR)/libjac.a
 
 # `make install PREFIX=/opt/jac` (DESTDIR for staged installs) runs this and
 # whatever the bindings add to INSTALL_TARGETS (the rule is in the Makefile,

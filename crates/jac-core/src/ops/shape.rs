@@ -391,7 +391,13 @@ impl Op for Stack {
 /// `Shape` for shapes that differ.
 pub fn stack(ts: &[Tensor], axis: isize) -> Result<Tensor> {
     let first = check_list(ts, "stack")?;
-    let axis = normalize_axis(axis, first.ndim() + 1, "stack: axis")?;
+    let n = first.ndim() as isize;
+    let axis = normalize_axis(axis, first.ndim() + 1, "stack: axis").map_err(|_| {
+        Error::index(format!(
+            "stack: axis: expected an axis in [{}, {n}] to stack {n}-D tensors, got {axis}",
+            -n - 1
+        ))
+    })?;
     if let Some((k, t)) = ts
         .iter()
         .enumerate()
