@@ -53,14 +53,17 @@ c-valgrind: $(C_TEST_BINS)
 		echo "== valgrind $$t"; $(VALGRIND) $(VALGRIND_FLAGS) $$t; done
 
 # The sanitizer runtimes must really be linked: a toolchain that silently
-# dropped -fsanitize would otherwise pass vacuously.
+# dropped -fsanitize would otherwise pass vacuously. allocator_may_return_null:
+# libjac asks the allocator before computing a huge output so that a refused
+# allocation becomes JAC_ERR_OUT_OF_MEMORY; ASan would abort on that request
+# instead of refusing it, as malloc does.
 c-sanitize: $(C_ASAN_BINS)
 	@set -e; for t in $(C_ASAN_BINS); do \
 		nm $$t | grep -q '__asan_init' || { echo "c-sanitize: $$t lacks __asan_init" >&2; exit 1; }; \
 		nm $$t | grep -q '__ubsan_handle' || { echo "c-sanitize: $$t lacks the UBSan handlers" >&2; exit 1; }; \
 		ldd $$t | grep -q 'libasan' || { echo "c-sanitize: $$t is not linked to libasan" >&2; exit 1; }; \
 		echo "== asan+ubsan $$t"; \
-		ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=98 \
+		ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=98:allocator_may_return_null=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 $$t; done
 
 # Beyond the required flags, warnings a careful consumer may enable.
