@@ -1,4 +1,4 @@
-//! `jac-bench --mode {full,smoke} --workload {W1,W2,W3rows,W3full,W4,W5,W6}`:
+//! `jac-bench --mode {full,smoke} --workload {W1,W2,W3rows,W3full,W4,W5,W6} [--runs N]`:
 //! runs one workload of `bench/workloads.json` through libjac's Rust API and
 //! prints one JSON line (median/min/max ms, peak RSS, checksums), the format
 //! every peer of `bench/peers/run.py` prints.
@@ -166,11 +166,9 @@ fn mlp(x: &Tensor, layers: &[(Tensor, Tensor)], batched: bool) -> Result<Tensor>
     Ok(h)
 }
 
+/// Block (0, 0) indexed, as the Rust API returns it (an array it allocates).
 fn read(j: &jac_core::Jacobian, index: &[Index]) -> Result<Output> {
-    let shape = j.read_shape(0, 0, index)?;
-    let mut out = vec![0.0; shape.iter().product()];
-    j.read_into(0, 0, index, &mut out)?;
-    Ok(out)
+    Ok(j.read(0, 0, index)?.into_raw_vec_and_offset().0)
 }
 
 /// W1 / W3: the MLP's Jacobian, whole or the rows of `index`.

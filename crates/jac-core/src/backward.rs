@@ -311,15 +311,21 @@ fn node_vjp(
     create_graph: bool,
 ) -> Result<Vec<Option<Cot>>> {
     if !create_graph {
-        if let Some(grads) = elementwise_vjp(op, cx, &g)? {
-            return Ok(grads);
-        }
+        let g = match elementwise_vjp(op, cx, g)? {
+            Ok(grads) => return Ok(grads),
+            Err(g) => g,
+        };
         if let Cot::Sparse(s) = &g
             && let Some(grads) = op.vjp_sparse(cx, s)
         {
             return grads;
         }
+        return dense_vjp(op, cx, g);
     }
+    dense_vjp(op, cx, g)
+}
+
+fn dense_vjp(op: &dyn Op, cx: &VjpContext<'_>, g: Cot) -> Result<Vec<Option<Cot>>> {
     let dense = g.into_dense()?;
     Ok(op
         .vjp(cx, &dense)?
@@ -329,34 +335,45 @@ fn node_vjp(
 }
 
 /// The VJP of an elementwise op from its partials, one pass per input and
-/// no temporaries; `None` when the op is not elementwise. The last needed
-/// input may take over the cotangent's buffer.
-fn elementwise_vjp(op: &dyn Op, cx: &VjpContext<'_>, g: &Cot) -> Result<Option<Vec<Option<Cot>>>> {
-    let out = cx.output.shape();
-    let last = cx.needs.iter().rposition(|&n| n);
-    let mut grads = Vec::with_capacity(cx.inputs.len());
-    for (i, input) in cx.inputs.iter().enumerate() {
+/// no temporaries; the cotangent back (`Err`) when the op is not
+/// elementwise. The last needed input takes over the cotangent, and with
+/// it its buffer when nothing else holds it.
+fn elementwise_vjp(
+    op: &dyn Op,
+    cx: &VjpContext<'_>,
+    g: Cot,
+) -> Result<std::result::Result<Vec<Option<Cot>>, Cot>> {
+    // Few sparse entries: the partials at their positions only.
+    let at = match &g {
+        Cot::Sparse(s) if s.positions.len() < cx.output.numel() => Some(&s.positions[..]),
+        _ => None,
+    };
+    let mut partials = Vec::with_capacity(cx.inputs.len());
+    for i in 0..cx.inputs.len() {
         if !cx.needs(i) {
-            grads.push(None);
+            partials.push(None);
             continue;
         }
-        let Some(partial) = op.partial(i, cx.inputs, cx.output.value()) else {
-            return Ok(None);
-        };
-        let reusable = match g {
-            Cot::Dense(t) if Some(i) == last => Some(t.clone()),
-            _ => None,
-        };
-        grads.push(Some(through_partial(
-            g,
-            &partial?,
-            out,
-            input.shape(),
-            cx.lead,
-            reusable,
-        )?));
+        match op.partial(i, cx.inputs, cx.output.value(), at) {
+            Some(partial) => partials.push(Some(partial?)),
+            None => return Ok(Err(g)),
+        }
     }
-    Ok(Some(grads))
+    let last = cx.needs.iter().rposition(|&n| n);
+    let out = cx.output.shape();
+    let mut g = Some(g);
+    let mut grads = Vec::with_capacity(cx.inputs.len());
+    for (i, partial) in partials.iter().enumerate() {
+        let Some(partial) = partial else {
+            grads.push(None);
+            continue;
+        };
+        let cot = if Some(i) == last { g.take() } else { g.clone() }
+            .ok_or_else(|| Error::internal("elementwise cotangent used after its last input"))?;
+        let shape = cx.inputs[i].shape();
+        grads.push(Some(through_partial(cot, partial, out, shape, cx.lead)?));
+    }
+    Ok(Ok(grads))
 }
 
 /// Adds `g` into a node's gradient: the first contribution moves in; later

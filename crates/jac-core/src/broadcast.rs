@@ -65,7 +65,8 @@ pub(crate) fn zip_map(
         && b.shape() == shape
         && let (Some(x), Some(y)) = (a.as_slice(), b.as_slice())
     {
-        let data = x.iter().zip(y).map(|(&p, &q)| f(p, q)).collect();
+        let mut data = crate::pool::with_capacity(x.len());
+        data.extend(x.iter().zip(y).map(|(&p, &q)| f(p, q)));
         return ArrayD::from_shape_vec(a.raw_dim(), data)
             .map_err(|e| Error::internal(format!("{e}")));
     }

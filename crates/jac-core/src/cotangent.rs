@@ -81,7 +81,7 @@ impl Sparse {
         shape.extend_from_slice(self.shape.slice());
         check_alloc(&shape, "cotangent")?;
         let n = self.row_len();
-        let mut data = vec![0.0; n * self.k];
+        let mut data = crate::pool::zeros(n * self.k);
         for (t, row) in data.chunks_mut(n.max(1)).enumerate().take(self.k) {
             self.scatter_row(t, row);
         }
@@ -204,18 +204,21 @@ pub(crate) enum Partial {
     Constant(f64),
     /// One value per output element (shape `S`).
     Array(ArrayD<f64>),
+    /// One value per position asked for (a sparse cotangent's positions, in
+    /// order): cheaper than the whole array when the rows are few.
+    At(Vec<f64>),
 }
 
 /// Maps flat positions of shape `out` to flat positions of `input`, which
 /// broadcasts to `out`.
-struct BroadcastMap {
+pub(crate) struct BroadcastMap {
     /// Per axis of `out`: its length and the input's stride along it (0 where
     /// the input is broadcast).
     axes: Vec<(usize, usize)>,
 }
 
 impl BroadcastMap {
-    fn new(out: &[usize], input: &[usize]) -> BroadcastMap {
+    pub(crate) fn new(out: &[usize], input: &[usize]) -> BroadcastMap {
         let offset = out.len() - input.len();
         let mut strides = vec![0; out.len()];
         let mut stride = 1;
@@ -230,7 +233,7 @@ impl BroadcastMap {
         }
     }
 
-    fn map(&self, mut flat: usize) -> usize {
+    pub(crate) fn map(&self, mut flat: usize) -> usize {
         let mut pos = 0;
         for &(len, stride) in self.axes.iter().rev() {
             pos += (flat % len) * stride;
@@ -244,27 +247,27 @@ impl BroadcastMap {
 /// with output shape `out`, from the output's cotangent and the partial.
 /// `lead` is the number of stacked axes of a dense cotangent.
 pub(crate) fn through_partial(
-    cot: &Cot,
+    cot: Cot,
     partial: &Partial,
     out: &[usize],
     input: &[usize],
     lead: usize,
-    reusable: Option<Tensor>,
 ) -> Result<Cot> {
     match cot {
         Cot::Sparse(s) => {
             let mut values = s.values.clone();
-            if let Partial::Array(p) = partial {
-                let p = p
-                    .as_slice()
-                    .ok_or_else(|| Error::internal("partial is not contiguous"))?;
-                for (v, &pos) in values.iter_mut().zip(s.positions.iter()) {
-                    *v *= p[pos];
+            match partial {
+                Partial::Array(p) => {
+                    let p = p
+                        .as_slice()
+                        .ok_or_else(|| Error::internal("partial is not contiguous"))?;
+                    for (v, &pos) in values.iter_mut().zip(s.positions.iter()) {
+                        *v *= p[pos];
+                    }
                 }
-            } else if let Partial::Constant(c) = *partial
-                && c != 1.0
-            {
-                values.iter_mut().for_each(|v| *v *= c);
+                Partial::At(at) => values.iter_mut().zip(at).for_each(|(v, &d)| *v *= d),
+                Partial::Constant(c) if *c != 1.0 => values.iter_mut().for_each(|v| *v *= c),
+                Partial::Constant(_) => {}
             }
             let positions = if input == out {
                 Arc::clone(&s.positions)
@@ -282,9 +285,14 @@ pub(crate) fn through_partial(
         }
         Cot::Dense(g) => {
             let scaled = match partial {
-                Partial::Constant(c) if *c == 1.0 => g.clone(),
-                Partial::Constant(c) => scale_rows(g, None, *c, reusable)?,
-                Partial::Array(p) => scale_rows(g, Some(p), 1.0, reusable)?,
+                Partial::Constant(c) if *c == 1.0 => g,
+                Partial::Constant(c) => scale_rows(g, None, *c)?,
+                Partial::Array(p) => scale_rows(g, Some(p), 1.0)?,
+                Partial::At(_) => {
+                    return Err(Error::internal(
+                        "a dense cotangent got a partial at positions",
+                    ));
+                }
             };
             Ok(Cot::Dense(sum_to(scaled, lead, input)?))
         }
@@ -296,15 +304,9 @@ fn unique_data(t: &mut Tensor) -> Option<&mut [f64]> {
     std::sync::Arc::get_mut(&mut t.0).and_then(|node| node.value.as_slice_mut())
 }
 
-/// `g * p * c` with `p` (shape `S`) repeated over `g`'s stacked rows; in the
-/// buffer of `reusable` (a tensor equal to `g` that nothing else holds) when
-/// given.
-fn scale_rows(
-    g: &Tensor,
-    p: Option<&ArrayD<f64>>,
-    c: f64,
-    reusable: Option<Tensor>,
-) -> Result<Tensor> {
+/// `g * p * c` with `p` (shape `S`) repeated over `g`'s stacked rows, in
+/// `g`'s own buffer when nothing else holds it.
+fn scale_rows(mut g: Tensor, p: Option<&ArrayD<f64>>, c: f64) -> Result<Tensor> {
     let p = match p {
         Some(p) => Some(
             p.as_slice()
@@ -317,18 +319,20 @@ fn scale_rows(
         Some(p) => chunk.iter_mut().zip(p).for_each(|(o, &d)| *o *= d * c),
         None => chunk.iter_mut().for_each(|o| *o *= c),
     };
-    if let Some(mut r) = reusable
-        && let Some(data) = unique_data(&mut r)
+    if !g.requires_grad()
+        && let Some(data) = unique_data(&mut g)
     {
         data.chunks_mut(n).for_each(scale);
-        return Ok(r);
+        return Ok(g);
     }
-    let mut out = g.value().as_standard_layout().into_owned();
-    let data = out
-        .as_slice_mut()
+    let value = g.value().as_standard_layout();
+    let src = value
+        .as_slice()
         .ok_or_else(|| Error::internal("cotangent is not contiguous"))?;
-    data.chunks_mut(n).for_each(scale);
-    Ok(Tensor::constant(out))
+    let mut out = crate::pool::with_capacity(src.len());
+    out.extend_from_slice(src);
+    out.chunks_mut(n).for_each(scale);
+    Ok(Tensor::constant(from_vec(g.shape(), out)?))
 }
 
 /// A one-hot seed for rows `rows` of `y`: row `t` has a 1 at row index

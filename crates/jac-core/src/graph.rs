@@ -81,6 +81,11 @@ impl Drop for Node {
     /// Unlinks the inputs iteratively: the default recursive drop of a long
     /// chain of `Arc<Node>` would overflow the stack.
     fn drop(&mut self) {
+        // Large values go back to the pool for the next large output.
+        if self.value.len() >= crate::pool::MIN_LEN {
+            let (buffer, _) = std::mem::take(&mut self.value).into_raw_vec_and_offset();
+            crate::pool::recycle(buffer);
+        }
         let Some(recipe) = self.recipe.as_mut() else {
             return;
         };

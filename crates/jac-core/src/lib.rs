@@ -42,6 +42,7 @@ mod graph;
 pub mod index;
 mod jacobian;
 pub mod ops;
+mod pool;
 mod tensor;
 
 pub use backward::{grad, grad_stacked};

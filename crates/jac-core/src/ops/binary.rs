@@ -7,7 +7,7 @@ use ndarray::{ArrayD, Zip};
 
 use super::{Op, VjpContext, apply};
 use crate::broadcast::{broadcast_shapes, view_as, zip_map};
-use crate::cotangent::Partial;
+use crate::cotangent::{BroadcastMap, Partial};
 use crate::error::Result;
 use crate::ops::neg;
 use crate::ops::unary::standard_layout;
@@ -18,11 +18,30 @@ struct Operands<'a> {
     a: &'a ArrayD<f64>,
     b: &'a ArrayD<f64>,
     y: &'a ArrayD<f64>,
+    /// Output positions to evaluate at, instead of every element.
+    at: Option<&'a [usize]>,
 }
 
 impl Operands<'_> {
     /// `f(a, b, y)` at every output element (`a`, `b` broadcast).
     fn each(&self, f: impl Fn(f64, f64, f64) -> f64) -> Result<Partial> {
+        if let (Some(at), Some(a), Some(b), Some(y)) = (
+            self.at,
+            self.a.as_slice(),
+            self.b.as_slice(),
+            self.y.as_slice(),
+        ) {
+            let out = self.y.shape();
+            let (ma, mb) = (
+                BroadcastMap::new(out, self.a.shape()),
+                BroadcastMap::new(out, self.b.shape()),
+            );
+            return Ok(Partial::At(
+                at.iter()
+                    .map(|&p| f(a[ma.map(p)], b[mb.map(p)], y[p]))
+                    .collect(),
+            ));
+        }
         if let (Some(a), Some(b), Some(y)) =
             (self.a.as_slice(), self.b.as_slice(), self.y.as_slice())
             && a.len() == y.len()
@@ -88,11 +107,13 @@ macro_rules! binary_op {
                 $i: usize,
                 inputs: &[Tensor],
                 output: &ArrayD<f64>,
+                at: Option<&[usize]>,
             ) -> Option<Result<Partial>> {
                 let $x = Operands {
                     a: inputs[0].value(),
                     b: inputs[1].value(),
                     y: output,
+                    at,
                 };
                 Some($partial)
             }

@@ -130,7 +130,7 @@ fn product(a: &ArrayD<f64>, b: &ArrayD<f64>, plan: &Plan) -> Result<ArrayD<f64>>
                 .view()
                 .into_shape_with_order((rows * m, n))
                 .map_err(|e| Error::internal(format!("matmul: {e}")))?;
-            let mut y = Array1::<f64>::zeros(rows * m);
+            let mut y = Array1::from_vec(crate::pool::scratch(rows * m));
             general_mat_vec_mul(1.0, &tall, &vector(b.view())?, 0.0, &mut y);
             y.into_dyn()
         };
@@ -139,13 +139,16 @@ fn product(a: &ArrayD<f64>, b: &ArrayD<f64>, plan: &Plan) -> Result<ArrayD<f64>>
             .map_err(|e| Error::internal(format!("matmul: {e}")));
     }
     if a.ndim() == 1 && b.ndim() == 2 {
-        let mut y = Array1::<f64>::zeros(p);
+        let mut y = Array1::from_vec(crate::pool::scratch(p));
         general_mat_vec_mul(1.0, &matrix(b.view())?.t(), &vector(a.view())?, 0.0, &mut y);
         return Ok(y.into_dyn());
     }
     let a_e = promoted(a, true)?;
     let b_e = promoted(b, false)?;
-    let mut out_e = ndarray::Array2::<f64>::zeros((rows * m, p));
+    // Every product below runs with beta = 0: the output is overwritten
+    // whole and never read, so any initialized buffer will do.
+    let mut out_e = Array2::from_shape_vec((rows * m, p), crate::pool::scratch(rows * m * p))
+        .map_err(|e| Error::internal(format!("matmul: {e}")))?;
     if plan.batch.is_empty() {
         general_mat_mul(1.0, &matrix(a_e)?, &matrix(b_e)?, 0.0, &mut out_e);
     } else if b_e.ndim() == 2 {
@@ -310,7 +313,9 @@ fn gather<'a>(
     line: impl Fn(usize) -> ArrayView1<'a, f64>,
     at: impl Fn(usize) -> usize,
 ) -> Array2<f64> {
-    let mut out = Array2::<f64>::zeros((g.k, rows * width));
+    let len = g.k * rows * width;
+    let mut out = Array2::from_shape_vec((g.k, rows * width), crate::pool::zeros(len))
+        .unwrap_or_else(|_| Array2::zeros((g.k, rows * width)));
     for (t, mut row) in out.outer_iter_mut().enumerate() {
         for (pos, v) in g.row(t) {
             let start = at(pos) * width;

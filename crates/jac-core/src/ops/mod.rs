@@ -55,14 +55,16 @@ pub(crate) trait Op: Send + Sync + fmt::Debug {
 
     /// For elementwise ops (each output element a function of the input
     /// elements at its broadcast position): the derivative of the output with
-    /// respect to input `i` at every output element. Unrecorded sweeps use it
-    /// to scale a cotangent in one pass, or to carry a sparse one. `None`:
-    /// the op is not elementwise. Must agree with [`Op::vjp`].
+    /// respect to input `i` at every output element, or, when `at` gives
+    /// positions (flat, row-major, of the output), at those only. Unrecorded
+    /// sweeps use it to scale a cotangent in one pass, or to carry a sparse
+    /// one. `None`: the op is not elementwise. Must agree with [`Op::vjp`].
     fn partial(
         &self,
         _i: usize,
         _inputs: &[Tensor],
         _output: &ArrayD<f64>,
+        _at: Option<&[usize]>,
     ) -> Option<Result<Partial>> {
         None
     }

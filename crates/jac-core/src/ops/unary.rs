@@ -32,7 +32,7 @@ macro_rules! unary_op {
             }
 
             fn forward(&self, x: &[&ArrayD<f64>]) -> Result<ArrayD<f64>> {
-                Ok(x[0].mapv($forward))
+                Ok(crate::pool::map(x[0], $forward))
             }
 
             fn vjp(&self, $cx: &VjpContext<'_>, $g: &Tensor) -> Result<Vec<Option<Tensor>>> {
@@ -46,8 +46,9 @@ macro_rules! unary_op {
                 _i: usize,
                 x: &[Tensor],
                 y: &ArrayD<f64>,
+                at: Option<&[usize]>,
             ) -> Option<Result<Partial>> {
-                Some(Ok(elementwise_partial(x[0].value(), y, $partial)))
+                Some(Ok(elementwise_partial(x[0].value(), y, at, $partial)))
             }
         }
 
@@ -183,9 +184,17 @@ fn sign(v: f64) -> f64 {
 }
 
 /// The partial of a one-input elementwise op, from `f(x, y)` at every
-/// element (`y` the output).
-fn elementwise_partial(x: &ArrayD<f64>, y: &ArrayD<f64>, f: impl Fn(f64, f64) -> f64) -> Partial {
+/// element (`y` the output), or at the positions `at`.
+fn elementwise_partial(
+    x: &ArrayD<f64>,
+    y: &ArrayD<f64>,
+    at: Option<&[usize]>,
+    f: impl Fn(f64, f64) -> f64,
+) -> Partial {
     if let (Some(xs), Some(ys)) = (x.as_slice(), y.as_slice()) {
+        if let Some(at) = at {
+            return Partial::At(at.iter().map(|&p| f(xs[p], ys[p])).collect());
+        }
         let data: Vec<f64> = xs.iter().zip(ys).map(|(&x, &y)| f(x, y)).collect();
         if let Ok(p) = ArrayD::from_shape_vec(y.raw_dim(), data) {
             return Partial::Array(p);
@@ -234,7 +243,13 @@ impl Op for Scale {
         one(scale(g, self.0)?)
     }
 
-    fn partial(&self, _i: usize, _x: &[Tensor], _y: &ArrayD<f64>) -> Option<Result<Partial>> {
+    fn partial(
+        &self,
+        _i: usize,
+        _x: &[Tensor],
+        _y: &ArrayD<f64>,
+        _at: Option<&[usize]>,
+    ) -> Option<Result<Partial>> {
         Some(Ok(Partial::Constant(self.0)))
     }
 }
@@ -263,7 +278,13 @@ impl Op for AddScalar {
         one(g.clone())
     }
 
-    fn partial(&self, _i: usize, _x: &[Tensor], _y: &ArrayD<f64>) -> Option<Result<Partial>> {
+    fn partial(
+        &self,
+        _i: usize,
+        _x: &[Tensor],
+        _y: &ArrayD<f64>,
+        _at: Option<&[usize]>,
+    ) -> Option<Result<Partial>> {
         Some(Ok(Partial::Constant(1.0)))
     }
 }
@@ -297,12 +318,18 @@ impl Op for PowScalar {
         one(mul(g, &derivative)?)
     }
 
-    fn partial(&self, _i: usize, x: &[Tensor], y: &ArrayD<f64>) -> Option<Result<Partial>> {
+    fn partial(
+        &self,
+        _i: usize,
+        x: &[Tensor],
+        y: &ArrayD<f64>,
+        at: Option<&[usize]>,
+    ) -> Option<Result<Partial>> {
         let p = self.0;
         if p == 0.0 {
             return Some(Ok(Partial::Constant(0.0)));
         }
-        Some(Ok(elementwise_partial(x[0].value(), y, |x, _| {
+        Some(Ok(elementwise_partial(x[0].value(), y, at, |x, _| {
             p * x.powf(p - 1.0)
         })))
     }

@@ -1,0 +1,117 @@
+//! Recycled buffers for large arrays.
+//!
+//! A Jacobian read allocates, fills and drops the same few large
+//! temporaries (stacked cotangents, product outputs) sweep after sweep, and
+//! read after read. Freed to the system allocator, each comes back as fresh
+//! pages that fault in one by one on first touch, which costs as much as the
+//! arithmetic on them. Large buffers freed by graph nodes are kept here
+//! instead (a bounded amount) and handed to the next large output.
+
+use std::sync::Mutex;
+
+/// Buffers shorter than this (64 KiB of f64) go back to the allocator,
+/// which recycles small blocks well on its own.
+pub(crate) const MIN_LEN: usize = 1 << 13;
+/// At most this many buffers, and this many bytes, are kept.
+const MAX_BUFFERS: usize = 16;
+const MAX_BYTES: usize = 256 << 20;
+
+static POOL: Mutex<Vec<Vec<f64>>> = Mutex::new(Vec::new());
+
+fn lock() -> std::sync::MutexGuard<'static, Vec<Vec<f64>>> {
+    // The pool holds plain buffers: a panic elsewhere cannot leave it torn.
+    POOL.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// An empty vector with room for `len` values: a recycled buffer when one
+/// fits (at most twice as large, so memory is not wasted), else a new one.
+pub(crate) fn with_capacity(len: usize) -> Vec<f64> {
+    if len >= MIN_LEN {
+        let mut pool = lock();
+        let best = pool
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.capacity() >= len && b.capacity() / 2 <= len)
+            .min_by_key(|(_, b)| b.capacity())
+            .map(|(k, _)| k);
+        if let Some(k) = best {
+            let mut buffer = pool.swap_remove(k);
+            buffer.clear();
+            return buffer;
+        }
+    }
+    Vec::with_capacity(len)
+}
+
+/// `f` of every element of `a`, in row-major order, into a recycled buffer
+/// when `a` is large and contiguous.
+pub(crate) fn map(a: &ndarray::ArrayD<f64>, f: impl Fn(f64) -> f64) -> ndarray::ArrayD<f64> {
+    if let Some(src) = a.as_slice() {
+        let mut v = with_capacity(src.len());
+        v.extend(src.iter().map(|&x| f(x)));
+        if let Ok(out) = ndarray::ArrayD::from_shape_vec(a.raw_dim(), v) {
+            return out;
+        }
+    }
+    a.mapv(f)
+}
+
+/// `len` zeros.
+pub(crate) fn zeros(len: usize) -> Vec<f64> {
+    let mut v = with_capacity(len);
+    v.resize(len, 0.0);
+    v
+}
+
+/// `len` values of no particular content, for an output the caller
+/// overwrites whole (a product with beta = 0): a recycled buffer as it was
+/// left, or fresh zeros, which the system hands out without writing them.
+pub(crate) fn scratch(len: usize) -> Vec<f64> {
+    if len >= MIN_LEN {
+        let mut pool = lock();
+        let best = pool
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.len() >= len && b.capacity() / 2 <= len)
+            .min_by_key(|(_, b)| b.capacity())
+            .map(|(k, _)| k);
+        if let Some(k) = best {
+            let mut buffer = pool.swap_remove(k);
+            buffer.truncate(len);
+            return buffer;
+        }
+    }
+    vec![0.0; len]
+}
+
+/// Takes back a buffer that is no longer needed.
+pub(crate) fn recycle(buffer: Vec<f64>) {
+    if buffer.capacity() < MIN_LEN {
+        return;
+    }
+    let mut pool = lock();
+    let held: usize = pool.iter().map(|b| b.capacity() * size_of::<f64>()).sum();
+    if pool.len() < MAX_BUFFERS && held + buffer.capacity() * size_of::<f64>() <= MAX_BYTES {
+        pool.push(buffer);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buffers_come_back_empty_and_large_enough_and_small_ones_are_not_kept() {
+        recycle(zeros(MIN_LEN * 3));
+        let again = with_capacity(MIN_LEN * 3);
+        assert!(again.is_empty());
+        assert!(again.capacity() >= MIN_LEN * 3);
+        let zeroed = zeros(MIN_LEN * 2);
+        assert!(zeroed.iter().all(|&v| v == 0.0));
+        recycle(zeroed);
+        assert_eq!(scratch(MIN_LEN + 5).len(), MIN_LEN + 5);
+        recycle(zeros(10));
+        assert!(lock().iter().all(|b| b.capacity() >= MIN_LEN));
+        assert!(lock().len() <= MAX_BUFFERS);
+    }
+}
