@@ -7,7 +7,7 @@
 //! matrix so the whole product is a single kernel call (this is what makes a
 //! block of stacked cotangent rows cost one matrix-matrix product).
 
-use ndarray::linalg::{general_mat_mul, general_mat_vec_mul};
+use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, ArrayD, ArrayView1, ArrayView2, ArrayViewD, Axis, Ix1, Ix2, IxDyn};
 
 use super::{Op, VjpContext, apply};
@@ -116,6 +116,112 @@ fn vector<'a>(v: ArrayViewD<'a, f64>) -> Result<ndarray::ArrayView1<'a, f64>> {
         .map_err(|e| Error::internal(format!("matmul: {e}")))
 }
 
+/// `y = A x` for a row-major `A` of `y.len()` rows: four rows at a time,
+/// so each load of `x` serves four dot products, each kept in four lanes the
+/// compiler turns into vector arithmetic. Streams `A` once, without the copy
+/// a packed product would make of it.
+fn mat_vec(a: &[f64], x: &[f64], y: &mut [f64]) {
+    let n = x.len();
+    if n == 0 {
+        y.iter_mut().for_each(|v| *v = 0.0);
+        return;
+    }
+    let dot4 = |r: [&[f64]; 4]| -> [f64; 4] {
+        let mut acc = [[0.0f64; 4]; 4];
+        let chunks = x
+            .chunks_exact(4)
+            .zip(r[0].chunks_exact(4))
+            .zip(r[1].chunks_exact(4))
+            .zip(r[2].chunks_exact(4))
+            .zip(r[3].chunks_exact(4));
+        for ((((xs, q0), q1), q2), q3) in chunks {
+            for l in 0..4 {
+                acc[0][l] += q0[l] * xs[l];
+                acc[1][l] += q1[l] * xs[l];
+                acc[2][l] += q2[l] * xs[l];
+                acc[3][l] += q3[l] * xs[l];
+            }
+        }
+        let split = n - n % 4;
+        let mut out = [0.0; 4];
+        for k in 0..4 {
+            let tail: f64 = r[k][split..]
+                .iter()
+                .zip(&x[split..])
+                .map(|(a, b)| a * b)
+                .sum();
+            out[k] = (acc[k][0] + acc[k][1]) + (acc[k][2] + acc[k][3]) + tail;
+        }
+        out
+    };
+    let full = y.len() / 4 * 4;
+    for (yb, ab) in y.chunks_exact_mut(4).zip(a.chunks_exact(4 * n)) {
+        let (r0, rest) = ab.split_at(n);
+        let (r1, rest) = rest.split_at(n);
+        let (r2, r3) = rest.split_at(n);
+        yb.copy_from_slice(&dot4([r0, r1, r2, r3]));
+    }
+    for (v, row) in y[full..].iter_mut().zip(a[full * n..].chunks_exact(n)) {
+        *v = dot4([row, row, row, row])[0];
+    }
+}
+
+/// `y = x^T B` for a row-major `B` of `x.len()` rows: `y` accumulates four
+/// rows of `B` per pass. Streams `B` once.
+fn vec_mat(x: &[f64], b: &[f64], y: &mut [f64]) {
+    let p = y.len();
+    y.iter_mut().for_each(|v| *v = 0.0);
+    if p == 0 {
+        return;
+    }
+    let full = x.len() / 4 * 4;
+    for (xs, rows) in x.chunks_exact(4).zip(b.chunks_exact(4 * p)) {
+        let (r0, rest) = rows.split_at(p);
+        let (r1, rest) = rest.split_at(p);
+        let (r2, r3) = rest.split_at(p);
+        let (c0, c1, c2, c3) = (xs[0], xs[1], xs[2], xs[3]);
+        for ((((v, &e0), &e1), &e2), &e3) in y.iter_mut().zip(r0).zip(r1).zip(r2).zip(r3) {
+            *v += (c0 * e0 + c1 * e1) + (c2 * e2 + c3 * e3);
+        }
+    }
+    for (&c, r) in x[full..].iter().zip(b[full * p..].chunks_exact(p)) {
+        y.iter_mut().zip(r).for_each(|(v, &e)| *v += c * e);
+    }
+}
+
+/// `out = A B` for a short `A` (`k` rows of `m`: the stacked cotangent
+/// rows of a small read) and a row-major `B` (`m` rows of `p`): each group of
+/// four rows of `B` is read once and added into every output row, instead of
+/// packing a copy of `B` as a general product does.
+fn rows_mat(a: &[f64], m: usize, b: &[f64], p: usize, out: &mut [f64]) {
+    out.iter_mut().for_each(|v| *v = 0.0);
+    if p == 0 || m == 0 {
+        return;
+    }
+    let full = m / 4 * 4;
+    for (r, rows) in b.chunks_exact(4 * p).enumerate() {
+        let (r0, rest) = rows.split_at(p);
+        let (r1, rest) = rest.split_at(p);
+        let (r2, r3) = rest.split_at(p);
+        for (arow, orow) in a.chunks_exact(m).zip(out.chunks_exact_mut(p)) {
+            let c = &arow[4 * r..4 * r + 4];
+            let (c0, c1, c2, c3) = (c[0], c[1], c[2], c[3]);
+            for ((((v, &e0), &e1), &e2), &e3) in orow.iter_mut().zip(r0).zip(r1).zip(r2).zip(r3) {
+                *v += (c0 * e0 + c1 * e1) + (c2 * e2 + c3 * e3);
+            }
+        }
+    }
+    for (i, row) in b[full * p..].chunks_exact(p).enumerate() {
+        for (arow, orow) in a.chunks_exact(m).zip(out.chunks_exact_mut(p)) {
+            let c = arow[full + i];
+            orow.iter_mut().zip(row).for_each(|(v, &e)| *v += c * e);
+        }
+    }
+}
+
+/// Up to this many rows on the left, a product goes through [`rows_mat`].
+const FEW_ROWS: usize = 16;
+
 fn product(a: &ArrayD<f64>, b: &ArrayD<f64>, plan: &Plan) -> Result<ArrayD<f64>> {
     let (m, n, p) = (plan.m, plan.n, plan.p);
     let rows: usize = plan.batch.iter().product();
@@ -126,22 +232,27 @@ fn product(a: &ArrayD<f64>, b: &ArrayD<f64>, plan: &Plan) -> Result<ArrayD<f64>>
             ArrayD::from_elem(IxDyn(&[]), vector(a.view())?.dot(&vector(b.view())?))
         } else {
             let tall = a.as_standard_layout();
-            let tall = tall
-                .view()
-                .into_shape_with_order((rows * m, n))
-                .map_err(|e| Error::internal(format!("matmul: {e}")))?;
-            let mut y = Array1::from_vec(crate::pool::scratch(rows * m));
-            general_mat_vec_mul(1.0, &tall, &vector(b.view())?, 0.0, &mut y);
-            y.into_dyn()
+            let x = b.as_standard_layout();
+            let mut y = crate::pool::scratch(rows * m);
+            match (tall.as_slice(), x.as_slice()) {
+                (Some(a), Some(x)) => mat_vec(a, x, &mut y),
+                _ => return Err(Error::internal("matmul: operands are not contiguous")),
+            }
+            Array1::from_vec(y).into_dyn()
         };
         return out
             .into_shape_with_order(IxDyn(&plan.out))
             .map_err(|e| Error::internal(format!("matmul: {e}")));
     }
     if a.ndim() == 1 && b.ndim() == 2 {
-        let mut y = Array1::from_vec(crate::pool::scratch(p));
-        general_mat_vec_mul(1.0, &matrix(b.view())?.t(), &vector(a.view())?, 0.0, &mut y);
-        return Ok(y.into_dyn());
+        let x = a.as_standard_layout();
+        let m2 = b.as_standard_layout();
+        let mut y = vec![0.0; p];
+        match (x.as_slice(), m2.as_slice()) {
+            (Some(x), Some(m2)) => vec_mat(x, m2, &mut y),
+            _ => return Err(Error::internal("matmul: operands are not contiguous")),
+        }
+        return Ok(Array1::from_vec(y).into_dyn());
     }
     let a_e = promoted(a, true)?;
     let b_e = promoted(b, false)?;
@@ -149,7 +260,17 @@ fn product(a: &ArrayD<f64>, b: &ArrayD<f64>, plan: &Plan) -> Result<ArrayD<f64>>
     // whole and never read, so any initialized buffer will do.
     let mut out_e = Array2::from_shape_vec((rows * m, p), crate::pool::scratch(rows * m * p))
         .map_err(|e| Error::internal(format!("matmul: {e}")))?;
-    if plan.batch.is_empty() {
+    let few = rows * m <= FEW_ROWS && b_e.ndim() == 2;
+    if few
+        && let (Some(av), Some(bv), Some(ov)) = (
+            a_e.as_standard_layout().as_slice(),
+            b_e.as_standard_layout().as_slice(),
+            out_e.as_slice_mut(),
+        )
+        && av.len() == rows * m * n
+    {
+        rows_mat(av, n, bv, p, ov);
+    } else if plan.batch.is_empty() {
         general_mat_mul(1.0, &matrix(a_e)?, &matrix(b_e)?, 0.0, &mut out_e);
     } else if b_e.ndim() == 2 {
         // Fold every batch item of `a` into one tall matrix: one kernel call.
@@ -278,11 +399,19 @@ impl Op for Matmul {
             }
             // Y = X B: dY_ij/dX = column j of B, in row i.
             (2, 2) if !cx.needs(1) => {
-                let b2 = b.view().into_dimensionality::<Ix2>().ok()?;
+                // B's columns as contiguous rows of B^T: many samples gather
+                // the same few columns.
+                let bt = b
+                    .view()
+                    .into_dimensionality::<Ix2>()
+                    .ok()?
+                    .t()
+                    .as_standard_layout()
+                    .into_owned();
                 let m = self.plan.m;
                 (
                     0,
-                    gather(g, m, n, |pos| b2.column(pos % p), |pos| pos / p),
+                    gather(g, m, n, |pos| bt.row(pos % p), |pos| pos / p),
                     vec![m, n],
                 )
             }
