@@ -1,11 +1,9 @@
 //! Gradient export: one reverse sweep.
 
-use jac_core::Tensor;
-
 use crate::boundary::call;
-use crate::ptr::{handles, into_handle, slice_mut};
+use crate::ptr::{into_handle, slice_mut};
 use crate::status::JacStatus;
-use crate::tensor::JacTensor;
+use crate::tensor::{JacTensor, tensor_list};
 
 /// Gradients of the `n_ys` tensors `ys` with respect to the `n_xs` tensors
 /// `xs`: for each x, the sum over i of `grad_ys[i] . d ys[i] / d x`, shaped
@@ -40,12 +38,12 @@ pub unsafe extern "C" fn jac_grad(
 ) -> JacStatus {
     call("jac_grad", || {
         // SAFETY: pointer arguments per this function's contract.
-        let ys = tensors(unsafe { handles(ys, n_ys, "ys") }?);
-        let xs = tensors(unsafe { handles(xs, n_xs, "xs") }?);
+        let ys = unsafe { tensor_list(ys, n_ys, "ys") }?;
+        let xs = unsafe { tensor_list(xs, n_xs, "xs") }?;
         let grad_ys = if grad_ys.is_null() {
             None
         } else {
-            Some(tensors(unsafe { handles(grad_ys, n_ys, "grad_ys") }?))
+            Some(unsafe { tensor_list(grad_ys, n_ys, "grad_ys") }?)
         };
         // NULL with `n_xs` 0 is the empty buffer, as for every other length.
         let slots = unsafe { slice_mut(out_grads, n_xs, "out_grads") }?;
@@ -55,8 +53,4 @@ pub unsafe extern "C" fn jac_grad(
         }
         Ok(())
     })
-}
-
-fn tensors(list: Vec<&JacTensor>) -> Vec<Tensor> {
-    list.into_iter().map(|h| h.tensor.clone()).collect()
 }

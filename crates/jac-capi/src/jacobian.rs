@@ -1,14 +1,14 @@
 //! Lazy Jacobian and Hessian handles: creation, shape queries, indexed
 //! reads into caller buffers, the rows-evaluated counter.
 
+use jac_core::Jacobian;
 use jac_core::index::Index;
-use jac_core::{Jacobian, Tensor};
 
 use crate::boundary::{Failure, boundary, call};
 use crate::convert::write_shape;
-use crate::ptr::{Out, free_handle, handle, handles, into_handle, slice, slice_mut};
+use crate::ptr::{Out, free_handle, handle, into_handle, slice, slice_mut};
 use crate::status::JacStatus;
-use crate::tensor::{JacTensor, tensor_arg};
+use crate::tensor::{JacTensor, tensor_arg, tensor_list};
 
 /// An opaque handle to a lazy Jacobian or Hessian: a grid of blocks
 /// `(i, j)`, one per y and x (a Hessian: one per pair of xs).
@@ -113,18 +113,6 @@ fn batch_axis(b: i64) -> Option<i64> {
 unsafe fn jacobian_arg<'a>(p: *const JacJacobian, arg: &str) -> Result<&'a Jacobian, Failure> {
     // SAFETY: forwarded caller contract.
     Ok(&unsafe { handle(p, arg) }?.jacobian)
-}
-
-/// # Safety
-/// As `handles`.
-unsafe fn tensor_list(
-    p: *const *const JacTensor,
-    n: usize,
-    arg: &str,
-) -> Result<Vec<Tensor>, Failure> {
-    // SAFETY: forwarded caller contract.
-    let list = unsafe { handles(p, n, arg) }?;
-    Ok(list.into_iter().map(|h| h.tensor.clone()).collect())
 }
 
 /// A lazy Jacobian of the `n_ys` tensors `ys` with respect to the `n_xs`
@@ -314,17 +302,18 @@ pub unsafe extern "C" fn jac_jacobian_read(
         // SAFETY: pointer arguments per this function's contract.
         let jac = unsafe { jacobian_arg(jac, "jac") }?;
         let index = convert_index(unsafe { slice(index, n_index, "index") }?)?;
-        let numel: usize = jac.read_shape(i, j, &index)?.iter().product();
-        if out_len != numel {
+        let read = jac.prepare_read(i, j, &index)?;
+        if out_len != read.numel() {
             return Err(Failure::new(
                 JacStatus::JacErrInvalidArgument,
                 format!(
-                    "out_len: expected {numel} (the number of elements of the read), got {out_len}"
+                    "out_len: expected {} (the number of elements of the read), got {out_len}",
+                    read.numel()
                 ),
             ));
         }
         let out = unsafe { slice_mut(out, out_len, "out") }?;
-        Ok(jac.read_into(i, j, &index, out)?)
+        Ok(jac.read_prepared(&read, out)?)
     })
 }
 

@@ -5,9 +5,9 @@ use jac_core::{ErrorKind, Result as CoreResult, Tensor};
 
 use crate::boundary::{Failure, call};
 use crate::convert::{int64s, numel, signed};
-use crate::ptr::{Out, handles};
+use crate::ptr::Out;
 use crate::status::JacStatus;
-use crate::tensor::{JacTensor, new_handle, tensor_arg};
+use crate::tensor::{JacTensor, new_handle, tensor_arg, tensor_list};
 
 /// The shared body of the one-operand exports.
 ///
@@ -596,15 +596,14 @@ unsafe fn join(
 ) -> JacStatus {
     call(name, || {
         // SAFETY: forwarded caller contract.
-        let list = unsafe { handles(ts, n, "ts") }?;
+        let tensors = unsafe { tensor_list(ts, n, "ts") }?;
         let out = unsafe { Out::new(out, "out") }?;
-        if list.is_empty() {
+        if tensors.is_empty() {
             return Err(Failure::new(
                 JacStatus::JacErrInvalidArgument,
                 "n: expected at least one tensor, got 0",
             ));
         }
-        let tensors: Vec<Tensor> = list.iter().map(|h| h.tensor.clone()).collect();
         new_handle(op(&tensors, axis as isize)?, out);
         Ok(())
     })

@@ -83,21 +83,27 @@ pub(crate) unsafe fn slice_mut<'a, T: Copy>(
     Ok(unsafe { std::slice::from_raw_parts_mut(p, len) })
 }
 
-/// The handles in an array of `n` handle pointers, each non-NULL.
+/// `f` of each handle in an array of `n` handle pointers, each non-NULL.
 ///
 /// # Safety
 /// As [`slice`] for the array, and as [`handle`] for each entry.
-pub(crate) unsafe fn handles<'a, T>(
+pub(crate) unsafe fn handles<T, U>(
     p: *const *const T,
     n: usize,
     arg: &str,
-) -> Result<Vec<&'a T>, Failure> {
+    f: impl Fn(&T) -> U,
+) -> Result<Vec<U>, Failure> {
     // SAFETY: forwarded caller contract.
     let ptrs = unsafe { slice(p, n, arg) }?;
     ptrs.iter()
         .enumerate()
-        // SAFETY: each entry is NULL or a live handle (caller contract).
-        .map(|(k, &h)| unsafe { handle(h, &format!("{arg}[{k}]")) })
+        .map(|(k, &h)| {
+            // SAFETY: each entry is NULL or a live handle (caller contract).
+            // The entry's name is only formatted when it is NULL.
+            unsafe { h.as_ref() }
+                .map(&f)
+                .ok_or_else(|| null(&format!("{arg}[{k}]")))
+        })
         .collect()
 }
 

@@ -5,7 +5,7 @@ use jac_core::Tensor;
 
 use crate::boundary::{Failure, boundary, call};
 use crate::convert::{dims, int64s, numel, write_shape};
-use crate::ptr::{Out, free_handle, handle, into_handle, slice, slice_mut};
+use crate::ptr::{Out, free_handle, handle, handles, into_handle, slice, slice_mut};
 use crate::status::JacStatus;
 
 /// An opaque handle to a float64 tensor: a node of the graph.
@@ -31,6 +31,19 @@ pub(crate) fn new_handle(tensor: Tensor, out: Out<*mut JacTensor>) {
 pub(crate) unsafe fn tensor_arg<'a>(p: *const JacTensor, arg: &str) -> Result<&'a Tensor, Failure> {
     // SAFETY: forwarded caller contract.
     Ok(&unsafe { handle(p, arg) }?.tensor)
+}
+
+/// The tensors behind an array of `n` handles, each non-NULL.
+///
+/// # Safety
+/// `p` is NULL or valid for `n` reads of NULL or live handles.
+pub(crate) unsafe fn tensor_list(
+    p: *const *const JacTensor,
+    n: usize,
+    arg: &str,
+) -> Result<Vec<Tensor>, Failure> {
+    // SAFETY: forwarded caller contract.
+    unsafe { handles(p, n, arg, |h: &JacTensor| h.tensor.clone()) }
 }
 
 /// Creates a tensor from `len` row-major values of the given shape.

@@ -336,42 +336,50 @@ fn dense_vjp(op: &dyn Op, cx: &VjpContext<'_>, g: Cot) -> Result<Vec<Option<Cot>
 
 /// The VJP of an elementwise op from its partials, one pass per input and
 /// no temporaries; the cotangent back (`Err`) when the op is not
-/// elementwise. The last needed input takes over the cotangent, and with
-/// it its buffer when nothing else holds it.
+/// elementwise (an op answers for all its inputs alike, so the first
+/// needed input decides). The last needed input takes over the cotangent,
+/// and with it its buffer when nothing else holds it.
 fn elementwise_vjp(
     op: &dyn Op,
     cx: &VjpContext<'_>,
     g: Cot,
 ) -> Result<std::result::Result<Vec<Option<Cot>>, Cot>> {
-    // Few sparse entries: the partials at their positions only.
-    let at = match &g {
-        Cot::Sparse(s) if s.positions.len() < cx.output.numel() => Some(&s.positions[..]),
-        _ => None,
-    };
-    let mut partials = Vec::with_capacity(cx.inputs.len());
-    for i in 0..cx.inputs.len() {
-        if !cx.needs(i) {
-            partials.push(None);
-            continue;
-        }
-        match op.partial(i, cx.inputs, cx.output.value(), at) {
-            Some(partial) => partials.push(Some(partial?)),
-            None => return Ok(Err(g)),
-        }
-    }
     let last = cx.needs.iter().rposition(|&n| n);
     let out = cx.output.shape();
     let mut g = Some(g);
     let mut grads = Vec::with_capacity(cx.inputs.len());
-    for (i, partial) in partials.iter().enumerate() {
-        let Some(partial) = partial else {
+    for (i, input) in cx.inputs.iter().enumerate() {
+        if !cx.needs(i) {
             grads.push(None);
             continue;
+        }
+        let cot = g
+            .as_ref()
+            .ok_or_else(|| Error::internal("elementwise cotangent used after its last input"))?;
+        // Few sparse entries: the partial at their positions only.
+        let at = match cot {
+            Cot::Sparse(s) if s.positions.len() < cx.output.numel() => Some(&s.positions[..]),
+            _ => None,
+        };
+        let partial = match op.partial(i, cx.inputs, cx.output.value(), at) {
+            Some(partial) => partial?,
+            None if grads.iter().all(Option::is_none) => {
+                return g
+                    .take()
+                    .map(Err)
+                    .ok_or_else(|| Error::internal("elementwise cotangent missing"));
+            }
+            None => return Err(Error::internal("an op gave partials for some inputs only")),
         };
         let cot = if Some(i) == last { g.take() } else { g.clone() }
             .ok_or_else(|| Error::internal("elementwise cotangent used after its last input"))?;
-        let shape = cx.inputs[i].shape();
-        grads.push(Some(through_partial(cot, partial, out, shape, cx.lead)?));
+        grads.push(Some(through_partial(
+            cot,
+            &partial,
+            out,
+            input.shape(),
+            cx.lead,
+        )?));
     }
     Ok(Ok(grads))
 }

@@ -8,15 +8,22 @@
 //! released, so a waiting reader claims those rows itself and sees the error
 //! itself instead of waiting forever.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 
 use crate::error::{Error, Result};
 
+/// One row: its value once computed, and whether a reader is computing it
+/// (read and written only under the cache's lock).
+struct Slot<R> {
+    row: OnceLock<R>,
+    claimed: AtomicBool,
+}
+
 /// Rows `0..len` of type `R`, filled on demand.
 pub(crate) struct RowCache<R> {
-    rows: Vec<OnceLock<R>>,
-    claimed: Mutex<Vec<bool>>,
+    slots: Vec<Slot<R>>,
+    claims: Mutex<()>,
     released: Condvar,
     evaluated: AtomicUsize,
 }
@@ -24,8 +31,13 @@ pub(crate) struct RowCache<R> {
 impl<R> RowCache<R> {
     pub(crate) fn new(len: usize) -> RowCache<R> {
         RowCache {
-            rows: (0..len).map(|_| OnceLock::new()).collect(),
-            claimed: Mutex::new(vec![false; len]),
+            slots: (0..len)
+                .map(|_| Slot {
+                    row: OnceLock::new(),
+                    claimed: AtomicBool::new(false),
+                })
+                .collect(),
+            claims: Mutex::new(()),
             released: Condvar::new(),
             evaluated: AtomicUsize::new(0),
         }
@@ -38,13 +50,21 @@ impl<R> RowCache<R> {
 
     /// Row `r`, if it has been computed.
     pub(crate) fn get(&self, r: usize) -> Option<&R> {
-        self.rows.get(r).and_then(OnceLock::get)
+        self.slots.get(r).and_then(|s| s.row.get())
     }
 
-    fn lock(&self) -> Result<MutexGuard<'_, Vec<bool>>> {
+    fn lock(&self) -> MutexGuard<'_, ()> {
         // A poisoned lock only means another reader panicked between claiming
         // and releasing; the claim flags themselves are still consistent.
-        Ok(self.claimed.lock().unwrap_or_else(|p| p.into_inner()))
+        self.claims.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn claimed(&self, r: usize) -> bool {
+        self.slots[r].claimed.load(Ordering::Relaxed)
+    }
+
+    fn set_claimed(&self, r: usize, claimed: bool) {
+        self.slots[r].claimed.store(claimed, Ordering::Relaxed);
     }
 
     /// Makes every row of `wanted` (sorted, distinct, in range) available.
@@ -59,15 +79,15 @@ impl<R> RowCache<R> {
             let mut mine = Vec::new();
             let mut waiting = false;
             {
-                let mut claimed = self.lock()?;
+                let _claims = self.lock();
                 for &r in wanted {
-                    if self.rows[r].get().is_some() {
+                    if self.slots[r].row.get().is_some() {
                         continue;
                     }
-                    if claimed[r] {
+                    if self.claimed(r) {
                         waiting = true;
                     } else {
-                        claimed[r] = true;
+                        self.set_claimed(r, true);
                         mine.push(r);
                     }
                 }
@@ -86,7 +106,7 @@ impl<R> RowCache<R> {
                     )));
                 }
                 for (&r, v) in mine.iter().zip(values) {
-                    if self.rows[r].set(v).is_ok() {
+                    if self.slots[r].row.set(v).is_ok() {
                         self.evaluated.fetch_add(1, Ordering::AcqRel);
                     }
                 }
@@ -95,16 +115,17 @@ impl<R> RowCache<R> {
             if !waiting {
                 return Ok(());
             }
-            let mut claimed = self.lock()?;
+            let mut claims = self.lock();
             while wanted
                 .iter()
-                .any(|&r| claimed[r] && self.rows[r].get().is_none())
+                .any(|&r| self.claimed(r) && self.slots[r].row.get().is_none())
             {
-                claimed = self
+                claims = self
                     .released
-                    .wait(claimed)
+                    .wait(claims)
                     .unwrap_or_else(|p| p.into_inner());
             }
+            drop(claims);
             // Loop: rows another reader gave up on are claimed by this one now.
         }
     }
@@ -118,11 +139,11 @@ struct Release<'a, R> {
 
 impl<R> Drop for Release<'_, R> {
     fn drop(&mut self) {
-        let mut claimed = self.cache.claimed.lock().unwrap_or_else(|p| p.into_inner());
+        let claims = self.cache.lock();
         for &r in self.rows {
-            claimed[r] = false;
+            self.cache.set_claimed(r, false);
         }
-        drop(claimed);
+        drop(claims);
         self.cache.released.notify_all();
     }
 }

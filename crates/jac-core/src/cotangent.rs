@@ -255,7 +255,7 @@ pub(crate) fn through_partial(
 ) -> Result<Cot> {
     match cot {
         Cot::Sparse(s) => {
-            let mut values = s.values.clone();
+            let mut values = s.values;
             match partial {
                 Partial::Array(p) => {
                     let p = p
@@ -344,15 +344,15 @@ pub(crate) fn one_hot_rows(
     stride: usize,
 ) -> Result<Sparse> {
     let total = checked_numel(&[rows.len(), per_row], "rows")?;
-    let mut positions = Vec::with_capacity(total);
-    for &r in rows {
-        positions.extend((0..per_row).map(|b| b * stride + r));
-    }
+    let positions: Arc<[usize]> = rows
+        .iter()
+        .flat_map(|&r| (0..per_row).map(move |b| b * stride + r))
+        .collect();
     Ok(Sparse {
         k: rows.len(),
         shape: IxDyn(shape),
         per_row,
-        positions: positions.into(),
+        positions,
         values: vec![1.0; total],
     })
 }

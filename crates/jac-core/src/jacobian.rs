@@ -168,6 +168,27 @@ struct Side {
 const ROW_BLOCK_ELEMENTS: usize = 1 << 20;
 const MAX_BLOCK_ROWS: usize = 1024;
 
+/// A checked, normalised read of one block, from
+/// [`Jacobian::prepare_read`]: its shape is known, nothing is evaluated yet.
+#[derive(Debug, Clone)]
+pub struct Read {
+    i: usize,
+    j: usize,
+    selection: Selection,
+}
+
+impl Read {
+    /// The shape the read produces.
+    pub fn shape(&self) -> Vec<usize> {
+        self.selection.shape()
+    }
+
+    /// The number of elements the read produces.
+    pub fn numel(&self) -> usize {
+        self.selection.numel()
+    }
+}
+
 /// Below this much work (element operations, see `Node::work`) a read stays
 /// on the calling thread: starting threads would cost more than it saves.
 const PARALLEL_WORK: usize = 1 << 20;
@@ -550,16 +571,36 @@ impl Jacobian {
     /// As [`Jacobian::read`], writing row-major into `out`, whose length
     /// must equal the read's number of elements. Nothing is written on error.
     pub fn read_into(&self, i: usize, j: usize, index: &[Index], out: &mut [f64]) -> Result<()> {
-        let sel = self.select(i, j, index)?;
+        let read = self.prepare_read(i, j, index)?;
+        self.read_prepared(&read, out)
+    }
+
+    /// Checks and normalises a read of block `(i, j)` without evaluating
+    /// anything, so its shape can size a buffer before [`Jacobian::read_prepared`]
+    /// fills it (one normalisation for both).
+    ///
+    /// Errors: as [`Jacobian::read_shape`].
+    pub fn prepare_read(&self, i: usize, j: usize, index: &[Index]) -> Result<Read> {
+        Ok(Read {
+            i,
+            j,
+            selection: self.select(i, j, index)?,
+        })
+    }
+
+    /// Performs a prepared read into `out`, whose length must equal
+    /// [`Read::numel`]. Nothing is written on error.
+    pub fn read_prepared(&self, read: &Read, out: &mut [f64]) -> Result<()> {
+        let sel = &read.selection;
         if out.len() != sel.numel() {
             return Err(Error::invalid(format!(
-                "out_len: expected {} (the read's shape {}), got {}",
+                "out_len: expected {} (the number of elements of the read, shape {}), got {}",
                 sel.numel(),
                 fmt_shape(&sel.shape()),
                 out.len()
             )));
         }
-        self.gather(i, j, &sel, out, false)
+        self.gather(read.i, read.j, sel, out, false)
     }
 
     /// Ensures the rows `sel` touches, then copies the selection into `out`.
