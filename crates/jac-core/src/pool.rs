@@ -23,24 +23,32 @@ fn lock() -> std::sync::MutexGuard<'static, Vec<Vec<f64>>> {
     POOL.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// An empty vector with room for `len` values: a recycled buffer when one
-/// fits (at most twice as large, so memory is not wasted), else a new one.
-pub(crate) fn with_capacity(len: usize) -> Vec<f64> {
-    if len >= MIN_LEN {
-        let mut pool = lock();
-        let best = pool
-            .iter()
-            .enumerate()
-            .filter(|(_, b)| b.capacity() >= len && b.capacity() / 2 <= len)
-            .min_by_key(|(_, b)| b.capacity())
-            .map(|(k, _)| k);
-        if let Some(k) = best {
-            let mut buffer = pool.swap_remove(k);
-            buffer.clear();
-            return buffer;
-        }
+/// The best-fitting pooled buffer that `fits` (smallest capacity, at most
+/// twice `len`, so memory is not wasted), taken out of the pool.
+fn take(len: usize, fits: impl Fn(&Vec<f64>) -> bool) -> Option<Vec<f64>> {
+    if len < MIN_LEN {
+        return None;
     }
-    Vec::with_capacity(len)
+    let mut pool = lock();
+    let best = pool
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| fits(b) && b.capacity() / 2 <= len)
+        .min_by_key(|(_, b)| b.capacity())
+        .map(|(k, _)| k)?;
+    Some(pool.swap_remove(best))
+}
+
+/// An empty vector with room for `len` values: a recycled buffer when one
+/// fits, else a new one.
+pub(crate) fn with_capacity(len: usize) -> Vec<f64> {
+    match take(len, |b| b.capacity() >= len) {
+        Some(mut buffer) => {
+            buffer.clear();
+            buffer
+        }
+        None => Vec::with_capacity(len),
+    }
 }
 
 /// `f` of every element of `a`, in row-major order, into a recycled buffer
@@ -67,21 +75,13 @@ pub(crate) fn zeros(len: usize) -> Vec<f64> {
 /// overwrites whole (a product with beta = 0): a recycled buffer as it was
 /// left, or fresh zeros, which the system hands out without writing them.
 pub(crate) fn scratch(len: usize) -> Vec<f64> {
-    if len >= MIN_LEN {
-        let mut pool = lock();
-        let best = pool
-            .iter()
-            .enumerate()
-            .filter(|(_, b)| b.len() >= len && b.capacity() / 2 <= len)
-            .min_by_key(|(_, b)| b.capacity())
-            .map(|(k, _)| k);
-        if let Some(k) = best {
-            let mut buffer = pool.swap_remove(k);
+    match take(len, |b| b.len() >= len) {
+        Some(mut buffer) => {
             buffer.truncate(len);
-            return buffer;
+            buffer
         }
+        None => vec![0.0; len],
     }
-    vec![0.0; len]
 }
 
 /// Takes back a buffer that is no longer needed.

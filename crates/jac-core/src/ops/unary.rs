@@ -224,119 +224,89 @@ fn constant_map(t: &Tensor, f: impl Fn(f64) -> f64) -> Tensor {
     Tensor::constant(t.value().mapv(f))
 }
 
-/// `s * a` for a finite scalar `s`.
-#[derive(Debug)]
-pub(crate) struct Scale(f64);
+/// Declares an elementwise op with one finite scalar attribute: its type,
+/// forward function, VJP rule and partial, and the public function that
+/// checks the scalar and builds it.
+macro_rules! scalar_op {
+    (
+        $(#[$doc:meta])*
+        $fn_name:ident($arg:ident), $ty:ident, $name:literal,
+        forward: |$v:ident, $s:ident| $forward:expr,
+        vjp: |$cx:ident, $g:ident, $sv:ident| $vjp:expr,
+        partial: |$x:ident, $y:ident, $at:ident, $sp:ident| $partial:expr
+    ) => {
+        #[derive(Debug)]
+        pub(crate) struct $ty(f64);
 
-impl Op for Scale {
-    fn name(&self) -> &'static str {
-        "scale"
-    }
+        impl Op for $ty {
+            fn name(&self) -> &'static str {
+                $name
+            }
 
-    fn forward(&self, x: &[&ArrayD<f64>]) -> Result<ArrayD<f64>> {
-        let s = self.0;
-        Ok(x[0].mapv(|v| v * s))
-    }
+            fn forward(&self, x: &[&ArrayD<f64>]) -> Result<ArrayD<f64>> {
+                let $s = self.0;
+                Ok(crate::pool::map(x[0], |$v| $forward))
+            }
 
-    /// d(s a) = s da.
-    fn vjp(&self, _cx: &VjpContext<'_>, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
-        one(scale(g, self.0)?)
-    }
+            fn vjp(&self, $cx: &VjpContext<'_>, $g: &Tensor) -> Result<Vec<Option<Tensor>>> {
+                let _ = &$cx;
+                let $sv = self.0;
+                $vjp
+            }
 
-    fn partial(
-        &self,
-        _i: usize,
-        _x: &[Tensor],
-        _y: &ArrayD<f64>,
-        _at: Option<&[usize]>,
-    ) -> Option<Result<Partial>> {
-        Some(Ok(Partial::Constant(self.0)))
-    }
-}
-
-/// `s * a`. Errors: `InvalidArgument` when `s` is not finite.
-pub fn scale(a: &Tensor, s: f64) -> Result<Tensor> {
-    apply(Scale(finite(s, "scale: s")?), vec![a.clone()])
-}
-
-/// `a + s` for a finite scalar `s`.
-#[derive(Debug)]
-pub(crate) struct AddScalar(f64);
-
-impl Op for AddScalar {
-    fn name(&self) -> &'static str {
-        "add_scalar"
-    }
-
-    fn forward(&self, x: &[&ArrayD<f64>]) -> Result<ArrayD<f64>> {
-        let s = self.0;
-        Ok(x[0].mapv(|v| v + s))
-    }
-
-    /// d(a + s) = da.
-    fn vjp(&self, _cx: &VjpContext<'_>, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
-        one(g.clone())
-    }
-
-    fn partial(
-        &self,
-        _i: usize,
-        _x: &[Tensor],
-        _y: &ArrayD<f64>,
-        _at: Option<&[usize]>,
-    ) -> Option<Result<Partial>> {
-        Some(Ok(Partial::Constant(1.0)))
-    }
-}
-
-/// `a + s`. Errors: `InvalidArgument` when `s` is not finite.
-pub fn add_scalar(a: &Tensor, s: f64) -> Result<Tensor> {
-    apply(AddScalar(finite(s, "add_scalar: s")?), vec![a.clone()])
-}
-
-/// `a ^ p` for a finite scalar `p`.
-#[derive(Debug)]
-pub(crate) struct PowScalar(f64);
-
-impl Op for PowScalar {
-    fn name(&self) -> &'static str {
-        "pow_scalar"
-    }
-
-    fn forward(&self, x: &[&ArrayD<f64>]) -> Result<ArrayD<f64>> {
-        let p = self.0;
-        Ok(x[0].mapv(|v| v.powf(p)))
-    }
-
-    /// d(a^p) = p a^(p-1) da; for p = 0 the output is constant.
-    fn vjp(&self, cx: &VjpContext<'_>, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
-        let p = self.0;
-        if p == 0.0 {
-            return Ok(vec![None]);
+            fn partial(
+                &self,
+                _i: usize,
+                $x: &[Tensor],
+                $y: &ArrayD<f64>,
+                $at: Option<&[usize]>,
+            ) -> Option<Result<Partial>> {
+                let _ = (&$x, &$y, &$at);
+                let $sp = self.0;
+                Some(Ok($partial))
+            }
         }
-        let derivative = scale(&pow_scalar(cx.input(0), p - 1.0)?, p)?;
-        one(mul(g, &derivative)?)
-    }
 
-    fn partial(
-        &self,
-        _i: usize,
-        x: &[Tensor],
-        y: &ArrayD<f64>,
-        at: Option<&[usize]>,
-    ) -> Option<Result<Partial>> {
-        let p = self.0;
-        if p == 0.0 {
-            return Some(Ok(Partial::Constant(0.0)));
+        $(#[$doc])*
+        pub fn $fn_name(a: &Tensor, $arg: f64) -> Result<Tensor> {
+            let checked = finite($arg, concat!($name, ": ", stringify!($arg)))?;
+            apply($ty(checked), vec![a.clone()])
         }
-        Some(Ok(elementwise_partial(x[0].value(), y, at, |x, _| {
-            p * x.powf(p - 1.0)
-        })))
-    }
+    };
 }
 
-/// `a ^ p` elementwise (NaN for a negative base with a non-integer `p`, as
-/// in numpy). Errors: `InvalidArgument` when `p` is not finite.
-pub fn pow_scalar(a: &Tensor, p: f64) -> Result<Tensor> {
-    apply(PowScalar(finite(p, "pow_scalar: p")?), vec![a.clone()])
-}
+scalar_op!(
+    /// `s * a`; d(s a) = s da. Errors: `InvalidArgument` when `s` is not
+    /// finite.
+    scale(s), Scale, "scale",
+    forward: |v, s| v * s,
+    vjp: |cx, g, s| one(scale(g, s)?),
+    partial: |x, y, at, s| Partial::Constant(s)
+);
+
+scalar_op!(
+    /// `a + s`; d(a + s) = da. Errors: `InvalidArgument` when `s` is not
+    /// finite.
+    add_scalar(s), AddScalar, "add_scalar",
+    forward: |v, s| v + s,
+    vjp: |cx, g, _s| one(g.clone()),
+    partial: |x, y, at, _s| Partial::Constant(1.0)
+);
+
+scalar_op!(
+    /// `a ^ p` elementwise (NaN for a negative base with a non-integer `p`,
+    /// as in numpy); d(a^p) = p a^(p-1) da, and for p = 0 the output is
+    /// constant. Errors: `InvalidArgument` when `p` is not finite.
+    pow_scalar(p), PowScalar, "pow_scalar",
+    forward: |v, p| v.powf(p),
+    vjp: |cx, g, p| if p == 0.0 {
+        Ok(vec![None])
+    } else {
+        one(mul(g, &scale(&pow_scalar(cx.input(0), p - 1.0)?, p)?)?)
+    },
+    partial: |x, y, at, p| if p == 0.0 {
+        Partial::Constant(0.0)
+    } else {
+        elementwise_partial(x[0].value(), y, at, |x, _| p * x.powf(p - 1.0))
+    }
+);
