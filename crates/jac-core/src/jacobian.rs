@@ -31,6 +31,7 @@ use crate::cotangent::{Cot, one_hot_rows};
 use crate::error::{Error, Result, fmt_shape};
 use crate::index::{AxisSelection, Index, Selection, normalize};
 use crate::ops::sum;
+use crate::parallel::{InSplit, threads_for};
 use crate::tensor::{Tensor, checked_numel};
 
 /// One tensor or a tuple of tensors, as Paddle's `ys` and `xs` arguments; a
@@ -187,28 +188,6 @@ impl Read {
     pub fn numel(&self) -> usize {
         self.selection.numel()
     }
-}
-
-/// Below this much work (element operations, see `Node::work`) a read stays
-/// on the calling thread: starting threads would cost more than it saves.
-const PARALLEL_WORK: usize = 1 << 20;
-
-/// How many threads a read of `rows` rows of a y whose one-row sweep costs
-/// `work` should use: one for small reads, else up to the machine's
-/// parallelism (or `JAC_NUM_THREADS`), never more than the rows.
-fn threads_for(rows: usize, work: usize) -> usize {
-    static THREADS: OnceLock<usize> = OnceLock::new();
-    if rows < 2 || work.saturating_mul(rows) < PARALLEL_WORK {
-        return 1;
-    }
-    let threads = *THREADS.get_or_init(|| {
-        std::env::var("JAC_NUM_THREADS")
-            .ok()
-            .and_then(|v| v.parse::<usize>().ok())
-            .filter(|&n| n > 0)
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-    });
-    threads.min(rows)
 }
 
 /// A lazy Jacobian (or Hessian): a grid of blocks `(i, j)`, one per y and x.
@@ -709,7 +688,7 @@ impl Jacobian {
     fn ensure_rows(&self, i: usize, wanted: &[usize]) -> Result<()> {
         self.caches[i].ensure(wanted, |rows| {
             let y = &self.ys()?[i];
-            let threads = threads_for(rows.len(), y.0.work);
+            let threads = threads_for(rows.len(), y.0.work.saturating_mul(rows.len()));
             if threads <= 1 {
                 return self.evaluate_blocks(y, rows);
             }
@@ -719,9 +698,16 @@ impl Jacobian {
             std::thread::scope(|scope| {
                 let helpers: Vec<_> = rows[share..]
                     .chunks(share)
-                    .map(|part| scope.spawn(move || self.evaluate_blocks(y, part)))
+                    .map(|part| {
+                        scope.spawn(move || {
+                            let _split = InSplit::enter();
+                            self.evaluate_blocks(y, part)
+                        })
+                    })
                     .collect();
+                let split = InSplit::enter();
                 let mut out = self.evaluate_blocks(y, &rows[..share]);
+                drop(split);
                 for helper in helpers {
                     let part = helper
                         .join()

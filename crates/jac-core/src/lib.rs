@@ -42,6 +42,7 @@ mod graph;
 pub mod index;
 mod jacobian;
 pub mod ops;
+mod parallel;
 mod pool;
 mod tensor;
 

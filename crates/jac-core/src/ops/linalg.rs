@@ -235,7 +235,13 @@ fn product(a: &ArrayD<f64>, b: &ArrayD<f64>, plan: &Plan) -> Result<ArrayD<f64>>
             let x = b.as_standard_layout();
             let mut y = crate::pool::scratch(rows * m);
             match (tall.as_slice(), x.as_slice()) {
-                (Some(a), Some(x)) => mat_vec(a, x, &mut y),
+                (Some(a), Some(x)) => {
+                    // Large matrices: contiguous shares of the rows per thread.
+                    let threads = crate::parallel::threads_for(y.len() / 4, a.len());
+                    crate::parallel::for_each_chunk(&mut y, 4, a, n, threads, |a, y| {
+                        mat_vec(a, x, y)
+                    });
+                }
                 _ => return Err(Error::internal("matmul: operands are not contiguous")),
             }
             Array1::from_vec(y).into_dyn()
