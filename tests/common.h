@@ -161,6 +161,18 @@ static inline bool jt_status(JacStatus got, JacStatus want, const char *needle, 
 /* ------------------------------------------------------------------ */
 
 /* A shape and its length, as two arguments: DIMS(2, 3). NODIMS is 0-D. */
+/* A shape and a list of values, as the table-driven programs spell them
+ * (DIMS(...) and VALS(...) expand to a pointer and a count). */
+typedef struct {
+    const int64_t *shape;
+    size_t ndim;
+} dims_t;
+
+typedef struct {
+    const double *values;
+    size_t n;
+} vals_t;
+
 #define DIMS(...) ((const int64_t[]){__VA_ARGS__}), (sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t))
 #define NODIMS ((const int64_t *)NULL), ((size_t)0)
 /* Values and their count, as two arguments: VALS(1.0, 2.0). */

@@ -6,16 +6,6 @@
  */
 #include "common.h"
 
-typedef struct {
-    const int64_t *shape;
-    size_t ndim;
-} dims_t;
-
-typedef struct {
-    const double *values;
-    size_t n;
-} vals_t;
-
 /* One read: the index, the shape it gives and the values, row-major. */
 typedef struct {
     const JacIndex *index;

@@ -13,16 +13,6 @@ typedef JacStatus (*join_fn)(const JacTensor *const *, size_t, int64_t, JacTenso
 
 typedef enum { UNARY, BINARY, SCALAR, REDUCE, MAX, RESHAPE, TRANSPOSE, SLICE, JOIN, WHERE } op_kind;
 
-typedef struct {
-    const int64_t *shape;
-    size_t ndim;
-} dims_t;
-
-typedef struct {
-    const double *values;
-    size_t n;
-} vals_t;
-
 /* One row of the table: the op and its attributes, its inputs, the
  * expected output, and which derivative checks apply. */
 typedef struct {
