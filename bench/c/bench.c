@@ -1,5 +1,6 @@
 /*
  * jac-bench-c --mode {full,smoke} --workload {W1,W2,W3rows,W3full,W4,W5,W6}
+ *             [--runs N] [--iterations N (W6)]
  *
  * The BENCHMARKS.md workloads through libjac's C ABI, as a C host calls it.
  * Prints the same one-line JSON report as the Rust driver and every peer.
@@ -270,16 +271,26 @@ static int by_value(const void *a, const void *b) {
 
 int main(int argc, char **argv) {
     const char *mode_name = "full", *workload = NULL;
+    long runs_override = 0, iterations_override = 0;
     for (int k = 1; k + 1 < argc; k++) {
         if (!strcmp(argv[k], "--mode")) mode_name = argv[k + 1];
         if (!strcmp(argv[k], "--workload")) workload = argv[k + 1];
+        if (!strcmp(argv[k], "--runs")) runs_override = strtol(argv[k + 1], NULL, 10);
+        if (!strcmp(argv[k], "--iterations")) iterations_override = strtol(argv[k + 1], NULL, 10);
     }
     Context c;
     memset(&c, 0, sizeof c);
+    BenchMode mode;
     for (size_t k = 0; k < sizeof BENCH_MODES / sizeof BENCH_MODES[0]; k++)
-        if (!strcmp(BENCH_MODES[k].name, mode_name)) c.mode = &BENCH_MODES[k];
+        if (!strcmp(BENCH_MODES[k].name, mode_name)) {
+            mode = BENCH_MODES[k];
+            c.mode = &mode;
+        }
+    if (c.mode && runs_override > 0) mode.runs = (int)runs_override;
+    if (c.mode && iterations_override > 0) mode.w6_iterations = iterations_override;
     if (!c.mode || !workload) {
-        fprintf(stderr, "usage: jac-bench-c --mode {full,smoke} --workload {W1,W2,W3rows,W3full,W4,W5,W6}\n");
+        fprintf(stderr, "usage: jac-bench-c --mode {full,smoke} --workload {W1,W2,W3rows,W3full,W4,W5,W6} "
+                        "[--runs N] [--iterations N]\n");
         return 2;
     }
     c.workload = workload;
