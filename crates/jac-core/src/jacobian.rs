@@ -688,9 +688,10 @@ impl Jacobian {
     fn ensure_rows(&self, i: usize, wanted: &[usize]) -> Result<()> {
         self.caches[i].ensure(wanted, |rows| {
             let y = &self.ys()?[i];
+            let side = self.rows[i];
             let threads = threads_for(rows.len(), y.0.work.saturating_mul(rows.len()));
             if threads <= 1 {
-                return self.evaluate_blocks(y, rows);
+                return self.evaluate_blocks(y, side, rows);
             }
             // Contiguous shares of the rows, one per thread; this thread
             // takes the first.
@@ -701,12 +702,12 @@ impl Jacobian {
                     .map(|part| {
                         scope.spawn(move || {
                             let _split = InSplit::enter();
-                            self.evaluate_blocks(y, part)
+                            self.evaluate_blocks(y, side, part)
                         })
                     })
                     .collect();
                 let split = InSplit::enter();
-                let mut out = self.evaluate_blocks(y, &rows[..share]);
+                let mut out = self.evaluate_blocks(y, side, &rows[..share]);
                 drop(split);
                 for helper in helpers {
                     let part = helper
@@ -722,25 +723,22 @@ impl Jacobian {
     }
 
     /// Evaluates `rows` (sorted) of `y`, a block of rows per sweep.
-    fn evaluate_blocks(&self, y: &Tensor, rows: &[usize]) -> Result<Vec<Row>> {
+    fn evaluate_blocks(&self, y: &Tensor, side: Side, rows: &[usize]) -> Result<Vec<Row>> {
         let mut out = Vec::with_capacity(rows.len());
         for chunk in rows.chunks(self.block_rows()) {
-            out.extend(self.evaluate(y, chunk)?);
+            out.extend(self.evaluate(y, side, chunk)?);
         }
         Ok(out)
     }
 
-    /// One sweep for the rows `rows` of `y`: stacked one-hot cotangents,
-    /// carried sparse (for every sample at once when batched).
-    fn evaluate(&self, y: &Tensor, rows: &[usize]) -> Result<Vec<Row>> {
+    /// One sweep for the rows `rows` of `y` (whose row side is `side`):
+    /// stacked one-hot cotangents, carried sparse (for every sample at once
+    /// when batched).
+    fn evaluate(&self, y: &Tensor, side: Side, rows: &[usize]) -> Result<Vec<Row>> {
         let k = rows.len();
         // y is [M] or [] unbatched, [B, M] or [B] batched: row m is every
-        // position whose last index (or only position) is m.
-        let per_sample = if self.rows_side_of(y).has_axis {
-            y.shape().last().copied().unwrap_or(1)
-        } else {
-            1
-        };
+        // position whose last index (or only position) is m, one per sample.
+        let per_sample = side.len;
         let samples = y.numel() / per_sample.max(1);
         let seed = one_hot_rows(rows, y.shape(), samples, per_sample)?;
         let grads = sweep_cotangents(
@@ -766,14 +764,5 @@ impl Jacobian {
                 t,
             })
             .collect())
-    }
-
-    /// Whether `y` (one of the ys) has a row axis in the block shape.
-    fn rows_side_of(&self, y: &Tensor) -> Side {
-        let hi = if self.batch.is_some() { 2 } else { 1 };
-        Side {
-            len: if y.ndim() == hi { y.shape()[hi - 1] } else { 1 },
-            has_axis: y.ndim() == hi,
-        }
     }
 }
