@@ -105,8 +105,16 @@ typedef struct {
     size_t len;
 } Result;
 
-/* Reads block (0, 0) of j with `index` into a new buffer. */
-static Result read_block(const JacJacobian *j, const JacIndex *index, size_t n_index) {
+/* The Jacobian of y with respect to x (or, with `hessian`, the Hessian of
+ * y), block (0, 0) read with `index` into a new buffer; frees y and x. */
+static Result read_jacobian(JacTensor *y, JacTensor *x, int64_t batch_axis, int hessian,
+                            const JacIndex *index, size_t n_index) {
+    const JacTensor *ys[1] = {y}, *xs[1] = {x};
+    JacJacobian *j = NULL;
+    if (hessian)
+        check(jac_hessian_new(y, xs, 1, batch_axis, &j), "hessian");
+    else
+        check(jac_jacobian_new(ys, 1, xs, 1, batch_axis, &j), "jacobian");
     int64_t shape[3];
     size_t ndim = 0, len = 1;
     check(jac_jacobian_read_shape(j, 0, 0, index, n_index, shape, 3, &ndim), "read_shape");
@@ -114,6 +122,9 @@ static Result read_block(const JacJacobian *j, const JacIndex *index, size_t n_i
     Result r = {malloc(len * sizeof(double)), len};
     if (!r.data) exit(3);
     check(jac_jacobian_read(j, 0, 0, index, n_index, r.data, len), "read");
+    jac_jacobian_free(j);
+    jac_tensor_free(y);
+    jac_tensor_free(x);
     return r;
 }
 
@@ -129,30 +140,15 @@ static Result mlp_jacobian(Context *c, const long *sizes, int rows_only) {
     int64_t shape[1] = {sizes[0]};
     JacTensor *x = tensor(c->x0, (size_t)sizes[0], shape, 1, true);
     JacTensor *y = mlp(x, &c->mlp, 0);
-    const JacTensor *ys[1] = {y}, *xs[1] = {x};
-    JacJacobian *j = NULL;
-    check(jac_jacobian_new(ys, 1, xs, 1, JAC_BATCH_NONE, &j), "jacobian");
     JacIndex rows[2] = {{JAC_INDEX_SLICE, c->mode->w3_rows[0], c->mode->w3_rows[1], 1}, {JAC_INDEX_ALL, 0, 0, 0}};
-    Result r = read_block(j, rows, rows_only ? 2 : 0);
-    jac_jacobian_free(j);
-    jac_tensor_free(y);
-    jac_tensor_free(x);
-    return r;
+    return read_jacobian(y, x, JAC_BATCH_NONE, 0, rows, rows_only ? 2 : 0);
 }
 
 static Result run_w2(Context *c) {
     const long *s = c->mode->w2;
     int64_t shape[2] = {c->mode->w2_batch, s[0]};
     JacTensor *x = tensor(c->x0, (size_t)(shape[0] * shape[1]), shape, 2, true);
-    JacTensor *y = mlp(x, &c->mlp, 1);
-    const JacTensor *ys[1] = {y}, *xs[1] = {x};
-    JacJacobian *j = NULL;
-    check(jac_jacobian_new(ys, 1, xs, 1, 0, &j), "jacobian");
-    Result r = read_block(j, NULL, 0);
-    jac_jacobian_free(j);
-    jac_tensor_free(y);
-    jac_tensor_free(x);
-    return r;
+    return read_jacobian(mlp(x, &c->mlp, 1), x, 0, 0, NULL, 0);
 }
 
 /* f(x) = sum(softplus(A x)) + 0.5 sum(x * x); H = its Hessian. */
@@ -169,14 +165,7 @@ static Result run_w4(Context *c) {
     check(jac_scale(q, 0.5, &half), "scale");
     jac_tensor_free(q);
     f = binary(jac_add, s, half, 1, 1);
-    const JacTensor *xs[1] = {x};
-    JacJacobian *h = NULL;
-    check(jac_hessian_new(f, xs, 1, JAC_BATCH_NONE, &h), "hessian");
-    Result r = read_block(h, NULL, 0);
-    jac_jacobian_free(h);
-    jac_tensor_free(f);
-    jac_tensor_free(x);
-    return r;
+    return read_jacobian(f, x, JAC_BATCH_NONE, 1, NULL, 0);
 }
 
 /* f(x) = sin(x) exp(x) + x x, J dense. */
@@ -186,14 +175,7 @@ static Result run_w5(Context *c) {
     check(jac_sin(x, &s), "sin");
     check(jac_exp(x, &e), "exp");
     JacTensor *y = binary(jac_add, binary(jac_mul, s, e, 1, 1), binary(jac_mul, x, x, 0, 0), 1, 1);
-    const JacTensor *ys[1] = {y}, *xs[1] = {x};
-    JacJacobian *j = NULL;
-    check(jac_jacobian_new(ys, 1, xs, 1, JAC_BATCH_NONE, &j), "jacobian");
-    Result r = read_block(j, NULL, 0);
-    jac_jacobian_free(j);
-    jac_tensor_free(y);
-    jac_tensor_free(x);
-    return r;
+    return read_jacobian(y, x, JAC_BATCH_NONE, 0, NULL, 0);
 }
 
 /* y = x1 x2 + sin(x1); both 3x3 blocks read; the graph built anew each time. */
