@@ -337,6 +337,41 @@ static inline bool jt_compare_shape(const int64_t *got, size_t got_ndim, const i
     return jt_record(same, file, line, "%s: shape [%s], expected [%s]", what, g, w);
 }
 
+/* A read into a caller buffer of `len` values: a tensor's or a block's. */
+typedef struct {
+    const JacTensor *tensor;
+    const JacJacobian *jac;
+    size_t i, j;
+    const JacIndex *index;
+    size_t n_index;
+} jt_source;
+
+static inline JacStatus jt_read_into(const jt_source *src, double *out, size_t len) {
+    if (src->tensor) return jac_tensor_read(src->tensor, out, len);
+    return jac_jacobian_read(src->jac, src->i, src->j, src->index, src->n_index, out, len);
+}
+
+/* After the shape check: reads `src` into a buffer with a canary one past
+ * its end, compares the values and checks the canary. */
+static inline void jt_check_values(const jt_source *src, const int64_t *shape, size_t ndim,
+                                   const double *want, size_t n_want, double tol,
+                                   const char *file, int line, const char *what) {
+    if (n_want != jt_numel(shape, ndim)) {
+        jt_record(false, file, line, "test bug: %zu expected values for %zu elements", n_want,
+                  jt_numel(shape, ndim));
+        return;
+    }
+    double *buf = malloc((n_want + 1) * sizeof(double));
+    REQUIRE(buf != NULL);
+    buf[n_want] = JT_CANARY;
+    if (jt_status(jt_read_into(src, buf, n_want), JAC_OK, NULL, file, line,
+                  src->tensor ? "jac_tensor_read" : "jac_jacobian_read")) {
+        jt_compare(buf, want, n_want, tol, file, line, what);
+        jt_record(buf[n_want] == JT_CANARY, file, line, "%s: read wrote past out_len", what);
+    }
+    free(buf);
+}
+
 /* Checks the shape and values of `t`; the read writes exactly numel values. */
 static inline void jt_check_tensor(const JacTensor *t, const int64_t *shape, size_t ndim,
                                    const double *want, size_t n_want, double tol, const char *file,
@@ -347,19 +382,8 @@ static inline void jt_check_tensor(const JacTensor *t, const int64_t *shape, siz
                    "jac_tensor_shape"))
         return;
     if (!jt_compare_shape(got_shape, got_ndim, shape, ndim, file, line, what)) return;
-    if (n_want != jt_numel(shape, ndim)) {
-        jt_record(false, file, line, "test bug: %zu expected values for %zu elements", n_want,
-                  jt_numel(shape, ndim));
-        return;
-    }
-    double *buf = malloc((n_want + 1) * sizeof(double));
-    REQUIRE(buf != NULL);
-    buf[n_want] = JT_CANARY;
-    if (jt_status(jac_tensor_read(t, buf, n_want), JAC_OK, NULL, file, line, "jac_tensor_read")) {
-        jt_compare(buf, want, n_want, tol, file, line, what);
-        jt_record(buf[n_want] == JT_CANARY, file, line, "%s: read wrote past out_len", what);
-    }
-    free(buf);
+    const jt_source src = {t, NULL, 0, 0, NULL, 0};
+    jt_check_values(&src, shape, ndim, want, n_want, tol, file, line, what);
 }
 
 /* CHECK_TENSOR(t, DIMS(2, 2), VALS(1, 2, 3, 4), 1e-12) */
@@ -377,20 +401,8 @@ static inline void jt_check_read(const JacJacobian *jac, size_t i, size_t j, con
                    JAC_OK, NULL, file, line, "jac_jacobian_read_shape"))
         return;
     if (!jt_compare_shape(got_shape, got_ndim, shape, ndim, file, line, what)) return;
-    if (n_want != jt_numel(shape, ndim)) {
-        jt_record(false, file, line, "test bug: %zu expected values for %zu elements", n_want,
-                  jt_numel(shape, ndim));
-        return;
-    }
-    double *buf = malloc((n_want + 1) * sizeof(double));
-    REQUIRE(buf != NULL);
-    buf[n_want] = JT_CANARY;
-    if (jt_status(jac_jacobian_read(jac, i, j, index, n_index, buf, n_want), JAC_OK, NULL, file,
-                  line, "jac_jacobian_read")) {
-        jt_compare(buf, want, n_want, tol, file, line, what);
-        jt_record(buf[n_want] == JT_CANARY, file, line, "%s: read wrote past out_len", what);
-    }
-    free(buf);
+    const jt_source src = {NULL, jac, i, j, index, n_index};
+    jt_check_values(&src, shape, ndim, want, n_want, tol, file, line, what);
 }
 
 /* CHECK_READ(J, i, j, IDX(...), DIMS(...), VALS(...), tol) */
