@@ -254,6 +254,7 @@ pub(crate) fn sweep_cotangents(
             needs,
         };
         let input_grads = node_vjp(recipe.op.as_ref(), &cx, g, create_graph)?;
+        check_rule_arity(recipe.op.name(), input_grads.len(), recipe.inputs.len())?;
         for ((input, grad), &q) in recipe.inputs.iter().zip(input_grads).zip(input_positions) {
             if let Some(grad) = grad
                 && q != OUTSIDE
@@ -287,6 +288,17 @@ pub(crate) fn sweep_cotangents(
         });
     }
     Ok(results)
+}
+
+/// A VJP rule returns exactly one gradient (or `None`) per input: zipping a
+/// shorter list against the inputs would silently drop gradients.
+fn check_rule_arity(op: &str, grads: usize, inputs: usize) -> Result<()> {
+    if grads != inputs {
+        return Err(Error::internal(format!(
+            "{op}: the VJP rule returned {grads} gradients for {inputs} inputs"
+        )));
+    }
+    Ok(())
 }
 
 /// What the sweep knows of one node of the subgraph.
@@ -392,4 +404,53 @@ fn accumulate(slot: &mut Option<Cot>, g: Cot) -> Result<()> {
         Some(acc) => acc.plus(g)?,
     });
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::ArrayD;
+
+    use super::*;
+    use crate::error::ErrorKind;
+    use crate::ops::apply;
+
+    /// A two-input op whose VJP rule forgets its second input.
+    #[derive(Debug)]
+    struct ForgetsAnInput;
+
+    impl Op for ForgetsAnInput {
+        fn name(&self) -> &'static str {
+            "forgets_an_input"
+        }
+
+        fn forward(&self, x: &[&ArrayD<f64>]) -> Result<ArrayD<f64>> {
+            Ok(x[0] + x[1])
+        }
+
+        fn vjp(&self, _cx: &VjpContext<'_>, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
+            Ok(vec![Some(g.clone())])
+        }
+    }
+
+    #[test]
+    fn a_rule_with_too_few_gradients_is_an_internal_error_not_a_truncation() {
+        let a = Tensor::from_vec(vec![1.0, 2.0], &[2], true).unwrap();
+        let b = Tensor::from_vec(vec![3.0, 4.0], &[2], true).unwrap();
+        let y = apply(ForgetsAnInput, vec![a.clone(), b.clone()]).unwrap();
+        for create_graph in [false, true] {
+            let err = grad(
+                std::slice::from_ref(&y),
+                &[a.clone(), b.clone()],
+                None,
+                create_graph,
+            )
+            .unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Internal, "{err}");
+            assert!(
+                err.message().contains("forgets_an_input")
+                    && err.message().contains("1 gradients for 2 inputs"),
+                "{err}"
+            );
+        }
+    }
 }
