@@ -3,9 +3,10 @@
 
 use ndarray::{ArrayD, ArrayViewD, IxDyn, Zip};
 
+use crate::alloc::check_alloc;
 use crate::error::{Error, Result, fmt_shape};
 use crate::ops::{reshape, sum};
-use crate::tensor::{Tensor, check_alloc};
+use crate::tensor::Tensor;
 
 /// The broadcast of two shapes (numpy rules: align on the right; each pair of
 /// dims must be equal or one of them 1).
@@ -65,7 +66,7 @@ pub(crate) fn zip_map(
         && b.shape() == shape
         && let (Some(x), Some(y)) = (a.as_slice(), b.as_slice())
     {
-        let mut data = crate::pool::with_capacity(x.len());
+        let mut data = crate::pool::with_capacity(x.len())?;
         data.extend(x.iter().zip(y).map(|(&p, &q)| f(p, q)));
         return ArrayD::from_shape_vec(a.raw_dim(), data)
             .map_err(|e| Error::internal(format!("{e}")));

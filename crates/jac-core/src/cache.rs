@@ -20,9 +20,13 @@ struct Slot<R> {
     claimed: AtomicBool,
 }
 
-/// Rows `0..len` of type `R`, filled on demand.
+/// Rows `0..len` of type `R`, filled on demand. The slots themselves are
+/// allocated on the first read that needs one: a cache over an empty batch
+/// may have a row count far beyond memory, and creating a Jacobian
+/// allocates nothing that depends on its size.
 pub(crate) struct RowCache<R> {
-    slots: Vec<Slot<R>>,
+    len: usize,
+    slots: OnceLock<Box<[Slot<R>]>>,
     claims: Mutex<()>,
     released: Condvar,
     evaluated: AtomicUsize,
@@ -31,12 +35,8 @@ pub(crate) struct RowCache<R> {
 impl<R> RowCache<R> {
     pub(crate) fn new(len: usize) -> RowCache<R> {
         RowCache {
-            slots: (0..len)
-                .map(|_| Slot {
-                    row: OnceLock::new(),
-                    claimed: AtomicBool::new(false),
-                })
-                .collect(),
+            len,
+            slots: OnceLock::new(),
             claims: Mutex::new(()),
             released: Condvar::new(),
             evaluated: AtomicUsize::new(0),
@@ -50,7 +50,31 @@ impl<R> RowCache<R> {
 
     /// Row `r`, if it has been computed.
     pub(crate) fn get(&self, r: usize) -> Option<&R> {
-        self.slots.get(r).and_then(|s| s.row.get())
+        self.slots.get()?.get(r).and_then(|s| s.row.get())
+    }
+
+    /// The slots, allocated (fallibly) on first use.
+    fn slots(&self) -> Result<&[Slot<R>]> {
+        if let Some(slots) = self.slots.get() {
+            return Ok(slots);
+        }
+        let mut slots = Vec::new();
+        slots.try_reserve_exact(self.len).map_err(|_| {
+            Error::out_of_memory(format!(
+                "row cache: allocating {} row slots was refused",
+                self.len
+            ))
+        })?;
+        slots.extend((0..self.len).map(|_| Slot {
+            row: OnceLock::new(),
+            claimed: AtomicBool::new(false),
+        }));
+        // Another reader may have won the race: either set of slots is empty.
+        let _ = self.slots.set(slots.into_boxed_slice());
+        self.slots
+            .get()
+            .map(|s| &s[..])
+            .ok_or_else(|| Error::internal("row cache: slots vanished"))
     }
 
     fn lock(&self) -> MutexGuard<'_, ()> {
@@ -59,12 +83,12 @@ impl<R> RowCache<R> {
         self.claims.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn claimed(&self, r: usize) -> bool {
-        self.slots[r].claimed.load(Ordering::Relaxed)
+    fn claimed(slots: &[Slot<R>], r: usize) -> bool {
+        slots[r].claimed.load(Ordering::Relaxed)
     }
 
-    fn set_claimed(&self, r: usize, claimed: bool) {
-        self.slots[r].claimed.store(claimed, Ordering::Relaxed);
+    fn set_claimed(slots: &[Slot<R>], r: usize, claimed: bool) {
+        slots[r].claimed.store(claimed, Ordering::Relaxed);
     }
 
     /// Makes every row of `wanted` (sorted, distinct, in range) available.
@@ -75,19 +99,29 @@ impl<R> RowCache<R> {
         wanted: &[usize],
         mut compute: impl FnMut(&[usize]) -> Result<Vec<R>>,
     ) -> Result<()> {
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let slots = self.slots()?;
+        if let Some(&r) = wanted.iter().find(|&&r| r >= self.len) {
+            return Err(Error::internal(format!(
+                "row cache: row {r} asked of {} rows",
+                self.len
+            )));
+        }
         loop {
             let mut mine = Vec::new();
             let mut waiting = false;
             {
                 let _claims = self.lock();
                 for &r in wanted {
-                    if self.slots[r].row.get().is_some() {
+                    if slots[r].row.get().is_some() {
                         continue;
                     }
-                    if self.claimed(r) {
+                    if Self::claimed(slots, r) {
                         waiting = true;
                     } else {
-                        self.set_claimed(r, true);
+                        Self::set_claimed(slots, r, true);
                         mine.push(r);
                     }
                 }
@@ -95,6 +129,7 @@ impl<R> RowCache<R> {
             if !mine.is_empty() {
                 let release = Release {
                     cache: self,
+                    slots,
                     rows: &mine,
                 };
                 let values = compute(&mine)?;
@@ -106,7 +141,7 @@ impl<R> RowCache<R> {
                     )));
                 }
                 for (&r, v) in mine.iter().zip(values) {
-                    if self.slots[r].row.set(v).is_ok() {
+                    if slots[r].row.set(v).is_ok() {
                         self.evaluated.fetch_add(1, Ordering::AcqRel);
                     }
                 }
@@ -118,7 +153,7 @@ impl<R> RowCache<R> {
             let mut claims = self.lock();
             while wanted
                 .iter()
-                .any(|&r| self.claimed(r) && self.slots[r].row.get().is_none())
+                .any(|&r| Self::claimed(slots, r) && slots[r].row.get().is_none())
             {
                 claims = self
                     .released
@@ -134,6 +169,7 @@ impl<R> RowCache<R> {
 /// Releases a set of claims when dropped, on success, error or unwinding.
 struct Release<'a, R> {
     cache: &'a RowCache<R>,
+    slots: &'a [Slot<R>],
     rows: &'a [usize],
 }
 
@@ -141,7 +177,7 @@ impl<R> Drop for Release<'_, R> {
     fn drop(&mut self) {
         let claims = self.cache.lock();
         for &r in self.rows {
-            self.cache.set_claimed(r, false);
+            RowCache::set_claimed(self.slots, r, false);
         }
         drop(claims);
         self.cache.released.notify_all();
@@ -151,8 +187,20 @@ impl<R> Drop for Release<'_, R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
     use std::sync::Arc;
     use std::sync::atomic::AtomicUsize;
+
+    #[test]
+    fn a_cache_of_more_rows_than_memory_costs_nothing_until_a_row_is_read() {
+        let cache = RowCache::<usize>::new(1 << 60);
+        assert!(cache.get(3).is_none());
+        assert_eq!(cache.evaluated(), 0);
+        cache.ensure(&[], |_| panic!("nothing to compute")).unwrap();
+        let err = cache.ensure(&[3], |rows| Ok(rows.to_vec())).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::OutOfMemory, "{err}");
+        assert_eq!(cache.evaluated(), 0);
+    }
 
     #[test]
     fn each_row_is_computed_once_under_contention() {

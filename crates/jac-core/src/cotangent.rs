@@ -15,9 +15,10 @@ use std::sync::Arc;
 
 use ndarray::{ArrayD, Dimension, IxDyn};
 
+use crate::alloc::{check_alloc, checked_numel};
 use crate::broadcast::{from_vec, sum_to};
 use crate::error::{Error, Result, fmt_shape};
-use crate::tensor::{Tensor, check_alloc, checked_numel};
+use crate::tensor::Tensor;
 
 /// A cotangent during an unrecorded sweep.
 #[derive(Clone)]
@@ -81,7 +82,7 @@ impl Sparse {
         shape.extend_from_slice(self.shape.slice());
         check_alloc(&shape, "cotangent")?;
         let n = self.row_len();
-        let mut data = crate::pool::zeros(n * self.k);
+        let mut data = crate::pool::zeros(n * self.k)?;
         for (t, row) in data.chunks_mut(n.max(1)).enumerate().take(self.k) {
             self.scatter_row(t, row);
         }
@@ -329,7 +330,7 @@ fn scale_rows(mut g: Tensor, p: Option<&ArrayD<f64>>, c: f64) -> Result<Tensor> 
     let src = value
         .as_slice()
         .ok_or_else(|| Error::internal("cotangent is not contiguous"))?;
-    let mut out = crate::pool::with_capacity(src.len());
+    let mut out = crate::pool::with_capacity(src.len())?;
     out.extend_from_slice(src);
     out.chunks_mut(n).for_each(scale);
     Ok(Tensor::constant(from_vec(g.shape(), out)?))

@@ -20,10 +20,11 @@
 //! from Paddle.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use ndarray::ArrayD;
 
+use crate::alloc::{checked_numel, reserve, try_filled_vec};
 use crate::backward::{grad, sweep_cotangents};
 use crate::broadcast::from_vec;
 use crate::cache::RowCache;
@@ -32,7 +33,7 @@ use crate::error::{Error, Result, fmt_shape};
 use crate::index::{AxisSelection, Index, Selection, normalize};
 use crate::ops::sum;
 use crate::parallel::{InSplit, threads_for};
-use crate::tensor::{Tensor, checked_numel};
+use crate::tensor::Tensor;
 
 /// One tensor or a tuple of tensors, as Paddle's `ys` and `xs` arguments; a
 /// tuple nests the result even when it holds one tensor.
@@ -113,7 +114,11 @@ enum Ys {
     /// on the first read (a Hessian), so creating it computes nothing.
     GradientOf {
         y: Tensor,
-        grads: OnceLock<Result<Vec<Tensor>>>,
+        grads: OnceLock<Vec<Tensor>>,
+        /// Held while building, so concurrent readers build it once. A build
+        /// that fails (out of memory, say) is not kept: the next read tries
+        /// again.
+        building: Mutex<()>,
     },
 }
 
@@ -323,6 +328,7 @@ pub fn hessian<'a>(
     let ys = Ys::GradientOf {
         y: y.clone(),
         grads: OnceLock::new(),
+        building: Mutex::new(()),
     };
     Ok(Jacobian::build(
         ys,
@@ -542,7 +548,7 @@ impl Jacobian {
     pub fn read(&self, i: usize, j: usize, index: &[Index]) -> Result<ArrayD<f64>> {
         let sel = self.select(i, j, index)?;
         let shape = sel.shape();
-        let mut out = vec![0.0; checked_numel(&shape, "read")?];
+        let mut out = try_filled_vec(checked_numel(&shape, "read")?, 0.0, "read")?;
         self.gather(i, j, &sel, &mut out, true)?;
         from_vec(&shape, out)
     }
@@ -673,13 +679,18 @@ impl Jacobian {
     fn ys(&self) -> Result<&[Tensor]> {
         match &self.ys {
             Ys::Given(ys) => Ok(ys),
-            Ys::GradientOf { y, grads } => grads
-                .get_or_init(|| {
-                    let total = sum(y, None, false)?;
-                    grad(&[total], &self.xs, None, true)
-                })
-                .as_deref()
-                .map_err(Clone::clone),
+            Ys::GradientOf { y, grads, building } => {
+                if let Some(built) = grads.get() {
+                    return Ok(built);
+                }
+                let _building = building.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some(built) = grads.get() {
+                    return Ok(built);
+                }
+                let total = sum(y, None, false)?;
+                let built = grad(&[total], &self.xs, None, true)?;
+                Ok(grads.get_or_init(|| built))
+            }
         }
     }
 
@@ -751,12 +762,15 @@ impl Jacobian {
         let grads = grads
             .into_iter()
             .map(|g| match g {
-                Cot::Dense(t) if !t.value().is_standard_layout() => Cot::Dense(Tensor::constant(
-                    t.value().as_standard_layout().into_owned(),
-                )),
-                other => other,
+                Cot::Dense(t) if !t.value().is_standard_layout() => {
+                    reserve(t.numel(), t.shape(), "read: rows")?;
+                    Ok(Cot::Dense(Tensor::constant(
+                        t.value().as_standard_layout().into_owned(),
+                    )))
+                }
+                other => Ok(other),
             })
-            .collect();
+            .collect::<Result<_>>()?;
         let block = Arc::new(RowBlock { k, grads });
         Ok((0..k)
             .map(|t| Row {
@@ -764,5 +778,36 @@ impl Jacobian {
                 t,
             })
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alloc::fault;
+    use crate::error::ErrorKind;
+    use crate::ops::mul;
+
+    /// A refused allocation while a Hessian builds its gradient is an error
+    /// of that read only: once memory is there again, a read succeeds.
+    #[test]
+    fn a_failed_gradient_build_is_retried_by_the_next_read() {
+        let x = Tensor::from_vec(vec![1.0, 2.0], &[2], true).unwrap();
+        let y = sum(&mul(&mul(&x, &x).unwrap(), &x).unwrap(), None, false).unwrap();
+        let h = hessian(&y, &x, None).unwrap();
+        let read = h.prepare_read(0, 0, &[]).unwrap();
+        let mut out = [0.0; 4];
+        fault::refuse_after(Some(0));
+        let err = h.read_prepared(&read, &mut out).unwrap_err();
+        fault::refuse_after(None);
+        assert_eq!(err.kind(), ErrorKind::OutOfMemory, "{err}");
+        assert_eq!(out, [0.0; 4], "nothing written on failure");
+        let Ys::GradientOf { grads, .. } = &h.ys else {
+            panic!("a Hessian's ys are a gradient")
+        };
+        assert!(grads.get().is_none(), "the failure was not kept");
+        h.read_prepared(&read, &mut out).unwrap();
+        assert_eq!(out, [6.0, 0.0, 0.0, 12.0]);
+        assert_eq!(h.rows_evaluated(0).unwrap(), 2);
     }
 }

@@ -33,6 +33,7 @@
 #[cfg(feature = "openblas")]
 extern crate blas_src;
 
+mod alloc;
 mod backward;
 mod broadcast;
 mod cache;

@@ -9,6 +9,9 @@
 
 use std::sync::Mutex;
 
+use crate::alloc::{try_filled_vec, try_with_capacity};
+use crate::error::Result;
+
 /// Buffers shorter than this (64 KiB of f64) go back to the allocator,
 /// which recycles small blocks well on its own.
 pub(crate) const MIN_LEN: usize = 1 << 13;
@@ -40,47 +43,49 @@ fn take(len: usize, fits: impl Fn(&Vec<f64>) -> bool) -> Option<Vec<f64>> {
 }
 
 /// An empty vector with room for `len` values: a recycled buffer when one
-/// fits, else a new one.
-pub(crate) fn with_capacity(len: usize) -> Vec<f64> {
+/// fits, else a new one, or `OutOfMemory` when the allocator refuses.
+pub(crate) fn with_capacity(len: usize) -> Result<Vec<f64>> {
     match take(len, |b| b.capacity() >= len) {
         Some(mut buffer) => {
             buffer.clear();
-            buffer
+            Ok(buffer)
         }
-        None => Vec::with_capacity(len),
+        None => try_with_capacity(len, "buffer"),
     }
 }
 
 /// `f` of every element of `a`, in row-major order, into a recycled buffer
 /// when `a` is large and contiguous.
-pub(crate) fn map(a: &ndarray::ArrayD<f64>, f: impl Fn(f64) -> f64) -> ndarray::ArrayD<f64> {
-    if let Some(src) = a.as_slice() {
-        let mut v = with_capacity(src.len());
-        v.extend(src.iter().map(|&x| f(x)));
-        if let Ok(out) = ndarray::ArrayD::from_shape_vec(a.raw_dim(), v) {
-            return out;
-        }
+pub(crate) fn map(
+    a: &ndarray::ArrayD<f64>,
+    f: impl Fn(f64) -> f64,
+) -> Result<ndarray::ArrayD<f64>> {
+    let mut v = with_capacity(a.len())?;
+    match a.as_slice() {
+        Some(src) => v.extend(src.iter().map(|&x| f(x))),
+        None => v.extend(a.iter().map(|&x| f(x))),
     }
-    a.mapv(f)
+    ndarray::ArrayD::from_shape_vec(a.raw_dim(), v)
+        .map_err(|e| crate::error::Error::internal(format!("map: {e}")))
 }
 
 /// `len` zeros.
-pub(crate) fn zeros(len: usize) -> Vec<f64> {
-    let mut v = with_capacity(len);
+pub(crate) fn zeros(len: usize) -> Result<Vec<f64>> {
+    let mut v = with_capacity(len)?;
     v.resize(len, 0.0);
-    v
+    Ok(v)
 }
 
 /// `len` values of no particular content, for an output the caller
 /// overwrites whole (a product with beta = 0): a recycled buffer as it was
 /// left, or fresh zeros, which the system hands out without writing them.
-pub(crate) fn scratch(len: usize) -> Vec<f64> {
+pub(crate) fn scratch(len: usize) -> Result<Vec<f64>> {
     match take(len, |b| b.len() >= len) {
         Some(mut buffer) => {
             buffer.truncate(len);
-            buffer
+            Ok(buffer)
         }
-        None => vec![0.0; len],
+        None => try_filled_vec(len, 0.0, "buffer"),
     }
 }
 
@@ -102,15 +107,15 @@ mod tests {
 
     #[test]
     fn buffers_come_back_empty_and_large_enough_and_small_ones_are_not_kept() {
-        recycle(zeros(MIN_LEN * 3));
-        let again = with_capacity(MIN_LEN * 3);
+        recycle(zeros(MIN_LEN * 3).unwrap());
+        let again = with_capacity(MIN_LEN * 3).unwrap();
         assert!(again.is_empty());
         assert!(again.capacity() >= MIN_LEN * 3);
-        let zeroed = zeros(MIN_LEN * 2);
+        let zeroed = zeros(MIN_LEN * 2).unwrap();
         assert!(zeroed.iter().all(|&v| v == 0.0));
         recycle(zeroed);
-        assert_eq!(scratch(MIN_LEN + 5).len(), MIN_LEN + 5);
-        recycle(zeros(10));
+        assert_eq!(scratch(MIN_LEN + 5).unwrap().len(), MIN_LEN + 5);
+        recycle(zeros(10).unwrap());
         assert!(lock().iter().all(|b| b.capacity() >= MIN_LEN));
         assert!(lock().len() <= MAX_BUFFERS);
     }

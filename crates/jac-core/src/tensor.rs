@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use ndarray::{ArrayD, IxDyn};
 
+use crate::alloc::{checked_numel, try_filled};
 use crate::error::{Error, Result, fmt_shape};
 use crate::graph::{Node, NodeId, Recipe, grad_enabled};
 use crate::ops::Op;
@@ -80,8 +81,7 @@ impl Tensor {
     }
 
     fn filled(shape: &[usize], value: f64) -> Result<Tensor> {
-        check_alloc(shape, "shape")?;
-        Ok(Tensor::constant(ArrayD::from_elem(IxDyn(shape), value)))
+        Ok(Tensor::constant(try_filled(shape, value, "shape")?))
     }
 
     /// Records the result of `op` applied to `inputs`. The node keeps its
@@ -177,46 +177,4 @@ impl fmt::Debug for Tensor {
             .field("op", &self.op_name())
             .finish()
     }
-}
-
-/// The product of `shape`, or `OutOfMemory` naming `arg` when it overflows
-/// or when that many float64 values could never be addressed. The product
-/// of the non-zero dims is bounded too: an empty tensor with a huge dim is
-/// refused by ndarray, and reducing its empty axis away would ask for that
-/// huge allocation.
-pub(crate) fn checked_numel(shape: &[usize], arg: &str) -> Result<usize> {
-    let limit = isize::MAX as usize / std::mem::size_of::<f64>();
-    let nonzero = shape
-        .iter()
-        .filter(|&&d| d != 0)
-        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-        .filter(|&n| n <= limit);
-    match nonzero {
-        Some(_) if shape.contains(&0) => Ok(0),
-        Some(n) => Ok(n),
-        None => Err(Error::out_of_memory(format!(
-            "{arg}: the product of {} overflows the address space",
-            fmt_shape(shape)
-        ))),
-    }
-}
-
-/// Above this many elements an op asks the allocator before computing, so a
-/// refused allocation is an `OutOfMemory` error instead of an abort.
-const PROBE_ELEMENTS: usize = 1 << 22;
-
-/// Checks that an output of `shape` can be allocated: the size must not
-/// overflow and, for large outputs, the allocator must grant it.
-pub(crate) fn check_alloc(shape: &[usize], arg: &str) -> Result<()> {
-    let numel = checked_numel(shape, arg)?;
-    if numel > PROBE_ELEMENTS {
-        let mut probe: Vec<f64> = Vec::new();
-        probe.try_reserve_exact(numel).map_err(|_| {
-            Error::out_of_memory(format!(
-                "{arg}: allocating {numel} float64 values for shape {} was refused",
-                fmt_shape(shape)
-            ))
-        })?;
-    }
-    Ok(())
 }

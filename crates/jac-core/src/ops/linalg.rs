@@ -11,11 +11,12 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, ArrayD, ArrayView1, ArrayView2, ArrayViewD, Axis, Ix1, Ix2, IxDyn};
 
 use super::{Op, VjpContext, apply};
+use crate::alloc::check_alloc;
 use crate::broadcast::{broadcast_shapes, reshape_to};
 use crate::cotangent::{Cot, Sparse};
 use crate::error::{Error, Result, fmt_shape};
 use crate::ops::{mul, transpose};
-use crate::tensor::{Tensor, check_alloc};
+use crate::tensor::Tensor;
 
 /// Shapes of one product, with 1-D operands promoted to matrices.
 #[derive(Debug, Clone)]
@@ -233,7 +234,7 @@ fn product(a: &ArrayD<f64>, b: &ArrayD<f64>, plan: &Plan) -> Result<ArrayD<f64>>
         } else {
             let tall = a.as_standard_layout();
             let x = b.as_standard_layout();
-            let mut y = crate::pool::scratch(rows * m);
+            let mut y = crate::pool::scratch(rows * m)?;
             match (tall.as_slice(), x.as_slice()) {
                 (Some(a), Some(x)) => {
                     // Large matrices: contiguous shares of the rows per thread.
@@ -264,7 +265,7 @@ fn product(a: &ArrayD<f64>, b: &ArrayD<f64>, plan: &Plan) -> Result<ArrayD<f64>>
     let b_e = promoted(b, false)?;
     // Every product below runs with beta = 0: the output is overwritten
     // whole and never read, so any initialized buffer will do.
-    let mut out_e = Array2::from_shape_vec((rows * m, p), crate::pool::scratch(rows * m * p))
+    let mut out_e = Array2::from_shape_vec((rows * m, p), crate::pool::scratch(rows * m * p)?)
         .map_err(|e| Error::internal(format!("matmul: {e}")))?;
     let few = rows * m <= FEW_ROWS && b_e.ndim() == 2;
     if few
@@ -425,11 +426,12 @@ impl Op for Matmul {
         };
         let mut full = vec![g.k];
         full.extend_from_slice(&shape);
-        let grad = grad
-            .into_dyn()
-            .into_shape_with_order(IxDyn(&full))
-            .map(|v| Cot::Dense(Tensor::constant(v)))
-            .map_err(|e| Error::internal(format!("matmul: {e}")));
+        let grad = grad.and_then(|grad| {
+            grad.into_dyn()
+                .into_shape_with_order(IxDyn(&full))
+                .map_err(|e| Error::internal(format!("matmul: {e}")))
+        });
+        let grad = grad.map(|v| Cot::Dense(Tensor::constant(v)));
         let mut grads = vec![None, None];
         Some(grad.map(|grad| {
             grads[which] = Some(grad);
@@ -447,10 +449,10 @@ fn gather<'a>(
     width: usize,
     line: impl Fn(usize) -> ArrayView1<'a, f64>,
     at: impl Fn(usize) -> usize,
-) -> Array2<f64> {
-    let len = g.k * rows * width;
-    let mut out = Array2::from_shape_vec((g.k, rows * width), crate::pool::zeros(len))
-        .unwrap_or_else(|_| Array2::zeros((g.k, rows * width)));
+) -> Result<Array2<f64>> {
+    let len = crate::alloc::checked_numel(&[g.k, rows, width], "matmul: gradient")?;
+    let mut out = Array2::from_shape_vec((g.k, rows * width), crate::pool::zeros(len)?)
+        .map_err(|e| Error::internal(format!("matmul: {e}")))?;
     for (t, mut row) in out.outer_iter_mut().enumerate() {
         for (pos, v) in g.row(t) {
             let start = at(pos) * width;
@@ -458,7 +460,7 @@ fn gather<'a>(
                 .scaled_add(v, &line(pos));
         }
     }
-    out
+    Ok(out)
 }
 
 /// `shape` with a unit axis inserted before its last axis.

@@ -116,7 +116,15 @@ impl VjpContext<'_> {
 }
 
 /// Runs `op`'s forward rule on `inputs` and records the result.
+///
+/// Most outputs (and the temporaries of computing them) are no larger than
+/// the largest input, so that much is asked of the allocator first; ops
+/// whose outputs can be larger (broadcasting, products, joins) check their
+/// output size when they are built.
 pub(crate) fn apply(op: impl Op + 'static, inputs: Vec<Tensor>) -> Result<Tensor> {
+    if let Some(largest) = inputs.iter().max_by_key(|t| t.numel()) {
+        crate::alloc::reserve(largest.numel(), largest.shape(), op.name())?;
+    }
     let value = match inputs.as_slice() {
         [a] => op.forward(&[a.value()])?,
         [a, b] => op.forward(&[a.value(), b.value()])?,

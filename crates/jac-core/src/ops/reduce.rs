@@ -1,12 +1,13 @@
 //! Reductions: sum and mean over all or given axes, max along one axis.
 
-use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn};
+use ndarray::{ArrayD, ArrayViewD, Axis};
 
 use super::{Op, VjpContext, apply, normalize_axes, normalize_axis, one};
+use crate::alloc::{check_alloc, reserve, try_filled, try_zeros};
 use crate::broadcast::reshape_to;
 use crate::error::{Error, Result, fmt_shape};
 use crate::ops::{broadcast_to, div, mul, scale};
-use crate::tensor::{Tensor, check_alloc};
+use crate::tensor::Tensor;
 
 /// The input shape with every reduced axis kept as 1.
 fn kept_shape(shape: &[usize], axes: &[usize]) -> Vec<usize> {
@@ -43,23 +44,46 @@ impl Op for Sum {
         "sum"
     }
 
+    /// Sums axis by axis from the last, so every intermediate is smaller
+    /// than the input, and keeps reduced axes by inserting them: no step
+    /// assumes a memory layout (a stacked or transposed operand is strided).
     fn forward(&self, x: &[&ArrayD<f64>]) -> Result<ArrayD<f64>> {
-        let out_shape = reduced_shape(&self.input_shape, &self.axes, self.keepdim);
         let a = x[0];
+        let out_shape = reduced_shape(&self.input_shape, &self.axes, self.keepdim);
+        // An empty operand sums to zeros without walking its (maybe huge)
+        // dims; a full reduction is one number.
+        if a.is_empty() {
+            return try_zeros(&out_shape, "sum");
+        }
         if self.axes.len() == a.ndim() {
-            return Ok(ArrayD::from_elem(IxDyn(&out_shape), a.sum()));
+            return try_filled(&out_shape, a.sum(), "sum");
         }
         let mut acc: Option<ArrayD<f64>> = None;
         for &ax in self.axes.iter().rev() {
-            acc = Some(match acc {
-                None => a.sum_axis(Axis(ax)),
-                Some(s) => s.sum_axis(Axis(ax)),
-            });
+            let from = acc.as_ref().map_or(a.view(), |s| s.view());
+            reserve(from.len() / from.shape()[ax], &out_shape, "sum")?;
+            acc = Some(from.sum_axis(Axis(ax)));
         }
-        let summed = acc.unwrap_or_else(|| a.as_standard_layout().into_owned());
-        summed
-            .into_shape_with_order(IxDyn(&out_shape))
-            .map_err(|e| Error::internal(format!("sum: {e}")))
+        let mut summed = match acc {
+            Some(s) => s,
+            None => {
+                reserve(a.len(), a.shape(), "sum")?;
+                a.to_owned()
+            }
+        };
+        if self.keepdim {
+            for &ax in &self.axes {
+                summed.insert_axis_inplace(Axis(ax));
+            }
+        }
+        if summed.shape() != out_shape.as_slice() {
+            return Err(Error::internal(format!(
+                "sum: computed shape {}, expected {}",
+                fmt_shape(summed.shape()),
+                fmt_shape(&out_shape)
+            )));
+        }
+        Ok(summed)
     }
 
     /// Every input element gets the cotangent of the sum it fed: reshape the
@@ -171,7 +195,7 @@ impl Op for Max {
     fn vjp(&self, cx: &VjpContext<'_>, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
         let input = cx.input(0).value();
         let ax = Axis(self.axis);
-        let mut mask = ArrayD::<f64>::zeros(input.raw_dim());
+        let mut mask = try_zeros(input.shape(), "max: mask")?;
         for (lane, mut mask_lane) in input.lanes(ax).into_iter().zip(mask.lanes_mut(ax)) {
             mask_lane[argmax(lane.into_dyn())] = 1.0;
         }

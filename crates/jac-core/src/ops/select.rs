@@ -63,10 +63,13 @@ impl Op for Where {
 pub fn where_(mask: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let ab = broadcast_shapes(a.shape(), b.shape(), "where")?;
     let shape = broadcast_shapes(mask.shape(), &ab, "where")?;
-    let mask = if mask.requires_grad() {
-        mask.detach()
-    } else {
-        mask.clone()
-    };
-    apply(Where { mask, shape }, vec![a.clone(), b.clone()])
+    // The mask is held by the op, not recorded as an input, so no sweep
+    // reaches it: no copy is needed to cut it from the graph.
+    apply(
+        Where {
+            mask: mask.clone(),
+            shape,
+        },
+        vec![a.clone(), b.clone()],
+    )
 }

@@ -4,11 +4,12 @@
 use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn};
 
 use super::{Op, VjpContext, apply, normalize_axis, one};
+use crate::alloc::{check_alloc, checked_numel, reserve, try_zeros};
 use crate::broadcast::{broadcast_shapes, reshape_to, view_as};
 use crate::cotangent::{Cot, Sparse};
 use crate::error::{Error, Result, fmt_shape};
 use crate::index::slice_indices;
-use crate::tensor::{Tensor, check_alloc, checked_numel};
+use crate::tensor::Tensor;
 
 /// An owned, row-major copy of a view.
 fn standard(a: ArrayViewD<'_, f64>) -> ArrayD<f64> {
@@ -148,10 +149,17 @@ struct Strided {
 }
 
 impl Strided {
-    fn positions(&self) -> Vec<usize> {
-        (0..self.len)
-            .map(|k| (self.start as isize + k as isize * self.step) as usize)
-            .collect()
+    /// Lazily: on an empty operand the axis may be far longer than memory.
+    fn positions(&self) -> impl Iterator<Item = usize> + use<> {
+        let (start, step) = (self.start as isize, self.step);
+        (0..self.len).map(move |k| (start + k as isize * step) as usize)
+    }
+
+    /// The operand's shape with this axis restricted to the positions.
+    fn sliced_shape(&self, shape: &[usize]) -> Vec<usize> {
+        let mut out = shape.to_vec();
+        out[self.axis] = self.len;
+        out
     }
 
     /// The same positions, on an operand with `lead` more leading axes.
@@ -177,6 +185,10 @@ impl Op for Slice {
     fn forward(&self, x: &[&ArrayD<f64>]) -> Result<ArrayD<f64>> {
         let a = x[0];
         let at = self.at;
+        if a.is_empty() {
+            return try_zeros(&at.sliced_shape(a.shape()), "slice");
+        }
+        reserve(a.len() / a.shape()[at.axis] * at.len, a.shape(), "slice")?;
         if at.step == 1 {
             let view = a.slice_axis(
                 Axis(at.axis),
@@ -184,7 +196,8 @@ impl Op for Slice {
             );
             return Ok(standard(view));
         }
-        Ok(a.select(Axis(at.axis), &at.positions()))
+        let positions: Vec<usize> = at.positions().collect();
+        Ok(a.select(Axis(at.axis), &positions))
     }
 
     /// Scatter the cotangent back into zeros at the sliced positions.
@@ -253,9 +266,12 @@ impl Op for SliceScatter {
     }
 
     fn forward(&self, x: &[&ArrayD<f64>]) -> Result<ArrayD<f64>> {
-        let mut out = ArrayD::zeros(IxDyn(&self.shape));
+        let mut out = try_zeros(&self.shape, "slice: gradient")?;
+        if x[0].is_empty() {
+            return Ok(out);
+        }
         let axis = Axis(self.at.axis);
-        for (k, p) in self.at.positions().into_iter().enumerate() {
+        for (k, p) in self.at.positions().enumerate() {
             out.index_axis_mut(axis, p)
                 .assign(&x[0].index_axis(axis, k));
         }

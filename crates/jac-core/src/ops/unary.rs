@@ -32,7 +32,7 @@ macro_rules! unary_op {
             }
 
             fn forward(&self, x: &[&ArrayD<f64>]) -> Result<ArrayD<f64>> {
-                Ok(crate::pool::map(x[0], $forward))
+                crate::pool::map(x[0], $forward)
             }
 
             fn vjp(&self, $cx: &VjpContext<'_>, $g: &Tensor) -> Result<Vec<Option<Tensor>>> {
@@ -245,7 +245,7 @@ macro_rules! scalar_op {
 
             fn forward(&self, x: &[&ArrayD<f64>]) -> Result<ArrayD<f64>> {
                 let $s = self.0;
-                Ok(crate::pool::map(x[0], |$v| $forward))
+                crate::pool::map(x[0], |$v| $forward)
             }
 
             fn vjp(&self, $cx: &VjpContext<'_>, $g: &Tensor) -> Result<Vec<Option<Tensor>>> {

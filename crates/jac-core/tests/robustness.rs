@@ -1,0 +1,253 @@
+//! Inputs that once broke the engine: every op accepts operands in any
+//! memory layout another op can produce, and tensors with huge dims but no
+//! elements cost nothing (no allocation or loop proportional to a dim).
+
+mod common;
+
+use common::{Domain, Rng, array, assert_close};
+use jac_core::index::Index;
+use jac_core::{
+    ErrorKind, Tensor, exp, grad, hessian, jacobian, max, mean, mul, slice, stack, sum, transpose,
+};
+use ndarray::ArrayD;
+
+/// A fresh leaf with the same values, in standard layout: the reference an
+/// op on a strided operand must agree with.
+fn relaid(t: &Tensor) -> Tensor {
+    Tensor::from_vec(t.to_vec(), t.shape(), true).unwrap()
+}
+
+/// Every shape of 1 to 3 dims with sizes 1 to 3.
+fn small_shapes() -> Vec<Vec<usize>> {
+    let mut out = Vec::new();
+    for ndim in 1..=3 {
+        let mut shape = vec![1; ndim];
+        loop {
+            out.push(shape.clone());
+            let mut k = 0;
+            while k < ndim && shape[k] == 3 {
+                shape[k] = 1;
+                k += 1;
+            }
+            if k == ndim {
+                break;
+            }
+            shape[k] += 1;
+        }
+    }
+    out
+}
+
+/// The middle op of a stack -> middle -> reduction chain.
+#[derive(Debug, Clone, Copy)]
+enum Middle {
+    Identity,
+    Exp,
+    MaxKeep(isize),
+}
+
+fn middle(t: &Tensor, m: Middle) -> jac_core::Result<Tensor> {
+    match m {
+        Middle::Identity => Ok(t.clone()),
+        Middle::Exp => exp(t),
+        Middle::MaxKeep(ax) => max(t, ax, true),
+    }
+}
+
+/// `stack` along a negative axis yields a non-standard layout; every
+/// reduction of it (and of ops on it) must give the values and gradients of
+/// the same reduction on a standard-layout copy. Once about 20 of these
+/// returned `Internal` ("IncompatibleLayout").
+#[test]
+fn reductions_accept_stacked_operands_in_any_layout() {
+    let mut rng = Rng::new(7);
+    let mut checked = 0;
+    for shape in small_shapes() {
+        let x = Tensor::new(array(&shape, Domain::Distinct, &mut rng), true);
+        let nd = shape.len() as isize + 1;
+        for stack_axis in -nd..0 {
+            for copies in 1..=2 {
+                let parts = vec![x.clone(); copies];
+                let stacked = stack(&parts, stack_axis).unwrap();
+                let reference = relaid(&stacked);
+                let mids = [Middle::Identity, Middle::Exp]
+                    .into_iter()
+                    .chain((-nd..0).map(Middle::MaxKeep));
+                for mid in mids {
+                    let a = middle(&stacked, mid).unwrap();
+                    let b = middle(&reference, mid).unwrap();
+                    for axis in -nd..nd {
+                        for keepdim in [false, true] {
+                            for mean_not_sum in [false, true] {
+                                let reduce = |t: &Tensor| {
+                                    if mean_not_sum {
+                                        mean(t, Some(&[axis]), keepdim)
+                                    } else {
+                                        sum(t, Some(&[axis]), keepdim)
+                                    }
+                                };
+                                let what = format!(
+                                    "x {shape:?}, stack x{copies} axis {stack_axis}, {mid:?}, \
+                                     {} axis {axis} keepdim {keepdim}",
+                                    if mean_not_sum { "mean" } else { "sum" }
+                                );
+                                let ya = reduce(&a).unwrap_or_else(|e| panic!("{what}: {e}"));
+                                let yb = reduce(&b).unwrap();
+                                assert_eq!(ya.shape(), yb.shape(), "{what}");
+                                assert_close(ya.value(), yb.value(), 1e-14, 1e-14, &what);
+                                let ga = grad(
+                                    &[sum(&ya, None, false).unwrap()],
+                                    std::slice::from_ref(&x),
+                                    None,
+                                    false,
+                                )
+                                .unwrap_or_else(|e| panic!("{what}: grad: {e}"));
+                                let gb = grad(
+                                    &[sum(&yb, None, false).unwrap()],
+                                    std::slice::from_ref(&reference),
+                                    None,
+                                    false,
+                                )
+                                .unwrap();
+                                // The stacked copies' gradients add up in x.
+                                let gb_x = sum(&gb[0], Some(&[stack_axis]), false).unwrap();
+                                assert_close(ga[0].value(), gb_x.value(), 1e-12, 1e-12, &what);
+                                checked += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked > 4000, "only {checked} combinations checked");
+}
+
+/// Reductions of multiple axes, a transpose and a reversed slice feeding a
+/// reduction: strided views in, right values out.
+#[test]
+fn reductions_of_transposed_and_reversed_operands() {
+    let mut rng = Rng::new(11);
+    let x = Tensor::new(array(&[2, 3, 4], Domain::Distinct, &mut rng), true);
+    let t = transpose(&x, &[2, 0, 1]).unwrap();
+    let r = slice(&t, 1, None, None, -1).unwrap();
+    for operand in [&t, &r] {
+        let reference = relaid(operand);
+        for axes in [&[0isize, 2][..], &[-1, 0], &[1], &[0, 1, 2]] {
+            for keepdim in [false, true] {
+                let a = sum(operand, Some(axes), keepdim).unwrap();
+                let b = sum(&reference, Some(axes), keepdim).unwrap();
+                assert_eq!(a.shape(), b.shape());
+                assert_close(
+                    a.value(),
+                    b.value(),
+                    1e-14,
+                    1e-14,
+                    "sum of a strided operand",
+                );
+                let a = mean(operand, Some(axes), keepdim).unwrap();
+                let b = mean(&reference, Some(axes), keepdim).unwrap();
+                assert_close(
+                    a.value(),
+                    b.value(),
+                    1e-14,
+                    1e-14,
+                    "mean of a strided operand",
+                );
+            }
+        }
+    }
+}
+
+/// An empty leaf of `shape` that requires grad.
+fn empty(shape: &[usize]) -> Tensor {
+    Tensor::from_vec(Vec::new(), shape, true).unwrap()
+}
+
+/// Summing an empty tensor over two axes once built a 128 GiB
+/// intermediate, and over a 2^40-long axis looped 2^40 times. An empty
+/// operand now reduces without touching its dims.
+#[test]
+fn reductions_of_empty_tensors_with_huge_dims_are_immediate() {
+    let x = empty(&[1 << 33, 0, 2]);
+    for axes in [[0isize, 1], [1, 0], [-2, -3]] {
+        let s = sum(&x, Some(&axes), false).unwrap();
+        assert_eq!(s.shape(), &[2]);
+        assert_eq!(s.to_vec(), vec![0.0, 0.0]);
+        let m = mean(&x, Some(&axes), true).unwrap();
+        assert_eq!(m.shape(), &[1, 1, 2]);
+        assert!(
+            m.to_vec().iter().all(|v| v.is_nan()),
+            "mean of nothing is NaN"
+        );
+    }
+    let y = empty(&[1 << 40, 0, 1]);
+    let s = sum(&y, Some(&[0]), false).unwrap();
+    assert_eq!(s.shape(), &[0, 1]);
+    let s = sum(&y, Some(&[2]), true).unwrap();
+    assert_eq!(s.shape(), &[1 << 40, 0, 1]);
+    // Reducing the empty axis away asks for 2^40 values: refused, not aborted.
+    let err = sum(&y, Some(&[1]), false).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::OutOfMemory, "{err}");
+    // The gradient of an empty sum is an empty tensor, at no cost either.
+    let g = grad(
+        &[sum(&y, None, false).unwrap()],
+        std::slice::from_ref(&y),
+        None,
+        false,
+    )
+    .unwrap();
+    assert_eq!(g[0].shape(), &[1 << 40, 0, 1]);
+    let g = grad(
+        &[sum(&sum(&x, Some(&[0, 1]), false).unwrap(), None, false).unwrap()],
+        std::slice::from_ref(&x),
+        None,
+        false,
+    )
+    .unwrap();
+    assert_eq!(g[0].shape(), &[1 << 33, 0, 2]);
+}
+
+/// A strided slice along a 10^15-long axis of an empty tensor once listed
+/// every position.
+#[test]
+fn strided_slices_of_empty_tensors_with_huge_dims_are_immediate() {
+    let n = 1_000_000_000_000_000usize;
+    let x = empty(&[n, 0]);
+    let s = slice(&x, 0, None, None, 2).unwrap();
+    assert_eq!(s.shape(), &[n / 2, 0]);
+    let s = slice(&x, 0, Some(-3), None, -7).unwrap();
+    assert_eq!(s.shape(), &[(n - 3) / 7 + 1, 0]);
+    let g = grad(
+        &[sum(&s, None, false).unwrap()],
+        std::slice::from_ref(&x),
+        None,
+        false,
+    )
+    .unwrap();
+    assert_eq!(g[0].shape(), &[n, 0]);
+}
+
+/// Creating a batched Jacobian or Hessian of `[0, 10^15]` tensors once
+/// allocated a cache slot per row; creating computes (and allocates)
+/// nothing, and reading an empty block evaluates no row.
+#[test]
+fn jacobians_of_empty_batches_with_huge_rows_allocate_nothing() {
+    let n = 1_000_000_000_000_000usize;
+    let x = empty(&[0, n]);
+    let y = mul(&x, &x).unwrap();
+    let j = jacobian(&y, &x, Some(0)).unwrap();
+    assert_eq!(j.block_shape(0, 0).unwrap(), vec![0, n, n]);
+    let read = j.read(0, 0, &[Index::Ellipsis, Index::Int(-1)]).unwrap();
+    assert_eq!(read.shape(), &[0, n]);
+    assert_eq!(j.rows_evaluated(0).unwrap(), 0);
+
+    let per_sample = sum(&y, Some(&[1]), false).unwrap();
+    let h = hessian(&per_sample, &x, Some(0)).unwrap();
+    assert_eq!(h.block_shape(0, 0).unwrap(), vec![0, n, n]);
+    let read = h
+        .read(0, 0, &[Index::Ellipsis, Index::Int(3), Index::Int(5)])
+        .unwrap();
+    assert_eq!(read, ArrayD::<f64>::zeros(ndarray::IxDyn(&[0])));
+    assert_eq!(h.rows_evaluated(0).unwrap(), 0);
+}
