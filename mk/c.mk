@@ -1,6 +1,7 @@
 # The C test programs of tests/ against include/jac.h and build/lib/libjac.so.
 #
-#   make c-tests      build libjac, compile every tests/test_*.c and run it
+#   make c-tests      build libjac, compile every tests/test_*.c and run it (test_oom
+#                     only here: it limits the address space)
 #   make c-valgrind   the same programs under valgrind (memcheck, every leak kind is an error)
 #   make c-sanitize   the programs rebuilt with ASan + UBSan (the Rust library is not instrumented)
 #   make c-header     header hygiene: jac.h alone as C11, C99 and C++17, and included twice
@@ -11,8 +12,12 @@
 # whole C part of `make test` stays within a few minutes on two cores.
 
 C_TESTS := tensor ops grad jacobian hessian errors threads version
+# Run plainly only: they limit the address space, which valgrind and ASan
+# need room in for their own bookkeeping.
+C_PLAIN_TESTS := oom
 C_TEST_DIR := $(BUILD)/tests
 C_TEST_BINS := $(C_TESTS:%=$(C_TEST_DIR)/test_%)
+C_PLAIN_BINS := $(C_PLAIN_TESTS:%=$(C_TEST_DIR)/test_%)
 C_ASAN_BINS := $(C_TESTS:%=$(C_TEST_DIR)/asan/test_%)
 C_TEST_DEPS := tests/common.h include/jac.h
 
@@ -40,10 +45,10 @@ $(C_TEST_DIR)/asan/test_%: tests/test_%.c $(C_TEST_DEPS) lib
 	@mkdir -p $(@D)
 	$(CC) $(C_TEST_CFLAGS) $(C_SAN_FLAGS) $< $(C_TEST_LIBS) -o $@
 
-c-test-bins: $(C_TEST_BINS)
+c-test-bins: $(C_TEST_BINS) $(C_PLAIN_BINS)
 
-c-tests: $(C_TEST_BINS)
-	@set -e; for t in $(C_TEST_BINS); do echo "== $$t"; $$t; done
+c-tests: $(C_TEST_BINS) $(C_PLAIN_BINS)
+	@set -e; for t in $(C_TEST_BINS) $(C_PLAIN_BINS); do echo "== $$t"; $$t; done
 
 c-valgrind: $(C_TEST_BINS)
 	@command -v $(VALGRIND) >/dev/null 2>&1 || { \
