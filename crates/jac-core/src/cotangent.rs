@@ -345,6 +345,7 @@ pub(crate) fn one_hot_rows(
     stride: usize,
 ) -> Result<Sparse> {
     let total = checked_numel(&[rows.len(), per_row], "rows")?;
+    crate::alloc::reserve(total.saturating_mul(2), &[rows.len(), per_row], "rows")?;
     let positions: Arc<[usize]> = rows
         .iter()
         .flat_map(|&r| (0..per_row).map(move |b| b * stride + r))

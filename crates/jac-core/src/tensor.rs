@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use ndarray::{ArrayD, IxDyn};
 
-use crate::alloc::{checked_numel, try_filled};
+use crate::alloc::{checked_numel, try_filled, try_with_capacity};
 use crate::error::{Error, Result, fmt_shape};
 use crate::graph::{Node, NodeId, Recipe, grad_enabled};
 use crate::ops::Op;
@@ -63,6 +63,32 @@ impl Tensor {
         let value = ArrayD::from_shape_vec(IxDyn(shape), data)
             .map_err(|e| Error::internal(format!("from_vec: {e}")))?;
         Ok(Tensor::new(value, requires_grad))
+    }
+
+    /// A leaf holding a copy of row-major `data` of the given `shape`: as
+    /// [`Tensor::from_vec`], with the copy's allocation fallible too.
+    ///
+    /// Errors: as [`Tensor::from_vec`], and `OutOfMemory` when the copy is
+    /// refused.
+    ///
+    /// ```
+    /// use jac_core::Tensor;
+    /// let x = Tensor::from_slice(&[1.0, 2.0, 3.0, 4.0], &[2, 2], true)?;
+    /// assert_eq!(x.to_vec(), vec![1.0, 2.0, 3.0, 4.0]);
+    /// # Ok::<(), jac_core::Error>(())
+    /// ```
+    pub fn from_slice(data: &[f64], shape: &[usize], requires_grad: bool) -> Result<Tensor> {
+        let numel = checked_numel(shape, "shape")?;
+        if data.len() != numel {
+            return Err(Error::invalid(format!(
+                "data: expected {numel} values for shape {}, got {}",
+                fmt_shape(shape),
+                data.len()
+            )));
+        }
+        let mut copy = try_with_capacity(numel, "data")?;
+        copy.extend_from_slice(data);
+        Tensor::from_vec(copy, shape, requires_grad)
     }
 
     /// A constant of `shape` filled with zeros.

@@ -251,3 +251,131 @@ fn jacobians_of_empty_batches_with_huge_rows_allocate_nothing() {
     assert_eq!(read, ArrayD::<f64>::zeros(ndarray::IxDyn(&[0])));
     assert_eq!(h.rows_evaluated(0).unwrap(), 0);
 }
+
+type UnaryCase = (&'static str, fn(&Tensor) -> jac_core::Result<Tensor>);
+
+/// Every op, given an operand in the layouts other ops produce (a stack
+/// along the last axis, a transpose, a reversed slice), computes what it
+/// computes on a standard-layout copy, and so does its gradient.
+#[test]
+fn every_op_accepts_strided_operands() {
+    use jac_core::*;
+    let cases: Vec<UnaryCase> = vec![
+        ("neg", neg),
+        ("exp", exp),
+        ("log", |t| log(&add_scalar(&square(t)?, 1.0)?)),
+        ("sin", sin),
+        ("cos", cos),
+        ("tan", |t| tan(&scale(t, 0.3)?)),
+        ("tanh", tanh),
+        ("sigmoid", sigmoid),
+        ("relu", relu),
+        ("softplus", softplus),
+        ("sqrt", |t| sqrt(&add_scalar(&square(t)?, 1.0)?)),
+        ("square", square),
+        ("abs", abs),
+        ("scale", |t| scale(t, -2.5)),
+        ("add_scalar", |t| add_scalar(t, 0.5)),
+        ("pow_scalar", |t| {
+            pow_scalar(&add_scalar(&square(t)?, 1.0)?, 1.5)
+        }),
+        ("add self", |t| add(t, t)),
+        ("mul row", |t| mul(t, &slice(t, 0, Some(0), Some(1), 1)?)),
+        ("sub col", |t| sub(t, &slice(t, 1, Some(-1), None, 1)?)),
+        ("div", |t| div(t, &add_scalar(&square(t)?, 1.0)?)),
+        ("matmul tt", |t| matmul(t, &transpose(t, &[1, 0])?)),
+        ("matmul vec", |t| matmul(t, &sum(t, Some(&[0]), false)?)),
+        ("vec matmul", |t| matmul(&sum(t, Some(&[1]), false)?, t)),
+        ("reshape", |t| reshape(t, &[-1])),
+        ("reshape 2", |t| reshape(t, &[2, -1])),
+        ("transpose", |t| transpose(t, &[1, 0])),
+        ("slice step 2", |t| slice(t, 0, None, None, 2)),
+        ("slice reversed", |t| slice(t, 1, None, None, -1)),
+        ("concat", |t| concat(&[t.clone(), t.clone()], -1)),
+        ("concat 0", |t| concat(&[t.clone(), t.clone()], 0)),
+        ("stack", |t| stack(&[t.clone(), t.clone()], 1)),
+        ("where", |t| {
+            let mask = Tensor::from_vec(vec![1.0, 0.0, 1.0, 0.0], &[4, 1], false)?;
+            where_(&mask, t, &neg(t)?)
+        }),
+        ("max 0", |t| max(t, 0, false)),
+        ("max 1 keep", |t| max(t, -1, true)),
+        ("sum all", |t| sum(t, None, false)),
+        ("mean 1", |t| mean(t, Some(&[1]), true)),
+        ("broadcast_to", |t| broadcast_to(t, &[2, 4, 4])),
+    ];
+    let mut rng = Rng::new(5);
+    let base = Tensor::new(array(&[4, 2], Domain::Distinct, &mut rng), true);
+    let other = Tensor::new(array(&[4, 2], Domain::Distinct, &mut rng), true);
+    // Operands of shape [4, 4] in three strided layouts, all from `base`.
+    let operands: Vec<(&str, Tensor)> = vec![
+        ("stack last axis", {
+            let column = |t: &Tensor, k: i64| {
+                reshape(&slice(t, 1, Some(k), Some(k + 1), 1).unwrap(), &[4]).unwrap()
+            };
+            let columns = [
+                column(&base, 0),
+                column(&other, 1),
+                column(&base, 1),
+                column(&other, 0),
+            ];
+            let s = stack(&columns, -1).unwrap();
+            assert!(!s.value().is_standard_layout(), "a strided operand");
+            s
+        }),
+        (
+            "concat",
+            concat(&[base.clone(), other.clone()], -1).unwrap(),
+        ),
+        (
+            "transposed then joined",
+            transpose(&concat(&[base.clone(), other.clone()], 1).unwrap(), &[1, 0])
+                .and_then(|t| concat(&[t.clone(), t], 0))
+                .and_then(|t| slice(&t, 0, Some(0), Some(4), 1))
+                .unwrap(),
+        ),
+        (
+            "reversed",
+            slice(
+                &concat(&[base.clone(), other.clone()], 1).unwrap(),
+                1,
+                None,
+                None,
+                -1,
+            )
+            .unwrap(),
+        ),
+    ];
+    for (layout, operand) in &operands {
+        let reference = relaid(operand);
+        for (name, op) in &cases {
+            let what = format!("{name} of a {layout} operand");
+            let a = op(operand).unwrap_or_else(|e| panic!("{what}: {e}"));
+            let b = op(&reference).unwrap();
+            assert_close(a.value(), b.value(), 1e-13, 1e-13, &what);
+            let total_a = sum(&a, None, false).unwrap();
+            let total_b = sum(&b, None, false).unwrap();
+            let ga = grad(&[total_a], std::slice::from_ref(operand), None, true)
+                .unwrap_or_else(|e| panic!("{what}: grad: {e}"));
+            let gb = grad(&[total_b], std::slice::from_ref(&reference), None, true).unwrap();
+            assert_close(ga[0].value(), gb[0].value(), 1e-12, 1e-12, &what);
+            // Second order through the recorded gradient.
+            let hs_a = grad(
+                &[sum(&ga[0], None, false).unwrap()],
+                std::slice::from_ref(operand),
+                None,
+                false,
+            );
+            let hs_b = grad(
+                &[sum(&gb[0], None, false).unwrap()],
+                std::slice::from_ref(&reference),
+                None,
+                false,
+            );
+            match (hs_a, hs_b) {
+                (Ok(x), Ok(y)) => assert_close(x[0].value(), y[0].value(), 1e-11, 1e-11, &what),
+                (x, y) => assert_eq!(x.is_ok(), y.is_ok(), "{what}: second order"),
+            }
+        }
+    }
+}
