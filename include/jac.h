@@ -73,7 +73,12 @@ enum JacStatus
    */
   JAC_ERR_OUT_OF_MEMORY = 7,
   /**
-   * A caught panic or broken invariant: always a bug in libjac.
+   * A caught panic or broken invariant: always a bug in libjac. The
+   * message says where it happened. Nothing is printed: libjac's first
+   * call installs a panic hook that keeps panics inside libjac's calls
+   * (and on the threads it starts) quiet, and passes every other panic to
+   * the hook installed before it, so a Rust host's own panics print as
+   * before (a hook the host installs later replaces libjac's).
    */
   JAC_ERR_INTERNAL = 8,
 };
@@ -130,6 +135,10 @@ typedef int32_t JacIndexKind;
  * the tensor handles it was made from does not affect it. Safe to read from
  * several threads at once (each row is still computed exactly once); free it
  * exactly once, when no call is using it.
+ *
+ * As for `JacTensor`, every call checks the handle's type tag: a live
+ * handle of another type is `JAC_ERR_INVALID_ARGUMENT` naming the argument
+ * and both types, while a freed or made-up pointer is undefined behaviour.
  */
 typedef struct JacJacobian JacJacobian;
 
@@ -141,6 +150,14 @@ typedef struct JacJacobian JacJacobian;
  * its node (they hold it themselves). A handle is immutable and may be used
  * from several threads at once; free it exactly once, when no call is using
  * it.
+ *
+ * Every handle starts with a tag naming its type, which every call checks:
+ * a live handle of another type (a `JacJacobian *` cast to `JacTensor *`)
+ * is `JAC_ERR_INVALID_ARGUMENT`, with a message naming the argument, the
+ * type expected and the type given. The check does not make other pointers
+ * safe: passing a freed handle, or a pointer libjac did not make, is
+ * undefined behaviour (freeing overwrites the tag, so that some uses after
+ * free and double frees are reported, but the memory may be reused at once).
  */
 typedef struct JacTensor JacTensor;
 
@@ -297,6 +314,14 @@ JacStatus jac_jacobian_read_shape(const JacJacobian *jac, size_t i, size_t j, co
  * a row of `ys[i]` fills every block `(i, *)` at once. Nothing is written on
  * failure.
  *
+ * A large read splits its rows across threads: at most `JAC_NUM_THREADS`
+ * of them, an environment variable read once, at the first large read or
+ * matrix product, and clamped to the machine's available parallelism (the
+ * cores this process may use); unset, 0 or anything but a positive count
+ * means the available parallelism. Small reads stay on the calling thread,
+ * and so does the share of a thread the OS refuses to start: the values
+ * never depend on the threads.
+ *
  * Returns the statuses of `jac_jacobian_read_shape`, plus
  * `JAC_ERR_INVALID_ARGUMENT` for a wrong `out_len`.
  *
@@ -322,18 +347,27 @@ JacStatus jac_jacobian_rows_evaluated(const JacJacobian *jac, size_t i, size_t *
  * larger blocks turn more matrix-vector products into matrix-matrix ones
  * and use more memory. Results do not depend on it.
  *
+ * It changes the Jacobian, hence the non-const handle: every later read
+ * (from any thread) uses the new size; a read already running may finish
+ * with the old one.
+ *
  * Returns `JAC_ERR_NULL_ARGUMENT`, `JAC_ERR_INVALID_ARGUMENT` for `rows` 0.
  *
  * # Safety
  * `jac` is NULL or a live handle.
  */
-JacStatus jac_jacobian_set_block_rows(const JacJacobian *jac, size_t rows);
+JacStatus jac_jacobian_set_block_rows(JacJacobian *jac, size_t rows);
 
 /**
  * Frees a Jacobian or Hessian handle; NULL is ignored.
  *
+ * A live handle of another type (a `JacTensor *`) is not freed: the call
+ * does nothing but leave the reason in `jac_last_error()`, since it returns
+ * no status.
+ *
  * # Safety
- * `jac` is NULL or a live handle not used after this call.
+ * `jac` is NULL or a live handle not used after this call. Freeing a handle
+ * twice, or a pointer libjac did not make, is undefined behaviour.
  */
 void jac_jacobian_free(JacJacobian *jac);
 
@@ -712,8 +746,13 @@ JacStatus jac_tensor_new(const double *data, size_t len, const int64_t *shape, s
  * Frees a tensor handle; NULL is ignored. The node lives on while graphs,
  * gradients or Jacobians use it.
  *
+ * A live handle of another type (a `JacJacobian *`) is not freed: the call
+ * does nothing but leave the reason in `jac_last_error()`, since it returns
+ * no status.
+ *
  * # Safety
- * `t` is NULL or a live handle not used after this call.
+ * `t` is NULL or a live handle not used after this call. Freeing a handle
+ * twice, or a pointer libjac did not make, is undefined behaviour.
  */
 void jac_tensor_free(JacTensor *t);
 

@@ -196,60 +196,65 @@ static void tensor_queries(void) {
     jt_cleanup();
 }
 
+/* The ops by kind, for the tables that call each with bad handles. */
+static const struct {
+    const char *name;
+    jt_unary_fn f;
+} unary_ops[] = {
+    {"jac_neg", jac_neg},   {"jac_exp", jac_exp},         {"jac_log", jac_log},
+    {"jac_sin", jac_sin},   {"jac_cos", jac_cos},         {"jac_tan", jac_tan},
+    {"jac_tanh", jac_tanh}, {"jac_sigmoid", jac_sigmoid}, {"jac_relu", jac_relu},
+    {"jac_softplus", jac_softplus}, {"jac_sqrt", jac_sqrt}, {"jac_square", jac_square},
+    {"jac_abs", jac_abs},
+};
+static const struct {
+    const char *name;
+    jt_binary_fn f;
+} binary_ops[] = {
+    {"jac_add", jac_add}, {"jac_sub", jac_sub}, {"jac_mul", jac_mul},
+    {"jac_div", jac_div}, {"jac_matmul", jac_matmul},
+};
+static const struct {
+    const char *name;
+    JacStatus (*f)(const JacTensor *, double, JacTensor **);
+    const char *arg;
+} scalar_ops[] = {
+    {"jac_scale", jac_scale, " s:"},
+    {"jac_add_scalar", jac_add_scalar, " s:"},
+    {"jac_pow_scalar", jac_pow_scalar, " p:"},
+};
+#define N_UNARY (sizeof unary_ops / sizeof unary_ops[0])
+#define N_BINARY (sizeof binary_ops / sizeof binary_ops[0])
+#define N_SCALAR (sizeof scalar_ops / sizeof scalar_ops[0])
+
 static void op_handles(void) {
-    static const struct {
-        const char *name;
-        jt_unary_fn f;
-    } unary[] = {
-        {"jac_neg", jac_neg},   {"jac_exp", jac_exp},         {"jac_log", jac_log},
-        {"jac_sin", jac_sin},   {"jac_cos", jac_cos},         {"jac_tan", jac_tan},
-        {"jac_tanh", jac_tanh}, {"jac_sigmoid", jac_sigmoid}, {"jac_relu", jac_relu},
-        {"jac_softplus", jac_softplus}, {"jac_sqrt", jac_sqrt}, {"jac_square", jac_square},
-        {"jac_abs", jac_abs},
-    };
-    static const struct {
-        const char *name;
-        jt_binary_fn f;
-    } binary[] = {
-        {"jac_add", jac_add}, {"jac_sub", jac_sub}, {"jac_mul", jac_mul},
-        {"jac_div", jac_div}, {"jac_matmul", jac_matmul},
-    };
-    static const struct {
-        const char *name;
-        JacStatus (*f)(const JacTensor *, double, JacTensor **);
-        const char *arg;
-    } scalar[] = {
-        {"jac_scale", jac_scale, " s:"},
-        {"jac_add_scalar", jac_add_scalar, " s:"},
-        {"jac_pow_scalar", jac_pow_scalar, " p:"},
-    };
     JacTensor *a = T(true, DIMS(2, 3), VALS(1, 2, 3, 4, 5, 6));
     JacTensor *b = T(true, DIMS(4), VALS(1, 2, 3, 4));
     JacTensor *c = T(true, DIMS(3, 2), VALS(1, 2, 3, 4, 5, 6));
-    for (size_t k = 0; k < sizeof unary / sizeof unary[0]; k++) {
-        EXPECT_FN(unary[k].name, unary[k].f(NULL, &O.tensor), JAC_ERR_NULL_ARGUMENT, "a");
-        EXPECT_FN(unary[k].name, unary[k].f(a, NULL), JAC_ERR_NULL_ARGUMENT, "out");
+    for (size_t k = 0; k < N_UNARY; k++) {
+        EXPECT_FN(unary_ops[k].name, unary_ops[k].f(NULL, &O.tensor), JAC_ERR_NULL_ARGUMENT, "a");
+        EXPECT_FN(unary_ops[k].name, unary_ops[k].f(a, NULL), JAC_ERR_NULL_ARGUMENT, "out");
     }
-    for (size_t k = 0; k < sizeof binary / sizeof binary[0]; k++) {
-        const char *name = binary[k].name;
-        EXPECT_FN(name, binary[k].f(NULL, a, &O.tensor), JAC_ERR_NULL_ARGUMENT, "a");
-        EXPECT_FN(name, binary[k].f(a, NULL, &O.tensor), JAC_ERR_NULL_ARGUMENT, "b");
-        EXPECT_FN(name, binary[k].f(a, a, NULL), JAC_ERR_NULL_ARGUMENT, "out");
+    for (size_t k = 0; k < N_BINARY; k++) {
+        const char *name = binary_ops[k].name;
+        EXPECT_FN(name, binary_ops[k].f(NULL, a, &O.tensor), JAC_ERR_NULL_ARGUMENT, "a");
+        EXPECT_FN(name, binary_ops[k].f(a, NULL, &O.tensor), JAC_ERR_NULL_ARGUMENT, "b");
+        EXPECT_FN(name, binary_ops[k].f(a, a, NULL), JAC_ERR_NULL_ARGUMENT, "out");
         /* [2, 3] with [4]: no broadcast, no matmul (3 columns vs 4 rows) */
-        EXPECT_FN(name, binary[k].f(a, b, &O.tensor), JAC_ERR_SHAPE, "b has shape [4]");
+        EXPECT_FN(name, binary_ops[k].f(a, b, &O.tensor), JAC_ERR_SHAPE, "b has shape [4]");
     }
     /* elementwise [2, 3] with [3, 2] does not broadcast */
     for (size_t k = 0; k < 4; k++)
-        EXPECT_FN(binary[k].name, binary[k].f(a, c, &O.tensor), JAC_ERR_SHAPE,
+        EXPECT_FN(binary_ops[k].name, binary_ops[k].f(a, c, &O.tensor), JAC_ERR_SHAPE,
                   "a has shape [2, 3], b has shape [3, 2]");
-    for (size_t k = 0; k < sizeof scalar / sizeof scalar[0]; k++) {
-        const char *name = scalar[k].name;
-        EXPECT_FN(name, scalar[k].f(NULL, 1.0, &O.tensor), JAC_ERR_NULL_ARGUMENT, "a");
-        EXPECT_FN(name, scalar[k].f(a, 1.0, NULL), JAC_ERR_NULL_ARGUMENT, "out");
+    for (size_t k = 0; k < N_SCALAR; k++) {
+        const char *name = scalar_ops[k].name;
+        EXPECT_FN(name, scalar_ops[k].f(NULL, 1.0, &O.tensor), JAC_ERR_NULL_ARGUMENT, "a");
+        EXPECT_FN(name, scalar_ops[k].f(a, 1.0, NULL), JAC_ERR_NULL_ARGUMENT, "out");
         const double bad[] = {NAN, -NAN, INFINITY, -INFINITY};
         for (size_t v = 0; v < 4; v++)
-            EXPECT_FN(name, scalar[k].f(a, bad[v], &O.tensor), JAC_ERR_INVALID_ARGUMENT,
-                      scalar[k].arg);
+            EXPECT_FN(name, scalar_ops[k].f(a, bad[v], &O.tensor), JAC_ERR_INVALID_ARGUMENT,
+                      scalar_ops[k].arg);
     }
     jt_cleanup();
 }
@@ -670,6 +675,122 @@ static void huge_empty_tensors(void) {
     jt_cleanup();
 }
 
+/*
+ * Handles of the wrong type: every handle argument of every function, given
+ * a live handle of the other type or a pointer that is no handle at all, is
+ * JAC_ERR_INVALID_ARGUMENT naming the argument, the type it expects and the
+ * type it got; a free of the wrong type frees nothing.
+ */
+#define WANT_T_GOT_J "expected a JacTensor handle, got a JacJacobian handle"
+#define WANT_J_GOT_T "expected a JacJacobian handle, got a JacTensor handle"
+#define NOT_LIVE "got a pointer that is not a live libjac handle"
+
+/* "arg: what", the needle of one bad-handle check. */
+static const char *named(const char *arg, const char *what) {
+    static char buf[256];
+    snprintf(buf, sizeof buf, "%s: %s", arg, what);
+    return buf;
+}
+
+/* Every function that takes a tensor handle, with `bad` in each position. */
+static void bad_tensor_everywhere(const JacTensor *bad, const char *what) {
+    const JacTensor *g = T(true, DIMS(2), VALS(1, 2));
+    const JacTensor *m = T(true, DIMS(2, 2), VALS(1, 2, 3, 4));
+    const JacStatus e = JAC_ERR_INVALID_ARGUMENT;
+    EXPECT(jac_tensor_ndim(bad, &O.size), e, named("t", what));
+    EXPECT(jac_tensor_numel(bad, &O.size), e, named("t", what));
+    EXPECT(jac_tensor_requires_grad(bad, &O.flag), e, named("t", what));
+    EXPECT(jac_tensor_shape(bad, O.shape, CAP, &O.size), e, named("t", what));
+    EXPECT(jac_tensor_read(bad, O.values, 2), e, named("t", what));
+    for (size_t k = 0; k < N_UNARY; k++)
+        EXPECT_FN(unary_ops[k].name, unary_ops[k].f(bad, &O.tensor), e, named("a", what));
+    for (size_t k = 0; k < N_BINARY; k++) {
+        EXPECT_FN(binary_ops[k].name, binary_ops[k].f(bad, g, &O.tensor), e, named("a", what));
+        EXPECT_FN(binary_ops[k].name, binary_ops[k].f(g, bad, &O.tensor), e, named("b", what));
+    }
+    for (size_t k = 0; k < N_SCALAR; k++)
+        EXPECT_FN(scalar_ops[k].name, scalar_ops[k].f(bad, 2.0, &O.tensor), e, named("a", what));
+    EXPECT(jac_sum(bad, NULL, 0, false, &O.tensor), e, named("a", what));
+    EXPECT(jac_mean(bad, DIMS(0), true, &O.tensor), e, named("a", what));
+    EXPECT(jac_max(bad, 0, false, &O.tensor), e, named("a", what));
+    EXPECT(jac_reshape(bad, DIMS(2), &O.tensor), e, named("a", what));
+    EXPECT(jac_transpose(bad, NULL, 0, &O.tensor), e, named("a", what));
+    EXPECT(jac_slice(bad, 0, NONE, NONE, NONE, &O.tensor), e, named("a", what));
+    EXPECT(jac_where(bad, g, g, &O.tensor), e, named("mask", what));
+    EXPECT(jac_where(g, bad, g, &O.tensor), e, named("a", what));
+    EXPECT(jac_where(g, g, bad, &O.tensor), e, named("b", what));
+    /* arrays of handles: a bad entry first, and after good ones */
+    const JacTensor *good[] = {g, g}, *last[] = {g, bad}, *first[] = {bad, g};
+    EXPECT(jac_concat(last, 2, 0, &O.tensor), e, named("ts[1]", what));
+    EXPECT(jac_concat(first, 2, 0, &O.tensor), e, named("ts[0]", what));
+    EXPECT(jac_stack(last, 2, 0, &O.tensor), e, named("ts[1]", what));
+    EXPECT(jac_grad(last, 2, good, 2, NULL, false, O.grads), e, named("ys[1]", what));
+    EXPECT(jac_grad(good, 2, last, 2, NULL, false, O.grads), e, named("xs[1]", what));
+    EXPECT(jac_grad(good, 2, good, 2, first, false, O.grads), e, named("grad_ys[0]", what));
+    EXPECT(jac_jacobian_new(last, 2, good, 1, JAC_BATCH_NONE, &O.jacobian), e, named("ys[1]", what));
+    EXPECT(jac_jacobian_new(good, 1, last, 2, JAC_BATCH_NONE, &O.jacobian), e, named("xs[1]", what));
+    EXPECT(jac_hessian_new(bad, good, 1, JAC_BATCH_NONE, &O.jacobian), e, named("y", what));
+    EXPECT(jac_hessian_new(m, first, 2, JAC_BATCH_NONE, &O.jacobian), e, named("xs[0]", what));
+}
+
+/* Every function that takes a Jacobian handle, given `bad`. */
+static void bad_jacobian_everywhere(const JacJacobian *bad, JacJacobian *bad_mut, const char *what) {
+    const JacStatus e = JAC_ERR_INVALID_ARGUMENT;
+    EXPECT(jac_jacobian_blocks(bad, &O.size, &O.size2), e, named("jac", what));
+    EXPECT(jac_jacobian_block_shape(bad, 0, 0, O.shape, CAP, &O.size), e, named("jac", what));
+    EXPECT(jac_jacobian_read_shape(bad, 0, 0, NULL, 0, O.shape, CAP, &O.size), e, named("jac", what));
+    EXPECT(jac_jacobian_read(bad, 0, 0, NULL, 0, O.values, 4), e, named("jac", what));
+    EXPECT(jac_jacobian_rows_evaluated(bad, 0, &O.size), e, named("jac", what));
+    EXPECT(jac_jacobian_set_block_rows(bad_mut, 2), e, named("jac", what));
+}
+
+static void handle_types(void) {
+    JacTensor *x = T(true, DIMS(2), VALS(1, 2));
+    const JacTensor *xs[] = {x};
+    KEEPJ(jac, jac_jacobian_new(xs, 1, xs, 1, JAC_BATCH_NONE, &jac));
+    /* the same memory seen as the other type, as a C caller's mix-up would */
+    JacTensor *jac_as_tensor = (JacTensor *)(void *)jac;
+    JacJacobian *tensor_as_jac = (JacJacobian *)(void *)x;
+    bad_tensor_everywhere(jac_as_tensor, WANT_T_GOT_J);
+    bad_jacobian_everywhere(tensor_as_jac, tensor_as_jac, WANT_J_GOT_T);
+    /* the exact message, for one array entry */
+    const JacTensor *mixed[] = {x, jac_as_tensor};
+    arm();
+    CHECK_STATUS(jac_grad(xs, 1, mixed, 2, NULL, false, O.grads), JAC_ERR_INVALID_ARGUMENT, NULL);
+    CHECK_STR(jac_last_error(), "jac_grad: xs[1]: expected a JacTensor handle, got a JacJacobian handle");
+
+    /* readable, aligned memory that is no handle; and a misaligned pointer */
+    static uint64_t words[4] = {UINT64_C(0x0123456789abcdef), 1, 2, 3};
+    static uint64_t zeros[4];
+    static unsigned char bytes[32];
+    void *not_handles[] = {words, zeros, bytes + 1};
+    for (size_t k = 0; k < 3; k++) {
+        bad_tensor_everywhere((const JacTensor *)not_handles[k], "expected a JacTensor handle, " NOT_LIVE);
+        bad_jacobian_everywhere((const JacJacobian *)not_handles[k], (JacJacobian *)not_handles[k],
+                                "expected a JacJacobian handle, " NOT_LIVE);
+    }
+
+    /* frees of the wrong type free nothing (they return nothing, so the
+     * reason is only in jac_last_error()) */
+    jac_tensor_free(jac_as_tensor);
+    CHECK(strstr(jac_last_error(), "jac_tensor_free: t: " WANT_T_GOT_J) == jac_last_error());
+    CHECK(strstr(jac_last_error(), "nothing was freed") != NULL);
+    jac_jacobian_free(tensor_as_jac);
+    CHECK(strstr(jac_last_error(), "jac_jacobian_free: jac: " WANT_J_GOT_T) == jac_last_error());
+    for (size_t k = 0; k < 3; k++) {
+        jac_tensor_free((JacTensor *)not_handles[k]);
+        CHECK(strstr(jac_last_error(), NOT_LIVE) != NULL);
+        jac_jacobian_free((JacJacobian *)not_handles[k]);
+        CHECK(strstr(jac_last_error(), NOT_LIVE) != NULL);
+    }
+    CHECK(words[0] == UINT64_C(0x0123456789abcdef) && words[3] == 3 && zeros[0] == 0);
+    /* both handles still work; jt_cleanup frees each once (valgrind and
+     * ASan check that nothing was freed twice or leaked) */
+    CHECK_TENSOR(x, DIMS(2), VALS(1, 2), 0.0);
+    CHECK_READ(jac, 0, 0, NOIDX, DIMS(2, 2), VALS(1, 0, 0, 1), 0.0);
+    jt_cleanup();
+}
+
 int main(void) {
     good = NULL;
     REQUIRE_OK(jac_tensor_new(D6, 6, S23, 2, false, &good));
@@ -687,6 +808,7 @@ int main(void) {
     hessian_new();
     jacobian_reads();
     huge_empty_tensors();
+    handle_types();
     jt_cleanup();
     jac_tensor_free(good);
     return jt_summary("test_errors");

@@ -568,8 +568,11 @@ public:
     }
 
     /// How many rows one reverse sweep evaluates at most (>= 1); shared by
-    /// every copy. Results do not depend on it.
-    void set_block_rows(std::size_t rows) { detail::check(jac_jacobian_set_block_rows(get(), rows)); }
+    /// every copy. Results do not depend on it. A non-const member: it
+    /// changes the lazy object (the C call takes a non-const handle).
+    void set_block_rows(std::size_t rows) {
+        detail::check(jac_jacobian_set_block_rows(handle_ ? handle_->get() : nullptr, rows));
+    }
 
 private:
     std::shared_ptr<const detail::JacobianHandle> handle_;

@@ -49,7 +49,7 @@ pub unsafe extern "C" fn jac_grad(
         let slots = unsafe { slice_mut(out_grads, n_xs, "out_grads") }?;
         let grads = jac_core::grad(&ys, &xs, grad_ys.as_deref(), create_graph)?;
         for (slot, g) in slots.iter_mut().zip(grads) {
-            *slot = into_handle(JacTensor { tensor: g });
+            *slot = into_handle::<JacTensor>(g);
         }
         Ok(())
     })

@@ -4,9 +4,9 @@
 use jac_core::Jacobian;
 use jac_core::index::Index;
 
-use crate::boundary::{Failure, boundary, call};
+use crate::boundary::{Failure, call, release};
 use crate::convert::write_shape;
-use crate::ptr::{Out, free_handle, handle, into_handle, slice, slice_mut};
+use crate::ptr::{HandleKind, HandleType, Out, free_handle, handle, into_handle, slice, slice_mut};
 use crate::status::JacStatus;
 use crate::tensor::{JacTensor, tensor_arg, tensor_list};
 
@@ -18,8 +18,17 @@ use crate::tensor::{JacTensor, tensor_arg, tensor_list};
 /// the tensor handles it was made from does not affect it. Safe to read from
 /// several threads at once (each row is still computed exactly once); free it
 /// exactly once, when no call is using it.
+///
+/// As for `JacTensor`, every call checks the handle's type tag: a live
+/// handle of another type is `JAC_ERR_INVALID_ARGUMENT` naming the argument
+/// and both types, while a freed or made-up pointer is undefined behaviour.
 pub struct JacJacobian {
-    jacobian: Jacobian,
+    _opaque: [u8; 0],
+}
+
+impl HandleType for JacJacobian {
+    type Value = Jacobian;
+    const KIND: HandleKind = HandleKind::Jacobian;
 }
 
 /// What one item of an index is.
@@ -109,10 +118,10 @@ fn batch_axis(b: i64) -> Option<i64> {
 }
 
 /// # Safety
-/// `p` is NULL or a live handle.
+/// `p` is NULL or a live handle (of any type).
 unsafe fn jacobian_arg<'a>(p: *const JacJacobian, arg: &str) -> Result<&'a Jacobian, Failure> {
     // SAFETY: forwarded caller contract.
-    Ok(&unsafe { handle(p, arg) }?.jacobian)
+    unsafe { handle(p, arg) }
 }
 
 /// A lazy Jacobian of the `n_ys` tensors `ys` with respect to the `n_xs`
@@ -152,7 +161,7 @@ pub unsafe extern "C" fn jac_jacobian_new(
         at_least_one(n_ys, "n_ys", "y")?;
         at_least_one(n_xs, "n_xs", "x")?;
         let jacobian = jac_core::jacobian(&ys, &xs, self::batch_axis(batch_axis))?;
-        out.write(into_handle(JacJacobian { jacobian }));
+        out.write(into_handle::<JacJacobian>(jacobian));
         Ok(())
     })
 }
@@ -187,7 +196,7 @@ pub unsafe extern "C" fn jac_hessian_new(
         let out = unsafe { Out::new(out, "out") }?;
         at_least_one(n_xs, "n_xs", "x")?;
         let jacobian = jac_core::hessian(y, &xs, self::batch_axis(batch_axis))?;
-        out.write(into_handle(JacJacobian { jacobian }));
+        out.write(into_handle::<JacJacobian>(jacobian));
         Ok(())
     })
 }
@@ -282,6 +291,14 @@ pub unsafe extern "C" fn jac_jacobian_read_shape(
 /// a row of `ys[i]` fills every block `(i, *)` at once. Nothing is written on
 /// failure.
 ///
+/// A large read splits its rows across threads: at most `JAC_NUM_THREADS`
+/// of them, an environment variable read once, at the first large read or
+/// matrix product, and clamped to the machine's available parallelism (the
+/// cores this process may use); unset, 0 or anything but a positive count
+/// means the available parallelism. Small reads stay on the calling thread,
+/// and so does the share of a thread the OS refuses to start: the values
+/// never depend on the threads.
+///
 /// Returns the statuses of `jac_jacobian_read_shape`, plus
 /// `JAC_ERR_INVALID_ARGUMENT` for a wrong `out_len`.
 ///
@@ -343,18 +360,24 @@ pub unsafe extern "C" fn jac_jacobian_rows_evaluated(
 /// larger blocks turn more matrix-vector products into matrix-matrix ones
 /// and use more memory. Results do not depend on it.
 ///
+/// It changes the Jacobian, hence the non-const handle: every later read
+/// (from any thread) uses the new size; a read already running may finish
+/// with the old one.
+///
 /// Returns `JAC_ERR_NULL_ARGUMENT`, `JAC_ERR_INVALID_ARGUMENT` for `rows` 0.
 ///
 /// # Safety
 /// `jac` is NULL or a live handle.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn jac_jacobian_set_block_rows(
-    jac: *const JacJacobian,
+    jac: *mut JacJacobian,
     rows: usize,
 ) -> JacStatus {
     call("jac_jacobian_set_block_rows", || {
-        // SAFETY: pointer arguments per this function's contract.
-        let jac = unsafe { jacobian_arg(jac, "jac") }?;
+        // SAFETY: pointer arguments per this function's contract. The
+        // setting is atomic inside the Jacobian, so a shared reference is
+        // enough (other threads may be reading it).
+        let jac = unsafe { jacobian_arg(jac.cast_const(), "jac") }?;
         if rows == 0 {
             return Err(Failure::new(
                 JacStatus::JacErrInvalidArgument,
@@ -368,10 +391,15 @@ pub unsafe extern "C" fn jac_jacobian_set_block_rows(
 
 /// Frees a Jacobian or Hessian handle; NULL is ignored.
 ///
+/// A live handle of another type (a `JacTensor *`) is not freed: the call
+/// does nothing but leave the reason in `jac_last_error()`, since it returns
+/// no status.
+///
 /// # Safety
-/// `jac` is NULL or a live handle not used after this call.
+/// `jac` is NULL or a live handle not used after this call. Freeing a handle
+/// twice, or a pointer libjac did not make, is undefined behaviour.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn jac_jacobian_free(jac: *mut JacJacobian) {
     // SAFETY: per this function's contract.
-    boundary(|| unsafe { free_handle(jac) })
+    release("jac_jacobian_free", || unsafe { free_handle(jac, "jac") })
 }

@@ -17,7 +17,14 @@
 //! - libjac never hands out pointers into its own memory except static
 //!   strings and the thread's last error message: values are copied into
 //!   caller-owned buffers after a shape query.
-//! - Handles are immutable and safe to use from several threads at once.
+//! - Handles are safe to use from several threads at once; a `const` handle
+//!   means the call does not change it. Each handle carries a type tag that
+//!   every call checks, so a live handle of another type is
+//!   `JAC_ERR_INVALID_ARGUMENT`; freed or made-up pointers stay undefined
+//!   behaviour.
+//! - Nothing is printed: a panic inside libjac (a bug) is `JAC_ERR_INTERNAL`
+//!   and its message, through a panic hook that passes the host's own panics
+//!   on unchanged.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -31,6 +38,8 @@ mod status;
 mod tensor;
 mod version;
 
+#[doc(hidden)]
+pub use boundary::call_for_tests;
 pub use boundary::jac_last_error;
 pub use grad::jac_grad;
 pub use jacobian::{

@@ -32,7 +32,12 @@ pub enum JacStatus {
     JacErrNotDifferentiable = 6,
     /// A size that overflows, or an allocation that was refused.
     JacErrOutOfMemory = 7,
-    /// A caught panic or broken invariant: always a bug in libjac.
+    /// A caught panic or broken invariant: always a bug in libjac. The
+    /// message says where it happened. Nothing is printed: libjac's first
+    /// call installs a panic hook that keeps panics inside libjac's calls
+    /// (and on the threads it starts) quiet, and passes every other panic to
+    /// the hook installed before it, so a Rust host's own panics print as
+    /// before (a hook the host installs later replaces libjac's).
     JacErrInternal = 8,
 }
 

@@ -3,9 +3,11 @@
 
 use jac_core::Tensor;
 
-use crate::boundary::{Failure, boundary, call};
+use crate::boundary::{Failure, call, release};
 use crate::convert::{dims, int64s, numel, write_shape};
-use crate::ptr::{Out, free_handle, handle, handles, into_handle, slice, slice_mut};
+use crate::ptr::{
+    HandleKind, HandleType, Out, free_handle, handle, handles, into_handle, slice, slice_mut,
+};
 use crate::status::JacStatus;
 
 /// An opaque handle to a float64 tensor: a node of the graph.
@@ -15,35 +17,48 @@ use crate::status::JacStatus;
 /// its node (they hold it themselves). A handle is immutable and may be used
 /// from several threads at once; free it exactly once, when no call is using
 /// it.
+///
+/// Every handle starts with a tag naming its type, which every call checks:
+/// a live handle of another type (a `JacJacobian *` cast to `JacTensor *`)
+/// is `JAC_ERR_INVALID_ARGUMENT`, with a message naming the argument, the
+/// type expected and the type given. The check does not make other pointers
+/// safe: passing a freed handle, or a pointer libjac did not make, is
+/// undefined behaviour (freeing overwrites the tag, so that some uses after
+/// free and double frees are reported, but the memory may be reused at once).
 pub struct JacTensor {
-    pub(crate) tensor: Tensor,
+    _opaque: [u8; 0],
+}
+
+impl HandleType for JacTensor {
+    type Value = Tensor;
+    const KIND: HandleKind = HandleKind::Tensor;
 }
 
 /// Gives C a new handle to `tensor`.
 pub(crate) fn new_handle(tensor: Tensor, out: Out<*mut JacTensor>) {
-    out.write(into_handle(JacTensor { tensor }));
+    out.write(into_handle::<JacTensor>(tensor));
 }
 
 /// The tensor behind a handle argument.
 ///
 /// # Safety
-/// `p` is NULL or a live `JacTensor` handle.
+/// `p` is NULL or a live handle (of any type).
 pub(crate) unsafe fn tensor_arg<'a>(p: *const JacTensor, arg: &str) -> Result<&'a Tensor, Failure> {
     // SAFETY: forwarded caller contract.
-    Ok(&unsafe { handle(p, arg) }?.tensor)
+    unsafe { handle(p, arg) }
 }
 
 /// The tensors behind an array of `n` handles, each non-NULL.
 ///
 /// # Safety
-/// `p` is NULL or valid for `n` reads of NULL or live handles.
+/// `p` is NULL or valid for `n` reads of NULL or live handles (of any type).
 pub(crate) unsafe fn tensor_list(
     p: *const *const JacTensor,
     n: usize,
     arg: &str,
 ) -> Result<Vec<Tensor>, Failure> {
     // SAFETY: forwarded caller contract.
-    unsafe { handles(p, n, arg, |h: &JacTensor| h.tensor.clone()) }
+    unsafe { handles(p, n, arg, Tensor::clone) }
 }
 
 /// Creates a tensor from `len` row-major values of the given shape.
@@ -86,7 +101,7 @@ pub unsafe extern "C" fn jac_tensor_new(
             ));
         }
         let data = unsafe { slice(data, len, "data") }?;
-        let tensor = Tensor::from_vec(data.to_vec(), &shape, requires_grad)?;
+        let tensor = Tensor::from_slice(data, &shape, requires_grad)?;
         new_handle(tensor, out);
         Ok(())
     })
@@ -95,12 +110,17 @@ pub unsafe extern "C" fn jac_tensor_new(
 /// Frees a tensor handle; NULL is ignored. The node lives on while graphs,
 /// gradients or Jacobians use it.
 ///
+/// A live handle of another type (a `JacJacobian *`) is not freed: the call
+/// does nothing but leave the reason in `jac_last_error()`, since it returns
+/// no status.
+///
 /// # Safety
-/// `t` is NULL or a live handle not used after this call.
+/// `t` is NULL or a live handle not used after this call. Freeing a handle
+/// twice, or a pointer libjac did not make, is undefined behaviour.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn jac_tensor_free(t: *mut JacTensor) {
     // SAFETY: per this function's contract.
-    boundary(|| unsafe { free_handle(t) })
+    release("jac_tensor_free", || unsafe { free_handle(t, "t") })
 }
 
 /// Writes the number of axes of `t` to `*out` (0 for a scalar).

@@ -498,3 +498,318 @@ fn unknown_status_numbers_and_index_kinds() {
         }
     }
 }
+
+/// What the message says after the argument's name when a live handle of the
+/// other type, or a pointer that is no handle at all, is passed.
+const WANT_TENSOR_GOT_JACOBIAN: &str = "expected a JacTensor handle, got a JacJacobian handle";
+const WANT_JACOBIAN_GOT_TENSOR: &str = "expected a JacJacobian handle, got a JacTensor handle";
+const NOT_A_HANDLE: &str = "got a pointer that is not a live libjac handle";
+
+type Unary = unsafe extern "C" fn(*const JacTensor, *mut *mut JacTensor) -> JacStatus;
+type Binary =
+    unsafe extern "C" fn(*const JacTensor, *const JacTensor, *mut *mut JacTensor) -> JacStatus;
+type WithScalar = unsafe extern "C" fn(*const JacTensor, f64, *mut *mut JacTensor) -> JacStatus;
+type Reduction = unsafe extern "C" fn(
+    *const JacTensor,
+    *const i64,
+    usize,
+    bool,
+    *mut *mut JacTensor,
+) -> JacStatus;
+type Join =
+    unsafe extern "C" fn(*const *const JacTensor, usize, i64, *mut *mut JacTensor) -> JacStatus;
+
+/// Calls every export that takes a tensor handle with `bad` in each tensor
+/// position in turn (the other arguments valid), and checks the status, the
+/// function, the argument's name followed by `what`, and that nothing was
+/// written.
+///
+/// # Safety
+/// `bad` points to at least 8 readable, aligned bytes (or is misaligned).
+unsafe fn every_tensor_argument(bad: *const JacTensor, what: &str) {
+    let v = Handle::new(&[1.0, 2.0], &[2], true);
+    let m = Handle::new(&[1.0, 2.0, 3.0, 4.0], &[2, 2], true);
+    let g = v.0.cast_const();
+    let mut out = null_mut();
+    let mut n = 77usize;
+    let mut flag = false;
+    let mut shape = [-7i64; 4];
+    let mut values = [-7.0; 4];
+    #[track_caller]
+    fn check(status: JacStatus, function: &str, arg: &str, what: &str) {
+        assert_failure(
+            status,
+            JacStatus::JacErrInvalidArgument,
+            function,
+            &format!("{function}: {arg}: {what}"),
+        );
+    }
+    // SAFETY: every pointer but `bad` is valid; `bad` per this function's contract.
+    unsafe {
+        check(jac_tensor_ndim(bad, &mut n), "jac_tensor_ndim", "t", what);
+        check(jac_tensor_numel(bad, &mut n), "jac_tensor_numel", "t", what);
+        let s = jac_tensor_requires_grad(bad, &mut flag);
+        check(s, "jac_tensor_requires_grad", "t", what);
+        let s = jac_tensor_shape(bad, shape.as_mut_ptr(), 4, &mut n);
+        check(s, "jac_tensor_shape", "t", what);
+        let s = jac_tensor_read(bad, values.as_mut_ptr(), 2);
+        check(s, "jac_tensor_read", "t", what);
+
+        let unary: [(&str, Unary); 13] = [
+            ("jac_neg", jac_neg),
+            ("jac_exp", jac_exp),
+            ("jac_log", jac_log),
+            ("jac_sin", jac_sin),
+            ("jac_cos", jac_cos),
+            ("jac_tan", jac_tan),
+            ("jac_tanh", jac_tanh),
+            ("jac_sigmoid", jac_sigmoid),
+            ("jac_relu", jac_relu),
+            ("jac_softplus", jac_softplus),
+            ("jac_sqrt", jac_sqrt),
+            ("jac_square", jac_square),
+            ("jac_abs", jac_abs),
+        ];
+        for (name, f) in unary {
+            check(f(bad, &mut out), name, "a", what);
+        }
+        let binary: [(&str, Binary); 5] = [
+            ("jac_add", jac_add),
+            ("jac_sub", jac_sub),
+            ("jac_mul", jac_mul),
+            ("jac_div", jac_div),
+            ("jac_matmul", jac_matmul),
+        ];
+        for (name, f) in binary {
+            check(f(bad, g, &mut out), name, "a", what);
+            check(f(g, bad, &mut out), name, "b", what);
+        }
+        let scalar: [(&str, WithScalar); 3] = [
+            ("jac_scale", jac_scale),
+            ("jac_add_scalar", jac_add_scalar),
+            ("jac_pow_scalar", jac_pow_scalar),
+        ];
+        for (name, f) in scalar {
+            check(f(bad, 2.0, &mut out), name, "a", what);
+        }
+        let reductions: [(&str, Reduction); 2] = [("jac_sum", jac_sum), ("jac_mean", jac_mean)];
+        for (name, f) in reductions {
+            check(f(bad, null(), 0, false, &mut out), name, "a", what);
+        }
+        check(jac_max(bad, 0, false, &mut out), "jac_max", "a", what);
+        let s = jac_reshape(bad, [2i64].as_ptr(), 1, &mut out);
+        check(s, "jac_reshape", "a", what);
+        let s = jac_transpose(bad, null(), 0, &mut out);
+        check(s, "jac_transpose", "a", what);
+        let s = jac_slice(bad, 0, NONE, NONE, NONE, &mut out);
+        check(s, "jac_slice", "a", what);
+        check(jac_where(bad, g, g, &mut out), "jac_where", "mask", what);
+        check(jac_where(g, bad, g, &mut out), "jac_where", "a", what);
+        check(jac_where(g, g, bad, &mut out), "jac_where", "b", what);
+        let joins: [(&str, Join); 2] = [("jac_concat", jac_concat), ("jac_stack", jac_stack)];
+        for (name, f) in joins {
+            check(f([g, bad].as_ptr(), 2, 0, &mut out), name, "ts[1]", what);
+            check(f([bad, g].as_ptr(), 2, 0, &mut out), name, "ts[0]", what);
+        }
+        assert!(out.is_null(), "an op wrote its out pointer on failure");
+
+        // Arrays of tensors: each list, and a bad entry after good ones.
+        let mut grads = [null_mut::<JacTensor>(); 2];
+        let (good, mixed) = ([g, g], [g, bad]);
+        let s = jac_grad(
+            mixed.as_ptr(),
+            2,
+            good.as_ptr(),
+            2,
+            null(),
+            false,
+            grads.as_mut_ptr(),
+        );
+        check(s, "jac_grad", "ys[1]", what);
+        let s = jac_grad(
+            good.as_ptr(),
+            2,
+            mixed.as_ptr(),
+            2,
+            null(),
+            false,
+            grads.as_mut_ptr(),
+        );
+        check(s, "jac_grad", "xs[1]", what);
+        let s = jac_grad(
+            good.as_ptr(),
+            2,
+            good.as_ptr(),
+            2,
+            mixed.as_ptr(),
+            false,
+            grads.as_mut_ptr(),
+        );
+        check(s, "jac_grad", "grad_ys[1]", what);
+        assert_eq!(
+            grads,
+            [null_mut(); 2],
+            "jac_grad wrote out_grads on failure"
+        );
+
+        let mut j = null_mut();
+        let s = jac_jacobian_new(mixed.as_ptr(), 2, good.as_ptr(), 1, NONE, &mut j);
+        check(s, "jac_jacobian_new", "ys[1]", what);
+        let s = jac_jacobian_new(good.as_ptr(), 1, mixed.as_ptr(), 2, NONE, &mut j);
+        check(s, "jac_jacobian_new", "xs[1]", what);
+        let total = m.0.cast_const();
+        let s = jac_hessian_new(bad, good.as_ptr(), 1, NONE, &mut j);
+        check(s, "jac_hessian_new", "y", what);
+        let s = jac_hessian_new(total, mixed.as_ptr(), 2, NONE, &mut j);
+        check(s, "jac_hessian_new", "xs[1]", what);
+        assert!(j.is_null(), "wrote a Jacobian on failure");
+        assert_eq!((n, flag), (77, false), "a query wrote on failure");
+        assert_eq!(
+            (shape, values),
+            ([-7; 4], [-7.0; 4]),
+            "a read wrote on failure"
+        );
+    }
+}
+
+/// As [`every_tensor_argument`] for the Jacobian handle argument of every
+/// export that takes one.
+///
+/// # Safety
+/// As [`every_tensor_argument`].
+unsafe fn every_jacobian_argument(bad: *const JacJacobian, what: &str) {
+    let mut n = 77usize;
+    let mut n2 = 77usize;
+    let mut shape = [-7i64; 4];
+    let mut values = [-7.0; 4];
+    #[track_caller]
+    fn check(status: JacStatus, function: &str, what: &str) {
+        assert_failure(
+            status,
+            JacStatus::JacErrInvalidArgument,
+            function,
+            &format!("{function}: jac: {what}"),
+        );
+    }
+    // SAFETY: every pointer but `bad` is valid; `bad` per this function's contract.
+    unsafe {
+        let s = jac_jacobian_blocks(bad, &mut n, &mut n2);
+        check(s, "jac_jacobian_blocks", what);
+        let s = jac_jacobian_block_shape(bad, 0, 0, shape.as_mut_ptr(), 4, &mut n);
+        check(s, "jac_jacobian_block_shape", what);
+        let s = jac_jacobian_read_shape(bad, 0, 0, null(), 0, shape.as_mut_ptr(), 4, &mut n);
+        check(s, "jac_jacobian_read_shape", what);
+        let s = jac_jacobian_read(bad, 0, 0, null(), 0, values.as_mut_ptr(), 4);
+        check(s, "jac_jacobian_read", what);
+        let s = jac_jacobian_rows_evaluated(bad, 0, &mut n);
+        check(s, "jac_jacobian_rows_evaluated", what);
+        let s = jac_jacobian_set_block_rows(bad.cast_mut(), 2);
+        check(s, "jac_jacobian_set_block_rows", what);
+    }
+    assert_eq!((n, n2), (77, 77), "a query wrote on failure");
+    assert_eq!(
+        (shape, values),
+        ([-7; 4], [-7.0; 4]),
+        "a read wrote on failure"
+    );
+}
+
+/// A Jacobian of `x` (shape [2]) with respect to itself.
+fn identity_jacobian(x: &Handle) -> Jac {
+    let xs = [x.0.cast_const()];
+    let mut j = null_mut();
+    // SAFETY: live handles and a writable out pointer.
+    assert_ok(unsafe { jac_jacobian_new(xs.as_ptr(), 1, xs.as_ptr(), 1, NONE, &mut j) });
+    Jac(j)
+}
+
+#[test]
+fn a_handle_of_another_type_is_an_invalid_argument_naming_both_types() {
+    let x = Handle::new(&[1.0, 2.0], &[2], true);
+    let j = identity_jacobian(&x);
+    // SAFETY: both pointers are live handles, of the other type.
+    unsafe {
+        every_tensor_argument(j.0.cast::<JacTensor>(), WANT_TENSOR_GOT_JACOBIAN);
+        every_jacobian_argument(x.0.cast::<JacJacobian>(), WANT_JACOBIAN_GOT_TENSOR);
+    }
+    // The exact message of the contract.
+    let xs = [x.0.cast_const(), j.0.cast::<JacTensor>().cast_const()];
+    let mut grads = [null_mut(); 2];
+    // SAFETY: as above.
+    let s = unsafe {
+        jac_grad(
+            xs.as_ptr(),
+            1,
+            xs.as_ptr(),
+            2,
+            null(),
+            false,
+            grads.as_mut_ptr(),
+        )
+    };
+    assert_eq!(s, JacStatus::JacErrInvalidArgument);
+    assert_eq!(
+        last_error(),
+        "jac_grad: xs[1]: expected a JacTensor handle, got a JacJacobian handle"
+    );
+}
+
+#[test]
+fn a_pointer_that_is_no_handle_is_an_invalid_argument() {
+    // Readable, aligned memory whose first word is no tag of libjac's.
+    let words: [u64; 8] = [0x0123_4567_89ab_cdef, 1, 2, 3, 4, 5, 6, 7];
+    let zeros = [0u64; 8];
+    let bytes = [0u8; 64];
+    let expected_t = format!("expected a JacTensor handle, {NOT_A_HANDLE}");
+    let expected_j = format!("expected a JacJacobian handle, {NOT_A_HANDLE}");
+    // SAFETY: each pointer is readable for 8 bytes, or misaligned (which
+    // libjac checks before reading).
+    unsafe {
+        for p in [words.as_ptr(), zeros.as_ptr(), bytes.as_ptr().add(1).cast()] {
+            every_tensor_argument(p.cast(), &expected_t);
+            every_jacobian_argument(p.cast(), &expected_j);
+        }
+    }
+    assert_eq!(words[0], 0x0123_4567_89ab_cdef);
+}
+
+#[test]
+fn freeing_a_handle_of_another_type_frees_nothing() {
+    let x = Handle::new(&[1.0, 2.0], &[2], true);
+    let j = identity_jacobian(&x);
+    let mut words: [u64; 4] = [0x0123_4567_89ab_cdef, 1, 2, 3];
+    // SAFETY: live handles of the other type, and a readable word array;
+    // none of them may be freed by these calls.
+    unsafe {
+        jac_tensor_free(j.0.cast::<JacTensor>());
+        let message = last_error();
+        assert!(
+            message.starts_with(&format!("jac_tensor_free: t: {WANT_TENSOR_GOT_JACOBIAN}")),
+            "{message}"
+        );
+        assert!(message.contains("nothing was freed"), "{message}");
+        jac_jacobian_free(x.0.cast::<JacJacobian>());
+        let message = last_error();
+        assert!(
+            message.starts_with(&format!(
+                "jac_jacobian_free: jac: {WANT_JACOBIAN_GOT_TENSOR}"
+            )),
+            "{message}"
+        );
+        jac_tensor_free(words.as_mut_ptr().cast());
+        assert!(last_error().contains(NOT_A_HANDLE), "{}", last_error());
+        jac_jacobian_free(words.as_mut_ptr().cast());
+        assert!(last_error().contains(NOT_A_HANDLE), "{}", last_error());
+    }
+    assert_eq!(
+        words,
+        [0x0123_4567_89ab_cdef, 1, 2, 3],
+        "wrote to a non-handle"
+    );
+    // Both handles still work (and are freed once, by their owners).
+    assert_eq!(x.values(), vec![1.0, 2.0]);
+    let mut values = [0.0; 4];
+    // SAFETY: a live Jacobian handle and a buffer of 4 values.
+    assert_ok(unsafe { jac_jacobian_read(j.0, 0, 0, null(), 0, values.as_mut_ptr(), 4) });
+    assert_eq!(values, [1.0, 0.0, 0.0, 1.0]);
+}

@@ -77,3 +77,61 @@ fn header_version_matches_the_crate() {
     let runtime = unsafe { std::ffi::CStr::from_ptr(jac::jac_version()) };
     assert_eq!(runtime.to_str().unwrap(), version);
 }
+
+/// The handle parameters of every prototype of `header` (one pointer to an
+/// opaque `typedef struct X X;` type, as opposed to arrays of handles and out
+/// pointers): (function, parameter text, whether it is `const`).
+fn handle_parameters(header: &str) -> Vec<(String, String, bool)> {
+    let opaque: Vec<&str> = header
+        .lines()
+        .filter_map(|l| l.strip_prefix("typedef struct "))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    let mut found = Vec::new();
+    for line in header
+        .lines()
+        .filter(|l| l.contains(" jac_") && l.ends_with(");"))
+    {
+        let (head, params) = line.split_once('(').expect("a prototype");
+        let function = head.rsplit(['*', ' ']).next().unwrap_or(head).to_owned();
+        for param in params.trim_end_matches(");").split(", ") {
+            let tokens: Vec<&str> = param.split_whitespace().collect();
+            let constant = tokens.first() == Some(&"const");
+            let ty = tokens.get(usize::from(constant)).copied().unwrap_or("");
+            // `T *name`: exactly one `*` and no `*const *` array.
+            if opaque.contains(&ty) && param.matches('*').count() == 1 {
+                found.push((function.clone(), param.to_owned(), constant));
+            }
+        }
+    }
+    found
+}
+
+/// The header's convention: a `const` handle means the call does not change
+/// it; functions that do (`_set_*`, `_free`) take a non-const one.
+#[test]
+fn handles_are_const_exactly_where_the_call_does_not_mutate() {
+    let header = std::fs::read_to_string(root().join("../../include/jac.h")).expect("header");
+    let params = handle_parameters(&header);
+    assert!(
+        params.len() > 40,
+        "parsed only {} handle parameters",
+        params.len()
+    );
+    let wrong: Vec<_> = params
+        .iter()
+        .filter(|(function, _, constant)| {
+            let mutates = function.ends_with("_free") || function.contains("_set_");
+            mutates == *constant
+        })
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "handle parameters whose const-ness does not say whether the call mutates: {wrong:?}"
+    );
+    assert!(
+        params
+            .iter()
+            .any(|(f, p, c)| f == "jac_jacobian_set_block_rows" && p == "JacJacobian *jac" && !c)
+    );
+}

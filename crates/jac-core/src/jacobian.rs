@@ -32,7 +32,7 @@ use crate::cotangent::{Cot, one_hot_rows};
 use crate::error::{Error, Result, fmt_shape};
 use crate::index::{AxisSelection, Index, Selection, normalize};
 use crate::ops::sum;
-use crate::parallel::{InSplit, threads_for};
+use crate::parallel::{run_shares, threads_for};
 use crate::tensor::Tensor;
 
 /// One tensor or a tuple of tensors, as Paddle's `ys` and `xs` arguments; a
@@ -705,31 +705,16 @@ impl Jacobian {
                 return self.evaluate_blocks(y, side, rows);
             }
             // Contiguous shares of the rows, one per thread; this thread
-            // takes the first.
+            // takes the first (and any whose thread the OS refused).
             let share = rows.len().div_ceil(threads);
-            std::thread::scope(|scope| {
-                let helpers: Vec<_> = rows[share..]
-                    .chunks(share)
-                    .map(|part| {
-                        scope.spawn(move || {
-                            let _split = InSplit::enter();
-                            self.evaluate_blocks(y, side, part)
-                        })
-                    })
-                    .collect();
-                let split = InSplit::enter();
-                let mut out = self.evaluate_blocks(y, side, &rows[..share]);
-                drop(split);
-                for helper in helpers {
-                    let part = helper
-                        .join()
-                        .map_err(|_| Error::internal("a row-evaluation thread panicked"))?;
-                    if let Ok(done) = out.as_mut() {
-                        done.extend(part?);
-                    }
-                }
-                out
-            })
+            let parts = run_shares(rows.chunks(share), |part| {
+                self.evaluate_blocks(y, side, part)
+            });
+            let mut out = Vec::with_capacity(rows.len());
+            for part in parts {
+                out.extend(part?);
+            }
+            Ok(out)
         })
     }
 

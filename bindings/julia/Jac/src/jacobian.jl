@@ -235,7 +235,9 @@ end
     Jac.set_block_rows!(J::Jacobian, rows::Integer)
 
 How many rows one reverse sweep evaluates at most (≥ 1), for the whole grid
-`J` belongs to. Results do not depend on it.
+`J` belongs to. Results do not depend on it. It changes the grid (hence the
+`!`; the C call takes a non-const `JacJacobian *`), so every block of that
+grid, and every later read, uses the new size.
 """
 function set_block_rows!(J::Jacobian, rows::Integer)
     @check LibJac.jac_jacobian_set_block_rows(J.grid, rows)
