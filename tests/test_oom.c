@@ -141,8 +141,8 @@ static void jacobian_read_refused_then_granted(void) {
 }
 
 int main(void) {
-    /* One thread: a refused thread stack is another test's concern. */
-    setenv("JAC_NUM_THREADS", "1", 1);
+    /* Reads split across threads too: a thread whose stack the limit refuses
+     * runs its share on the calling thread. */
     transpose_refused_then_granted();
     where_refused_then_granted();
     grad_refused_then_granted();
