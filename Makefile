@@ -29,6 +29,7 @@ include mk/lib.mk
 -include mk/cpp.mk
 -include mk/julia.mk
 -include mk/bench.mk
+-include mk/differential.mk
 
 # After the includes: make fixes a rule's prerequisites when it reads it.
 install: install-c $(INSTALL_TARGETS)
