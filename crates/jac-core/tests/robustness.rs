@@ -379,3 +379,62 @@ fn every_op_accepts_strided_operands() {
         }
     }
 }
+
+/// Found by the fuzzer: a matrix product of empty matrices whose batch axes
+/// broadcast to 4 * 10^15 items was refused as out of memory (the batch
+/// shape was size-checked as if allocated) and would then have looped over
+/// every batch item. Empty products and products over an empty inner
+/// dimension are zeros, computed without walking the batch.
+#[test]
+fn products_of_empty_matrices_with_huge_batches_are_immediate() {
+    let n = 1_000_000_000_000_000usize;
+    let a = empty(&[2, 1, 2, n, 0, 0]);
+    let b = empty(&[1, 0, 0]);
+    let y = jac_core::matmul(&a, &b).unwrap();
+    assert_eq!(y.shape(), &[2, 1, 2, n, 0, 0]);
+    let g = grad(
+        &[sum(&y, None, false).unwrap()],
+        &[a.clone(), b.clone()],
+        None,
+        true,
+    )
+    .unwrap();
+    assert_eq!(g[0].shape(), a.shape());
+    assert_eq!(g[1].shape(), b.shape());
+
+    // An empty inner dimension: every entry is a sum of nothing.
+    let c = empty(&[3, 0]);
+    let d = empty(&[0, 4]);
+    let z = jac_core::matmul(&c, &d).unwrap();
+    assert_eq!(z.shape(), &[3, 4]);
+    assert_eq!(z.to_vec(), vec![0.0; 12]);
+    let g = grad(
+        &[sum(&z, None, false).unwrap()],
+        std::slice::from_ref(&d),
+        None,
+        false,
+    )
+    .unwrap();
+    assert_eq!(g[0].shape(), &[0, 4]);
+}
+
+/// The broadcast of `a` and `b` alone may be huge when the mask's empty
+/// axis makes the result empty: only the result is size-checked.
+#[test]
+fn where_checks_the_size_of_its_result_not_of_its_operands_broadcast() {
+    // a and b broadcast to 2^40 values (8 TiB); the result has none.
+    let big = 1usize << 20;
+    let a = Tensor::from_vec(vec![0.5; big], &[big, 1], true).unwrap();
+    let b = Tensor::from_vec(vec![1.5; big], &[1, big], true).unwrap();
+    let mask = empty(&[0, 1, 1]);
+    let w = jac_core::where_(&mask, &a, &b).unwrap();
+    assert_eq!(w.shape(), &[0, big, big]);
+    let g = grad(
+        &[sum(&w, None, false).unwrap()],
+        &[a.clone(), b.clone()],
+        None,
+        false,
+    )
+    .unwrap();
+    assert_eq!(g[0].to_vec(), vec![0.0; big]);
+}

@@ -6,6 +6,7 @@
 use ndarray::{ArrayD, Zip};
 
 use super::{Op, VjpContext, apply};
+use crate::alloc::check_alloc;
 use crate::broadcast::{broadcast_shapes, view_as, zip_map};
 use crate::cotangent::{BroadcastMap, Partial};
 use crate::error::Result;
@@ -93,7 +94,9 @@ macro_rules! binary_op {
                 if a.shape() == b.shape() {
                     return zip_map(a, b, a.shape(), $forward);
                 }
-                zip_map(a, b, &broadcast_shapes(a.shape(), b.shape(), $name)?, $forward)
+                let shape = broadcast_shapes(a.shape(), b.shape(), $name)?;
+                check_alloc(&shape, $name)?;
+                zip_map(a, b, &shape, $forward)
             }
 
             fn vjp(&self, $cx: &VjpContext<'_>, $g: &Tensor) -> Result<Vec<Option<Tensor>>> {

@@ -11,7 +11,7 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, ArrayD, ArrayView1, ArrayView2, ArrayViewD, Axis, Ix1, Ix2, IxDyn};
 
 use super::{Op, VjpContext, apply};
-use crate::alloc::check_alloc;
+use crate::alloc::{check_alloc, try_zeros};
 use crate::broadcast::{broadcast_shapes, reshape_to};
 use crate::cotangent::{Cot, Sparse};
 use crate::error::{Error, Result, fmt_shape};
@@ -225,6 +225,11 @@ const FEW_ROWS: usize = 16;
 
 fn product(a: &ArrayD<f64>, b: &ArrayD<f64>, plan: &Plan) -> Result<ArrayD<f64>> {
     let (m, n, p) = (plan.m, plan.n, plan.p);
+    // Nothing to multiply: an empty output (whose batch axes may be far
+    // longer than memory) or an empty inner dimension (a sum of nothing).
+    if n == 0 || plan.out.contains(&0) {
+        return try_zeros(&plan.out, "matmul");
+    }
     let rows: usize = plan.batch.iter().product();
     // Products with a vector go through the matrix-vector kernel, which
     // streams the matrix once instead of packing a copy of it.

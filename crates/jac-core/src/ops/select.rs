@@ -3,6 +3,7 @@
 use ndarray::{ArrayD, Zip};
 
 use super::{Op, VjpContext, apply};
+use crate::alloc::check_alloc;
 use crate::broadcast::{broadcast_shapes, view_as};
 use crate::error::Result;
 use crate::tensor::Tensor;
@@ -63,6 +64,7 @@ impl Op for Where {
 pub fn where_(mask: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let ab = broadcast_shapes(a.shape(), b.shape(), "where")?;
     let shape = broadcast_shapes(mask.shape(), &ab, "where")?;
+    check_alloc(&shape, "where")?;
     // The mask is held by the op, not recorded as an input, so no sweep
     // reaches it: no copy is needed to cut it from the graph.
     apply(

@@ -460,6 +460,7 @@ pub fn broadcast_to(a: &Tensor, shape: &[usize]) -> Result<Tensor> {
         return Ok(a.clone());
     }
     let joined = broadcast_shapes(a.shape(), shape, "broadcast_to")?;
+    check_alloc(&joined, "broadcast_to")?;
     if joined != shape {
         return Err(Error::shape(format!(
             "broadcast_to: shape {} does not broadcast to {}",
