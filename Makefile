@@ -3,7 +3,8 @@
 #   make demo   builds libjac and runs the seed example (examples/c/seed.c)
 #   make test   runs every test: lint, Rust tests, header drift, C tests
 #               (plain, valgrind, ASan+UBSan), C++ and Julia binding checks,
-#               benchmark smoke run, install + pkg-config/CMake consumers
+#               benchmark smoke run, install + pkg-config/CMake consumers,
+#               the differential test, a 60 s libFuzzer run of the C ABI
 #
 # `.ci/run` runs `make test` and nothing less. Each area adds its targets to
 # TEST_TARGETS (and INSTALL_TARGETS) from its file under mk/.
@@ -29,6 +30,7 @@ include mk/lib.mk
 -include mk/cpp.mk
 -include mk/julia.mk
 -include mk/bench.mk
+-include mk/fuzz.mk
 -include mk/differential.mk
 
 # After the includes: make fixes a rule's prerequisites when it reads it.

@@ -1,0 +1,524 @@
+#!/usr/bin/env python3
+"""Writes the generated seeds of fuzz/corpus (gen-*) and the dictionary fuzz/dict.
+
+Each seed is a program in the byte format of fuzz/jac_fuzz.c (documented in
+fuzz/README.md): one per op family and API call, plus the inputs that
+reproduce the known engine bugs. Plain python3, no dependencies.
+
+    python3 fuzz/gen_seeds.py fuzz/corpus fuzz/dict
+
+The tables below mirror the pickers of jac_fuzz.c; check_tables() compares
+them with the C source so the two cannot drift apart silently.
+"""
+
+import math
+import os
+import re
+import struct
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+INT64_MIN = -(1 << 63)
+INT64_MAX = (1 << 63) - 1
+SIZE_MAX = (1 << 64) - 1
+NONE = INT64_MIN  # JAC_SLICE_NONE and JAC_BATCH_NONE
+
+SPECIAL_I64 = [
+    0, 1, 2, 3, 4, 5, 7, 8, 16, 100, 1000, 4096, 65536, -1, -2, -3, -4, -7, -8, -100,
+    INT64_MIN, INT64_MIN + 1, INT64_MAX, INT64_MAX - 1, 2147483647, 2147483648,
+    4294967295, 4294967296, -2147483648, -4294967296, 1 << 40,
+    10**15, -(1 << 40), -(10**15),
+    1 << 62, 1152921504606846975,
+    1152921504606846976, 1 << 59, 3 << 40,
+    1000000000, 9223372036854775800, 6, 9, 10, 31, 32, 33, 255, 256, 10000,
+]
+SPECIAL_SIZE = [0, 1, 2, 3, 4, 5, 8, 16, 17, 100, 1024, 100000, SIZE_MAX, SIZE_MAX - 1,
+                1 << 32, 1 << 40, 1 << 62, SIZE_MAX // 8, SIZE_MAX // 8 + 1, 1 << 63]
+SPECIAL_F64 = [0.0, -0.0, 1.0, -1.0, 0.5, 2.0, math.nan, -math.nan, math.inf, -math.inf,
+               1.7976931348623157e308, -1.7976931348623157e308, 2.2250738585072014e-308,
+               -2.2250738585072014e-308, 5e-324, 1e308, -1e308, 1e-308, 709.0, 710.0, -745.0,
+               1e16, 1.5707963267948966, 3.0, 0.1, 1e-300, 1e300, -0.5, 37.0, -37.0, 1e154, 100.0]
+
+# Opcodes: the index in OPS[] of jac_fuzz.c.
+OP = dict(tensor_new=0, tensor_free=2, tensor_query=3, tensor_read=4, unary=5, binary=6,
+          scalar=7, reduce=8, max=9, reshape=10, transpose=11, slice=12, join=13, where=14,
+          grad=15, jacobian_new=16, hessian_new=17, jac_blocks=18, jac_block_shape=19,
+          jac_read_shape=20, jac_read=21, jac_rows=22, jac_set_block_rows=23, jac_free=24,
+          misc=25)
+N_OPS = 26
+UNARY = ["neg", "exp", "log", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "softplus",
+         "sqrt", "square", "abs"]
+BINARY = ["add", "sub", "mul", "div", "matmul"]
+SCALAR = ["scale", "add_scalar", "pow_scalar"]
+ALL, INT, SLICE, ELLIPSIS = 0, 1, 2, 3
+NT, NJ, MAXL = 16, 4, 4
+NULL_SLOT = 0xFF
+MIXED = 0xFE
+
+
+def check_tables():
+    src = open(os.path.join(HERE, "jac_fuzz.c")).read()
+
+    def count(decl):
+        body = re.search(re.escape(decl) + r"\[\] = \{(.*?)\};", src, re.S).group(1)
+        body = re.sub(r"/\*.*?\*/", "", body, flags=re.S)
+        return len([x for x in body.split(",") if x.strip()])
+
+    for decl, table in [("static const int64_t SPECIAL_I64", SPECIAL_I64),
+                        ("static const size_t SP", SPECIAL_SIZE),
+                        ("static const double SP", SPECIAL_F64)]:
+        assert count(decl) == len(table), "%s differs from jac_fuzz.c" % decl
+    ops = re.search(r"OPS\[\] = \{(.*?)\};", src, re.S).group(1)
+    names = [x.strip() for x in ops.split(",") if x.strip()]
+    assert len(names) == N_OPS, "OPS[] of jac_fuzz.c has %d entries" % len(names)
+    for name, code in OP.items():
+        assert names[code] == "op_" + name, (name, code, names[code])
+
+
+def u64(v):
+    return struct.pack("<Q", v & SIZE_MAX)
+
+
+def special_byte(v, table, lo=0xC0, hi=0xFE):
+    i = table.index(v)
+    for b in range(lo, hi + 1):
+        if b % len(table) == i:
+            return bytes([b])
+    raise ValueError(v)
+
+
+def dim(v):
+    if 0 <= v <= 5:
+        return bytes([v])
+    return special_byte(v, SPECIAL_I64)
+
+
+def axis(v):
+    if -8 <= v <= 7:
+        return bytes([v + 8])
+    if v in SPECIAL_I64:
+        return special_byte(v, SPECIAL_I64)
+    return b"\xff" + u64(v)
+
+
+def bound(v):
+    if v == NONE:
+        return b"\x00"
+    if -8 <= v <= 7:
+        return bytes([0x20 + v + 8])
+    if v in SPECIAL_I64:
+        return special_byte(v, SPECIAL_I64)
+    return b"\xff" + u64(v)
+
+
+def step(v):
+    if v == NONE:
+        return b"\x00"
+    if v == 1:
+        return b"\x18"
+    if -4 <= v <= 4:
+        for b in range(0x30, 0xC0):
+            if b % 9 - 4 == v:
+                return bytes([b])
+    if v in SPECIAL_I64:
+        return special_byte(v, SPECIAL_I64)
+    return b"\xff" + u64(v)
+
+
+def size(v):
+    if 0 <= v <= 7:
+        return bytes([v])
+    if v in SPECIAL_SIZE:
+        return special_byte(v, SPECIAL_SIZE)
+    return b"\xff" + u64(v)
+
+
+def f64(v):
+    if v == v and -16 <= v * 4 < 16 and v * 4 == int(v * 4) \
+            and not (v == 0 and math.copysign(1, v) < 0):
+        return bytes([int(v * 4) + 16])
+    for i, s in enumerate(SPECIAL_F64):
+        same = (s == v and math.copysign(1, s) == math.copysign(1, v)) or (
+            s != s and v != v and math.copysign(1, s) == math.copysign(1, v))
+        if same:
+            return bytes([0x80 + i])
+    return b"\xf0" + struct.pack("<d", v)
+
+
+def batch(v):
+    return {NONE: b"\x00", 0: b"\x03", 1: b"\x05", -1: b"\x06"}.get(v) or b"\xff" + u64(v)
+
+
+def nulls(mask=0):
+    return bytes([0xE0 + mask]) if mask else b"\x00"
+
+
+def slot(s):
+    return bytes([s])
+
+
+def solve(pred):
+    for f in range(256):
+        if pred(f):
+            return bytes([f])
+    raise ValueError("no flag byte")
+
+
+class P:
+    """A program: a list of encoded calls."""
+
+    def __init__(self):
+        self.b = b""
+
+    def raw(self, *parts):
+        for p in parts:
+            self.b += p if isinstance(p, bytes) else bytes([p])
+        return self
+
+    def tensor(self, dims, vals=(1.0,), rg=True, lenmode=0, length=None, null=0):
+        vals = list(vals)[:8] or [0.0]
+        flags = int(rg) | (lenmode << 1) | ((len(vals) - 1) << 4)
+        self.raw(OP["tensor_new"], len(dims), *[dim(d) for d in dims], flags,
+                 *[f64(v) for v in vals], nulls(null))
+        if lenmode == 7:
+            self.raw(size(length))
+        return self
+
+    def free(self, s):
+        return self.raw(OP["tensor_free"], s)
+
+    def query(self, which, t, cap=8, null=0):
+        self.raw(OP["tensor_query"], which, slot(t), nulls(null))
+        if which == 1:
+            self.raw(size(cap))
+        return self
+
+    def read(self, t, lenmode=0, length=0, null=0):
+        self.raw(OP["tensor_read"], slot(t), nulls(null), lenmode)
+        if lenmode == 7:
+            self.raw(size(length))
+        return self
+
+    def unary(self, name, a, null=0):
+        return self.raw(OP["unary"], UNARY.index(name), slot(a), nulls(null))
+
+    def binary(self, name, a, b, null=0):
+        return self.raw(OP["binary"], BINARY.index(name), slot(a), slot(b), nulls(null))
+
+    def scalar(self, name, a, s, null=0):
+        return self.raw(OP["scalar"], SCALAR.index(name), slot(a), f64(s), nulls(null))
+
+    def reduce(self, a, axes=(), mean=False, keepdim=False, null=0):
+        f = int(mean) | (int(keepdim) << 1) | (len(axes) << 2)
+        return self.raw(OP["reduce"], f, slot(a), *[axis(x) for x in axes], nulls(null))
+
+    def max(self, a, ax, keepdim=False, null=0):
+        return self.raw(OP["max"], slot(a), axis(ax), int(keepdim), nulls(null))
+
+    def reshape(self, a, dims, null=0):
+        enc = []
+        for d in dims:
+            if d == -1:
+                enc.append(b"\x00")
+            elif 0 <= d <= 5:
+                enc.append(bytes([0x42 + d]))
+            elif 0 <= d <= 255:
+                enc.append(b"\x30" + bytes([d]))
+            else:
+                enc.append(special_byte(d, SPECIAL_I64))
+        return self.raw(OP["reshape"], slot(a), len(dims), *enc, nulls(null))
+
+    def transpose(self, a, perm, null=0):
+        return self.raw(OP["transpose"], slot(a), 0xE0 + len(perm), *[axis(p) for p in perm], nulls(null))
+
+    def slice(self, a, ax, start=NONE, stop=NONE, st=NONE, null=0):
+        return self.raw(OP["slice"], slot(a), axis(ax), bound(start), bound(stop), step(st), nulls(null))
+
+    def join(self, stack, ts, ax, null=0):
+        return self.raw(OP["join"], int(stack) | (len(ts) << 1), *[slot(t) for t in ts], axis(ax), nulls(null))
+
+    def where(self, c, a, b, null=0):
+        return self.raw(OP["where"], slot(c), slot(a), slot(b), nulls(null))
+
+    def grad(self, ys, xs, gs=None, create_graph=False, null=0):
+        f = solve(lambda f: f % 5 == len(ys) and (f >> 3) % 5 == len(xs) and bool(f & 0x80) == create_graph)
+        self.raw(OP["grad"], f, *[slot(y) for y in ys], *[slot(x) for x in xs])
+        self.raw(1 if gs is not None else 0, *[slot(g) for g in (gs or [])])
+        return self.raw(nulls(null))
+
+    def jacobian(self, ys, xs, b=NONE, null=0):
+        f = solve(lambda f: f % 5 == len(ys) and (f >> 3) % 5 == len(xs) and not f & 0x80)
+        return self.raw(OP["jacobian_new"], f, *[slot(y) for y in ys], *[slot(x) for x in xs],
+                        batch(b), nulls(null))
+
+    def hessian(self, y, xs, b=NONE, null=0):
+        return self.raw(OP["hessian_new"], slot(y), len(xs), *[slot(x) for x in xs], batch(b), nulls(null))
+
+    def blocks(self, j, null=0):
+        return self.raw(OP["jac_blocks"], j, nulls(null))
+
+    @staticmethod
+    def _blk(i):
+        return bytes([i]) if 0 <= i < MAXL else b"\xe0" + size(i)
+
+    @staticmethod
+    def _index(items):
+        out = bytes([len(items)])
+        for it in items:
+            kind = it[0]
+            if kind == ALL:
+                out += b"\x00"
+            elif kind == ELLIPSIS:
+                out += b"\x03"
+            elif kind == INT:
+                out += b"\x01" + axis(it[1])
+            elif kind == SLICE:
+                out += b"\x02" + bound(it[1]) + bound(it[2]) + step(it[3])
+            else:  # an invalid kind: 0xF0 + k picks BAD[k % 8]
+                out += bytes([0xF0 + it[1]]) + bound(NONE) + bound(NONE) + step(NONE)
+        return out
+
+    def block_shape(self, j, i, k, cap=3, null=0):
+        return self.raw(OP["jac_block_shape"], j, self._blk(i), self._blk(k), size(cap), nulls(null))
+
+    def read_shape(self, j, i, k, index=(), cap=3, null=0):
+        return self.raw(OP["jac_read_shape"], j, self._blk(i), self._blk(k), self._index(index), size(cap), nulls(null))
+
+    def jread(self, j, i, k, index=(), again=True, lenmode=0, length=0, null=0):
+        self.raw(OP["jac_read"], j, self._blk(i), self._blk(k), self._index(index), int(again), nulls(null), lenmode)
+        if lenmode == 7:
+            self.raw(size(length))
+        return self
+
+    def rows(self, j, i, null=0):
+        return self.raw(OP["jac_rows"], j, self._blk(i), nulls(null))
+
+    def set_block_rows(self, j, rows):
+        return self.raw(OP["jac_set_block_rows"], j, size(rows))
+
+    def jfree(self, j):
+        return self.raw(OP["jac_free"], j)
+
+    def version(self):
+        return self.raw(OP["misc"], 1)
+
+    def status_name(self, code):
+        if -8 <= code <= 55:
+            return self.raw(OP["misc"], (code + 8) << 2)
+        return self.raw(OP["misc"], 2, struct.pack("<i", code))
+
+
+BIG = 1 << 40
+P15 = 10**15
+VALS = (0.5, -1.25, 2.0, 3.0, -0.75, 1.5, -2.0, 0.25)
+
+
+def seeds():
+    s = {}
+
+    # --- tensors: creation, queries, reads, frees
+    p = P().tensor([2, 3], VALS).tensor([], (3.0,), rg=False).tensor([BIG, 0, 1], ())
+    p.tensor([0], ()).tensor([4], (math.nan, math.inf, -math.inf, -0.0))
+    for which in range(4):
+        p.query(which, 0).query(which, 1).query(which, 2)
+    p.query(1, 0, cap=1).query(1, 0, cap=SIZE_MAX).query(1, 1, cap=0).query(1, 2, cap=0, null=1)
+    p.read(0).read(1).read(2).read(4).read(0, lenmode=5).read(0, lenmode=7, length=SIZE_MAX)
+    p.read(3, null=1).query(0, NULL_SLOT).read(NULL_SLOT).free(1).free(NULL_SLOT).read(0)
+    s["tensor"] = p
+    p = P().tensor([-1, 2]).tensor([INT64_MAX, 2, 0], ()).tensor([2, 2], lenmode=5)
+    p.tensor([2, 2], lenmode=7, length=SIZE_MAX).tensor([3], null=1).tensor([3], null=2).tensor([3], null=4)
+    p.tensor([], null=2).tensor([1 << 62, 4], ()).tensor([2147483648, 2147483648, 0], ())
+    p.tensor([1, 1, 1, 1, 1, 1], (7.0,))
+    s["tensor-invalid"] = p
+
+    # --- elementwise
+    for k, name in enumerate(UNARY):
+        p = P().tensor([2, 4], (0.5, -1.0, 0.0, -0.0, math.nan, math.inf, 710.0, -745.0))
+        p.tensor([BIG, 0], ()).tensor([], (0.25,))
+        p.unary(name, 0).unary(name, 1).unary(name, 2).unary(name, 0, null=1).unary(name, NULL_SLOT)
+        s["unary-%s" % name] = p
+    p = P().tensor([2, 1, 3], VALS).tensor([4, 1], (1.0, -2.0, 0.0, math.nan)).tensor([3], (0.0, -0.0, 2.0))
+    p.tensor([BIG, 0, 1], ()).tensor([1, 0, 7], ()).tensor([5], VALS)
+    for name in BINARY[:4]:
+        p.binary(name, 0, 1).binary(name, 1, 2).binary(name, 3, 4).binary(name, 0, 5).binary(name, 2, 2)
+    s["binary"] = p
+    p = P().tensor([2, 3], VALS).tensor([3, 4], VALS).tensor([3], VALS).tensor([2, 2, 3], VALS)
+    p.tensor([BIG, 0], ()).tensor([0, 5], ()).tensor([], (2.0,))
+    p.binary("matmul", 0, 1).binary("matmul", 2, 1).binary("matmul", 0, 2).binary("matmul", 2, 2)
+    p.binary("matmul", 3, 1).binary("matmul", 1, 0).binary("matmul", 4, 5).binary("matmul", 5, 4)
+    p.binary("matmul", 6, 2).binary("matmul", 1, 4)
+    s["matmul"] = p
+    p = P().tensor([3], (1.0, -2.0, 0.0)).tensor([BIG, 0], ())
+    for name in SCALAR:
+        for v in (2.0, -0.5, 0.0, math.nan, math.inf, 1e308, 0.5):
+            p.scalar(name, 0, v)
+        p.scalar(name, 1, 3.0)
+    s["scalar"] = p
+
+    # --- reductions
+    p = P().tensor([2, 3, 4], VALS).tensor([BIG, 0, 1], ()).tensor([0, 3], ()).tensor([], (5.0,))
+    for mean in (False, True):
+        for keep in (False, True):
+            p.reduce(0, (), mean, keep).reduce(0, (1,), mean, keep).reduce(0, (-1, 0), mean, keep)
+            p.reduce(0, (0, 0), mean, keep).reduce(0, (3,), mean, keep).reduce(2, (0,), mean, keep)
+            p.reduce(3, (), mean, keep).reduce(3, (0,), mean, keep)
+    s["reduce"] = p
+    p = P().tensor([2, 3], (1.0, math.nan, -0.0, 0.0, 3.0, 3.0)).tensor([0, 2], ()).tensor([], (1.0,))
+    p.max(0, 0).max(0, 1, True).max(0, -1).max(0, 2).max(1, 0).max(1, 1).max(2, 0)
+    s["max"] = p
+
+    # --- shape ops
+    p = P().tensor([2, 3, 2], VALS).tensor([BIG, 0], ())
+    p.reshape(0, [3, 4]).reshape(0, [-1]).reshape(0, [2, -1, 3]).reshape(0, [-1, -1]).reshape(0, [5])
+    p.reshape(0, [-2, 6]).reshape(1, [0, -1]).reshape(1, [-1, 7]).reshape(1, [BIG, 0]).reshape(1, [0])
+    p.reshape(1, [1 << 62, 4, 0]).reshape(0, [12, 1, 1, 1, 1, 1, 1])
+    s["reshape"] = p
+    p = P().tensor([2, 3, 4], VALS).tensor([BIG, 0, 1], ()).tensor([], (1.0,))
+    p.transpose(0, [2, 0, 1]).transpose(0, [-1, 0, 1]).transpose(0, [0, 0, 1]).transpose(0, [0, 1])
+    p.transpose(0, [0, 1, 3]).transpose(1, [1, 2, 0]).transpose(2, []).transpose(0, [0, 1, 2])
+    s["transpose"] = p
+    p = P().tensor([5, 2], VALS).tensor([P15, 0], ()).tensor([0, P15], ())
+    for args in [(0, 1, 4, 1), (0, NONE, NONE, -1), (0, -2, NONE, NONE), (1, 0, 1, 2), (0, 4, 0, -2),
+                 (0, 0, 5, 0), (2, 0, 1, 1), (-3, 0, 1, 1), (0, INT64_MIN + 1, INT64_MAX, INT64_MAX),
+                 (0, INT64_MAX, INT64_MIN + 1, INT64_MIN + 1), (0, 1, 1, 1)]:
+        p.slice(0, *args)
+    p.slice(1, 0, NONE, NONE, 2).slice(1, 0, NONE, NONE, -1).slice(2, 1, 1, NONE, 3).slice(1, 0, 1, -1, 1)
+    s["slice"] = p
+    p = P().tensor([2, 3], VALS).tensor([1, 3], VALS).tensor([2, 3], VALS[::-1]).tensor([BIG, 0], ())
+    p.tensor([], (1.0,))
+    p.join(False, [0, 1], 0).join(False, [0, 2], 1).join(False, [0, 1], 1).join(False, [0], 0)
+    p.join(False, [], 0).join(False, [3, 3], 0).join(False, [3, 3], 1).join(False, [4, 4], 0)
+    p.join(False, [0, 1, 2], -2).join(False, [0, NULL_SLOT], 0).join(False, [0, 2], 0, null=2)
+    p.join(True, [0, 2], 0).join(True, [0, 2], -1).join(True, [0, 2], 2).join(True, [0, 2], 3)
+    p.join(True, [0, 1], 0).join(True, [4, 4, 4], 0).join(True, [3, 3], 1).join(True, [], 0)
+    s["concat-stack"] = p
+    p = P().tensor([2, 3], (1.0, 0.0, math.nan, -0.0, 2.0, 0.0), rg=False).tensor([2, 3], VALS)
+    p.tensor([3], (9.0, 8.0, 7.0)).tensor([], (-1.0,)).tensor([BIG, 0], ()).tensor([4], VALS)
+    p.where(0, 1, 2).where(0, 2, 3).where(3, 1, 2).where(4, 4, 3).where(0, 1, 5).where(NULL_SLOT, 1, 2)
+    s["where"] = p
+
+    # --- gradients
+    p = P().tensor([3], (1.0, -2.0, 3.0)).tensor([3], (0.5, 0.5, 2.0), rg=False).tensor([2, 3], VALS)
+    p.binary("mul", 0, 0).reduce(3, ()).unary("sin", 0)           # 3: x*x, 4: sum, 5: sin x
+    p.grad([4], [0]).grad([4], [0], create_graph=True).grad([3], [0], gs=[1]).grad([3], [0], gs=[2])
+    p.grad([], [0]).grad([4], []).grad([4], [1]).grad([4, 5], [0, 0]).grad([4], [2])
+    p.grad([4], [0], null=4).grad([4], [0], null=1).grad([5], [0], gs=[0], create_graph=True)
+    s["grad"] = p
+    p = P().tensor([2], (1.0, 2.0)).binary("mul", 0, 0).binary("mul", 1, 0).reduce(2, ())
+    p.grad([3], [0], create_graph=True).reduce(4, ()).grad([5], [0], create_graph=True)
+    p.reduce(6, ()).grad([7], [0])
+    s["grad-higher"] = p
+
+    # --- Jacobians
+    p = P().tensor([3], (1.0, 2.0, 3.0)).tensor([2], (0.5, -1.0)).binary("mul", 0, 0).unary("sin", 1)
+    p.tensor([], (2.0,)).binary("mul", 0, 4)
+    p.jacobian([2], [0]).jacobian([2, 3], [0, 1]).jacobian([4], [0])
+    p.blocks(0).blocks(1).blocks(1, null=1).block_shape(0, 0, 0).block_shape(1, 1, 0)
+    p.block_shape(1, 2, 0).block_shape(0, 0, 0, cap=1).block_shape(2, 0, 0, cap=0).block_shape(0, 0, 0, null=1)
+    p.rows(0, 0).rows(1, 1).rows(1, 5).rows(0, 0, null=1)
+    p.read_shape(0, 0, 0).read_shape(0, 0, 0, [(INT, 1)]).read_shape(0, 0, 0, [(SLICE, NONE, NONE, -1)])
+    p.read_shape(0, 0, 0, [(ELLIPSIS,), (INT, -1)]).read_shape(0, 0, 0, [(ELLIPSIS,), (ELLIPSIS,)])
+    p.read_shape(0, 0, 0, [(INT, 3)]).read_shape(0, 0, 0, [(SLICE, 0, 3, 0)]).read_shape(0, 0, 0, [(9, 0)])
+    p.read_shape(0, 0, 0, [(ALL,), (ALL,), (ALL,)]).read_shape(0, 0, 0, cap=0)
+    p.jread(0, 0, 0).jread(0, 0, 0, [(INT, 1)]).jread(1, 1, 1, [(SLICE, 1, NONE, 1)])
+    p.jread(1, 0, 1).jread(2, 0, 0).jread(0, 0, 0, lenmode=5).jread(0, 0, 0, lenmode=7, length=SIZE_MAX)
+    p.jread(0, 0, 0, [(ELLIPSIS,), (SLICE, NONE, NONE, 2)]).jread(0, 0, 0, null=1)
+    p.rows(0, 0).set_block_rows(0, 0).set_block_rows(0, 1).set_block_rows(1, SIZE_MAX)
+    p.jread(1, 0, 0).jread(1, 1, 0).rows(1, 0).rows(1, 1).jfree(0).jfree(0xFF)
+    s["jacobian"] = p
+    p = P().tensor([2, 3], VALS).tensor([2], (1.0, 2.0)).binary("mul", 0, 0).tensor([3, 3], VALS)
+    p.tensor([2, 1], (1.0, 2.0))
+    for b in (NONE, 0, 1, -1, 7, INT64_MAX):
+        p.jacobian([2], [0], b)
+    p.jacobian([1], [0], 0).jacobian([2], [3], 0).jacobian([], [0], 0).jacobian([2], [], 0)
+    p.jacobian([2], [4], 0).jacobian([2, 1], [0, 4], 0)
+    p.jread(0, 0, 0).jread(0, 0, 0, [(INT, 1), (SLICE, 2, 0, -1)]).rows(0, 0)
+    s["jacobian-batched"] = p
+    p = P().tensor([3], (1.0, 2.0, 3.0)).tensor([2], (0.5, -1.0)).binary("mul", 0, 0).binary("mul", 1, 1)
+    p.reduce(2, ()).reduce(3, (), mean=True)
+    p.hessian(4, [0]).hessian(5, [0, 1]).hessian(2, [0]).hessian(4, []).hessian(4, [0], 0)
+    p.jread(0, 0, 0).jread(1, 1, 0).jread(1, 0, 1, [(INT, -1)]).rows(1, 0).rows(1, 1).blocks(1)
+    s["hessian"] = p
+    p = P().tensor([2, 3], VALS).tensor([2, 1], (1.0, 2.0)).binary("mul", 0, 1).reduce(2, (1,), keepdim=True)
+    p.reduce(2, (1,)).hessian(3, [0], 0).hessian(4, [0, 1], 0).hessian(4, [0], NONE).hessian(4, [0], -1)
+    p.jread(0, 0, 0).jread(1, 1, 0).block_shape(1, 0, 1)
+    s["hessian-batched"] = p
+    p = P().tensor([3]).version()
+    for code in list(range(-2, 12)) + [-2147483648, 2147483647, 1000]:
+        p.status_name(code)
+    s["misc"] = p
+
+    # --- NULL arguments everywhere
+    p = P().tensor([2], (1.0, 2.0)).tensor([2], (3.0, 4.0))
+    for m in (1, 2, 4):
+        p.unary("exp", 0, null=m).binary("add", 0, 1, null=m).reduce(0, (0,), null=m)
+        p.reshape(0, [2], null=m).transpose(0, [0], null=m).slice(0, 0, null=m).join(False, [0, 1], 0, null=m)
+        p.where(0, 0, 1, null=m).grad([0], [0], null=m).jacobian([0], [0], null=m).hessian(0, [0], null=m)
+    p.jacobian([0], [0]).read_shape(0, 0, 0, [(INT, 0)], null=4).jread(0, 0, 0, [(INT, 0)], null=4)
+    p.read_shape(0, 0, 0, null=1).read_shape(0, 0, 0, null=2).blocks(0, null=2).rows(0, 0, null=1)
+    p.blocks(NULL_SLOT).rows(NULL_SLOT, 0).set_block_rows(NULL_SLOT, 1).jread(NULL_SLOT, 0, 0)
+    s["nulls"] = p
+
+    # --- handles of the wrong type (JAC_ERR_INVALID_ARGUMENT once the type tag lands)
+    p = P().tensor([2], (1.0, 2.0)).jacobian([0], [0])
+    p.unary("neg", MIXED).binary("add", 0, MIXED).query(2, MIXED).read(MIXED).blocks(MIXED)
+    p.jread(MIXED, 0, 0).jacobian([MIXED], [0]).grad([0], [MIXED])
+    s["handle-mix"] = p
+
+    # --- the known engine bugs (findings until the engine is fixed)
+    s["bug-sum-huge-empty-axis"] = P().tensor([BIG, 0, 1], ()).reduce(0, (0,))
+    s["bug-mean-huge-empty-axis"] = P().tensor([BIG, 0, 1], ()).reduce(0, (0,), mean=True)
+    s["bug-stack-then-sum"] = P().tensor([3, 1], (1.0, 2.0, 3.0)).join(True, [0, 0], -2).reduce(1, (2,))
+    s["bug-slice-step-huge-axis"] = P().tensor([P15, 0], ()).slice(0, 0, NONE, NONE, 2)
+    s["bug-jacobian-new-huge-rows"] = P().tensor([0, P15], ()).jacobian([0], [0], 0)
+    s["bug-jacobian-read-huge-rows"] = P().tensor([0, P15], ()).jacobian([0], [0], 0).jread(0, 0, 0)
+    return s
+
+
+DICT = [
+    ("int64_min", b"\xff" + u64(INT64_MIN)),
+    ("int64_max", b"\xff" + u64(INT64_MAX)),
+    ("slice_none_bounds", b"\x00\x00\x00"),
+    ("size_max", b"\xff" + u64(SIZE_MAX)),
+    ("nan_bits", b"\xf0" + struct.pack("<d", math.nan)),
+    ("neg_zero_bits", b"\xf0" + struct.pack("<d", -0.0)),
+    ("huge_empty_dims", dim(BIG) + dim(0) + dim(1)),
+    ("dims_1e15_0", dim(P15) + dim(0)),
+    ("dims_0_1e15", dim(0) + dim(P15)),
+    ("new_2x3", P().tensor([2, 3], VALS).b),
+    ("new_3", P().tensor([3], (1.0, 2.0, 3.0)).b),
+    ("new_huge_empty", P().tensor([BIG, 0, 1], ()).b),
+    ("new_scalar", P().tensor([], (2.0,)).b),
+    ("jacobian_0_0", P().jacobian([0], [0]).b),
+    ("jacobian_batched", P().jacobian([0], [0], 0).b),
+    ("hessian_0", P().hessian(0, [0]).b),
+    ("read_all", P().jread(0, 0, 0).b),
+    ("grad_0_0", P().grad([0], [0]).b),
+    ("stack_00", P().join(True, [0, 0], -2).b),
+    ("mixed_handle", b"\xfe"),
+    ("null_handle", b"\xff"),
+]
+
+
+def main():
+    check_tables()
+    corpus = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "corpus")
+    dict_path = sys.argv[2] if len(sys.argv) > 2 else os.path.join(HERE, "dict")
+    os.makedirs(corpus, exist_ok=True)
+    for name in os.listdir(corpus):
+        if name.startswith("gen-"):
+            os.remove(os.path.join(corpus, name))
+    for name, prog in sorted(seeds().items()):
+        with open(os.path.join(corpus, "gen-" + name), "wb") as f:
+            f.write(prog.b)
+    with open(dict_path, "w") as f:
+        f.write("# libFuzzer dictionary for fuzz/jac_fuzz.c, written by fuzz/gen_seeds.py.\n")
+        f.write("# Tokens are fragments of the byte format (fuzz/README.md).\n")
+        for name, tok in DICT:
+            f.write('%s="%s"\n' % (name, "".join("\\x%02x" % c for c in tok)))
+    print("gen_seeds: %d seeds in %s, %d tokens in %s" % (len(seeds()), corpus, len(DICT), dict_path))
+
+
+if __name__ == "__main__":
+    main()

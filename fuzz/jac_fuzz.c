@@ -1,0 +1,2456 @@
+/*
+ * jac_fuzz: a libFuzzer target for the C ABI of libjac (include/jac.h).
+ *
+ * The input is a program: a sequence of API calls over a small pool of live
+ * handles (NT tensor slots, NJ Jacobian slots). Each call starts with an
+ * opcode byte followed by its operands; fuzz/README.md documents the format
+ * and fuzz/gen_seeds.py writes programs in it. A reader past the end of the
+ * input yields zeros, so every byte string is a valid program.
+ *
+ * After every call the target checks the contract and traps with a printed
+ * reason on a violation:
+ *   - the status is one of JAC_OK .. JAC_ERR_OUT_OF_MEMORY (JAC_ERR_INTERNAL
+ *     is always a bug: a caught panic);
+ *   - jac_last_error() is "" exactly on success, else a non-empty message
+ *     naming the function;
+ *   - out pointers and out buffers are untouched on failure (pre-filled with
+ *     sentinels), nothing is written past a given length (canaries);
+ *   - a model of the contract (shapes, ranks, axes, slices, broadcasting,
+ *     matmul, indexing, batch axes, NULL rules) agrees on success versus
+ *     failure, and on the shape of every result; results are re-queried
+ *     (ndim, shape, numel, requires_grad, read) and must agree;
+ *   - values: data-movement ops, where, max, and the IEEE elementwise ops
+ *     are compared with values computed here, reductions and matmul within
+ *     a rounding bound; a Jacobian read twice gives the same bits; the
+ *     rows-evaluated counter starts at 0, never decreases, never exceeds the
+ *     row count and covers every row a read touched.
+ *
+ * Work per input is bounded (skipped calls are logged in the trace): no op
+ * whose result would exceed OUT_BUDGET elements, no sweep or read whose
+ * estimated work exceeds WORK_CAP, at most MAX_CALLS calls. Empty tensors
+ * with huge dims are never skipped: their results have no elements, so
+ * any slowness there is a finding.
+ *
+ * Build flags:
+ *   -DJAC_FUZZ_NO_HANDLE_MIX  never pass a JacJacobian* as a JacTensor* (or
+ *                             the reverse); without it such calls must fail
+ *                             with JAC_ERR_INVALID_ARGUMENT (or NULL_ARGUMENT).
+ *   -DJAC_FUZZ_NO_VALUES      skip the value oracles.
+ *   -DJAC_FUZZ_AVOID_KNOWN_BUGS  development only (no make target uses it):
+ *                             skip the calls that hit the engine bugs known
+ *                             when this target was written (see known_bug()),
+ *                             so a long run can look for others.
+ *
+ * Environment: JAC_FUZZ_TRACE=1 prints every call (as C-like statements) to
+ * stderr, which is how a crash file becomes a reproducer.
+ */
+
+#include <float.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jac.h"
+
+/* The harness's own loops over values (oracles, sentinels) carry no
+ * coverage instrumentation: its comparison callbacks would otherwise take
+ * most of the time, and the coverage that guides the fuzzer is the engine's. */
+#define NOCOV __attribute__((no_sanitize("coverage"), noinline))
+
+/* ------------------------------------------------------------------ limits */
+
+#define NT 16                 /* tensor slots */
+#define NJ 4                  /* Jacobian slots */
+#define MAXD 16               /* dims a modelled shape may have */
+#define MAXL 4                /* longest ys / xs / ts list */
+#define MAX_INDEX 5           /* longest JacIndex list */
+#ifndef OUT_BUDGET
+#define OUT_BUDGET 20000u    /* elements of any result we let be computed */
+#endif
+#ifndef NEW_CAP
+#define NEW_CAP 4096u        /* elements of a tensor made from the input */
+#endif
+#ifndef COST_CAP
+#define COST_CAP 4000000u     /* estimated graph size of any tensor kept */
+#endif
+#ifndef WORK_CAP
+#define WORK_CAP 200000u     /* estimated work of one call */
+#endif
+#ifndef TOTAL_WORK_CAP
+#define TOTAL_WORK_CAP 1000000u /* estimated work of one input */
+#endif
+#ifndef ORACLE_CAP
+#define ORACLE_CAP 200000u    /* multiply-adds of a matmul whose values are checked */
+#endif
+#ifndef MAX_CALLS
+#define MAX_CALLS 128
+#endif
+#define SHAPE_BUF 24          /* entries of a shape_out buffer */
+#define CANARY 8              /* canary entries after each out buffer */
+
+/* ------------------------------------------------------------------ state */
+
+typedef struct {
+    int nd;
+    uint64_t d[MAXD];
+} Shape;
+
+typedef struct {
+    JacTensor *h;
+    int id;
+    Shape s;
+    uint64_t numel;
+    bool rg;
+    uint64_t cost;
+    double *v; /* the values (numel of them), NULL when numel is 0 */
+} TSlot;
+
+typedef struct {
+    JacJacobian *h;
+    int id;
+    bool hess;
+    size_t nr, nc;
+    bool batched;
+    uint64_t B;
+    uint64_t rlen[MAXL], clen[MAXL];
+    bool raxis[MAXL], caxis[MAXL];
+    uint64_t rowcost[MAXL]; /* estimated work per evaluated row of ys[i] */
+    size_t evaluated[MAXL]; /* last rows_evaluated seen */
+    /* The tensors it was made from (slot and id, to find them if still live). */
+    int yslot[MAXL], yid[MAXL], xslot[MAXL], xid[MAXL];
+} JSlot;
+
+static TSlot T[NT];
+static JSlot J[NJ];
+static int next_id;
+static int evict_cursor;
+static uint64_t total_work;
+static int trace;
+static int quiet; /* no status lines in the trace for the checks' own calls */
+static int ncalls;
+static char last_msg[4096];
+static bool known_internal; /* the last status was a tolerated known bug */
+
+/* ---------------------------------------------------------------- failing */
+
+static void __attribute__((noreturn, format(printf, 2, 3))) fail(const char *fn, const char *fmt, ...) {
+    va_list ap;
+    fflush(stdout);
+    fprintf(stderr, "\n==jac_fuzz== FINDING in %s: ", fn);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n==jac_fuzz== (rerun the input with JAC_FUZZ_TRACE=1 for the call sequence)\n");
+    fflush(stderr);
+    __builtin_trap();
+}
+
+#define TR(...)                                                                                    \
+    do {                                                                                           \
+        if (trace) fprintf(stderr, __VA_ARGS__);                                                   \
+    } while (0)
+
+static const char *sname(JacStatus st) {
+    switch (st) {
+    case 0: return "JAC_OK";
+    case 1: return "JAC_ERR_NULL_ARGUMENT";
+    case 2: return "JAC_ERR_INVALID_ARGUMENT";
+    case 3: return "JAC_ERR_SHAPE";
+    case 4: return "JAC_ERR_INDEX";
+    case 5: return "JAC_ERR_BATCH_AXIS";
+    case 6: return "JAC_ERR_NOT_DIFFERENTIABLE";
+    case 7: return "JAC_ERR_OUT_OF_MEMORY";
+    case 8: return "JAC_ERR_INTERNAL";
+    default: return "JAC_UNKNOWN_STATUS";
+    }
+}
+
+/* ------------------------------------------------------------------ input */
+
+typedef struct {
+    const uint8_t *p;
+    size_t n, i;
+} Rd;
+
+static uint8_t rd8(Rd *r) { return r->i < r->n ? r->p[r->i++] : 0; }
+
+static uint64_t rdn(Rd *r, int bytes) {
+    uint64_t v = 0;
+    for (int k = 0; k < bytes; k++) v |= (uint64_t)rd8(r) << (8 * k);
+    return v;
+}
+
+static const int64_t SPECIAL_I64[] = {
+    0, 1, 2, 3, 4, 5, 7, 8, 16, 100, 1000, 4096, 65536, -1, -2, -3, -4, -7, -8, -100,
+    INT64_MIN, INT64_MIN + 1, INT64_MAX, INT64_MAX - 1, 2147483647, 2147483648LL,
+    4294967295LL, 4294967296LL, -2147483648LL, -4294967296LL, 1099511627776LL /* 2^40 */,
+    1000000000000000LL /* 10^15 */, -1099511627776LL, -1000000000000000LL,
+    4611686018427387904LL /* 2^62 */, 1152921504606846975LL /* isize::MAX / 8 */,
+    1152921504606846976LL, 576460752303423488LL /* 2^59 */, 3298534883328LL /* 3 * 2^40 */,
+    1000000000LL, 9223372036854775800LL, 6, 9, 10, 31, 32, 33, 255, 256, 10000,
+};
+#define N_SPECIAL_I64 (sizeof SPECIAL_I64 / sizeof SPECIAL_I64[0])
+
+static int64_t special_i64(uint8_t b) { return SPECIAL_I64[b % N_SPECIAL_I64]; }
+
+/* A dim: mostly 0..5, else a special value (huge, negative, INT64_MIN). */
+static int64_t pick_dim(Rd *r) {
+    uint8_t b = rd8(r);
+    return b < 0xC0 ? (int64_t)(b % 6) : special_i64(b);
+}
+
+/* An axis, bound or other signed attribute: mostly -8..7. */
+static int64_t pick_axis(Rd *r) {
+    uint8_t b = rd8(r);
+    if (b < 0xC0) return (int64_t)(b % 16) - 8;
+    if (b == 0xFF) return (int64_t)rdn(r, 8);
+    return special_i64(b);
+}
+
+/* A slice bound: as an axis, with JAC_SLICE_NONE more likely. */
+static int64_t pick_bound(Rd *r) {
+    uint8_t b = rd8(r);
+    if (b < 0x20) return JAC_SLICE_NONE;
+    if (b < 0xC0) return (int64_t)(b % 16) - 8;
+    if (b == 0xFF) return (int64_t)rdn(r, 8);
+    return special_i64(b);
+}
+
+/* A slice step: mostly -4..4 (0 included), JAC_SLICE_NONE, specials. */
+static int64_t pick_step(Rd *r) {
+    uint8_t b = rd8(r);
+    if (b < 0x18) return JAC_SLICE_NONE;
+    if (b < 0x30) return 1;
+    if (b < 0xC0) return (int64_t)(b % 9) - 4;
+    if (b == 0xFF) return (int64_t)rdn(r, 8);
+    return special_i64(b);
+}
+
+/* A size_t (capacity, count, block index, rows). */
+static size_t pick_size(Rd *r) {
+    static const size_t SP[] = {0, 1, 2, 3, 4, 5, 8, 16, 17, 100, 1024, 100000, SIZE_MAX, SIZE_MAX - 1,
+                                (size_t)1 << 32, (size_t)1 << 40, (size_t)1 << 62, SIZE_MAX / 8,
+                                SIZE_MAX / 8 + 1, (size_t)1 << 63};
+    uint8_t b = rd8(r);
+    if (b < 0xC0) return b % 8;
+    if (b == 0xFF) return (size_t)rdn(r, 8);
+    return SP[b % (sizeof SP / sizeof SP[0])];
+}
+
+static double pick_f64(Rd *r) {
+    static const double SP[] = {0.0, -0.0, 1.0, -1.0, 0.5, 2.0, NAN, -NAN, INFINITY, -INFINITY,
+                                DBL_MAX, -DBL_MAX, DBL_MIN, -DBL_MIN, 4.9406564584124654e-324, 1e308,
+                                -1e308, 1e-308, 709.0, 710.0, -745.0, 1e16, 1.5707963267948966, 3.0,
+                                0.1, 1e-300, 1e300, -0.5, 37.0, -37.0, 1e154, 100.0};
+    uint8_t b = rd8(r);
+    if (b < 0x80) return (double)((int)(b % 32) - 16) / 4.0;
+    if (b < 0xF0) return SP[(b - 0x80) % (sizeof SP / sizeof SP[0])];
+    uint64_t bits = rdn(r, 8);
+    double d;
+    memcpy(&d, &bits, sizeof d);
+    return d;
+}
+
+static int64_t pick_batch(Rd *r) {
+    uint8_t b = rd8(r);
+    switch (b % 8) {
+    case 0: case 1: case 2: return JAC_BATCH_NONE;
+    case 3: case 4: return 0;
+    case 5: return 1;
+    case 6: return -1;
+    default: return b >= 0xF8 ? (int64_t)rdn(r, 8) : special_i64(b);
+    }
+}
+
+/* Which pointer arguments of a call are NULL: usually none. */
+static unsigned pick_nulls(Rd *r) {
+    uint8_t b = rd8(r);
+    return b < 0xE0 ? 0u : (unsigned)(b - 0xE0);
+}
+
+/* ------------------------------------------------------------------ shapes */
+
+#define ALLOC_LIMIT ((uint64_t)INT64_MAX / 8) /* isize::MAX / size_of::<f64>() */
+
+/* The product of the non-zero dims does not fit the address space. */
+static bool oversize(const Shape *s) {
+    uint64_t p = 1;
+    for (int k = 0; k < s->nd; k++) {
+        if (s->d[k] == 0) continue;
+        if (p > ALLOC_LIMIT / s->d[k]) return true;
+        p *= s->d[k];
+    }
+    return p > ALLOC_LIMIT;
+}
+
+/* Number of elements, saturating at UINT64_MAX. */
+static uint64_t numel_of(const Shape *s) {
+    uint64_t p = 1;
+    for (int k = 0; k < s->nd; k++)
+        if (s->d[k] == 0) return 0;
+    for (int k = 0; k < s->nd; k++) {
+        if (p > UINT64_MAX / s->d[k]) return UINT64_MAX;
+        p *= s->d[k];
+    }
+    return p;
+}
+
+static uint64_t sat_add(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
+static uint64_t sat_mul(uint64_t a, uint64_t b) {
+    if (a == 0 || b == 0) return 0;
+    return a > UINT64_MAX / b ? UINT64_MAX : a * b;
+}
+
+static const char *fmt_shape(const Shape *s, char *buf, size_t cap) {
+    size_t o = 0;
+    o += (size_t)snprintf(buf + o, cap - o, "{");
+    for (int k = 0; k < s->nd && o < cap; k++)
+        o += (size_t)snprintf(buf + o, cap - o, k ? ", %" PRIu64 : "%" PRIu64, s->d[k]);
+    if (o < cap) snprintf(buf + o, cap - o, "}");
+    return buf;
+}
+#define SHP(s) fmt_shape((s), (char[512]){0}, 512)
+
+/* Broadcast a and b (numpy); false when they do not broadcast. */
+static bool bcast(const Shape *a, const Shape *b, Shape *out) {
+    int n = a->nd > b->nd ? a->nd : b->nd;
+    out->nd = n;
+    for (int k = 0; k < n; k++) {
+        int ia = a->nd - n + k, ib = b->nd - n + k;
+        uint64_t da = ia >= 0 ? a->d[ia] : 1, db = ib >= 0 ? b->d[ib] : 1;
+        if (da == db) out->d[k] = da;
+        else if (da == 1) out->d[k] = db;
+        else if (db == 1) out->d[k] = da;
+        else return false;
+    }
+    return true;
+}
+
+/* Row-major offset in `in` of the element at multi-index idx of `out`, with
+ * in broadcast to out (aligned at the right). */
+NOCOV static uint64_t boffset(const Shape *in, const Shape *out, const uint64_t *idx) {
+    uint64_t off = 0;
+    for (int k = 0; k < in->nd; k++) {
+        int ko = out->nd - in->nd + k;
+        uint64_t i = in->d[k] == 1 ? 0 : idx[ko];
+        off = off * in->d[k] + i;
+    }
+    return off;
+}
+
+NOCOV static bool inc_index(uint64_t *idx, const Shape *s) {
+    for (int k = s->nd - 1; k >= 0; k--) {
+        if (++idx[k] < s->d[k]) return true;
+        idx[k] = 0;
+    }
+    return false;
+}
+
+/* Normalise an axis in [-n, n); false when out of range. */
+static bool norm_axis(int64_t axis, int n, int *out) {
+    if (n <= 0) return false;
+    if (axis < -(int64_t)n || axis >= (int64_t)n) return false;
+    *out = (int)(axis < 0 ? axis + n : axis);
+    return true;
+}
+
+/* Python's slice(start, stop, step).indices(len): CPython's PySlice_AdjustIndices.
+ * JAC_SLICE_NONE bounds are omitted; the step must already be resolved. */
+typedef struct {
+    uint64_t first;
+    int64_t step;
+    uint64_t count;
+} PySlice;
+
+static bool py_slice(int64_t start, int64_t stop, int64_t step, uint64_t len, PySlice *o) {
+    if (step == 0) return false;
+    __int128 n = (__int128)len, st = step;
+    __int128 lower = st > 0 ? 0 : -1, upper = st > 0 ? n : n - 1;
+    __int128 b, e;
+    if (start == JAC_SLICE_NONE) b = st > 0 ? lower : upper;
+    else if (start < 0) { b = (__int128)start + n; if (b < lower) b = lower; }
+    else { b = start; if (b > upper) b = upper; }
+    if (stop == JAC_SLICE_NONE) e = st > 0 ? upper : lower;
+    else if (stop < 0) { e = (__int128)stop + n; if (e < lower) e = lower; }
+    else { e = stop; if (e > upper) e = upper; }
+    __int128 count = 0;
+    if (st > 0 && e > b) count = (e - b - 1) / st + 1;
+    if (st < 0 && b > e) count = (b - e - 1) / (-st) + 1;
+    o->first = count ? (uint64_t)b : 0;
+    o->step = step;
+    o->count = (uint64_t)count;
+    return true;
+}
+
+/* ---------------------------------------------------------------- values */
+
+#define DONTCARE_BITS 0x7ff8dead0000beefull
+
+static double dontcare(void) {
+    double d;
+    uint64_t b = DONTCARE_BITS;
+    memcpy(&d, &b, sizeof d);
+    return d;
+}
+
+static bool is_dontcare(double d) {
+    uint64_t b;
+    memcpy(&b, &d, sizeof b);
+    return b == DONTCARE_BITS;
+}
+
+static uint64_t bits_of(double d) {
+    uint64_t b;
+    memcpy(&b, &d, sizeof b);
+    return b;
+}
+
+enum { VAL_NONE, VAL_EXACT, VAL_IEEE, VAL_TOL };
+
+/* Compares got with want (per mode; tol per element for VAL_TOL). */
+NOCOV static void compare_values(const char *fn, const double *got, const double *want, const double *tol,
+                           uint64_t n, int mode) {
+#ifdef JAC_FUZZ_NO_VALUES
+    (void)fn; (void)got; (void)want; (void)tol; (void)n; (void)mode;
+    return;
+#else
+    if (mode == VAL_NONE || !want) return;
+    for (uint64_t k = 0; k < n; k++) {
+        double g = got[k], w = want[k];
+        if (is_dontcare(w)) continue;
+        if (isnan(w) && isnan(g)) continue;
+        bool ok;
+        switch (mode) {
+        case VAL_EXACT: ok = bits_of(g) == bits_of(w); break;
+        case VAL_IEEE: ok = g == w; break;
+        default:
+            ok = g == w || (isfinite(w) && isfinite(g) && fabs(g - w) <= (tol ? tol[k] : 0.0));
+            break;
+        }
+        if (!ok)
+            fail(fn, "value %" PRIu64 " of the result is %.17g (bits %016" PRIx64 "), expected %.17g (bits %016" PRIx64 ")",
+                 k, g, bits_of(g), w, bits_of(w));
+    }
+#endif
+}
+
+/* --------------------------------------------------------------- handles */
+
+static bool live_handle(const void *p) {
+    for (int k = 0; k < NT; k++)
+        if (T[k].h && (const void *)T[k].h == p) return true;
+    for (int k = 0; k < NJ; k++)
+        if (J[k].h && (const void *)J[k].h == p) return true;
+    return false;
+}
+
+static int find_tensor(unsigned start) {
+    for (unsigned k = 0; k < NT; k++) {
+        unsigned s = (start + k) % NT;
+        if (T[s].h) return (int)s;
+    }
+    return -1;
+}
+
+static int find_jac(unsigned start) {
+    for (unsigned k = 0; k < NJ; k++) {
+        unsigned s = (start + k) % NJ;
+        if (J[s].h) return (int)s;
+    }
+    return -1;
+}
+
+enum { ARG_LIVE, ARG_NULL, ARG_MIXED };
+
+typedef struct {
+    const JacTensor *p;
+    int slot;
+    int kind;
+    char name[24];
+} TArg;
+
+/* A tensor argument: a live slot, NULL (0xFF, 0xFD), or (0xFE) a live
+ * Jacobian handle cast to JacTensor*. */
+static TArg pick_t(Rd *r) {
+    uint8_t b = rd8(r);
+    TArg a = {NULL, -1, ARG_NULL, "NULL"};
+    if (b == 0xFF || b == 0xFD) return a;
+#ifndef JAC_FUZZ_NO_HANDLE_MIX
+    if (b == 0xFE) {
+        int j = find_jac(0);
+        if (j >= 0) {
+            a.p = (const JacTensor *)(const void *)J[j].h;
+            a.kind = ARG_MIXED;
+            snprintf(a.name, sizeof a.name, "(JacTensor *)J%d", J[j].id);
+        }
+        return a;
+    }
+#endif
+    int s = find_tensor(b % NT);
+    if (s < 0) return a;
+    a.p = T[s].h;
+    a.slot = s;
+    a.kind = ARG_LIVE;
+    snprintf(a.name, sizeof a.name, "t%d", T[s].id);
+    return a;
+}
+
+typedef struct {
+    const JacJacobian *p;
+    int slot;
+    int kind;
+    char name[24];
+} JArg;
+
+static JArg pick_j(Rd *r) {
+    uint8_t b = rd8(r);
+    JArg a = {NULL, -1, ARG_NULL, "NULL"};
+    if (b == 0xFF || b == 0xFD) return a;
+#ifndef JAC_FUZZ_NO_HANDLE_MIX
+    if (b == 0xFE) {
+        int t = find_tensor(0);
+        if (t >= 0) {
+            a.p = (const JacJacobian *)(const void *)T[t].h;
+            a.kind = ARG_MIXED;
+            snprintf(a.name, sizeof a.name, "(JacJacobian *)t%d", T[t].id);
+        }
+        return a;
+    }
+#endif
+    int s = find_jac(b % NJ);
+    if (s < 0) return a;
+    a.p = J[s].h;
+    a.slot = s;
+    a.kind = ARG_LIVE;
+    snprintf(a.name, sizeof a.name, "J%d", J[s].id);
+    return a;
+}
+
+/* ----------------------------------------------------------------- model */
+
+typedef struct {
+    bool ok;
+    bool mixed;
+    const char *why;
+} Model;
+
+static void invalid(Model *m, const char *why) {
+    if (m->ok) m->why = why;
+    m->ok = false;
+}
+
+static void model_t(Model *m, const TArg *a) {
+    if (a->kind == ARG_NULL) invalid(m, "a NULL handle");
+    if (a->kind == ARG_MIXED) {
+        invalid(m, "a JacJacobian* passed as a JacTensor*");
+        m->mixed = true;
+    }
+}
+
+static void model_j(Model *m, const JArg *a) {
+    if (a->kind == ARG_NULL) invalid(m, "a NULL handle");
+    if (a->kind == ARG_MIXED) {
+        invalid(m, "a JacTensor* passed as a JacJacobian*");
+        m->mixed = true;
+    }
+}
+
+static bool budget(uint64_t work) {
+    if (work > WORK_CAP || sat_add(total_work, work) > TOTAL_WORK_CAP) return false;
+    total_work += work;
+    return true;
+}
+
+/* The engine bugs known when this target was written. With
+ * JAC_FUZZ_AVOID_KNOWN_BUGS the calls that reach them are skipped (or, for
+ * the JAC_ERR_INTERNAL one, tolerated); without it they are findings. */
+#define HUGE_EMPTY 1000000u /* a dim no tensor with elements can have here */
+
+/* Some axis of out is huge and in broadcasts along it (the gradient would
+ * sum the cotangent over that axis). */
+static bool broadcasts_huge(const Shape *in, const Shape *out) {
+    for (int k = 0; k < out->nd; k++) {
+        int ki = in->nd - out->nd + k;
+        if (out->d[k] > HUGE_EMPTY && (ki < 0 || in->d[ki] == 1)) return true;
+    }
+    return false;
+}
+
+static bool known_bug(const char *what) {
+#ifdef JAC_FUZZ_AVOID_KNOWN_BUGS
+    TR("    /* skipped: known bug: %s */\n", what);
+    return true;
+#else
+    (void)what;
+    return false;
+#endif
+}
+
+/* --------------------------------------------------------- status checks */
+
+/* Called right after every status-returning call. */
+static void check_status(const char *fn, JacStatus st) {
+    known_internal = false;
+    const char *e = jac_last_error();
+    if (!e) fail(fn, "jac_last_error() returned NULL");
+    snprintf(last_msg, sizeof last_msg, "%s", e);
+    if (!quiet) TR("    /* -> %s%s%s */\n", sname(st), st ? ": " : "", last_msg);
+    if ((int)st < 0 || (int)st > 8) fail(fn, "status %d is not a JacStatus (message \"%s\")", (int)st, last_msg);
+#ifdef JAC_FUZZ_AVOID_KNOWN_BUGS
+    /* Known: sum/mean over axes whose ndarray result is not contiguous. */
+    if (st == JAC_ERR_INTERNAL && strstr(last_msg, "IncompatibleLayout")) {
+        known_internal = true;
+        return;
+    }
+#endif
+    if (st == JAC_ERR_INTERNAL) fail(fn, "JAC_ERR_INTERNAL: %s", last_msg);
+    if (st == JAC_OK && last_msg[0]) fail(fn, "JAC_OK but jac_last_error() is \"%s\"", last_msg);
+    if (st != JAC_OK && !last_msg[0]) fail(fn, "%s but jac_last_error() is empty", sname(st));
+    if (st != JAC_OK && !strstr(last_msg, fn))
+        fail(fn, "the message \"%s\" does not name the function", last_msg);
+}
+
+/* The status against the model: success exactly when the call is valid. */
+static void check_model(const char *fn, JacStatus st, const Model *m) {
+    if (known_internal) return;
+    if (m->mixed) {
+        if (st == JAC_OK) fail(fn, "JAC_OK for a handle of the wrong type (%s)", m->why);
+        if (st != JAC_ERR_INVALID_ARGUMENT && st != JAC_ERR_NULL_ARGUMENT)
+            fail(fn, "%s for a handle of the wrong type, expected JAC_ERR_INVALID_ARGUMENT: %s", sname(st), last_msg);
+        return;
+    }
+    if (st == JAC_OK && !m->ok) fail(fn, "JAC_OK where the contract requires an error (%s)", m->why);
+    if (st != JAC_OK && m->ok) fail(fn, "%s for a valid call: %s", sname(st), last_msg);
+}
+
+#define CALL(fn, expr)                                                                             \
+    ({                                                                                             \
+        JacStatus st_ = (expr);                                                                    \
+        check_status(fn, st_);                                                                     \
+        st_;                                                                                       \
+    })
+
+#define SENT_T ((JacTensor *)(uintptr_t)0x5e5e5e5e5e5e5e50ull)
+#define SENT_J ((JacJacobian *)(uintptr_t)0x5f5f5f5f5f5f5f50ull)
+#define SENT_SZ ((size_t)0xa5a5a5a5a5a5a5a5ull)
+#define SENT_I64 ((int64_t)0x5a5a5a5a5a5a5a5all)
+#define SENT_F64_BITS 0x7ff4deadbeef0001ull
+
+NOCOV static void fill_f64_sentinel(double *p, size_t n) {
+    uint64_t b = SENT_F64_BITS;
+    for (size_t k = 0; k < n; k++) memcpy(&p[k], &b, sizeof b);
+}
+
+static bool f64_is_sentinel(const double *p) {
+    uint64_t b;
+    memcpy(&b, p, sizeof b);
+    return b == SENT_F64_BITS;
+}
+
+/* The first index in [from, to) that no longer holds the sentinel (or that
+ * does, with want_sentinel false), else to. */
+NOCOV static size_t scan_sentinel(const double *p, size_t from, size_t to, bool want_sentinel) {
+    for (size_t k = from; k < to; k++)
+        if (f64_is_sentinel(&p[k]) != want_sentinel) return k;
+    return to;
+}
+
+/* ---------------------------------------------------------------- slots */
+
+static void free_tensor_slot(int s) {
+    TR("    jac_tensor_free(t%d);\n", T[s].id);
+    jac_tensor_free(T[s].h);
+    free(T[s].v);
+    memset(&T[s], 0, sizeof T[s]);
+}
+
+static void free_jac_slot(int s) {
+    TR("    jac_jacobian_free(J%d);\n", J[s].id);
+    jac_jacobian_free(J[s].h);
+    memset(&J[s], 0, sizeof J[s]);
+}
+
+static int free_slot_for_tensor(void) {
+    for (int k = 0; k < NT; k++)
+        if (!T[k].h) return k;
+    int s = evict_cursor++ % NT;
+    free_tensor_slot(s);
+    return s;
+}
+
+/* Checks a handle an op returned (ndim, shape, numel, requires_grad, values
+ * against the model) and keeps it in a slot. want may be NULL (values
+ * unknown); rg < 0 is unknown. */
+static void adopt_tensor(const char *fn, JacTensor *h, const Shape *s, int rg, uint64_t cost,
+                         const double *want, const double *tol, int mode) {
+    if (!h || (void *)h == (void *)SENT_T) fail(fn, "JAC_OK but no handle was written");
+    if (live_handle(h)) fail(fn, "returned handle %p is already live", (void *)h);
+    quiet = 1;
+    size_t nd = SENT_SZ;
+    CALL("jac_tensor_ndim", jac_tensor_ndim(h, &nd)) == JAC_OK ? (void)0 : fail(fn, "jac_tensor_ndim failed on a new handle");
+    if (nd != (size_t)s->nd) fail(fn, "the result has %zu dims, expected shape %s", nd, SHP(s));
+
+    int64_t buf[SHAPE_BUF + CANARY];
+    for (int k = 0; k < SHAPE_BUF + CANARY; k++) buf[k] = SENT_I64;
+    size_t nd2 = SENT_SZ;
+    if (CALL("jac_tensor_shape", jac_tensor_shape(h, buf, SHAPE_BUF, &nd2)) != JAC_OK)
+        fail(fn, "jac_tensor_shape failed on a new handle");
+    if (nd2 != nd) fail("jac_tensor_shape", "ndim %zu, jac_tensor_ndim says %zu", nd2, nd);
+    for (int k = 0; k < s->nd; k++)
+        if ((uint64_t)buf[k] != s->d[k]) {
+            Shape g = {s->nd, {0}};
+            for (int q = 0; q < s->nd; q++) g.d[q] = (uint64_t)buf[q];
+            fail(fn, "the result has shape %s, expected %s", SHP(&g), SHP(s));
+        }
+    for (int k = s->nd; k < SHAPE_BUF + CANARY; k++)
+        if (buf[k] != SENT_I64) fail("jac_tensor_shape", "wrote shape_out[%d] beyond its %d dims", k, s->nd);
+
+    uint64_t n = numel_of(s);
+    size_t ne = SENT_SZ;
+    if (CALL("jac_tensor_numel", jac_tensor_numel(h, &ne)) != JAC_OK) fail(fn, "jac_tensor_numel failed");
+    if ((uint64_t)ne != n) fail(fn, "jac_tensor_numel is %zu for shape %s", ne, SHP(s));
+
+    union { bool b; unsigned char c; } u;
+    u.c = 0x77;
+    if (CALL("jac_tensor_requires_grad", jac_tensor_requires_grad(h, &u.b)) != JAC_OK)
+        fail(fn, "jac_tensor_requires_grad failed");
+    if (u.c > 1) fail("jac_tensor_requires_grad", "wrote %u, not a bool", u.c);
+    if (rg >= 0 && u.c != (unsigned)rg)
+        fail(fn, "the result %s grad, expected the opposite", u.c ? "requires" : "does not require");
+
+    if (n > OUT_BUDGET) fail(fn, "a result of %" PRIu64 " elements passed the budget", n);
+    double *v = NULL;
+    if (n) {
+        v = malloc((n + CANARY) * sizeof *v);
+        if (!v) abort();
+        fill_f64_sentinel(v, n + CANARY);
+        if (CALL("jac_tensor_read", jac_tensor_read(h, v, n)) != JAC_OK) fail(fn, "jac_tensor_read failed");
+        size_t bad = scan_sentinel(v, (size_t)n, (size_t)n + CANARY, true);
+        if (bad < n + CANARY) fail("jac_tensor_read", "wrote out[%zu] past out_len %" PRIu64, bad, n);
+        compare_values(fn, v, want, tol, n, mode);
+    }
+
+    quiet = 0;
+    int slot = free_slot_for_tensor();
+    T[slot].h = h;
+    T[slot].id = next_id++;
+    T[slot].s = *s;
+    T[slot].numel = n;
+    T[slot].rg = u.c;
+    T[slot].cost = cost;
+    T[slot].v = v;
+    TR("    /* t%d: shape %s, requires_grad %d */\n", T[slot].id, SHP(s), u.c);
+}
+
+/* The common tail of an op returning one tensor through `out`. */
+static void finish_op(const char *fn, JacStatus st, const Model *m, JacTensor *out, bool out_given,
+                      const Shape *s, int rg, uint64_t cost, const double *want, const double *tol, int mode) {
+    check_model(fn, st, m);
+    if (st != JAC_OK) {
+        if (out_given && out != SENT_T) fail(fn, "%s but *out was written", sname(st));
+        return;
+    }
+    adopt_tensor(fn, out, s, rg, cost, want, tol, mode);
+}
+
+static void trace_tensor_list(const char *name, const TArg *a, size_t n, bool null_array) {
+    if (!trace) return;
+    if (null_array) {
+        fprintf(stderr, "    const JacTensor **%s = NULL;\n", name);
+        return;
+    }
+    fprintf(stderr, "    const JacTensor *%s[] = {", name);
+    for (size_t k = 0; k < n; k++) fprintf(stderr, k ? ", %s" : "%s", a[k].name);
+    fprintf(stderr, n ? "};\n" : "0};\n");
+}
+
+static void trace_i64s(const char *name, const int64_t *v, size_t n) {
+    if (!trace) return;
+    fprintf(stderr, "    int64_t %s[] = {", name);
+    for (size_t k = 0; k < n; k++) {
+        if (v[k] == INT64_MIN) fprintf(stderr, k ? ", INT64_MIN" : "INT64_MIN");
+        else fprintf(stderr, k ? ", %" PRId64 : "%" PRId64, v[k]);
+    }
+    fprintf(stderr, n ? "};\n" : "0};\n");
+}
+
+static const char *i64s(int64_t v, char *buf) {
+    if (v == INT64_MIN) return "INT64_MIN";
+    snprintf(buf, 32, "%" PRId64, v);
+    return buf;
+}
+#define I64(v) i64s((v), (char[32]){0})
+
+static const char *f64s(double v, char *buf) {
+    if (isnan(v)) return signbit(v) ? "-NAN" : "NAN";
+    if (isinf(v)) return v < 0 ? "-INFINITY" : "INFINITY";
+    snprintf(buf, 40, "%.17g", v);
+    return buf;
+}
+#define F64(v) f64s((v), (char[40]){0})
+
+/* ------------------------------------------------ value oracles (no coverage) */
+
+NOCOV static void fill_cycle(double *data, size_t n, const double *vals, size_t nvals) {
+    for (size_t k = 0; k < n; k++) data[k] = vals[k % nvals];
+}
+
+static double unary_value(int k, double x, int *mode);
+static double rel_tol(double w);
+
+NOCOV static void vals_unary(int k, const double *x, uint64_t n, double *want, double *tol, int *mode) {
+    for (uint64_t q = 0; q < n; q++) {
+        want[q] = unary_value(k, x[q], mode);
+        tol[q] = rel_tol(want[q]);
+    }
+}
+
+NOCOV static void vals_scalar(int k, const double *x, double sc, uint64_t n, double *want, double *tol) {
+    for (uint64_t q = 0; q < n; q++) {
+        want[q] = k == 0 ? x[q] * sc : k == 1 ? x[q] + sc : pow(x[q], sc);
+        tol[q] = rel_tol(want[q]);
+    }
+}
+
+/* Elementwise a (op) b, broadcast to s. */
+NOCOV static void vals_binary(int k, const TSlot *ta, const TSlot *tb, const Shape *s, uint64_t n, double *want,
+                              double *tol) {
+    uint64_t idx[MAXD] = {0};
+    for (uint64_t q = 0; q < n; q++, inc_index(idx, s)) {
+        double x = ta->v[boffset(&ta->s, s, idx)], y = tb->v[boffset(&tb->s, s, idx)];
+        want[q] = k == 0 ? x + y : k == 1 ? x - y : k == 2 ? x * y : x / y;
+        tol[q] = 0;
+    }
+}
+
+/* matmul over batch ++ [m, p] with a, b promoted to ae, be (1-D made 2-D). */
+NOCOV static void vals_matmul(const TSlot *ta, const TSlot *tb, const Shape *batch, const Shape *ae, const Shape *be,
+                              uint64_t mm, uint64_t nn, uint64_t pp, uint64_t n, double *want, double *tol) {
+    Shape full = *batch;
+    full.d[full.nd++] = mm;
+    full.d[full.nd++] = pp;
+    uint64_t fidx[MAXD + 2] = {0};
+    for (uint64_t q = 0; q < n; q++, inc_index(fidx, &full)) {
+        uint64_t i = fidx[full.nd - 2], j = fidx[full.nd - 1];
+        double acc = 0.0, mag = 0.0;
+        bool wild = false;
+        uint64_t ia[MAXD + 2], ib[MAXD + 2];
+        memcpy(ia, fidx, sizeof ia);
+        memcpy(ib, fidx, sizeof ib);
+        for (uint64_t c = 0; c < nn; c++) {
+            ia[full.nd - 2] = i;
+            ia[full.nd - 1] = c;
+            ib[full.nd - 2] = c;
+            ib[full.nd - 1] = j;
+            double pr = ta->v[boffset(ae, &full, ia)] * tb->v[boffset(be, &full, ib)];
+            if (!isfinite(pr) || fabs(pr) > 1e290) wild = true;
+            acc += pr;
+            mag += fabs(pr);
+        }
+        want[q] = wild ? dontcare() : acc;
+        tol[q] = 1e-12 * (double)(nn + 1) * mag + 1e-300;
+    }
+}
+
+/* sum or mean over the axes red[] of t; n output elements. */
+NOCOV static void vals_reduce(const TSlot *t, const bool *red, bool mean, uint64_t n, double *want, double *tol) {
+    bool *wild = calloc(n, sizeof *wild);
+    if (!wild) abort();
+    for (uint64_t o = 0; o < n; o++) want[o] = tol[o] = 0;
+    uint64_t count = 1;
+    for (int k = 0; k < t->s.nd; k++)
+        if (red[k]) count *= t->s.d[k];
+    if (t->numel) {
+        uint64_t idx[MAXD] = {0};
+        for (uint64_t q = 0; q < t->numel; q++, inc_index(idx, &t->s)) {
+            uint64_t o = 0;
+            for (int k = 0; k < t->s.nd; k++)
+                if (!red[k]) o = o * t->s.d[k] + idx[k];
+            double x = t->v[q];
+            if (!isfinite(x) || fabs(x) > 1e290) wild[o] = true;
+            want[o] += x;
+            tol[o] += fabs(x);
+        }
+    }
+    for (uint64_t o = 0; o < n; o++) {
+        if (mean && count == 0) { want[o] = NAN; tol[o] = 0; continue; }
+        if (wild[o]) { want[o] = dontcare(); continue; }
+        double mag = tol[o];
+        if (mean) { want[o] /= (double)count; mag /= (double)count; }
+        tol[o] = 1e-12 * (double)(count + 1) * mag + 1e-300;
+    }
+    free(wild);
+}
+
+/* max along axis ax of t (NaN wins). */
+NOCOV static void vals_max(const TSlot *t, int ax, uint64_t n, double *want) {
+    bool *seen = calloc(n, sizeof *seen);
+    if (!seen) abort();
+    uint64_t idx[MAXD] = {0};
+    for (uint64_t q = 0; q < t->numel; q++, inc_index(idx, &t->s)) {
+        uint64_t o = 0;
+        for (int k = 0; k < t->s.nd; k++)
+            if (k != ax) o = o * t->s.d[k] + idx[k];
+        double x = t->v[q];
+        if (!seen[o]) { want[o] = x; seen[o] = true; }
+        else if (!isnan(want[o]) && (isnan(x) || x > want[o])) want[o] = x;
+    }
+    free(seen);
+}
+
+/* Output axis k is input axis p[k]. */
+NOCOV static void vals_transpose(const TSlot *t, const int *p, const Shape *s, uint64_t n, double *want) {
+    uint64_t idx[MAXD] = {0}, in[MAXD];
+    for (uint64_t q = 0; q < n; q++, inc_index(idx, s)) {
+        for (int k = 0; k < s->nd; k++) in[p[k]] = idx[k];
+        uint64_t off = 0;
+        for (int k = 0; k < s->nd; k++) off = off * t->s.d[k] + in[k];
+        want[q] = t->v[off];
+    }
+}
+
+NOCOV static void vals_slice(const TSlot *t, int ax, const PySlice *ps, const Shape *s, uint64_t n, double *want) {
+    uint64_t idx[MAXD] = {0};
+    for (uint64_t q = 0; q < n; q++, inc_index(idx, s)) {
+        uint64_t off = 0;
+        for (int k = 0; k < s->nd; k++) {
+            uint64_t i = idx[k];
+            if (k == ax) i = (uint64_t)((__int128)ps->first + (__int128)i * ps->step);
+            off = off * t->s.d[k] + i;
+        }
+        want[q] = t->v[off];
+    }
+}
+
+NOCOV static void vals_join(bool stack, const TSlot *const *src, int ax, const Shape *s, uint64_t n, double *want) {
+    uint64_t idx[MAXD] = {0};
+    for (uint64_t q = 0; q < n; q++, inc_index(idx, s)) {
+        const TSlot *from;
+        uint64_t off = 0;
+        if (stack) {
+            from = src[idx[ax]];
+            for (int k = 0; k < s->nd; k++)
+                if (k != ax) off = off * s->d[k] + idx[k];
+        } else {
+            uint64_t pos = idx[ax];
+            size_t which = 0;
+            while (pos >= src[which]->s.d[ax]) pos -= src[which]->s.d[ax], which++;
+            from = src[which];
+            for (int k = 0; k < s->nd; k++) off = off * from->s.d[k] + (k == ax ? pos : idx[k]);
+        }
+        want[q] = from->v[off];
+    }
+}
+
+NOCOV static void vals_where(const TSlot *tc, const TSlot *ta, const TSlot *tb, const Shape *s, uint64_t n,
+                             double *want) {
+    uint64_t idx[MAXD] = {0};
+    for (uint64_t q = 0; q < n; q++, inc_index(idx, s)) {
+        double mk = tc->v[boffset(&tc->s, s, idx)];
+        want[q] = mk != 0.0 ? ta->v[boffset(&ta->s, s, idx)] : tb->v[boffset(&tb->s, s, idx)];
+    }
+}
+
+/* ------------------------------------------------------------ operations */
+
+static void op_tensor_new(Rd *r) {
+    const char *fn = "jac_tensor_new";
+    int nd = rd8(r) % 7;
+    int64_t dims[8];
+    for (int k = 0; k < nd; k++) dims[k] = pick_dim(r);
+    uint8_t flags = rd8(r);
+    bool rg = flags & 1;
+    int lenmode = (flags >> 1) % 8;
+    int nvals = (flags >> 4) % 8 + 1;
+    double vals[8];
+    for (int k = 0; k < nvals; k++) vals[k] = pick_f64(r);
+    unsigned nulls = pick_nulls(r);
+
+    Model m = {true, false, NULL};
+    Shape s = {nd, {0}};
+    bool neg = false;
+    for (int k = 0; k < nd; k++) {
+        if (dims[k] < 0) neg = true;
+        s.d[k] = (uint64_t)dims[k];
+    }
+    uint64_t n = 0;
+    if (neg) invalid(&m, "a negative dim");
+    else if (oversize(&s)) invalid(&m, "dims overflow the address space");
+    else n = numel_of(&s);
+
+    size_t len;
+    switch (lenmode) {
+    case 5: len = (size_t)n + 1; break;
+    case 6: len = n ? (size_t)n - 1 : 1; break;
+    case 7: len = pick_size(r); break;
+    default: len = (size_t)n; break;
+    }
+    /* We can only pass a buffer of NEW_CAP values: a longer len must be one
+     * the library rejects without reading data. */
+    if (len > NEW_CAP && m.ok && len == n) len = (size_t)n - 1;
+    if (m.ok && len != n) invalid(&m, "len differs from the product of shape");
+
+    size_t alloc = len <= NEW_CAP ? len : 16;
+    double *data = malloc((alloc + 1) * sizeof *data);
+    if (!data) abort();
+    fill_cycle(data, alloc, vals, (size_t)nvals);
+
+    const double *dp = (nulls & 1) ? NULL : data;
+    const int64_t *sp = (nulls & 2) ? NULL : dims;
+    JacTensor *out = SENT_T;
+    JacTensor **op = (nulls & 4) ? NULL : &out;
+    if (!op) invalid(&m, "out is NULL");
+    if (!sp && nd > 0) invalid(&m, "shape is NULL with ndim > 0");
+    if (m.ok && !dp && len > 0) invalid(&m, "data is NULL with len > 0");
+
+    if (trace) {
+        trace_i64s("shape", dims, (size_t)nd);
+        fprintf(stderr, "    /* data: %zu values cycling {", len);
+        for (int k = 0; k < nvals; k++) fprintf(stderr, k ? ", %s" : "%s", F64(vals[k]));
+        fprintf(stderr, "} */\n    st = jac_tensor_new(%s, %zu, %s, %d, %s, %s);\n", dp ? "data" : "NULL", len,
+                sp ? "shape" : "NULL", nd, rg ? "true" : "false", op ? "&t" : "NULL");
+    }
+    JacStatus st = CALL(fn, jac_tensor_new(dp, len, sp, (size_t)nd, rg, op));
+    /* The leaf's values are exactly the data passed. */
+    finish_op(fn, st, &m, out, op != NULL, &s, rg, n, data, NULL, VAL_EXACT);
+    free(data);
+}
+
+static void op_tensor_free(Rd *r) {
+    uint8_t b = rd8(r);
+    if (b == 0xFF) {
+        TR("    jac_tensor_free(NULL);\n");
+        jac_tensor_free(NULL);
+        return;
+    }
+    int s = find_tensor(b % NT);
+    if (s >= 0) free_tensor_slot(s);
+}
+
+static void op_tensor_query(Rd *r) {
+    int which = rd8(r) % 4;
+    TArg a = pick_t(r);
+    unsigned nulls = pick_nulls(r);
+    Model m = {true, false, NULL};
+    model_t(&m, &a);
+    const TSlot *t = a.kind == ARG_LIVE ? &T[a.slot] : NULL;
+    switch (which) {
+    case 0: {
+        size_t out = SENT_SZ;
+        size_t *op = (nulls & 1) ? NULL : &out;
+        if (!op) invalid(&m, "out is NULL");
+        TR("    st = jac_tensor_ndim(%s, %s);\n", a.name, op ? "&n" : "NULL");
+        JacStatus st = CALL("jac_tensor_ndim", jac_tensor_ndim(a.p, op));
+        check_model("jac_tensor_ndim", st, &m);
+        if (st != JAC_OK && out != SENT_SZ) fail("jac_tensor_ndim", "*out written on failure");
+        if (st == JAC_OK && out != (size_t)t->s.nd) fail("jac_tensor_ndim", "%zu, expected %d", out, t->s.nd);
+        break;
+    }
+    case 1: {
+        size_t cap = pick_size(r);
+        int64_t buf[SHAPE_BUF + CANARY];
+        for (int k = 0; k < SHAPE_BUF + CANARY; k++) buf[k] = SENT_I64;
+        size_t nd = SENT_SZ;
+        /* A cap above the buffer is fine: only ndim entries may be written. */
+        int64_t *bp = (nulls & 1) ? NULL : buf;
+        size_t *np = (nulls & 2) ? NULL : &nd;
+        if (!np) invalid(&m, "ndim_out is NULL");
+        if (t && cap < (size_t)t->s.nd) invalid(&m, "cap below ndim");
+        if (t && !bp && t->s.nd > 0) invalid(&m, "shape_out is NULL for a tensor with axes");
+        TR("    st = jac_tensor_shape(%s, %s, %zu, %s);\n", a.name, bp ? "shape_out" : "NULL", cap, np ? "&nd" : "NULL");
+        JacStatus st = CALL("jac_tensor_shape", jac_tensor_shape(a.p, bp, cap, np));
+        check_model("jac_tensor_shape", st, &m);
+        size_t lim = cap < SHAPE_BUF + CANARY ? cap : SHAPE_BUF + CANARY;
+        int written = st == JAC_OK ? t->s.nd : 0;
+        for (size_t k = (size_t)written; k < SHAPE_BUF + CANARY; k++)
+            if (buf[k] != SENT_I64)
+                fail("jac_tensor_shape", "%s shape_out[%zu] (cap %zu, ndim %d)",
+                     st ? "wrote on failure to" : k >= lim ? "wrote past cap to" : "wrote beyond ndim to", k, cap, written);
+        if (st != JAC_OK && nd != SENT_SZ) fail("jac_tensor_shape", "*ndim_out written on failure");
+        if (st == JAC_OK) {
+            if (nd != (size_t)t->s.nd) fail("jac_tensor_shape", "ndim %zu, expected %d", nd, t->s.nd);
+            for (int k = 0; k < t->s.nd; k++)
+                if ((uint64_t)buf[k] != t->s.d[k]) fail("jac_tensor_shape", "dim %d is %" PRId64 ", expected %" PRIu64, k, buf[k], t->s.d[k]);
+        }
+        break;
+    }
+    case 2: {
+        size_t out = SENT_SZ;
+        size_t *op = (nulls & 1) ? NULL : &out;
+        if (!op) invalid(&m, "out is NULL");
+        TR("    st = jac_tensor_numel(%s, %s);\n", a.name, op ? "&n" : "NULL");
+        JacStatus st = CALL("jac_tensor_numel", jac_tensor_numel(a.p, op));
+        check_model("jac_tensor_numel", st, &m);
+        if (st != JAC_OK && out != SENT_SZ) fail("jac_tensor_numel", "*out written on failure");
+        if (st == JAC_OK && out != t->numel) fail("jac_tensor_numel", "%zu, expected %" PRIu64, out, t->numel);
+        break;
+    }
+    default: {
+        union { bool b; unsigned char c; } u;
+        u.c = 0x77;
+        bool *op = (nulls & 1) ? NULL : &u.b;
+        if (!op) invalid(&m, "out is NULL");
+        TR("    st = jac_tensor_requires_grad(%s, %s);\n", a.name, op ? "&rg" : "NULL");
+        JacStatus st = CALL("jac_tensor_requires_grad", jac_tensor_requires_grad(a.p, op));
+        check_model("jac_tensor_requires_grad", st, &m);
+        if (st != JAC_OK && u.c != 0x77) fail("jac_tensor_requires_grad", "*out written on failure");
+        if (st == JAC_OK && u.c != (unsigned)t->rg) fail("jac_tensor_requires_grad", "%u, expected %d", u.c, t->rg);
+        break;
+    }
+    }
+}
+
+/* An out_len for a result of n elements (n may be huge): usually exact. The
+ * caller allocates min(len, ALLOC) + CANARY. */
+static size_t pick_len(Rd *r, uint64_t n) {
+    uint8_t b = rd8(r);
+    switch (b % 8) {
+    case 5: return (size_t)n + 1;
+    case 6: return n ? (size_t)n - 1 : 1;
+    case 7: return pick_size(r);
+    default: return (size_t)n;
+    }
+}
+
+static void op_tensor_read(Rd *r) {
+    const char *fn = "jac_tensor_read";
+    TArg a = pick_t(r);
+    unsigned nulls = pick_nulls(r);
+    Model m = {true, false, NULL};
+    model_t(&m, &a);
+    const TSlot *t = a.kind == ARG_LIVE ? &T[a.slot] : NULL;
+    uint64_t n = t ? t->numel : 0;
+    size_t len = pick_len(r, n);
+    if (t && len != n) invalid(&m, "out_len differs from numel");
+    /* Lengths above OUT_BUDGET are never a tensor's numel: the library must
+     * reject them before writing, so a small buffer is passed. */
+    size_t alloc = len <= OUT_BUDGET ? len : 0;
+    if (!t && len > 16) len = 16, alloc = 16; /* no model of the handle: keep it in bounds */
+    double *buf = malloc((alloc + CANARY) * sizeof *buf);
+    if (!buf) abort();
+    fill_f64_sentinel(buf, alloc + CANARY);
+    double *bp = (nulls & 1) ? NULL : buf;
+    if (m.ok && !bp && len > 0) invalid(&m, "out is NULL with out_len > 0");
+    TR("    st = jac_tensor_read(%s, %s, %zu);\n", a.name, bp ? "out" : "NULL", len);
+    JacStatus st = CALL(fn, jac_tensor_read(a.p, bp, len));
+    check_model(fn, st, &m);
+    size_t written = st == JAC_OK ? len : 0;
+    size_t bad = scan_sentinel(buf, written, alloc + CANARY, true);
+    if (bad < alloc + CANARY) fail(fn, "%s out[%zu] (out_len %zu)", st ? "wrote on failure to" : "wrote past out_len to", bad, len);
+    if (st == JAC_OK && n) compare_values(fn, buf, t->v, NULL, n, VAL_EXACT);
+    free(buf);
+}
+
+/* ----- unary and scalar ops */
+
+static const char *UNARY_NAMES[] = {"jac_neg", "jac_exp", "jac_log", "jac_sin", "jac_cos", "jac_tan", "jac_tanh",
+                                    "jac_sigmoid", "jac_relu", "jac_softplus", "jac_sqrt", "jac_square", "jac_abs"};
+typedef JacStatus (*UnaryFn)(const JacTensor *, JacTensor **);
+static const UnaryFn UNARY_FNS[] = {jac_neg, jac_exp, jac_log, jac_sin, jac_cos, jac_tan, jac_tanh,
+                                    jac_sigmoid, jac_relu, jac_softplus, jac_sqrt, jac_square, jac_abs};
+
+static double unary_value(int k, double x, int *mode) {
+    *mode = VAL_IEEE;
+    switch (k) {
+    case 0: *mode = VAL_EXACT; return -x;
+    case 1: *mode = VAL_TOL; return exp(x);
+    case 2: *mode = VAL_TOL; return log(x);
+    case 3: *mode = VAL_TOL; return sin(x);
+    case 4: *mode = VAL_TOL; return cos(x);
+    case 5: *mode = VAL_TOL; return tan(x);
+    case 6: *mode = VAL_TOL; return tanh(x);
+    case 7: *mode = VAL_TOL; return 1.0 / (1.0 + exp(-x));
+    case 8: return isnan(x) ? dontcare() : (x > 0 ? x : 0.0);
+    case 9: *mode = VAL_TOL; return isnan(x) ? x : (x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)));
+    case 10: return sqrt(x);
+    case 11: return x * x;
+    default: *mode = VAL_EXACT; return fabs(x);
+    }
+}
+
+static double rel_tol(double w) { return isfinite(w) ? 1e-12 * fmax(fabs(w), 1e-300) + 1e-300 : 0.0; }
+
+static void op_unary(Rd *r) {
+    int k = rd8(r) % 13;
+    const char *fn = UNARY_NAMES[k];
+    TArg a = pick_t(r);
+    unsigned nulls = pick_nulls(r);
+    Model m = {true, false, NULL};
+    model_t(&m, &a);
+    JacTensor *out = SENT_T;
+    JacTensor **op = (nulls & 1) ? NULL : &out;
+    if (!op) invalid(&m, "out is NULL");
+    const TSlot *t = a.kind == ARG_LIVE ? &T[a.slot] : NULL;
+    Shape s = t ? t->s : (Shape){0, {0}};
+    uint64_t n = t ? t->numel : 0, cost = t ? sat_add(t->cost, n) : 0;
+    if (m.ok && (cost > COST_CAP || !budget(2 * n + 1))) {
+        TR("    /* skipped %s(%s): over budget */\n", fn, a.name);
+        return;
+    }
+    double *want = NULL, *tol = NULL;
+    int mode = VAL_NONE;
+    if (m.ok && n) {
+        want = malloc(n * sizeof *want);
+        tol = malloc(n * sizeof *tol);
+        if (!want || !tol) abort();
+        vals_unary(k, t->v, n, want, tol, &mode);
+    }
+    TR("    st = %s(%s, %s);\n", fn, a.name, op ? "&t" : "NULL");
+    JacStatus st = CALL(fn, UNARY_FNS[k](a.p, op));
+    finish_op(fn, st, &m, out, op != NULL, &s, t ? t->rg : -1, cost, want, tol, mode);
+    free(want);
+    free(tol);
+}
+
+static void op_scalar(Rd *r) {
+    static const char *NAMES[] = {"jac_scale", "jac_add_scalar", "jac_pow_scalar"};
+    int k = rd8(r) % 3;
+    const char *fn = NAMES[k];
+    TArg a = pick_t(r);
+    double sc = pick_f64(r);
+    unsigned nulls = pick_nulls(r);
+    Model m = {true, false, NULL};
+    model_t(&m, &a);
+    JacTensor *out = SENT_T;
+    JacTensor **op = (nulls & 1) ? NULL : &out;
+    if (!op) invalid(&m, "out is NULL");
+    if (!isfinite(sc)) invalid(&m, "a non-finite scalar");
+    const TSlot *t = a.kind == ARG_LIVE ? &T[a.slot] : NULL;
+    Shape s = t ? t->s : (Shape){0, {0}};
+    uint64_t n = t ? t->numel : 0, cost = t ? sat_add(t->cost, n) : 0;
+    if (m.ok && (cost > COST_CAP || !budget(2 * n + 1))) {
+        TR("    /* skipped %s: over budget */\n", fn);
+        return;
+    }
+    double *want = NULL, *tol = NULL;
+    int mode = k == 2 ? VAL_TOL : VAL_IEEE;
+    if (m.ok && n) {
+        want = malloc(n * sizeof *want);
+        tol = malloc(n * sizeof *tol);
+        if (!want || !tol) abort();
+        vals_scalar(k, t->v, sc, n, want, tol);
+    }
+    TR("    st = %s(%s, %s, %s);\n", fn, a.name, F64(sc), op ? "&t" : "NULL");
+    JacStatus st;
+    if (k == 0) st = CALL(fn, jac_scale(a.p, sc, op));
+    else if (k == 1) st = CALL(fn, jac_add_scalar(a.p, sc, op));
+    else st = CALL(fn, jac_pow_scalar(a.p, sc, op));
+    finish_op(fn, st, &m, out, op != NULL, &s, t ? t->rg : -1, cost, want, tol, mode);
+    free(want);
+    free(tol);
+}
+
+/* ----- binary ops and matmul */
+
+static bool matmul_shape(const Shape *a, const Shape *b, Shape *out, uint64_t *mm, uint64_t *nn, uint64_t *pp,
+                         Shape *batch, Shape *ae, Shape *be) {
+    if (a->nd == 0 || b->nd == 0) return false;
+    *ae = *a;
+    *be = *b;
+    if (a->nd == 1) { ae->nd = 2; ae->d[0] = 1; ae->d[1] = a->d[0]; }
+    if (b->nd == 1) { be->nd = 2; be->d[0] = b->d[0]; be->d[1] = 1; }
+    if (ae->nd > MAXD || be->nd > MAXD) return false;
+    uint64_t m = ae->d[ae->nd - 2], n = ae->d[ae->nd - 1], nb = be->d[be->nd - 2], p = be->d[be->nd - 1];
+    if (n != nb) return false;
+    Shape ba = {ae->nd - 2, {0}}, bb = {be->nd - 2, {0}};
+    memcpy(ba.d, ae->d, sizeof(uint64_t) * (size_t)ba.nd);
+    memcpy(bb.d, be->d, sizeof(uint64_t) * (size_t)bb.nd);
+    if (!bcast(&ba, &bb, batch)) return false;
+    *out = *batch;
+    if (a->nd > 1) out->d[out->nd++] = m;
+    if (b->nd > 1) out->d[out->nd++] = p;
+    *mm = m; *nn = n; *pp = p;
+    return out->nd <= MAXD;
+}
+
+static void op_binary(Rd *r) {
+    static const char *NAMES[] = {"jac_add", "jac_sub", "jac_mul", "jac_div", "jac_matmul"};
+    int k = rd8(r) % 5;
+    const char *fn = NAMES[k];
+    TArg a = pick_t(r), b = pick_t(r);
+    unsigned nulls = pick_nulls(r);
+    Model m = {true, false, NULL};
+    model_t(&m, &a);
+    model_t(&m, &b);
+    JacTensor *out = SENT_T;
+    JacTensor **op = (nulls & 1) ? NULL : &out;
+    if (!op) invalid(&m, "out is NULL");
+    const TSlot *ta = a.kind == ARG_LIVE ? &T[a.slot] : NULL, *tb = b.kind == ARG_LIVE ? &T[b.slot] : NULL;
+    Shape s = {0, {0}}, batch = {0, {0}}, ae, be;
+    uint64_t mm = 0, nn = 0, pp = 0, n = 0, work = 0;
+    bool known = ta && tb;
+    if (known) {
+        bool shape_ok = k == 4 ? matmul_shape(&ta->s, &tb->s, &s, &mm, &nn, &pp, &batch, &ae, &be)
+                               : bcast(&ta->s, &tb->s, &s);
+        if (!shape_ok) invalid(&m, k == 4 ? "matmul shapes do not fit" : "shapes do not broadcast");
+        else if (s.nd > MAXD) { TR("    /* skipped %s: too many dims */\n", fn); return; }
+        else if (oversize(&s)) invalid(&m, "the result overflows the address space");
+        else n = numel_of(&s);
+        work = k == 4 ? sat_add(sat_mul(sat_mul(numel_of(&batch), mm), sat_mul(nn, pp)), n) : n;
+    }
+    uint64_t cost = known ? sat_add(sat_add(ta->cost, tb->cost), work) : 0;
+    if (m.ok && (n > OUT_BUDGET || cost > COST_CAP || !budget(sat_add(work, n)))) {
+        TR("    /* skipped %s(%s, %s): over budget */\n", fn, a.name, b.name);
+        return;
+    }
+    if (m.ok && k < 4 && (broadcasts_huge(&ta->s, &s) || broadcasts_huge(&tb->s, &s)) &&
+        known_bug("the gradient of a broadcast sums over the huge axis (sum_to, Sum::forward)"))
+        return;
+    if (m.ok && k == 4 && numel_of(&batch) > HUGE_EMPTY &&
+        known_bug("matmul checks an allocation of its whole batch shape, even for an empty result"))
+        return;
+    double *want = NULL, *tol = NULL;
+    int mode = k == 4 ? VAL_TOL : VAL_IEEE;
+    if (m.ok && n) {
+        want = malloc(n * sizeof *want);
+        tol = malloc(n * sizeof *tol);
+        if (!want || !tol) abort();
+        if (k < 4) vals_binary(k, ta, tb, &s, n, want, tol);
+        else if (work <= ORACLE_CAP) vals_matmul(ta, tb, &batch, &ae, &be, mm, nn, pp, n, want, tol);
+        else mode = VAL_NONE;
+    }
+    TR("    st = %s(%s, %s, %s);\n", fn, a.name, b.name, op ? "&t" : "NULL");
+    JacStatus st;
+    switch (k) {
+    case 0: st = CALL(fn, jac_add(a.p, b.p, op)); break;
+    case 1: st = CALL(fn, jac_sub(a.p, b.p, op)); break;
+    case 2: st = CALL(fn, jac_mul(a.p, b.p, op)); break;
+    case 3: st = CALL(fn, jac_div(a.p, b.p, op)); break;
+    default: st = CALL(fn, jac_matmul(a.p, b.p, op)); break;
+    }
+    finish_op(fn, st, &m, out, op != NULL, &s, known ? (ta->rg || tb->rg) : -1, cost, want, tol, mode);
+    free(want);
+    free(tol);
+}
+
+/* ----- reductions */
+
+static void op_reduce(Rd *r) {
+    uint8_t f = rd8(r);
+    bool mean = f & 1, keepdim = f & 2;
+    const char *fn = mean ? "jac_mean" : "jac_sum";
+    TArg a = pick_t(r);
+    size_t n_axes = (f >> 2) % 5;
+    int64_t axes[8];
+    for (size_t k = 0; k < n_axes; k++) axes[k] = pick_axis(r);
+    unsigned nulls = pick_nulls(r);
+    Model m = {true, false, NULL};
+    model_t(&m, &a);
+    const int64_t *ap = (nulls & 2) ? NULL : axes;
+    JacTensor *out = SENT_T;
+    JacTensor **op = (nulls & 1) ? NULL : &out;
+    if (!op) invalid(&m, "out is NULL");
+    if (!ap && n_axes > 0) invalid(&m, "axes is NULL with n_axes > 0");
+    const TSlot *t = a.kind == ARG_LIVE ? &T[a.slot] : NULL;
+    Shape s = {0, {0}};
+    bool red[MAXD] = {false};
+    uint64_t n = 0;
+    if (t) {
+        if (n_axes == 0)
+            for (int k = 0; k < t->s.nd; k++) red[k] = true;
+        for (size_t k = 0; k < n_axes; k++) {
+            int ax;
+            if (!norm_axis(axes[k], t->s.nd, &ax)) { invalid(&m, "an axis out of range"); break; }
+            if (red[ax]) { invalid(&m, "an axis given twice"); break; }
+            red[ax] = true;
+        }
+        for (int k = 0; k < t->s.nd; k++) {
+            if (!red[k]) s.d[s.nd++] = t->s.d[k];
+            else if (keepdim) s.d[s.nd++] = 1;
+        }
+        if (m.ok) n = numel_of(&s);
+    }
+    uint64_t cost = t ? sat_add(t->cost, sat_add(t->numel, n)) : 0;
+    if (m.ok && (n > OUT_BUDGET || cost > COST_CAP || !budget(sat_add(t->numel, n) + 1))) {
+        TR("    /* skipped %s: over budget */\n", fn);
+        return;
+    }
+    if (m.ok && n_axes && t->numel == 0) {
+        for (int k = 0; k < t->s.nd; k++)
+            if (red[k] && t->s.d[k] > HUGE_EMPTY && known_bug("sum/mean loop over a huge axis of an empty tensor")) return;
+    }
+    double *want = NULL, *tol = NULL;
+    if (m.ok && n) {
+        want = malloc(n * sizeof *want);
+        tol = malloc(n * sizeof *tol);
+        if (!want || !tol) abort();
+        vals_reduce(t, red, mean, n, want, tol);
+    }
+    if (trace) {
+        trace_i64s("axes", axes, n_axes);
+        fprintf(stderr, "    st = %s(%s, %s, %zu, %s, %s);\n", fn, a.name, ap ? "axes" : "NULL", n_axes,
+                keepdim ? "true" : "false", op ? "&t" : "NULL");
+    }
+    JacStatus st = mean ? CALL(fn, jac_mean(a.p, ap, n_axes, keepdim, op)) : CALL(fn, jac_sum(a.p, ap, n_axes, keepdim, op));
+    finish_op(fn, st, &m, out, op != NULL, &s, t ? t->rg : -1, cost, want, tol, VAL_TOL);
+    free(want);
+    free(tol);
+}
+
+static void op_max(Rd *r) {
+    const char *fn = "jac_max";
+    TArg a = pick_t(r);
+    int64_t axis = pick_axis(r);
+    uint8_t f = rd8(r);
+    bool keepdim = f & 1;
+    unsigned nulls = pick_nulls(r);
+    Model m = {true, false, NULL};
+    model_t(&m, &a);
+    JacTensor *out = SENT_T;
+    JacTensor **op = (nulls & 1) ? NULL : &out;
+    if (!op) invalid(&m, "out is NULL");
+    const TSlot *t = a.kind == ARG_LIVE ? &T[a.slot] : NULL;
+    Shape s = {0, {0}};
+    int ax = -1;
+    uint64_t n = 0;
+    if (t) {
+        if (!norm_axis(axis, t->s.nd, &ax)) invalid(&m, "the axis is out of range");
+        else if (t->s.d[ax] == 0) invalid(&m, "the axis is empty");
+        else {
+            for (int k = 0; k < t->s.nd; k++) {
+                if (k != ax) s.d[s.nd++] = t->s.d[k];
+                else if (keepdim) s.d[s.nd++] = 1;
+            }
+            n = numel_of(&s);
+        }
+    }
+    uint64_t cost = t ? sat_add(t->cost, sat_add(t->numel, n)) : 0;
+    if (m.ok && (cost > COST_CAP || !budget(t->numel + 1))) {
+        TR("    /* skipped jac_max: over budget */\n");
+        return;
+    }
+    double *want = NULL;
+    if (m.ok && n) {
+        want = malloc(n * sizeof *want);
+        if (!want) abort();
+        vals_max(t, ax, n, want);
+    }
+    TR("    st = jac_max(%s, %s, %s, %s);\n", a.name, I64(axis), keepdim ? "true" : "false", op ? "&t" : "NULL");
+    JacStatus st = CALL(fn, jac_max(a.p, axis, keepdim, op));
+    /* VAL_IEEE: a maximum of 0 and -0 may be either. */
+    finish_op(fn, st, &m, out, op != NULL, &s, t ? t->rg : -1, cost, want, NULL, VAL_IEEE);
+    free(want);
+}
+
+/* ----- shape ops */
+
+static void op_reshape(Rd *r) {
+    const char *fn = "jac_reshape";
+    TArg a = pick_t(r);
+    size_t nd = rd8(r) % 8;
+    int64_t dims[8];
+    for (size_t k = 0; k < nd; k++) {
+        uint8_t b = rd8(r);
+        dims[k] = b < 0x30 ? -1 : b < 0x40 ? (int64_t)rd8(r) : b < 0xC0 ? (int64_t)(b % 6) : special_i64(b);
+    }
+    unsigned nulls = pick_nulls(r);
+    Model m = {true, false, NULL};
+    model_t(&m, &a);
+    const int64_t *sp = (nulls & 2) ? NULL : dims;
+    JacTensor *out = SENT_T;
+    JacTensor **op = (nulls & 1) ? NULL : &out;
+    if (!op) invalid(&m, "out is NULL");
+    if (!sp && nd > 0) invalid(&m, "shape is NULL with ndim > 0");
+    const TSlot *t = a.kind == ARG_LIVE ? &T[a.slot] : NULL;
+    Shape s = {(int)nd, {0}};
+    if (t && m.ok) {
+        /* The header: one dim may be -1 (inferred); another negative dim is
+         * invalid; the product must match; an overflow is an error. */
+        int inferred = -1;
+        Shape known = {0, {0}}, nonneg = {0, {0}};
+        for (size_t k = 0; k < nd; k++) {
+            if (dims[k] >= 0) nonneg.d[nonneg.nd++] = (uint64_t)dims[k];
+            if (dims[k] == -1 && inferred < 0) { inferred = (int)k; known.d[known.nd++] = 1; s.d[k] = 1; }
+            else if (dims[k] < 0) invalid(&m, "a negative dim other than one -1");
+            else { known.d[known.nd++] = (uint64_t)dims[k]; s.d[k] = (uint64_t)dims[k]; }
+        }
+        if (oversize(&nonneg) || (m.ok && oversize(&known))) invalid(&m, "the dims overflow");
+        else if (m.ok) {
+            uint64_t kn = numel_of(&known);
+            if (inferred >= 0) {
+                if (kn == 0 || t->numel % kn != 0) invalid(&m, "the -1 cannot be inferred");
+                else s.d[inferred] = t->numel / kn;
+            } else if (kn != t->numel) invalid(&m, "the number of elements differs");
+        }
+    }
+    uint64_t n = t ? t->numel : 0, cost = t ? sat_add(t->cost, n) : 0;
+    if (m.ok && (cost > COST_CAP || !budget(n + 1))) {
+        TR("    /* skipped jac_reshape: over budget */\n");
+        return;
+    }
+    if (trace) {
+        trace_i64s("shape", dims, nd);
+        fprintf(stderr, "    st = jac_reshape(%s, %s, %zu, %s);\n", a.name, sp ? "shape" : "NULL", nd, op ? "&t" : "NULL");
+    }
+    JacStatus st = CALL(fn, jac_reshape(a.p, sp, nd, op));
+    finish_op(fn, st, &m, out, op != NULL, &s, t ? t->rg : -1, cost, t ? t->v : NULL, NULL, VAL_EXACT);
+}
+
+static void op_transpose(Rd *r) {
+    const char *fn = "jac_transpose";
+    TArg a = pick_t(r);
+    uint8_t mode = rd8(r);
+    const TSlot *t = a.kind == ARG_LIVE ? &T[a.slot] : NULL;
+    int64_t perm[MAXD + 2];
+    size_t nd = t ? (size_t)t->s.nd : 0;
+    if (mode >= 0xE0) nd = mode % 8;
+    if (nd > MAXD) nd = MAXD;
+    if (mode < 0xC0) {
+        /* A permutation (Fisher-Yates from the input), each entry maybe negative. */
+        for (size_t k = 0; k < nd; k++) perm[k] = (int64_t)k;
+        for (size_t k = nd; k > 1; k--) {
+            size_t j = rd8(r) % k;
+            int64_t tmp = perm[k - 1];
+            perm[k - 1] = perm[j];
+            perm[j] = tmp;
+        }
+        uint8_t negs = rd8(r);
+        for (size_t k = 0; k < nd; k++)
+            if (negs & (1u << (k % 8)) && (mode & 1)) perm[k] -= (int64_t)nd;
+    } else {
+        for (size_t k = 0; k < nd; k++) perm[k] = pick_axis(r);
+    }
+    unsigned nulls = pick_nulls(r);
+    Model m = {true, false, NULL};
+    model_t(&m, &a);
+    const int64_t *pp = (nulls & 2) ? NULL : perm;
+    JacTensor *out = SENT_T;
+    JacTensor **op = (nulls & 1) ? NULL : &out;
+    if (!op) invalid(&m, "out is NULL");
+    if (!pp && nd > 0) invalid(&m, "perm is NULL with ndim > 0");
+    Shape s = {0, {0}};
+    int p[MAXD] = {0};
+    if (t) {
+        if (nd != (size_t)t->s.nd) invalid(&m, "ndim differs from the tensor's");
+        else {
+            bool used[MAXD] = {false};
+            for (size_t k = 0; k < nd; k++) {
+                if (!norm_axis(perm[k], t->s.nd, &p[k])) { invalid(&m, "an axis out of range"); break; }
+                if (used[p[k]]) { invalid(&m, "a repeated axis"); break; }
+                used[p[k]] = true;
+            }
+            s.nd = t->s.nd;
+            for (int k = 0; m.ok && k < s.nd; k++) s.d[k] = t->s.d[p[k]];
+        }
+    }
+    uint64_t n = t ? t->numel : 0, cost = t ? sat_add(t->cost, n) : 0;
+    if (m.ok && (cost > COST_CAP || !budget(2 * n + 1))) {
+        TR("    /* skipped jac_transpose: over budget */\n");
+        return;
+    }
+    double *want = NULL;
+    if (m.ok && n) {
+        want = malloc(n * sizeof *want);
+        if (!want) abort();
+        vals_transpose(t, p, &s, n, want);
+    }
+    if (trace) {
+        trace_i64s("perm", perm, nd);
+        fprintf(stderr, "    st = jac_transpose(%s, %s, %zu, %s);\n", a.name, pp ? "perm" : "NULL", nd, op ? "&t" : "NULL");
+    }
+    JacStatus st = CALL(fn, jac_transpose(a.p, pp, nd, op));
+    finish_op(fn, st, &m, out, op != NULL, &s, t ? t->rg : -1, cost, want, NULL, VAL_EXACT);
+    free(want);
+}
+
+static void op_slice(Rd *r) {
+    const char *fn = "jac_slice";
+    TArg a = pick_t(r);
+    int64_t axis = pick_axis(r), start = pick_bound(r), stop = pick_bound(r), step = pick_step(r);
+    unsigned nulls = pick_nulls(r);
+    Model m = {true, false, NULL};
+    model_t(&m, &a);
+    JacTensor *out = SENT_T;
+    JacTensor **op = (nulls & 1) ? NULL : &out;
+    if (!op) invalid(&m, "out is NULL");
+    const TSlot *t = a.kind == ARG_LIVE ? &T[a.slot] : NULL;
+    Shape s = {0, {0}};
+    int ax = -1;
+    PySlice ps = {0, 1, 0};
+    if (t) {
+        int64_t stp = step == JAC_SLICE_NONE ? 1 : step;
+        if (!norm_axis(axis, t->s.nd, &ax)) invalid(&m, "the axis is out of range");
+        else if (!py_slice(start, stop, stp, t->s.d[ax], &ps)) invalid(&m, "step 0");
+        else { s = t->s; s.d[ax] = ps.count; }
+    }
+    uint64_t n = m.ok ? numel_of(&s) : 0, cost = t ? sat_add(t->cost, n) : 0;
+    if (m.ok && (cost > COST_CAP || !budget(2 * n + 1))) {
+        TR("    /* skipped jac_slice: over budget */\n");
+        return;
+    }
+    if (m.ok && ps.step != 1 && ps.count > HUGE_EMPTY && known_bug("slice with step != 1 lists every position")) return;
+    if (m.ok && ps.count > HUGE_EMPTY && known_bug("the VJP of a slice lists every position")) return;
+    double *want = NULL;
+    if (m.ok && n) {
+        want = malloc(n * sizeof *want);
+        if (!want) abort();
+        vals_slice(t, ax, &ps, &s, n, want);
+    }
+    TR("    st = jac_slice(%s, %s, %s, %s, %s, %s);\n", a.name, I64(axis), I64(start), I64(stop), I64(step), op ? "&t" : "NULL");
+    JacStatus st = CALL(fn, jac_slice(a.p, axis, start, stop, step, op));
+    finish_op(fn, st, &m, out, op != NULL, &s, t ? t->rg : -1, cost, want, NULL, VAL_EXACT);
+    free(want);
+}
+
+static void op_join(Rd *r) {
+    uint8_t f = rd8(r);
+    bool stack = f & 1;
+    const char *fn = stack ? "jac_stack" : "jac_concat";
+    size_t n = (f >> 1) % (MAXL + 1);
+    TArg ts[MAXL];
+    const JacTensor *ptrs[MAXL];
+    for (size_t k = 0; k < n; k++) ts[k] = pick_t(r), ptrs[k] = ts[k].p;
+    int64_t axis = pick_axis(r);
+    unsigned nulls = pick_nulls(r);
+    Model m = {true, false, NULL};
+    for (size_t k = 0; k < n; k++) model_t(&m, &ts[k]);
+    const JacTensor *const *tp = (nulls & 2) ? NULL : ptrs;
+    JacTensor *out = SENT_T;
+    JacTensor **op = (nulls & 1) ? NULL : &out;
+    if (!op) invalid(&m, "out is NULL");
+    if (!tp && n > 0) invalid(&m, "ts is NULL with n > 0");
+    if (n == 0) invalid(&m, "n is 0");
+    Shape s = {0, {0}};
+    int ax = -1;
+    bool rg = false;
+    uint64_t cost = 0, in_n = 0;
+    if (m.ok) {
+        const Shape *f0 = &T[ts[0].slot].s;
+        for (size_t k = 0; k < n; k++) {
+            rg |= T[ts[k].slot].rg;
+            cost = sat_add(cost, T[ts[k].slot].cost);
+            in_n = sat_add(in_n, T[ts[k].slot].numel);
+        }
+        if (stack) {
+            if (!norm_axis(axis, f0->nd + 1, &ax)) invalid(&m, "the axis is out of range");
+            for (size_t k = 1; m.ok && k < n; k++) {
+                const Shape *sk = &T[ts[k].slot].s;
+                if (sk->nd != f0->nd || memcmp(sk->d, f0->d, sizeof(uint64_t) * (size_t)f0->nd))
+                    invalid(&m, "shapes differ");
+            }
+            if (m.ok) {
+                if (f0->nd + 1 > MAXD) { TR("    /* skipped jac_stack: too many dims */\n"); return; }
+                s.nd = f0->nd + 1;
+                for (int k = 0, q = 0; k < s.nd; k++) s.d[k] = k == ax ? (uint64_t)n : f0->d[q++];
+            }
+        } else {
+            if (!norm_axis(axis, f0->nd, &ax)) invalid(&m, "the axis is out of range");
+            uint64_t total = 0;
+            bool overflow = false;
+            for (size_t k = 0; m.ok && k < n; k++) {
+                const Shape *sk = &T[ts[k].slot].s;
+                if (sk->nd != f0->nd) { invalid(&m, "ranks differ"); break; }
+                for (int d = 0; d < f0->nd; d++)
+                    if (d != ax && sk->d[d] != f0->d[d]) invalid(&m, "shapes differ off the axis");
+                if (m.ok) {
+                    if (total > UINT64_MAX - sk->d[ax]) overflow = true;
+                    else total += sk->d[ax];
+                }
+            }
+            if (m.ok) {
+                s = *f0;
+                s.d[ax] = total;
+                if (overflow || total > (uint64_t)INT64_MAX) invalid(&m, "the total length overflows");
+            }
+        }
+        if (m.ok && oversize(&s)) invalid(&m, "the result overflows the address space");
+    }
+    uint64_t no = m.ok ? numel_of(&s) : 0;
+    cost = sat_add(cost, no);
+    if (m.ok && (no > OUT_BUDGET || cost > COST_CAP || !budget(sat_add(in_n, no) + 1))) {
+        TR("    /* skipped %s: over budget */\n", fn);
+        return;
+    }
+    double *want = NULL;
+    if (m.ok && no) {
+        want = malloc(no * sizeof *want);
+        if (!want) abort();
+        const TSlot *src[MAXL];
+        for (size_t k = 0; k < n; k++) src[k] = &T[ts[k].slot];
+        vals_join(stack, src, ax, &s, no, want);
+    }
+    if (trace) {
+        trace_tensor_list("ts", ts, n, tp == NULL);
+        fprintf(stderr, "    st = %s(ts, %zu, %s, %s);\n", fn, n, I64(axis), op ? "&t" : "NULL");
+    }
+    JacStatus st = stack ? CALL(fn, jac_stack(tp, n, axis, op)) : CALL(fn, jac_concat(tp, n, axis, op));
+    finish_op(fn, st, &m, out, op != NULL, &s, m.ok ? rg : -1, cost, want, NULL, VAL_EXACT);
+    free(want);
+}
+
+static void op_where(Rd *r) {
+    const char *fn = "jac_where";
+    TArg c = pick_t(r), a = pick_t(r), b = pick_t(r);
+    unsigned nulls = pick_nulls(r);
+    Model m = {true, false, NULL};
+    model_t(&m, &c);
+    model_t(&m, &a);
+    model_t(&m, &b);
+    JacTensor *out = SENT_T;
+    JacTensor **op = (nulls & 1) ? NULL : &out;
+    if (!op) invalid(&m, "out is NULL");
+    Shape s = {0, {0}}, ab;
+    uint64_t n = 0, cost = 0;
+    const TSlot *tc = c.kind == ARG_LIVE ? &T[c.slot] : NULL, *ta = a.kind == ARG_LIVE ? &T[a.slot] : NULL,
+                *tb = b.kind == ARG_LIVE ? &T[b.slot] : NULL;
+    if (tc && ta && tb) {
+        if (!bcast(&ta->s, &tb->s, &ab) || !bcast(&tc->s, &ab, &s)) invalid(&m, "shapes do not broadcast");
+        else if (s.nd > MAXD) { TR("    /* skipped jac_where: too many dims */\n"); return; }
+        else if (oversize(&s)) invalid(&m, "the result overflows the address space");
+        else n = numel_of(&s);
+        cost = sat_add(sat_add(ta->cost, tb->cost), n);
+    }
+    if (m.ok && (n > OUT_BUDGET || cost > COST_CAP || !budget(2 * n + 1))) {
+        TR("    /* skipped jac_where: over budget */\n");
+        return;
+    }
+    if (m.ok && (broadcasts_huge(&ta->s, &s) || broadcasts_huge(&tb->s, &s)) &&
+        known_bug("the gradient of a broadcast sums over the huge axis (sum_to, Sum::forward)"))
+        return;
+    double *want = NULL;
+    if (m.ok && n) {
+        want = malloc(n * sizeof *want);
+        if (!want) abort();
+        vals_where(tc, ta, tb, &s, n, want);
+    }
+    TR("    st = jac_where(%s, %s, %s, %s);\n", c.name, a.name, b.name, op ? "&t" : "NULL");
+    JacStatus st = CALL(fn, jac_where(c.p, a.p, b.p, op));
+    finish_op(fn, st, &m, out, op != NULL, &s, (ta && tb) ? (ta->rg || tb->rg) : -1, cost, want, NULL, VAL_EXACT);
+    free(want);
+}
+
+/* ----- gradients */
+
+static bool same_shape(const Shape *a, const Shape *b) {
+    return a->nd == b->nd && !memcmp(a->d, b->d, sizeof(uint64_t) * (size_t)a->nd);
+}
+
+static void op_grad(Rd *r) {
+    const char *fn = "jac_grad";
+    uint8_t f = rd8(r);
+    size_t n_ys = f % (MAXL + 1), n_xs = (f >> 3) % (MAXL + 1);
+    bool create_graph = f & 0x80;
+    TArg ys[MAXL], xs[MAXL], gs[MAXL];
+    const JacTensor *yp[MAXL], *xp[MAXL], *gp[MAXL];
+    for (size_t k = 0; k < n_ys; k++) ys[k] = pick_t(r), yp[k] = ys[k].p;
+    for (size_t k = 0; k < n_xs; k++) xs[k] = pick_t(r), xp[k] = xs[k].p;
+    uint8_t g = rd8(r);
+    bool with_gs = g & 1;
+    if (with_gs)
+        for (size_t k = 0; k < n_ys; k++) gs[k] = pick_t(r), gp[k] = gs[k].p;
+    unsigned nulls = pick_nulls(r);
+    Model m = {true, false, NULL};
+    const JacTensor *const *ysp = (nulls & 1) ? NULL : yp;
+    const JacTensor *const *xsp = (nulls & 2) ? NULL : xp;
+    const JacTensor *const *gsp = with_gs ? gp : NULL;
+    JacTensor *outs[MAXL + CANARY];
+    for (size_t k = 0; k < MAXL + CANARY; k++) outs[k] = SENT_T;
+    JacTensor **op = (nulls & 4) ? NULL : outs;
+    if (ysp) for (size_t k = 0; k < n_ys; k++) model_t(&m, &ys[k]);
+    else if (n_ys) invalid(&m, "ys is NULL");
+    if (xsp) for (size_t k = 0; k < n_xs; k++) model_t(&m, &xs[k]);
+    else if (n_xs) invalid(&m, "xs is NULL");
+    if (gsp) for (size_t k = 0; k < n_ys; k++) model_t(&m, &gs[k]);
+    if (!op && n_xs) invalid(&m, "out_grads is NULL");
+    uint64_t work = 1, out_cost_g = 0;
+    if (m.ok) {
+        for (size_t k = 0; k < n_xs; k++)
+            if (!T[xs[k].slot].rg) invalid(&m, "an x does not require grad");
+        for (size_t k = 0; gsp && k < n_ys; k++)
+            if (!same_shape(&T[gs[k].slot].s, &T[ys[k].slot].s)) invalid(&m, "a cotangent is shaped unlike its y");
+        for (size_t k = 0; k < n_ys; k++) {
+            work = sat_add(work, sat_add(T[ys[k].slot].cost, T[ys[k].slot].numel));
+            if (gsp) out_cost_g = sat_add(out_cost_g, T[gs[k].slot].cost);
+        }
+        for (size_t k = 0; k < n_xs; k++) work = sat_add(work, T[xs[k].slot].numel);
+    }
+    if (create_graph) work = sat_mul(work, 3);
+    if (m.ok && !budget(work)) {
+        TR("    /* skipped jac_grad: over budget */\n");
+        return;
+    }
+    if (m.ok && create_graph && sat_add(work, out_cost_g) > COST_CAP) {
+        TR("    /* skipped jac_grad: the recorded graph would be over budget */\n");
+        total_work -= work;
+        return;
+    }
+    if (trace) {
+        trace_tensor_list("ys", ys, n_ys, ysp == NULL);
+        trace_tensor_list("xs", xs, n_xs, xsp == NULL);
+        if (gsp) trace_tensor_list("grad_ys", gs, n_ys, false);
+        fprintf(stderr, "    JacTensor *grads[%zu];\n    st = jac_grad(ys, %zu, xs, %zu, %s, %s, %s);\n", n_xs ? n_xs : 1,
+                n_ys, n_xs, gsp ? "grad_ys" : "NULL", create_graph ? "true" : "false", op ? "grads" : "NULL");
+    }
+    JacStatus st = CALL(fn, jac_grad(ysp, n_ys, xsp, n_xs, gsp, create_graph, op));
+    check_model(fn, st, &m);
+    size_t written = st == JAC_OK ? n_xs : 0;
+    for (size_t k = written; k < MAXL + CANARY; k++)
+        if (outs[k] != SENT_T) fail(fn, "%s out_grads[%zu] (n_xs %zu)", st ? "wrote on failure to" : "wrote past n_xs to", k, n_xs);
+    if (st != JAC_OK) return;
+    for (size_t k = 0; k < n_xs; k++)
+        for (size_t q = 0; q < k; q++)
+            if (outs[k] == outs[q]) fail(fn, "out_grads[%zu] and out_grads[%zu] are the same handle", q, k);
+    /* adopt_tensor may evict the slot of a later x: take their shapes first. */
+    Shape xshape[MAXL];
+    for (size_t k = 0; k < n_xs; k++) xshape[k] = T[xs[k].slot].s;
+    for (size_t k = 0; k < n_xs; k++) {
+        /* Gradients are shaped like their x; without create_graph they are constants. */
+        Shape s = xshape[k];
+        uint64_t xn = numel_of(&s);
+        uint64_t cost = create_graph ? sat_add(work, out_cost_g) : xn;
+        double *zeros = NULL;
+        /* With no ys, every gradient is zeros. */
+        if (n_ys == 0 && xn) {
+            zeros = calloc(xn, sizeof *zeros);
+            if (!zeros) abort();
+        }
+        TR("    t = grads[%zu];\n", k);
+        adopt_tensor(fn, outs[k], &s, create_graph ? -1 : 0, cost, zeros, NULL, VAL_IEEE);
+        free(zeros);
+    }
+}
+
+/* ----- Jacobians */
+
+static int free_slot_for_jac(void) {
+    for (int k = 0; k < NJ; k++)
+        if (!J[k].h) return k;
+    int s = (evict_cursor++) % NJ;
+    free_jac_slot(s);
+    return s;
+}
+
+static void check_rows_evaluated(int slot, size_t i, size_t at_least, const char *after);
+
+static void adopt_jac(const char *fn, JacJacobian *h, const JSlot *model) {
+    if (!h || (void *)h == (void *)SENT_J) fail(fn, "JAC_OK but no handle was written");
+    if (live_handle(h)) fail(fn, "returned handle %p is already live", (void *)h);
+    int slot = free_slot_for_jac();
+    J[slot] = *model;
+    J[slot].h = h;
+    J[slot].id = next_id++;
+    TR("    /* J%d: %zu x %zu blocks */\n", J[slot].id, model->nr, model->nc);
+    size_t nr = SENT_SZ, nc = SENT_SZ;
+    if (CALL("jac_jacobian_blocks", jac_jacobian_blocks(h, &nr, &nc)) != JAC_OK) fail(fn, "jac_jacobian_blocks failed");
+    if (nr != model->nr || nc != model->nc)
+        fail(fn, "%zu x %zu blocks, expected %zu x %zu", nr, nc, model->nr, model->nc);
+    /* Creating it computes nothing. */
+    for (size_t i = 0; i < model->nr; i++) check_rows_evaluated(slot, i, 0, "creation");
+    for (size_t i = 0; i < model->nr; i++)
+        if (J[slot].evaluated[i] != 0) fail(fn, "rows of ys[%zu] were evaluated on creation", i);
+}
+
+/* Side (row or column) of a Jacobian for tensor shape s. */
+static bool side_of(const Shape *s, bool batched, uint64_t *len, bool *axis) {
+    int lo = batched ? 1 : 0, hi = batched ? 2 : 1;
+    if (s->nd < lo || s->nd > hi) return false;
+    *axis = s->nd == hi;
+    *len = *axis ? s->d[hi - 1] : 1;
+    return true;
+}
+
+static void op_jacobian_new(Rd *r) {
+    const char *fn = "jac_jacobian_new";
+    uint8_t f = rd8(r);
+    size_t n_ys = f % (MAXL + 1), n_xs = (f >> 3) % (MAXL + 1);
+    if (f & 0x80) { n_ys = n_ys ? n_ys : 1; n_xs = n_xs ? n_xs : 1; }
+    TArg ys[MAXL], xs[MAXL];
+    const JacTensor *yp[MAXL], *xp[MAXL];
+    for (size_t k = 0; k < n_ys; k++) ys[k] = pick_t(r), yp[k] = ys[k].p;
+    for (size_t k = 0; k < n_xs; k++) xs[k] = pick_t(r), xp[k] = xs[k].p;
+    int64_t batch = pick_batch(r);
+    unsigned nulls = pick_nulls(r);
+    Model m = {true, false, NULL};
+    const JacTensor *const *ysp = (nulls & 1) ? NULL : yp;
+    const JacTensor *const *xsp = (nulls & 2) ? NULL : xp;
+    JacJacobian *out = SENT_J;
+    JacJacobian **op = (nulls & 4) ? NULL : &out;
+    if (ysp) for (size_t k = 0; k < n_ys; k++) model_t(&m, &ys[k]);
+    else if (n_ys) invalid(&m, "ys is NULL");
+    if (xsp) for (size_t k = 0; k < n_xs; k++) model_t(&m, &xs[k]);
+    else if (n_xs) invalid(&m, "xs is NULL");
+    if (!op) invalid(&m, "out is NULL");
+    if (n_ys == 0 || n_xs == 0) invalid(&m, "n_ys or n_xs is 0");
+    JSlot js;
+    memset(&js, 0, sizeof js);
+    js.nr = n_ys;
+    js.nc = n_xs;
+    if (m.ok) {
+        if (batch != JAC_BATCH_NONE && batch != 0) invalid(&m, "a batch axis other than NONE or 0");
+        js.batched = batch == 0;
+        for (size_t k = 0; m.ok && k < n_ys; k++)
+            if (!side_of(&T[ys[k].slot].s, js.batched, &js.rlen[k], &js.raxis[k])) invalid(&m, "a y of the wrong rank");
+        for (size_t k = 0; m.ok && k < n_xs; k++)
+            if (!side_of(&T[xs[k].slot].s, js.batched, &js.clen[k], &js.caxis[k])) invalid(&m, "an x of the wrong rank");
+        for (size_t k = 0; m.ok && k < n_xs; k++)
+            if (!T[xs[k].slot].rg) invalid(&m, "an x does not require grad");
+        if (m.ok && js.batched) {
+            js.B = T[ys[0].slot].s.d[0];
+            for (size_t k = 0; k < n_ys; k++)
+                if (T[ys[k].slot].s.d[0] != js.B) invalid(&m, "batch sizes differ");
+            for (size_t k = 0; k < n_xs; k++)
+                if (T[xs[k].slot].s.d[0] != js.B) invalid(&m, "batch sizes differ");
+        }
+        if (m.ok) {
+            uint64_t xn = 0;
+            for (size_t k = 0; k < n_xs; k++) xn = sat_add(xn, T[xs[k].slot].numel);
+            for (size_t k = 0; k < n_ys; k++)
+                js.rowcost[k] = sat_add(sat_add(T[ys[k].slot].cost, T[ys[k].slot].numel), xn);
+            for (size_t k = 0; k < n_ys; k++) js.yslot[k] = ys[k].slot, js.yid[k] = T[ys[k].slot].id;
+            for (size_t k = 0; k < n_xs; k++) js.xslot[k] = xs[k].slot, js.xid[k] = T[xs[k].slot].id;
+        }
+    }
+    for (size_t k = 0; m.ok && k < n_ys; k++)
+        if (js.rlen[k] > HUGE_EMPTY && known_bug("jacobian_new allocates one cache slot per row")) return;
+    if (trace) {
+        trace_tensor_list("ys", ys, n_ys, ysp == NULL);
+        trace_tensor_list("xs", xs, n_xs, xsp == NULL);
+        fprintf(stderr, "    st = jac_jacobian_new(ys, %zu, xs, %zu, %s, %s);\n", n_ys, n_xs,
+                batch == JAC_BATCH_NONE ? "JAC_BATCH_NONE" : I64(batch), op ? "&J" : "NULL");
+    }
+    JacStatus st = CALL(fn, jac_jacobian_new(ysp, n_ys, xsp, n_xs, batch, op));
+    check_model(fn, st, &m);
+    if (st != JAC_OK) {
+        if (op && out != SENT_J) fail(fn, "%s but *out was written", sname(st));
+        return;
+    }
+    adopt_jac(fn, out, &js);
+}
+
+static void op_hessian_new(Rd *r) {
+    const char *fn = "jac_hessian_new";
+    TArg y = pick_t(r);
+    uint8_t f = rd8(r);
+    size_t n_xs = f % (MAXL + 1);
+    if (f & 0x80) n_xs = n_xs ? n_xs : 1;
+    TArg xs[MAXL];
+    const JacTensor *xp[MAXL];
+    for (size_t k = 0; k < n_xs; k++) xs[k] = pick_t(r), xp[k] = xs[k].p;
+    int64_t batch = pick_batch(r);
+    unsigned nulls = pick_nulls(r);
+    Model m = {true, false, NULL};
+    model_t(&m, &y);
+    const JacTensor *const *xsp = (nulls & 2) ? NULL : xp;
+    JacJacobian *out = SENT_J;
+    JacJacobian **op = (nulls & 4) ? NULL : &out;
+    if (xsp) for (size_t k = 0; k < n_xs; k++) model_t(&m, &xs[k]);
+    else if (n_xs) invalid(&m, "xs is NULL");
+    if (!op) invalid(&m, "out is NULL");
+    if (n_xs == 0) invalid(&m, "n_xs is 0");
+    JSlot js;
+    memset(&js, 0, sizeof js);
+    js.hess = true;
+    js.nr = js.nc = n_xs;
+    if (m.ok) {
+        const TSlot *ty = &T[y.slot];
+        if (batch == JAC_BATCH_NONE) {
+            if (ty->numel != 1) invalid(&m, "y does not have exactly one element");
+        } else {
+            bool per_sample = ty->s.nd == 1 || (ty->s.nd == 2 && ty->s.d[1] == 1);
+            if (!per_sample) invalid(&m, "a batched y not [B] or [B, 1]");
+            else if (batch != 0) invalid(&m, "a batch axis other than NONE or 0");
+        }
+        js.batched = batch == 0;
+        for (size_t k = 0; m.ok && k < n_xs; k++) {
+            if (!side_of(&T[xs[k].slot].s, js.batched, &js.clen[k], &js.caxis[k])) invalid(&m, "an x of the wrong rank");
+            js.rlen[k] = js.clen[k];
+            js.raxis[k] = js.caxis[k];
+        }
+        for (size_t k = 0; m.ok && k < n_xs; k++)
+            if (!T[xs[k].slot].rg) invalid(&m, "an x does not require grad");
+        if (m.ok && js.batched) {
+            js.B = ty->s.d[0];
+            for (size_t k = 0; k < n_xs; k++)
+                if (T[xs[k].slot].s.d[0] != js.B) invalid(&m, "batch sizes differ");
+        }
+        if (m.ok) {
+            uint64_t xn = 0;
+            for (size_t k = 0; k < n_xs; k++) xn = sat_add(xn, T[xs[k].slot].numel);
+            for (size_t k = 0; k < n_xs; k++) js.rowcost[k] = sat_add(sat_mul(sat_add(ty->cost, xn), 6), xn);
+        }
+    }
+    for (size_t k = 0; m.ok && k < n_xs; k++)
+        if (js.rlen[k] > HUGE_EMPTY && known_bug("hessian_new allocates one cache slot per row")) return;
+    if (trace) {
+        trace_tensor_list("xs", xs, n_xs, xsp == NULL);
+        fprintf(stderr, "    st = jac_hessian_new(%s, xs, %zu, %s, %s);\n", y.name, n_xs,
+                batch == JAC_BATCH_NONE ? "JAC_BATCH_NONE" : I64(batch), op ? "&J" : "NULL");
+    }
+    JacStatus st = CALL(fn, jac_hessian_new(y.p, xsp, n_xs, batch, op));
+    check_model(fn, st, &m);
+    if (st != JAC_OK) {
+        if (op && out != SENT_J) fail(fn, "%s but *out was written", sname(st));
+        return;
+    }
+    adopt_jac(fn, out, &js);
+}
+
+static void block_shape_of(const JSlot *j, size_t bi, size_t bj, Shape *s) {
+    s->nd = 0;
+    if (j->batched) s->d[s->nd++] = j->B;
+    if (j->raxis[bi]) s->d[s->nd++] = j->rlen[bi];
+    if (j->caxis[bj]) s->d[s->nd++] = j->clen[bj];
+}
+
+static size_t pick_block(Rd *r) {
+    uint8_t b = rd8(r);
+    if (b < 0xE0) return b % MAXL;
+    return pick_size(r);
+}
+
+static void check_rows_evaluated(int slot, size_t i, size_t at_least, const char *after) {
+    const char *fn = "jac_jacobian_rows_evaluated";
+    JSlot *j = &J[slot];
+    size_t out = SENT_SZ;
+    TR("    st = jac_jacobian_rows_evaluated(J%d, %zu, &n);\n", j->id, i);
+    JacStatus st = CALL(fn, jac_jacobian_rows_evaluated(j->h, i, &out));
+    Model m = {i < j->nr, false, "i outside the grid"};
+    check_model(fn, st, &m);
+    if (st != JAC_OK) {
+        if (out != SENT_SZ) fail(fn, "*out written on failure");
+        return;
+    }
+    TR("    /* %zu rows evaluated */\n", out);
+    if (out > j->rlen[i]) fail(fn, "%zu rows of ys[%zu] evaluated, it has %" PRIu64, out, i, j->rlen[i]);
+    if (out < j->evaluated[i]) fail(fn, "rows evaluated went down from %zu to %zu", j->evaluated[i], out);
+    if (out < at_least) fail(fn, "%zu rows evaluated after %s, which touched %zu distinct rows", out, after, at_least);
+    j->evaluated[i] = out;
+}
+
+static void op_jac_blocks(Rd *r) {
+    const char *fn = "jac_jacobian_blocks";
+    JArg a = pick_j(r);
+    unsigned nulls = pick_nulls(r);
+    Model m = {true, false, NULL};
+    model_j(&m, &a);
+    size_t nr = SENT_SZ, nc = SENT_SZ;
+    size_t *rp = (nulls & 1) ? NULL : &nr, *cp = (nulls & 2) ? NULL : &nc;
+    if (!rp || !cp) invalid(&m, "n_rows or n_cols is NULL");
+    TR("    st = jac_jacobian_blocks(%s, %s, %s);\n", a.name, rp ? "&nr" : "NULL", cp ? "&nc" : "NULL");
+    JacStatus st = CALL(fn, jac_jacobian_blocks(a.p, rp, cp));
+    check_model(fn, st, &m);
+    if (st != JAC_OK) {
+        if (nr != SENT_SZ || nc != SENT_SZ) fail(fn, "an out was written on failure");
+        return;
+    }
+    if (nr != J[a.slot].nr || nc != J[a.slot].nc) fail(fn, "%zu x %zu, expected %zu x %zu", nr, nc, J[a.slot].nr, J[a.slot].nc);
+}
+
+static void op_jac_block_shape(Rd *r) {
+    const char *fn = "jac_jacobian_block_shape";
+    JArg a = pick_j(r);
+    size_t bi = pick_block(r), bj = pick_block(r), cap = pick_size(r);
+    unsigned nulls = pick_nulls(r);
+    Model m = {true, false, NULL};
+    model_j(&m, &a);
+    int64_t buf[SHAPE_BUF + CANARY];
+    for (int k = 0; k < SHAPE_BUF + CANARY; k++) buf[k] = SENT_I64;
+    size_t nd = SENT_SZ;
+    int64_t *bp = (nulls & 1) ? NULL : buf;
+    size_t *np = (nulls & 2) ? NULL : &nd;
+    Shape s = {0, {0}};
+    const JSlot *j = a.kind == ARG_LIVE ? &J[a.slot] : NULL;
+    if (j) {
+        if (bi >= j->nr || bj >= j->nc) invalid(&m, "a block outside the grid");
+        else {
+            block_shape_of(j, bi, bj, &s);
+            if (!np) invalid(&m, "ndim_out is NULL");
+            else if (cap < (size_t)s.nd) invalid(&m, "cap below the block's ndim");
+            else if (!bp && s.nd) invalid(&m, "shape_out is NULL");
+        }
+    } else if (!np) invalid(&m, "ndim_out is NULL");
+    TR("    st = jac_jacobian_block_shape(%s, %zu, %zu, %s, %zu, %s);\n", a.name, bi, bj, bp ? "shape_out" : "NULL", cap, np ? "&nd" : "NULL");
+    JacStatus st = CALL(fn, jac_jacobian_block_shape(a.p, bi, bj, bp, cap, np));
+    check_model(fn, st, &m);
+    int written = st == JAC_OK ? s.nd : 0;
+    for (int k = written; k < SHAPE_BUF + CANARY; k++)
+        if (buf[k] != SENT_I64) fail(fn, "%s shape_out[%d] (cap %zu)", st ? "wrote on failure to" : "wrote beyond ndim to", k, cap);
+    if (st != JAC_OK) {
+        if (nd != SENT_SZ) fail(fn, "*ndim_out written on failure");
+        return;
+    }
+    if (nd != (size_t)s.nd) fail(fn, "ndim %zu, expected %d", nd, s.nd);
+    for (int k = 0; k < s.nd; k++)
+        if ((uint64_t)buf[k] != s.d[k]) fail(fn, "block (%zu, %zu) dim %d is %" PRId64 ", expected shape %s", bi, bj, k, buf[k], SHP(&s));
+}
+
+/* A JacIndex list from the input. */
+static size_t pick_index(Rd *r, JacIndex *ix) {
+    uint8_t b = rd8(r);
+    size_t n = b % (MAX_INDEX + 1);
+    for (size_t k = 0; k < n; k++) {
+        uint8_t kb = rd8(r);
+        static const int32_t BAD[] = {4, 5, -1, INT32_MIN, INT32_MAX, 255, 65536, 7};
+        ix[k].kind = kb < 0xF0 ? (JacIndexKind)(kb % 4) : (JacIndexKind)BAD[kb % 8];
+        ix[k].start = 0;
+        ix[k].stop = 0;
+        ix[k].step = 0;
+        if (ix[k].kind == JAC_INDEX_INT) ix[k].start = pick_axis(r);
+        else if (ix[k].kind == JAC_INDEX_SLICE || kb >= 0xF0) {
+            ix[k].start = pick_bound(r);
+            ix[k].stop = pick_bound(r);
+            ix[k].step = pick_step(r);
+        } else if (kb & 0x80) { /* ignored fields of ':' and '...' hold junk */
+            ix[k].start = pick_axis(r);
+            ix[k].stop = pick_axis(r);
+            ix[k].step = 0;
+        }
+    }
+    return n;
+}
+
+typedef struct {
+    bool keep;
+    uint64_t first;
+    int64_t step;
+    uint64_t len;
+} AxSel;
+
+/* numpy indexing of a block shape; false when invalid. */
+static bool normalize_index(const JacIndex *ix, size_t n, const Shape *blk, AxSel *sel, const char **why) {
+    size_t ell = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (ix[k].kind < 0 || ix[k].kind > 3) { *why = "an unknown index kind"; return false; }
+        if (ix[k].kind == JAC_INDEX_ELLIPSIS) ell++;
+    }
+    if (ell > 1) { *why = "two ellipses"; return false; }
+    size_t explicit = n - ell;
+    if (explicit > (size_t)blk->nd) { *why = "too many indices"; return false; }
+    int ax = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (ix[k].kind == JAC_INDEX_ELLIPSIS) {
+            for (size_t f = 0; f < (size_t)blk->nd - explicit; f++, ax++) sel[ax] = (AxSel){true, 0, 1, blk->d[ax]};
+            continue;
+        }
+        uint64_t len = blk->d[ax];
+        switch (ix[k].kind) {
+        case JAC_INDEX_ALL: sel[ax] = (AxSel){true, 0, 1, len}; break;
+        case JAC_INDEX_INT: {
+            __int128 p = ix[k].start < 0 ? (__int128)ix[k].start + (__int128)len : (__int128)ix[k].start;
+            if (p < 0 || p >= (__int128)len) { *why = "an int index out of range"; return false; }
+            sel[ax] = (AxSel){false, (uint64_t)p, 0, 1};
+            break;
+        }
+        default: {
+            PySlice ps;
+            int64_t step = ix[k].step == JAC_SLICE_NONE ? 1 : ix[k].step;
+            if (!py_slice(ix[k].start, ix[k].stop, step, len, &ps)) { *why = "a slice step of 0"; return false; }
+            sel[ax] = (AxSel){true, ps.first, ps.step, ps.count};
+            break;
+        }
+        }
+        ax++;
+    }
+    for (; ax < blk->nd; ax++) sel[ax] = (AxSel){true, 0, 1, blk->d[ax]};
+    return true;
+}
+
+static void trace_index(const JacIndex *ix, size_t n) {
+    if (!trace) return;
+    fprintf(stderr, "    JacIndex index[] = {");
+    for (size_t k = 0; k < n; k++)
+        fprintf(stderr, "%s{%d, %s, %s, %s}", k ? ", " : "", (int)ix[k].kind, I64(ix[k].start), I64(ix[k].stop), I64(ix[k].step));
+    fprintf(stderr, n ? "};\n" : "{0}};\n");
+}
+
+/* Model of a read: validity, result shape, and the distinct rows touched. */
+static void model_read(const JSlot *j, size_t bi, size_t bj, const JacIndex *ix, size_t n, Model *m, Shape *out,
+                       uint64_t *rows) {
+    out->nd = 0;
+    *rows = 0;
+    if (bi >= j->nr || bj >= j->nc) { invalid(m, "a block outside the grid"); return; }
+    Shape blk;
+    block_shape_of(j, bi, bj, &blk);
+    AxSel sel[4];
+    const char *why = NULL;
+    if (!normalize_index(ix, n, &blk, sel, &why)) { invalid(m, why); return; }
+    uint64_t numel = 1;
+    for (int k = 0; k < blk.nd; k++) {
+        if (sel[k].keep) out->d[out->nd++] = sel[k].len;
+        numel = sat_mul(numel, sel[k].len);
+    }
+    if (numel == 0) return;
+    int max = j->batched ? 1 : 0;
+    *rows = j->raxis[bi] ? sel[max].len : 1;
+}
+
+static void op_jac_read_shape(Rd *r) {
+    const char *fn = "jac_jacobian_read_shape";
+    JArg a = pick_j(r);
+    size_t bi = pick_block(r), bj = pick_block(r);
+    JacIndex ix[MAX_INDEX];
+    size_t n = pick_index(r, ix);
+    size_t cap = pick_size(r);
+    unsigned nulls = pick_nulls(r);
+    Model m = {true, false, NULL};
+    model_j(&m, &a);
+    const JacIndex *ip = (nulls & 4) ? NULL : ix;
+    int64_t buf[SHAPE_BUF + CANARY];
+    for (int k = 0; k < SHAPE_BUF + CANARY; k++) buf[k] = SENT_I64;
+    size_t nd = SENT_SZ;
+    int64_t *bp = (nulls & 1) ? NULL : buf;
+    size_t *np = (nulls & 2) ? NULL : &nd;
+    Shape s = {0, {0}};
+    uint64_t rows;
+    if (!ip && n) invalid(&m, "index is NULL with n_index > 0");
+    if (m.ok) {
+        model_read(&J[a.slot], bi, bj, ix, n, &m, &s, &rows);
+        if (m.ok && !np) invalid(&m, "ndim_out is NULL");
+        else if (m.ok && cap < (size_t)s.nd) invalid(&m, "cap below the read's ndim");
+        else if (m.ok && !bp && s.nd) invalid(&m, "shape_out is NULL");
+    }
+    if (trace) {
+        trace_index(ix, n);
+        fprintf(stderr, "    st = jac_jacobian_read_shape(%s, %zu, %zu, %s, %zu, %s, %zu, %s);\n", a.name, bi, bj,
+                ip ? "index" : "NULL", n, bp ? "shape_out" : "NULL", cap, np ? "&nd" : "NULL");
+    }
+    JacStatus st = CALL(fn, jac_jacobian_read_shape(a.p, bi, bj, ip, n, bp, cap, np));
+    check_model(fn, st, &m);
+    int written = st == JAC_OK ? s.nd : 0;
+    for (int k = written; k < SHAPE_BUF + CANARY; k++)
+        if (buf[k] != SENT_I64) fail(fn, "%s shape_out[%d] (cap %zu)", st ? "wrote on failure to" : "wrote beyond ndim to", k, cap);
+    if (st != JAC_OK) {
+        if (nd != SENT_SZ) fail(fn, "*ndim_out written on failure");
+        return;
+    }
+    if (nd != (size_t)s.nd) fail(fn, "ndim %zu, expected %d (shape %s)", nd, s.nd, SHP(&s));
+    for (int k = 0; k < s.nd; k++)
+        if ((uint64_t)buf[k] != s.d[k]) fail(fn, "dim %d is %" PRId64 ", expected shape %s", k, buf[k], SHP(&s));
+    /* Computes nothing. */
+    size_t before = J[a.slot].evaluated[bi];
+    check_rows_evaluated(a.slot, bi, 0, "read_shape");
+    if (J[a.slot].evaluated[bi] != before) fail(fn, "jac_jacobian_read_shape evaluated rows");
+}
+
+/* Row m of block (bi, bj) of a (non-Hessian) Jacobian, just read whole into
+ * blk, against jac_grad of y_i with the one-hot cotangent of that row:
+ * J[.., m, :] = grad(sum over the batch of y[.., m]) with respect to x_j. */
+NOCOV static bool row_close(const double *a, const double *b, uint64_t n, uint64_t *at) {
+    for (uint64_t k = 0; k < n; k++) {
+        double x = a[k], y = b[k];
+        if (!isfinite(x) || !isfinite(y)) continue; /* 0 * inf may differ between sparse and dense sweeps */
+        if (fabs(x - y) > 1e-9 * (fabs(x) + fabs(y)) + 1e-200) { *at = k; return false; }
+    }
+    return true;
+}
+
+static void check_row_against_grad(int js, size_t bi, size_t bj, const double *blk, uint8_t pick) {
+    const char *fn = "jac_jacobian_read";
+    const JSlot *j = &J[js];
+    if (j->hess) return;
+    int ys = j->yslot[bi], xs = j->xslot[bj];
+    if (!T[ys].h || T[ys].id != j->yid[bi] || !T[xs].h || T[xs].id != j->xid[bj]) return;
+    const TSlot *y = &T[ys], *x = &T[xs];
+    uint64_t M = j->rlen[bi], B = j->batched ? j->B : 1, N = j->clen[bj];
+    if (!y->numel || !x->numel || !budget(sat_add(y->cost, y->numel) + x->numel)) return;
+    uint64_t m = pick % M;
+    /* The cotangent: 1 at every position of y whose last index (or only one) is m. */
+    double *cot = calloc(y->numel, sizeof *cot);
+    if (!cot) abort();
+    uint64_t per = j->raxis[bi] ? M : 1;
+    for (uint64_t q = 0; q < y->numel; q++)
+        if (q % per == m) cot[q] = 1.0;
+    int64_t shape[MAXD];
+    for (int k = 0; k < y->s.nd; k++) shape[k] = (int64_t)y->s.d[k];
+    JacTensor *c = NULL, *g = NULL;
+    quiet = 1;
+    if (CALL("jac_tensor_new", jac_tensor_new(cot, y->numel, shape, (size_t)y->s.nd, false, &c)) != JAC_OK)
+        fail(fn, "could not make a cotangent tensor");
+    const JacTensor *yl[1] = {y->h}, *xl[1] = {x->h}, *cl[1] = {c};
+    JacStatus st = CALL("jac_grad", jac_grad(yl, 1, xl, 1, cl, false, &g));
+    quiet = 0;
+    TR("    /* checked row %" PRIu64 " of block (%zu, %zu) against jac_grad(t%d, t%d) */\n", m, bi, bj, y->id, x->id);
+    if (st != JAC_OK) fail(fn, "jac_grad of ys[%zu] with respect to xs[%zu] failed: %s", bi, bj, last_msg);
+    double *gv = malloc(x->numel * sizeof *gv), *row = malloc(x->numel * sizeof *row);
+    if (!gv || !row) abort();
+    if (CALL("jac_tensor_read", jac_tensor_read(g, gv, x->numel)) != JAC_OK) fail(fn, "reading the gradient failed");
+    /* Block layout [B?, M?, N?]: row m of sample b is at (b * M + m) * N. */
+    for (uint64_t b = 0; b < B; b++)
+        for (uint64_t k = 0; k < N; k++) row[b * N + k] = blk[(b * M + m) * N + k];
+    uint64_t at = 0;
+    if (!row_close(row, gv, x->numel, &at))
+        fail(fn, "block (%zu, %zu) row %" PRIu64 ": J = %.17g at x element %" PRIu64 ", jac_grad with the one-hot cotangent gives %.17g",
+             bi, bj, m, row[at], at, gv[at]);
+    free(gv);
+    free(row);
+    free(cot);
+    jac_tensor_free(c);
+    jac_tensor_free(g);
+}
+
+static void op_jac_read(Rd *r) {
+    const char *fn = "jac_jacobian_read";
+    JArg a = pick_j(r);
+    size_t bi = pick_block(r), bj = pick_block(r);
+    JacIndex ix[MAX_INDEX];
+    size_t n = pick_index(r, ix);
+    uint8_t f = rd8(r);
+    unsigned nulls = pick_nulls(r);
+    Model m = {true, false, NULL};
+    model_j(&m, &a);
+    const JacIndex *ip = (nulls & 4) ? NULL : ix;
+    if (!ip && n) invalid(&m, "index is NULL with n_index > 0");
+    Shape s = {0, {0}};
+    uint64_t rows = 0, numel = 0;
+    const JSlot *j = a.kind == ARG_LIVE ? &J[a.slot] : NULL;
+    if (m.ok) {
+        model_read(j, bi, bj, ix, n, &m, &s, &rows);
+        if (m.ok) numel = numel_of(&s);
+    }
+    size_t len = pick_len(r, numel);
+    bool exact = m.ok && len == numel;
+    uint64_t work = exact ? sat_add(sat_mul(rows, j->rowcost[bi]), numel) : 1;
+    if (exact && (numel > OUT_BUDGET || !budget(work))) {
+        /* Too big to evaluate: ask with a wrong length instead, which the
+         * library must refuse before evaluating anything. */
+        len = numel + 1 <= OUT_BUDGET ? (size_t)numel + 1 : SIZE_MAX;
+        exact = false;
+        TR("    /* over budget: reading with a wrong out_len */\n");
+    }
+    if (m.ok && !exact) invalid(&m, "out_len differs from the read's numel");
+    /* Never give a length the library could accept with a buffer smaller than it. */
+    if (!m.ok && len > OUT_BUDGET && !(j && len != numel && numel <= OUT_BUDGET)) len = 16;
+    size_t alloc = len <= OUT_BUDGET ? len : 0;
+    double *buf = malloc((alloc + CANARY) * sizeof *buf);
+    if (!buf) abort();
+    fill_f64_sentinel(buf, alloc + CANARY);
+    double *bp = (nulls & 1) ? NULL : buf;
+    if (m.ok && !bp && len > 0) invalid(&m, "out is NULL with out_len > 0");
+    if (trace) {
+        trace_index(ix, n);
+        fprintf(stderr, "    st = jac_jacobian_read(%s, %zu, %zu, %s, %zu, %s, %zu);\n", a.name, bi, bj,
+                ip ? "index" : "NULL", n, bp ? "out" : "NULL", len);
+    }
+    JacStatus st = CALL(fn, jac_jacobian_read(a.p, bi, bj, ip, n, bp, len));
+    check_model(fn, st, &m);
+    size_t written = st == JAC_OK ? len : 0;
+    size_t bad = scan_sentinel(buf, written, alloc + CANARY, true);
+    if (bad < alloc + CANARY) fail(fn, "%s out[%zu] (out_len %zu)", st ? "wrote on failure to" : "wrote past out_len to", bad, len);
+    if (st == JAC_OK) {
+        bad = scan_sentinel(buf, 0, len, false);
+        if (bad < len) fail(fn, "out[%zu] was not written", bad);
+        check_rows_evaluated(a.slot, bi, (size_t)rows, "a read");
+        if (n == 0 && len) check_row_against_grad(a.slot, bi, bj, buf, (uint8_t)(f >> 1));
+        /* Cached rows read again give the same bits. */
+        if ((f & 1) && len) {
+            double *again = malloc(len * sizeof *again);
+            if (!again) abort();
+            TR("    st = jac_jacobian_read(%s, %zu, %zu, %s, %zu, again, %zu);\n", a.name, bi, bj, ip ? "index" : "NULL", n, len);
+            if (CALL(fn, jac_jacobian_read(a.p, bi, bj, ip, n, again, len)) != JAC_OK) fail(fn, "a second read failed");
+            compare_values(fn, again, buf, NULL, len, VAL_EXACT);
+            free(again);
+        }
+    }
+    free(buf);
+}
+
+static void op_jac_rows(Rd *r) {
+    JArg a = pick_j(r);
+    size_t i = pick_block(r);
+    unsigned nulls = pick_nulls(r);
+    if (a.kind == ARG_LIVE && !nulls) {
+        check_rows_evaluated(a.slot, i, 0, "nothing");
+        return;
+    }
+    const char *fn = "jac_jacobian_rows_evaluated";
+    Model m = {true, false, NULL};
+    model_j(&m, &a);
+    size_t out = SENT_SZ;
+    size_t *op = (nulls & 1) ? NULL : &out;
+    if (!op) invalid(&m, "out is NULL");
+    if (a.kind == ARG_LIVE && i >= J[a.slot].nr) invalid(&m, "i outside the grid");
+    TR("    st = jac_jacobian_rows_evaluated(%s, %zu, %s);\n", a.name, i, op ? "&n" : "NULL");
+    JacStatus st = CALL(fn, jac_jacobian_rows_evaluated(a.p, i, op));
+    check_model(fn, st, &m);
+    if (st != JAC_OK && out != SENT_SZ) fail(fn, "*out written on failure");
+    if (st == JAC_OK && out < J[a.slot].evaluated[i]) fail(fn, "rows evaluated went down");
+}
+
+static void op_jac_set_block_rows(Rd *r) {
+    const char *fn = "jac_jacobian_set_block_rows";
+    JArg a = pick_j(r);
+    size_t rows = pick_size(r);
+    Model m = {true, false, NULL};
+    model_j(&m, &a);
+    if (rows == 0) invalid(&m, "rows is 0");
+    TR("    st = jac_jacobian_set_block_rows(%s, %zu);\n", a.name, rows);
+    JacStatus st = CALL(fn, jac_jacobian_set_block_rows((JacJacobian *)a.p, rows));
+    check_model(fn, st, &m);
+}
+
+static void op_jac_free(Rd *r) {
+    uint8_t b = rd8(r);
+    if (b == 0xFF) {
+        TR("    jac_jacobian_free(NULL);\n");
+        jac_jacobian_free(NULL);
+        return;
+    }
+    int s = find_jac(b % NJ);
+    if (s >= 0) free_jac_slot(s);
+}
+
+static void op_misc(Rd *r) {
+    uint8_t b = rd8(r);
+    if (b & 1) {
+        const char *v = jac_version();
+        if (!v || strcmp(v, JAC_VERSION)) fail("jac_version", "\"%s\", the header says \"%s\"", v ? v : "(null)", JAC_VERSION);
+        return;
+    }
+    int32_t code = (b & 2) ? (int32_t)rdn(r, 4) : (int32_t)(b >> 2) - 8;
+    const char *name = jac_status_name((JacStatus)code);
+    if (!name) fail("jac_status_name", "NULL for %d", code);
+    if (strcmp(name, sname((JacStatus)code))) fail("jac_status_name", "\"%s\" for %d, expected \"%s\"", name, code, sname((JacStatus)code));
+}
+
+/* ------------------------------------------------------------- the driver */
+
+typedef void (*OpFn)(Rd *);
+static const OpFn OPS[] = {
+    op_tensor_new, op_tensor_new, op_tensor_free, op_tensor_query, op_tensor_read, op_unary, op_binary,
+    op_scalar, op_reduce, op_max, op_reshape, op_transpose, op_slice, op_join, op_where, op_grad,
+    op_jacobian_new, op_hessian_new, op_jac_blocks, op_jac_block_shape, op_jac_read_shape, op_jac_read,
+    op_jac_rows, op_jac_set_block_rows, op_jac_free, op_misc,
+};
+#define N_OPS (sizeof OPS / sizeof OPS[0])
+
+const char *__asan_default_options(void);
+const char *__asan_default_options(void) {
+    /* A refused allocation is how libjac reports JAC_ERR_OUT_OF_MEMORY. */
+    return "allocator_may_return_null=1:detect_leaks=1";
+}
+
+const char *__ubsan_default_options(void);
+const char *__ubsan_default_options(void) { return "halt_on_error=1:print_stacktrace=1"; }
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
+    (void)argc;
+    (void)argv;
+    const char *t = getenv("JAC_FUZZ_TRACE");
+    trace = t && *t && strcmp(t, "0");
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    Rd r = {data, size, 0};
+    next_id = 0;
+    evict_cursor = 0;
+    total_work = 0;
+    TR("/* ---- input of %zu bytes */\n    JacTensor *t; JacJacobian *J; JacStatus st;\n", size);
+    for (ncalls = 0; ncalls < MAX_CALLS && r.i < r.n; ncalls++) {
+        uint8_t opc = rd8(&r);
+        OPS[opc % N_OPS](&r);
+    }
+    for (int k = 0; k < NJ; k++)
+        if (J[k].h) free_jac_slot(k);
+    for (int k = 0; k < NT; k++)
+        if (T[k].h) free_tensor_slot(k);
+    return 0;
+}
