@@ -52,14 +52,7 @@ impl Tensor {
     /// Errors: `OutOfMemory` when the product of `shape` overflows,
     /// `InvalidArgument` when `data.len()` differs from it.
     pub fn from_vec(data: Vec<f64>, shape: &[usize], requires_grad: bool) -> Result<Tensor> {
-        let numel = checked_numel(shape, "shape")?;
-        if data.len() != numel {
-            return Err(Error::invalid(format!(
-                "data: expected {numel} values for shape {}, got {}",
-                fmt_shape(shape),
-                data.len()
-            )));
-        }
+        check_data_len(data.len(), shape)?;
         let value = ArrayD::from_shape_vec(IxDyn(shape), data)
             .map_err(|e| Error::internal(format!("from_vec: {e}")))?;
         Ok(Tensor::new(value, requires_grad))
@@ -78,14 +71,7 @@ impl Tensor {
     /// # Ok::<(), jac_core::Error>(())
     /// ```
     pub fn from_slice(data: &[f64], shape: &[usize], requires_grad: bool) -> Result<Tensor> {
-        let numel = checked_numel(shape, "shape")?;
-        if data.len() != numel {
-            return Err(Error::invalid(format!(
-                "data: expected {numel} values for shape {}, got {}",
-                fmt_shape(shape),
-                data.len()
-            )));
-        }
+        let numel = check_data_len(data.len(), shape)?;
         let mut copy = try_with_capacity(numel, "data")?;
         copy.extend_from_slice(data);
         Tensor::from_vec(copy, shape, requires_grad)
@@ -192,6 +178,18 @@ impl Tensor {
         }
         Ok(())
     }
+}
+
+/// The number of values `shape` holds, checked against the `len` given.
+fn check_data_len(len: usize, shape: &[usize]) -> Result<usize> {
+    let numel = checked_numel(shape, "shape")?;
+    if len != numel {
+        return Err(Error::invalid(format!(
+            "data: expected {numel} values for shape {}, got {len}",
+            fmt_shape(shape)
+        )));
+    }
+    Ok(numel)
 }
 
 impl fmt::Debug for Tensor {
