@@ -71,25 +71,25 @@
 #define MAXL 4                /* longest ys / xs / ts list */
 #define MAX_INDEX 5           /* longest JacIndex list */
 #ifndef OUT_BUDGET
-#define OUT_BUDGET 20000u    /* elements of any result we let be computed */
+#define OUT_BUDGET 4096u    /* elements of any result we let be computed */
 #endif
 #ifndef NEW_CAP
-#define NEW_CAP 4096u        /* elements of a tensor made from the input */
+#define NEW_CAP 1024u        /* elements of a tensor made from the input */
 #endif
 #ifndef COST_CAP
 #define COST_CAP 4000000u     /* estimated graph size of any tensor kept */
 #endif
 #ifndef WORK_CAP
-#define WORK_CAP 200000u     /* estimated work of one call */
+#define WORK_CAP 65536u     /* estimated work of one call */
 #endif
 #ifndef TOTAL_WORK_CAP
-#define TOTAL_WORK_CAP 1000000u /* estimated work of one input */
+#define TOTAL_WORK_CAP 262144u /* estimated work of one input */
 #endif
 #ifndef ORACLE_CAP
 #define ORACLE_CAP 200000u    /* multiply-adds of a matmul whose values are checked */
 #endif
 #ifndef MAX_CALLS
-#define MAX_CALLS 128
+#define MAX_CALLS 64
 #endif
 #define SHAPE_BUF 24          /* entries of a shape_out buffer */
 #define CANARY 8              /* canary entries after each out buffer */
