@@ -463,7 +463,8 @@ def seeds():
     # --- handles of the wrong type (JAC_ERR_INVALID_ARGUMENT once the type tag lands)
     p = P().tensor([2], (1.0, 2.0)).jacobian([0], [0])
     p.unary("neg", MIXED).binary("add", 0, MIXED).query(2, MIXED).read(MIXED).blocks(MIXED)
-    p.jread(MIXED, 0, 0).jacobian([MIXED], [0]).grad([0], [MIXED])
+    p.jread(MIXED, 0, 0).jacobian([MIXED], [0]).grad([0], [MIXED]).free(MIXED).jfree(MIXED)
+    p.read(0).jread(0, 0, 0)
     s["handle-mix"] = p
 
     # --- the known engine bugs (findings until the engine is fixed)
@@ -473,6 +474,12 @@ def seeds():
     s["bug-slice-step-huge-axis"] = P().tensor([P15, 0], ()).slice(0, 0, NONE, NONE, 2)
     s["bug-jacobian-new-huge-rows"] = P().tensor([0, P15], ()).jacobian([0], [0], 0)
     s["bug-jacobian-read-huge-rows"] = P().tensor([0, P15], ()).jacobian([0], [0], 0).jread(0, 0, 0)
+    s["bug-hessian-new-huge-rows"] = P().tensor([0], ()).tensor([0, P15], ()).hessian(0, [1], 0)
+    # Found by the first fuzzing runs (same families, other entry points).
+    s["bug-matmul-huge-batch-empty"] = P().tensor([P15, 0, 0], ()).tensor([0, 0], ()).binary("matmul", 0, 1)
+    s["bug-slice-vjp-huge-axis"] = P().tensor([P15, 0], ()).slice(0, 0, 1).grad([1], [0])
+    s["bug-grad-broadcast-huge-axis"] = P().tensor([1, 1], (1.0,)).tensor([BIG, 0, 1], ()).binary("add", 0, 1).grad([2], [0])
+    s["bug-mean-all-axes-strided-empty"] = P().tensor([1, BIG, 0], ()).max(0, 0, True).reduce(1, (), mean=True)
     return s
 
 
