@@ -438,3 +438,61 @@ fn where_checks_the_size_of_its_result_not_of_its_operands_broadcast() {
     .unwrap();
     assert_eq!(g[0].to_vec(), vec![0.0; big]);
 }
+
+/// `read` (which writes sparse rows into zeros entry by entry) and
+/// `read_into` (which densifies rows into a caller's buffer) agree for
+/// every kind of index, on a Jacobian whose rows stay sparse (elementwise)
+/// and on a dense one, batched and not.
+#[test]
+fn read_and_read_into_agree_on_every_index() {
+    use jac_core::{add, matmul, sin};
+    let mut rng = Rng::new(3);
+    let x = Tensor::new(array(&[3, 5], Domain::Distinct, &mut rng), true);
+    let w = Tensor::new(array(&[5, 5], Domain::Distinct, &mut rng), false);
+    let v = jac_core::reshape(&x, &[15]).unwrap();
+    let programs: Vec<(Tensor, Tensor, Option<i64>)> = vec![
+        (sin(&v).unwrap(), v.clone(), None),
+        (
+            add(&sin(&x).unwrap(), &matmul(&x, &w).unwrap()).unwrap(),
+            x.clone(),
+            Some(0),
+        ),
+        (mul(&x, &x).unwrap(), x.clone(), Some(0)),
+    ];
+    let slices = [None, Some(-7), Some(-1), Some(0), Some(2), Some(40)];
+    let mut reads = 0;
+    for (y, xx, batch) in &programs {
+        let probe = jacobian(y, xx, *batch).unwrap();
+        let ndim = probe.block_shape(0, 0).unwrap().len();
+        for trial in 0..300 {
+            let mut index = Vec::new();
+            for _ in 0..(trial % (ndim + 1)) {
+                index.push(match rng.below(4) {
+                    0 => Index::All,
+                    1 => Index::Int(rng.below(3) as i64 - 1),
+                    _ => Index::Slice {
+                        start: slices[rng.below(slices.len())],
+                        stop: slices[rng.below(slices.len())],
+                        step: [1i64, 2, -1, -3][rng.below(4)],
+                    },
+                });
+            }
+            if trial % 7 == 0 {
+                index.insert(0, Index::Ellipsis);
+            }
+            let a = jacobian(y, xx, *batch).unwrap();
+            let b = jacobian(y, xx, *batch).unwrap();
+            let Ok(ra) = a.read(0, 0, &index) else {
+                assert!(b.read_shape(0, 0, &index).is_err(), "{index:?}");
+                continue;
+            };
+            let mut rb = vec![f64::NAN; ra.len()];
+            b.read_into(0, 0, &index, &mut rb).unwrap();
+            assert_eq!(ra.shape(), b.read_shape(0, 0, &index).unwrap().as_slice());
+            assert_eq!(ra.iter().copied().collect::<Vec<_>>(), rb, "{index:?}");
+            assert_eq!(a.rows_evaluated(0).unwrap(), b.rows_evaluated(0).unwrap());
+            reads += 1;
+        }
+    }
+    assert!(reads > 600, "only {reads} reads compared");
+}
