@@ -41,7 +41,8 @@ impl NodeId {
 /// How a non-leaf node was made: the op (with its static attributes) and the
 /// inputs it was applied to.
 pub(crate) struct Recipe {
-    pub(crate) op: Box<dyn Op>,
+    /// Shared, so a recorded [`crate::Function`] replays the same rule.
+    pub(crate) op: Arc<dyn Op>,
     pub(crate) inputs: Vec<Tensor>,
 }
 

@@ -39,6 +39,7 @@ mod broadcast;
 mod cache;
 mod cotangent;
 mod error;
+mod function;
 mod graph;
 pub mod index;
 mod jacobian;
@@ -49,6 +50,7 @@ mod tensor;
 
 pub use backward::{grad, grad_stacked};
 pub use error::{Error, ErrorKind, Result};
+pub use function::Function;
 pub use graph::NodeId;
 pub use jacobian::{Args, Jacobian, Nested, Read, hessian, jacobian};
 pub use ops::{

@@ -17,9 +17,9 @@ use std::collections::HashMap;
 
 use jac_core::index::Index;
 use jac_core::{
-    Args, ErrorKind, Jacobian, Nested, Tensor, add, cos, div, exp, hessian, jacobian, log, matmul,
-    mean, mul, neg, pow_scalar, relu, reshape, scale, sigmoid, sin, sqrt, square, sub, sum, tanh,
-    transpose,
+    Args, ErrorKind, Function, Jacobian, Nested, Tensor, add, cos, div, exp, hessian, jacobian,
+    log, matmul, mean, mul, neg, pow_scalar, relu, reshape, scale, sigmoid, sin, sqrt, square, sub,
+    sum, tanh, transpose,
 };
 use serde_json::Value;
 
@@ -138,12 +138,52 @@ impl Env {
 
     /// Builds the inputs (all requiring grad) and runs the program.
     fn run(case: &Value) -> Env {
+        Env::run_scaled(case, 1.0)
+    }
+
+    /// The same tensors, from a [`Function`] recorded at another point (the
+    /// inputs scaled by 1.25, which keeps every sign, so every op stays in
+    /// its domain) and replayed at the case's inputs: every later check then
+    /// tests the replay.
+    fn replayed(case: &Value) -> Env {
+        let elsewhere = Env::run_scaled(case, 1.25);
+        let mut names: Vec<&String> = elsewhere.tensors.keys().collect();
+        names.sort();
+        let input_specs = field(case, "inputs")
+            .as_object()
+            .expect("inputs is an object");
+        let xs: Vec<Tensor> = input_specs
+            .keys()
+            .map(|n| elsewhere.tensors[n].clone())
+            .collect();
+        let ys: Vec<Tensor> = names
+            .iter()
+            .map(|&n| elsewhere.tensors[n].clone())
+            .collect();
+        let f = Function::new(&xs, &ys).expect("a case's program records");
+        let values: Vec<Vec<f64>> = input_specs
+            .iter()
+            .map(|(n, spec)| tensor_of(spec, true, n).to_vec())
+            .collect();
+        let values: Vec<&[f64]> = values.iter().map(Vec::as_slice).collect();
+        let (_, traced) = f.trace(&values).expect("the replay at the case's inputs");
+        Env {
+            tensors: names.into_iter().cloned().zip(traced).collect(),
+        }
+    }
+
+    fn run_scaled(case: &Value, factor: f64) -> Env {
         let mut tensors = HashMap::new();
         let inputs = field(case, "inputs")
             .as_object()
             .expect("inputs is an object");
         for (name, spec) in inputs {
-            tensors.insert(name.clone(), tensor_of(spec, true, name));
+            let x = tensor_of(spec, true, name);
+            let scaled: Vec<f64> = x.to_vec().iter().map(|v| v * factor).collect();
+            tensors.insert(
+                name.clone(),
+                Tensor::from_vec(scaled, x.shape(), true).expect("same shape"),
+            );
         }
         let mut env = Env { tensors };
         for step in field(case, "program")
@@ -546,9 +586,9 @@ fn call(case: &Value, env: &Env) -> jac_core::Result<Jacobian> {
     }
 }
 
-fn run_case(case: &Value, tally: &mut Tally) {
+fn run_case(case: &Value, tally: &mut Tally, make_env: fn(&Value) -> Env) {
     let name = as_str(field(case, "name"), "name");
-    let env = Env::run(case);
+    let env = make_env(case);
     let before = (tally.blocks, tally.queries, tally.call_errors);
     let recorded = case
         .get("queries")
@@ -657,6 +697,16 @@ fn run_case(case: &Value, tally: &mut Tally) {
 
 #[test]
 fn every_recorded_paddle_case_matches() {
+    check_every_case(Env::run, "graph");
+}
+
+/// The same checks on the graph a [`Function`] replays.
+#[test]
+fn every_recorded_paddle_case_matches_when_replayed_by_a_function() {
+    check_every_case(Env::replayed, "replayed by a Function");
+}
+
+fn check_every_case(make_env: fn(&Value) -> Env, how: &str) {
     let root: Value = serde_json::from_str(CASES).expect("the reference file is JSON");
     assert_eq!(root["format_version"], 1, "a format this interpreter knows");
     let cases = field(&root, "cases").as_array().expect("cases is a list");
@@ -678,11 +728,11 @@ fn every_recorded_paddle_case_matches() {
         })
         .sum();
     for case in cases {
-        run_case(case, &mut tally);
+        run_case(case, &mut tally, make_env);
     }
 
     println!(
-        "paddle reference ({}): {} of {} cases checked: {} block shapes, {} of {} queries \
+        "paddle reference ({}, {how}): {} of {} cases checked: {} block shapes, {} of {} queries \
          ({} of them quirks where libjac follows numpy; {} refused on purpose), {} call \
          errors, {} substitute checks; {} intended deviations:",
         as_str(field(&root, "paddle_version"), "paddle_version"),

@@ -25,6 +25,7 @@ pub mod shape;
 pub mod unary;
 
 use std::fmt;
+use std::sync::Arc;
 
 use ndarray::ArrayD;
 
@@ -122,6 +123,12 @@ impl VjpContext<'_> {
 /// whose outputs can be larger (broadcasting, products, joins) check their
 /// output size when they are built.
 pub(crate) fn apply(op: impl Op + 'static, inputs: Vec<Tensor>) -> Result<Tensor> {
+    apply_shared(Arc::new(op), inputs)
+}
+
+/// [`apply`] with a rule already shared by another node (a recorded
+/// [`crate::Function`] replaying its program).
+pub(crate) fn apply_shared(op: Arc<dyn Op>, inputs: Vec<Tensor>) -> Result<Tensor> {
     if let Some(largest) = inputs.iter().max_by_key(|t| t.numel()) {
         crate::alloc::reserve(largest.numel(), largest.shape(), op.name())?;
     }
@@ -130,7 +137,7 @@ pub(crate) fn apply(op: impl Op + 'static, inputs: Vec<Tensor>) -> Result<Tensor
         [a, b] => op.forward(&[a.value(), b.value()])?,
         many => op.forward(&many.iter().map(Tensor::value).collect::<Vec<_>>())?,
     };
-    Ok(Tensor::from_op(Box::new(op), inputs, value))
+    Ok(Tensor::from_op(op, inputs, value))
 }
 
 /// The gradient list of a one-input op.

@@ -1,0 +1,558 @@
+//! [`Function`]: a program recorded once from an eager graph, then evaluated
+//! and differentiated at new input values.
+//!
+//! Recording walks the graph between the inputs and the outputs once and
+//! flattens it into instructions in topological order, each one of the
+//! graph's own op rules (shared, not copied) applied to earlier slots.
+//! Everything else the outputs depend on becomes a constant with its value
+//! at recording time, and nothing the outputs do not need is kept. Op
+//! values are pure functions of their inputs and static attributes, so a
+//! replay recomputes value-dependent derivatives (relu, abs, max) at the new
+//! point.
+//!
+//! The program is immutable: any number of threads may evaluate one
+//! `Function` at once, each call with its own workspace.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use ndarray::{ArrayD, IxDyn};
+
+use crate::alloc::{checked_numel, try_with_capacity};
+use crate::backward::grad;
+use crate::error::{Error, Result, fmt_shape};
+use crate::graph::{GradMode, NodeId};
+use crate::jacobian::{Jacobian, hessian, jacobian};
+use crate::ops::{Op, apply_shared};
+use crate::tensor::Tensor;
+
+/// Where an instruction finds an operand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    /// The function's input `k`.
+    Input(usize),
+    /// The recorded constant `k`.
+    Constant(usize),
+    /// The result of instruction `k`.
+    Result(usize),
+}
+
+/// One recorded op: its rule, where its operands are, its result's shape.
+struct Instr {
+    op: Arc<dyn Op>,
+    args: Vec<Slot>,
+    shape: Vec<usize>,
+}
+
+/// A program recorded from the graph between some leaves (the inputs) and
+/// some tensors (the outputs), evaluated at new input values: its outputs
+/// ([`Function::eval_into`]), a vector-Jacobian product
+/// ([`Function::vjp_into`]), a lazy Jacobian ([`Function::jacobian`]) or
+/// Hessian ([`Function::hessian`]) with the same semantics as [`jacobian`]
+/// and [`hessian`] on the graph.
+///
+/// Every other tensor the outputs depend on is a constant with its value at
+/// recording time; an output that does not depend on any input is allowed
+/// (its derivatives are 0). Input and output shapes are fixed when
+/// recording. Dropping the tensors it was made from does not affect it.
+/// `Send + Sync`: threads may evaluate it at once.
+///
+/// ```
+/// use jac_core::{Function, Tensor, mul, sin, add, index::Index};
+///
+/// // Record y = x1 * x2 + sin(x1) once...
+/// let x1 = Tensor::from_vec(vec![0.0; 3], &[3], true)?;
+/// let x2 = Tensor::from_vec(vec![0.0; 3], &[3], true)?;
+/// let y = add(&mul(&x1, &x2)?, &sin(&x1)?)?;
+/// let f = Function::new(&[x1, x2], &[y])?;
+///
+/// // ...then evaluate it at new points.
+/// let (a, b) = ([0.1, 0.2, 0.3], [1.0, 2.0, 3.0]);
+/// let mut y = [0.0; 3];
+/// f.eval_into(&[&a, &b], &mut [&mut y])?;
+/// assert_eq!(y[2], 0.3 * 3.0 + 0.3f64.sin());
+///
+/// // dy/dx2 = diag(x1), lazily: only row 1 is evaluated.
+/// let j = f.jacobian(&[&a, &b], None)?;
+/// assert_eq!(j.read(0, 1, &[Index::Int(1)])?.as_slice().unwrap(), &[0.0, 0.2, 0.0]);
+/// assert_eq!(j.rows_evaluated(0)?, 1);
+/// # Ok::<(), jac_core::Error>(())
+/// ```
+pub struct Function {
+    input_shapes: Vec<Vec<usize>>,
+    constants: Vec<Tensor>,
+    instrs: Vec<Instr>,
+    outputs: Vec<Slot>,
+    /// For each instruction's result, the last instruction that reads it
+    /// (`usize::MAX` for results that are outputs): evaluation frees it
+    /// right after.
+    last_use: Vec<usize>,
+}
+
+impl std::fmt::Debug for Function {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Function")
+            .field("inputs", &self.input_shapes)
+            .field("outputs", &self.output_shapes())
+            .field("ops", &self.instrs.len())
+            .field("constants", &self.constants.len())
+            .finish()
+    }
+}
+
+impl Function {
+    /// Records the program from `inputs` (leaves that require grad, each
+    /// given once) to `outputs` (any tensors, repeats allowed).
+    ///
+    /// Errors: `InvalidArgument` for no inputs or no outputs, an input that
+    /// is the result of an op, or one given twice; `NotDifferentiable` for
+    /// an input that does not require grad.
+    pub fn new(inputs: &[Tensor], outputs: &[Tensor]) -> Result<Function> {
+        check_inputs(inputs)?;
+        if outputs.is_empty() {
+            return Err(Error::invalid(
+                "outputs: expected at least one output, got 0",
+            ));
+        }
+        let input_of: HashMap<NodeId, usize> = inputs
+            .iter()
+            .enumerate()
+            .map(|(k, x)| (x.id(), k))
+            .collect();
+
+        // Every node the outputs reach without passing an input, in
+        // ascending id order: a topological order (graph.rs). Iterative, so
+        // a chain of any length leaves the call stack alone.
+        let mut nodes: Vec<Tensor> = Vec::new();
+        let mut seen: HashMap<NodeId, ()> = HashMap::new();
+        let mut stack: Vec<Tensor> = outputs.to_vec();
+        while let Some(t) = stack.pop() {
+            if seen.insert(t.id(), ()).is_some() {
+                continue;
+            }
+            if !input_of.contains_key(&t.id())
+                && let Some(recipe) = &t.0.recipe
+            {
+                stack.extend(
+                    recipe
+                        .inputs
+                        .iter()
+                        .filter(|i| !seen.contains_key(&i.id()))
+                        .cloned(),
+                );
+            }
+            nodes.push(t);
+        }
+        nodes.sort_unstable_by_key(Tensor::id);
+        let position = |id: NodeId| nodes.binary_search_by_key(&id, Tensor::id).ok();
+        let args_of = |t: &Tensor| -> Vec<usize> {
+            t.0.recipe.as_ref().map_or_else(Vec::new, |r| {
+                r.inputs.iter().filter_map(|i| position(i.id())).collect()
+            })
+        };
+
+        // A node is recomputed when it depends on an input; otherwise it is
+        // a constant, and what is behind it is not needed.
+        let mut depends = vec![false; nodes.len()];
+        for p in 0..nodes.len() {
+            depends[p] = input_of.contains_key(&nodes[p].id())
+                || (nodes[p].0.recipe.is_some() && args_of(&nodes[p]).iter().any(|&q| depends[q]));
+        }
+        let mut needed = vec![false; nodes.len()];
+        for y in outputs {
+            if let Some(p) = position(y.id()) {
+                needed[p] = true;
+            }
+        }
+        for p in (0..nodes.len()).rev() {
+            if needed[p] && depends[p] && !input_of.contains_key(&nodes[p].id()) {
+                for q in args_of(&nodes[p]) {
+                    needed[q] = true;
+                }
+            }
+        }
+
+        let mut slots: Vec<Option<Slot>> = vec![None; nodes.len()];
+        let mut constants = Vec::new();
+        let mut instrs = Vec::new();
+        for p in 0..nodes.len() {
+            if !needed[p] {
+                continue;
+            }
+            let t = &nodes[p];
+            slots[p] = Some(if let Some(&k) = input_of.get(&t.id()) {
+                Slot::Input(k)
+            } else if depends[p] {
+                let recipe = t.0.recipe.as_ref().ok_or_else(|| {
+                    Error::internal("Function::new: a node that depends on an input has no recipe")
+                })?;
+                let args = recipe
+                    .inputs
+                    .iter()
+                    .map(|i| {
+                        position(i.id()).and_then(|q| slots[q]).ok_or_else(|| {
+                            Error::internal("Function::new: an operand was not recorded first")
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                instrs.push(Instr {
+                    op: Arc::clone(&recipe.op),
+                    args,
+                    shape: t.shape().to_vec(),
+                });
+                Slot::Result(instrs.len() - 1)
+            } else {
+                // A constant leaf is immutable and holds no graph: share it.
+                // Anything else is cut from its graph by a copy of its value.
+                constants.push(if t.requires_grad() {
+                    t.detach()
+                } else {
+                    t.clone()
+                });
+                Slot::Constant(constants.len() - 1)
+            });
+        }
+        let outputs = outputs
+            .iter()
+            .map(|y| {
+                position(y.id())
+                    .and_then(|p| slots[p])
+                    .ok_or_else(|| Error::internal("Function::new: an output was not recorded"))
+            })
+            .collect::<Result<Vec<_>>>()?;
+
+        let mut last_use = vec![0; instrs.len()];
+        for (i, instr) in instrs.iter().enumerate() {
+            for arg in &instr.args {
+                if let Slot::Result(j) = *arg {
+                    last_use[j] = i;
+                }
+            }
+        }
+        for y in &outputs {
+            if let Slot::Result(j) = *y {
+                last_use[j] = usize::MAX;
+            }
+        }
+        Ok(Function {
+            input_shapes: inputs.iter().map(|x| x.shape().to_vec()).collect(),
+            constants,
+            instrs,
+            outputs,
+            last_use,
+        })
+    }
+
+    /// The number of inputs.
+    pub fn n_inputs(&self) -> usize {
+        self.input_shapes.len()
+    }
+
+    /// The number of outputs.
+    pub fn n_outputs(&self) -> usize {
+        self.outputs.len()
+    }
+
+    /// The shape of input `i`, or `None` past the last.
+    pub fn input_shape(&self, i: usize) -> Option<&[usize]> {
+        self.input_shapes.get(i).map(Vec::as_slice)
+    }
+
+    /// The shape of output `i`, or `None` past the last.
+    pub fn output_shape(&self, i: usize) -> Option<&[usize]> {
+        self.outputs.get(i).map(|&s| self.shape_of(s))
+    }
+
+    fn output_shapes(&self) -> Vec<&[usize]> {
+        self.outputs.iter().map(|&s| self.shape_of(s)).collect()
+    }
+
+    /// The number of recorded ops: those between the inputs and the outputs.
+    pub fn n_ops(&self) -> usize {
+        self.instrs.len()
+    }
+
+    /// The number of recorded constants (values the outputs depend on that
+    /// do not depend on any input).
+    pub fn n_constants(&self) -> usize {
+        self.constants.len()
+    }
+
+    fn shape_of(&self, s: Slot) -> &[usize] {
+        match s {
+            Slot::Input(k) => &self.input_shapes[k],
+            Slot::Constant(k) => self.constants[k].shape(),
+            Slot::Result(k) => &self.instrs[k].shape,
+        }
+    }
+
+    /// Writes the outputs at `inputs` (one row-major buffer per input, each
+    /// of its numel) into `outputs` (one per output, each of its numel).
+    ///
+    /// Errors: `InvalidArgument` for a wrong number of buffers or a buffer
+    /// of the wrong length (outputs are untouched then), `OutOfMemory`.
+    pub fn eval_into(&self, inputs: &[&[f64]], outputs: &mut [&mut [f64]]) -> Result<()> {
+        self.check_inputs(inputs)?;
+        let lens: Vec<usize> = outputs.iter().map(|o| o.len()).collect();
+        check_lens(&lens, "out", "output", &self.output_shapes())?;
+        let xs = inputs
+            .iter()
+            .zip(&self.input_shapes)
+            .map(|(data, shape)| array_from(data, shape))
+            .collect::<Result<Vec<_>>>()?;
+        let mut results: Vec<Option<ArrayD<f64>>> = (0..self.instrs.len()).map(|_| None).collect();
+        for (i, instr) in self.instrs.iter().enumerate() {
+            let value = {
+                let args = instr
+                    .args
+                    .iter()
+                    .map(|&s| self.value(s, &xs, &results))
+                    .collect::<Result<Vec<_>>>()?;
+                if let Some(largest) = args.iter().max_by_key(|a| a.len()) {
+                    crate::alloc::reserve(largest.len(), largest.shape(), instr.op.name())?;
+                }
+                instr.op.forward(&args)?
+            };
+            results[i] = Some(value);
+            for &arg in &instr.args {
+                if let Slot::Result(j) = arg
+                    && self.last_use[j] == i
+                    && let Some(done) = results[j].take()
+                {
+                    release(done);
+                }
+            }
+        }
+        // Nothing is written until every output exists.
+        let values = self
+            .outputs
+            .iter()
+            .map(|&s| self.value(s, &xs, &results))
+            .collect::<Result<Vec<_>>>()?;
+        for (out, value) in outputs.iter_mut().zip(values) {
+            copy_row_major(value, out);
+        }
+        Ok(())
+    }
+
+    /// Writes `sum_i cot[i] . d outputs[i] / d inputs[j]` for every input
+    /// `j` into `grads[j]` (each of input `j`'s numel). `cotangents` holds
+    /// one buffer per output (each of its numel); `None` means ones for
+    /// every output.
+    ///
+    /// Errors: as [`Function::eval_into`], for `cotangents` and `grads` too.
+    ///
+    /// ```
+    /// use jac_core::{Function, Tensor, mul, sum};
+    /// // f(x) = sum(x * x); its gradient is 2x at any point.
+    /// let x = Tensor::from_vec(vec![0.0; 2], &[2], true)?;
+    /// let f = Function::new(&[x.clone()], &[sum(&mul(&x, &x)?, None, false)?])?;
+    /// let mut g = [0.0; 2];
+    /// f.vjp_into(&[&[3.0, -1.0]], None, &mut [&mut g])?;
+    /// assert_eq!(g, [6.0, -2.0]);
+    /// f.vjp_into(&[&[3.0, -1.0]], Some(&[&[0.5]]), &mut [&mut g])?;
+    /// assert_eq!(g, [3.0, -1.0]);
+    /// # Ok::<(), jac_core::Error>(())
+    /// ```
+    pub fn vjp_into(
+        &self,
+        inputs: &[&[f64]],
+        cotangents: Option<&[&[f64]]>,
+        grads: &mut [&mut [f64]],
+    ) -> Result<()> {
+        self.check_inputs(inputs)?;
+        if let Some(cots) = cotangents {
+            let lens: Vec<usize> = cots.iter().map(|c| c.len()).collect();
+            check_lens(&lens, "cot", "output", &self.output_shapes())?;
+        }
+        let lens: Vec<usize> = grads.iter().map(|g| g.len()).collect();
+        check_lens(&lens, "grad", "input", &self.input_shape_list())?;
+        let (xs, ys) = self.trace(inputs)?;
+        let seeds = cotangents
+            .map(|cots| {
+                cots.iter()
+                    .zip(&ys)
+                    .map(|(c, y)| Tensor::from_slice(c, y.shape(), false))
+                    .collect::<Result<Vec<_>>>()
+            })
+            .transpose()?;
+        let gs = grad(&ys, &xs, seeds.as_deref(), false)?;
+        for (out, g) in grads.iter_mut().zip(&gs) {
+            copy_row_major(g.value(), out);
+        }
+        Ok(())
+    }
+
+    /// The lazy Jacobian of the outputs with respect to the inputs at
+    /// `inputs`, as [`jacobian`] with a tuple of ys and a tuple of xs: block
+    /// `(i, j)` is `d outputs[i] / d inputs[j]`. Evaluates the outputs (the
+    /// point's graph) and nothing else; reads evaluate the rows they touch.
+    ///
+    /// Errors: as [`Function::eval_into`] for the buffers, then as
+    /// [`jacobian`] for the batch axis and the shapes.
+    pub fn jacobian(&self, inputs: &[&[f64]], batch_axis: Option<i64>) -> Result<Jacobian> {
+        let (xs, ys) = self.trace(inputs)?;
+        jacobian(&ys, &xs, batch_axis)
+    }
+
+    /// The lazy Hessian of output `output` with respect to the inputs at
+    /// `inputs`, as [`hessian`] with a tuple of xs.
+    ///
+    /// Errors: `Index` for an output past the last, as
+    /// [`Function::eval_into`] for the buffers, then as [`hessian`].
+    pub fn hessian(
+        &self,
+        inputs: &[&[f64]],
+        output: usize,
+        batch_axis: Option<i64>,
+    ) -> Result<Jacobian> {
+        if output >= self.outputs.len() {
+            return Err(Error::index(format!(
+                "output: expected an output index in [0, {}), got {output}",
+                self.outputs.len()
+            )));
+        }
+        let (xs, ys) = self.trace(inputs)?;
+        hessian(&ys[output], &xs, batch_axis)
+    }
+
+    /// Replays the program at `inputs` as an eager graph: fresh leaves that
+    /// require grad, and the outputs recorded from them.
+    pub fn trace(&self, inputs: &[&[f64]]) -> Result<(Vec<Tensor>, Vec<Tensor>)> {
+        self.check_inputs(inputs)?;
+        let _recording = GradMode::set(true);
+        let xs = inputs
+            .iter()
+            .zip(&self.input_shapes)
+            .map(|(data, shape)| Tensor::from_slice(data, shape, true))
+            .collect::<Result<Vec<_>>>()?;
+        let mut results: Vec<Tensor> = Vec::with_capacity(self.instrs.len());
+        for instr in &self.instrs {
+            let args = instr
+                .args
+                .iter()
+                .map(|&s| self.tensor(s, &xs, &results).clone())
+                .collect();
+            results.push(apply_shared(Arc::clone(&instr.op), args)?);
+        }
+        let ys = self
+            .outputs
+            .iter()
+            .map(|&s| self.tensor(s, &xs, &results).clone())
+            .collect();
+        Ok((xs, ys))
+    }
+
+    fn tensor<'a>(&'a self, s: Slot, xs: &'a [Tensor], results: &'a [Tensor]) -> &'a Tensor {
+        match s {
+            Slot::Input(k) => &xs[k],
+            Slot::Constant(k) => &self.constants[k],
+            Slot::Result(k) => &results[k],
+        }
+    }
+
+    fn value<'a>(
+        &'a self,
+        s: Slot,
+        xs: &'a [ArrayD<f64>],
+        results: &'a [Option<ArrayD<f64>>],
+    ) -> Result<&'a ArrayD<f64>> {
+        match s {
+            Slot::Input(k) => Ok(&xs[k]),
+            Slot::Constant(k) => Ok(self.constants[k].value()),
+            Slot::Result(k) => results[k]
+                .as_ref()
+                .ok_or_else(|| Error::internal("Function: a result was read after it was freed")),
+        }
+    }
+
+    fn check_inputs(&self, inputs: &[&[f64]]) -> Result<()> {
+        let lens: Vec<usize> = inputs.iter().map(|x| x.len()).collect();
+        check_lens(&lens, "in", "input", &self.input_shape_list())
+    }
+
+    fn input_shape_list(&self) -> Vec<&[usize]> {
+        self.input_shapes.iter().map(Vec::as_slice).collect()
+    }
+}
+
+/// One buffer per shape, each of that shape's numel; messages name `{arg}`
+/// (the count) and `{arg}_lens[k]` (a length), as the C ABI spells its
+/// arguments.
+fn check_lens(lens: &[usize], arg: &str, what: &str, shapes: &[&[usize]]) -> Result<()> {
+    if lens.len() != shapes.len() {
+        return Err(Error::invalid(format!(
+            "{arg}: expected {} buffers (one per {what}), got {}",
+            shapes.len(),
+            lens.len()
+        )));
+    }
+    for (k, (&len, shape)) in lens.iter().zip(shapes).enumerate() {
+        let numel = checked_numel(shape, arg)?;
+        if len != numel {
+            return Err(Error::invalid(format!(
+                "{arg}_lens[{k}]: expected {numel} (numel of {what} {k}, shape {}), got {len}",
+                fmt_shape(shape)
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn check_inputs(inputs: &[Tensor]) -> Result<()> {
+    if inputs.is_empty() {
+        return Err(Error::invalid("inputs: expected at least one input, got 0"));
+    }
+    for (k, x) in inputs.iter().enumerate() {
+        if let Some(op) = x.op_name() {
+            return Err(Error::invalid(format!(
+                "inputs[{k}]: expected a leaf tensor, got the result of {op}"
+            )));
+        }
+        if !x.requires_grad() {
+            return Err(Error::not_differentiable(format!(
+                "inputs[{k}]: expected a leaf that requires grad, got a constant"
+            )));
+        }
+        if let Some(j) = inputs[..k].iter().position(|other| other.id() == x.id()) {
+            return Err(Error::invalid(format!(
+                "inputs[{k}]: the same tensor as inputs[{j}]; each input is given once"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A copy of `data` as an array of `shape` (whose numel was checked).
+fn array_from(data: &[f64], shape: &[usize]) -> Result<ArrayD<f64>> {
+    let mut copy = try_with_capacity(data.len(), "in")?;
+    copy.extend_from_slice(data);
+    ArrayD::from_shape_vec(IxDyn(shape), copy).map_err(|e| Error::internal(format!("in: {e}")))
+}
+
+fn copy_row_major(value: &ArrayD<f64>, out: &mut [f64]) {
+    match value.as_slice() {
+        Some(s) => out.copy_from_slice(s),
+        None => out.iter_mut().zip(value.iter()).for_each(|(o, v)| *o = *v),
+    }
+}
+
+/// Gives a large freed result's buffer back to the pool, as dropping a
+/// graph node does.
+fn release(value: ArrayD<f64>) {
+    if value.len() >= crate::pool::MIN_LEN {
+        let (buffer, _) = value.into_raw_vec_and_offset();
+        crate::pool::recycle(buffer);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_function_is_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Function>();
+    }
+}

@@ -1,0 +1,489 @@
+//! `Function`: a program recorded at one point and replayed at others gives
+//! what building the same program eagerly at those points gives (values,
+//! VJPs, lazy Jacobians and Hessians, to the last bit: the same rules run in
+//! the same order), records only what it needs, replays value-dependent
+//! derivatives exactly, and refuses bad arguments with the right kind.
+
+mod common;
+
+use common::{Domain, Rng, assert_close, central_diff, seed_from, values};
+use jac_core::index::Index;
+use jac_core::{
+    ErrorKind, Function, Tensor, abs, add, add_scalar, broadcast_to, concat, cos, div, exp, grad,
+    hessian, jacobian, log, matmul, max, mean, mul, neg, pow_scalar, relu, reshape, scale, sigmoid,
+    sin, slice, softplus, sqrt, square, stack, sub, sum, tan, tanh, transpose, where_,
+};
+use ndarray::{ArrayD, IxDyn};
+
+const SHAPES: [&[usize]; 2] = [&[6], &[3]];
+
+/// A program through every op family: matmul, broadcasting binary ops,
+/// every unary op, reductions, max, reshape, transpose, a reversed slice,
+/// concat, stack, where with a constant mask, broadcast_to. Three outputs,
+/// one of them a constant (it depends on no input).
+fn program(x: &Tensor, v: &Tensor) -> Vec<Tensor> {
+    let r = || -> jac_core::Result<Vec<Tensor>> {
+        let x = &reshape(x, &[2, 3])?;
+        let w = Tensor::from_vec(vec![0.3, -0.2, 0.5, 0.1, 0.4, -0.6], &[3, 2], false)?;
+        let h = tanh(&add(&matmul(x, &w)?, &Tensor::scalar(0.1))?)?; // [2, 2]
+        let hv = mul(&broadcast_to(&reshape(v, &[1, 3])?, &[2, 3])?, x)?; // [2, 3]
+        let a = sigmoid(&sub(&hv, &neg(&sin(x)?)?)?)?;
+        let b = div(&softplus(&cos(&hv)?)?, &add_scalar(&square(x)?, 1.0)?)?;
+        let c = sqrt(&add_scalar(
+            &pow_scalar(&abs(&tan(&scale(&a, 0.5)?)?)?, 3.0)?,
+            1.0,
+        )?)?;
+        let d = log(&add_scalar(
+            &exp(&relu(&sub(&b, &Tensor::scalar(0.4))?)?)?,
+            1.0,
+        )?)?;
+        let rev = slice(&concat(&[c.clone(), d.clone()], 1)?, 1, None, None, -2)?; // [2, 3]
+        let st = stack(&[rev, transpose(&a, &[1, 0])?.into_rows()?], 0)?; // [2, 2, 3]
+        let mask = Tensor::from_vec(vec![1.0, 0.0, 1.0], &[3], false)?;
+        let sel = where_(&mask, &st, &mul(&st, &st)?)?;
+        let m = max(&sel, -1, true)?; // [2, 2, 1]
+        let y0 = add(
+            &mean(&sel, Some(&[0]), false)?,
+            &sum(&m, Some(&[0, 2]), false)?.reshaped()?,
+        )?;
+        let y0 = reshape(&y0, &[-1])?; // [6]
+        let y1 = sum(&mul(&h, &h)?, None, false)?;
+        let y2 = exp(&Tensor::from_vec(vec![0.5, 1.5], &[2], false)?)?;
+        Ok(vec![y0, y1, y2])
+    };
+    r().expect("the program builds")
+}
+
+/// Small helpers so the program reads like a user's.
+trait Shapes: Sized {
+    /// `[3, 2]` -> `[2, 3]` by a copy through reshape and transpose.
+    fn into_rows(self) -> jac_core::Result<Tensor>;
+    /// `[2]` -> `[2, 1]`.
+    fn reshaped(self) -> jac_core::Result<Tensor>;
+}
+
+impl Shapes for Tensor {
+    fn into_rows(self) -> jac_core::Result<Tensor> {
+        transpose(&reshape(&self, &[3, 2])?, &[1, 0])
+    }
+    fn reshaped(self) -> jac_core::Result<Tensor> {
+        reshape(&self, &[2, 1])
+    }
+}
+
+fn point(rng: &mut Rng) -> Vec<Vec<f64>> {
+    SHAPES
+        .iter()
+        .map(|s| values(s, Domain::AwayFromZero(0.2, 0.9), rng))
+        .collect()
+}
+
+fn leaves(at: &[Vec<f64>]) -> Vec<Tensor> {
+    at.iter()
+        .zip(SHAPES)
+        .map(|(v, s)| Tensor::from_vec(v.clone(), s, true).unwrap())
+        .collect()
+}
+
+fn refs(at: &[Vec<f64>]) -> Vec<&[f64]> {
+    at.iter().map(Vec::as_slice).collect()
+}
+
+fn recorded(rng: &mut Rng) -> Function {
+    let xs = leaves(&point(rng));
+    let ys = program(&xs[0], &xs[1]);
+    Function::new(&xs, &ys).expect("records")
+}
+
+fn bits(a: &[f64]) -> Vec<u64> {
+    a.iter().map(|v| v.to_bits()).collect()
+}
+
+#[test]
+fn eval_at_new_points_equals_the_program_built_there() {
+    let mut rng = Rng::new(seed_from("eval"));
+    let f = recorded(&mut rng);
+    assert_eq!((f.n_inputs(), f.n_outputs()), (2, 3));
+    assert_eq!(f.input_shape(0), Some(&[6][..]));
+    assert_eq!(f.output_shape(0), Some(&[6][..]));
+    assert_eq!((f.input_shape(2), f.output_shape(3)), (None, None));
+    for _ in 0..5 {
+        let at = point(&mut rng);
+        let xs = leaves(&at);
+        let want = program(&xs[0], &xs[1]);
+        let mut outs: Vec<Vec<f64>> = want.iter().map(|y| vec![f64::NAN; y.numel()]).collect();
+        let mut bufs: Vec<&mut [f64]> = outs.iter_mut().map(Vec::as_mut_slice).collect();
+        f.eval_into(&refs(&at), &mut bufs).unwrap();
+        for (k, (got, y)) in outs.iter().zip(&want).enumerate() {
+            assert_eq!(f.output_shape(k).unwrap(), y.shape(), "output {k}");
+            assert_eq!(bits(got), bits(&y.to_vec()), "output {k}");
+        }
+    }
+}
+
+#[test]
+fn vjp_at_new_points_equals_grad_of_the_program_built_there() {
+    let mut rng = Rng::new(seed_from("vjp"));
+    let f = recorded(&mut rng);
+    for trial in 0..4 {
+        let at = point(&mut rng);
+        let xs = leaves(&at);
+        let ys = program(&xs[0], &xs[1]);
+        let cots: Option<Vec<Vec<f64>>> = (trial % 2 == 1).then(|| {
+            ys.iter()
+                .map(|y| values(y.shape(), Domain::Uniform(-1.0, 1.0), &mut rng))
+                .collect()
+        });
+        let seeds: Option<Vec<Tensor>> = cots.as_ref().map(|cs| {
+            cs.iter()
+                .zip(&ys)
+                .map(|(c, y)| Tensor::from_vec(c.clone(), y.shape(), false).unwrap())
+                .collect()
+        });
+        let want = grad(&ys, &xs, seeds.as_deref(), false).unwrap();
+        let mut gs: Vec<Vec<f64>> = SHAPES
+            .iter()
+            .map(|s| vec![f64::NAN; s.iter().product()])
+            .collect();
+        let mut bufs: Vec<&mut [f64]> = gs.iter_mut().map(Vec::as_mut_slice).collect();
+        let cot_refs: Option<Vec<&[f64]>> = cots.as_ref().map(|cs| refs(cs));
+        f.vjp_into(&refs(&at), cot_refs.as_deref(), &mut bufs)
+            .unwrap();
+        for (j, (got, w)) in gs.iter().zip(&want).enumerate() {
+            assert_eq!(bits(got), bits(&w.to_vec()), "trial {trial} input {j}");
+        }
+    }
+}
+
+/// The replayed gradient against central differences of the replayed
+/// values: checks the replay, not only its agreement with the graph.
+#[test]
+fn vjp_matches_central_differences_of_eval() {
+    let mut rng = Rng::new(seed_from("vjp fd"));
+    let f = recorded(&mut rng);
+    let at = point(&mut rng);
+    let cots: Vec<Vec<f64>> = (0..3)
+        .map(|k| {
+            values(
+                f.output_shape(k).unwrap(),
+                Domain::Uniform(-1.0, 1.0),
+                &mut rng,
+            )
+        })
+        .collect();
+    let mut objective = |p: &[ArrayD<f64>]| -> f64 {
+        let inputs: Vec<Vec<f64>> = p.iter().map(|a| a.iter().copied().collect()).collect();
+        let mut outs: Vec<Vec<f64>> = cots.iter().map(|c| vec![0.0; c.len()]).collect();
+        let mut bufs: Vec<&mut [f64]> = outs.iter_mut().map(Vec::as_mut_slice).collect();
+        f.eval_into(&refs(&inputs), &mut bufs).unwrap();
+        outs.iter()
+            .zip(&cots)
+            .map(|(o, c)| o.iter().zip(c).map(|(a, b)| a * b).sum::<f64>())
+            .sum()
+    };
+    let arrays: Vec<ArrayD<f64>> = at
+        .iter()
+        .zip(SHAPES)
+        .map(|(v, s)| ArrayD::from_shape_vec(IxDyn(s), v.clone()).unwrap())
+        .collect();
+    let fd = central_diff(&mut objective, &arrays, 1e-6);
+    let mut gs: Vec<Vec<f64>> = SHAPES
+        .iter()
+        .map(|s| vec![0.0; s.iter().product()])
+        .collect();
+    let mut bufs: Vec<&mut [f64]> = gs.iter_mut().map(Vec::as_mut_slice).collect();
+    f.vjp_into(&refs(&at), Some(&refs(&cots)), &mut bufs)
+        .unwrap();
+    for (j, (g, d)) in gs.iter().zip(&fd).enumerate() {
+        let g = ArrayD::from_shape_vec(IxDyn(SHAPES[j]), g.clone()).unwrap();
+        assert_close(&g, d, 1e-6, 1e-7, &format!("input {j}"));
+    }
+}
+
+#[test]
+fn lazy_jacobians_at_new_points_equal_the_graphs_and_evaluate_only_what_is_read() {
+    let mut rng = Rng::new(seed_from("jacobian"));
+    let f = recorded(&mut rng);
+    let at = point(&mut rng);
+    let xs = leaves(&at);
+    let ys = program(&xs[0], &xs[1]);
+    // Output 2 is a constant: its blocks are zero.
+    let want = jacobian(&ys, &xs, None).unwrap();
+    let j = f.jacobian(&refs(&at), None).unwrap();
+    assert_eq!(j.blocks(), (3, 2));
+    assert_eq!(j.rows_evaluated(0).unwrap(), 0, "creating computes nothing");
+    let row = j.read(0, 1, &[Index::Int(4)]).unwrap();
+    assert_eq!(j.rows_evaluated(0).unwrap(), 1, "one row read");
+    assert_eq!(
+        bits(row.as_slice().unwrap()),
+        bits(
+            want.read(0, 1, &[Index::Int(4)])
+                .unwrap()
+                .as_slice()
+                .unwrap()
+        )
+    );
+    for i in 0..3 {
+        for k in 0..2 {
+            let got = j.read(i, k, &[]).unwrap();
+            let w = want.read(i, k, &[]).unwrap();
+            assert_eq!(got.shape(), w.shape(), "block ({i}, {k})");
+            assert_eq!(
+                bits(got.as_slice().unwrap()),
+                bits(w.as_slice().unwrap()),
+                "block ({i}, {k})"
+            );
+        }
+    }
+    assert!(
+        j.read(2, 0, &[]).unwrap().iter().all(|&v| v == 0.0),
+        "a constant output"
+    );
+    assert_eq!(j.rows_evaluated(0).unwrap(), 6);
+}
+
+#[test]
+fn hessians_at_new_points_equal_the_graphs() {
+    let mut rng = Rng::new(seed_from("hessian"));
+    let f = recorded(&mut rng);
+    let at = point(&mut rng);
+    let xs = leaves(&at);
+    let ys = program(&xs[0], &xs[1]);
+    let want = hessian(&ys[1], &xs, None).unwrap();
+    let h = f.hessian(&refs(&at), 1, None).unwrap();
+    assert_eq!(h.blocks(), (2, 2));
+    for i in 0..2 {
+        for k in 0..2 {
+            let got = h.read(i, k, &[]).unwrap();
+            let w = want.read(i, k, &[]).unwrap();
+            assert_eq!(
+                bits(got.as_slice().unwrap()),
+                bits(w.as_slice().unwrap()),
+                "block ({i}, {k})"
+            );
+        }
+    }
+    // Output 0 has 6 elements: not a Hessian's y.
+    let err = f.hessian(&refs(&at), 0, None).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Shape, "{err}");
+    let err = f.hessian(&refs(&at), 3, None).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Index, "{err}");
+    assert!(err.message().contains("output"), "{err}");
+}
+
+#[test]
+fn batched_jacobians_and_hessians_replay_per_sample() {
+    // y[b] = sum_j x[b, j]^3 + x[b, 0] x[b, 1], per sample.
+    let x = Tensor::from_vec(vec![0.0; 8], &[4, 2], true).unwrap();
+    let cube = mul(&mul(&x, &x).unwrap(), &x).unwrap();
+    let x0 = slice(&x, 1, Some(0), Some(1), 1).unwrap();
+    let x1 = slice(&x, 1, Some(1), Some(2), 1).unwrap();
+    let y = add(
+        &sum(&cube, Some(&[1]), false).unwrap(),
+        &reshape(&mul(&x0, &x1).unwrap(), &[-1]).unwrap(),
+    )
+    .unwrap();
+    let f = Function::new(&[x], &[y]).unwrap();
+    let at = [0.5, -1.0, 2.0, 0.25, -0.75, 1.5, 1.0, 3.0];
+    let j = f.jacobian(&[&at], Some(0)).unwrap();
+    assert_eq!(j.block_shape(0, 0).unwrap(), vec![4, 2]);
+    let got = j.read(0, 0, &[]).unwrap();
+    for b in 0..4 {
+        let (p, q) = (at[2 * b], at[2 * b + 1]);
+        assert_eq!(got[[b, 0]], 3.0 * p * p + q);
+        assert_eq!(got[[b, 1]], 3.0 * q * q + p);
+    }
+    let h = f.hessian(&[&at], 0, Some(0)).unwrap();
+    let got = h.read(0, 0, &[]).unwrap();
+    for b in 0..4 {
+        let (p, q) = (at[2 * b], at[2 * b + 1]);
+        let want = [6.0 * p, 1.0, 1.0, 6.0 * q];
+        let row: Vec<f64> = (0..4).map(|k| got[[b, k / 2, k % 2]]).collect();
+        assert_eq!(row, want, "sample {b}");
+    }
+}
+
+/// relu, abs and max take their branch from the replay's values, not the
+/// recording's.
+#[test]
+fn value_dependent_derivatives_follow_the_new_point() {
+    let x = Tensor::from_vec(vec![-1.0, -2.0, 3.0], &[3], true).unwrap();
+    let y = add(
+        &add(&relu(&x).unwrap(), &scale(&abs(&x).unwrap(), 10.0).unwrap()).unwrap(),
+        &scale(&max(&x, 0, false).unwrap(), 100.0).unwrap(),
+    )
+    .unwrap();
+    // d/dx sum(y) = relu' + 10 sign(x) + 300 at the argmax (the 0-D max is
+    // broadcast into three elements).
+    let f = Function::new(&[x], &[sum(&y, None, false).unwrap()]).unwrap();
+    let mut g = [0.0; 3];
+    f.vjp_into(&[&[-1.0, -2.0, 3.0]], None, &mut [&mut g])
+        .unwrap();
+    assert_eq!(g, [-10.0, -10.0, 311.0]);
+    f.vjp_into(&[&[4.0, -2.0, 3.0]], None, &mut [&mut g])
+        .unwrap();
+    assert_eq!(g, [311.0, -10.0, 11.0]);
+    f.vjp_into(&[&[-4.0, 2.0, -3.0]], None, &mut [&mut g])
+        .unwrap();
+    assert_eq!(g, [-10.0, 311.0, -10.0]);
+}
+
+#[test]
+fn only_what_the_outputs_need_is_recorded() {
+    let x = Tensor::from_vec(vec![1.0, 2.0], &[2], true).unwrap();
+    // A parameter that requires grad but is not an input: its whole chain
+    // becomes one constant, with its value at recording time.
+    let p = Tensor::from_vec(vec![0.5, 0.25], &[2], true).unwrap();
+    let c = exp(&sin(&p).unwrap()).unwrap();
+    let unused = tanh(&x).unwrap();
+    let y = mul(&x, &c).unwrap();
+    let f = Function::new(std::slice::from_ref(&x), &[y.clone(), x.clone()]).unwrap();
+    assert_eq!(f.n_ops(), 1, "only the mul: {f:?}");
+    assert_eq!(f.n_constants(), 1, "exp(sin(p)) as one constant: {f:?}");
+    let want_c = c.to_vec();
+    drop((p, c, unused, y, x));
+    let mut ys = [[0.0; 2], [0.0; 2]];
+    let [a, b] = &mut ys;
+    f.eval_into(&[&[3.0, -1.0]], &mut [a, b]).unwrap();
+    assert_eq!(ys[0], [3.0 * want_c[0], -want_c[1]]);
+    assert_eq!(ys[1], [3.0, -1.0], "an output that is an input");
+    let j = f.jacobian(&[&[3.0, -1.0]], None).unwrap();
+    let d = j.read(0, 0, &[]).unwrap();
+    assert_eq!(d.as_slice().unwrap(), &[want_c[0], 0.0, 0.0, want_c[1]]);
+    let id = j.read(1, 0, &[]).unwrap();
+    assert_eq!(id.as_slice().unwrap(), &[1.0, 0.0, 0.0, 1.0]);
+}
+
+#[test]
+fn a_long_chain_records_and_replays_without_deep_recursion() {
+    let x = Tensor::from_vec(vec![0.5], &[], true).unwrap();
+    let mut y = x.clone();
+    for _ in 0..100_000 {
+        y = add_scalar(&scale(&y, 0.5).unwrap(), 0.25).unwrap();
+    }
+    let f = Function::new(&[x], &[y]).unwrap();
+    assert_eq!(f.n_ops(), 200_000);
+    let mut out = [0.0];
+    f.eval_into(&[&[0.5]], &mut [&mut out]).unwrap();
+    assert!((out[0] - 0.5).abs() < 1e-12, "the fixed point: {}", out[0]);
+    let mut g = [0.0];
+    f.vjp_into(&[&[0.5]], None, &mut [&mut g]).unwrap();
+    assert_eq!(g[0], 0.0, "0.5^100000 underflows");
+}
+
+#[test]
+fn many_threads_evaluate_one_function_at_once() {
+    let mut rng = Rng::new(seed_from("threads"));
+    let f = recorded(&mut rng);
+    let points: Vec<Vec<Vec<f64>>> = (0..8).map(|_| point(&mut rng)).collect();
+    std::thread::scope(|s| {
+        for at in &points {
+            let f = &f;
+            s.spawn(move || {
+                for _ in 0..20 {
+                    let xs = leaves(at);
+                    let ys = program(&xs[0], &xs[1]);
+                    let mut out = vec![0.0; 1];
+                    f.eval_into(&refs(at), &mut [&mut [0.0; 6], &mut out, &mut [0.0; 2]])
+                        .unwrap();
+                    assert_eq!(out[0].to_bits(), ys[1].to_vec()[0].to_bits());
+                    let h = f.hessian(&refs(at), 1, None).unwrap();
+                    let want = hessian(&ys[1], &xs, None).unwrap();
+                    assert_eq!(
+                        bits(h.read(1, 0, &[]).unwrap().as_slice().unwrap()),
+                        bits(want.read(1, 0, &[]).unwrap().as_slice().unwrap())
+                    );
+                }
+            });
+        }
+    });
+}
+
+#[test]
+fn bad_recordings_are_refused_with_the_right_kind() {
+    let x = Tensor::from_vec(vec![1.0, 2.0], &[2], true).unwrap();
+    let y = sin(&x).unwrap();
+    let c = Tensor::from_vec(vec![1.0], &[1], false).unwrap();
+    let cases: [(&[Tensor], &[Tensor], ErrorKind, &str); 5] = [
+        (
+            &[],
+            std::slice::from_ref(&y),
+            ErrorKind::InvalidArgument,
+            "inputs",
+        ),
+        (
+            std::slice::from_ref(&x),
+            &[],
+            ErrorKind::InvalidArgument,
+            "outputs",
+        ),
+        (
+            std::slice::from_ref(&y),
+            std::slice::from_ref(&y),
+            ErrorKind::InvalidArgument,
+            "inputs[0]",
+        ),
+        (
+            &[x.clone(), c.clone()],
+            std::slice::from_ref(&y),
+            ErrorKind::NotDifferentiable,
+            "inputs[1]",
+        ),
+        (
+            &[x.clone(), x.clone()],
+            std::slice::from_ref(&y),
+            ErrorKind::InvalidArgument,
+            "inputs[1]",
+        ),
+    ];
+    for (k, (inputs, outputs, kind, arg)) in cases.iter().enumerate() {
+        let err = Function::new(inputs, outputs).unwrap_err();
+        assert_eq!(err.kind(), *kind, "case {k}: {err}");
+        assert!(err.message().starts_with(arg), "case {k}: {err}");
+    }
+}
+
+#[test]
+fn bad_buffers_are_refused_and_leave_outputs_untouched() {
+    let x = Tensor::from_vec(vec![1.0, 2.0, 3.0], &[3], true).unwrap();
+    let f = Function::new(
+        std::slice::from_ref(&x),
+        &[sum(&x, None, false).unwrap(), x.clone()],
+    )
+    .unwrap();
+    let good = [1.0, 2.0, 3.0];
+    let mut a = [7.0];
+    let mut b = [7.0; 3];
+    let check = |r: jac_core::Result<()>, arg: &str| {
+        let err = r.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
+        assert!(err.message().starts_with(arg), "{arg}: {err}");
+    };
+    check(
+        f.eval_into(&[&good[..2]], &mut [&mut a, &mut b]),
+        "in_lens[0]",
+    );
+    check(f.eval_into(&[], &mut [&mut a, &mut b]), "in:");
+    check(f.eval_into(&[&good], &mut [&mut a]), "out:");
+    check(
+        f.eval_into(&[&good], &mut [&mut a, &mut b[..2]]),
+        "out_lens[1]",
+    );
+    check(f.vjp_into(&[&good], Some(&[&[1.0]]), &mut [&mut b]), "cot:");
+    check(
+        f.vjp_into(&[&good], Some(&[&[1.0, 2.0], &good]), &mut [&mut b]),
+        "cot_lens[0]",
+    );
+    check(
+        f.vjp_into(&[&good], None, &mut [&mut b[..1]]),
+        "grad_lens[0]",
+    );
+    check(f.vjp_into(&[&good], None, &mut []), "grad:");
+    assert_eq!((a, b), ([7.0], [7.0; 3]), "nothing written");
+    let err = f.jacobian(&[&good], Some(1)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BatchAxis, "{err}");
+    let err = f.jacobian(&[&good[..1]], None).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
+    f.eval_into(&[&good], &mut [&mut a, &mut b]).unwrap();
+    assert_eq!((a, b), ([6.0], good));
+}
