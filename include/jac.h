@@ -127,6 +127,22 @@ typedef int32_t JacIndexKind;
 #endif // __cplusplus
 
 /**
+ * An opaque handle to a recorded function: the program between some input
+ * tensors and some output tensors, evaluated at new input values.
+ *
+ * Made by `jac_function_new`, freed with `jac_function_free`. Immutable:
+ * any number of threads may evaluate one function at once, each call with
+ * its own workspace. Freeing the tensors it was made from does not affect
+ * it. Every call checks the handle's type tag, as for `JacTensor`.
+ *
+ * Replay is exact for what libjac records: ops whose derivative depends on
+ * values (relu, abs, max) take their branch from the new inputs. What the
+ * host decided in C from values it read (which op to call, a mask it built
+ * for `jac_where`) is not recorded: it stays as it was when recording.
+ */
+typedef struct JacFunction JacFunction;
+
+/**
  * An opaque handle to a lazy Jacobian or Hessian: a grid of blocks
  * `(i, j)`, one per y and x (a Hessian: one per pair of xs).
  *
@@ -197,6 +213,151 @@ extern "C" {
  * libjac call; copy it to keep it. Each thread has its own.
  */
 const char *jac_last_error(void);
+
+/**
+ * Records the program from the `n_inputs` tensors `inputs` (leaves that
+ * require grad, each given once) to the `n_outputs` tensors `outputs` (any
+ * tensors, repeats allowed). Every other tensor the outputs depend on is
+ * captured as a constant with its current value; an output that depends on
+ * no input is allowed (its derivatives are 0). Shapes are fixed: every
+ * later evaluation takes buffers of the recorded inputs' sizes. `*out`
+ * receives a handle to free with `jac_function_free`.
+ *
+ * Returns `JAC_ERR_NULL_ARGUMENT` (a NULL array, entry or `out`),
+ * `JAC_ERR_INVALID_ARGUMENT` (`n_inputs` or `n_outputs` 0, an input that is
+ * the result of an op, an input given twice),
+ * `JAC_ERR_NOT_DIFFERENTIABLE` (an input that does not require grad).
+ *
+ * # Safety
+ * `inputs` is NULL or valid for `n_inputs` reads and `outputs` for
+ * `n_outputs` reads, each entry NULL or a live tensor handle; `out` is NULL
+ * or valid for one write.
+ */
+JacStatus jac_function_new(const JacTensor *const *inputs, size_t n_inputs, const JacTensor *const *outputs, size_t n_outputs, JacFunction **out);
+
+/**
+ * Frees a function handle; NULL is ignored. Jacobians made from it live on.
+ * A live handle of another type is not freed (the reason is left in
+ * `jac_last_error()`).
+ *
+ * # Safety
+ * `f` is NULL or a live handle not used after this call.
+ */
+void jac_function_free(JacFunction *f);
+
+/**
+ * Writes the number of inputs to `*out`.
+ *
+ * Returns `JAC_ERR_NULL_ARGUMENT` for a NULL argument.
+ *
+ * # Safety
+ * `f` is NULL or a live handle; `out` is NULL or valid for one write.
+ */
+JacStatus jac_function_n_inputs(const JacFunction *f, size_t *out);
+
+/**
+ * Writes the number of outputs to `*out`.
+ *
+ * Returns `JAC_ERR_NULL_ARGUMENT` for a NULL argument.
+ *
+ * # Safety
+ * `f` is NULL or a live handle; `out` is NULL or valid for one write.
+ */
+JacStatus jac_function_n_outputs(const JacFunction *f, size_t *out);
+
+/**
+ * Writes the dims of input `i` to `shape_out` (capacity `cap`) and their
+ * count to `*ndim_out`.
+ *
+ * Returns `JAC_ERR_NULL_ARGUMENT`, `JAC_ERR_INDEX` (`i` past the last
+ * input), `JAC_ERR_INVALID_ARGUMENT` (`cap` too small; nothing written).
+ *
+ * # Safety
+ * `f` is NULL or a live handle; `shape_out` is NULL or valid for `cap`
+ * writes; `ndim_out` is NULL or valid for one write.
+ */
+JacStatus jac_function_input_shape(const JacFunction *f, size_t i, int64_t *shape_out, size_t cap, size_t *ndim_out);
+
+/**
+ * Writes the dims of output `i` to `shape_out` (capacity `cap`) and their
+ * count to `*ndim_out`.
+ *
+ * Returns `JAC_ERR_NULL_ARGUMENT`, `JAC_ERR_INDEX` (`i` past the last
+ * output), `JAC_ERR_INVALID_ARGUMENT` (`cap` too small; nothing written).
+ *
+ * # Safety
+ * As `jac_function_input_shape`.
+ */
+JacStatus jac_function_output_shape(const JacFunction *f, size_t i, int64_t *shape_out, size_t cap, size_t *ndim_out);
+
+/**
+ * Evaluates the outputs at new inputs. `in` holds one row-major buffer per
+ * input and `in_lens` their lengths, each equal to that input's numel;
+ * `out` and `out_lens` the same for the outputs. Nothing is written on
+ * failure.
+ *
+ * Returns `JAC_ERR_NULL_ARGUMENT` (a NULL array, or a NULL buffer with a
+ * non-zero length), `JAC_ERR_INVALID_ARGUMENT` (a length that is not its
+ * tensor's numel; lengths are checked before any buffer is read),
+ * `JAC_ERR_OUT_OF_MEMORY`.
+ *
+ * # Safety
+ * `f` is NULL or a live handle; `in` and `in_lens` are NULL or valid for
+ * one read per input, each `in[k]` valid for `in_lens[k]` reads; `out` and
+ * `out_lens` the same per output, each `out[k]` valid for `out_lens[k]`
+ * writes. Output buffers overlap neither each other nor an input.
+ */
+JacStatus jac_function_eval(const JacFunction *f, const double *const *in, const size_t *in_lens, double *const *out, const size_t *out_lens);
+
+/**
+ * A vector-Jacobian product at new inputs: for each input `j`,
+ * `grads[j] = sum_i cot[i] . d outputs[i] / d inputs[j]`, shaped like
+ * input `j`. `cot` holds one buffer per output (its numel in `cot_lens`),
+ * or is NULL for ones for every output (`cot_lens` may then be NULL too);
+ * `grads` and `grad_lens` one buffer per input. Nothing is written on
+ * failure.
+ *
+ * Returns as `jac_function_eval`, for `cot` and `grads` too.
+ *
+ * # Safety
+ * As `jac_function_eval`, with `cot`/`cot_lens` (when `cot` is not NULL)
+ * one per output and `grads`/`grad_lens` one per input, each `grads[k]`
+ * valid for `grad_lens[k]` writes and overlapping nothing else.
+ */
+JacStatus jac_function_vjp(const JacFunction *f, const double *const *in, const size_t *in_lens, const double *const *cot, const size_t *cot_lens, double *const *grads, const size_t *grad_lens);
+
+/**
+ * The lazy Jacobian of the outputs with respect to the inputs at new
+ * inputs (buffers as for `jac_function_eval`): block `(i, j)` is
+ * `d outputs[i] / d inputs[j]`, with the semantics and `batch_axis` of
+ * `jac_jacobian_new`. Creating it evaluates the outputs and nothing else;
+ * reads evaluate the rows they touch. `*out` receives a handle to free with
+ * `jac_jacobian_free`; it does not depend on `f` staying alive.
+ *
+ * Returns as `jac_function_eval` for the buffers, then as
+ * `jac_jacobian_new` (`JAC_ERR_BATCH_AXIS`, `JAC_ERR_SHAPE`).
+ *
+ * # Safety
+ * `f` is NULL or a live handle; `in`/`in_lens` as for `jac_function_eval`;
+ * `out` is NULL or valid for one write.
+ */
+JacStatus jac_function_jacobian(const JacFunction *f, const double *const *in, const size_t *in_lens, int64_t batch_axis, JacJacobian **out);
+
+/**
+ * The lazy Hessian of output `output` with respect to the inputs at new
+ * inputs (buffers as for `jac_function_eval`), with the semantics and
+ * `batch_axis` of `jac_hessian_new`: `n_inputs x n_inputs` blocks. `*out`
+ * receives a handle to free with `jac_jacobian_free`.
+ *
+ * Returns `JAC_ERR_INDEX` (`output` past the last output) before the
+ * buffers, then as `jac_function_eval` for them, then as `jac_hessian_new`
+ * (`JAC_ERR_SHAPE` for an output that is not one value, or one per sample;
+ * `JAC_ERR_BATCH_AXIS`).
+ *
+ * # Safety
+ * As `jac_function_jacobian`.
+ */
+JacStatus jac_function_hessian(const JacFunction *f, const double *const *in, const size_t *in_lens, size_t output, int64_t batch_axis, JacJacobian **out);
 
 /**
  * Gradients of the `n_ys` tensors `ys` with respect to the `n_xs` tensors

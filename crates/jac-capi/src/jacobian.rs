@@ -113,7 +113,7 @@ fn at_least_one(n: usize, arg: &str, what: &str) -> Result<(), Failure> {
     Ok(())
 }
 
-fn batch_axis(b: i64) -> Option<i64> {
+pub(crate) fn batch_axis(b: i64) -> Option<i64> {
     (b != BATCH_NONE).then_some(b)
 }
 

@@ -30,6 +30,7 @@
 
 mod boundary;
 mod convert;
+mod function;
 mod grad;
 mod jacobian;
 mod ops;
@@ -41,6 +42,11 @@ mod version;
 #[doc(hidden)]
 pub use boundary::call_for_tests;
 pub use boundary::jac_last_error;
+pub use function::{
+    JacFunction, jac_function_eval, jac_function_free, jac_function_hessian,
+    jac_function_input_shape, jac_function_jacobian, jac_function_n_inputs, jac_function_n_outputs,
+    jac_function_new, jac_function_output_shape, jac_function_vjp,
+};
 pub use grad::jac_grad;
 pub use jacobian::{
     JacIndex, JacIndexKind, JacIndexKindCode, JacJacobian, jac_hessian_new,

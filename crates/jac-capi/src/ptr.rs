@@ -52,6 +52,7 @@ fn check_buffer<T>(p: *const T, len: usize, arg: &str) -> Result<(), Failure> {
 pub(crate) enum HandleKind {
     Tensor,
     Jacobian,
+    Function,
 }
 
 /// A tag from eight ASCII bytes, which a memory dump shows as they are.
@@ -64,13 +65,18 @@ pub(crate) const FREED: u64 = tag(b"jac:free");
 
 impl HandleKind {
     /// Every kind, to decode a tag.
-    const ALL: [HandleKind; 2] = [HandleKind::Tensor, HandleKind::Jacobian];
+    const ALL: [HandleKind; 3] = [
+        HandleKind::Tensor,
+        HandleKind::Jacobian,
+        HandleKind::Function,
+    ];
 
     /// The word at offset 0 of every live handle of this kind.
     pub(crate) const fn tag(self) -> u64 {
         match self {
             HandleKind::Tensor => tag(b"jac:tens"),
             HandleKind::Jacobian => tag(b"jac:jacb"),
+            HandleKind::Function => tag(b"jac:func"),
         }
     }
 
@@ -79,6 +85,7 @@ impl HandleKind {
         match self {
             HandleKind::Tensor => "JacTensor",
             HandleKind::Jacobian => "JacJacobian",
+            HandleKind::Function => "JacFunction",
         }
     }
 

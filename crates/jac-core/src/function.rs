@@ -294,7 +294,7 @@ impl Function {
     pub fn eval_into(&self, inputs: &[&[f64]], outputs: &mut [&mut [f64]]) -> Result<()> {
         self.check_inputs(inputs)?;
         let lens: Vec<usize> = outputs.iter().map(|o| o.len()).collect();
-        check_lens(&lens, "out", "output", &self.output_shapes())?;
+        self.check_lens(Buffers::Outputs, &lens)?;
         let xs = inputs
             .iter()
             .zip(&self.input_shapes)
@@ -363,10 +363,10 @@ impl Function {
         self.check_inputs(inputs)?;
         if let Some(cots) = cotangents {
             let lens: Vec<usize> = cots.iter().map(|c| c.len()).collect();
-            check_lens(&lens, "cot", "output", &self.output_shapes())?;
+            self.check_lens(Buffers::Cotangents, &lens)?;
         }
         let lens: Vec<usize> = grads.iter().map(|g| g.len()).collect();
-        check_lens(&lens, "grad", "input", &self.input_shape_list())?;
+        self.check_lens(Buffers::Gradients, &lens)?;
         let (xs, ys) = self.trace(inputs)?;
         let seeds = cotangents
             .map(|cots| {
@@ -406,14 +406,22 @@ impl Function {
         output: usize,
         batch_axis: Option<i64>,
     ) -> Result<Jacobian> {
+        self.check_output(output)?;
+        let (xs, ys) = self.trace(inputs)?;
+        hessian(&ys[output], &xs, batch_axis)
+    }
+
+    /// Checks that `output` names an output.
+    ///
+    /// Errors: `Index` for an output past the last.
+    pub fn check_output(&self, output: usize) -> Result<()> {
         if output >= self.outputs.len() {
             return Err(Error::index(format!(
                 "output: expected an output index in [0, {}), got {output}",
                 self.outputs.len()
             )));
         }
-        let (xs, ys) = self.trace(inputs)?;
-        hessian(&ys[output], &xs, batch_axis)
+        Ok(())
     }
 
     /// Replays the program at `inputs` as an eager graph: fresh leaves that
@@ -468,35 +476,98 @@ impl Function {
 
     fn check_inputs(&self, inputs: &[&[f64]]) -> Result<()> {
         let lens: Vec<usize> = inputs.iter().map(|x| x.len()).collect();
-        check_lens(&lens, "in", "input", &self.input_shape_list())
+        self.check_lens(Buffers::Inputs, &lens)
     }
 
-    fn input_shape_list(&self) -> Vec<&[usize]> {
-        self.input_shapes.iter().map(Vec::as_slice).collect()
+    /// Checks a list of buffer lengths: one per input (or output), each of
+    /// its numel. Every evaluation checks its buffers this way before it
+    /// touches them; a caller holding raw pointers checks first, so that no
+    /// buffer is taken at a length it does not have.
+    ///
+    /// Errors: `InvalidArgument` naming `{arg}` (a wrong count) or
+    /// `{arg}_lens[k]` (a wrong length), where `arg` is [`Buffers::arg`].
+    ///
+    /// ```
+    /// use jac_core::{Buffers, Function, Tensor, sin};
+    /// let x = Tensor::from_vec(vec![0.0; 3], &[3], true)?;
+    /// let f = Function::new(&[x.clone()], &[sin(&x)?])?;
+    /// assert!(f.check_lens(Buffers::Inputs, &[3]).is_ok());
+    /// let err = f.check_lens(Buffers::Outputs, &[2]).unwrap_err();
+    /// assert!(err.message().starts_with("out_lens[0]: expected 3"));
+    /// # Ok::<(), jac_core::Error>(())
+    /// ```
+    pub fn check_lens(&self, buffers: Buffers, lens: &[usize]) -> Result<()> {
+        let (arg, what) = (buffers.arg(), buffers.what());
+        let shapes = match buffers {
+            Buffers::Inputs | Buffers::Gradients => {
+                self.input_shapes.iter().map(Vec::as_slice).collect()
+            }
+            Buffers::Outputs | Buffers::Cotangents => self.output_shapes(),
+        };
+        if lens.len() != shapes.len() {
+            return Err(Error::invalid(format!(
+                "{arg}: expected {} buffers (one per {what}), got {}",
+                shapes.len(),
+                lens.len()
+            )));
+        }
+        for (k, (&len, shape)) in lens.iter().zip(&shapes).enumerate() {
+            let numel = checked_numel(shape, arg)?;
+            if len != numel {
+                return Err(Error::invalid(format!(
+                    "{}[{k}]: expected {numel} (numel of {what} {k}, shape {}), got {len}",
+                    buffers.lens_arg(),
+                    fmt_shape(shape)
+                )));
+            }
+        }
+        Ok(())
     }
 }
 
-/// One buffer per shape, each of that shape's numel; messages name `{arg}`
-/// (the count) and `{arg}_lens[k]` (a length), as the C ABI spells its
-/// arguments.
-fn check_lens(lens: &[usize], arg: &str, what: &str, shapes: &[&[usize]]) -> Result<()> {
-    if lens.len() != shapes.len() {
-        return Err(Error::invalid(format!(
-            "{arg}: expected {} buffers (one per {what}), got {}",
-            shapes.len(),
-            lens.len()
-        )));
-    }
-    for (k, (&len, shape)) in lens.iter().zip(shapes).enumerate() {
-        let numel = checked_numel(shape, arg)?;
-        if len != numel {
-            return Err(Error::invalid(format!(
-                "{arg}_lens[{k}]: expected {numel} (numel of {what} {k}, shape {}), got {len}",
-                fmt_shape(shape)
-            )));
+/// The lists of buffers a [`Function`] evaluation takes, for
+/// [`Function::check_lens`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Buffers {
+    /// Input values, one per input.
+    Inputs,
+    /// Output values, one per output.
+    Outputs,
+    /// Cotangents of a VJP, one per output.
+    Cotangents,
+    /// Gradients of a VJP, one per input.
+    Gradients,
+}
+
+impl Buffers {
+    /// The argument name messages use (the C ABI's): `in`, `out`, `cot`,
+    /// `grad`.
+    pub fn arg(self) -> &'static str {
+        match self {
+            Buffers::Inputs => "in",
+            Buffers::Outputs => "out",
+            Buffers::Cotangents => "cot",
+            Buffers::Gradients => "grad",
         }
     }
-    Ok(())
+
+    /// The name of the lengths argument: `in_lens`, `out_lens`,
+    /// `cot_lens`, `grad_lens`.
+    pub fn lens_arg(self) -> &'static str {
+        match self {
+            Buffers::Inputs => "in_lens",
+            Buffers::Outputs => "out_lens",
+            Buffers::Cotangents => "cot_lens",
+            Buffers::Gradients => "grad_lens",
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Buffers::Inputs | Buffers::Gradients => "input",
+            Buffers::Outputs | Buffers::Cotangents => "output",
+        }
+    }
 }
 
 fn check_inputs(inputs: &[Tensor]) -> Result<()> {

@@ -50,7 +50,7 @@ mod tensor;
 
 pub use backward::{grad, grad_stacked};
 pub use error::{Error, ErrorKind, Result};
-pub use function::Function;
+pub use function::{Buffers, Function};
 pub use graph::NodeId;
 pub use jacobian::{Args, Jacobian, Nested, Read, hessian, jacobian};
 pub use ops::{
