@@ -5,12 +5,12 @@
 
 use ndarray::{ArrayD, Zip};
 
+use super::elementwise::{Algebra, Derivative, times};
 use super::{Op, VjpContext, apply};
 use crate::alloc::check_alloc;
 use crate::broadcast::{broadcast_shapes, view_as, zip_map};
 use crate::cotangent::{BroadcastMap, Partial};
 use crate::error::Result;
-use crate::ops::neg;
 use crate::ops::unary::standard_layout;
 use crate::tensor::Tensor;
 
@@ -70,19 +70,50 @@ impl Operands<'_> {
     }
 }
 
+/// The generic statement of one input's derivative, from either form an
+/// op may give: `constant(c)` or `|a, b, y| expression` (`a`, `b` the
+/// inputs, `y` the output).
+macro_rules! binary_derivative {
+    ($fn_name:ident, constant($c:expr)) => {
+        fn $fn_name<E: Algebra>(_a: &E, _b: &E, _y: &E) -> Result<Derivative<E>> {
+            Ok(Derivative::Constant($c))
+        }
+    };
+    ($fn_name:ident, |$a:ident, $b:ident, $y:ident| $d:expr) => {
+        fn $fn_name<E: Algebra>($a: &E, $b: &E, $y: &E) -> Result<Derivative<E>> {
+            let _ = (&$a, &$b, &$y);
+            let d: Result<E> = $d;
+            Ok(Derivative::Varying(d?))
+        }
+    };
+}
+
 /// Declares a broadcasting binary op: its type (no attributes: the output
-/// shape follows from the inputs'),
-/// its forward function and its VJP rule, and the public function.
+/// shape follows from the inputs'), its forward function, the one statement
+/// of its derivative with respect to each input, and the public function.
 macro_rules! binary_op {
     (
         $(#[$doc:meta])*
         $fn_name:ident, $ty:ident, $name:literal,
         forward: $forward:expr,
-        vjp: |$cx:ident, $g:ident| ($grad_a:expr, $grad_b:expr),
-        partial: |$i:ident, $x:ident| $partial:expr
+        d_a: [$($d_a:tt)+],
+        d_b: [$($d_b:tt)+]
     ) => {
         #[derive(Debug)]
         pub(crate) struct $ty;
+
+        impl $ty {
+            binary_derivative!(d_a, $($d_a)+);
+            binary_derivative!(d_b, $($d_b)+);
+
+            fn derivative<E: Algebra>(i: usize, a: &E, b: &E, y: &E) -> Result<Derivative<E>> {
+                if i == 0 {
+                    $ty::d_a(a, b, y)
+                } else {
+                    $ty::d_b(a, b, y)
+                }
+            }
+        }
 
         impl Op for $ty {
             fn name(&self) -> &'static str {
@@ -99,26 +130,42 @@ macro_rules! binary_op {
                 zip_map(a, b, &shape, $forward)
             }
 
-            fn vjp(&self, $cx: &VjpContext<'_>, $g: &Tensor) -> Result<Vec<Option<Tensor>>> {
-                let grad_a = if $cx.needs(0) { Some($grad_a) } else { None };
-                let grad_b = if $cx.needs(1) { Some($grad_b) } else { None };
-                Ok(vec![grad_a, grad_b])
+            fn vjp(&self, cx: &VjpContext<'_>, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
+                let (a, b, y) = (cx.input(0), cx.input(1), cx.output);
+                let mut grads = Vec::with_capacity(2);
+                for i in 0..2 {
+                    grads.push(if cx.needs(i) {
+                        Some(times(g, $ty::derivative(i, a, b, y)?)?)
+                    } else {
+                        None
+                    });
+                }
+                Ok(grads)
             }
 
             fn partial(
                 &self,
-                $i: usize,
+                i: usize,
                 inputs: &[Tensor],
                 output: &ArrayD<f64>,
                 at: Option<&[usize]>,
             ) -> Option<Result<Partial>> {
-                let $x = Operands {
+                // The form (constant or not) is fixed by the statement, so
+                // one evaluation tells.
+                if let Ok(Derivative::Constant(c)) = $ty::derivative(i, &1.0, &1.0, &1.0) {
+                    return Some(Ok(Partial::Constant(c)));
+                }
+                let operands = Operands {
                     a: inputs[0].value(),
                     b: inputs[1].value(),
                     y: output,
                     at,
                 };
-                Some($partial)
+                Some(operands.each(|a, b, y| match $ty::derivative(i, &a, &b, &y) {
+                    Ok(Derivative::Varying(d)) => d,
+                    Ok(Derivative::Constant(c)) => c,
+                    Err(_) => f64::NAN,
+                }))
             }
         }
 
@@ -135,33 +182,30 @@ binary_op!(
     /// `a + b`; d/da = 1, d/db = 1.
     add, Add, "add",
     forward: |p, q| p + q,
-    vjp: |cx, g| (g.clone(), g.clone()),
-    partial: |_i, _x| Ok(Partial::Constant(1.0))
+    d_a: [constant(1.0)],
+    d_b: [constant(1.0)]
 );
 
 binary_op!(
     /// `a - b`; d/da = 1, d/db = -1.
     sub, Sub, "sub",
     forward: |p, q| p - q,
-    vjp: |cx, g| (g.clone(), neg(g)?),
-    partial: |i, _x| Ok(Partial::Constant(if i == 0 { 1.0 } else { -1.0 }))
+    d_a: [constant(1.0)],
+    d_b: [constant(-1.0)]
 );
 
 binary_op!(
     /// `a * b`; d/da = b, d/db = a.
     mul, Mul, "mul",
     forward: |p, q| p * q,
-    vjp: |cx, g| (mul(g, cx.input(1))?, mul(g, cx.input(0))?),
-    partial: |i, x| x.each(|a, b, _y| if i == 0 { b } else { a })
+    d_a: [|_a, b, _y| Ok(b.clone())],
+    d_b: [|a, _b, _y| Ok(a.clone())]
 );
 
 binary_op!(
     /// `a / b`; d/da = 1 / b, d/db = -a / b^2 = -(a / b) / b.
     div, Div, "div",
     forward: |p, q| p / q,
-    vjp: |cx, g| (
-        div(g, cx.input(1))?,
-        mul(g, &neg(&div(cx.output, cx.input(1))?)?)?
-    ),
-    partial: |i, x| x.each(|_a, b, y| if i == 0 { 1.0 / b } else { -y / b })
+    d_a: [|_a, b, _y| b.recip()],
+    d_b: [|_a, b, y| y.div(b)?.neg()]
 );

@@ -18,6 +18,7 @@
 //! at new leaf values.
 
 pub mod binary;
+mod elementwise;
 pub mod linalg;
 pub mod reduce;
 pub mod select;
