@@ -9,6 +9,10 @@
 //     jac::Array b = J.block(0, 1)();                   // d y / d x2, 3x3 identity
 //     double d = J.block(0, 0)(1, jac::all)(1);         // J[0][1, :][1] == 1.0
 //
+//     jac::Function f({x1, x2}, {jac::sum(x1 * x2)});  // record once...
+//     auto y2 = f({{1, 2, 3}, {4, 5, 6}});             // ...evaluate anywhere: {{32}}
+//     auto g = f.vjp({{1, 2, 3}, {4, 5, 6}});          // {{4, 5, 6}, {1, 2, 3}}
+//
 // Ownership. Every libjac handle is owned by one `detail::Handle<T, Free>`
 // (move-only, explicit adopting constructor, `get()`, `release()`, a
 // destructor that only frees). `Tensor` and `Jacobian` hold that owner
@@ -17,9 +21,10 @@
 // indistinguishable from copying it, and copies are what expressions and
 // brace lists (`jac::jacobian({y}, {x1, x2})` copies x1 and x2 into a
 // `std::vector`) need. Copies of a `Jacobian` share its lazy row cache and its
-// block-rows setting. A `Block` is a copyable view that holds its Jacobian
-// alive. A moved-from or default-constructed `Tensor`/`Jacobian` is empty:
-// destroying or reassigning it is fine, and any other use throws
+// block-rows setting. A `Function` is immutable too, and its copies share its
+// handle in the same way. A `Block` is a copyable view that holds its Jacobian
+// alive. A moved-from or default-constructed `Tensor`/`Jacobian`/`Function` is
+// empty: destroying or reassigning it is fine, and any other use throws
 // `jac::NullArgumentError` with libjac's message.
 //
 // Errors. Every status other than JAC_OK throws `jac::Error` (a
@@ -28,13 +33,14 @@
 // (`jac::ShapeError`, `jac::IndexError`, ...; the list is
 // JAC_HPP_STATUS_LIST). There is one throw point, `detail::check`; the few
 // checks this header makes itself (a `grad_ys` of the wrong length, an
-// `Array` element out of range) go through it with their own message.
+// `Array` element out of range, a `Function` call with the wrong number of
+// buffers) go through it with their own message.
 // Destructors never throw.
 //
-// Threads. As the C handles: distinct objects, and copies of one tensor or
-// Jacobian, may be used from several threads at once; one object that is
-// assigned to while another thread reads it is a data race, as for any
-// `std::shared_ptr`.
+// Threads. As the C handles: distinct objects, and copies of one tensor,
+// Jacobian or Function, may be used from several threads at once; one object
+// that is assigned to while another thread reads it is a data race, as for
+// any `std::shared_ptr`.
 //
 // Indices. `block(idx...)` takes integers (negative count from the end; the
 // axis is dropped), `jac::all` (`:`), `jac::ellipsis` (`...`) and
@@ -712,6 +718,313 @@ inline std::vector<Tensor> grad(const std::vector<Tensor>& ys, const std::vector
     }
     return grads;
 }
+
+// ---------------------------------------------------------------- functions
+
+namespace detail {
+
+using FunctionHandle = Handle<JacFunction, jac_function_free>;
+
+/// The dims a shape query `query(shape_out, cap, &ndim)` writes. The C
+/// queries give no ndim on its own and refuse a capacity that is too small
+/// (JAC_ERR_INVALID_ARGUMENT, nothing written), so this tries 8 dims and
+/// then twice as many, up to 2^16, before it lets the refusal through.
+template <class Query>
+std::vector<int64_t> query_shape(Query query) {
+    constexpr std::size_t max_cap = std::size_t{1} << 16;
+    std::vector<int64_t> dims(8);
+    for (;;) {
+        std::size_t n = 0;
+        const JacStatus status = query(dims.data(), dims.size(), &n);
+        if (status == JAC_ERR_INVALID_ARGUMENT && dims.size() < max_cap) {
+            dims.resize(dims.size() * 2);
+            continue;
+        }
+        check(status);
+        dims.resize(n);
+        return dims;
+    }
+}
+
+/// The number of elements of a shape libjac reported (every dim >= 0, the
+/// product known to fit).
+inline std::size_t numel_of(const std::vector<int64_t>& shape) noexcept {
+    std::size_t n = 1;
+    for (int64_t d : shape) {
+        n *= static_cast<std::size_t>(d);
+    }
+    return n;
+}
+
+/// Throws InvalidArgumentError unless a list of `got` buffers, the argument
+/// `arg` of `where`, has one buffer per `what` (`expected` of them). libjac
+/// reads exactly one pointer and one length per input or output, so this
+/// count is the one check it cannot make itself.
+inline void check_count(const char* where, const char* arg, std::size_t expected, std::size_t got, const char* what) {
+    if (got != expected) {
+        const std::string message = std::string(where) + ": " + arg + ": expected " + std::to_string(expected) +
+                                    " buffers (one per " + what + "), got " + std::to_string(got);
+        check(JAC_ERR_INVALID_ARGUMENT, message.c_str());
+    }
+}
+
+/// The pointer and length arrays the C calls take, over vectors the caller
+/// keeps alive.
+struct ConstBuffers {
+    explicit ConstBuffers(const std::vector<std::vector<double>>& vs) {
+        data.reserve(vs.size());
+        lens.reserve(vs.size());
+        for (const std::vector<double>& v : vs) {
+            data.push_back(v.data());
+            lens.push_back(v.size());
+        }
+    }
+    std::vector<const double*> data;
+    std::vector<std::size_t> lens;
+};
+
+/// As ConstBuffers, over new vectors of the given lengths (zeros), which it
+/// owns until `take()`.
+struct OutBuffers {
+    explicit OutBuffers(const std::vector<std::size_t>& numels) : lens(numels) {
+        values.reserve(numels.size());
+        data.reserve(numels.size());
+        for (std::size_t n : numels) {
+            values.emplace_back(n);
+            data.push_back(values.back().data());
+        }
+    }
+    std::vector<std::vector<double>> take() { return std::move(values); }
+    std::vector<std::vector<double>> values;
+    std::vector<double*> data;
+    std::vector<std::size_t> lens;
+};
+
+}  // namespace detail
+
+/// A program recorded once from tensors (the graph between `inputs` and
+/// `outputs`), then evaluated and differentiated at new input values given
+/// as buffers, without building a graph op by op again.
+///
+/// Recording captures every other tensor the outputs depend on as a
+/// constant with its current value; shapes are fixed. Replay is exact for
+/// what libjac records: relu, abs and max take their branch from the new
+/// inputs. What the host decided in C++ from values it read (which op to
+/// call, a mask it built for `where`) is not recorded and stays as it was.
+///
+/// Buffers are row-major, one per input (or output), each of that tensor's
+/// numel (`input_numel(i)`, `output_numel(i)`). The binding checks that a
+/// call passes one buffer per input or output (InvalidArgumentError with its
+/// own message); libjac checks every length and pointer (InvalidArgumentError,
+/// NullArgumentError with its message). Nothing is written on failure.
+///
+/// Immutable: copies share one handle, and any number of threads may
+/// evaluate one Function (or copies of it) at once. Freeing the tensors it
+/// was recorded from does not affect it, and Jacobians made from it do not
+/// depend on it staying alive. A moved-from or default-constructed Function
+/// is empty: destroying or reassigning it is fine, and any other use throws
+/// NullArgumentError with libjac's message.
+class Function {
+public:
+    /// An empty Function (no handle).
+    Function() noexcept = default;
+
+    /// Records the program from `inputs` (leaves that require grad, each
+    /// given once) to `outputs` (any tensors, repeats allowed; one that
+    /// depends on no input has derivative 0). InvalidArgumentError for no
+    /// inputs or outputs, an input that is the result of an op or given
+    /// twice; NotDifferentiableError for an input that does not require grad.
+    Function(const std::vector<Tensor>& inputs, const std::vector<Tensor>& outputs)
+        : Function(record(inputs, outputs)) {}
+
+    /// Takes ownership of `handle` (which may be empty), reading its counts
+    /// and sizes once.
+    explicit Function(detail::FunctionHandle handle)
+        : state_(handle ? std::make_shared<const State>(std::move(handle)) : nullptr) {}
+
+    /// Takes ownership of a raw handle from the C API.
+    static Function adopt(JacFunction* raw) { return Function(detail::FunctionHandle(raw)); }
+
+    /// The C handle, valid while this Function or a copy lives (NULL if empty).
+    const JacFunction* get() const noexcept { return state_ ? state_->handle.get() : nullptr; }
+    explicit operator bool() const noexcept { return get() != nullptr; }
+
+    /// The number of inputs.
+    std::size_t n_inputs() const { return count(jac_function_n_inputs, get()); }
+
+    /// The number of outputs.
+    std::size_t n_outputs() const { return count(jac_function_n_outputs, get()); }
+
+    /// The dims of input `i` (IndexError past the last).
+    std::vector<int64_t> input_shape(std::size_t i) const { return shape(jac_function_input_shape, get(), i); }
+
+    /// The dims of output `i` (IndexError past the last).
+    std::vector<int64_t> output_shape(std::size_t i) const { return shape(jac_function_output_shape, get(), i); }
+
+    /// The number of elements of input `i`: the length of its buffers.
+    std::size_t input_numel(std::size_t i) const { return detail::numel_of(input_shape(i)); }
+
+    /// The number of elements of output `i`: the length of its buffers.
+    std::size_t output_numel(std::size_t i) const { return detail::numel_of(output_shape(i)); }
+
+    /// The outputs at `inputs` (one buffer per input), one vector per output.
+    std::vector<std::vector<double>> operator()(const std::vector<std::vector<double>>& inputs) const {
+        const State* s = counted("jac::Function::operator()", "inputs", inputs.size());
+        detail::ConstBuffers in(inputs);
+        detail::OutBuffers out(s ? s->output_numels : std::vector<std::size_t>{});
+        detail::check(jac_function_eval(get(), in.data.data(), in.lens.data(), out.data.data(), out.lens.data()));
+        return out.take();
+    }
+
+    /// The outputs at new inputs, into caller buffers, allocating nothing:
+    /// `in[k]` holds `in_lens[k]` values of input k (`n_in` == n_inputs()),
+    /// `out[k]` receives `out_lens[k]` values of output k (`n_out` ==
+    /// n_outputs()). Output buffers overlap neither each other nor an input.
+    void operator()(const double* const* in, const std::size_t* in_lens, std::size_t n_in, double* const* out,
+                    const std::size_t* out_lens, std::size_t n_out) const {
+        if (const State* s = counted("jac::Function::operator()", "n_in", n_in)) {
+            detail::check_count("jac::Function::operator()", "n_out", s->output_numels.size(), n_out, "output");
+        }
+        detail::check(jac_function_eval(get(), in, in_lens, out, out_lens));
+    }
+
+    /// The gradient of the sum of every output at `inputs` (cotangents of
+    /// ones), one vector per input, shaped like it.
+    std::vector<std::vector<double>> vjp(const std::vector<std::vector<double>>& inputs) const {
+        const State* s = counted("jac::Function::vjp", "inputs", inputs.size());
+        detail::ConstBuffers in(inputs);
+        detail::OutBuffers grads(s ? s->input_numels : std::vector<std::size_t>{});
+        detail::check(jac_function_vjp(get(), in.data.data(), in.lens.data(), nullptr, nullptr, grads.data.data(),
+                                       grads.lens.data()));
+        return grads.take();
+    }
+
+    /// For each input j, sum_i cotangents[i] . d outputs[i] / d inputs[j] at
+    /// `inputs`: one cotangent per output (shaped like it), one vector per
+    /// input.
+    std::vector<std::vector<double>> vjp(const std::vector<std::vector<double>>& inputs,
+                                         const std::vector<std::vector<double>>& cotangents) const {
+        const State* s = counted("jac::Function::vjp", "inputs", inputs.size());
+        if (s) {
+            detail::check_count("jac::Function::vjp", "cotangents", s->output_numels.size(), cotangents.size(),
+                                "output");
+        }
+        detail::ConstBuffers in(inputs);
+        detail::ConstBuffers cot(cotangents);
+        detail::OutBuffers grads(s ? s->input_numels : std::vector<std::size_t>{});
+        detail::check(jac_function_vjp(get(), in.data.data(), in.lens.data(), cot.data.data(), cot.lens.data(),
+                                       grads.data.data(), grads.lens.data()));
+        return grads.take();
+    }
+
+    /// As vjp(inputs) (cotangents of ones), into caller buffers, allocating
+    /// nothing: `grads[k]` receives `grad_lens[k]` values for input k
+    /// (`n_grads` == n_inputs()).
+    void vjp(const double* const* in, const std::size_t* in_lens, std::size_t n_in, double* const* grads,
+             const std::size_t* grad_lens, std::size_t n_grads) const {
+        if (const State* s = counted("jac::Function::vjp", "n_in", n_in)) {
+            detail::check_count("jac::Function::vjp", "n_grads", s->input_numels.size(), n_grads, "input");
+        }
+        detail::check(jac_function_vjp(get(), in, in_lens, nullptr, nullptr, grads, grad_lens));
+    }
+
+    /// As vjp(inputs, cotangents), into caller buffers, allocating nothing:
+    /// `cot[k]` holds `cot_lens[k]` values for output k (`n_cot` ==
+    /// n_outputs()).
+    void vjp(const double* const* in, const std::size_t* in_lens, std::size_t n_in, const double* const* cot,
+             const std::size_t* cot_lens, std::size_t n_cot, double* const* grads, const std::size_t* grad_lens,
+             std::size_t n_grads) const {
+        if (const State* s = counted("jac::Function::vjp", "n_in", n_in)) {
+            detail::check_count("jac::Function::vjp", "n_cot", s->output_numels.size(), n_cot, "output");
+            detail::check_count("jac::Function::vjp", "n_grads", s->input_numels.size(), n_grads, "input");
+        }
+        detail::check(jac_function_vjp(get(), in, in_lens, cot, cot_lens, grads, grad_lens));
+    }
+
+    /// The lazy Jacobian of the outputs with respect to the inputs at
+    /// `inputs`, as jac::jacobian(outputs, inputs, batch_axis): block (i, j)
+    /// is d outputs[i] / d inputs[j]. Evaluates the outputs and nothing else;
+    /// reads evaluate the rows they touch.
+    Jacobian jacobian(const std::vector<std::vector<double>>& inputs,
+                      std::optional<int64_t> batch_axis = std::nullopt) const {
+        counted("jac::Function::jacobian", "inputs", inputs.size());
+        detail::ConstBuffers in(inputs);
+        JacJacobian* out = nullptr;
+        detail::check(
+            jac_function_jacobian(get(), in.data.data(), in.lens.data(), detail::batch(batch_axis), &out));
+        return Jacobian::adopt(out);
+    }
+
+    /// The lazy Hessian of output `output` (one value, or with batch_axis 0
+    /// one per sample) with respect to the inputs at `inputs`, as
+    /// jac::hessian(outputs[output], inputs, batch_axis). IndexError for an
+    /// output past the last, ShapeError for one that is not one value.
+    Jacobian hessian(const std::vector<std::vector<double>>& inputs, std::size_t output,
+                     std::optional<int64_t> batch_axis = std::nullopt) const {
+        counted("jac::Function::hessian", "inputs", inputs.size());
+        detail::ConstBuffers in(inputs);
+        JacJacobian* out = nullptr;
+        detail::check(
+            jac_function_hessian(get(), in.data.data(), in.lens.data(), output, detail::batch(batch_axis), &out));
+        return Jacobian::adopt(out);
+    }
+
+private:
+    /// The handle and what every evaluation needs of it, read once.
+    struct State {
+        explicit State(detail::FunctionHandle h) : handle(std::move(h)) {
+            const JacFunction* f = handle.get();
+            const std::size_t n_in = count(jac_function_n_inputs, f);
+            const std::size_t n_out = count(jac_function_n_outputs, f);
+            input_numels.reserve(n_in);
+            output_numels.reserve(n_out);
+            for (std::size_t i = 0; i < n_in; ++i) {
+                input_numels.push_back(detail::numel_of(shape(jac_function_input_shape, f, i)));
+            }
+            for (std::size_t i = 0; i < n_out; ++i) {
+                output_numels.push_back(detail::numel_of(shape(jac_function_output_shape, f, i)));
+            }
+        }
+        detail::FunctionHandle handle;
+        std::vector<std::size_t> input_numels;
+        std::vector<std::size_t> output_numels;
+    };
+
+    using CountFn = JacStatus (*)(const JacFunction*, std::size_t*);
+    using ShapeFn = JacStatus (*)(const JacFunction*, std::size_t, int64_t*, std::size_t, std::size_t*);
+
+    static std::size_t count(CountFn query, const JacFunction* f) {
+        std::size_t n = 0;
+        detail::check(query(f, &n));
+        return n;
+    }
+
+    static std::vector<int64_t> shape(ShapeFn query, const JacFunction* f, std::size_t i) {
+        return detail::query_shape(
+            [query, f, i](int64_t* dims, std::size_t cap, std::size_t* n) { return query(f, i, dims, cap, n); });
+    }
+
+    static detail::FunctionHandle record(const std::vector<Tensor>& inputs, const std::vector<Tensor>& outputs) {
+        const std::vector<const JacTensor*> in_ptrs = detail::raw(inputs);
+        const std::vector<const JacTensor*> out_ptrs = detail::raw(outputs);
+        JacFunction* raw = nullptr;
+        detail::check(jac_function_new(in_ptrs.data(), in_ptrs.size(), out_ptrs.data(), out_ptrs.size(), &raw));
+        return detail::FunctionHandle(raw);
+    }
+
+    /// The state, after checking that `n` buffers (the argument `arg` of
+    /// `where`) are one per input; null for an empty Function, whose NULL
+    /// handle libjac then refuses.
+    const State* counted(const char* where, const char* arg, std::size_t n) const {
+        const State* s = state_.get();
+        if (s) {
+            detail::check_count(where, arg, s->input_numels.size(), n, "input");
+        }
+        return s;
+    }
+
+    std::shared_ptr<const State> state_;
+};
 
 // ---------------------------------------------------------------- version
 
