@@ -14,35 +14,17 @@
 //! `Function` at once, each call with its own workspace.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use ndarray::{ArrayD, IxDyn};
+use ndarray::ArrayD;
 
-use crate::alloc::{checked_numel, try_with_capacity};
-use crate::backward::grad;
+use crate::alloc::checked_numel;
 use crate::error::{Error, Result, fmt_shape};
 use crate::graph::{GradMode, NodeId};
 use crate::jacobian::{Jacobian, hessian, jacobian};
-use crate::ops::{Op, apply_shared};
+use crate::ops::apply_shared;
+use crate::replay::{Instr, Program, Seed, Slot, Workspace};
 use crate::tensor::Tensor;
-
-/// Where an instruction finds an operand.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Slot {
-    /// The function's input `k`.
-    Input(usize),
-    /// The recorded constant `k`.
-    Constant(usize),
-    /// The result of instruction `k`.
-    Result(usize),
-}
-
-/// One recorded op: its rule, where its operands are, its result's shape.
-struct Instr {
-    op: Arc<dyn Op>,
-    args: Vec<Slot>,
-    shape: Vec<usize>,
-}
 
 /// A program recorded from the graph between some leaves (the inputs) and
 /// some tensors (the outputs), evaluated at new input values: its outputs
@@ -83,11 +65,13 @@ pub struct Function {
     constants: Vec<Tensor>,
     instrs: Vec<Instr>,
     outputs: Vec<Slot>,
-    /// For each instruction's result, the last instruction that reads it
-    /// (`usize::MAX` for results that are outputs): evaluation frees it
-    /// right after.
-    last_use: Vec<usize>,
+    /// Buffers of earlier calls, for the next ones: each call takes one
+    /// (or makes one) and gives it back, so concurrent calls never share.
+    workspaces: Mutex<Vec<Workspace>>,
 }
+
+/// Workspaces kept for later calls: about as many as calls run at once.
+const KEPT_WORKSPACES: usize = 8;
 
 impl std::fmt::Debug for Function {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -221,25 +205,12 @@ impl Function {
             })
             .collect::<Result<Vec<_>>>()?;
 
-        let mut last_use = vec![0; instrs.len()];
-        for (i, instr) in instrs.iter().enumerate() {
-            for arg in &instr.args {
-                if let Slot::Result(j) = *arg {
-                    last_use[j] = i;
-                }
-            }
-        }
-        for y in &outputs {
-            if let Slot::Result(j) = *y {
-                last_use[j] = usize::MAX;
-            }
-        }
         Ok(Function {
             input_shapes: inputs.iter().map(|x| x.shape().to_vec()).collect(),
             constants,
             instrs,
             outputs,
-            last_use,
+            workspaces: Mutex::new(Vec::new()),
         })
     }
 
@@ -295,44 +266,17 @@ impl Function {
         self.check_inputs(inputs)?;
         let lens: Vec<usize> = outputs.iter().map(|o| o.len()).collect();
         self.check_lens(Buffers::Outputs, &lens)?;
-        let xs = inputs
-            .iter()
-            .zip(&self.input_shapes)
-            .map(|(data, shape)| array_from(data, shape))
-            .collect::<Result<Vec<_>>>()?;
-        let mut results: Vec<Option<ArrayD<f64>>> = (0..self.instrs.len()).map(|_| None).collect();
-        for (i, instr) in self.instrs.iter().enumerate() {
-            let value = {
-                let args = instr
-                    .args
-                    .iter()
-                    .map(|&s| self.value(s, &xs, &results))
-                    .collect::<Result<Vec<_>>>()?;
-                if let Some(largest) = args.iter().max_by_key(|a| a.len()) {
-                    crate::alloc::reserve(largest.len(), largest.shape(), instr.op.name())?;
-                }
-                instr.op.forward(&args)?
-            };
-            results[i] = Some(value);
-            for &arg in &instr.args {
-                if let Slot::Result(j) = arg
-                    && self.last_use[j] == i
-                    && let Some(done) = results[j].take()
-                {
-                    release(done);
-                }
+        let program = self.program();
+        let mut ws = self.workspace(&program)?;
+        let done = ws.forward(&program, inputs);
+        // Nothing is written unless every output exists.
+        if done.is_ok() {
+            for (out, &s) in outputs.iter_mut().zip(&self.outputs) {
+                copy_row_major(ws.value(&program, s), out);
             }
         }
-        // Nothing is written until every output exists.
-        let values = self
-            .outputs
-            .iter()
-            .map(|&s| self.value(s, &xs, &results))
-            .collect::<Result<Vec<_>>>()?;
-        for (out, value) in outputs.iter_mut().zip(values) {
-            copy_row_major(value, out);
-        }
-        Ok(())
+        self.give_back(ws);
+        done
     }
 
     /// Writes `sum_i cot[i] . d outputs[i] / d inputs[j]` for every input
@@ -367,20 +311,58 @@ impl Function {
         }
         let lens: Vec<usize> = grads.iter().map(|g| g.len()).collect();
         self.check_lens(Buffers::Gradients, &lens)?;
-        let (xs, ys) = self.trace(inputs)?;
-        let seeds = cotangents
-            .map(|cots| {
-                cots.iter()
-                    .zip(&ys)
-                    .map(|(c, y)| Tensor::from_slice(c, y.shape(), false))
-                    .collect::<Result<Vec<_>>>()
-            })
-            .transpose()?;
-        let gs = grad(&ys, &xs, seeds.as_deref(), false)?;
-        for (out, g) in grads.iter_mut().zip(&gs) {
-            copy_row_major(g.value(), out);
+        let program = self.program();
+        let mut ws = self.workspace(&program)?;
+        let seeds: Vec<(Slot, Seed<'_>)> = match cotangents {
+            None => self.outputs.iter().map(|&s| (s, Seed::Ones)).collect(),
+            Some(cots) => self
+                .outputs
+                .iter()
+                .zip(cots)
+                .map(|(&s, &c)| (s, Seed::Values(c)))
+                .collect(),
+        };
+        let done = ws
+            .forward(&program, inputs)
+            .and_then(|()| ws.reverse(&program, &seeds));
+        if done.is_ok() {
+            for (k, out) in grads.iter_mut().enumerate() {
+                copy_row_major(ws.input_gradient(k), out);
+            }
         }
-        Ok(())
+        self.give_back(ws);
+        done
+    }
+
+    fn program(&self) -> Program<'_> {
+        Program {
+            input_shapes: &self.input_shapes,
+            constants: &self.constants,
+            instrs: &self.instrs,
+        }
+    }
+
+    /// A workspace of an earlier call, or a new one.
+    fn workspace(&self, program: &Program<'_>) -> Result<Workspace> {
+        let kept = self
+            .workspaces
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop();
+        match kept {
+            Some(ws) => Ok(ws),
+            None => Workspace::new(program),
+        }
+    }
+
+    fn give_back(&self, ws: Workspace) {
+        let mut kept = self
+            .workspaces
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if kept.len() < KEPT_WORKSPACES {
+            kept.push(ws);
+        }
     }
 
     /// The lazy Jacobian of the outputs with respect to the inputs at
@@ -456,21 +438,6 @@ impl Function {
             Slot::Input(k) => &xs[k],
             Slot::Constant(k) => &self.constants[k],
             Slot::Result(k) => &results[k],
-        }
-    }
-
-    fn value<'a>(
-        &'a self,
-        s: Slot,
-        xs: &'a [ArrayD<f64>],
-        results: &'a [Option<ArrayD<f64>>],
-    ) -> Result<&'a ArrayD<f64>> {
-        match s {
-            Slot::Input(k) => Ok(&xs[k]),
-            Slot::Constant(k) => Ok(self.constants[k].value()),
-            Slot::Result(k) => results[k]
-                .as_ref()
-                .ok_or_else(|| Error::internal("Function: a result was read after it was freed")),
         }
     }
 
@@ -594,26 +561,10 @@ fn check_inputs(inputs: &[Tensor]) -> Result<()> {
     Ok(())
 }
 
-/// A copy of `data` as an array of `shape` (whose numel was checked).
-fn array_from(data: &[f64], shape: &[usize]) -> Result<ArrayD<f64>> {
-    let mut copy = try_with_capacity(data.len(), "in")?;
-    copy.extend_from_slice(data);
-    ArrayD::from_shape_vec(IxDyn(shape), copy).map_err(|e| Error::internal(format!("in: {e}")))
-}
-
 fn copy_row_major(value: &ArrayD<f64>, out: &mut [f64]) {
     match value.as_slice() {
         Some(s) => out.copy_from_slice(s),
         None => out.iter_mut().zip(value.iter()).for_each(|(o, v)| *o = *v),
-    }
-}
-
-/// Gives a large freed result's buffer back to the pool, as dropping a
-/// graph node does.
-fn release(value: ArrayD<f64>) {
-    if value.len() >= crate::pool::MIN_LEN {
-        let (buffer, _) = value.into_raw_vec_and_offset();
-        crate::pool::recycle(buffer);
     }
 }
 

@@ -46,6 +46,7 @@ mod jacobian;
 pub mod ops;
 mod parallel;
 mod pool;
+mod replay;
 mod tensor;
 
 pub use backward::{grad, grad_stacked};

@@ -352,6 +352,11 @@ fn only_what_the_outputs_need_is_recorded() {
     assert_eq!(d.as_slice().unwrap(), &[want_c[0], 0.0, 0.0, want_c[1]]);
     let id = j.read(1, 0, &[]).unwrap();
     assert_eq!(id.as_slice().unwrap(), &[1.0, 0.0, 0.0, 1.0]);
+    // The VJP through both outputs: c * dy + 1 * dx.
+    let mut g = [0.0; 2];
+    f.vjp_into(&[&[3.0, -1.0]], Some(&[&[2.0, -1.0], &[0.5, 0.25]]), &mut [&mut g])
+        .unwrap();
+    assert_eq!(g, [2.0 * want_c[0] + 0.5, -want_c[1] + 0.25]);
 }
 
 #[test]
@@ -387,6 +392,12 @@ fn many_threads_evaluate_one_function_at_once() {
                     f.eval_into(&refs(at), &mut [&mut [0.0; 6], &mut out, &mut [0.0; 2]])
                         .unwrap();
                     assert_eq!(out[0].to_bits(), ys[1].to_vec()[0].to_bits());
+                    let mut g0 = [0.0; 6];
+                    let mut g1 = [0.0; 3];
+                    f.vjp_into(&refs(at), None, &mut [&mut g0, &mut g1]).unwrap();
+                    let want = grad(&ys, &xs, None, false).unwrap();
+                    assert_eq!(bits(&g0), bits(&want[0].to_vec()));
+                    assert_eq!(bits(&g1), bits(&want[1].to_vec()));
                     let h = f.hessian(&refs(at), 1, None).unwrap();
                     let want = hessian(&ys[1], &xs, None).unwrap();
                     assert_eq!(

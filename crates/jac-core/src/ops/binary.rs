@@ -5,7 +5,9 @@
 
 use ndarray::{ArrayD, Zip};
 
-use super::elementwise::{Algebra, Derivative, times};
+use super::elementwise::{
+    Algebra, Derivative, accumulate_binary, accumulate_scaled, times, zip_into,
+};
 use super::{Op, VjpContext, apply};
 use crate::alloc::check_alloc;
 use crate::broadcast::{broadcast_shapes, view_as, zip_map};
@@ -67,6 +69,14 @@ impl Operands<'_> {
             .and(self.y)
             .map_collect(|&a, &b, &y| f(a, b, y));
         Ok(Partial::Array(standard_layout(p)))
+    }
+}
+
+/// The value of a derivative on numbers (whose algebra cannot fail).
+fn varying(d: Result<Derivative<f64>>) -> f64 {
+    match d {
+        Ok(Derivative::Varying(v) | Derivative::Constant(v)) => v,
+        Err(_) => f64::NAN,
     }
 }
 
@@ -161,11 +171,29 @@ macro_rules! binary_op {
                     y: output,
                     at,
                 };
-                Some(operands.each(|a, b, y| match $ty::derivative(i, &a, &b, &y) {
-                    Ok(Derivative::Varying(d)) => d,
-                    Ok(Derivative::Constant(c)) => c,
-                    Err(_) => f64::NAN,
-                }))
+                Some(operands.each(|a, b, y| varying($ty::derivative(i, &a, &b, &y))))
+            }
+
+            fn forward_into(&self, x: &[&ArrayD<f64>], out: &mut ArrayD<f64>) -> Option<Result<()>> {
+                Some(zip_into(x[0], x[1], out, $forward))
+            }
+
+            fn vjp_into(
+                &self,
+                i: usize,
+                x: &[&ArrayD<f64>],
+                y: &ArrayD<f64>,
+                g: &ArrayD<f64>,
+                acc: &mut ArrayD<f64>,
+            ) -> Option<Result<()>> {
+                Some(match $ty::derivative::<f64>(i, &1.0, &1.0, &1.0) {
+                    Ok(Derivative::Constant(c)) if acc.shape() == g.shape() => {
+                        accumulate_scaled(g, c, acc)
+                    }
+                    _ => accumulate_binary(i, x[0], x[1], y, g, acc, |a, b, y| {
+                        varying($ty::derivative(i, &a, &b, &y))
+                    }),
+                })
             }
         }
 

@@ -9,7 +9,10 @@
 //! of JAX's `defjvp` rules and PyTorch's `derivatives.yaml`: no sweep keeps
 //! its own copy of a derivative.
 
-use crate::error::Result;
+use ndarray::{ArrayD, Zip};
+
+use crate::cotangent::BroadcastMap;
+use crate::error::{Error, Result};
 use crate::ops;
 use crate::tensor::Tensor;
 
@@ -159,4 +162,169 @@ pub(crate) fn sign(v: f64) -> f64 {
 /// 1 where `v > 0`, else 0.
 pub(crate) fn step(v: f64) -> f64 {
     f64::from(u8::from(v > 0.0))
+}
+
+/// `out = f(x)` elementwise, in place; `out` has `x`'s shape.
+pub(crate) fn map_into(
+    x: &ArrayD<f64>,
+    out: &mut ArrayD<f64>,
+    f: impl Fn(f64) -> f64,
+) -> Result<()> {
+    same_shape(x, out)?;
+    if let (Some(xs), Some(os)) = (x.as_slice(), out.as_slice_mut()) {
+        os.iter_mut().zip(xs).for_each(|(o, &v)| *o = f(v));
+    } else {
+        Zip::from(out).and(x).for_each(|o, &v| *o = f(v));
+    }
+    Ok(())
+}
+
+/// `out = f(a, b)` elementwise with numpy broadcasting, in place; `out`
+/// has the broadcast shape.
+pub(crate) fn zip_into(
+    a: &ArrayD<f64>,
+    b: &ArrayD<f64>,
+    out: &mut ArrayD<f64>,
+    f: impl Fn(f64, f64) -> f64,
+) -> Result<()> {
+    if let (Some(xa), Some(xb), Some(os)) = (a.as_slice(), b.as_slice(), out.as_slice_mut()) {
+        if xa.len() == os.len() && xb.len() == os.len() && a.shape() == b.shape() {
+            os.iter_mut()
+                .zip(xa.iter().zip(xb))
+                .for_each(|(o, (&p, &q))| *o = f(p, q));
+            return Ok(());
+        }
+        if xb.len() == 1 && xa.len() == os.len() {
+            let q = xb[0];
+            os.iter_mut().zip(xa).for_each(|(o, &p)| *o = f(p, q));
+            return Ok(());
+        }
+        if xa.len() == 1 && xb.len() == os.len() {
+            let p = xa[0];
+            os.iter_mut().zip(xb).for_each(|(o, &q)| *o = f(p, q));
+            return Ok(());
+        }
+    }
+    let shape = out.shape().to_vec();
+    let (av, bv) = (broadcast(a, &shape)?, broadcast(b, &shape)?);
+    Zip::from(out)
+        .and(&av)
+        .and(&bv)
+        .for_each(|o, &p, &q| *o = f(p, q));
+    Ok(())
+}
+
+/// `acc += g * d(x, y)` elementwise (one-input ops: `x`, `y`, `g` and
+/// `acc` share one shape).
+pub(crate) fn accumulate_unary(
+    x: &ArrayD<f64>,
+    y: &ArrayD<f64>,
+    g: &ArrayD<f64>,
+    acc: &mut ArrayD<f64>,
+    d: impl Fn(f64, f64) -> f64,
+) -> Result<()> {
+    same_shape(g, acc)?;
+    if let (Some(xs), Some(ys), Some(gs), Some(accs)) =
+        (x.as_slice(), y.as_slice(), g.as_slice(), acc.as_slice_mut())
+        && xs.len() == accs.len()
+        && ys.len() == accs.len()
+    {
+        for (((a, &g), &x), &y) in accs.iter_mut().zip(gs).zip(xs).zip(ys) {
+            *a += g * d(x, y);
+        }
+        return Ok(());
+    }
+    Zip::from(acc)
+        .and(g)
+        .and(x)
+        .and(y)
+        .for_each(|a, &g, &x, &y| *a += g * d(x, y));
+    Ok(())
+}
+
+/// `acc += sum over broadcast axes of g * d(a, b, y)`, for input `i` of a
+/// two-input op; `acc` has that input's shape, `g` and `y` the output's.
+pub(crate) fn accumulate_binary(
+    i: usize,
+    a: &ArrayD<f64>,
+    b: &ArrayD<f64>,
+    y: &ArrayD<f64>,
+    g: &ArrayD<f64>,
+    acc: &mut ArrayD<f64>,
+    d: impl Fn(f64, f64, f64) -> f64,
+) -> Result<()> {
+    let shape = y.shape().to_vec();
+    same_shape(g, y)?;
+    if acc.shape() == shape.as_slice() {
+        if let (Some(xa), Some(xb), Some(ys), Some(gs), Some(accs)) = (
+            a.as_slice(),
+            b.as_slice(),
+            y.as_slice(),
+            g.as_slice(),
+            acc.as_slice_mut(),
+        ) && xa.len() == accs.len()
+            && xb.len() == accs.len()
+        {
+            for (k, acc) in accs.iter_mut().enumerate() {
+                *acc += gs[k] * d(xa[k], xb[k], ys[k]);
+            }
+            return Ok(());
+        }
+        let (av, bv) = (broadcast(a, &shape)?, broadcast(b, &shape)?);
+        Zip::from(acc)
+            .and(&av)
+            .and(&bv)
+            .and(y)
+            .and(g)
+            .for_each(|acc, &a, &b, &y, &g| *acc += g * d(a, b, y));
+        return Ok(());
+    }
+    // Input i was broadcast: each output element adds into the input
+    // element it came from.
+    let input = if i == 0 { a } else { b };
+    same_shape(input, acc)?;
+    let map = BroadcastMap::new(&shape, acc.shape());
+    let (av, bv) = (broadcast(a, &shape)?, broadcast(b, &shape)?);
+    let accs = acc
+        .as_slice_mut()
+        .ok_or_else(|| Error::internal("accumulate_binary: a gradient buffer is not contiguous"))?;
+    // Every iterator walks its array in logical (row-major) order, so the
+    // count is the flat output position.
+    let elements = y.iter().zip(g.iter()).zip(av.iter().zip(bv.iter()));
+    for (flat, ((&y, &g), (&a, &b))) in elements.enumerate() {
+        accs[map.map(flat)] += g * d(a, b, y);
+    }
+    Ok(())
+}
+
+/// `acc += g * c` elementwise (shapes equal): a constant derivative.
+pub(crate) fn accumulate_scaled(g: &ArrayD<f64>, c: f64, acc: &mut ArrayD<f64>) -> Result<()> {
+    same_shape(g, acc)?;
+    if let (Some(gs), Some(accs)) = (g.as_slice(), acc.as_slice_mut()) {
+        accs.iter_mut().zip(gs).for_each(|(a, &g)| *a += g * c);
+    } else {
+        Zip::from(acc).and(g).for_each(|a, &g| *a += g * c);
+    }
+    Ok(())
+}
+
+fn broadcast<'a>(a: &'a ArrayD<f64>, shape: &[usize]) -> Result<ndarray::ArrayViewD<'a, f64>> {
+    a.broadcast(ndarray::IxDyn(shape)).ok_or_else(|| {
+        Error::internal(format!(
+            "elementwise kernel: shape {:?} does not broadcast to {shape:?}",
+            a.shape()
+        ))
+    })
+}
+
+fn same_shape(a: &ArrayD<f64>, b: &ArrayD<f64>) -> Result<()> {
+    if a.shape() == b.shape() {
+        Ok(())
+    } else {
+        Err(Error::internal(format!(
+            "elementwise kernel: shapes {:?} and {:?} differ",
+            a.shape(),
+            b.shape()
+        )))
+    }
 }

@@ -71,6 +71,28 @@ pub(crate) trait Op: Send + Sync + fmt::Debug {
         None
     }
 
+    /// For elementwise ops: the forward rule written into `out`, an array of
+    /// the output's shape (a compiled program's planned buffer), instead of
+    /// a new array. `None`: the op has no such kernel.
+    fn forward_into(&self, _inputs: &[&ArrayD<f64>], _out: &mut ArrayD<f64>) -> Option<Result<()>> {
+        None
+    }
+
+    /// For elementwise ops: adds the VJP of the cotangent `g` (the output's
+    /// shape, nothing stacked) with respect to input `i` into `acc` (input
+    /// `i`'s shape), summing over what was broadcast, from the same
+    /// statement of the derivative as [`Op::vjp`]. `None`: no such kernel.
+    fn vjp_into(
+        &self,
+        _i: usize,
+        _inputs: &[&ArrayD<f64>],
+        _output: &ArrayD<f64>,
+        _g: &ArrayD<f64>,
+        _acc: &mut ArrayD<f64>,
+    ) -> Option<Result<()>> {
+        None
+    }
+
     /// The VJP of a sparse cotangent in an unrecorded sweep, for ops that can
     /// do better than densifying it (a matrix product gathers rows). `None`:
     /// the sweep densifies and calls [`Op::vjp`]. Must agree with it.

@@ -9,7 +9,10 @@
 
 use ndarray::ArrayD;
 
-use super::elementwise::{Algebra, Derivative, sigmoid_value, sign, step, times};
+use super::elementwise::{
+    Algebra, Derivative, accumulate_scaled, accumulate_unary, map_into, sigmoid_value, sign, step,
+    times,
+};
 use super::{Op, VjpContext, apply, finite, one};
 use crate::cotangent::Partial;
 use crate::error::Result;
@@ -70,6 +73,26 @@ macro_rules! unary_op {
                 at: Option<&[usize]>,
             ) -> Option<Result<Partial>> {
                 Some(Ok(numbers(x[0].value(), y, at, $ty::derivative::<f64>)))
+            }
+
+            fn forward_into(&self, x: &[&ArrayD<f64>], out: &mut ArrayD<f64>) -> Option<Result<()>> {
+                Some(map_into(x[0], out, $forward))
+            }
+
+            fn vjp_into(
+                &self,
+                _i: usize,
+                x: &[&ArrayD<f64>],
+                y: &ArrayD<f64>,
+                g: &ArrayD<f64>,
+                acc: &mut ArrayD<f64>,
+            ) -> Option<Result<()>> {
+                Some(match $ty::derivative::<f64>(&1.0, &1.0) {
+                    Ok(Derivative::Constant(c)) => accumulate_scaled(g, c, acc),
+                    _ => accumulate_unary(x[0], y, g, acc, |x, y| {
+                        varying($ty::derivative::<f64>(&x, &y))
+                    }),
+                })
             }
         }
 
@@ -204,6 +227,15 @@ fn numbers(
     Partial::Array(standard_layout(p))
 }
 
+/// The value of a varying derivative on numbers (whose algebra cannot
+/// fail; a constant form never reaches here).
+fn varying(d: Result<Derivative<f64>>) -> f64 {
+    match d {
+        Ok(Derivative::Varying(v) | Derivative::Constant(v)) => v,
+        Err(_) => f64::NAN,
+    }
+}
+
 /// `p` in row-major order (a no-op unless an input was not).
 pub(crate) fn standard_layout(p: ArrayD<f64>) -> ArrayD<f64> {
     if p.is_standard_layout() {
@@ -257,6 +289,22 @@ macro_rules! scalar_op {
                 _at: Option<&[usize]>,
             ) -> Option<Result<Partial>> {
                 Some(Ok(Partial::Constant(self.derivative())))
+            }
+
+            fn forward_into(&self, x: &[&ArrayD<f64>], out: &mut ArrayD<f64>) -> Option<Result<()>> {
+                let $s = self.0;
+                Some(map_into(x[0], out, |$v| $forward))
+            }
+
+            fn vjp_into(
+                &self,
+                _i: usize,
+                _x: &[&ArrayD<f64>],
+                _y: &ArrayD<f64>,
+                g: &ArrayD<f64>,
+                acc: &mut ArrayD<f64>,
+            ) -> Option<Result<()>> {
+                Some(accumulate_scaled(g, self.derivative(), acc))
             }
         }
 
@@ -328,6 +376,28 @@ impl Op for PowScalar {
         Some(Ok(numbers(x[0].value(), y, at, |x, _y| {
             Ok(Derivative::Varying(PowScalar::derivative(p, x)?))
         })))
+    }
+
+    fn forward_into(&self, x: &[&ArrayD<f64>], out: &mut ArrayD<f64>) -> Option<Result<()>> {
+        let p = self.0;
+        Some(map_into(x[0], out, |v| v.powf(p)))
+    }
+
+    fn vjp_into(
+        &self,
+        _i: usize,
+        x: &[&ArrayD<f64>],
+        y: &ArrayD<f64>,
+        g: &ArrayD<f64>,
+        acc: &mut ArrayD<f64>,
+    ) -> Option<Result<()>> {
+        let p = self.0;
+        if p == 0.0 {
+            return Some(Ok(()));
+        }
+        Some(accumulate_unary(x[0], y, g, acc, |x, _y| {
+            PowScalar::derivative(p, &x).unwrap_or(f64::NAN)
+        }))
     }
 }
 
