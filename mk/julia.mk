@@ -5,8 +5,9 @@
 #                proves the checker catches breakage (its --self-test), and
 #                parses every .jl file (tree-sitter-julia, pinned, installed
 #                into build/venv-julia) so syntax errors are caught without Julia
-#   julia-tests  runs the package's tests and the seed example with Julia when
-#                `julia` is on PATH; otherwise says plainly that it skipped them
+#   julia-tests  runs the package's tests and the examples (seed.jl,
+#                function.jl) with Julia when `julia` is on PATH; otherwise says
+#                plainly that it skipped them
 #
 # Julia is not installed by `make test`: the static check is what always runs.
 
@@ -33,7 +34,8 @@ julia-tests: julia-check
 	@if command -v $(JULIA) >/dev/null 2>&1; then \
 		echo "JAC_LIB=$(JULIA_LIB) $(JULIA) --project=$(JULIA_PROJECT_DIR) -e 'using Pkg; Pkg.test()'"; \
 		JAC_LIB=$(JULIA_LIB) $(JULIA) --project=$(JULIA_PROJECT_DIR) -e 'using Pkg; Pkg.test()' && \
-		JAC_LIB=$(JULIA_LIB) $(JULIA) --project=$(JULIA_PROJECT_DIR) examples/julia/seed.jl; \
+		JAC_LIB=$(JULIA_LIB) $(JULIA) --project=$(JULIA_PROJECT_DIR) examples/julia/seed.jl && \
+		JAC_LIB=$(JULIA_LIB) $(JULIA) --project=$(JULIA_PROJECT_DIR) examples/julia/function.jl; \
 	else \
 		echo "julia not on PATH: skipping the Julia package tests (the ccall check ran)"; \
 	fi

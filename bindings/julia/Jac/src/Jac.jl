@@ -25,6 +25,19 @@ Conventions (see the package README for the whole list):
   matrix product.
 - Failures of libjac throw [`JacError`](@ref) with the library's status and
   message.
+
+A program recorded once can be evaluated, differentiated and Jacobian'd at new
+points given as Julia arrays, which mean what they mean for a `Tensor`:
+
+```julia
+x = Tensor([1.0, 2.0, 3.0]; requires_grad = true)
+f = Jac.Function(x, sum(x * x))   # record once
+f([0.5, 0.0, -1.0])[]             # 1.25: outputs are arrays (0-dimensional here)
+vjp(f, [0.5, 0.0, -1.0])          # [1.0, 0.0, -2.0]
+jacobian(f, [0.5, 0.0, -1.0])[2]  # a lazy block at the new point, read as usual
+```
+
+See [`Jac.Function`](@ref).
 """
 module Jac
 
@@ -35,12 +48,15 @@ using .LibJac: JacStatus, JAC_OK, JAC_ERR_NULL_ARGUMENT, JAC_ERR_INVALID_ARGUMEN
     JAC_ERR_OUT_OF_MEMORY, JAC_ERR_INTERNAL
 
 export Tensor, JacError, Jacobian, jacobian, hessian, grad, rows_evaluated, requires_grad,
-    matmul, sigmoid, relu, softplus, ..
+    matmul, sigmoid, relu, softplus, ..,
+    eval!, vjp, vjp!, n_inputs, n_outputs, input_size, output_size
+# Not exported: `Jac.Function`, since Base exports a `Function` too.
 
 include("errors.jl")
 include("tensor.jl")
 include("ops.jl")
 include("jacobian.jl")
+include("function.jl")
 
 """
     Jac.library_version() -> String

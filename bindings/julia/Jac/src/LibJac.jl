@@ -31,6 +31,9 @@ mutable struct JacTensor end
 """The opaque C `JacJacobian`; only ever used as `Ptr{JacJacobian}`."""
 mutable struct JacJacobian end
 
+"""The opaque C `JacFunction`; only ever used as `Ptr{JacFunction}`."""
+mutable struct JacFunction end
+
 """The C `JacStatus`, an `int32_t`-sized enum."""
 const JacStatus = Int32
 
@@ -75,13 +78,27 @@ end
 #
 # (name, Julia return type, [C argument name => Julia argument type, ...])
 #
-# C to Julia: `const T *` and `T *` -> Ptr{T}; `const T *const *` and `T **`
-# -> Ptr{Ptr{T}}; size_t -> Csize_t; int64_t -> Int64; double -> Cdouble;
-# bool -> Bool; `const char *` -> Cstring; void -> Cvoid.
+# C to Julia: `const T *` and `T *` -> Ptr{T}; `const T *const *`, `T *const *`
+# and `T **` -> Ptr{Ptr{T}}; size_t -> Csize_t; int64_t -> Int64; double ->
+# Cdouble; bool -> Bool; `const char *` -> Cstring; void -> Cvoid. (The C
+# argument `in` of the jac_function_* calls keeps its name: the wrappers are
+# built from symbols, and `in` is an ordinary name there. It is written
+# `(:in)`, which is `:in` to Julia, because tree-sitter-julia, which parses
+# every file in `make julia-check`, rejects a bare `:in` after a comma.)
 # ---------------------------------------------------------------------------
 
 const FUNCTIONS = [
     (:jac_last_error,               Cstring,   []),
+    (:jac_function_new,             JacStatus, [:inputs => Ptr{Ptr{JacTensor}}, :n_inputs => Csize_t, :outputs => Ptr{Ptr{JacTensor}}, :n_outputs => Csize_t, :out => Ptr{Ptr{JacFunction}}]),
+    (:jac_function_free,            Cvoid,     [:f => Ptr{JacFunction}]),
+    (:jac_function_n_inputs,        JacStatus, [:f => Ptr{JacFunction}, :out => Ptr{Csize_t}]),
+    (:jac_function_n_outputs,       JacStatus, [:f => Ptr{JacFunction}, :out => Ptr{Csize_t}]),
+    (:jac_function_input_shape,     JacStatus, [:f => Ptr{JacFunction}, :i => Csize_t, :shape_out => Ptr{Int64}, :cap => Csize_t, :ndim_out => Ptr{Csize_t}]),
+    (:jac_function_output_shape,    JacStatus, [:f => Ptr{JacFunction}, :i => Csize_t, :shape_out => Ptr{Int64}, :cap => Csize_t, :ndim_out => Ptr{Csize_t}]),
+    (:jac_function_eval,            JacStatus, [:f => Ptr{JacFunction}, (:in) => Ptr{Ptr{Cdouble}}, :in_lens => Ptr{Csize_t}, :out => Ptr{Ptr{Cdouble}}, :out_lens => Ptr{Csize_t}]),
+    (:jac_function_vjp,             JacStatus, [:f => Ptr{JacFunction}, (:in) => Ptr{Ptr{Cdouble}}, :in_lens => Ptr{Csize_t}, :cot => Ptr{Ptr{Cdouble}}, :cot_lens => Ptr{Csize_t}, :grads => Ptr{Ptr{Cdouble}}, :grad_lens => Ptr{Csize_t}]),
+    (:jac_function_jacobian,        JacStatus, [:f => Ptr{JacFunction}, (:in) => Ptr{Ptr{Cdouble}}, :in_lens => Ptr{Csize_t}, :batch_axis => Int64, :out => Ptr{Ptr{JacJacobian}}]),
+    (:jac_function_hessian,         JacStatus, [:f => Ptr{JacFunction}, (:in) => Ptr{Ptr{Cdouble}}, :in_lens => Ptr{Csize_t}, :output => Csize_t, :batch_axis => Int64, :out => Ptr{Ptr{JacJacobian}}]),
     (:jac_grad,                     JacStatus, [:ys => Ptr{Ptr{JacTensor}}, :n_ys => Csize_t, :xs => Ptr{Ptr{JacTensor}}, :n_xs => Csize_t, :grad_ys => Ptr{Ptr{JacTensor}}, :create_graph => Bool, :out_grads => Ptr{Ptr{JacTensor}}]),
     (:jac_jacobian_new,             JacStatus, [:ys => Ptr{Ptr{JacTensor}}, :n_ys => Csize_t, :xs => Ptr{Ptr{JacTensor}}, :n_xs => Csize_t, :batch_axis => Int64, :out => Ptr{Ptr{JacJacobian}}]),
     (:jac_hessian_new,              JacStatus, [:y => Ptr{JacTensor}, :xs => Ptr{Ptr{JacTensor}}, :n_xs => Csize_t, :batch_axis => Int64, :out => Ptr{Ptr{JacJacobian}}]),

@@ -125,7 +125,8 @@ vector) of them, with `paddle.autograd.jacobian`'s semantics and nesting:
 - tuple of m, tensor: an m-tuple, `J[i]` being `d ys[i] / d x`;
 - tuple, tuple: a tuple (over ys) of tuples (over xs), `J[i][j]`.
 
-A 1-tuple nests too. Computes nothing.
+A 1-tuple nests too. Computes nothing. (`ys` is typed so that this method and
+`jacobian(f::Jac.Function, xs...)` never both apply.)
 
 `batch_axis = nothing`: every y and x is 0-D or 1-D; block `(M, N)`.
 `batch_axis = 1` (Paddle's `batch_axis=0`; Julia counts dimensions from 1):
@@ -134,7 +135,7 @@ every y and x is `(B,)` or `(B, n)` with the same `B`; block `(B, M, N)`; row
 independent. Any other `batch_axis` throws `JacError` with
 `JAC_ERR_BATCH_AXIS`.
 """
-function jacobian(ys, xs; batch_axis = nothing)
+function jacobian(ys::Union{Tensor,Tuple,AbstractVector}, xs; batch_axis = nothing)
     yv, ytuple = _args(ys, "ys")
     xv, xtuple = _args(xs, "xs")
     b = _batch_axis(batch_axis)

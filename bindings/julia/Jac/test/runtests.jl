@@ -1,7 +1,10 @@
 # Tests of the Julia binding: the ground a C or C++ user test covers (op
 # values and gradients against central differences, the seed example,
 # Paddle's nesting, batched Jacobians, Hessians with analytic values, every
-# index form, laziness, every error status, ownership under forced GC).
+# index form, laziness, every error status, ownership under forced GC), and
+# Jac.Function: recorded at one point and evaluated at others against the
+# same program built eagerly, vjp against grad, lazy Jacobians and Hessians
+# at new points (partial reads, rows evaluated), the batch axis, the errors.
 #
 # Run from the repository root after `make lib`:
 #     JAC_LIB=$PWD/build/lib/libjac.so julia --project=bindings/julia/Jac -e 'using Pkg; Pkg.test()'
@@ -104,6 +107,45 @@ end
 const A23 = [0.3 -1.2 0.7; 1.1 0.4 -0.5]        # general values, no zeros, distinct per row
 const P23 = abs.(A23) .+ 0.5                     # positive, for log, sqrt, powers
 const B3 = [0.8, -1.3, 2.0]                      # no zeros, for division
+
+# --- Jac.Function: a program recorded once, evaluated at other points --------
+
+# The program of the Function tests, built eagerly on tensors and written out
+# on Julia arrays. X is (2, 3), v is (3,), W23 a constant:
+#   y1 = exp(X / 2) * v + X^2             (2, 3): numpy broadcasting, v meets each row
+#   y2 = sum(sin(X) * W23) + sum(v^3)     0-D
+const W23 = [0.5 -1.0 2.0; 1.5 0.25 -0.75]
+program(X::Tensor, v::Tensor) =
+    (exp(X / 2) * v + Jac.square(X), sum(sin(X) * Tensor(W23)) + sum(v * v * v))
+program(X::Matrix{Float64}, v::Vector{Float64}) =
+    (exp.(X ./ 2) .* permutedims(v) .+ X .^ 2, sum(sin.(X) .* W23) + sum(v .^ 3))
+
+# Its vector-Jacobian product with cotangents C1 (2, 3) and c2 (a number):
+#   d/dX = C1 .* (exp(X / 2) / 2 .* v' + 2X) + c2 cos(X) .* W23
+#   d/dv = sum over rows of C1 .* exp(X / 2) + 3 c2 v^2
+program_vjp(X, v, C1, c2) =
+    (C1 .* (exp.(X ./ 2) ./ 2 .* permutedims(v) .+ 2 .* X) .+ c2 .* cos.(X) .* W23,
+     vec(sum(C1 .* exp.(X ./ 2); dims = 1)) .+ 3 .* c2 .* v .^ 2)
+
+# Points: where the function is recorded, and where it is evaluated.
+const X0 = A23
+const V0 = B3
+const POINTS = [([0.1 0.2 -0.3; -0.4 0.5 0.6], [1.0, -0.5, 0.25]),
+                ([-1.0 2.0 0.0; 0.3 -0.7 1.2], [0.0, 2.0, -1.5]),
+                (X0, V0)]
+
+# The program recorded at (X0, V0); the tensors are dropped at once.
+function recorded_program()
+    X = Tensor(X0; requires_grad = true)
+    v = Tensor(V0; requires_grad = true)
+    return Jac.Function((X, v), program(X, v))
+end
+
+# A Jacobian whose Function (and tensors) are garbage once this returns.
+function jacobian_of_collected_function()
+    a = Tensor(ones(3); requires_grad = true)
+    return jacobian(Jac.Function(a, a * a), [1.0, 2.0, 3.0])
+end
 
 @testset "Jac" begin
 
@@ -738,6 +780,505 @@ end
     close(Jg[2])
     @test !isopen(Jg[1])
     @test occursin("closed", sprint(show, Jg[1]))
+end
+
+@testset "Function: record once, evaluate at other points" begin
+    f = recorded_program()
+    GC.gc()                                          # the tensors it came from are gone
+    @test f isa Jac.Function
+    @test f isa Base.Function                        # callable, and a Function to Julia
+    @test n_inputs(f) == 2
+    @test n_outputs(f) == 2
+    @test input_size(f, 1) == (2, 3)                 # as size(Tensor(X0)): the Julia shape
+    @test input_size(f, 2) == (3,)
+    @test output_size(f, 1) == (2, 3)
+    @test output_size(f, 2) == ()
+    @test_throws BoundsError input_size(f, 3)
+    @test_throws BoundsError input_size(f, 0)
+    @test_throws BoundsError output_size(f, 3)
+
+    for (X, v) in POINTS
+        y1, y2 = f(X, v)
+        @test y1 isa Matrix{Float64}
+        @test y2 isa Array{Float64,0}                # a 0-D output is a 0-dimensional array
+        # The same as the program built eagerly at that point...
+        e1, e2 = program(Tensor(X), Tensor(v))
+        @test y1 ≈ Array(e1)
+        @test y2[] ≈ value(e2)
+        # ...and as the program on Julia arrays: the layout is the Tensor's.
+        r1, r2 = program(X, v)
+        @test y1 ≈ r1
+        @test y2[] ≈ r2
+    end
+
+    # A Tensor for `outputs` returns one array; a 1-tuple nests.
+    x = Tensor(X0; requires_grad = true)
+    w = Tensor(V0; requires_grad = true)
+    one_out = Jac.Function((x, w), last(program(x, w)))
+    @test one_out(POINTS[1]...) isa Array{Float64,0}
+    @test one_out(POINTS[1]...)[] ≈ program(POINTS[1]...)[2]
+    @test Jac.Function((x, w), (last(program(x, w)),))(POINTS[1]...) isa Tuple{Array{Float64,0}}
+
+    # A 0-D input takes a Real or a 0-dimensional array.
+    c = Tensor(1.0; requires_grad = true)
+    cube = Jac.Function(c, c * c * c)
+    @test input_size(cube, 1) == ()
+    @test cube(2.0)[] == 8.0
+    @test cube(fill(-3.0))[] == -27.0
+    @test cube(2)[] == 8.0                           # integers become Float64, as for Tensor
+    # Any real array of the right size; values become Float64.
+    @test f(Int[1 2 3; 4 5 6], [1, 2, 3])[1] ≈ program([1.0 2 3; 4 5 6], [1.0, 2, 3])[1]
+    @test f(view(hcat(POINTS[1][1], ones(2)), :, 1:3), POINTS[1][2])[1] ≈ program(POINTS[1]...)[1]
+
+    # Constants: every other tensor is captured with its value at recording,
+    # also one that requires grad.
+    s = Tensor([2.0, 3.0, 4.0]; requires_grad = true)
+    z = Tensor([1.0, 1.0, 1.0]; requires_grad = true)
+    scaled = Jac.Function(z, z * s)
+    @test scaled([1.0, 2.0, 3.0]) == [2.0, 6.0, 12.0]
+    @test vjp(scaled, [1.0, 2.0, 3.0]) == [2.0, 3.0, 4.0]
+    # An output that depends on no input, and a repeated output.
+    zz = z * 2.0
+    free = Jac.Function(z, (Tensor([5.0, 6.0]) * 2.0, zz, zz))
+    a, b, b2 = free([1.0, 2.0, 3.0])
+    @test a == [10.0, 12.0]
+    @test b == b2 == [2.0, 4.0, 6.0]
+    @test vjp(free, [1.0, 2.0, 3.0]) == [4.0, 4.0, 4.0]
+    Jfree = jacobian(free, [1.0, 2.0, 3.0])
+    @test Jfree[1][:, :] == zeros(2, 3)
+    @test Jfree[3][:, :] == 2 .* identity_matrix(3)
+
+    # Replay is exact for what libjac records: relu, abs and maximum take their
+    # branch from the new inputs...
+    r = Tensor([1.0, 2.0, 3.0]; requires_grad = true)
+    rel = Jac.Function(r, relu(r) * 2.0)
+    @test rel([-1.0, 2.0, -3.0]) == [0.0, 4.0, 0.0]
+    @test vjp(rel, [-1.0, 2.0, -3.0]) == [0.0, 2.0, 0.0]
+    ab = Jac.Function(r, abs(r))
+    @test ab([-1.0, 2.0, -3.0]) == [1.0, 2.0, 3.0]
+    @test vjp(ab, [-1.0, 2.0, -3.0]) == [-1.0, 1.0, -1.0]
+    mx = Jac.Function(r, maximum(r))                 # recorded with the maximum last
+    @test mx([5.0, 1.0, 2.0])[] == 5.0
+    @test vjp(mx, [5.0, 1.0, 2.0]) == [1.0, 0.0, 0.0]
+    # ...but a mask Julia computed from values it read is a constant.
+    m = Tensor([1.0, -2.0, 3.0]; requires_grad = true)
+    masked = Jac.select(Array(m) .> 0, m, -m)        # |m| at the recording point
+    sel = Jac.Function(m, masked)
+    @test sel([1.0, -2.0, 3.0]) == [1.0, 2.0, 3.0]
+    @test sel([-1.0, 2.0, 3.0]) == [-1.0, -2.0, 3.0] # the mask [1, 0, 1] stayed
+
+    @test occursin("2×3, 3 -> 2×3, 0-dimensional", sprint(show, f))
+    @test sprint(show, MIME"text/plain"(), cube) == "Jac.Function(0-dimensional -> 0-dimensional)"
+end
+
+@testset "Function: eval! into arrays you own" begin
+    f = recorded_program()
+    X, v = POINTS[1]
+    r1, r2 = program(X, v)
+    outs = (zeros(2, 3), fill(0.0))
+    @test eval!(outs, f, X, v) === outs
+    @test outs[1] ≈ r1
+    @test outs[2][] ≈ r2
+    # A vector of arrays, reused across points.
+    buf = Array{Float64}[zeros(2, 3), fill(0.0)]
+    for (Xk, vk) in POINTS
+        eval!(buf, f, Xk, vk)
+        @test buf[1] ≈ program(Xk, vk)[1]
+        @test buf[2][] ≈ program(Xk, vk)[2]
+    end
+    # A view as an output.
+    wide = zeros(2, 5)
+    eval!((view(wide, :, 2:4), fill(0.0)), f, X, v)
+    @test wide[:, 2:4] ≈ r1
+    @test wide[:, [1, 5]] == zeros(2, 2)
+
+    # One output: one array. An output may be an input: x <- 2x + 1.
+    x = Tensor([1.0, 2.0, 3.0]; requires_grad = true)
+    affine = Jac.Function(x, x * 2.0 + 1.0)
+    y = zeros(3)
+    @test eval!(y, affine, [1.0, 2.0, 3.0]) === y
+    @test y == [3.0, 5.0, 7.0]
+    xs = [1.0, 2.0, 3.0]
+    eval!(xs, affine, xs)
+    @test xs == [3.0, 5.0, 7.0]
+    eval!((xs,), affine, xs)
+    @test xs == [7.0, 11.0, 15.0]
+    M = Tensor([1.0 2.0; 3.0 4.0]; requires_grad = true)
+    mstep = Jac.Function(M, M * 2.0)
+    A = [1.0 2.0; 3.0 4.0]
+    eval!(A, mstep, A)
+    @test A == [2.0 4.0; 6.0 8.0]
+
+    # Mistakes: sizes, counts, element types, outputs sharing memory. Nothing is
+    # written then.
+    two = Jac.Function(x, (x * 2.0, x * 3.0))
+    o = zeros(3)
+    @test_throws ArgumentError eval!((o, o), two, [1.0, 2.0, 3.0])
+    @test o == zeros(3)
+    @test_throws DimensionMismatch eval!((zeros(3), zeros(4)), two, [1.0, 2.0, 3.0])
+    @test_throws DimensionMismatch eval!(zeros(3), two, [1.0, 2.0, 3.0])      # one array, two outputs
+    @test_throws DimensionMismatch eval!((zeros(3, 2), fill(0.0)), f, X, v)  # (3, 2) for (2, 3)
+    @test_throws ArgumentError eval!((zeros(Int, 2, 3), fill(0.0)), f, X, v)
+    @test_throws DimensionMismatch eval!(outs, f, X)
+end
+
+@testset "Function: vjp against the eager gradient" begin
+    f = recorded_program()
+    for (X, v) in POINTS
+        Xt = Tensor(X; requires_grad = true)
+        vt = Tensor(v; requires_grad = true)
+        # Cotangents of ones for every output (`nothing`).
+        gX, gv = vjp(f, X, v)
+        @test gX isa Matrix{Float64}
+        @test size(gX) == (2, 3)
+        @test gv isa Vector{Float64}
+        eX, ev = grad(program(Xt, vt), (Xt, vt))
+        @test gX ≈ Array(eX)
+        @test gv ≈ Array(ev)
+        @test gX ≈ program_vjp(X, v, ones(2, 3), 1.0)[1]
+        @test gv ≈ program_vjp(X, v, ones(2, 3), 1.0)[2]
+        # Given cotangents: a (2, 3) array and a Real for the 0-D output.
+        C1 = [1.0 -2.0 0.5; 3.0 0.0 -1.0]
+        hX, hv = vjp(f, X, v; cotangents = (C1, 2.5))
+        eX, ev = grad(program(Xt, vt), (Xt, vt); grad_ys = (Tensor(C1), Tensor(2.5)))
+        @test hX ≈ Array(eX)
+        @test hv ≈ Array(ev)
+        @test hX ≈ program_vjp(X, v, C1, 2.5)[1]
+        @test hv ≈ program_vjp(X, v, C1, 2.5)[2]
+        @test all(vjp(f, X, v; cotangents = [C1, fill(2.5)]) .≈ (hX, hv))
+        # In place.
+        gs = (zeros(2, 3), zeros(3))
+        @test vjp!(gs, f, X, v; cotangents = (C1, 2.5)) === gs
+        @test gs[1] ≈ hX
+        @test gs[2] ≈ hv
+    end
+
+    # Against central differences: the Rosenbrock gradient, recorded elsewhere.
+    x = Tensor([-1.2, 1.0, 0.8, 1.5]; requires_grad = true)
+    rosen = Jac.Function(x, rosenbrock(x))
+    for x1 in ([0.5, -0.3, 1.1, 0.9], [1.0, 1.0, 1.0, 0.5], [2.0, -1.0, 0.0, 0.5])
+        @test rosen(x1)[] ≈ rosenbrock(x1)
+        g = vjp(rosen, x1)
+        @test g isa Vector{Float64}                  # a Tensor as `inputs`: one array
+        @test g ≈ rosenbrock_gradient(x1)
+        @test isapprox(g, fd_gradient(rosenbrock, x1); rtol = 1e-5, atol = 1e-5)
+        g2 = zeros(4)
+        @test vjp!(g2, rosen, x1) === g2
+        @test g2 ≈ rosenbrock_gradient(x1)
+    end
+    # A gradient array may be its own input: one gradient-descent step in place.
+    x1 = [0.5, -0.3, 1.1, 0.9]
+    g1 = rosenbrock_gradient(x1)
+    xx = copy(x1)
+    vjp!(xx, rosen, xx)
+    @test xx ≈ g1
+    # A 1-tuple of inputs nests: a 1-tuple of gradients.
+    @test Jac.Function((x,), rosenbrock(x))([1.0, 2.0, 3.0, 4.0])[] ≈ rosenbrock([1.0, 2.0, 3.0, 4.0])
+    @test vjp(Jac.Function((x,), rosenbrock(x)), x1) isa Tuple{Vector{Float64}}
+
+    # Cotangent mistakes.
+    X, v = POINTS[1]
+    @test_throws DimensionMismatch vjp(f, X, v; cotangents = (ones(2, 3),))
+    @test_throws DimensionMismatch vjp(f, X, v; cotangents = (ones(3, 2), 1.0))
+    @test_throws DimensionMismatch vjp(f, X, v; cotangents = ones(2, 3))    # one for two outputs
+    @test_throws ArgumentError vjp(f, X, v; cotangents = (ones(2, 3), "one"))
+    @test_throws DimensionMismatch vjp!((zeros(2, 3),), f, X, v)
+end
+
+@testset "Function: lazy Jacobians at new points" begin
+    # y = W (x * x), so J[r, c] = 2 W[r, c] x[c]; W[r, c] = 10r + c.
+    W = [10.0 * r + c for r in 1:5, c in 1:4]
+    x = Tensor(ones(4); requires_grad = true)
+    f = Jac.Function(x, matmul(Tensor(W), x * x))
+    x1 = [1.0, -2.0, 0.5, 3.0]
+    E = [2 * W[r, c] * x1[c] for r in 1:5, c in 1:4]
+
+    J = jacobian(f, x1)
+    @test J isa Jacobian                             # Tensor, Tensor: one block
+    @test size(J) == (5, 4)
+    @test rows_evaluated(J) == 0                     # creating it computed no row
+    @test J[2, 3] ≈ E[2, 3]
+    @test rows_evaluated(J) == 1
+    @test J[2, :] ≈ E[2, :]
+    @test rows_evaluated(J) == 1                     # cached
+    @test J[1:2:5, 1] ≈ E[1:2:5, 1]
+    @test rows_evaluated(J) == 4                     # rows 1, 3, 5 added to 2
+    @test J[end, end:-1:1] ≈ E[end, end:-1:1]
+    @test rows_evaluated(J) == 4                     # row 5 was read above
+    @test J[4, end:-1:1] ≈ E[4, end:-1:1]
+    @test rows_evaluated(J) == 5
+    @test J[.., 2] ≈ E[:, 2]
+    @test Array(J) ≈ E
+    @test rows_evaluated(J) == 5
+    # The eager Jacobian at the same point reads the same.
+    xe = Tensor(x1; requires_grad = true)
+    Je = jacobian(matmul(Tensor(W), xe * xe), xe)
+    @test J[:, :] ≈ Je[:, :]
+    # Another point: an independent Jacobian, with its own cache.
+    x2 = [0.5, 0.5, -1.0, 2.0]
+    J2 = jacobian(f, x2)
+    @test rows_evaluated(J2) == 0
+    @test J2[3, :] ≈ [2 * W[3, c] * x2[c] for c in 1:4]
+    @test rows_evaluated(J2) == 1
+    @test rows_evaluated(J) == 5
+    # Rows per sweep change nothing but speed.
+    J3 = jacobian(f, x1)
+    Jac.set_block_rows!(J3, 2)
+    @test J3[:, :] ≈ E
+
+    # Tuples nest as for jacobian(ys, xs): a tuple over outputs of tuples over
+    # inputs; a row of an output fills every block of that output.
+    p = Tensor([1.0, 2.0, 3.0]; requires_grad = true)
+    q = Tensor([0.5, -1.5]; requires_grad = true)
+    g = Jac.Function((p, q), (p * 2.0, sum(p) * q))
+    p1, q1 = [2.0, -1.0, 4.0], [3.0, 0.25]
+    JJ = jacobian(g, p1, q1)
+    @test JJ isa Tuple{Tuple{Jacobian,Jacobian},Tuple{Jacobian,Jacobian}}
+    @test size(JJ[1][2]) == (3, 2)
+    @test size(JJ[2][1]) == (2, 3)
+    @test JJ[2][1][1, :] ≈ fill(q1[1], 3)            # d(sum(p) q[1]) / dp
+    @test rows_evaluated(JJ[2][2]) == 1              # that row filled block (2, 2) too
+    @test JJ[2][2][1, :] ≈ [sum(p1), 0.0]
+    @test rows_evaluated(JJ[2][1]) == 1
+    @test JJ[1][1][:, :] == 2 .* identity_matrix(3)
+    @test JJ[1][2][:, :] == zeros(3, 2)
+    @test JJ[2][2][:, :] ≈ sum(p1) .* identity_matrix(2)
+    @test jacobian(Jac.Function((p,), (p * 2.0,)), p1) isa Tuple{Tuple{Jacobian}}
+    @test jacobian(Jac.Function(p, (p * 2.0, sum(p))), p1) isa Tuple{Jacobian,Jacobian}
+    @test jacobian(Jac.Function((p, q), sum(p) * q), p1, q1) isa Tuple{Jacobian,Jacobian}
+    # 0-D sides drop out, as for jacobian(ys, xs).
+    Js = jacobian(Jac.Function(p, sum(p * p)), p1)
+    @test size(Js) == (3,)
+    @test Js[:] ≈ 2 .* p1
+
+    # The blocks outlive the function and the tensors.
+    K = let
+        t = Tensor(ones(4); requires_grad = true)
+        h = Jac.Function(t, matmul(Tensor(W), t * t))
+        Kh = jacobian(h, x1)
+        close(h)
+        Kh
+    end
+    GC.gc()
+    GC.gc()
+    @test K[:, :] ≈ E
+end
+
+@testset "Function: Hessians at new points" begin
+    x = Tensor([-1.2, 1.0, 0.8, 1.5]; requires_grad = true)
+    rosen = Jac.Function(x, rosenbrock(x))
+    x1 = [0.5, -0.3, 1.1, 0.9]
+    Hs = rosenbrock_hessian(x1)
+    H = hessian(rosen, x1)
+    @test H isa Jacobian
+    @test size(H) == (4, 4)
+    @test rows_evaluated(H) == 0
+    @test H[2, :] ≈ Hs[2, :]
+    @test rows_evaluated(H) == 1
+    @test H[2, 3] ≈ Hs[2, 3]
+    @test rows_evaluated(H) == 1
+    @test Array(H) ≈ Hs
+    @test rows_evaluated(H) == 4
+    # As the eager Hessian at that point.
+    xe = Tensor(x1; requires_grad = true)
+    @test H[:, :] ≈ hessian(rosenbrock(xe), xe)[:, :]
+
+    # `output` picks the output, counting from 1.
+    two = Jac.Function(x, (x * 2.0, rosenbrock(x), sum(x * x * x)))
+    @test hessian(two, x1; output = 2)[:, :] ≈ Hs
+    @test hessian(two, x1; output = 3)[:, :] ≈ diagonal(6 .* x1)
+    # Two inputs: Paddle's tuple of tuples, the blocks of the whole Hessian.
+    p = Tensor([-1.2, 1.0]; requires_grad = true)
+    q = Tensor([0.8, 1.5]; requires_grad = true)
+    halves = Jac.Function((p, q), rosenbrock(Jac.concat((p, q); dims = 1)))
+    Hpq = hessian(halves, x1[1:2], x1[3:4])
+    @test Hpq isa Tuple{Tuple{Jacobian,Jacobian},Tuple{Jacobian,Jacobian}}
+    @test Hpq[1][1][:, :] ≈ Hs[1:2, 1:2]
+    @test Hpq[1][2][:, :] ≈ Hs[1:2, 3:4]
+    @test Hpq[2][1][:, :] ≈ Hs[3:4, 1:2]
+    @test Hpq[2][2][:, :] ≈ Hs[3:4, 3:4]
+
+    # An output that is not one value; an output number out of range (Julia's
+    # numbering, checked before the library sees it).
+    @test jac_status(() -> hessian(two, x1; output = 1)) == SHAPE
+    @test jac_status(() -> hessian(two, x1; output = 0)) == INDEX
+    @test jac_status(() -> hessian(two, x1; output = 4)) == INDEX
+    @test jac_status(() -> hessian(two, x1; output = true)) == INDEX
+    @test jac_status(() -> hessian(two, x1; output = 1.0)) == INDEX
+    err = try
+        hessian(two, x1; output = 4)
+    catch e
+        e
+    end
+    @test occursin("1:3", err.msg)
+end
+
+@testset "Function: batch axis" begin
+    X0b = [1.0 2 3; 4 5 6; 7 8 9; 10 11 12] ./ 4    # B = 4 samples of 3
+    X1 = [0.5 -1.0 2.0; 1.5 0.25 -0.75; -2.0 1.0 0.5; 3.0 -0.5 1.25]
+    x = Tensor(X0b; requires_grad = true)
+    sq = Jac.Function(x, x * x)
+    J = jacobian(sq, X1; batch_axis = 1)
+    @test size(J) == (4, 3, 3)
+    @test rows_evaluated(J) == 0
+    @test J[:, 2, :] ≈ [r == 2 ? 2 * X1[b, 2] : 0.0 for b in 1:4, r in 1:3]
+    @test rows_evaluated(J) == 1
+    E = [r == c ? 2 * X1[b, r] : 0.0 for b in 1:4, r in 1:3, c in 1:3]
+    @test Array(J) ≈ E
+    @test rows_evaluated(J) == 3
+    for b in 1:4
+        @test J[b, :, :] ≈ diagonal(2 .* X1[b, :])
+    end
+    # A per-sample scalar output: its side drops out, block (B, N).
+    rowsum = Jac.Function(x, sum(x * x; dims = 2, keepdims = false))
+    J2 = jacobian(rowsum, X1; batch_axis = 1)
+    @test size(J2) == (4, 3)
+    @test J2[:, :] ≈ 2 .* X1
+    # Batched Hessian of y[b] = sum(x[b, :]^3): diag(6 x[b, :]) per sample.
+    cubes = Jac.Function(x, sum(x * x * x; dims = 2))
+    H = hessian(cubes, X1; batch_axis = 1)
+    @test size(H) == (4, 3, 3)
+    for b in 1:4
+        @test H[b, :, :] ≈ diagonal(6 .* X1[b, :])
+    end
+
+    # A 2-D input without a batch axis; another batch axis; batch sizes that
+    # differ between inputs.
+    @test jac_status(() -> jacobian(sq, X1)) == SHAPE
+    @test jac_status(() -> jacobian(sq, X1; batch_axis = 2)) == BATCH_AXIS
+    @test jac_status(() -> jacobian(sq, X1; batch_axis = 0)) == BATCH_AXIS
+    @test jac_status(() -> hessian(cubes, X1; batch_axis = 2)) == BATCH_AXIS
+    a = Tensor(ones(4, 3); requires_grad = true)
+    b = Tensor(ones(5, 3); requires_grad = true)
+    mixed = Jac.Function((a, b), (a * 2.0, b * 2.0))
+    @test jac_status(() -> jacobian(mixed, ones(4, 3), ones(5, 3); batch_axis = 1)) == BATCH_AXIS
+end
+
+@testset "Function: errors" begin
+    x = Tensor([1.0, 2.0, 3.0]; requires_grad = true)
+    y = x * x
+    # Recording: an input that is no leaf, one that requires no grad, one given
+    # twice, no inputs, no outputs, a closed tensor, something not a tensor.
+    @test jac_status(() -> Jac.Function(y, sum(y))) == INVALID_ARGUMENT
+    c = Tensor([1.0, 2.0])
+    @test jac_status(() -> Jac.Function(c, c * 2.0)) == NOT_DIFFERENTIABLE
+    @test jac_status(() -> Jac.Function((x, x), y)) == INVALID_ARGUMENT
+    @test jac_status(() -> Jac.Function((), y)) == INVALID_ARGUMENT
+    @test jac_status(() -> Jac.Function(x, ())) == INVALID_ARGUMENT
+    closed = Tensor([1.0]; requires_grad = true)
+    close(closed)
+    @test jac_status(() -> Jac.Function(closed, y)) == NULL_ARGUMENT
+    @test jac_status(() -> Jac.Function(x, closed)) == NULL_ARGUMENT
+    @test_throws ArgumentError Jac.Function([1.0, 2.0], y)
+    @test_throws ArgumentError Jac.Function(x, (y, 1.0))
+    err = try
+        Jac.Function(y, sum(y))
+    catch e
+        e
+    end
+    @test err isa JacError
+    @test occursin("jac_function_new", err.msg)
+
+    # Evaluating: how many inputs, their sizes, their types (checked in Julia).
+    f = Jac.Function(x, y)
+    @test_throws DimensionMismatch f()
+    @test_throws DimensionMismatch f([1.0, 2.0, 3.0], [1.0])
+    @test_throws DimensionMismatch f([1.0, 2.0])
+    @test_throws DimensionMismatch f(reshape([1.0, 2.0, 3.0], 3, 1))
+    @test_throws DimensionMismatch f(1.0)
+    @test_throws ArgumentError f(x)                  # a Tensor: pass Array(x)
+    @test_throws ArgumentError f(["a", "b", "c"])
+    @test_throws DimensionMismatch vjp(f, [1.0])
+    @test_throws DimensionMismatch jacobian(f, [1.0])
+    @test_throws DimensionMismatch hessian(Jac.Function(x, sum(y)), [1.0, 2.0])
+    g2 = recorded_program()
+    @test_throws DimensionMismatch g2(permutedims(X0), V0)   # (3, 2) for (2, 3)
+
+    # The library's own checks, through the raw layer: lengths (nothing is
+    # written), indices, capacities, NULL and a handle of another type.
+    xin, out = [1.0, 2.0, 3.0], zeros(3)
+    GC.@preserve xin out begin
+        ins = Ptr{Cdouble}[pointer(xin)]
+        outs = Ptr{Cdouble}[pointer(out)]
+        @test LibJac.jac_function_eval(f, ins, Csize_t[2], outs, Csize_t[3]) == INVALID_ARGUMENT
+        @test LibJac.jac_function_eval(f, ins, Csize_t[3], outs, Csize_t[4]) == INVALID_ARGUMENT
+        @test out == zeros(3)
+        @test LibJac.jac_function_eval(f, ins, Csize_t[3], outs, Csize_t[3]) == OK
+        @test out == [1.0, 4.0, 9.0]
+        @test LibJac.jac_function_vjp(f, ins, Csize_t[3], Ptr{Ptr{Cdouble}}(C_NULL),
+                                      Ptr{Csize_t}(C_NULL), outs, Csize_t[3]) == OK
+        @test out == [2.0, 4.0, 6.0]
+        @test LibJac.jac_function_vjp(f, ins, Csize_t[3], ins, Csize_t[1], outs, Csize_t[3]) == INVALID_ARGUMENT
+        @test LibJac.jac_function_eval(f, Ptr{Ptr{Cdouble}}(C_NULL), Csize_t[3], outs, Csize_t[3]) == NULL_ARGUMENT
+        Jout = Ref{Ptr{LibJac.JacJacobian}}(C_NULL)
+        s = Jac.Function(x, sum(y))
+        @test LibJac.jac_function_hessian(s, ins, Csize_t[3], 1, LibJac.JAC_BATCH_NONE, Jout) == INDEX
+        @test LibJac.jac_function_jacobian(s, ins, Csize_t[3], 7, Jout) == BATCH_AXIS
+        @test Jout[] == C_NULL                       # outputs untouched on failure
+    end
+    shape = zeros(Int64, 2)
+    nd = Ref{Csize_t}(99)
+    @test LibJac.jac_function_input_shape(f, 1, shape, 2, nd) == INDEX
+    @test LibJac.jac_function_output_shape(f, 1, shape, 2, nd) == INDEX
+    @test LibJac.jac_function_input_shape(f, 0, shape, 0, nd) == INVALID_ARGUMENT
+    @test nd[] == 99
+    @test LibJac.jac_function_input_shape(f, 0, shape, 2, nd) == OK
+    @test (nd[], shape[1]) == (1, 3)
+    n = Ref{Csize_t}(0)
+    @test LibJac.jac_function_n_inputs(C_NULL, n) == NULL_ARGUMENT
+    @test LibJac.jac_function_n_outputs(f, C_NULL) == NULL_ARGUMENT
+    @test LibJac.jac_function_n_inputs(Ptr{LibJac.JacFunction}(x.ptr), n) == INVALID_ARGUMENT  # a tensor's handle
+    @test occursin("jac_function_n_inputs", unsafe_string(LibJac.jac_last_error()))
+
+    # A closed function is a NULL handle to the library; its sizes stay.
+    h = Jac.Function(x, (y, sum(y)))
+    @test isopen(h)
+    close(h)
+    @test !isopen(h)
+    close(h)                                         # idempotent
+    @test !isopen(h)
+    @test jac_status(() -> h([1.0, 2.0, 3.0])) == NULL_ARGUMENT
+    @test jac_status(() -> eval!((zeros(3), fill(0.0)), h, [1.0, 2.0, 3.0])) == NULL_ARGUMENT
+    @test jac_status(() -> vjp(h, [1.0, 2.0, 3.0])) == NULL_ARGUMENT
+    @test jac_status(() -> jacobian(h, [1.0, 2.0, 3.0])) == NULL_ARGUMENT
+    @test jac_status(() -> hessian(h, [1.0, 2.0, 3.0]; output = 2)) == NULL_ARGUMENT
+    @test n_inputs(h) == 1
+    @test output_size(h, 1) == (3,)
+    @test occursin("closed", sprint(show, h))
+    k = Jac.Function(x, y)
+    finalize(k)
+    @test !isopen(k)
+    close(k)
+end
+
+@testset "Function: ownership under forced GC" begin
+    # Functions recorded, evaluated and dropped in a loop, collected repeatedly.
+    for k in 1:500
+        a = Tensor(rand(6); requires_grad = true)
+        fk = Jac.Function(a, sum(exp(a) * a))
+        p = rand(6)
+        @assert fk(p)[] ≈ sum(exp.(p) .* p)
+        @assert vjp(fk, p) ≈ exp.(p) .* (1 .+ p)
+        k % 50 == 0 && GC.gc()
+    end
+    GC.gc()
+    # A function outlives the tensors it was recorded from, closed or collected.
+    f = let
+        a = Tensor([1.0, 2.0]; requires_grad = true)
+        b = a * a
+        fa = Jac.Function(a, b)
+        close(a)
+        close(b)
+        fa
+    end
+    GC.gc()
+    GC.gc()
+    @test f([3.0, 4.0]) == [9.0, 16.0]
+    # Jacobians of a collected function still read.
+    Js = [jacobian_of_collected_function() for _ in 1:20]
+    GC.gc()
+    GC.gc()
+    @test all(J -> J[:, :] == diagonal([2.0, 4.0, 6.0]), Js)
 end
 
 @testset "show" begin
