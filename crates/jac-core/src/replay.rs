@@ -86,20 +86,19 @@ impl Workspace {
         for (i, instr) in program.instrs.iter().enumerate() {
             let (done, rest) = self.results.split_at_mut(i);
             let out = &mut rest[0];
-            let args = instr
-                .args
-                .iter()
-                .map(|&s| value(s, program.constants, &self.inputs, done))
-                .collect::<Vec<_>>();
-            match instr.op.forward_into(&args, out) {
-                Some(done) => done?,
-                None => {
-                    if let Some(largest) = args.iter().max_by_key(|a| a.len()) {
-                        crate::alloc::reserve(largest.len(), largest.shape(), instr.op.name())?;
+            let read = |s: Slot| value(s, program.constants, &self.inputs, done);
+            with_args(&instr.args, read, |args| {
+                match instr.op.forward_into(args, out) {
+                    Some(done) => done?,
+                    None => {
+                        if let Some(largest) = args.iter().max_by_key(|a| a.len()) {
+                            crate::alloc::reserve(largest.len(), largest.shape(), instr.op.name())?;
+                        }
+                        *out = instr.op.forward(args)?;
                     }
-                    *out = instr.op.forward(&args)?;
                 }
-            }
+                Ok(())
+            })?;
         }
         Ok(())
     }
@@ -137,30 +136,32 @@ impl Workspace {
             let (cots_before, cots_rest) = self.result_cots.split_at_mut(i);
             let g = &cots_rest[0];
             let y = &self.results[i];
-            let args = instr
-                .args
-                .iter()
-                .map(|&s| value(s, program.constants, &self.inputs, &self.results))
-                .collect::<Vec<_>>();
-            let mut rule_grads: Option<Vec<Option<Tensor>>> = None;
-            for (k, &slot) in instr.args.iter().enumerate() {
-                let acc = match slot {
-                    Slot::Constant(_) => continue,
-                    Slot::Input(j) => touch(&mut self.input_cots[j], &mut self.input_touched[j]),
-                    Slot::Result(j) => touch(&mut cots_before[j], &mut self.result_touched[j]),
-                };
-                if let Some(done) = instr.op.vjp_into(k, &args, y, g, acc) {
-                    done?;
-                    continue;
+            let (inputs, results) = (&self.inputs, &self.results);
+            let (input_cots, input_touched) = (&mut self.input_cots, &mut self.input_touched);
+            let result_touched = &mut self.result_touched;
+            let read = |s: Slot| value(s, program.constants, inputs, results);
+            with_args(&instr.args, read, |args| {
+                let mut rule_grads: Option<Vec<Option<Tensor>>> = None;
+                for (k, &slot) in instr.args.iter().enumerate() {
+                    let acc = match slot {
+                        Slot::Constant(_) => continue,
+                        Slot::Input(j) => touch(&mut input_cots[j], &mut input_touched[j]),
+                        Slot::Result(j) => touch(&mut cots_before[j], &mut result_touched[j]),
+                    };
+                    if let Some(done) = instr.op.vjp_into(k, args, y, g, acc) {
+                        done?;
+                        continue;
+                    }
+                    if rule_grads.is_none() {
+                        rule_grads = Some(graph_rule(instr, args, y, g)?);
+                    }
+                    if let Some(Some(grad)) = rule_grads.as_ref().and_then(|gs| gs.get(k)) {
+                        let grad = sum_to(grad.clone(), 0, acc.shape())?;
+                        Zip::from(acc).and(grad.value()).for_each(|a, &v| *a += v);
+                    }
                 }
-                if rule_grads.is_none() {
-                    rule_grads = Some(graph_rule(instr, &args, y, g)?);
-                }
-                if let Some(Some(grad)) = rule_grads.as_ref().and_then(|gs| gs.get(k)) {
-                    let grad = sum_to(grad.clone(), 0, acc.shape())?;
-                    Zip::from(acc).and(grad.value()).for_each(|a, &v| *a += v);
-                }
-            }
+                Ok(())
+            })?;
         }
         Ok(())
     }
@@ -197,6 +198,20 @@ fn value<'a>(
         Slot::Input(k) => &inputs[k],
         Slot::Constant(k) => constants[k].value(),
         Slot::Result(k) => &results[k],
+    }
+}
+
+/// `f` of an instruction's operands, gathered on the stack for the one- and
+/// two-operand ops that most instructions are (no allocation per op).
+fn with_args<'a, T>(
+    slots: &[Slot],
+    read: impl Fn(Slot) -> &'a ArrayD<f64>,
+    f: impl FnOnce(&[&'a ArrayD<f64>]) -> Result<T>,
+) -> Result<T> {
+    match *slots {
+        [a] => f(&[read(a)]),
+        [a, b] => f(&[read(a), read(b)]),
+        _ => f(&slots.iter().map(|&s| read(s)).collect::<Vec<_>>()),
     }
 }
 

@@ -354,8 +354,12 @@ fn only_what_the_outputs_need_is_recorded() {
     assert_eq!(id.as_slice().unwrap(), &[1.0, 0.0, 0.0, 1.0]);
     // The VJP through both outputs: c * dy + 1 * dx.
     let mut g = [0.0; 2];
-    f.vjp_into(&[&[3.0, -1.0]], Some(&[&[2.0, -1.0], &[0.5, 0.25]]), &mut [&mut g])
-        .unwrap();
+    f.vjp_into(
+        &[&[3.0, -1.0]],
+        Some(&[&[2.0, -1.0], &[0.5, 0.25]]),
+        &mut [&mut g],
+    )
+    .unwrap();
     assert_eq!(g, [2.0 * want_c[0] + 0.5, -want_c[1] + 0.25]);
 }
 
@@ -394,7 +398,8 @@ fn many_threads_evaluate_one_function_at_once() {
                     assert_eq!(out[0].to_bits(), ys[1].to_vec()[0].to_bits());
                     let mut g0 = [0.0; 6];
                     let mut g1 = [0.0; 3];
-                    f.vjp_into(&refs(at), None, &mut [&mut g0, &mut g1]).unwrap();
+                    f.vjp_into(&refs(at), None, &mut [&mut g0, &mut g1])
+                        .unwrap();
                     let want = grad(&ys, &xs, None, false).unwrap();
                     assert_eq!(bits(&g0), bits(&want[0].to_vec()));
                     assert_eq!(bits(&g1), bits(&want[1].to_vec()));
