@@ -1,6 +1,6 @@
 //! Elementwise ops of one tensor, some with a scalar attribute.
 //!
-//! Each op states its derivative once ([`super::elementwise`]): the
+//! Each op states its derivative once (`ops/elementwise.rs`): the
 //! recorded VJP multiplies the cotangent by it, computed at the input's
 //! (unstacked) shape so that only the final product is as large as a
 //! stacked cotangent, and the unrecorded sweeps evaluate the same statement
