@@ -1,21 +1,22 @@
-//! The ops: one file per family, each op a type implementing [`Op`] with its
-//! forward rule and its VJP rule side by side.
+//! The ops: one file per family, each op a type implementing `Op` with its
+//! forward rule and its VJP rule side by side; elementwise ops state their
+//! derivative once (`elementwise.rs`) and every sweep uses that statement.
 //!
 //! VJP rules are written with the public tensor ops themselves, never with
 //! raw array math, so a backward pass recorded with `create_graph` is an
 //! ordinary graph that can be differentiated again. An op without a VJP does
-//! not compile: [`Op::vjp`] has no default.
+//! not compile: `Op::vjp` has no default.
 //!
 //! Stacked cotangents: during a vectorized sweep the cotangent of an output of
 //! shape `S` has shape `L ++ S`, where `L` (`lead` axes, usually one axis of k
 //! rows) stacks k independent cotangents. Every rule returns gradients shaped
 //! `L ++ (something that broadcasts to the input)`; the sweep reduces each to
-//! `L ++ input.shape` in one place ([`crate::broadcast::sum_to`]), so rules
+//! `L ++ input.shape` in one place (`broadcast::sum_to`), so rules
 //! never un-broadcast themselves.
 //!
 //! Op values are pure functions of the input values and the op's static
-//! attributes (axes, shapes, scalars), so a recorded graph could be replayed
-//! at new leaf values.
+//! attributes (axes, shapes, scalars), so a recorded graph replays at new
+//! leaf values ([`crate::Function`]).
 
 pub mod binary;
 mod elementwise;
