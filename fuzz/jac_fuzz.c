@@ -401,13 +401,13 @@ static double dontcare(void) {
     return d;
 }
 
-static bool is_dontcare(double d) {
+static __attribute__((unused)) bool is_dontcare(double d) {
     uint64_t b;
     memcpy(&b, &d, sizeof b);
     return b == DONTCARE_BITS;
 }
 
-static uint64_t bits_of(double d) {
+static __attribute__((unused)) uint64_t bits_of(double d) {
     uint64_t b;
     memcpy(&b, &d, sizeof b);
     return b;
