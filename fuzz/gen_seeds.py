@@ -47,14 +47,22 @@ OP = dict(tensor_new=0, tensor_free=2, tensor_query=3, tensor_read=4, unary=5, b
           jac_read_shape=20, jac_read=21, jac_rows=22, jac_set_block_rows=23, jac_free=24,
           misc=25)
 N_OPS = 26
+# The function calls: opcode bytes from FUNCTION_BASE on (FUNCTION_CALLS[] of
+# jac_fuzz.c; each call has several bytes, this names the first).
+FUNCTION_BASE = 234
+FUNCTION_CALLS = (["function_new"] * 4 + ["function_free"] * 2 + ["function_query"] * 2
+                  + ["function_eval"] * 4 + ["function_vjp"] * 4 + ["function_jacobian"] * 3
+                  + ["function_hessian"] * 3)
+FOP = {name: FUNCTION_BASE + FUNCTION_CALLS.index(name) for name in FUNCTION_CALLS}
 UNARY = ["neg", "exp", "log", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "softplus",
          "sqrt", "square", "abs"]
 BINARY = ["add", "sub", "mul", "div", "matmul"]
 SCALAR = ["scale", "add_scalar", "pow_scalar"]
 ALL, INT, SLICE, ELLIPSIS = 0, 1, 2, 3
-NT, NJ, MAXL = 16, 4, 4
+NT, NJ, NF, MAXL = 16, 4, 4, 4
 NULL_SLOT = 0xFF
-MIXED = 0xFE
+MIXED = 0xFE      # a tensor slot: a live Jacobian; a Jacobian or function slot: a live tensor
+MIXED_FN = 0xFC   # a tensor or Jacobian slot: a live function; a function slot: a live Jacobian
 
 
 def check_tables():
@@ -74,6 +82,13 @@ def check_tables():
     assert len(names) == N_OPS, "OPS[] of jac_fuzz.c has %d entries" % len(names)
     for name, code in OP.items():
         assert names[code] == "op_" + name, (name, code, names[code])
+    base = int(re.search(r"#define FUNCTION_BASE (\d+)", src).group(1))
+    assert base == FUNCTION_BASE, "FUNCTION_BASE of jac_fuzz.c is %d" % base
+    calls = re.search(r"FUNCTION_CALLS\[\] = \{(.*?)\};", src, re.S).group(1)
+    calls = [x.strip() for x in calls.split(",") if x.strip()]
+    assert calls == ["op_" + n for n in FUNCTION_CALLS], "FUNCTION_CALLS[] differs from jac_fuzz.c"
+    for name, n in [("NT", NT), ("NJ", NJ), ("NF", NF), ("MAXL", MAXL)]:
+        assert int(re.search(r"#define %s (\d+)" % name, src).group(1)) == n, name
 
 
 def u64(v):
@@ -303,6 +318,71 @@ class P:
     def version(self):
         return self.raw(OP["misc"], 1)
 
+    # --- functions. A fault list is [(list, kind[, entry[, len]])], list an
+    # index into the call's buffer lists (eval: in, out; vjp: in, cot, grads;
+    # jacobian/hessian: in), kind 0-7 as bl_fault: 0 array NULL, 1 lengths
+    # NULL, 2/3 either misaligned, 4 entry NULL, 5 entry misaligned, 6 entry
+    # length, 7 share an earlier entry of the same numel (a read-only list),
+    # else a length. entry is read for kinds >= 4, len (a pick_len byte: 5 +1,
+    # 6 -1; or a size) for kind 6 and for kind 7 when given: give it to kind 7
+    # exactly when the C side finds nothing to share.
+    @staticmethod
+    def _faults(faults, nlists):
+        if not faults:
+            return b"\x00"
+        assert 1 <= len(faults) <= 3
+        out = bytes([0xC0 + len(faults) - 1])
+        for f in faults:
+            lst, kind = f[0], f[1]
+            out += bytes([kind * nlists + lst])
+            if kind >= 4:
+                out += bytes([f[2]])
+            if kind == 6 or (kind == 7 and len(f) > 3):
+                out += bytes([f[3]]) if f[3] < 7 else b"\x07" + size(f[3])
+        return out
+
+    @staticmethod
+    def _point(vals=None, again=False):
+        if vals is None:
+            return bytes([2 if again else 0])
+        vals = list(vals)[:8]
+        return bytes([1 | (2 if again else 0) | ((len(vals) - 1) << 2)]) + b"".join(f64(v) for v in vals)
+
+    def fnew(self, ins, outs, null=0):
+        f = solve(lambda f: f % 5 == len(ins) and (f >> 3) % 5 == len(outs) and not f & 0x80)
+        return self.raw(FOP["function_new"], f, *[slot(t) for t in ins], *[slot(t) for t in outs], nulls(null))
+
+    def ffree(self, f):
+        return self.raw(FOP["function_free"], f)
+
+    def fquery(self, which, f, i=0, cap=8, null=0):
+        self.raw(FOP["function_query"], which, slot(f), nulls(null))
+        if which >= 2:
+            self.raw(self._blk(i), size(cap))
+        return self
+
+    def feval(self, f, vals=None, again=False, faults=()):
+        return self.raw(FOP["function_eval"], slot(f), self._point(vals, again), self._faults(faults, 2))
+
+    def fvjp(self, f, vals=None, cot="null", again=False, faults=()):
+        if cot == "null":
+            c = b"\x00"
+        elif cot == "null-lens":
+            c = b"\x01"
+        elif cot == "ones":
+            c = b"\x02"
+        else:
+            cv = list(cot)[:8]
+            c = bytes([3 | ((len(cv) - 1) << 2)]) + b"".join(f64(v) for v in cv)
+        return self.raw(FOP["function_vjp"], slot(f), self._point(vals, again), c, self._faults(faults, 3))
+
+    def fjac(self, f, vals=None, b=NONE, faults=(), null=0):
+        return self.raw(FOP["function_jacobian"], slot(f), self._point(vals), self._faults(faults, 1), batch(b), nulls(null))
+
+    def fhess(self, f, output=0, vals=None, b=NONE, faults=(), null=0):
+        return self.raw(FOP["function_hessian"], slot(f), self._blk(output), self._point(vals), self._faults(faults, 1),
+                        batch(b), nulls(null))
+
     def status_name(self, code):
         if -8 <= code <= 55:
             return self.raw(OP["misc"], (code + 8) << 2)
@@ -467,6 +547,71 @@ def seeds():
     p.read(0).jread(0, 0, 0)
     s["handle-mix"] = p
 
+    # --- functions: record, query, evaluate, vjp, Jacobians and Hessians
+    p = P().tensor([3], (1.0, 2.0, 3.0)).tensor([2], (0.5, -1.0)).binary("mul", 0, 0).unary("sin", 1)
+    p.tensor([], (2.0,), rg=False).binary("mul", 2, 4).reduce(5, ())  # 5: x*x*c, 6: sum
+    p.fnew([0, 1], [2, 3, 6])                                        # f0: the recorded point is checked
+    for which in range(4):
+        p.fquery(which, 0, 0).fquery(which, 0, 2)
+    p.fquery(2, 0, 5).fquery(3, 0, 1, cap=0).fquery(3, 0, 2, cap=0).fquery(2, 0, 0, null=1).fquery(2, 0, 0, null=2)
+    p.fquery(0, 0, null=1).fquery(1, NULL_SLOT)
+    p.feval(0).feval(0, again=True).feval(0, (0.25, -3.0, 1e308, math.nan), again=True)
+    p.fvjp(0).fvjp(0, cot="ones").fvjp(0, cot=(2.0, -0.5, 0.0)).fvjp(0, (1.5, -2.0), cot="null-lens", again=True)
+    p.fjac(0).jread(0, 0, 0).jread(0, 1, 1).jread(0, 2, 0).rows(0, 2)
+    p.fjac(0, (0.5, 1.0, -1.0)).jread(1, 0, 0, [(INT, 1)]).fhess(0, 2).jread(2, 0, 0).jread(2, 1, 1)
+    p.fhess(0, 0).fhess(0, 7).fhess(0, 2, b=0).fhess(0, 2, (3.0,), b=5)
+    s["function"] = p
+    # Frees in any order: the function outlives its tensors, the Jacobians outlive the function.
+    p = P().tensor([2], (1.0, -2.0)).unary("exp", 0).binary("mul", 1, 0).fnew([0], [2, 1])
+    p.fjac(0).free(0).free(1).free(2).feval(0).fvjp(0).fjac(0, (0.5, 0.5)).jread(0, 0, 0).ffree(0)
+    p.jread(1, 1, 0).jread(0, 1, 0).rows(1, 0).jfree(0).jread(1, 0, 0)
+    s["function-frees"] = p
+    # jac_function_new: every failing check, in the library's order.
+    p = P().tensor([2], (1.0, 2.0)).tensor([2], (3.0, 4.0), rg=False).unary("neg", 0).tensor([3], VALS)
+    p.transpose(0, [0]).slice(0, 0)                   # 4, 5: the node of t0 again (a leaf)
+    p.fnew([], [0]).fnew([0], []).fnew([2], [2]).fnew([1], [2]).fnew([0, 0], [2]).fnew([0, 4], [2])
+    p.fnew([0, 5], [2]).fnew([4], [4]).fnew([0, 3], [2, 2, 1, 0]).fnew([NULL_SLOT], [2]).fnew([0], [NULL_SLOT])
+    p.fnew([0], [2], null=1).fnew([0], [2], null=2).fnew([0], [2], null=4).fnew([], [], null=3)
+    p.fnew([0], [2, 2]).fnew([0, 3], [1])             # repeated outputs; an output that needs no input
+    s["function-new"] = p
+    # Buffers: NULL arrays and entries, misaligned ones, wrong lengths, shared inputs.
+    p = P().tensor([2], (1.0, 2.0)).tensor([2], (3.0, 4.0)).tensor([0], ()).binary("mul", 0, 1)
+    p.binary("add", 2, 2).fnew([0, 1, 2], [3, 4])
+    for lst in range(2):  # in [2, 2, 0]: in[1] can share in[0]; out [2, 0]
+        for kind in range(8):
+            p.feval(0, faults=[(lst, kind, 1) if (lst, kind) == (0, 7) else (lst, kind, 1, 5)])
+    p.feval(0, faults=[(0, 4, 2)]).feval(0, faults=[(0, 5, 2)]).feval(0, faults=[(1, 4, 1), (1, 5, 1)])
+    p.feval(0, (1.0,), faults=[(0, 7, 1)]).feval(0, faults=[(0, 6, 0, SIZE_MAX), (1, 6, 0, 6)])
+    for lst in range(3):  # in [2, 2, 0], cot [2, 0], grads [2, 2, 0]
+        for kind in range(8):
+            p.fvjp(0, cot=(1.0, 2.0), faults=[(lst, kind, 1) if (lst, kind) == (0, 7) else (lst, kind, 1, 6)])
+    p.fvjp(0, cot="null-lens", faults=[(1, 6, 0, SIZE_MAX)]).fvjp(0, cot="ones", faults=[(1, 0, 0)])
+    p.fvjp(0, cot="null", faults=[(1, 2, 0)]).fvjp(0, cot=(5.0,), faults=[(0, 7, 1)])
+    for kind in range(8):
+        p.fjac(0, faults=[(0, kind, 0, 5)]).fhess(0, 0, faults=[(0, kind, 1) if kind == 7 else (0, kind, 1, 7)])
+    p.fjac(0, null=1).fhess(0, 9, faults=[(0, 0, 0)]).fhess(0, 0, null=1)
+    s["function-buffers"] = p
+    # Batched Jacobians and Hessians of a function, every batch axis.
+    p = P().tensor([2, 3], VALS).tensor([2], (1.0, 2.0)).binary("mul", 0, 0).reduce(2, (1,), keepdim=True)
+    p.reduce(2, (1,)).tensor([3], (1.0, 2.0, 3.0)).fnew([0, 1], [2, 3, 4])
+    for b in (NONE, 0, 1, -1, 7, INT64_MAX):
+        p.fjac(0, b=b).fhess(0, 1, b=b).fhess(0, 2, b=b)
+    p.jread(0, 0, 0).jread(0, 2, 1).jread(1, 1, 0, [(INT, 1)]).fnew([5], [5]).fjac(1, b=0).fhess(1, 0, b=0)
+    s["function-batched"] = p
+    # Handles of the wrong type, both ways.
+    p = P().tensor([2], (1.0, 2.0)).jacobian([0], [0]).fnew([0], [0])
+    p.feval(MIXED).fvjp(MIXED_FN).fquery(0, MIXED).fquery(3, MIXED_FN).fjac(MIXED).fhess(MIXED_FN)
+    p.unary("neg", MIXED_FN).binary("add", 0, MIXED_FN).read(MIXED_FN).fnew([MIXED_FN], [0]).fnew([0], [MIXED])
+    p.jread(MIXED_FN, 0, 0).blocks(MIXED_FN).grad([0], [MIXED_FN]).jacobian([MIXED_FN], [0])
+    p.free(MIXED_FN).jfree(MIXED_FN).ffree(MIXED).ffree(MIXED_FN).ffree(NULL_SLOT)
+    p.feval(0).read(0).jread(0, 0, 0)
+    s["function-handle-mix"] = p
+    # Aliases: gradients with create_graph that are a leaf passed through.
+    p = P().tensor([2], (1.0, 2.0)).tensor([2], (0.5, 0.25))
+    p.grad([0], [0], gs=[1], create_graph=True).grad([0], [0, 0], gs=[1], create_graph=True)
+    p.fnew([1, 2], [0]).fnew([2, 3], [0]).fnew([0, 2], [2]).feval(0).fvjp(0)
+    s["function-aliases"] = p
+
     # --- the known engine bugs (findings until the engine is fixed)
     s["bug-sum-huge-empty-axis"] = P().tensor([BIG, 0, 1], ()).reduce(0, (0,))
     s["bug-mean-huge-empty-axis"] = P().tensor([BIG, 0, 1], ()).reduce(0, (0,), mean=True)
@@ -505,6 +650,16 @@ DICT = [
     ("stack_00", P().join(True, [0, 0], -2).b),
     ("mixed_handle", b"\xfe"),
     ("null_handle", b"\xff"),
+    ("mixed_function", b"\xfc"),
+    ("function_new_0_0", P().fnew([0], [0]).b),
+    ("function_new_01_23", P().fnew([0, 1], [2, 3]).b),
+    ("function_eval", P().feval(0).b),
+    ("function_eval_at", P().feval(0, (0.5, -1.0)).b),
+    ("function_vjp", P().fvjp(0).b),
+    ("function_vjp_cot", P().fvjp(0, cot=(2.0,)).b),
+    ("function_jacobian", P().fjac(0).b),
+    ("function_hessian", P().fhess(0, 0).b),
+    ("function_fault", b"\xc0"),
 ]
 
 

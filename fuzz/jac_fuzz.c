@@ -2,7 +2,7 @@
  * jac_fuzz: a libFuzzer target for the C ABI of libjac (include/jac.h).
  *
  * The input is a program: a sequence of API calls over a small pool of live
- * handles (NT tensor slots, NJ Jacobian slots). Each call starts with an
+ * handles (NT tensor slots, NJ Jacobian slots, NF function slots). Each call starts with an
  * opcode byte followed by its operands; fuzz/README.md documents the format
  * and fuzz/gen_seeds.py writes programs in it. A reader past the end of the
  * input yields zeros, so every byte string is a valid program.
@@ -23,7 +23,13 @@
  *     are compared with values computed here, reductions and matmul within
  *     a rounding bound; a Jacobian read twice gives the same bits; the
  *     rows-evaluated counter starts at 0, never decreases, never exceeds the
- *     row count and covers every row a read touched.
+ *     row count and covers every row a read touched;
+ *   - functions (JacFunction): the exact status of every call, from a model
+ *     that follows the library's order of checks, and the argument the
+ *     message starts with; buffer lists with NULL, misaligned and shared
+ *     entries and wrong lengths; const buffers untouched; evaluating at the
+ *     recorded point reproduces the recorded outputs bit for bit, and the
+ *     vjp there equals jac_grad of the recorded tensors.
  *
  * Work per input is bounded (skipped calls are logged in the trace): no op
  * whose result would exceed OUT_BUDGET elements, no sweep or read whose
@@ -32,9 +38,11 @@
  * any slowness there is a finding.
  *
  * Build flags:
- *   -DJAC_FUZZ_NO_HANDLE_MIX  never pass a JacJacobian* as a JacTensor* (or
- *                             the reverse); without it such calls must fail
- *                             with JAC_ERR_INVALID_ARGUMENT (or NULL_ARGUMENT).
+ *   -DJAC_FUZZ_NO_HANDLE_MIX  never pass a handle of one type as another
+ *                             (JacTensor*, JacJacobian*, JacFunction*);
+ *                             without it such calls must fail with
+ *                             JAC_ERR_INVALID_ARGUMENT (or NULL_ARGUMENT)
+ *                             and a message naming both types.
  *   -DJAC_FUZZ_NO_VALUES      skip the value oracles.
  *   -DJAC_FUZZ_AVOID_KNOWN_BUGS  development only (no make target uses it):
  *                             skip the calls that hit the engine bugs known
@@ -45,6 +53,7 @@
  * stderr, which is how a crash file becomes a reproducer.
  */
 
+#define _GNU_SOURCE /* memmem */
 #include <float.h>
 #include <inttypes.h>
 #include <math.h>
@@ -67,8 +76,9 @@
 
 #define NT 16                 /* tensor slots */
 #define NJ 4                  /* Jacobian slots */
+#define NF 4                  /* function slots */
 #define MAXD 16               /* dims a modelled shape may have */
-#define MAXL 4                /* longest ys / xs / ts list */
+#define MAXL 4                /* longest ys / xs / ts list (and a function's inputs or outputs) */
 #define MAX_INDEX 5           /* longest JacIndex list */
 /* Each can be overridden with -D (e.g. FUZZ_DEFS=-DOUT_BUDGET=100000). The
  * defaults keep a run near 1500 executions/s on one core. */
@@ -111,6 +121,8 @@ typedef struct {
     bool rg;
     uint64_t cost;
     double *v; /* the values (numel of them), NULL when numel is 0 */
+    bool leaf; /* no recorded op made it (jac_function_new takes only leaves) */
+    int node;  /* the graph node: two handles of one node share it */
 } TSlot;
 
 typedef struct {
@@ -128,9 +140,30 @@ typedef struct {
     int yslot[MAXL], yid[MAXL], xslot[MAXL], xid[MAXL];
 } JSlot;
 
+/* A recorded function: what it was recorded from, to model every call on it
+ * and to check it at the point it was recorded at after its tensors are gone. */
+typedef struct {
+    JacFunction *h;
+    int id;
+    size_t ni, no;
+    Shape is[MAXL], os[MAXL];
+    uint64_t in_n[MAXL], out_n[MAXL], out_cost[MAXL];
+    double *x0[MAXL]; /* the inputs' values when it was recorded (NULL when empty) */
+    double *y0[MAXL]; /* the outputs' values then */
+    double *g0[MAXL]; /* jac_grad of the outputs (ones) with respect to the inputs then */
+    bool g0_known;
+    int in_slot[MAXL], in_id[MAXL], out_slot[MAXL], out_id[MAXL];
+    uint64_t eval_cost; /* estimated work of one evaluation */
+} FSlot;
+
 static TSlot T[NT];
 static JSlot J[NJ];
+static FSlot F[NF];
 static int next_id;
+static int next_node;
+static int pending_node = -1; /* the next adopted tensor is this node (an op that returns its operand) */
+static int pending_leaf = -1; /* 1: the next adopted tensor is a leaf; -1: a leaf exactly when a constant */
+static bool sentinel_in_input; /* the input holds the out-buffer sentinel's bits (a value may be it) */
 static int evict_cursor;
 static uint64_t total_work;
 static int trace;
@@ -401,13 +434,13 @@ static double dontcare(void) {
     return d;
 }
 
-static bool is_dontcare(double d) {
+static __attribute__((unused)) bool is_dontcare(double d) {
     uint64_t b;
     memcpy(&b, &d, sizeof b);
     return b == DONTCARE_BITS;
 }
 
-static uint64_t bits_of(double d) {
+static __attribute__((unused)) uint64_t bits_of(double d) {
     uint64_t b;
     memcpy(&b, &d, sizeof b);
     return b;
@@ -449,6 +482,8 @@ static bool live_handle(const void *p) {
         if (T[k].h && (const void *)T[k].h == p) return true;
     for (int k = 0; k < NJ; k++)
         if (J[k].h && (const void *)J[k].h == p) return true;
+    for (int k = 0; k < NF; k++)
+        if (F[k].h && (const void *)F[k].h == p) return true;
     return false;
 }
 
@@ -468,12 +503,28 @@ static int find_jac(unsigned start) {
     return -1;
 }
 
+static int find_fn(unsigned start) {
+    for (unsigned k = 0; k < NF; k++) {
+        unsigned s = (start + k) % NF;
+        if (F[s].h) return (int)s;
+    }
+    return -1;
+}
+
 enum { ARG_LIVE, ARG_NULL, ARG_MIXED };
+
+/* Handle types, as bits (the types given in place of another). */
+enum { TY_TENSOR = 1, TY_JACOBIAN = 2, TY_FUNCTION = 4 };
+
+static const char *ty_name(unsigned ty) {
+    return ty == TY_TENSOR ? "JacTensor" : ty == TY_JACOBIAN ? "JacJacobian" : "JacFunction";
+}
 
 typedef struct {
     const JacTensor *p;
     int slot;
     int kind;
+    unsigned given; /* ARG_MIXED: the type of the handle passed */
     char name[24];
 } TArg;
 
@@ -481,7 +532,7 @@ typedef struct {
  * Jacobian handle cast to JacTensor*. */
 static TArg pick_t(Rd *r) {
     uint8_t b = rd8(r);
-    TArg a = {NULL, -1, ARG_NULL, "NULL"};
+    TArg a = {NULL, -1, ARG_NULL, 0, "NULL"};
     if (b == 0xFF || b == 0xFD) return a;
 #ifndef JAC_FUZZ_NO_HANDLE_MIX
     if (b == 0xFE) {
@@ -489,8 +540,18 @@ static TArg pick_t(Rd *r) {
         if (j >= 0) {
             a.p = (const JacTensor *)(const void *)J[j].h;
             a.kind = ARG_MIXED;
+            a.given = TY_JACOBIAN;
             snprintf(a.name, sizeof a.name, "(JacTensor *)J%d", J[j].id);
         }
+        return a;
+    }
+    /* 0xFC: a live function, else (as before functions) slot 0xFC % NT. */
+    int f = b == 0xFC ? find_fn(0) : -1;
+    if (f >= 0) {
+        a.p = (const JacTensor *)(const void *)F[f].h;
+        a.kind = ARG_MIXED;
+        a.given = TY_FUNCTION;
+        snprintf(a.name, sizeof a.name, "(JacTensor *)f%d", F[f].id);
         return a;
     }
 #endif
@@ -507,12 +568,13 @@ typedef struct {
     const JacJacobian *p;
     int slot;
     int kind;
+    unsigned given;
     char name[24];
 } JArg;
 
 static JArg pick_j(Rd *r) {
     uint8_t b = rd8(r);
-    JArg a = {NULL, -1, ARG_NULL, "NULL"};
+    JArg a = {NULL, -1, ARG_NULL, 0, "NULL"};
     if (b == 0xFF || b == 0xFD) return a;
 #ifndef JAC_FUZZ_NO_HANDLE_MIX
     if (b == 0xFE) {
@@ -520,8 +582,17 @@ static JArg pick_j(Rd *r) {
         if (t >= 0) {
             a.p = (const JacJacobian *)(const void *)T[t].h;
             a.kind = ARG_MIXED;
+            a.given = TY_TENSOR;
             snprintf(a.name, sizeof a.name, "(JacJacobian *)t%d", T[t].id);
         }
+        return a;
+    }
+    int f = b == 0xFC ? find_fn(0) : -1;
+    if (f >= 0) {
+        a.p = (const JacJacobian *)(const void *)F[f].h;
+        a.kind = ARG_MIXED;
+        a.given = TY_FUNCTION;
+        snprintf(a.name, sizeof a.name, "(JacJacobian *)f%d", F[f].id);
         return a;
     }
 #endif
@@ -540,6 +611,8 @@ typedef struct {
     bool ok;
     bool mixed;
     const char *why;
+    const char *mix_want; /* a handle of the wrong type: the type expected */
+    unsigned mix_got;     /* and the types given */
 } Model;
 
 static void invalid(Model *m, const char *why) {
@@ -550,16 +623,20 @@ static void invalid(Model *m, const char *why) {
 static void model_t(Model *m, const TArg *a) {
     if (a->kind == ARG_NULL) invalid(m, "a NULL handle");
     if (a->kind == ARG_MIXED) {
-        invalid(m, "a JacJacobian* passed as a JacTensor*");
+        invalid(m, a->given == TY_FUNCTION ? "a JacFunction* passed as a JacTensor*" : "a JacJacobian* passed as a JacTensor*");
         m->mixed = true;
+        m->mix_want = "JacTensor";
+        m->mix_got |= a->given;
     }
 }
 
 static void model_j(Model *m, const JArg *a) {
     if (a->kind == ARG_NULL) invalid(m, "a NULL handle");
     if (a->kind == ARG_MIXED) {
-        invalid(m, "a JacTensor* passed as a JacJacobian*");
+        invalid(m, a->given == TY_FUNCTION ? "a JacFunction* passed as a JacJacobian*" : "a JacTensor* passed as a JacJacobian*");
         m->mixed = true;
+        m->mix_want = "JacJacobian";
+        m->mix_got |= a->given;
     }
 }
 
@@ -618,6 +695,19 @@ static void check_status(const char *fn, JacStatus st) {
         fail(fn, "the message \"%s\" does not name the function", last_msg);
 }
 
+/* The last message names the type expected ("expected a JacTensor handle")
+ * and one of the types given ("got a JacFunction handle"). */
+static bool msg_names_types(const char *want, unsigned got) {
+    char buf[96];
+    snprintf(buf, sizeof buf, "expected a %s handle", want);
+    if (!strstr(last_msg, buf)) return false;
+    for (unsigned ty = TY_TENSOR; ty <= TY_FUNCTION; ty <<= 1) {
+        snprintf(buf, sizeof buf, "got a %s handle", ty_name(ty));
+        if ((got & ty) && strstr(last_msg, buf)) return true;
+    }
+    return false;
+}
+
 /* The status against the model: success exactly when the call is valid. */
 static void check_model(const char *fn, JacStatus st, const Model *m) {
     if (known_internal) return;
@@ -625,10 +715,63 @@ static void check_model(const char *fn, JacStatus st, const Model *m) {
         if (st == JAC_OK) fail(fn, "JAC_OK for a handle of the wrong type (%s)", m->why);
         if (st != JAC_ERR_INVALID_ARGUMENT && st != JAC_ERR_NULL_ARGUMENT)
             fail(fn, "%s for a handle of the wrong type, expected JAC_ERR_INVALID_ARGUMENT: %s", sname(st), last_msg);
+        /* Every export checks its handles first: an invalid argument here is the type tag's. */
+        if (st == JAC_ERR_INVALID_ARGUMENT && !msg_names_types(m->mix_want, m->mix_got))
+            fail(fn, "the message \"%s\" for a handle of the wrong type (%s) does not name the type expected and the type given",
+                 last_msg, m->why);
         return;
     }
     if (st == JAC_OK && !m->ok) fail(fn, "JAC_OK where the contract requires an error (%s)", m->why);
     if (st != JAC_OK && m->ok) fail(fn, "%s for a valid call: %s", sname(st), last_msg);
+}
+
+/* The function calls are modelled more tightly than ok/failed: the model
+ * follows the library's documented order of checks and predicts the exact
+ * status, and the argument the message must start with ("fn: arg ..."). */
+typedef struct {
+    JacStatus st; /* JAC_OK: the call is valid */
+    const char *why;
+    char arg[48];         /* "" : not checked */
+    const char *mix_want; /* a handle of the wrong type: the type expected */
+    unsigned mix_got;
+} Exp;
+
+static void expect_st(Exp *e, JacStatus st, const char *why) {
+    if (e->st != JAC_OK) return; /* the first failing check decides */
+    e->st = st;
+    e->why = why;
+    e->arg[0] = 0;
+}
+
+static void __attribute__((format(printf, 4, 5))) expect(Exp *e, JacStatus st, const char *why, const char *argfmt, ...) {
+    if (e->st != JAC_OK) return;
+    expect_st(e, st, why);
+    va_list ap;
+    va_start(ap, argfmt);
+    vsnprintf(e->arg, sizeof e->arg, argfmt, ap);
+    va_end(ap);
+}
+
+static bool msg_names_arg(const char *fn, const char *arg) {
+    size_t lf = strlen(fn), la = strlen(arg);
+    if (strncmp(last_msg, fn, lf) || strncmp(last_msg + lf, ": ", 2)) return false;
+    const char *p = last_msg + lf + 2;
+    if (strncmp(p, arg, la)) return false;
+    char c = p[la];
+    return !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '[');
+}
+
+static void check_exp(const char *fn, JacStatus st, const Exp *e) {
+    if (known_internal) return;
+    if (st != e->st)
+        fail(fn, "%s where the model expects %s (%s); message \"%s\"", sname(st), sname(e->st),
+             e->st ? e->why : "a valid call", last_msg);
+    if (st == JAC_OK) return;
+    if (e->arg[0] && !msg_names_arg(fn, e->arg))
+        fail(fn, "the message \"%s\" does not start with the argument %s (%s)", last_msg, e->arg, e->why);
+    if (e->mix_want && !msg_names_types(e->mix_want, e->mix_got))
+        fail(fn, "the message \"%s\" does not name the type expected (%s) and the type given (%s)", last_msg,
+             e->mix_want, ty_name(e->mix_got));
 }
 
 #define CALL(fn, expr)                                                                             \
@@ -640,6 +783,7 @@ static void check_model(const char *fn, JacStatus st, const Model *m) {
 
 #define SENT_T ((JacTensor *)(uintptr_t)0x5e5e5e5e5e5e5e50ull)
 #define SENT_J ((JacJacobian *)(uintptr_t)0x5f5f5f5f5f5f5f50ull)
+#define SENT_F ((JacFunction *)(uintptr_t)0x6f6f6f6f6f6f6f50ull)
 #define SENT_SZ ((size_t)0xa5a5a5a5a5a5a5a5ull)
 #define SENT_I64 ((int64_t)0x5a5a5a5a5a5a5a5all)
 #define SENT_F64_BITS 0x7ff4deadbeef0001ull
@@ -689,8 +833,8 @@ static int free_slot_for_tensor(void) {
 /* Checks a handle an op returned (ndim, shape, numel, requires_grad, values
  * against the model) and keeps it in a slot. want may be NULL (values
  * unknown); rg < 0 is unknown. */
-static void adopt_tensor(const char *fn, JacTensor *h, const Shape *s, int rg, uint64_t cost,
-                         const double *want, const double *tol, int mode) {
+static int adopt_tensor(const char *fn, JacTensor *h, const Shape *s, int rg, uint64_t cost,
+                        const double *want, const double *tol, int mode) {
     if (!h || (void *)h == (void *)SENT_T) fail(fn, "JAC_OK but no handle was written");
     if (live_handle(h)) fail(fn, "returned handle %p is already live", (void *)h);
     quiet = 1;
@@ -747,7 +891,11 @@ static void adopt_tensor(const char *fn, JacTensor *h, const Shape *s, int rg, u
     T[slot].rg = u.c;
     T[slot].cost = cost;
     T[slot].v = v;
-    TR("    /* t%d: shape %s, requires_grad %d */\n", T[slot].id, SHP(s), u.c);
+    T[slot].node = pending_node >= 0 ? pending_node : next_node++;
+    T[slot].leaf = pending_leaf >= 0 ? pending_leaf : !u.c;
+    pending_node = pending_leaf = -1;
+    TR("    /* t%d: shape %s, requires_grad %d%s */\n", T[slot].id, SHP(s), u.c, T[slot].leaf ? ", a leaf" : "");
+    return slot;
 }
 
 /* The common tail of an op returning one tensor through `out`. */
@@ -755,6 +903,7 @@ static void finish_op(const char *fn, JacStatus st, const Model *m, JacTensor *o
                       const Shape *s, int rg, uint64_t cost, const double *want, const double *tol, int mode) {
     check_model(fn, st, m);
     if (st != JAC_OK) {
+        pending_node = pending_leaf = -1;
         if (out_given && out != SENT_T) fail(fn, "%s but *out was written", sname(st));
         return;
     }
@@ -974,7 +1123,7 @@ static void op_tensor_new(Rd *r) {
     for (int k = 0; k < nvals; k++) vals[k] = pick_f64(r);
     unsigned nulls = pick_nulls(r);
 
-    Model m = {true, false, NULL};
+    Model m = {true, false, NULL, NULL, 0};
     Shape s = {nd, {0}};
     bool neg = false;
     for (int k = 0; k < nd; k++) {
@@ -1020,40 +1169,12 @@ static void op_tensor_new(Rd *r) {
     }
     JacStatus st = CALL(fn, jac_tensor_new(dp, len, sp, (size_t)nd, rg, op));
     /* The leaf's values are exactly the data passed. */
+    pending_leaf = 1;
     finish_op(fn, st, &m, out, op != NULL, &s, rg, n, data, NULL, VAL_EXACT);
     free(data);
 }
 
-/* Freeing a live handle of the other type must free nothing and leave a
- * message; the handle must still work. */
-static void free_wrong_type(bool tensor_free) {
-#ifndef JAC_FUZZ_NO_HANDLE_MIX
-    const char *fn = tensor_free ? "jac_tensor_free" : "jac_jacobian_free";
-    if (tensor_free) {
-        int j = find_jac(0);
-        if (j < 0) return;
-        TR("    jac_tensor_free((JacTensor *)J%d);\n", J[j].id);
-        jac_tensor_free((JacTensor *)(void *)J[j].h);
-        const char *e = jac_last_error();
-        if (!e || !e[0]) fail(fn, "freeing a JacJacobian* left no message");
-        size_t nr = SENT_SZ, nc = SENT_SZ;
-        if (CALL("jac_jacobian_blocks", jac_jacobian_blocks(J[j].h, &nr, &nc)) != JAC_OK || nr != J[j].nr)
-            fail(fn, "the JacJacobian* passed to it no longer works");
-    } else {
-        int t = find_tensor(0);
-        if (t < 0) return;
-        TR("    jac_jacobian_free((JacJacobian *)t%d);\n", T[t].id);
-        jac_jacobian_free((JacJacobian *)(void *)T[t].h);
-        const char *e = jac_last_error();
-        if (!e || !e[0]) fail(fn, "freeing a JacTensor* left no message");
-        size_t nd = SENT_SZ;
-        if (CALL("jac_tensor_ndim", jac_tensor_ndim(T[t].h, &nd)) != JAC_OK || nd != (size_t)T[t].s.nd)
-            fail(fn, "the JacTensor* passed to it no longer works");
-    }
-#else
-    (void)tensor_free;
-#endif
-}
+static void free_wrong_type(unsigned free_ty, unsigned src_ty);
 
 static void op_tensor_free(Rd *r) {
     uint8_t b = rd8(r);
@@ -1062,8 +1183,8 @@ static void op_tensor_free(Rd *r) {
         jac_tensor_free(NULL);
         return;
     }
-    if (b == 0xFE) {
-        free_wrong_type(true);
+    if (b == 0xFE || (b == 0xFC && find_fn(0) >= 0)) {
+        free_wrong_type(TY_TENSOR, b == 0xFE ? TY_JACOBIAN : TY_FUNCTION);
         return;
     }
     int s = find_tensor(b % NT);
@@ -1074,7 +1195,7 @@ static void op_tensor_query(Rd *r) {
     int which = rd8(r) % 4;
     TArg a = pick_t(r);
     unsigned nulls = pick_nulls(r);
-    Model m = {true, false, NULL};
+    Model m = {true, false, NULL, NULL, 0};
     model_t(&m, &a);
     const TSlot *t = a.kind == ARG_LIVE ? &T[a.slot] : NULL;
     switch (which) {
@@ -1159,7 +1280,7 @@ static void op_tensor_read(Rd *r) {
     const char *fn = "jac_tensor_read";
     TArg a = pick_t(r);
     unsigned nulls = pick_nulls(r);
-    Model m = {true, false, NULL};
+    Model m = {true, false, NULL, NULL, 0};
     model_t(&m, &a);
     const TSlot *t = a.kind == ARG_LIVE ? &T[a.slot] : NULL;
     uint64_t n = t ? t->numel : 0;
@@ -1218,7 +1339,7 @@ static void op_unary(Rd *r) {
     const char *fn = UNARY_NAMES[k];
     TArg a = pick_t(r);
     unsigned nulls = pick_nulls(r);
-    Model m = {true, false, NULL};
+    Model m = {true, false, NULL, NULL, 0};
     model_t(&m, &a);
     JacTensor *out = SENT_T;
     JacTensor **op = (nulls & 1) ? NULL : &out;
@@ -1252,7 +1373,7 @@ static void op_scalar(Rd *r) {
     TArg a = pick_t(r);
     double sc = pick_f64(r);
     unsigned nulls = pick_nulls(r);
-    Model m = {true, false, NULL};
+    Model m = {true, false, NULL, NULL, 0};
     model_t(&m, &a);
     JacTensor *out = SENT_T;
     JacTensor **op = (nulls & 1) ? NULL : &out;
@@ -1312,7 +1433,7 @@ static void op_binary(Rd *r) {
     const char *fn = NAMES[k];
     TArg a = pick_t(r), b = pick_t(r);
     unsigned nulls = pick_nulls(r);
-    Model m = {true, false, NULL};
+    Model m = {true, false, NULL, NULL, 0};
     model_t(&m, &a);
     model_t(&m, &b);
     JacTensor *out = SENT_T;
@@ -1377,7 +1498,7 @@ static void op_reduce(Rd *r) {
     int64_t axes[8];
     for (size_t k = 0; k < n_axes; k++) axes[k] = pick_axis(r);
     unsigned nulls = pick_nulls(r);
-    Model m = {true, false, NULL};
+    Model m = {true, false, NULL, NULL, 0};
     model_t(&m, &a);
     const int64_t *ap = (nulls & 2) ? NULL : axes;
     JacTensor *out = SENT_T;
@@ -1437,7 +1558,7 @@ static void op_max(Rd *r) {
     uint8_t f = rd8(r);
     bool keepdim = f & 1;
     unsigned nulls = pick_nulls(r);
-    Model m = {true, false, NULL};
+    Model m = {true, false, NULL, NULL, 0};
     model_t(&m, &a);
     JacTensor *out = SENT_T;
     JacTensor **op = (nulls & 1) ? NULL : &out;
@@ -1487,7 +1608,7 @@ static void op_reshape(Rd *r) {
         dims[k] = b < 0x30 ? -1 : b < 0x40 ? (int64_t)rd8(r) : b < 0xC0 ? (int64_t)(b % 6) : special_i64(b);
     }
     unsigned nulls = pick_nulls(r);
-    Model m = {true, false, NULL};
+    Model m = {true, false, NULL, NULL, 0};
     model_t(&m, &a);
     const int64_t *sp = (nulls & 2) ? NULL : dims;
     JacTensor *out = SENT_T;
@@ -1554,7 +1675,7 @@ static void op_transpose(Rd *r) {
         for (size_t k = 0; k < nd; k++) perm[k] = pick_axis(r);
     }
     unsigned nulls = pick_nulls(r);
-    Model m = {true, false, NULL};
+    Model m = {true, false, NULL, NULL, 0};
     model_t(&m, &a);
     const int64_t *pp = (nulls & 2) ? NULL : perm;
     JacTensor *out = SENT_T;
@@ -1592,6 +1713,10 @@ static void op_transpose(Rd *r) {
         fprintf(stderr, "    st = jac_transpose(%s, %s, %zu, %s);\n", a.name, pp ? "perm" : "NULL", nd, op ? "&t" : "NULL");
     }
     JacStatus st = CALL(fn, jac_transpose(a.p, pp, nd, op));
+    /* The identity permutation returns the operand's node (a leaf stays a leaf). */
+    bool identity = m.ok;
+    for (int k = 0; identity && k < s.nd; k++) identity = p[k] == k;
+    if (identity) pending_node = t->node, pending_leaf = t->leaf;
     finish_op(fn, st, &m, out, op != NULL, &s, t ? t->rg : -1, cost, want, NULL, VAL_EXACT);
     free(want);
 }
@@ -1601,7 +1726,7 @@ static void op_slice(Rd *r) {
     TArg a = pick_t(r);
     int64_t axis = pick_axis(r), start = pick_bound(r), stop = pick_bound(r), step = pick_step(r);
     unsigned nulls = pick_nulls(r);
-    Model m = {true, false, NULL};
+    Model m = {true, false, NULL, NULL, 0};
     model_t(&m, &a);
     JacTensor *out = SENT_T;
     JacTensor **op = (nulls & 1) ? NULL : &out;
@@ -1631,6 +1756,13 @@ static void op_slice(Rd *r) {
     }
     TR("    st = jac_slice(%s, %s, %s, %s, %s, %s);\n", a.name, I64(axis), I64(start), I64(stop), I64(step), op ? "&t" : "NULL");
     JacStatus st = CALL(fn, jac_slice(a.p, axis, start, stop, step, op));
+    /* A slice of the whole axis returns the operand's node: the engine clamps
+     * the step to the axis length, so any step > 0 over an axis of 0 or 1. */
+    if (m.ok) {
+        int64_t stp = step == JAC_SLICE_NONE ? 1 : step;
+        if (stp > 0 && (stp == 1 || t->s.d[ax] <= 1) && ps.first == 0 && ps.count == t->s.d[ax])
+            pending_node = t->node, pending_leaf = t->leaf;
+    }
     finish_op(fn, st, &m, out, op != NULL, &s, t ? t->rg : -1, cost, want, NULL, VAL_EXACT);
     free(want);
 }
@@ -1645,7 +1777,7 @@ static void op_join(Rd *r) {
     for (size_t k = 0; k < n; k++) ts[k] = pick_t(r), ptrs[k] = ts[k].p;
     int64_t axis = pick_axis(r);
     unsigned nulls = pick_nulls(r);
-    Model m = {true, false, NULL};
+    Model m = {true, false, NULL, NULL, 0};
     for (size_t k = 0; k < n; k++) model_t(&m, &ts[k]);
     const JacTensor *const *tp = (nulls & 2) ? NULL : ptrs;
     JacTensor *out = SENT_T;
@@ -1725,7 +1857,7 @@ static void op_where(Rd *r) {
     const char *fn = "jac_where";
     TArg c = pick_t(r), a = pick_t(r), b = pick_t(r);
     unsigned nulls = pick_nulls(r);
-    Model m = {true, false, NULL};
+    Model m = {true, false, NULL, NULL, 0};
     model_t(&m, &c);
     model_t(&m, &a);
     model_t(&m, &b);
@@ -1768,6 +1900,46 @@ static bool same_shape(const Shape *a, const Shape *b) {
     return a->nd == b->nd && !memcmp(a->d, b->d, sizeof(uint64_t) * (size_t)a->nd);
 }
 
+/* A gradient recorded with create_graph that requires grad is usually the
+ * result of an op, but it can be a cotangent passed through unchanged (a
+ * grad_ys[i] itself, when y is x): then it is that tensor's node, maybe a
+ * leaf. The C ABI has no query for that, so jac_function_new is asked:
+ * {g} -> {g} records exactly when g is a leaf, and {t, g} is refused as a
+ * duplicate exactly when g is t's node. */
+static void resolve_node(int gs) {
+    const char *fn = "jac_function_new";
+    TSlot *g = &T[gs];
+    const JacTensor *one[1] = {g->h};
+    JacFunction *f = NULL;
+    quiet = 1;
+    JacStatus st = CALL(fn, jac_function_new(one, 1, one, 1, &f));
+    quiet = 0;
+    if (st == JAC_ERR_INVALID_ARGUMENT) {
+        g->leaf = false;
+        TR("    /* t%d requires grad: the result of an op (jac_function_new refuses it as an input) */\n", g->id);
+        return;
+    }
+    if (st != JAC_OK) fail(fn, "%s recording a gradient that requires grad as its own input: %s", sname(st), last_msg);
+    jac_function_free(f);
+    g->leaf = true;
+    for (int s = 0; s < NT; s++) {
+        if (s == gs || !T[s].h || !T[s].leaf || !T[s].rg || !same_shape(&T[s].s, &g->s)) continue;
+        const JacTensor *two[2] = {T[s].h, g->h};
+        quiet = 1;
+        st = CALL(fn, jac_function_new(two, 2, one, 1, &f));
+        quiet = 0;
+        if (st == JAC_OK) {
+            jac_function_free(f);
+            continue;
+        }
+        if (st != JAC_ERR_INVALID_ARGUMENT) fail(fn, "%s recording two leaves that require grad: %s", sname(st), last_msg);
+        g->node = T[s].node;
+        break;
+    }
+    TR("    /* t%d is a leaf that requires grad (a cotangent passed through)%s */\n", g->id,
+       g->node < next_node - 1 ? ", an existing node" : "");
+}
+
 static void op_grad(Rd *r) {
     const char *fn = "jac_grad";
     uint8_t f = rd8(r);
@@ -1782,7 +1954,7 @@ static void op_grad(Rd *r) {
     if (with_gs)
         for (size_t k = 0; k < n_ys; k++) gs[k] = pick_t(r), gp[k] = gs[k].p;
     unsigned nulls = pick_nulls(r);
-    Model m = {true, false, NULL};
+    Model m = {true, false, NULL, NULL, 0};
     const JacTensor *const *ysp = (nulls & 1) ? NULL : yp;
     const JacTensor *const *xsp = (nulls & 2) ? NULL : xp;
     const JacTensor *const *gsp = with_gs ? gp : NULL;
@@ -1848,8 +2020,9 @@ static void op_grad(Rd *r) {
             if (!zeros) abort();
         }
         TR("    t = grads[%zu];\n", k);
-        adopt_tensor(fn, outs[k], &s, create_graph ? -1 : 0, cost, zeros, NULL, VAL_IEEE);
+        int slot = adopt_tensor(fn, outs[k], &s, create_graph ? -1 : 0, cost, zeros, NULL, VAL_IEEE);
         free(zeros);
+        if (create_graph && T[slot].rg) resolve_node(slot);
     }
 }
 
@@ -1903,7 +2076,7 @@ static void op_jacobian_new(Rd *r) {
     for (size_t k = 0; k < n_xs; k++) xs[k] = pick_t(r), xp[k] = xs[k].p;
     int64_t batch = pick_batch(r);
     unsigned nulls = pick_nulls(r);
-    Model m = {true, false, NULL};
+    Model m = {true, false, NULL, NULL, 0};
     const JacTensor *const *ysp = (nulls & 1) ? NULL : yp;
     const JacTensor *const *xsp = (nulls & 2) ? NULL : xp;
     JacJacobian *out = SENT_J;
@@ -1971,7 +2144,7 @@ static void op_hessian_new(Rd *r) {
     for (size_t k = 0; k < n_xs; k++) xs[k] = pick_t(r), xp[k] = xs[k].p;
     int64_t batch = pick_batch(r);
     unsigned nulls = pick_nulls(r);
-    Model m = {true, false, NULL};
+    Model m = {true, false, NULL, NULL, 0};
     model_t(&m, &y);
     const JacTensor *const *xsp = (nulls & 2) ? NULL : xp;
     JacJacobian *out = SENT_J;
@@ -2047,7 +2220,7 @@ static void check_rows_evaluated(int slot, size_t i, size_t at_least, const char
     size_t out = SENT_SZ;
     TR("    st = jac_jacobian_rows_evaluated(J%d, %zu, &n);\n", j->id, i);
     JacStatus st = CALL(fn, jac_jacobian_rows_evaluated(j->h, i, &out));
-    Model m = {i < j->nr, false, "i outside the grid"};
+    Model m = {i < j->nr, false, "i outside the grid", NULL, 0};
     check_model(fn, st, &m);
     if (st != JAC_OK) {
         if (out != SENT_SZ) fail(fn, "*out written on failure");
@@ -2064,7 +2237,7 @@ static void op_jac_blocks(Rd *r) {
     const char *fn = "jac_jacobian_blocks";
     JArg a = pick_j(r);
     unsigned nulls = pick_nulls(r);
-    Model m = {true, false, NULL};
+    Model m = {true, false, NULL, NULL, 0};
     model_j(&m, &a);
     size_t nr = SENT_SZ, nc = SENT_SZ;
     size_t *rp = (nulls & 1) ? NULL : &nr, *cp = (nulls & 2) ? NULL : &nc;
@@ -2084,7 +2257,7 @@ static void op_jac_block_shape(Rd *r) {
     JArg a = pick_j(r);
     size_t bi = pick_block(r), bj = pick_block(r), cap = pick_size(r);
     unsigned nulls = pick_nulls(r);
-    Model m = {true, false, NULL};
+    Model m = {true, false, NULL, NULL, 0};
     model_j(&m, &a);
     int64_t buf[SHAPE_BUF + CANARY];
     for (int k = 0; k < SHAPE_BUF + CANARY; k++) buf[k] = SENT_I64;
@@ -2225,7 +2398,7 @@ static void op_jac_read_shape(Rd *r) {
     size_t n = pick_index(r, ix);
     size_t cap = pick_size(r);
     unsigned nulls = pick_nulls(r);
-    Model m = {true, false, NULL};
+    Model m = {true, false, NULL, NULL, 0};
     model_j(&m, &a);
     const JacIndex *ip = (nulls & 4) ? NULL : ix;
     int64_t buf[SHAPE_BUF + CANARY];
@@ -2329,7 +2502,7 @@ static void op_jac_read(Rd *r) {
     size_t n = pick_index(r, ix);
     uint8_t f = rd8(r);
     unsigned nulls = pick_nulls(r);
-    Model m = {true, false, NULL};
+    Model m = {true, false, NULL, NULL, 0};
     model_j(&m, &a);
     const JacIndex *ip = (nulls & 4) ? NULL : ix;
     if (!ip && n) invalid(&m, "index is NULL with n_index > 0");
@@ -2396,7 +2569,7 @@ static void op_jac_rows(Rd *r) {
         return;
     }
     const char *fn = "jac_jacobian_rows_evaluated";
-    Model m = {true, false, NULL};
+    Model m = {true, false, NULL, NULL, 0};
     model_j(&m, &a);
     size_t out = SENT_SZ;
     size_t *op = (nulls & 1) ? NULL : &out;
@@ -2413,7 +2586,7 @@ static void op_jac_set_block_rows(Rd *r) {
     const char *fn = "jac_jacobian_set_block_rows";
     JArg a = pick_j(r);
     size_t rows = pick_size(r);
-    Model m = {true, false, NULL};
+    Model m = {true, false, NULL, NULL, 0};
     model_j(&m, &a);
     if (rows == 0) invalid(&m, "rows is 0");
     TR("    st = jac_jacobian_set_block_rows(%s, %zu);\n", a.name, rows);
@@ -2429,13 +2602,885 @@ static void op_jac_free(Rd *r) {
         jac_jacobian_free(NULL);
         return;
     }
-    if (b == 0xFE) {
-        free_wrong_type(false);
+    if (b == 0xFE || (b == 0xFC && find_fn(0) >= 0)) {
+        free_wrong_type(TY_JACOBIAN, b == 0xFE ? TY_TENSOR : TY_FUNCTION);
         return;
     }
     int s = find_jac(b % NJ);
     if (s >= 0) free_jac_slot(s);
 }
+
+#ifndef JAC_FUZZ_NO_HANDLE_MIX
+/* A live handle of type src_ty works: a successful query (which also
+ * clears the last message) that agrees with the model. */
+static bool handle_works(unsigned src_ty, int s) {
+    quiet = 1;
+    bool ok;
+    if (src_ty == TY_TENSOR) {
+        size_t nd = SENT_SZ;
+        ok = CALL("jac_tensor_ndim", jac_tensor_ndim(T[s].h, &nd)) == JAC_OK && nd == (size_t)T[s].s.nd;
+    } else if (src_ty == TY_JACOBIAN) {
+        size_t nr = SENT_SZ, nc = SENT_SZ;
+        ok = CALL("jac_jacobian_blocks", jac_jacobian_blocks(J[s].h, &nr, &nc)) == JAC_OK && nr == J[s].nr && nc == J[s].nc;
+    } else {
+        size_t n = SENT_SZ;
+        ok = CALL("jac_function_n_inputs", jac_function_n_inputs(F[s].h, &n)) == JAC_OK && n == F[s].ni;
+    }
+    quiet = 0;
+    return ok;
+}
+#endif
+
+/* Passing a live handle of type src_ty to the _free of type free_ty must
+ * free nothing, leave a message naming the free, the type expected and the
+ * type given, and the handle must still work. */
+static void free_wrong_type(unsigned free_ty, unsigned src_ty) {
+#ifndef JAC_FUZZ_NO_HANDLE_MIX
+    const char *fn = free_ty == TY_TENSOR ? "jac_tensor_free" : free_ty == TY_JACOBIAN ? "jac_jacobian_free" : "jac_function_free";
+    int s = src_ty == TY_TENSOR ? find_tensor(0) : src_ty == TY_JACOBIAN ? find_jac(0) : find_fn(0);
+    if (s < 0) return;
+    void *h = src_ty == TY_TENSOR ? (void *)T[s].h : src_ty == TY_JACOBIAN ? (void *)J[s].h : (void *)F[s].h;
+    int id = src_ty == TY_TENSOR ? T[s].id : src_ty == TY_JACOBIAN ? J[s].id : F[s].id;
+    if (!handle_works(src_ty, s)) fail(fn, "the %s to pass does not work before the call", ty_name(src_ty));
+    TR("    %s((%s *)%c%d);\n", fn, ty_name(free_ty), src_ty == TY_TENSOR ? 't' : src_ty == TY_JACOBIAN ? 'J' : 'f', id);
+    if (free_ty == TY_TENSOR) jac_tensor_free((JacTensor *)h);
+    else if (free_ty == TY_JACOBIAN) jac_jacobian_free((JacJacobian *)h);
+    else jac_function_free((JacFunction *)h);
+    const char *e = jac_last_error();
+    snprintf(last_msg, sizeof last_msg, "%s", e ? e : "(null)");
+    TR("    /* -> %s */\n", last_msg);
+    if (!e || !e[0]) fail(fn, "freeing a %s left no message", ty_name(src_ty));
+    if (strncmp(last_msg, fn, strlen(fn))) fail(fn, "the message \"%s\" does not name the function", last_msg);
+    if (!msg_names_types(ty_name(free_ty), src_ty))
+        fail(fn, "the message \"%s\" does not name the type expected (%s) and the type given (%s)", last_msg, ty_name(free_ty), ty_name(src_ty));
+    if (!handle_works(src_ty, s)) fail(fn, "the %s passed to it no longer works", ty_name(src_ty));
+#else
+    (void)free_ty;
+    (void)src_ty;
+#endif
+}
+
+/* ---------------------------------------------------------- functions */
+
+typedef struct {
+    const JacFunction *p;
+    int slot;
+    int kind;
+    unsigned given;
+    char name[32];
+} FArg;
+
+/* A function argument: a live slot, NULL (0xFF, 0xFD), or a live tensor
+ * (0xFE) or Jacobian (0xFC) handle cast to JacFunction*. */
+static FArg pick_f(Rd *r) {
+    uint8_t b = rd8(r);
+    FArg a = {NULL, -1, ARG_NULL, 0, "NULL"};
+    if (b == 0xFF || b == 0xFD) return a;
+#ifndef JAC_FUZZ_NO_HANDLE_MIX
+    if (b == 0xFE || b == 0xFC) {
+        int s = b == 0xFE ? find_tensor(0) : find_jac(0);
+        if (s >= 0) {
+            a.p = b == 0xFE ? (const JacFunction *)(const void *)T[s].h : (const JacFunction *)(const void *)J[s].h;
+            a.kind = ARG_MIXED;
+            a.given = b == 0xFE ? TY_TENSOR : TY_JACOBIAN;
+            snprintf(a.name, sizeof a.name, "(JacFunction *)%c%d", b == 0xFE ? 't' : 'J', b == 0xFE ? T[s].id : J[s].id);
+        }
+        return a;
+    }
+#endif
+    int s = find_fn(b % NF);
+    if (s < 0) return a;
+    a.p = F[s].h;
+    a.slot = s;
+    a.kind = ARG_LIVE;
+    snprintf(a.name, sizeof a.name, "f%d", F[s].id);
+    return a;
+}
+
+static void model_fa(Exp *e, const FArg *a) {
+    if (a->kind == ARG_NULL) expect(e, JAC_ERR_NULL_ARGUMENT, "f is NULL", "f");
+    if (a->kind == ARG_MIXED && e->st == JAC_OK) {
+        expect(e, JAC_ERR_INVALID_ARGUMENT, "a handle of another type passed as a JacFunction*", "f");
+        e->mix_want = "JacFunction";
+        e->mix_got = a->given;
+    }
+}
+
+static void free_fn_slot(int s) {
+    TR("    jac_function_free(f%d);\n", F[s].id);
+    jac_function_free(F[s].h);
+    for (int k = 0; k < MAXL; k++) {
+        free(F[s].x0[k]);
+        free(F[s].y0[k]);
+        free(F[s].g0[k]);
+    }
+    memset(&F[s], 0, sizeof F[s]);
+}
+
+static int free_slot_for_fn(void) {
+    for (int k = 0; k < NF; k++)
+        if (!F[k].h) return k;
+    int s = evict_cursor++ % NF;
+    free_fn_slot(s);
+    return s;
+}
+
+/* The recorded tensors of a function are all still live (same handles). */
+static bool fn_tensors_live(const FSlot *f) {
+    for (size_t k = 0; k < f->ni; k++)
+        if (!T[f->in_slot[k]].h || T[f->in_slot[k]].id != f->in_id[k]) return false;
+    for (size_t k = 0; k < f->no; k++)
+        if (!T[f->out_slot[k]].h || T[f->out_slot[k]].id != f->out_id[k]) return false;
+    return true;
+}
+
+/* ----- buffer lists: an array of pointers and an array of lengths */
+
+enum { FAULT_NONE, FAULT_NULL, FAULT_MISALIGN, FAULT_SHARE };
+
+typedef struct {
+    const char *name, *lens_name; /* "in", "in_lens" */
+    bool write;
+    size_t n;
+    uint64_t numel[MAXL];
+    size_t lens[MAXL + 1]; /* one spare entry: a misaligned array still reads inside */
+    double *buf[MAXL];     /* each numel + CANARY elements */
+    double *orig[MAXL];    /* read-only lists: a copy, to check nothing was written */
+    double *ptr[MAXL + 1];
+    size_t lens_copy[MAXL + 1];
+    double *ptr_copy[MAXL + 1];
+    int fault[MAXL];
+    bool arr_null, lens_null, arr_mis, lens_mis;
+} BufList;
+
+static void bl_init(BufList *b, const char *name, const char *lens_name, bool write, size_t n, const uint64_t *numel) {
+    memset(b, 0, sizeof *b);
+    b->name = name;
+    b->lens_name = lens_name;
+    b->write = write;
+    b->n = n;
+    for (size_t k = 0; k < n; k++) {
+        b->numel[k] = numel[k];
+        b->lens[k] = (size_t)numel[k];
+        b->buf[k] = malloc(((size_t)numel[k] + CANARY) * sizeof(double));
+        if (!b->buf[k]) abort();
+        fill_f64_sentinel(b->buf[k], (size_t)numel[k] + CANARY);
+        b->ptr[k] = b->buf[k];
+    }
+}
+
+static void bl_free(BufList *b) {
+    for (size_t k = 0; k < b->n; k++) {
+        free(b->buf[k]);
+        free(b->orig[k]);
+    }
+}
+
+/* Values cycled over every element of the list, in order. */
+NOCOV static void bl_fill(BufList *b, const double *vals, size_t nv) {
+    size_t q = 0;
+    for (size_t k = 0; k < b->n; k++)
+        for (uint64_t i = 0; i < b->numel[k]; i++) b->buf[k][i] = vals[q++ % nv];
+}
+
+/* A misaligned pointer: one byte into a buffer. */
+static void *misalign(const void *p) { return (void *)((uintptr_t)p + 1); }
+
+/* Fault kinds 0-7: the array NULL, the lengths NULL, either misaligned, one
+ * entry NULL, misaligned, of a wrong length, or sharing an earlier entry's
+ * buffer (read-only lists; a wrong length for the others). */
+static void bl_fault(BufList *b, Rd *r, int kind) {
+    size_t k = kind >= 4 ? rd8(r) % b->n : 0;
+    switch (kind) {
+    case 0: b->arr_null = true; break;
+    case 1: b->lens_null = true; break;
+    case 2: b->arr_mis = true; break;
+    case 3: b->lens_mis = true; break;
+    case 4: b->fault[k] = FAULT_NULL; b->ptr[k] = NULL; break;
+    case 5: b->fault[k] = FAULT_MISALIGN; b->ptr[k] = misalign(b->buf[k]); break;
+    case 7:
+        if (!b->write)
+            for (size_t j = 0; j < k; j++)
+                if (b->numel[j] == b->numel[k] && b->fault[j] == FAULT_NONE) {
+                    b->fault[k] = FAULT_SHARE;
+                    b->ptr[k] = b->ptr[j];
+                    return;
+                }
+        /* fall through */
+    default: b->lens[k] = pick_len(r, b->numel[k]); break;
+    }
+}
+
+/* A fault byte (< 0xC0: none), then 1-3 faults, each a byte naming the list
+ * (mod the number of lists) and the kind, and an entry byte for kinds >= 4. */
+static void read_faults(Rd *r, BufList **lists, size_t nl) {
+    uint8_t fb = rd8(r);
+    if (fb < 0xC0) return;
+    int count = 1 + fb % 3;
+    for (int c = 0; c < count; c++) {
+        uint8_t x = rd8(r);
+        bl_fault(lists[x % nl], r, (int)((x / nl) % 8));
+    }
+}
+
+static const double *const *bl_rd(BufList *b) {
+    return b->arr_null ? NULL : b->arr_mis ? (const double *const *)misalign(b->ptr) : (const double *const *)b->ptr;
+}
+static double *const *bl_wr(BufList *b) {
+    return b->arr_null ? NULL : b->arr_mis ? (double *const *)misalign(b->ptr) : (double *const *)b->ptr;
+}
+static const size_t *bl_lens(BufList *b) {
+    return b->lens_null ? NULL : b->lens_mis ? (const size_t *)misalign(b->lens) : b->lens;
+}
+
+/* The library checks a list's lengths (all of them) before its buffers. */
+static void bl_model_lens(const BufList *b, Exp *e) {
+    if (b->lens_null) { expect(e, JAC_ERR_NULL_ARGUMENT, "a NULL lengths array", "%s", b->lens_name); return; }
+    if (b->lens_mis) { expect(e, JAC_ERR_INVALID_ARGUMENT, "a misaligned lengths array", "%s", b->lens_name); return; }
+    for (size_t k = 0; k < b->n; k++)
+        if (b->lens[k] != b->numel[k]) {
+            expect(e, JAC_ERR_INVALID_ARGUMENT, "a length that is not its tensor's numel", "%s[%zu]", b->lens_name, k);
+            return;
+        }
+}
+
+static void bl_model_bufs(const BufList *b, Exp *e) {
+    if (b->arr_null) { expect(e, JAC_ERR_NULL_ARGUMENT, "a NULL buffer array", "%s", b->name); return; }
+    if (b->arr_mis) { expect(e, JAC_ERR_INVALID_ARGUMENT, "a misaligned buffer array", "%s", b->name); return; }
+    for (size_t k = 0; k < b->n; k++) {
+        if (b->lens[k] == 0) continue; /* an empty buffer may be anything */
+        if (b->fault[k] == FAULT_NULL) { expect(e, JAC_ERR_NULL_ARGUMENT, "a NULL buffer with a length", "%s[%zu]", b->name, k); return; }
+        if (b->fault[k] == FAULT_MISALIGN) { expect(e, JAC_ERR_INVALID_ARGUMENT, "a misaligned buffer", "%s[%zu]", b->name, k); return; }
+    }
+}
+
+static void bl_snapshot(BufList *b) {
+    for (size_t k = 0; k < b->n; k++) {
+        size_t total = (size_t)b->numel[k] + CANARY;
+        if (!b->write) {
+            b->orig[k] = malloc(total * sizeof(double));
+            if (!b->orig[k]) abort();
+            memcpy(b->orig[k], b->buf[k], total * sizeof(double));
+        }
+    }
+    memcpy(b->lens_copy, b->lens, sizeof b->lens);
+    memcpy(b->ptr_copy, b->ptr, sizeof b->ptr);
+}
+
+/* Read-only lists untouched; written lists: nothing on failure, on success
+ * every element and nothing past its length. */
+static void bl_check(const char *fn, const BufList *b, JacStatus st) {
+    for (size_t k = 0; k < b->n; k++) {
+        size_t n = (size_t)b->numel[k], total = n + CANARY;
+        if (!b->write) {
+            if (memcmp(b->buf[k], b->orig[k], total * sizeof(double)))
+                fail(fn, "wrote to %s[%zu], a const buffer", b->name, k);
+            continue;
+        }
+        size_t bad = scan_sentinel(b->buf[k], st == JAC_OK ? n : 0, total, true);
+        if (bad < total)
+            fail(fn, "%s %s[%zu][%zu] (%s_lens[%zu] = %zu)", st ? "wrote on failure to" : "wrote past its length to",
+                 b->name, k, bad, b->name, k, b->lens[k]);
+        if (st == JAC_OK && !sentinel_in_input) {
+            bad = scan_sentinel(b->buf[k], 0, n, false);
+            if (bad < n) fail(fn, "%s[%zu][%zu] was not written", b->name, k, bad);
+        }
+    }
+    if (memcmp(b->lens_copy, b->lens, sizeof b->lens)) fail(fn, "changed the const array %s", b->lens_name);
+    if (memcmp(b->ptr_copy, b->ptr, sizeof b->ptr)) fail(fn, "changed the const array %s", b->name);
+}
+
+static void trace_bufs(const BufList *b) {
+    if (!trace) return;
+    fprintf(stderr, "    %sdouble *%s[] = {", b->write ? "" : "const ", b->name);
+    for (size_t k = 0; k < b->n; k++) {
+        const char *sep = k ? ", " : "";
+        if (b->fault[k] == FAULT_NULL) fprintf(stderr, "%sNULL", sep);
+        else if (b->fault[k] == FAULT_MISALIGN) fprintf(stderr, "%s(double *)((char *)%s%zu + 1)", sep, b->name, k);
+        else if (b->fault[k] == FAULT_SHARE) {
+            size_t j = 0;
+            while (j < k && b->ptr[j] != b->ptr[k]) j++;
+            fprintf(stderr, "%s%s%zu", sep, b->name, j);
+        } else fprintf(stderr, "%s%s%zu", sep, b->name, k);
+    }
+    fprintf(stderr, "};\n    size_t %s[] = {", b->lens_name);
+    for (size_t k = 0; k < b->n; k++) fprintf(stderr, k ? ", %zu" : "%zu", b->lens[k]);
+    fprintf(stderr, "};");
+    for (size_t k = 0; k < b->n; k++) {
+        fprintf(stderr, " /* %s%zu: %" PRIu64 " values", b->name, k, b->numel[k]);
+        if (!b->write && b->numel[k] && b->numel[k] <= 8) {
+            fprintf(stderr, " {");
+            for (uint64_t i = 0; i < b->numel[k]; i++) fprintf(stderr, i ? ", %s" : "%s", F64(b->buf[k][i]));
+            fprintf(stderr, "}");
+        }
+        fprintf(stderr, " */");
+    }
+    fprintf(stderr, "\n");
+    if (b->arr_null || b->arr_mis || b->lens_null || b->lens_mis)
+        fprintf(stderr, "    /* passed: %s %s, %s %s */\n", b->name, b->arr_null ? "NULL" : b->arr_mis ? "misaligned" : "as above",
+                b->lens_name, b->lens_null ? "NULL" : b->lens_mis ? "misaligned" : "as above");
+}
+
+/* The input values: byte bit 0 clear, the point the function was recorded
+ * at; set, (b >> 2) % 8 + 1 values cycled over the inputs. */
+static bool fill_point(BufList *in, const FSlot *f, uint8_t pm, Rd *r) {
+    if (!(pm & 1)) {
+        if (f)
+            for (size_t k = 0; k < in->n; k++)
+                if (f->in_n[k]) memcpy(in->buf[k], f->x0[k], (size_t)f->in_n[k] * sizeof(double));
+        return f != NULL;
+    }
+    double vals[8];
+    int nv = (pm >> 2) % 8 + 1;
+    for (int k = 0; k < nv; k++) vals[k] = pick_f64(r);
+    bl_fill(in, vals, (size_t)nv);
+    return false;
+}
+
+static bool bl_shared(const BufList *b) {
+    for (size_t k = 0; k < b->n; k++)
+        if (b->fault[k] == FAULT_SHARE) return true;
+    return false;
+}
+
+/* Gradients of the same values: the harness's tolerance for two sweeps
+ * (finite values only, 1e-9 relative). */
+static void check_close(const char *fn, const char *what, size_t k, const double *got, const double *want, uint64_t n) {
+#ifdef JAC_FUZZ_NO_VALUES
+    (void)fn; (void)what; (void)k; (void)got; (void)want; (void)n;
+#else
+    uint64_t at = 0;
+    if (n && !row_close(got, want, n, &at))
+        fail(fn, "grads[%zu][%" PRIu64 "] is %.17g, %s gives %.17g", k, at, got[at], what, want[at]);
+#endif
+}
+
+/* jac_grad of the recorded outputs with respect to the recorded inputs
+ * (cotangents cot, NULL for ones), while those tensors are live; false
+ * when they are not, or over budget. res[k] gets input k's numel values. */
+static bool grad_oracle(const FSlot *f, const double *const *cot, double **res) {
+    if (!fn_tensors_live(f)) return false;
+    uint64_t work = 1;
+    for (size_t k = 0; k < f->no; k++) work = sat_add(work, sat_add(T[f->out_slot[k]].cost, f->out_n[k]));
+    for (size_t k = 0; k < f->ni; k++) work = sat_add(work, f->in_n[k]);
+    if (!budget(sat_mul(work, 2))) return false;
+    const JacTensor *ys[MAXL], *xs[MAXL], *cs[MAXL];
+    JacTensor *ct[MAXL] = {NULL}, *gs[MAXL + CANARY];
+    quiet = 1;
+    for (size_t k = 0; k < f->no; k++) {
+        ys[k] = T[f->out_slot[k]].h;
+        if (!cot) continue;
+        int64_t shape[MAXD];
+        for (int d = 0; d < f->os[k].nd; d++) shape[d] = (int64_t)f->os[k].d[d];
+        if (CALL("jac_tensor_new", jac_tensor_new(cot[k], (size_t)f->out_n[k], shape, (size_t)f->os[k].nd, false, &ct[k])) != JAC_OK)
+            fail("jac_tensor_new", "could not make a cotangent tensor: %s", last_msg);
+        cs[k] = ct[k];
+    }
+    for (size_t k = 0; k < f->ni; k++) xs[k] = T[f->in_slot[k]].h;
+    JacStatus st = CALL("jac_grad", jac_grad(ys, f->no, xs, f->ni, cot ? cs : NULL, false, gs));
+    quiet = 0;
+    TR("    /* oracle: jac_grad of f%d's recorded outputs with respect to its inputs, %s cotangents */\n", f->id,
+       cot ? "the same" : "ones");
+    if (st != JAC_OK) fail("jac_grad", "the gradient of a function's recorded outputs failed: %s", last_msg);
+    for (size_t k = 0; k < f->ni; k++) {
+        res[k] = malloc(((size_t)f->in_n[k] + 1) * sizeof(double));
+        if (!res[k]) abort();
+        if (CALL("jac_tensor_read", jac_tensor_read(gs[k], res[k], (size_t)f->in_n[k])) != JAC_OK)
+            fail("jac_tensor_read", "reading a gradient failed: %s", last_msg);
+        jac_tensor_free(gs[k]);
+    }
+    for (size_t k = 0; k < f->no; k++) jac_tensor_free(ct[k]);
+    return true;
+}
+
+static const uint64_t ONES_N[MAXL] = {1, 1, 1, 1};
+
+/* jac_function_eval. Operands (r NULL: the recorded point, nothing else):
+ * point byte (bit 1: evaluate again and compare), its values, faults. */
+static void function_eval(const FArg *fa, Rd *r) {
+    const char *fn = "jac_function_eval";
+    const FSlot *f = fa->kind == ARG_LIVE ? &F[fa->slot] : NULL;
+    uint8_t pm = r ? rd8(r) : 0;
+    BufList in, out;
+    bl_init(&in, "in", "in_lens", false, f ? f->ni : 1, f ? f->in_n : ONES_N);
+    bl_init(&out, "out", "out_lens", true, f ? f->no : 1, f ? f->out_n : ONES_N);
+    bool at_rec = fill_point(&in, f, pm, r);
+    BufList *lists[2] = {&in, &out};
+    if (r) read_faults(r, lists, 2);
+    at_rec = at_rec && !bl_shared(&in);
+    Exp e = {0};
+    model_fa(&e, fa);
+    if (f) {
+        bl_model_lens(&in, &e), bl_model_bufs(&in, &e), bl_model_lens(&out, &e), bl_model_bufs(&out, &e);
+        if (e.st == JAC_OK && !budget(f->eval_cost)) {
+            /* Too much work: a wrong length instead, refused before anything is evaluated. */
+            in.lens[0] = (size_t)in.numel[0] + 1;
+            TR("    /* over budget: evaluating with a wrong in_lens[0] */\n");
+            e = (Exp){0};
+            bl_model_lens(&in, &e);
+        }
+    }
+    trace_bufs(&in);
+    trace_bufs(&out);
+    TR("    st = jac_function_eval(%s, in, in_lens, out, out_lens);%s\n", fa->name, at_rec ? " /* the recorded point */" : "");
+    bl_snapshot(&in);
+    bl_snapshot(&out);
+    JacStatus st = CALL(fn, jac_function_eval(fa->p, bl_rd(&in), bl_lens(&in), bl_wr(&out), bl_lens(&out)));
+    check_exp(fn, st, &e);
+    bl_check(fn, &in, st);
+    bl_check(fn, &out, st);
+    if (st == JAC_OK && at_rec)
+        for (size_t k = 0; k < f->no; k++) {
+            char label[96];
+            snprintf(label, sizeof label, "jac_function_eval (output %zu at the point f%d was recorded at)", k, f->id);
+            compare_values(label, out.buf[k], f->y0[k], NULL, f->out_n[k], VAL_EXACT);
+        }
+    if (st == JAC_OK && (pm & 2) && budget(f->eval_cost)) {
+        /* The same point again: the same bits (no state carried between calls). */
+        BufList again;
+        bl_init(&again, "out", "out_lens", true, f->no, f->out_n);
+        bl_snapshot(&again);
+        TR("    st = jac_function_eval(%s, in, in_lens, again, out_lens);\n", fa->name);
+        st = CALL(fn, jac_function_eval(fa->p, bl_rd(&in), bl_lens(&in), bl_wr(&again), bl_lens(&again)));
+        if (st != JAC_OK) fail(fn, "a second evaluation at the same point failed: %s", last_msg);
+        bl_check(fn, &again, st);
+        for (size_t k = 0; k < f->no; k++) compare_values("jac_function_eval (again)", again.buf[k], out.buf[k], NULL, f->out_n[k], VAL_EXACT);
+        bl_free(&again);
+    }
+    bl_free(&in);
+    bl_free(&out);
+}
+
+/* jac_function_vjp. Operands (r NULL: the recorded point, ones): point
+ * byte, its values, cotangent byte (% 4: 0 cot and cot_lens NULL, 1 cot
+ * NULL with cot_lens given, 2 ones, 3 (b >> 2) % 8 + 1 values), faults. */
+static void function_vjp(const FArg *fa, Rd *r) {
+    const char *fn = "jac_function_vjp";
+    const FSlot *f = fa->kind == ARG_LIVE ? &F[fa->slot] : NULL;
+    uint8_t pm = r ? rd8(r) : 0;
+    BufList in, cot, gr;
+    bl_init(&in, "in", "in_lens", false, f ? f->ni : 1, f ? f->in_n : ONES_N);
+    bl_init(&cot, "cot", "cot_lens", false, f ? f->no : 1, f ? f->out_n : ONES_N);
+    bl_init(&gr, "grads", "grad_lens", true, f ? f->ni : 1, f ? f->in_n : ONES_N);
+    bool at_rec = fill_point(&in, f, pm, r);
+    uint8_t cm = r ? rd8(r) : 0;
+    int cmode = cm % 4;
+    if (cmode == 3) {
+        double vals[8];
+        int nv = (cm >> 2) % 8 + 1;
+        for (int k = 0; k < nv; k++) vals[k] = pick_f64(r);
+        bl_fill(&cot, vals, (size_t)nv);
+    } else {
+        double one = 1.0;
+        bl_fill(&cot, &one, 1);
+    }
+    BufList *lists[3] = {&in, &cot, &gr};
+    if (r) read_faults(r, lists, 3);
+    if (cmode < 2) {
+        cot.arr_null = true, cot.arr_mis = false;
+        if (cmode == 0) cot.lens_null = true, cot.lens_mis = false;
+    }
+    at_rec = at_rec && !bl_shared(&in);
+    /* cot NULL: ones, and cot_lens is not looked at. */
+    bool ones = cot.arr_null || cmode == 2;
+    Exp e = {0};
+    model_fa(&e, fa);
+    uint64_t work = f ? sat_mul(f->eval_cost, 3) : 0;
+    if (f) {
+        bl_model_lens(&in, &e), bl_model_bufs(&in, &e);
+        if (!cot.arr_null) bl_model_lens(&cot, &e), bl_model_bufs(&cot, &e);
+        bl_model_lens(&gr, &e), bl_model_bufs(&gr, &e);
+        if (e.st == JAC_OK && !budget(work)) {
+            in.lens[0] = (size_t)in.numel[0] + 1;
+            TR("    /* over budget: a vjp with a wrong in_lens[0] */\n");
+            e = (Exp){0};
+            bl_model_lens(&in, &e);
+        }
+    }
+    trace_bufs(&in);
+    if (!cot.arr_null || !cot.lens_null) trace_bufs(&cot);
+    trace_bufs(&gr);
+    TR("    st = jac_function_vjp(%s, in, in_lens, %s, %s, grads, grad_lens);%s\n", fa->name, cot.arr_null ? "NULL" : "cot",
+       cot.lens_null ? "NULL" : "cot_lens", at_rec ? " /* the recorded point */" : "");
+    bl_snapshot(&in);
+    bl_snapshot(&cot);
+    bl_snapshot(&gr);
+    JacStatus st = CALL(fn, jac_function_vjp(fa->p, bl_rd(&in), bl_lens(&in), bl_rd(&cot), bl_lens(&cot), bl_wr(&gr), bl_lens(&gr)));
+    check_exp(fn, st, &e);
+    bl_check(fn, &in, st);
+    bl_check(fn, &cot, st);
+    bl_check(fn, &gr, st);
+    if (st == JAC_OK && at_rec) {
+        /* At the recorded point the vjp is jac_grad of the recorded tensors. */
+        if (ones && f->g0_known) {
+            for (size_t k = 0; k < f->ni; k++)
+                check_close(fn, "jac_grad of the recorded tensors (ones) at the recorded point", k, gr.buf[k], f->g0[k], f->in_n[k]);
+        } else if (!ones) {
+            double *want[MAXL] = {NULL};
+            if (grad_oracle(f, (const double *const *)cot.ptr, want))
+                for (size_t k = 0; k < f->ni; k++)
+                    check_close(fn, "jac_grad of the recorded tensors with the same cotangents", k, gr.buf[k], want[k], f->in_n[k]);
+            for (size_t k = 0; k < f->ni; k++) free(want[k]);
+        }
+    }
+    if (st == JAC_OK && (pm & 2) && budget(work)) {
+        BufList again;
+        bl_init(&again, "grads", "grad_lens", true, f->ni, f->in_n);
+        bl_snapshot(&again);
+        TR("    st = jac_function_vjp(%s, in, in_lens, ..., again, grad_lens);\n", fa->name);
+        st = CALL(fn, jac_function_vjp(fa->p, bl_rd(&in), bl_lens(&in), bl_rd(&cot), bl_lens(&cot), bl_wr(&again), bl_lens(&again)));
+        if (st != JAC_OK) fail(fn, "a second vjp at the same point failed: %s", last_msg);
+        bl_check(fn, &again, st);
+        for (size_t k = 0; k < f->ni; k++) compare_values("jac_function_vjp (again)", again.buf[k], gr.buf[k], NULL, f->in_n[k], VAL_EXACT);
+        bl_free(&again);
+    }
+    bl_free(&in);
+    bl_free(&cot);
+    bl_free(&gr);
+}
+
+static void op_function_eval(Rd *r) {
+    FArg fa = pick_f(r);
+    function_eval(&fa, r);
+}
+
+static void op_function_vjp(Rd *r) {
+    FArg fa = pick_f(r);
+    function_vjp(&fa, r);
+}
+
+/* The checks of a new function: its queries, then (within the budget) the
+ * gradient of its recorded tensors, an evaluation and a vjp at the point it
+ * was recorded at. */
+static void adopt_function(const char *fn, JacFunction *h, const TArg *ins, size_t ni, const TArg *outs, size_t no) {
+    if (!h || (void *)h == (void *)SENT_F) fail(fn, "JAC_OK but no handle was written");
+    if (live_handle(h)) fail(fn, "returned handle %p is already live", (void *)h);
+    int s = free_slot_for_fn();
+    FSlot *f = &F[s];
+    f->h = h;
+    f->id = next_id++;
+    f->ni = ni;
+    f->no = no;
+    f->eval_cost = 1;
+    for (size_t k = 0; k < ni; k++) {
+        const TSlot *t = &T[ins[k].slot];
+        f->is[k] = t->s;
+        f->in_n[k] = t->numel;
+        f->in_slot[k] = ins[k].slot;
+        f->in_id[k] = t->id;
+        if (t->numel) {
+            f->x0[k] = malloc((size_t)t->numel * sizeof(double));
+            if (!f->x0[k]) abort();
+            memcpy(f->x0[k], t->v, (size_t)t->numel * sizeof(double));
+        }
+        f->eval_cost = sat_add(f->eval_cost, t->numel);
+    }
+    for (size_t k = 0; k < no; k++) {
+        const TSlot *t = &T[outs[k].slot];
+        f->os[k] = t->s;
+        f->out_n[k] = t->numel;
+        f->out_cost[k] = t->cost;
+        f->out_slot[k] = outs[k].slot;
+        f->out_id[k] = t->id;
+        if (t->numel) {
+            f->y0[k] = malloc((size_t)t->numel * sizeof(double));
+            if (!f->y0[k]) abort();
+            memcpy(f->y0[k], t->v, (size_t)t->numel * sizeof(double));
+        }
+        f->eval_cost = sat_add(f->eval_cost, sat_add(t->cost, t->numel));
+    }
+    TR("    /* f%d: %zu inputs, %zu outputs */\n", f->id, ni, no);
+    quiet = 1;
+    size_t n = SENT_SZ;
+    if (CALL("jac_function_n_inputs", jac_function_n_inputs(h, &n)) != JAC_OK || n != ni)
+        fail(fn, "jac_function_n_inputs of a new function: %zu (%s), expected %zu", n, last_msg, ni);
+    n = SENT_SZ;
+    if (CALL("jac_function_n_outputs", jac_function_n_outputs(h, &n)) != JAC_OK || n != no)
+        fail(fn, "jac_function_n_outputs of a new function: %zu (%s), expected %zu", n, last_msg, no);
+    for (int side = 0; side < 2; side++)
+        for (size_t k = 0; k < (side ? no : ni); k++) {
+            const Shape *want = side ? &f->os[k] : &f->is[k];
+            int64_t buf[SHAPE_BUF + CANARY];
+            for (int q = 0; q < SHAPE_BUF + CANARY; q++) buf[q] = SENT_I64;
+            size_t nd = SENT_SZ;
+            JacStatus st = side ? CALL("jac_function_output_shape", jac_function_output_shape(h, k, buf, SHAPE_BUF, &nd))
+                                : CALL("jac_function_input_shape", jac_function_input_shape(h, k, buf, SHAPE_BUF, &nd));
+            if (st != JAC_OK || nd != (size_t)want->nd)
+                fail(fn, "%s shape %zu of a new function: ndim %zu (%s), expected shape %s", side ? "output" : "input", k, nd, last_msg, SHP(want));
+            for (int q = 0; q < SHAPE_BUF + CANARY; q++)
+                if (q < want->nd ? (uint64_t)buf[q] != want->d[q] : buf[q] != SENT_I64)
+                    fail(fn, "%s shape %zu: entry %d is %" PRId64 ", expected shape %s", side ? "output" : "input", k, q, buf[q], SHP(want));
+        }
+    quiet = 0;
+    f->g0_known = grad_oracle(f, NULL, f->g0);
+    FArg self = {h, s, ARG_LIVE, 0, ""};
+    snprintf(self.name, sizeof self.name, "f%d", f->id);
+    function_eval(&self, NULL);
+    function_vjp(&self, NULL);
+}
+
+static void model_list(Exp *e, const char *name, const JacTensor *const *arr, const TArg *a, size_t n) {
+    if (n && !arr) { expect(e, JAC_ERR_NULL_ARGUMENT, "a NULL array with a count", "%s", name); return; }
+    for (size_t k = 0; k < n; k++) {
+        if (a[k].kind == ARG_NULL) { expect(e, JAC_ERR_NULL_ARGUMENT, "a NULL entry", "%s[%zu]", name, k); return; }
+        if (a[k].kind == ARG_MIXED) {
+            if (e->st != JAC_OK) return;
+            expect(e, JAC_ERR_INVALID_ARGUMENT, "an entry of another handle type", "%s[%zu]", name, k);
+            e->mix_want = "JacTensor";
+            e->mix_got = a[k].given;
+            return;
+        }
+    }
+}
+
+/* jac_function_new: flags (f % 5 inputs, (f >> 3) % 5 outputs; bit 7: at
+ * least one of each), T x inputs, T x outputs, N (1 inputs, 2 outputs, 4 out). */
+static void op_function_new(Rd *r) {
+    const char *fn = "jac_function_new";
+    uint8_t fl = rd8(r);
+    size_t ni = fl % (MAXL + 1), no = (fl >> 3) % (MAXL + 1);
+    if (fl & 0x80) { ni = ni ? ni : 1; no = no ? no : 1; }
+    TArg ins[MAXL], outs[MAXL];
+    const JacTensor *ip[MAXL], *opl[MAXL];
+    for (size_t k = 0; k < ni; k++) ins[k] = pick_t(r), ip[k] = ins[k].p;
+    for (size_t k = 0; k < no; k++) outs[k] = pick_t(r), opl[k] = outs[k].p;
+    unsigned nulls = pick_nulls(r);
+    const JacTensor *const *ipp = (nulls & 1) ? NULL : ip;
+    const JacTensor *const *opp = (nulls & 2) ? NULL : opl;
+    JacFunction *out = SENT_F;
+    JacFunction **outp = (nulls & 4) ? NULL : &out;
+    /* The library's order: the two handle lists, out, then the inputs
+     * (none; per input: a leaf, requiring grad, not given before), then the
+     * outputs (none). */
+    Exp e = {0};
+    model_list(&e, "inputs", ipp, ins, ni);
+    model_list(&e, "outputs", opp, outs, no);
+    if (!outp) expect(&e, JAC_ERR_NULL_ARGUMENT, "out is NULL", "out");
+    if (ni == 0) expect(&e, JAC_ERR_INVALID_ARGUMENT, "no inputs", "inputs");
+    for (size_t k = 0; k < ni && e.st == JAC_OK; k++) {
+        const TSlot *t = &T[ins[k].slot];
+        if (!t->leaf) expect(&e, JAC_ERR_INVALID_ARGUMENT, "an input that is the result of an op", "inputs[%zu]", k);
+        else if (!t->rg) expect(&e, JAC_ERR_NOT_DIFFERENTIABLE, "an input that does not require grad", "inputs[%zu]", k);
+        else
+            for (size_t j = 0; j < k; j++)
+                if (T[ins[j].slot].node == t->node) {
+                    expect(&e, JAC_ERR_INVALID_ARGUMENT, "an input given twice", "inputs[%zu]", k);
+                    break;
+                }
+    }
+    if (no == 0) expect(&e, JAC_ERR_INVALID_ARGUMENT, "no outputs", "outputs");
+    if (e.st == JAC_OK) {
+        uint64_t work = 1;
+        for (size_t k = 0; k < no; k++) work = sat_add(work, sat_add(T[outs[k].slot].cost, T[outs[k].slot].numel));
+        for (size_t k = 0; k < ni; k++) work = sat_add(work, T[ins[k].slot].numel);
+        if (!budget(work)) {
+            TR("    /* skipped jac_function_new: over budget */\n");
+            return;
+        }
+    }
+    if (trace) {
+        trace_tensor_list("inputs", ins, ni, ipp == NULL);
+        trace_tensor_list("outputs", outs, no, opp == NULL);
+        fprintf(stderr, "    st = jac_function_new(inputs, %zu, outputs, %zu, %s);\n", ni, no, outp ? "&f" : "NULL");
+    }
+    JacStatus st = CALL(fn, jac_function_new(ipp, ni, opp, no, outp));
+    check_exp(fn, st, &e);
+    if (st != JAC_OK) {
+        if (out != SENT_F) fail(fn, "%s but *out was written", sname(st));
+        return;
+    }
+    adopt_function(fn, out, ins, ni, outs, no);
+}
+
+/* jac_function_free: slot (0xFF: NULL; 0xFE: a live tensor, 0xFC: a live
+ * Jacobian passed to it). */
+static void op_function_free(Rd *r) {
+    uint8_t b = rd8(r);
+    if (b == 0xFF) {
+        TR("    jac_function_free(NULL);\n");
+        jac_function_free(NULL);
+        return;
+    }
+    if (b == 0xFE || b == 0xFC) {
+        free_wrong_type(TY_FUNCTION, b == 0xFE ? TY_TENSOR : TY_JACOBIAN);
+        return;
+    }
+    int s = find_fn(b % NF);
+    if (s >= 0) free_fn_slot(s);
+}
+
+/* jac_function_n_inputs / _n_outputs / _input_shape / _output_shape:
+ * which % 4, F, N (1 out or shape_out, 2 ndim_out), then for the shapes
+ * the index (as a block index) and the capacity Z. */
+static void op_function_query(Rd *r) {
+    static const char *NAMES[] = {"jac_function_n_inputs", "jac_function_n_outputs", "jac_function_input_shape",
+                                  "jac_function_output_shape"};
+    int which = rd8(r) % 4;
+    const char *fn = NAMES[which];
+    FArg fa = pick_f(r);
+    unsigned nulls = pick_nulls(r);
+    const FSlot *f = fa.kind == ARG_LIVE ? &F[fa.slot] : NULL;
+    Exp e = {0};
+    model_fa(&e, &fa);
+    if (which < 2) {
+        size_t out = SENT_SZ;
+        size_t *op = (nulls & 1) ? NULL : &out;
+        if (!op) expect(&e, JAC_ERR_NULL_ARGUMENT, "out is NULL", "out");
+        TR("    st = %s(%s, %s);\n", fn, fa.name, op ? "&n" : "NULL");
+        JacStatus st = which ? CALL(fn, jac_function_n_outputs(fa.p, op)) : CALL(fn, jac_function_n_inputs(fa.p, op));
+        check_exp(fn, st, &e);
+        if (st != JAC_OK && out != SENT_SZ) fail(fn, "*out written on failure");
+        if (st == JAC_OK && out != (which ? f->no : f->ni)) fail(fn, "%zu, expected %zu", out, which ? f->no : f->ni);
+        return;
+    }
+    size_t i = pick_block(r), cap = pick_size(r);
+    int64_t buf[SHAPE_BUF + CANARY];
+    for (int k = 0; k < SHAPE_BUF + CANARY; k++) buf[k] = SENT_I64;
+    size_t nd = SENT_SZ;
+    int64_t *bp = (nulls & 1) ? NULL : buf;
+    size_t *np = (nulls & 2) ? NULL : &nd;
+    const Shape *s = NULL;
+    if (f) {
+        size_t n = which == 2 ? f->ni : f->no;
+        if (i >= n) expect(&e, JAC_ERR_INDEX, "an index past the last", "i");
+        else {
+            s = which == 2 ? &f->is[i] : &f->os[i];
+            if (!np) expect(&e, JAC_ERR_NULL_ARGUMENT, "ndim_out is NULL", "ndim_out");
+            else if (cap < (size_t)s->nd) expect(&e, JAC_ERR_INVALID_ARGUMENT, "cap below ndim", "cap");
+            else if (!bp && s->nd) expect(&e, JAC_ERR_NULL_ARGUMENT, "shape_out is NULL", "shape_out");
+        }
+    }
+    TR("    st = %s(%s, %zu, %s, %zu, %s);\n", fn, fa.name, i, bp ? "shape_out" : "NULL", cap, np ? "&nd" : "NULL");
+    JacStatus st = which == 2 ? CALL(fn, jac_function_input_shape(fa.p, i, bp, cap, np))
+                              : CALL(fn, jac_function_output_shape(fa.p, i, bp, cap, np));
+    check_exp(fn, st, &e);
+    int written = st == JAC_OK ? s->nd : 0;
+    for (int k = written; k < SHAPE_BUF + CANARY; k++)
+        if (buf[k] != SENT_I64) fail(fn, "%s shape_out[%d] (cap %zu)", st ? "wrote on failure to" : "wrote beyond ndim to", k, cap);
+    if (st != JAC_OK) {
+        if (nd != SENT_SZ) fail(fn, "*ndim_out written on failure");
+        return;
+    }
+    if (nd != (size_t)s->nd) fail(fn, "ndim %zu, expected %d", nd, s->nd);
+    for (int k = 0; k < s->nd; k++)
+        if ((uint64_t)buf[k] != s->d[k]) fail(fn, "dim %d is %" PRId64 ", expected shape %s", k, buf[k], SHP(s));
+}
+
+/* The Jacobian side of a function's Jacobian or Hessian at a point: the
+ * tensors it was recorded from, for check_row_against_grad, when the point
+ * is the recorded one; none (ids -1) elsewhere. */
+static void fn_jac_sources(JSlot *js, const FSlot *f, bool at_rec) {
+    for (size_t k = 0; k < MAXL; k++) js->yid[k] = js->xid[k] = -1;
+    if (!at_rec) return;
+    for (size_t k = 0; k < f->no; k++) js->yslot[k] = f->out_slot[k], js->yid[k] = f->out_id[k];
+    for (size_t k = 0; k < f->ni; k++) js->xslot[k] = f->in_slot[k], js->xid[k] = f->in_id[k];
+}
+
+/* jac_function_jacobian (hess false) and jac_function_hessian: F, for the
+ * Hessian the output (as a block index), point byte and values, faults,
+ * batch B, N (1 out). */
+static void function_jac(Rd *r, bool hess) {
+    const char *fn = hess ? "jac_function_hessian" : "jac_function_jacobian";
+    FArg fa = pick_f(r);
+    size_t output = hess ? pick_block(r) : 0;
+    const FSlot *f = fa.kind == ARG_LIVE ? &F[fa.slot] : NULL;
+    uint8_t pm = rd8(r);
+    BufList in;
+    bl_init(&in, "in", "in_lens", false, f ? f->ni : 1, f ? f->in_n : ONES_N);
+    bool at_rec = fill_point(&in, f, pm, r);
+    BufList *lists[1] = {&in};
+    read_faults(r, lists, 1);
+    at_rec = at_rec && !bl_shared(&in);
+    int64_t batch = pick_batch(r);
+    unsigned nulls = pick_nulls(r);
+    JacJacobian *out = SENT_J;
+    JacJacobian **op = (nulls & 1) ? NULL : &out;
+    Exp e = {0};
+    model_fa(&e, &fa);
+    JSlot js;
+    memset(&js, 0, sizeof js);
+    if (f) {
+        if (hess && output >= f->no) expect(&e, JAC_ERR_INDEX, "an output past the last", "output");
+        bl_model_lens(&in, &e), bl_model_bufs(&in, &e);
+        if (!op) expect(&e, JAC_ERR_NULL_ARGUMENT, "out is NULL", "out");
+        bool bad_axis = batch != JAC_BATCH_NONE && batch != 0;
+        js.batched = batch == 0;
+        js.nc = f->ni;
+        uint64_t xn = 0;
+        for (size_t k = 0; k < f->ni; k++) xn = sat_add(xn, f->in_n[k]);
+        if (!hess) {
+            /* As jac_jacobian_new: the batch axis, the ys' ranks, the xs' ranks, the batch sizes. */
+            js.nr = f->no;
+            if (bad_axis) expect(&e, JAC_ERR_BATCH_AXIS, "a batch axis other than NONE or 0", "batch_axis");
+            for (size_t k = 0; k < f->no && e.st == JAC_OK; k++)
+                if (!side_of(&f->os[k], js.batched, &js.rlen[k], &js.raxis[k])) expect_st(&e, JAC_ERR_SHAPE, "an output of the wrong rank");
+            for (size_t k = 0; k < f->ni && e.st == JAC_OK; k++)
+                if (!side_of(&f->is[k], js.batched, &js.clen[k], &js.caxis[k])) expect_st(&e, JAC_ERR_SHAPE, "an input of the wrong rank");
+            if (e.st == JAC_OK && js.batched) {
+                js.B = f->os[0].d[0];
+                for (size_t k = 0; k < f->no; k++)
+                    if (f->os[k].d[0] != js.B) expect_st(&e, JAC_ERR_BATCH_AXIS, "batch sizes differ");
+                for (size_t k = 0; k < f->ni; k++)
+                    if (f->is[k].d[0] != js.B) expect_st(&e, JAC_ERR_BATCH_AXIS, "batch sizes differ");
+            }
+            for (size_t k = 0; k < f->no; k++) js.rowcost[k] = sat_add(sat_add(f->out_cost[k], f->out_n[k]), xn);
+        } else if (e.st == JAC_OK) {
+            /* As jac_hessian_new: y's form first, then the batch axis, the xs' ranks, the batch sizes. */
+            const Shape *y = &f->os[output];
+            js.hess = true;
+            js.nr = f->ni;
+            bool per_sample = y->nd == 1 || (y->nd == 2 && y->d[1] == 1);
+            if (batch == JAC_BATCH_NONE ? numel_of(y) != 1 : !per_sample)
+                expect_st(&e, JAC_ERR_SHAPE, "an output that is not one value (or one per sample)");
+            if (bad_axis) expect(&e, JAC_ERR_BATCH_AXIS, "a batch axis other than NONE or 0", "batch_axis");
+            for (size_t k = 0; k < f->ni && e.st == JAC_OK; k++) {
+                if (!side_of(&f->is[k], js.batched, &js.clen[k], &js.caxis[k])) expect_st(&e, JAC_ERR_SHAPE, "an input of the wrong rank");
+                js.rlen[k] = js.clen[k];
+                js.raxis[k] = js.caxis[k];
+            }
+            if (e.st == JAC_OK && js.batched) {
+                js.B = y->d[0];
+                for (size_t k = 0; k < f->ni; k++)
+                    if (f->is[k].d[0] != js.B) expect_st(&e, JAC_ERR_BATCH_AXIS, "batch sizes differ");
+            }
+            for (size_t k = 0; k < f->ni; k++) js.rowcost[k] = sat_add(sat_mul(sat_add(f->out_cost[output], xn), 6), xn);
+        }
+        for (size_t k = 0; e.st == JAC_OK && k < js.nr; k++)
+            if (js.rlen[k] > HUGE_EMPTY &&
+                known_bug(hess ? "hessian_new allocates one cache slot per row" : "jacobian_new allocates one cache slot per row")) {
+                bl_free(&in);
+                return;
+            }
+        if (e.st == JAC_OK && !budget(f->eval_cost)) {
+            in.lens[0] = (size_t)in.numel[0] + 1;
+            TR("    /* over budget: with a wrong in_lens[0] */\n");
+            e = (Exp){0};
+            bl_model_lens(&in, &e);
+        }
+        fn_jac_sources(&js, f, at_rec);
+    }
+    trace_bufs(&in);
+    if (hess)
+        TR("    st = jac_function_hessian(%s, in, in_lens, %zu, %s, %s);%s\n", fa.name, output,
+           batch == JAC_BATCH_NONE ? "JAC_BATCH_NONE" : I64(batch), op ? "&J" : "NULL", at_rec ? " /* the recorded point */" : "");
+    else
+        TR("    st = jac_function_jacobian(%s, in, in_lens, %s, %s);%s\n", fa.name,
+           batch == JAC_BATCH_NONE ? "JAC_BATCH_NONE" : I64(batch), op ? "&J" : "NULL", at_rec ? " /* the recorded point */" : "");
+    bl_snapshot(&in);
+    JacStatus st = hess ? CALL(fn, jac_function_hessian(fa.p, bl_rd(&in), bl_lens(&in), output, batch, op))
+                        : CALL(fn, jac_function_jacobian(fa.p, bl_rd(&in), bl_lens(&in), batch, op));
+    check_exp(fn, st, &e);
+    bl_check(fn, &in, st);
+    bl_free(&in);
+    if (st != JAC_OK) {
+        if (out != SENT_J) fail(fn, "%s but *out was written", sname(st));
+        return;
+    }
+    adopt_jac(fn, out, &js);
+}
+
+static void op_function_jacobian(Rd *r) { function_jac(r, false); }
+static void op_function_hessian(Rd *r) { function_jac(r, true); }
 
 static void op_misc(Rd *r) {
     uint8_t b = rd8(r);
@@ -2461,6 +3506,21 @@ static const OpFn OPS[] = {
 };
 #define N_OPS (sizeof OPS / sizeof OPS[0])
 
+/* Opcode bytes from FUNCTION_BASE on are the function calls (the bytes
+ * below it decode as before they existed: OPS[b % N_OPS]). */
+#define FUNCTION_BASE 234
+static const OpFn FUNCTION_CALLS[] = {
+    op_function_new, op_function_new, op_function_new, op_function_new,
+    op_function_free, op_function_free,
+    op_function_query, op_function_query,
+    op_function_eval, op_function_eval, op_function_eval, op_function_eval,
+    op_function_vjp, op_function_vjp, op_function_vjp, op_function_vjp,
+    op_function_jacobian, op_function_jacobian, op_function_jacobian,
+    op_function_hessian, op_function_hessian, op_function_hessian,
+};
+_Static_assert(FUNCTION_BASE + sizeof FUNCTION_CALLS / sizeof FUNCTION_CALLS[0] == 256, "every opcode byte is a call");
+_Static_assert(FUNCTION_BASE % 26 == 0 && N_OPS == 26, "the bytes below FUNCTION_BASE cover OPS[] evenly");
+
 const char *__asan_default_options(void);
 const char *__asan_default_options(void) {
     /* A refused allocation is how libjac reports JAC_ERR_OUT_OF_MEMORY. */
@@ -2483,16 +3543,37 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     Rd r = {data, size, 0};
     next_id = 0;
+    next_node = 0;
     evict_cursor = 0;
     total_work = 0;
-    TR("/* ---- input of %zu bytes */\n    JacTensor *t; JacJacobian *J; JacStatus st;\n", size);
+    pending_node = pending_leaf = -1;
+    /* An input holding the out-buffer sentinel (or its negation) can make an
+     * output equal to it: "was not written" is then not checked. */
+    {
+        uint64_t a = SENT_F64_BITS, b = SENT_F64_BITS | (1ull << 63);
+        sentinel_in_input = memmem(data, size, &a, 8) || memmem(data, size, &b, 8);
+    }
+    TR("/* ---- input of %zu bytes */\n    JacTensor *t; JacJacobian *J; JacFunction *f; JacStatus st;\n", size);
     for (ncalls = 0; ncalls < MAX_CALLS && r.i < r.n; ncalls++) {
         uint8_t opc = rd8(&r);
-        OPS[opc % N_OPS](&r);
+        if (opc >= FUNCTION_BASE) FUNCTION_CALLS[opc - FUNCTION_BASE](&r);
+        else OPS[opc % N_OPS](&r);
     }
-    for (int k = 0; k < NJ; k++)
-        if (J[k].h) free_jac_slot(k);
-    for (int k = 0; k < NT; k++)
-        if (T[k].h) free_tensor_slot(k);
+    /* Free what is left in an order the input picks: any handle may outlive
+     * the others (a function its tensors, a Jacobian its function). */
+    static const char ORDERS[6][3] = {{'J', 'F', 'T'}, {'J', 'T', 'F'}, {'F', 'J', 'T'},
+                                      {'F', 'T', 'J'}, {'T', 'J', 'F'}, {'T', 'F', 'J'}};
+    const char *order = ORDERS[(size + (size_t)ncalls) % 6];
+    for (int o = 0; o < 3; o++) {
+        if (order[o] == 'J')
+            for (int k = 0; k < NJ; k++)
+                if (J[k].h) free_jac_slot(k);
+        if (order[o] == 'F')
+            for (int k = 0; k < NF; k++)
+                if (F[k].h) free_fn_slot(k);
+        if (order[o] == 'T')
+            for (int k = 0; k < NT; k++)
+                if (T[k].h) free_tensor_slot(k);
+    }
     return 0;
 }
