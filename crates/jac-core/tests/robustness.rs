@@ -418,6 +418,44 @@ fn products_of_empty_matrices_with_huge_batches_are_immediate() {
     assert_eq!(g[0].shape(), &[0, 4]);
 }
 
+/// A product with an empty batched operand and a small unbatched one: its
+/// gradients are zeros of the small operand's shape, without forming a
+/// per-sample intermediate of the (huge) batch (found by the fuzzer:
+/// `[2^40, 0, 1] @ [1]` asked for 2^40 values in the gradient of the
+/// vector).
+#[test]
+fn gradients_of_products_with_empty_huge_batches_are_immediate() {
+    let n = 1usize << 40;
+    let small = |shape: &[usize]| {
+        let numel = shape.iter().product();
+        Tensor::from_vec(vec![0.5; numel], shape, true).unwrap()
+    };
+    let cases: Vec<(Tensor, Tensor)> = vec![
+        (empty(&[n, 0, 1]), small(&[1])),
+        (small(&[1]), empty(&[n, 1, 0])),
+        (empty(&[n, 0, 2]), small(&[2, 3])),
+        (small(&[3, 2]), empty(&[n, 2, 0])),
+        (empty(&[n, 1, 0, 2]), small(&[2, 1])),
+    ];
+    for (k, (a, b)) in cases.iter().enumerate() {
+        let y = jac_core::matmul(a, b).unwrap();
+        assert_eq!(y.numel(), 0, "case {k}: {:?}", y.shape());
+        for create_graph in [false, true] {
+            let g = grad(
+                &[sum(&y, None, false).unwrap()],
+                &[a.clone(), b.clone()],
+                None,
+                create_graph,
+            )
+            .unwrap_or_else(|e| panic!("case {k}, create_graph {create_graph}: {e}"));
+            assert_eq!(g[0].shape(), a.shape(), "case {k}");
+            assert_eq!(g[1].shape(), b.shape(), "case {k}");
+            assert!(g[1].to_vec().iter().all(|&v| v == 0.0), "case {k}");
+            assert!(g[0].to_vec().iter().all(|&v| v == 0.0), "case {k}");
+        }
+    }
+}
+
 /// The broadcast of `a` and `b` alone may be huge when the mask's empty
 /// axis makes the result empty: only the result is size-checked.
 #[test]

@@ -338,6 +338,17 @@ impl Op for Matmul {
     /// is put back in the cotangent first and taken out of its gradient after.
     fn vjp(&self, cx: &VjpContext<'_>, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
         let (a, b, g) = (cx.input(0), cx.input(1), g);
+        if a.numel() == 0 || b.numel() == 0 || g.numel() == 0 {
+            // Every entry of both gradients is a sum over nothing, and the
+            // products below would form per-sample intermediates of a batch
+            // that may be huge when it holds no values.
+            let zeros = |i: usize| -> Result<Option<Tensor>> {
+                cx.needs(i)
+                    .then(|| Tensor::zeros(&cx.with_lead(cx.input(i).shape())))
+                    .transpose()
+            };
+            return Ok(vec![zeros(0)?, zeros(1)?]);
+        }
         let lead_out = cx.with_lead(&self.plan.out);
         let mut grad_a = None;
         let mut grad_b = None;
