@@ -141,9 +141,20 @@ def rk4_step(y, p, h, sin):
 
 # ---------------------------------------------------------------- timing / report
 
+# Timed runs of one workload get this many seconds in all: a peer whose warm-up call
+# took longer than RUN_BUDGET_S / runs (eager JAX on W7 and W11 at full size, minutes a
+# call) is timed fewer times, at least once; its report's "runs" says how many.
+RUN_BUDGET_S = 300.0
+
+
 def measure(fn, runs):
-    """Call fn once to warm up, then `runs` times; return (wall times in ms, last result)."""
+    """Call fn once to warm up, then `runs` times (fewer past RUN_BUDGET_S, at least once);
+    return (wall times in ms, last result)."""
+    start = time.perf_counter()
     result = fn()
+    warm_up = time.perf_counter() - start
+    if warm_up * runs > RUN_BUDGET_S:
+        runs = max(1, int(RUN_BUDGET_S // warm_up))
     times = []
     for _ in range(runs):
         result = None  # drop the previous result: peak RSS then holds one result, not two
