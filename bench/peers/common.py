@@ -217,7 +217,8 @@ def run_peer(impl, workloads, description):
     the list of (d/dx1, d/dx2) pairs), or a pair (timed callable, extra) where extra is a
     dict of extra report fields (a replay variant's record_ms) or extra(runs) -> such a
     dict, measured after the main timing. A workload the peer does not run is missing
-    from `workloads`, or maps to a string saying why: the peer then prints
+    from `workloads`, or maps to a string saying why (or its builder returns one, for
+    sizes it cannot run): the peer then prints
     {"impl", "workload", "skipped": reason} and exits 0."""
     args = parse_args(description)
     for workload in args.workloads:
@@ -231,6 +232,9 @@ def run_workload(impl, workloads, mode, workload):
         print(json.dumps({"impl": impl, "workload": workload, "mode": mode, "skipped": builder}), flush=True)
         return
     built = builder(config)
+    if isinstance(built, str):  # the builder found it cannot run at these sizes
+        print(json.dumps({"impl": impl, "workload": workload, "mode": mode, "skipped": built}), flush=True)
+        return
     timed, extra = built if isinstance(built, tuple) else (built, None)
     times, result = measure(timed, runs)
     fields = (extra(runs) if callable(extra) else dict(extra)) if extra else {}

@@ -1,11 +1,12 @@
 """Run libjac's benchmark drivers and every peer on W1-W8 and W11 and print one comparison table.
 
-    python3 bench/peers/run.py [--mode full|smoke] [--peers numpy,jax,torch,paddle,casadi,adolc]
+    python3 bench/peers/run.py [--mode full|smoke] [--peers numpy,jax,torch,paddle,casadi,adolc,cppad]
                                [--workloads W1,W2,...] [--skip-install]
 
 Installs on demand (never when CI is set): the pinned peers of requirements.txt into
 bench/peers/.venv, Debian's libadolc-dev (+ nlohmann-json3-dev) with apt-get, and
-builds adolc_peer.cpp into bench/peers/build/. Every (implementation, workload) then
+builds adolc_peer.cpp (and cppad_peer.cpp, against the venv's cmeel-cppad) into
+bench/peers/build/. Every (implementation, workload) then
 runs as its own process, one at a time, so that peak RSS is per workload. The JSON
 report lines go to bench/peers/results/<timestamp>.jsonl; each peer's checksums are
 checked against libjac's (numpy's where libjac has no result) to 1e-9 relative.
@@ -44,11 +45,14 @@ PYTHON_PEERS = {
     "paddle": "paddle_peer.py",
     "casadi": "casadi_peer.py",
 }
-ALL_PEERS = tuple(PYTHON_PEERS) + ("adolc",)
+ALL_PEERS = tuple(PYTHON_PEERS) + ("adolc", "cppad")
 ADOLC_SOURCE = PEERS_DIR / "adolc_peer.cpp"
 ADOLC_BINARY = BUILD_DIR / "adolc_peer"
 ADOLC_APT_PACKAGES = ["libadolc-dev", "nlohmann-json3-dev"]
 ADOLC_HEADERS = [Path("/usr/include/adolc"), Path("/usr/include/nlohmann/json.hpp")]
+CPPAD_SOURCE = PEERS_DIR / "cppad_peer.cpp"
+CPPAD_BINARY = BUILD_DIR / "cppad_peer"
+
 RELATIVE_TOLERANCE = 1e-9
 # Linux carries the parent's RSS high-water mark into a child through fork/vfork and
 # exec, so a child of this Python process would report at least ~20 MB of peak RSS.
@@ -137,6 +141,30 @@ def build_adolc_peer():
     return None
 
 
+def cppad_prefix():
+    """Where PyPI's cmeel-cppad installs CppAD's headers and libcppad_lib in the venv."""
+    return next(VENV.glob("lib/python3*/site-packages/cmeel.prefix"), VENV / "cmeel.prefix")
+
+
+def build_cppad_peer():
+    """Compile cppad_peer.cpp against the venv's CppAD if the binary is missing or older; a note or None."""
+    if CPPAD_BINARY.exists() and CPPAD_BINARY.stat().st_mtime >= CPPAD_SOURCE.stat().st_mtime:
+        return None
+    prefix = cppad_prefix()
+    missing = [p for p in (prefix / "include" / "cppad", ADOLC_HEADERS[1]) if not p.exists()]
+    if missing:
+        return f"cppad: {', '.join(map(str, missing))} missing (cmeel-cppad of requirements.txt, nlohmann-json3-dev)"
+    BUILD_DIR.mkdir(exist_ok=True)
+    lib = prefix / "lib"
+    argv = ["g++", "-O2", "-std=c++17", f"-I{prefix / 'include'}", "-o", str(CPPAD_BINARY), str(CPPAD_SOURCE),
+            f"-L{lib}", "-lcppad_lib", f"-Wl,-rpath,{lib}"]
+    log(f"compiling the CppAD peer (about 1 minute): {' '.join(argv)}")
+    done = subprocess.run(argv, capture_output=True, text=True)
+    if done.returncode != 0:
+        return "cppad: compilation failed:\n    " + "\n    ".join(done.stderr.strip().splitlines()[-5:])
+    return None
+
+
 def python_for_peers():
     return str(VENV_PYTHON) if VENV_PYTHON.exists() else sys.executable
 
@@ -145,8 +173,9 @@ def python_for_peers():
 
 def peer_command(peer, mode, workload):
     """(argv, working directory) of one peer."""
-    if peer == "adolc":
-        return [str(ADOLC_BINARY), "--mode", mode, "--workload", workload], BUILD_DIR
+    if peer in ("adolc", "cppad"):
+        binary = ADOLC_BINARY if peer == "adolc" else CPPAD_BINARY
+        return [str(binary), "--mode", mode, "--workload", workload], BUILD_DIR
     return [python_for_peers(), str(PEERS_DIR / PYTHON_PEERS[peer]), "--mode", mode, "--workload", workload], PEERS_DIR
 
 
@@ -301,12 +330,14 @@ def main():
 
     notes = []
     install = not args.skip_install and not os.environ.get("CI")
-    if install and any(peer in PYTHON_PEERS for peer in peers):
+    if install and any(peer in PYTHON_PEERS or peer == "cppad" for peer in peers):
         ensure_venv()
+    if install and ("adolc" in peers or "cppad" in peers):
+        ensure_adolc_packages()
     if "adolc" in peers:
-        if install:
-            ensure_adolc_packages()
         notes.append(build_adolc_peer())
+    if "cppad" in peers:
+        notes.append(build_cppad_peer())
     notes.append(build_libjac())
 
     reports, errors = run_all(args.mode, peers, workloads, args.timeout)
