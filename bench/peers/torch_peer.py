@@ -164,12 +164,14 @@ def build_ode(config):
 
 
 # torch has no replay of a recorded program other than compiling it: torch.compile
-# unrolls W7's recursion (1.8e5 scalar ops at l = 8) and W11's loop (about 1.1e5 scalar
-# ops at S = 1000) into one graph for its compiler, which does not finish in useful
-# time (W11 at S = 20 already takes minutes to compile here).
+# unrolls W7's recursion (1.8e5 scalar ops at l = 8) and W11's loop (1.1e5 scalar ops
+# at S = 1000) into one graph for its compiler, whose time grows with the op count
+# (measured on the 2-core benchmark machine, W11's jacrev: S = 2 compiles in 26 s,
+# S = 5 in 85 s, S = 20 in 393 s, about 20 s a step), so the full sizes would compile
+# for hours.
 SKIPPED = {
-    "W7replay": "torch.compile of the unrolled 1.8e5-op scalar program: no replay that fits",
-    "W11replay": "torch.compile of the unrolled 1.1e5-op RK4 loop: no replay that fits",
+    "W7replay": "no replay that fits: torch.compile of the unrolled scalar program (1.8e5 ops at l = 8) would compile for hours",
+    "W11replay": "no replay that fits: torch.compile of the unrolled RK4 loop takes 393 s at S = 20 (hours at S = 1000)",
 }
 
 WORKLOADS = {
