@@ -1,12 +1,16 @@
 /*
- * jac-bench-c --mode {full,smoke} --workload {W1,W2,W3rows,W3full,W4,W5,W6}
- *             [--runs N] [--iterations N (W6)]
+ * jac-bench-c --mode {full,smoke} --workload WID [--runs N] [--iterations N (W6, W6replay)]
+ *     WID: W1 W2 W3rows W3full W4 W5 W6 W6replay W7rebuild W7replay W8rebuild
+ *          W8replay W11rebuild W11replay
  *
  * The BENCHMARKS.md workloads through libjac's C ABI, as a C host calls it.
  * Prints the same one-line JSON report as the Rust driver and every peer.
  * The timed region builds the graph from the inputs (input tensors, every op,
  * the Jacobian or Hessian), reads the requested part into a caller buffer and
- * frees the handles; constant weights are made once outside it.
+ * frees the handles; constant weights are made once outside it. A replay
+ * variant records a JacFunction once before the timed runs (building the
+ * graph once, jac_function_new, freeing the graph's handles: the report's
+ * record_ms) and only evaluates it in the timed region.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -134,6 +138,11 @@ typedef struct {
     Mlp mlp;
     JacTensor *a;
     double *x0;
+    JacFunction *f;          /* a replay variant's recorded function */
+    double record_ms;        /* the time recording it took */
+    long rnn_h, rnn_d, rnn_t; /* W8's sizes, its data W, U, b, its inputs u_t and h_0 */
+    double *rnn[3], *zeros;
+    JacTensor **u_t;
 } Context;
 
 static Result mlp_jacobian(Context *c, const long *sizes, int rows_only) {
@@ -205,8 +214,310 @@ static Result run_w6(Context *c) {
     return r;
 }
 
+/* ---- W6replay, W7, W8, W11: programs of many small ops. Every handle they
+ * make goes into one arena, freed at the end of the run (a C host building a
+ * scalar program keeps its handles the same way). */
+typedef struct {
+    JacTensor **v;
+    size_t n, cap;
+} Arena;
+
+static Arena arena;
+
+static JacTensor *keep(JacTensor *t) {
+    if (arena.n == arena.cap) {
+        arena.cap = arena.cap ? 2 * arena.cap : 1024;
+        arena.v = realloc(arena.v, arena.cap * sizeof *arena.v);
+        if (!arena.v) exit(3);
+    }
+    return arena.v[arena.n++] = t;
+}
+
+static void arena_free(void) {
+    for (size_t k = 0; k < arena.n; k++) jac_tensor_free(arena.v[k]);
+    arena.n = 0;
+}
+
+static JacTensor *op2(Binary op, const JacTensor *a, const JacTensor *b) {
+    JacTensor *out = NULL;
+    check(op(a, b, &out), "binary op");
+    return keep(out);
+}
+
+static JacTensor *op1(Unary op, const JacTensor *a) {
+    JacTensor *out = NULL;
+    check(op(a, &out), "unary op");
+    return keep(out);
+}
+
+static JacTensor *scaled(const JacTensor *a, double s) {
+    JacTensor *out = NULL;
+    check(jac_scale(a, s, &out), "jac_scale");
+    return keep(out);
+}
+
+/* Element k of the vector x as a 0-D tensor (a slice and a reshape). */
+static JacTensor *entry(const JacTensor *x, size_t k) {
+    JacTensor *s = NULL, *e = NULL;
+    check(jac_slice(x, 0, (int64_t)k, (int64_t)k + 1, 1, &s), "jac_slice");
+    check(jac_reshape(keep(s), NULL, 0, &e), "jac_reshape");
+    return keep(e);
+}
+
+static Result alloc_result(size_t len) {
+    Result r = {malloc(len * sizeof(double)), len};
+    if (!r.data) exit(3);
+    return r;
+}
+
+/* W6replay: the seed example recorded once, at iteration 0's inputs. */
+static JacFunction *record_tiny(void) {
+    const int64_t shape[1] = {3};
+    const double d1[3] = {0, 1e-3, 2e-3}, d2[3] = {1, 2, 3};
+    JacTensor *x1 = keep(tensor(d1, 3, shape, 1, true)), *x2 = keep(tensor(d2, 3, shape, 1, true));
+    JacTensor *y = op2(jac_add, op2(jac_mul, x1, x2), op1(jac_sin, x1));
+    const JacTensor *xs[2] = {x1, x2}, *ys[1] = {y};
+    JacFunction *f = NULL;
+    check(jac_function_new(xs, 2, ys, 1, &f), "jac_function_new");
+    arena_free();
+    return f;
+}
+
+/* Per iteration: the Function's lazy Jacobian at the new inputs, both blocks read. */
+static Result run_w6replay(Context *c, JacFunction *f) {
+    size_t n = (size_t)c->mode->w6_iter[1];
+    Result r = alloc_result(n * 18);
+    const JacIndex all = {JAC_INDEX_ALL, 0, 0, 0};
+    const size_t lens[2] = {3, 3};
+    for (size_t i = 0; i < n; i++) {
+        double fi = (double)i;
+        double d1[3] = {fi * 1e-3, (fi + 1) * 1e-3, (fi + 2) * 1e-3};
+        double d2[3] = {1 + fi * 1e-3, 2 + fi * 1e-3, 3 + fi * 1e-3};
+        const double *in[2] = {d1, d2};
+        JacJacobian *j = NULL;
+        check(jac_function_jacobian(f, in, lens, JAC_BATCH_NONE, &j), "jac_function_jacobian");
+        check(jac_jacobian_read(j, 0, 0, &all, 1, r.data + 18 * i, 9), "read");
+        check(jac_jacobian_read(j, 0, 1, &all, 1, r.data + 18 * i + 9, 9), "read");
+        jac_jacobian_free(j);
+    }
+    return r;
+}
+
+/* W7: det of the minor on rows row.. and the n columns cols of the l x l
+ * matrix a (0-D entries, row-major), expanded along its first row:
+ * sum_j ((-1)^j a[row][c_j]) det(minor_j), accumulated from j = 0 up. */
+static JacTensor *det_minor(JacTensor *const *a, size_t l, size_t row, const size_t *cols, size_t n) {
+    if (n == 1) return a[row * l + cols[0]];
+    JacTensor *total = NULL;
+    size_t rest[64];
+    for (size_t j = 0; j < n; j++) {
+        for (size_t k = 0, m = 0; k < n; k++)
+            if (k != j) rest[m++] = cols[k];
+        JacTensor *signed_entry = scaled(a[row * l + cols[j]], j % 2 ? -1.0 : 1.0);
+        JacTensor *term = op2(jac_mul, signed_entry, det_minor(a, l, row + 1, rest, n - 1));
+        total = total ? op2(jac_add, total, term) : term;
+    }
+    return total;
+}
+
+static JacTensor *det_of(const JacTensor *x, size_t l) {
+    JacTensor **a = malloc(l * l * sizeof *a);
+    size_t cols[64];
+    if (!a || l > 64) exit(3);
+    for (size_t k = 0; k < l * l; k++) a[k] = entry(x, k);
+    for (size_t k = 0; k < l; k++) cols[k] = k;
+    JacTensor *det = det_minor(a, l, 0, cols, l);
+    free(a);
+    return det;
+}
+
+static JacTensor *det_leaf(Context *c, size_t l) {
+    const int64_t shape[1] = {(int64_t)(l * l)};
+    return keep(tensor(c->x0, l * l, shape, 1, true));
+}
+
+static Result run_w7rebuild(Context *c) {
+    size_t l = (size_t)c->mode->w7_l[0];
+    JacTensor *x = det_leaf(c, l), *g = NULL;
+    const JacTensor *ys[1] = {det_of(x, l)}, *xs[1] = {x};
+    check(jac_grad(ys, 1, xs, 1, NULL, false, &g), "jac_grad");
+    Result r = alloc_result(l * l);
+    check(jac_tensor_read(g, r.data, r.len), "jac_tensor_read");
+    jac_tensor_free(g);
+    arena_free();
+    return r;
+}
+
+static JacFunction *record_w7(Context *c) {
+    size_t l = (size_t)c->mode->w7_l[1];
+    JacTensor *x = det_leaf(c, l);
+    const JacTensor *ys[1] = {det_of(x, l)}, *xs[1] = {x};
+    JacFunction *f = NULL;
+    check(jac_function_new(xs, 1, ys, 1, &f), "jac_function_new");
+    arena_free();
+    return f;
+}
+
+static Result run_w7replay(Context *c, JacFunction *f) {
+    size_t l = (size_t)c->mode->w7_l[1], len = l * l;
+    Result r = alloc_result(len);
+    const double *in[1] = {c->x0};
+    double *grads[1] = {r.data};
+    check(jac_function_vjp(f, in, &len, NULL, NULL, grads, &len), "jac_function_vjp");
+    return r;
+}
+
+/* W8: h_{t+1} = tanh(W h_t + U u_t + b) from h_0 = 0, loss 0.5 sum(h_T^2).
+ * c->rnn[0..2] hold W, U, b (row-major); c->u_t the T constant inputs. */
+static size_t rnn_len(Context *c, int k) {
+    size_t h = (size_t)c->rnn_h, d = (size_t)c->rnn_d;
+    return k == 0 ? h * h : k == 1 ? h * d : h;
+}
+
+static void rnn_leaves(Context *c, JacTensor **leaves) {
+    int64_t h = c->rnn_h, d = c->rnn_d;
+    const int64_t shapes[3][2] = {{h, h}, {h, d}, {h, 0}};
+    for (int k = 0; k < 3; k++) leaves[k] = keep(tensor(c->rnn[k], rnn_len(c, k), shapes[k], k == 2 ? 1 : 2, true));
+}
+
+static JacTensor *rnn_loss(Context *c, JacTensor *const *leaves) {
+    const int64_t shape[1] = {c->rnn_h};
+    JacTensor *h = keep(tensor(c->zeros, (size_t)c->rnn_h, shape, 1, false)), *s = NULL;
+    for (long t = 0; t < c->rnn_t; t++) {
+        JacTensor *z = op2(jac_add, op2(jac_matmul, leaves[0], h), op2(jac_matmul, leaves[1], c->u_t[t]));
+        h = op1(jac_tanh, op2(jac_add, z, leaves[2]));
+    }
+    check(jac_sum(op2(jac_mul, h, h), NULL, 0, false, &s), "jac_sum");
+    return scaled(keep(s), 0.5);
+}
+
+static Result run_w8rebuild(Context *c) {
+    JacTensor *leaves[3], *g[3] = {NULL, NULL, NULL};
+    rnn_leaves(c, leaves);
+    const JacTensor *ys[1] = {rnn_loss(c, leaves)}, *xs[3] = {leaves[0], leaves[1], leaves[2]};
+    check(jac_grad(ys, 1, xs, 3, NULL, false, g), "jac_grad");
+    Result r = alloc_result(rnn_len(c, 0) + rnn_len(c, 1) + rnn_len(c, 2));
+    for (int k = 0, at = 0; k < 3; at += (int)rnn_len(c, k), k++) {
+        check(jac_tensor_read(g[k], r.data + at, rnn_len(c, k)), "jac_tensor_read");
+        jac_tensor_free(g[k]);
+    }
+    arena_free();
+    return r;
+}
+
+static JacFunction *record_w8(Context *c) {
+    JacTensor *leaves[3];
+    rnn_leaves(c, leaves);
+    const JacTensor *ys[1] = {rnn_loss(c, leaves)}, *xs[3] = {leaves[0], leaves[1], leaves[2]};
+    JacFunction *f = NULL;
+    check(jac_function_new(xs, 3, ys, 1, &f), "jac_function_new");
+    arena_free();
+    return f;
+}
+
+static Result run_w8replay(Context *c, JacFunction *f) {
+    size_t lens[3] = {rnn_len(c, 0), rnn_len(c, 1), rnn_len(c, 2)};
+    Result r = alloc_result(lens[0] + lens[1] + lens[2]);
+    const double *in[3] = {c->rnn[0], c->rnn[1], c->rnn[2]};
+    double *grads[3] = {r.data, r.data + lens[0], r.data + lens[0] + lens[1]};
+    check(jac_function_vjp(f, in, lens, NULL, NULL, grads, lens), "jac_function_vjp");
+    return r;
+}
+
+/* W11: the right-hand side on 0-D tensors, as every peer writes it:
+ * (y1, -p0 y0 - p1 y1 + p4 sin y2, y3, -p2 y2 - p3 y3 + p5 (y0 y0)). */
+static const double ODE_P[6] = {1.0, 0.1, 2.0, 0.05, 0.3, 0.2}, ODE_Y0[4] = {1.0, 0.0, 0.5, 0.0};
+
+static void ode_rhs(JacTensor *const *y, JacTensor *const *p, JacTensor **f) {
+    f[0] = y[1];
+    f[1] = op2(jac_add, op2(jac_sub, op2(jac_mul, op1(jac_neg, p[0]), y[0]), op2(jac_mul, p[1], y[1])),
+               op2(jac_mul, p[4], op1(jac_sin, y[2])));
+    f[2] = y[3];
+    f[3] = op2(jac_add, op2(jac_sub, op2(jac_mul, op1(jac_neg, p[2]), y[2]), op2(jac_mul, p[3], y[3])),
+               op2(jac_mul, p[5], op2(jac_mul, y[0], y[0])));
+}
+
+static void axpy(JacTensor *const *y, double a, JacTensor *const *k, JacTensor **out) {
+    for (int i = 0; i < 4; i++) out[i] = op2(jac_add, y[i], scaled(k[i], a));
+}
+
+/* steps RK4 steps from the leaves p [6] and y0 [4]; the final state stacked into [4]. */
+static JacTensor *ode_final(const JacTensor *pv, const JacTensor *yv, long steps, double h) {
+    JacTensor *p[6], *y[4], *k1[4], *k2[4], *k3[4], *k4[4], *tmp[4], *out = NULL;
+    for (size_t i = 0; i < 6; i++) p[i] = entry(pv, i);
+    for (size_t i = 0; i < 4; i++) y[i] = entry(yv, i);
+    for (long s = 0; s < steps; s++) {
+        ode_rhs(y, p, k1);
+        axpy(y, h / 2, k1, tmp);
+        ode_rhs(tmp, p, k2);
+        axpy(y, h / 2, k2, tmp);
+        ode_rhs(tmp, p, k3);
+        axpy(y, h, k3, tmp);
+        ode_rhs(tmp, p, k4);
+        for (int i = 0; i < 4; i++) {
+            JacTensor *sum = op2(jac_add, op2(jac_add, op2(jac_add, k1[i], scaled(k2[i], 2.0)), scaled(k3[i], 2.0)), k4[i]);
+            y[i] = op2(jac_add, y[i], scaled(sum, h / 6));
+        }
+    }
+    const JacTensor *ys[4] = {y[0], y[1], y[2], y[3]};
+    check(jac_stack(ys, 4, 0, &out), "jac_stack");
+    return keep(out);
+}
+
+static void ode_leaves(JacTensor **p, JacTensor **y0) {
+    const int64_t s6[1] = {6}, s4[1] = {4};
+    *p = keep(tensor(ODE_P, 6, s6, 1, true));
+    *y0 = keep(tensor(ODE_Y0, 4, s4, 1, true));
+}
+
+/* Both blocks, d y(T) / d p [4, 6] then d y(T) / d y0 [4, 4], read in full. */
+static Result read_ode(JacJacobian *j) {
+    const JacIndex all = {JAC_INDEX_ALL, 0, 0, 0};
+    Result r = alloc_result(24 + 16);
+    check(jac_jacobian_read(j, 0, 0, &all, 1, r.data, 24), "read");
+    check(jac_jacobian_read(j, 0, 1, &all, 1, r.data + 24, 16), "read");
+    jac_jacobian_free(j);
+    return r;
+}
+
+static Result run_w11rebuild(Context *c) {
+    JacTensor *p, *y0;
+    ode_leaves(&p, &y0);
+    const JacTensor *ys[1] = {ode_final(p, y0, c->mode->w11_steps[0], c->mode->w11_h[0])}, *xs[2] = {p, y0};
+    JacJacobian *j = NULL;
+    check(jac_jacobian_new(ys, 1, xs, 2, JAC_BATCH_NONE, &j), "jacobian");
+    Result r = read_ode(j);
+    arena_free();
+    return r;
+}
+
+static JacFunction *record_w11(Context *c) {
+    JacTensor *p, *y0;
+    ode_leaves(&p, &y0);
+    const JacTensor *ys[1] = {ode_final(p, y0, c->mode->w11_steps[1], c->mode->w11_h[1])}, *xs[2] = {p, y0};
+    JacFunction *f = NULL;
+    check(jac_function_new(xs, 2, ys, 1, &f), "jac_function_new");
+    arena_free();
+    return f;
+}
+
+static Result run_w11replay(JacFunction *f) {
+    const double *in[2] = {ODE_P, ODE_Y0};
+    const size_t lens[2] = {6, 4};
+    JacJacobian *j = NULL;
+    check(jac_function_jacobian(f, in, lens, JAC_BATCH_NONE, &j), "jac_function_jacobian");
+    return read_ode(j);
+}
+
 static Result run(Context *c) {
     const char *w = c->workload;
+    if (!strcmp(w, "W6replay")) return run_w6replay(c, c->f);
+    if (!strcmp(w, "W7rebuild")) return run_w7rebuild(c);
+    if (!strcmp(w, "W7replay")) return run_w7replay(c, c->f);
+    if (!strcmp(w, "W8rebuild")) return run_w8rebuild(c);
+    if (!strcmp(w, "W8replay")) return run_w8replay(c, c->f);
+    if (!strcmp(w, "W11rebuild")) return run_w11rebuild(c);
+    if (!strcmp(w, "W11replay")) return run_w11replay(c->f);
     if (!strcmp(w, "W1")) return mlp_jacobian(c, c->mode->w1, 0);
     if (!strcmp(w, "W3rows")) return mlp_jacobian(c, c->mode->w3, 1);
     if (!strcmp(w, "W3full")) return mlp_jacobian(c, c->mode->w3, 0);
@@ -216,9 +527,56 @@ static Result run(Context *c) {
     return run_w6(c);
 }
 
+static double now_ms(void);
+
+static double det_input_at(size_t i, size_t j, double unused) {
+    (void)unused;
+    return sin(0.37 * (double)i + 0.11 * (double)j + 0.5) + (i == j ? 2.0 : 0.0);
+}
+static double rnn_w_at(size_t i, size_t j, double h) { return sin(0.37 * (double)i + 0.11 * (double)j + 1.3) / sqrt(h); }
+static double rnn_u_at(size_t i, size_t j, double d) { return cos(0.29 * (double)i + 0.13 * (double)j) / sqrt(d); }
+static double rnn_b_at(size_t i, size_t j, double unused) { (void)unused; return 0.1 * cos(0.7 * (double)(i + j)); }
+static double rnn_input_at(size_t t, size_t j, double unused) { (void)unused; return sin(0.5 * (double)j + 0.1 * (double)t); }
+
+/* W6replay..W11replay: their data, and for a replay variant the recorded function. */
+static int setup_scalar_programs(Context *c) {
+    const char *w = c->workload;
+    const BenchMode *m = c->mode;
+    int replay = strstr(w, "replay") != NULL;
+    if (!strncmp(w, "W7", 2)) {
+        size_t l = (size_t)m->w7_l[replay];
+        c->x0 = vector(l * l, det_input_at, l, 0);
+    } else if (!strncmp(w, "W8", 2)) {
+        c->rnn_h = m->w8_h[replay];
+        c->rnn_d = m->w8_d[replay];
+        c->rnn_t = m->w8_t[replay];
+        size_t h = (size_t)c->rnn_h, d = (size_t)c->rnn_d;
+        c->rnn[0] = vector(h * h, rnn_w_at, h, (double)h);
+        c->rnn[1] = vector(h * d, rnn_u_at, d, (double)d);
+        c->rnn[2] = vector(h, rnn_b_at, h, 0);
+        c->zeros = calloc(h, sizeof(double));
+        c->u_t = malloc((size_t)c->rnn_t * sizeof *c->u_t);
+        if (!c->zeros || !c->u_t) exit(3);
+        double *inputs = vector((size_t)c->rnn_t * d, rnn_input_at, d, 0);
+        const int64_t shape[1] = {(int64_t)d};
+        for (long t = 0; t < c->rnn_t; t++) c->u_t[t] = tensor(inputs + (size_t)t * d, d, shape, 1, false);
+        free(inputs);
+    } else if (strncmp(w, "W11", 3) && strcmp(w, "W6replay")) {
+        return 0;
+    }
+    if (replay) {
+        double t0 = now_ms();
+        c->f = !strcmp(w, "W6replay") ? record_tiny() : !strcmp(w, "W7replay") ? record_w7(c)
+             : !strcmp(w, "W8replay") ? record_w8(c) : record_w11(c);
+        c->record_ms = now_ms() - t0;
+    }
+    return 1;
+}
+
 static void setup(Context *c) {
     const char *w = c->workload;
     const BenchMode *m = c->mode;
+    if (setup_scalar_programs(c)) return;
     if (!strcmp(w, "W1") || !strcmp(w, "W3rows") || !strcmp(w, "W3full")) {
         const long *s = strcmp(w, "W1") ? m->w3 : m->w1;
         c->mlp = mlp_layers(s, 0);
@@ -269,10 +627,10 @@ int main(int argc, char **argv) {
             c.mode = &mode;
         }
     if (c.mode && runs_override > 0) mode.runs = (int)runs_override;
-    if (c.mode && iterations_override > 0) mode.w6_iterations = iterations_override;
+    if (c.mode && iterations_override > 0) mode.w6_iterations = mode.w6_iter[0] = mode.w6_iter[1] = iterations_override;
     if (!c.mode || !workload) {
-        fprintf(stderr, "usage: jac-bench-c --mode {full,smoke} --workload {W1,W2,W3rows,W3full,W4,W5,W6} "
-                        "[--runs N] [--iterations N]\n");
+        fprintf(stderr, "usage: jac-bench-c --mode {full,smoke} --workload {W1,W2,W3rows,W3full,W4,W5,W6,W6replay,"
+                        "W7rebuild,W7replay,W8rebuild,W8replay,W11rebuild,W11replay} [--runs N] [--iterations N]\n");
         return 2;
     }
     c.workload = workload;
@@ -290,7 +648,7 @@ int main(int argc, char **argv) {
     qsort(times, (size_t)runs, sizeof *times, by_value);
     double median = runs % 2 ? times[runs / 2] : (times[runs / 2 - 1] + times[runs / 2]) / 2;
     double total = 0;
-    int w6 = !strcmp(workload, "W6");
+    int w6 = !strncmp(workload, "W6", 2);
     for (size_t k = 0; k < r.len; k += w6 ? 9 : r.len) { /* W6: per-block sums, then over blocks */
         double block = 0;
         size_t end = w6 ? k + 9 : r.len;
@@ -303,7 +661,8 @@ int main(int argc, char **argv) {
            "\"min_ms\": %.17g, \"max_ms\": %.17g, \"peak_rss_kb\": %ld, \"sum\": %.17g, \"first\": %.17g",
            workload, mode_name, runs, median, times[0], times[runs - 1], usage.ru_maxrss, total,
            r.len ? r.data[0] : NAN);
-    if (w6) printf(", \"per_iter_us\": %.17g", median * 1e3 / (double)c.mode->w6_iterations);
+    if (w6) printf(", \"per_iter_us\": %.17g", median * 1e3 / (double)c.mode->w6_iter[strcmp(workload, "W6") != 0]);
+    if (c.f) printf(", \"record_ms\": %.17g", c.record_ms);
     printf("}\n");
     free(r.data);
     free(times);
@@ -313,5 +672,11 @@ int main(int argc, char **argv) {
         jac_tensor_free(c.mlp.b[k]);
     }
     jac_tensor_free(c.a);
+    jac_function_free(c.f);
+    for (int k = 0; k < 3; k++) free(c.rnn[k]);
+    for (long t = 0; c.u_t && t < c.rnn_t; t++) jac_tensor_free(c.u_t[t]);
+    free(c.u_t);
+    free(c.zeros);
+    free(arena.v);
     return 0;
 }

@@ -11,6 +11,12 @@
  * mallinfo2, measured once). The gradient is checked against the same chain
  * differentiated in C with dual numbers: a wrong answer exits 1.
  *
+ * Beside those rebuild figures, the same line reports the replay of the
+ * chain: recorded once with jac_function_new (record_ms), then per op the
+ * median time of jac_function_eval (ns_per_op_replay_eval) and of
+ * jac_function_vjp with ones as cotangent (ns_per_op_replay_vjp) at the
+ * same inputs, both checked against the chain computed in C.
+ *
  * Timing is for `make bench`; `make test` runs it at a tiny size for the
  * gradient check only.
  */
@@ -75,6 +81,15 @@ static double chain_derivative(double x, size_t steps) {
     return dv;
 }
 
+/* y_i of the same chain, in C. */
+static double chain_value(double x, size_t steps) {
+    double v = x;
+    for (size_t k = 0; k < steps; k++) v = 0.9 * sin(v) + x;
+    return v;
+}
+
+static int close_to(double got, double want) { return fabs(got - want) <= 1e-9 * (1.0 + fabs(want)); }
+
 static size_t heap_in_use(void) {
     struct mallinfo2 m = mallinfo2();
     return m.uordblks + m.hblkhd;
@@ -97,8 +112,9 @@ int main(int argc, char **argv) {
     size_t ops = 3 * steps;
     JacTensor **keep = malloc(ops * sizeof *keep);
     double *t_build = malloc(runs * sizeof(double)), *t_grad = malloc(runs * sizeof(double)),
-           *t_free = malloc(runs * sizeof(double));
-    if (!keep || !t_build || !t_grad || !t_free) return 3;
+           *t_free = malloc(runs * sizeof(double)), *t_eval = malloc(runs * sizeof(double)),
+           *t_vjp = malloc(runs * sizeof(double));
+    if (!keep || !t_build || !t_grad || !t_free || !t_eval || !t_vjp) return 3;
     int failed = 0;
     for (size_t w = 0; w < sizeof widths / sizeof widths[0]; w++) {
         size_t width = widths[w];
@@ -142,15 +158,52 @@ int main(int argc, char **argv) {
             t_grad[r] = (t3 - t2) / (double)ops * 1e9;
             t_free[r] = (t5 - t4) / (double)ops * 1e9;
         }
+        /* Replay: the chain recorded once, then evaluated and differentiated. */
+        JacTensor *x = NULL;
+        JacFunction *fn = NULL;
+        check(jac_tensor_new(xv, width, shape, width == 1 ? 0 : 1, true, &x), "jac_tensor_new");
+        double r0 = now();
+        JacTensor *y = chain(x, steps, keep);
+        const JacTensor *ins[] = {x}, *outs[] = {y};
+        check(jac_function_new(ins, 1, outs, 1, &fn), "jac_function_new");
+        for (size_t k = 0; k < ops; k++) jac_tensor_free(keep[k]);
+        jac_tensor_free(x);
+        double record_ms = (now() - r0) * 1e3;
+        const double *in[] = {xv};
+        const size_t lens[] = {width};
+        double yv[8], gv[8];
+        double *out[] = {yv}, *grads[] = {gv};
+        for (size_t r = 0; r < runs; r++) {
+            double t0 = now();
+            check(jac_function_eval(fn, in, lens, out, lens), "jac_function_eval");
+            double t1 = now();
+            check(jac_function_vjp(fn, in, lens, NULL, NULL, grads, lens), "jac_function_vjp");
+            double t2 = now();
+            t_eval[r] = (t1 - t0) / (double)ops * 1e9;
+            t_vjp[r] = (t2 - t1) / (double)ops * 1e9;
+            for (size_t i = 0; i < width; i++) {
+                double want_y = chain_value(xv[i], steps), want_g = chain_derivative(xv[i], steps);
+                if (!close_to(yv[i], want_y) || !close_to(gv[i], want_g)) {
+                    fprintf(stderr, "jac-bench-micro: width %zu replay: y[%zu] %.17g (expected %.17g), "
+                            "d y[%zu] / d x[%zu] %.17g (expected %.17g)\n", width, i, yv[i], want_y, i, i, gv[i], want_g);
+                    failed = 1;
+                }
+            }
+        }
+        jac_function_free(fn);
         double b = median(t_build, runs), g = median(t_grad, runs), f = median(t_free, runs);
+        double e = median(t_eval, runs), v = median(t_vjp, runs);
         printf("{\"bench\": \"micro_chain\", \"driver\": \"libjac-c\", \"width\": %zu, \"ops\": %zu, "
                "\"runs\": %zu, \"ns_per_op_build\": %.1f, \"ns_per_op_reverse\": %.1f, "
-               "\"ns_per_op_free\": %.1f, \"ns_per_op_total\": %.1f, \"bytes_per_op\": %zu}\n",
-               width, ops, runs, b, g, f, b + g + f, bytes_per_op);
+               "\"ns_per_op_free\": %.1f, \"ns_per_op_total\": %.1f, \"bytes_per_op\": %zu, "
+               "\"record_ms\": %.3f, \"ns_per_op_replay_eval\": %.1f, \"ns_per_op_replay_vjp\": %.1f}\n",
+               width, ops, runs, b, g, f, b + g + f, bytes_per_op, record_ms, e, v);
     }
     free(keep);
     free(t_build);
     free(t_grad);
     free(t_free);
+    free(t_eval);
+    free(t_vjp);
     return failed;
 }

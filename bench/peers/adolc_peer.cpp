@@ -1,7 +1,7 @@
 // ADOL-C peer (Debian's libadolc-dev): tape with trace_on / adouble / trace_off,
 // then ADOL-C's jacobian() / hessian() drivers (fov_reverse for the W3rows rows).
 //
-//   adolc_peer --mode {full,smoke} --workload {W1,W2,W3rows,W3full,W4,W5,W6}
+//   adolc_peer --mode {full,smoke} --workload {W1,...,W6,W6replay,W7rebuild,...,W11replay}
 //              [--workloads-json PATH]   (default: ../../workloads.json beside this binary)
 //
 // Prints one JSON report line (impl "adolc"). Every timed run tapes the function
@@ -11,6 +11,9 @@
 // W6 retapes every iteration (reported as per_iter_us) and, as an extra field,
 // per_iter_us_tape_reused: one tape made before the loop, evaluated at the new
 // inputs each iteration. Tape buffers are sized so tapes stay in memory.
+// W7, W8, W11: `rebuild` tapes the program in every timed run (retaping) and runs
+// gradient() (W7, W8) or jacobian() (W11) on it; `replay` (and W6replay) tapes
+// once before the timed runs (record_ms) and only runs the driver on that tape.
 // Build: g++ -O2 -std=c++17 adolc_peer.cpp -ladolc
 
 #include <adolc/adolc.h>
@@ -19,6 +22,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <climits>
 #include <cmath>
@@ -275,6 +279,166 @@ Timed tiny_repeat(const json& config, Result& result, bool retape) {
     };
 }
 
+// W6replay: the seed example taped once (record), jacobian() at every iteration's inputs.
+Timed tiny_replay(const json& config, Result& result) {
+    size_t iterations = config.at("iterations").get<size_t>();
+    double x[6];
+    tiny_inputs(0, x);
+    tape_tiny(3, x);
+    return [=, &result] {
+        AdolcMatrix& j = fresh(result, iterations * 3, 6);
+        double xi[6];
+        for (size_t i = 0; i < iterations; ++i) {
+            tiny_inputs(i, xi);
+            jacobian(3, 3, 6, xi, j.p + 3 * i);
+        }
+    };
+}
+
+// ------------------------------------------------------------------ W7, W8, W11
+
+// A workload of W7-W11: tape(tag) records the program; driver(tag, result) evaluates
+// it. rebuild: both in the timed region; replay: tape once before it.
+struct Program {
+    std::function<void(short)> tape;
+    std::function<void(short, Result&)> driver;
+};
+
+Timed rebuilt(Program prog, Result& result) {
+    return [=, &result] {
+        prog.tape(4);
+        prog.driver(4, result);
+    };
+}
+
+Timed replayed(Program prog, Result& result, double& record_ms) {
+    auto start = std::chrono::steady_clock::now();
+    prog.tape(5);
+    record_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    return [=, &result] { prog.driver(5, result); };
+}
+
+// W7: det by expansion along the first row of the minor on rows row.. and columns
+// cols: sum_j ((-1)^j a[row][c_j]) det(minor_j), accumulated from j = 0 up.
+adouble det_minor(const std::vector<adouble>& a, size_t l, size_t row, const std::vector<size_t>& cols) {
+    if (cols.size() == 1) return a[row * l + cols[0]];
+    adouble total;
+    for (size_t j = 0; j < cols.size(); ++j) {
+        std::vector<size_t> rest;
+        for (size_t k = 0; k < cols.size(); ++k)
+            if (k != j) rest.push_back(cols[k]);
+        adouble term = (a[row * l + cols[j]] * (j % 2 ? -1.0 : 1.0)) * det_minor(a, l, row + 1, rest);
+        if (j == 0) total = term;
+        else total = total + term;
+    }
+    return total;
+}
+
+Program det_minors(const json& config) {
+    size_t l = config.at("l").get<size_t>(), n = l * l;
+    Vec x0(n);
+    for (size_t k = 0; k < n; ++k)
+        x0[k] = std::sin(0.37 * double(k / l) + 0.11 * double(k % l) + 0.5) + (k / l == k % l ? 2.0 : 0.0);
+    size_t ops = 1;
+    for (size_t m = 2; m <= l; ++m) ops = m * ops + 3 * m;  // muls, sign scalings, adds
+    auto tape = [=](short tag) {
+        tape_on(tag, ops + n);
+        std::vector<adouble> a(n);
+        for (size_t k = 0; k < n; ++k) a[k] <<= x0[k];
+        std::vector<size_t> cols(l);
+        for (size_t k = 0; k < l; ++k) cols[k] = k;
+        double out;
+        det_minor(a, l, 0, cols) >>= out;
+        trace_off();
+    };
+    auto driver = [=](short tag, Result& result) {
+        gradient(tag, int(n), x0.data(), fresh(result, 1, n).p[0]);
+    };
+    return {tape, driver};
+}
+
+// W8: independents W [H, H], U [H, D], b [H] (row-major, in that order); h_0 = 0,
+// h_{t+1} = tanh(W h_t + U u_t + b), loss 0.5 sum(h_T^2); gradient().
+Program rnn(const json& config) {
+    size_t hd = config.at("H").get<size_t>(), d = config.at("D").get<size_t>(), steps = config.at("T").get<size_t>();
+    size_t n = hd * hd + hd * d + hd;
+    Vec z0(n), inputs(steps * d);
+    for (size_t i = 0; i < hd; ++i) {
+        for (size_t j = 0; j < hd; ++j) z0[i * hd + j] = std::sin(0.37 * i + 0.11 * j + 1.3) / std::sqrt(double(hd));
+        for (size_t j = 0; j < d; ++j) z0[hd * hd + i * d + j] = std::cos(0.29 * i + 0.13 * j) / std::sqrt(double(d));
+        z0[hd * hd + hd * d + i] = 0.1 * std::cos(0.7 * i);
+    }
+    for (size_t t = 0; t < steps; ++t)
+        for (size_t j = 0; j < d; ++j) inputs[t * d + j] = std::sin(0.5 * j + 0.1 * t);
+    auto tape = [=](short tag) {
+        tape_on(tag, steps * (2 * hd * hd + 2 * hd * d + 4 * hd) + 4 * hd + n);
+        std::vector<adouble> z(n);
+        for (size_t k = 0; k < n; ++k) z[k] <<= z0[k];
+        const adouble *w = z.data(), *u = w + hd * hd, *b = u + hd * d;
+        std::vector<adouble> h(hd), next(hd);
+        for (auto& v : h) v = 0.0;
+        for (size_t t = 0; t < steps; ++t) {
+            for (size_t i = 0; i < hd; ++i) {
+                adouble wh = 0.0, uu = 0.0;
+                for (size_t j = 0; j < hd; ++j) wh += w[i * hd + j] * h[j];
+                for (size_t j = 0; j < d; ++j) uu += u[i * d + j] * inputs[t * d + j];
+                next[i] = tanh(wh + uu + b[i]);
+            }
+            std::swap(h, next);
+        }
+        adouble s = 0.0;
+        for (auto& v : h) s += v * v;
+        adouble loss = 0.5 * s;
+        double out;
+        loss >>= out;
+        trace_off();
+    };
+    auto driver = [=](short tag, Result& result) {
+        gradient(tag, int(n), const_cast<double*>(z0.data()), fresh(result, 1, n).p[0]);
+    };
+    return {tape, driver};
+}
+
+// W11: independents p [6] then y(0) [4], dependents y(T) [4]; jacobian() gives
+// [4, 10] = [d y / d p | d y / d y0], which is the result's row-major order per row
+// (the checksum sums every entry and takes [0][0], so the layout matches the others).
+template <class T>
+std::array<T, 4> ode_rhs(const std::array<T, 4>& y, const std::array<T, 6>& p) {
+    return {y[1], -p[0] * y[0] - p[1] * y[1] + p[4] * sin(y[2]), y[3], -p[2] * y[2] - p[3] * y[3] + p[5] * (y[0] * y[0])};
+}
+
+Program ode(const json& config) {
+    size_t steps = config.at("steps").get<size_t>();
+    double h = config.at("h").get<double>();
+    Vec x0 = {1.0, 0.1, 2.0, 0.05, 0.3, 0.2, 1.0, 0.0, 0.5, 0.0};
+    auto tape = [=](short tag) {
+        tape_on(tag, 128 * steps + 64);
+        std::array<adouble, 6> p;
+        std::array<adouble, 4> y;
+        for (size_t k = 0; k < 6; ++k) p[k] <<= x0[k];
+        for (size_t k = 0; k < 4; ++k) y[k] <<= x0[6 + k];
+        auto axpy = [](const std::array<adouble, 4>& a, double c, const std::array<adouble, 4>& k) {
+            std::array<adouble, 4> r;
+            for (size_t i = 0; i < 4; ++i) r[i] = a[i] + c * k[i];
+            return r;
+        };
+        for (size_t s = 0; s < steps; ++s) {
+            auto k1 = ode_rhs(y, p);
+            auto k2 = ode_rhs(axpy(y, h / 2, k1), p);
+            auto k3 = ode_rhs(axpy(y, h / 2, k2), p);
+            auto k4 = ode_rhs(axpy(y, h, k3), p);
+            for (size_t i = 0; i < 4; ++i) y[i] = y[i] + (h / 6) * (k1[i] + 2 * k2[i] + 2 * k3[i] + k4[i]);
+        }
+        double out;
+        for (auto& v : y) v >>= out;
+        trace_off();
+    };
+    auto driver = [=](short tag, Result& result) {
+        jacobian(tag, 4, 10, const_cast<double*>(x0.data()), fresh(result, 4, 10).p);
+    };
+    return {tape, driver};
+}
+
 // ------------------------------------------------------------------ timing / report
 
 std::vector<double> measure(const Timed& fn, int runs) {
@@ -333,6 +497,17 @@ int main(int argc, char** argv) {
     else if (workload == "W4") timed = softplus_hessian(config, result);
     else if (workload == "W5") timed = diag_wide(config, result);
     else if (workload == "W6") timed = tiny_repeat(config, result, true);
+    double record_ms = -1;
+    bool replay = workload.size() > 6 && workload.compare(workload.size() - 6, 6, "replay") == 0;
+    if (workload == "W6replay") {
+        auto start = std::chrono::steady_clock::now();
+        timed = tiny_replay(config, result);
+        record_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    } else if (workload.rfind("W7", 0) == 0 || workload.rfind("W8", 0) == 0 || workload.rfind("W11", 0) == 0) {
+        Program prog = workload[1] == '7' ? det_minors(config) : workload[1] == '8' ? rnn(config) : ode(config);
+        timed = replay ? replayed(prog, result, record_ms) : rebuilt(prog, result);
+    }
+    if (!timed) { std::fprintf(stderr, "workload '%s' not implemented\n", workload.c_str()); return 2; }
 
     std::vector<double> times = measure(timed, runs);
     double sum = 0.0;
@@ -343,6 +518,8 @@ int main(int argc, char** argv) {
                  {"min_ms", *std::min_element(times.begin(), times.end())},
                  {"max_ms", *std::max_element(times.begin(), times.end())},
                  {"peak_rss_kb", 0}, {"sum", sum}, {"first", result->p[0][0]}};
+    if (record_ms >= 0) line["record_ms"] = record_ms;
+    if (workload == "W6replay") line["per_iter_us"] = median(times) * 1e3 / config.at("iterations").get<double>();
     if (workload == "W6") {
         double iterations = config.at("iterations").get<double>();
         line["per_iter_us"] = median(times) * 1e3 / iterations;

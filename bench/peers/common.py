@@ -15,7 +15,10 @@ import time
 import numpy as np
 
 WORKLOADS_JSON = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "workloads.json")
-WORKLOAD_IDS = ("W1", "W2", "W3rows", "W3full", "W4", "W5", "W6")
+WORKLOAD_IDS = ("W1", "W2", "W3rows", "W3full", "W4", "W5", "W6", "W6replay",
+                "W7rebuild", "W7replay", "W8rebuild", "W8replay", "W11rebuild", "W11replay")
+# The ids whose report carries per_iter_us (the result is the list of blocks per iteration).
+PER_ITERATION = ("W6", "W6replay")
 MODES = ("full", "smoke")
 
 
@@ -27,11 +30,17 @@ def load_workloads(path=WORKLOADS_JSON):
 
 
 def parse_args(description):
-    """The CLI every peer shares: --mode {full,smoke} --workload WID."""
+    """The CLI every peer shares: --mode {full,smoke} --workload WID[,WID...] (several ids: one
+    report line each, in one process; check_smoke.py runs the numpy reference so)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--mode", choices=MODES, default="full")
-    parser.add_argument("--workload", choices=WORKLOAD_IDS, required=True)
-    return parser.parse_args()
+    parser.add_argument("--workload", required=True, help="one of " + ", ".join(WORKLOAD_IDS) + ", or several, comma-separated")
+    args = parser.parse_args()
+    args.workloads = [w for w in args.workload.split(",") if w]
+    unknown = [w for w in args.workloads if w not in WORKLOAD_IDS]
+    if unknown or not args.workloads:
+        parser.error(f"unknown workload(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(WORKLOAD_IDS)}")
+    return args
 
 
 def workload_config(mode, workload):
@@ -79,11 +88,73 @@ def tiny_inputs(i):
     return x1, x2
 
 
+def det_minors_input(l):
+    """W7: x[k] = sin(0.37*(k // l) + 0.11*(k % l) + 0.5) + 2*(k // l == k % l); A[i][j] = x[l*i + j]."""
+    k = np.arange(l * l)
+    return np.sin(0.37 * (k // l) + 0.11 * (k % l) + 0.5) + 2.0 * (k // l == k % l)
+
+
+def det_minors(a, rows, cols, mul, add):
+    """det of the minor of `a` (a nested list of scalars, any type) on row `rows` and below and the
+    columns `cols`, by expansion along its first row: sum_j ((-1)^j * a[rows][c_j]) * det(minor_j),
+    accumulated from j = 0 up. Every implementation calls it with its own scalars: `mul(a, b)` and
+    `add(a, b)` apply its ops, (-1)^j is a multiplication by the float +-1.0."""
+    if len(cols) == 1:
+        return a[rows][cols[0]]
+    total = None
+    for j, c in enumerate(cols):
+        term = mul(mul(a[rows][c], 1.0 if j % 2 == 0 else -1.0),
+                   det_minors(a, rows + 1, cols[:j] + cols[j + 1:], mul, add))
+        total = term if total is None else add(total, term)
+    return total
+
+
+def rnn_data(hidden, d_in, steps):
+    """W8: W [H, H], U [H, D], b [H] and the inputs u [T, D] (row t is u_t)."""
+    i = np.arange(hidden, dtype=np.float64)[:, None]
+    w = np.sin(0.37 * i + 0.11 * np.arange(hidden)[None, :] + 1.3) / math.sqrt(hidden)
+    u = np.cos(0.29 * i + 0.13 * np.arange(d_in)[None, :]) / math.sqrt(d_in)
+    b = 0.1 * np.cos(0.7 * np.arange(hidden, dtype=np.float64))
+    inputs = np.sin(0.5 * np.arange(d_in)[None, :] + 0.1 * np.arange(steps)[:, None])
+    return w, u, b, inputs
+
+
+# W11: the ODE's parameters and initial state.
+ODE_P = np.array([1.0, 0.1, 2.0, 0.05, 0.3, 0.2])
+ODE_Y0 = np.array([1.0, 0.0, 0.5, 0.0])
+
+
+def ode_rhs(y, p, sin):
+    """W11's right-hand side on a list of 4 scalars, written as every peer writes it."""
+    y0, y1, y2, y3 = y
+    return [y1, -p[0] * y0 - p[1] * y1 + p[4] * sin(y2), y3, -p[2] * y2 - p[3] * y3 + p[5] * (y0 * y0)]
+
+
+def rk4_step(y, p, h, sin):
+    """One classic RK4 step of W11 on a list of 4 scalars."""
+    k1 = ode_rhs(y, p, sin)
+    k2 = ode_rhs([a + (h / 2) * k for a, k in zip(y, k1)], p, sin)
+    k3 = ode_rhs([a + (h / 2) * k for a, k in zip(y, k2)], p, sin)
+    k4 = ode_rhs([a + h * k for a, k in zip(y, k3)], p, sin)
+    return [a + (h / 6) * (q1 + 2 * q2 + 2 * q3 + q4) for a, q1, q2, q3, q4 in zip(y, k1, k2, k3, k4)]
+
+
 # ---------------------------------------------------------------- timing / report
 
+# Timed runs of one workload get this many seconds in all: a peer whose warm-up call
+# took longer than RUN_BUDGET_S / runs (eager JAX on W7 and W11 at full size, minutes a
+# call) is timed fewer times, at least once; its report's "runs" says how many.
+RUN_BUDGET_S = 300.0
+
+
 def measure(fn, runs):
-    """Call fn once to warm up, then `runs` times; return (wall times in ms, last result)."""
+    """Call fn once to warm up, then `runs` times (fewer past RUN_BUDGET_S, at least once);
+    return (wall times in ms, last result)."""
+    start = time.perf_counter()
     result = fn()
+    warm_up = time.perf_counter() - start
+    if warm_up * runs > RUN_BUDGET_S:
+        runs = max(1, int(RUN_BUDGET_S // warm_up))
     times = []
     for _ in range(runs):
         result = None  # drop the previous result: peak RSS then holds one result, not two
@@ -94,9 +165,19 @@ def measure(fn, runs):
 
 
 def checksum(array):
-    """(sum of all entries, first entry in row-major order) of one result."""
+    """(sum of all entries, first entry in row-major order) of one result; a tuple or list of
+    arrays (W8's three gradients, W11's two blocks) counts as their entries one after another."""
+    if isinstance(array, (tuple, list)):
+        array = np.concatenate([np.asarray(a, dtype=np.float64).reshape(-1) for a in array])
     a = np.asarray(array, dtype=np.float64)
     return float(a.sum()), float(a.reshape(-1)[0])
+
+
+def timed_once(fn):
+    """(fn(), its wall time in ms): for the recording / compiling of a replay variant."""
+    start = time.perf_counter()
+    value = fn()
+    return value, (time.perf_counter() - start) * 1e3
 
 
 def checksum_w6(blocks):
@@ -132,16 +213,32 @@ def report(impl, workload, mode, times, sums, iterations=None, **extra):
 
 def run_peer(impl, workloads, description):
     """Main of a Python peer. `workloads` maps a workload id to build(config), which
-    prepares the data and returns the zero-argument timed callable (W6: returning the
-    list of (d/dx1, d/dx2) pairs), or a pair (timed callable, extra(runs) -> dict of
-    extra report fields measured after the main timing)."""
+    prepares the data and returns the zero-argument timed callable (W6, W6replay: returning
+    the list of (d/dx1, d/dx2) pairs), or a pair (timed callable, extra) where extra is a
+    dict of extra report fields (a replay variant's record_ms) or extra(runs) -> such a
+    dict, measured after the main timing. A workload the peer does not run is missing
+    from `workloads`, or maps to a string saying why (or its builder returns one, for
+    sizes it cannot run): the peer then prints
+    {"impl", "workload", "skipped": reason} and exits 0."""
     args = parse_args(description)
-    runs, config = workload_config(args.mode, args.workload)
-    built = workloads[args.workload](config)
+    for workload in args.workloads:
+        run_workload(impl, workloads, args.mode, workload)
+
+
+def run_workload(impl, workloads, mode, workload):
+    runs, config = workload_config(mode, workload)
+    builder = workloads.get(workload, "not implemented by this peer")
+    if isinstance(builder, str):
+        print(json.dumps({"impl": impl, "workload": workload, "mode": mode, "skipped": builder}), flush=True)
+        return
+    built = builder(config)
+    if isinstance(built, str):  # the builder found it cannot run at these sizes
+        print(json.dumps({"impl": impl, "workload": workload, "mode": mode, "skipped": built}), flush=True)
+        return
     timed, extra = built if isinstance(built, tuple) else (built, None)
     times, result = measure(timed, runs)
-    fields = extra(runs) if extra else {}
-    if args.workload == "W6":
-        report(impl, "W6", args.mode, times, checksum_w6(result), iterations=config["iterations"], **fields)
+    fields = (extra(runs) if callable(extra) else dict(extra)) if extra else {}
+    if workload in PER_ITERATION:
+        report(impl, workload, mode, times, checksum_w6(result), iterations=config["iterations"], **fields)
     else:
-        report(impl, args.workload, args.mode, times, checksum(result), **fields)
+        report(impl, workload, mode, times, checksum(result), **fields)

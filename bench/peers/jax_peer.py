@@ -1,8 +1,15 @@
 """JAX peer: jax.jit of jax.jacrev / jax.vmap / jax.hessian in float64 on the CPU.
 
-    python3 jax_peer.py --mode {full,smoke} --workload {W1,W2,W3rows,W3full,W4,W5,W6}
-The warm-up call compiles; every timed call runs the compiled function on the
-inputs and waits for the result with block_until_ready.
+    python3 jax_peer.py --mode {full,smoke} --workload {W1,...,W6,W6replay,W7rebuild,...,W11replay}
+W1-W6: the warm-up call compiles; every timed call runs the compiled function on
+the inputs and waits for the result with block_until_ready.
+W7, W8, W11: `rebuild` is eager jax.grad / jax.jacrev without jit (every timed call
+traces and runs the program op by op); `replay` is jax.jit, compiled ahead of time
+(jit(...).lower(...).compile(), reported as record_ms) before the timed calls.
+W8 and W11 replay write their loop as lax.scan / lax.fori_loop, as JAX's docs advise
+for loops under jit (an unrolled Python loop compiles one copy of the body per step);
+W7 has no loop: its jit compiles the unrolled recursion. W6replay is W6's compiled
+jacrev, with its compile time reported.
 """
 
 import jax
@@ -10,6 +17,7 @@ import jax
 jax.config.update("jax_enable_x64", True)
 
 import jax.numpy as jnp  # noqa: E402  (x64 must be enabled first)
+from jax import lax  # noqa: E402
 
 import common  # noqa: E402
 
@@ -88,6 +96,100 @@ def build_tiny_repeat(config):
     return timed
 
 
+def compiled(fn, *args):
+    """(the compiled fn for these arguments' shapes, the time of tracing and compiling it in ms)."""
+    return common.timed_once(lambda: jax.jit(fn).lower(*args).compile())
+
+
+def build_tiny_replay(config):
+    """W6replay: W6's jacrev compiled once ahead of time, called on the new inputs."""
+    iterations = config["iterations"]
+    jac, record_ms = compiled(jax.jacrev(lambda x1, x2: x1 * x2 + jnp.sin(x1), argnums=(0, 1)), *common.tiny_inputs(0))
+
+    def timed():
+        return [jax.block_until_ready(jac(*common.tiny_inputs(i))) for i in range(iterations)]
+
+    return timed, {"record_ms": record_ms}
+
+
+def det_of(x, l):
+    """W7: det(A), A[i][j] = x[l*i + j] (0-D arrays), by expansion along the first row."""
+    a = [[x[l * i + j] for j in range(l)] for i in range(l)]
+    return common.det_minors(a, 0, list(range(l)), lambda u, v: u * v, lambda u, v: u + v)
+
+
+# XLA's compile time of W7's unrolled program grows faster than its op count (measured
+# on the 2-core benchmark machine: l = 5, 529 ops: 3 s; l = 6, 3191 ops: 30 s;
+# l = 7, 22357 ops: not done after 14 min; l = 8, 178879 ops: not done after 12 min,
+# at 11 GB of RSS). Past l = 6 the replay is reported as skipped.
+W7_LARGEST_JIT = 6
+
+
+def build_det_minors(config, replay):
+    l = config["l"]
+    x = jnp.asarray(common.det_minors_input(l))
+    grad = jax.grad(lambda x: det_of(x, l))
+    if not replay:
+        return lambda: jax.block_until_ready(grad(x))
+    if l > W7_LARGEST_JIT:
+        return (f"jit of the unrolled det-by-minors program at l = {l} does not compile in useful time "
+                "(l = 6: 30 s; l = 7: not done after 14 min; l = 8: not done after 12 min at 11 GB RSS)")
+    fn, record_ms = compiled(grad, x)
+    return (lambda: jax.block_until_ready(fn(x))), {"record_ms": record_ms}
+
+
+def rnn_loss_loop(w, u, b, inputs):
+    """W8 as a Python loop (rebuild: traced op by op, eagerly)."""
+    h = jnp.zeros(w.shape[0])
+    for u_t in inputs:
+        h = jnp.tanh(w @ h + u @ u_t + b)
+    return 0.5 * jnp.sum(h * h)
+
+
+def rnn_loss_scan(w, u, b, inputs):
+    """W8 as lax.scan over the inputs (replay: one compiled body)."""
+    def step(h, u_t):
+        return jnp.tanh(w @ h + u @ u_t + b), None
+
+    h, _ = lax.scan(step, jnp.zeros(w.shape[0]), inputs)
+    return 0.5 * jnp.sum(h * h)
+
+
+def build_rnn(config, replay):
+    w, u, b, inputs = (jnp.asarray(a) for a in common.rnn_data(config["H"], config["D"], config["T"]))
+    if not replay:
+        grad = jax.grad(rnn_loss_loop, argnums=(0, 1, 2))
+        rows = list(inputs)  # the u_t as separate arrays: data, made before the timed region
+        return lambda: jax.block_until_ready(grad(w, u, b, rows))
+    fn, record_ms = compiled(jax.grad(rnn_loss_scan, argnums=(0, 1, 2)), w, u, b, inputs)
+    return (lambda: jax.block_until_ready(fn(w, u, b, inputs))), {"record_ms": record_ms}
+
+
+def ode_final_loop(p, y0, steps, h):
+    """W11 on 0-D arrays, a Python loop of RK4 steps (rebuild)."""
+    ps, y = [p[k] for k in range(6)], [y0[k] for k in range(4)]
+    for _ in range(steps):
+        y = common.rk4_step(y, ps, h, jnp.sin)
+    return jnp.stack(y)
+
+
+def ode_final_fori(p, y0, steps, h):
+    """W11 with lax.fori_loop over the same RK4 step on 0-D arrays (replay)."""
+    ps = [p[k] for k in range(6)]
+    body = lambda _, y: tuple(common.rk4_step(list(y), ps, h, jnp.sin))  # noqa: E731
+    return jnp.stack(lax.fori_loop(0, steps, body, tuple(y0[k] for k in range(4))))
+
+
+def build_ode(config, replay):
+    steps, h = config["steps"], config["h"]
+    p, y0 = jnp.asarray(common.ODE_P), jnp.asarray(common.ODE_Y0)
+    if not replay:
+        jac = jax.jacrev(lambda p, y0: ode_final_loop(p, y0, steps, h), argnums=(0, 1))
+        return lambda: jax.block_until_ready(jac(p, y0))
+    fn, record_ms = compiled(jax.jacrev(lambda p, y0: ode_final_fori(p, y0, steps, h), argnums=(0, 1)), p, y0)
+    return (lambda: jax.block_until_ready(fn(p, y0))), {"record_ms": record_ms}
+
+
 WORKLOADS = {
     "W1": build_mlp,
     "W2": build_batched_mlp,
@@ -96,6 +198,13 @@ WORKLOADS = {
     "W4": build_hessian,
     "W5": build_diag_wide,
     "W6": build_tiny_repeat,
+    "W6replay": build_tiny_replay,
+    "W7rebuild": lambda c: build_det_minors(c, False),
+    "W7replay": lambda c: build_det_minors(c, True),
+    "W8rebuild": lambda c: build_rnn(c, False),
+    "W8replay": lambda c: build_rnn(c, True),
+    "W11rebuild": lambda c: build_ode(c, False),
+    "W11replay": lambda c: build_ode(c, True),
 }
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
-"""The no-autodiff reference: every Jacobian / Hessian of W1-W6 derived by hand.
+"""The no-autodiff reference: every Jacobian / Hessian of W1-W8 and W11 derived by hand.
 
 Needs nothing but numpy (CI runs it in smoke mode to check libjac's checksums):
-    python3 numpy_ref.py --mode {full,smoke} --workload {W1,W2,W3rows,W3full,W4,W5,W6}
+    python3 numpy_ref.py --mode {full,smoke} --workload {W1,...,W6,W6replay,W7rebuild,...,W11replay}
 Prints one JSON report line (impl "numpy"). The timed region computes the result
-from the data (weights and inputs are made before it).
+from the data (weights and inputs are made before it). numpy has no graph, so a
+workload's rebuild and replay variants run the same code.
 """
 
 import numpy as np
@@ -88,6 +89,67 @@ def build_tiny_repeat(config):
     return timed
 
 
+def build_det_minors(config):
+    """W7: d det(A) / d A[i][j] is the cofactor C_ij = det(A) * inv(A)[j][i]."""
+    l = config["l"]
+    a = common.det_minors_input(l).reshape(l, l)
+    return lambda: (np.linalg.det(a) * np.linalg.inv(a).T).reshape(-1)
+
+
+def build_rnn(config):
+    """W8: back-propagation through time by hand. With h_{t+1} = tanh(z_t),
+    dz_t = dh_{t+1} (1 - h_{t+1}^2), dW += dz_t h_t^T, dU += dz_t u_t^T, db += dz_t,
+    dh_t = W^T dz_t, starting from dh_T = h_T (loss = 0.5 |h_T|^2)."""
+    w, u, b, inputs = common.rnn_data(config["H"], config["D"], config["T"])
+
+    def timed():
+        hs = [np.zeros(config["H"])]
+        for u_t in inputs:
+            hs.append(np.tanh(w @ hs[-1] + u @ u_t + b))
+        dw, du, db = np.zeros_like(w), np.zeros_like(u), np.zeros_like(b)
+        dh = hs[-1].copy()
+        for t in range(config["T"] - 1, -1, -1):
+            dz = dh * (1.0 - hs[t + 1] * hs[t + 1])
+            dw += np.outer(dz, hs[t])
+            du += np.outer(dz, inputs[t])
+            db += dz
+            dh = w.T @ dz
+        return dw, du, db
+
+    return timed
+
+
+def build_ode(config):
+    """W11: forward sensitivities. RK4 applied to (y, S) with S' = f_y(y) S + [f_p(y) | 0] is
+    exactly the derivative of RK4 applied to y (the stages of S use the same stage points),
+    so S after the last step is d y(T) / d (p, y(0)), [4, 6 + 4], with S(0) = [0 | I]."""
+    p, h, steps = common.ODE_P, config["h"], config["steps"]
+
+    def rhs(y, s):
+        fy = np.array([[0.0, 1.0, 0.0, 0.0],
+                       [-p[0], -p[1], p[4] * np.cos(y[2]), 0.0],
+                       [0.0, 0.0, 0.0, 1.0],
+                       [2.0 * p[5] * y[0], 0.0, -p[2], -p[3]]])
+        fp = np.zeros((4, 10))
+        fp[1, 0:2], fp[1, 4] = (-y[0], -y[1]), np.sin(y[2])
+        fp[3, 2:4], fp[3, 5] = (-y[2], -y[3]), y[0] * y[0]
+        f = np.array(common.ode_rhs(list(y), p, np.sin))
+        return f, fy @ s + fp
+
+    def timed():
+        y, s = common.ODE_Y0.copy(), np.hstack([np.zeros((4, 6)), np.eye(4)])
+        for _ in range(steps):
+            k1, l1 = rhs(y, s)
+            k2, l2 = rhs(y + (h / 2) * k1, s + (h / 2) * l1)
+            k3, l3 = rhs(y + (h / 2) * k2, s + (h / 2) * l2)
+            k4, l4 = rhs(y + h * k3, s + h * l3)
+            y = y + (h / 6) * (k1 + 2 * k2 + 2 * k3 + k4)
+            s = s + (h / 6) * (l1 + 2 * l2 + 2 * l3 + l4)
+        return s[:, :6], s[:, 6:]
+
+    return timed
+
+
 WORKLOADS = {
     "W1": build_mlp,
     "W2": build_batched_mlp,
@@ -96,6 +158,13 @@ WORKLOADS = {
     "W4": build_hessian,
     "W5": build_diag_wide,
     "W6": build_tiny_repeat,
+    "W6replay": build_tiny_repeat,
+    "W7rebuild": build_det_minors,
+    "W7replay": build_det_minors,
+    "W8rebuild": build_rnn,
+    "W8replay": build_rnn,
+    "W11rebuild": build_ode,
+    "W11replay": build_ode,
 }
 
 if __name__ == "__main__":

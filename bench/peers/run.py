@@ -1,15 +1,18 @@
-"""Run libjac's benchmark drivers and every peer on W1-W6 and print one comparison table.
+"""Run libjac's benchmark drivers and every peer on W1-W8 and W11 and print one comparison table.
 
-    python3 bench/peers/run.py [--mode full|smoke] [--peers numpy,jax,torch,paddle,casadi,adolc]
+    python3 bench/peers/run.py [--mode full|smoke] [--peers numpy,jax,torch,paddle,casadi,adolc,cppad]
                                [--workloads W1,W2,...] [--skip-install]
 
 Installs on demand (never when CI is set): the pinned peers of requirements.txt into
 bench/peers/.venv, Debian's libadolc-dev (+ nlohmann-json3-dev) with apt-get, and
-builds adolc_peer.cpp into bench/peers/build/. Every (implementation, workload) then
+builds adolc_peer.cpp (and cppad_peer.cpp, against the venv's cmeel-cppad) into
+bench/peers/build/. Every (implementation, workload) then
 runs as its own process, one at a time, so that peak RSS is per workload. The JSON
 report lines go to bench/peers/results/<timestamp>.jsonl; each peer's checksums are
 checked against libjac's (numpy's where libjac has no result) to 1e-9 relative.
-Exit status 1 if any checksum disagrees.
+Exit status 1 if any checksum disagrees. A peer that has no way to run a workload
+says so (a report line with "skipped"); the table then reads n/a and the reason is
+listed under it. Replay variants also list their record / compile time (record_ms).
 """
 
 import argparse
@@ -31,7 +34,10 @@ BUILD_DIR = PEERS_DIR / "build"
 RESULTS_DIR = PEERS_DIR / "results"
 REQUIREMENTS = PEERS_DIR / "requirements.txt"
 
-WORKLOAD_IDS = ("W1", "W2", "W3rows", "W3full", "W4", "W5", "W6")
+WORKLOAD_IDS = ("W1", "W2", "W3rows", "W3full", "W4", "W5", "W6", "W6replay",
+                "W7rebuild", "W7replay", "W8rebuild", "W8replay", "W11rebuild", "W11replay")
+# Workloads reported per iteration (µs), not per timed region (ms).
+PER_ITERATION = ("W6", "W6replay")
 PYTHON_PEERS = {
     "numpy": "numpy_ref.py",
     "jax": "jax_peer.py",
@@ -39,11 +45,14 @@ PYTHON_PEERS = {
     "paddle": "paddle_peer.py",
     "casadi": "casadi_peer.py",
 }
-ALL_PEERS = tuple(PYTHON_PEERS) + ("adolc",)
+ALL_PEERS = tuple(PYTHON_PEERS) + ("adolc", "cppad")
 ADOLC_SOURCE = PEERS_DIR / "adolc_peer.cpp"
 ADOLC_BINARY = BUILD_DIR / "adolc_peer"
 ADOLC_APT_PACKAGES = ["libadolc-dev", "nlohmann-json3-dev"]
 ADOLC_HEADERS = [Path("/usr/include/adolc"), Path("/usr/include/nlohmann/json.hpp")]
+CPPAD_SOURCE = PEERS_DIR / "cppad_peer.cpp"
+CPPAD_BINARY = BUILD_DIR / "cppad_peer"
+
 RELATIVE_TOLERANCE = 1e-9
 # Linux carries the parent's RSS high-water mark into a child through fork/vfork and
 # exec, so a child of this Python process would report at least ~20 MB of peak RSS.
@@ -132,6 +141,30 @@ def build_adolc_peer():
     return None
 
 
+def cppad_prefix():
+    """Where PyPI's cmeel-cppad installs CppAD's headers and libcppad_lib in the venv."""
+    return next(VENV.glob("lib/python3*/site-packages/cmeel.prefix"), VENV / "cmeel.prefix")
+
+
+def build_cppad_peer():
+    """Compile cppad_peer.cpp against the venv's CppAD if the binary is missing or older; a note or None."""
+    if CPPAD_BINARY.exists() and CPPAD_BINARY.stat().st_mtime >= CPPAD_SOURCE.stat().st_mtime:
+        return None
+    prefix = cppad_prefix()
+    missing = [p for p in (prefix / "include" / "cppad", ADOLC_HEADERS[1]) if not p.exists()]
+    if missing:
+        return f"cppad: {', '.join(map(str, missing))} missing (cmeel-cppad of requirements.txt, nlohmann-json3-dev)"
+    BUILD_DIR.mkdir(exist_ok=True)
+    lib = prefix / "lib"
+    argv = ["g++", "-O2", "-std=c++17", f"-I{prefix / 'include'}", "-o", str(CPPAD_BINARY), str(CPPAD_SOURCE),
+            f"-L{lib}", "-lcppad_lib", f"-Wl,-rpath,{lib}"]
+    log(f"compiling the CppAD peer (about 1 minute): {' '.join(argv)}")
+    done = subprocess.run(argv, capture_output=True, text=True)
+    if done.returncode != 0:
+        return "cppad: compilation failed:\n    " + "\n    ".join(done.stderr.strip().splitlines()[-5:])
+    return None
+
+
 def python_for_peers():
     return str(VENV_PYTHON) if VENV_PYTHON.exists() else sys.executable
 
@@ -140,8 +173,9 @@ def python_for_peers():
 
 def peer_command(peer, mode, workload):
     """(argv, working directory) of one peer."""
-    if peer == "adolc":
-        return [str(ADOLC_BINARY), "--mode", mode, "--workload", workload], BUILD_DIR
+    if peer in ("adolc", "cppad"):
+        binary = ADOLC_BINARY if peer == "adolc" else CPPAD_BINARY
+        return [str(binary), "--mode", mode, "--workload", workload], BUILD_DIR
     return [python_for_peers(), str(PEERS_DIR / PYTHON_PEERS[peer]), "--mode", mode, "--workload", workload], PEERS_DIR
 
 
@@ -161,7 +195,10 @@ def run_one(impl, argv, cwd, timeout):
         last = (stderr.strip().splitlines() or ["(no output)"])[-1]
         return None, f"exit {process.returncode}: {last}"
     report = json.loads(lines[-1])
-    log(f"{impl:9s} {report['workload']:7s} median {report['median_ms']:.4g} ms "
+    if "skipped" in report:
+        log(f"{impl:9s} {report['workload']:10s} skipped: {report['skipped']}")
+        return None, f"skipped: {report['skipped']}"
+    log(f"{impl:9s} {report['workload']:10s} median {report['median_ms']:.4g} ms "
         f"({time.monotonic() - start:.0f} s wall)")
     return report, None
 
@@ -176,7 +213,8 @@ def run_all(mode, peers, workloads, timeout):
             report, error = run_one(impl, argv, cwd, timeout)
             if report is None:
                 errors.append(f"{impl} {workload}: {error}")
-                log(f"{impl:9s} {workload:7s} FAILED: {error}")
+                if not error.startswith("skipped"):
+                    log(f"{impl:9s} {workload:10s} FAILED: {error}")
             else:
                 reports[(impl, workload)] = report
     return reports, errors
@@ -205,8 +243,8 @@ def check_checksums(reports, workloads):
 
 
 def headline(report):
-    """The number shown for a report: ms, or µs per iteration for W6."""
-    return report["per_iter_us"] if report["workload"] == "W6" else report["median_ms"]
+    """The number shown for a report: ms, or µs per iteration for W6 and W6replay."""
+    return report["per_iter_us"] if report["workload"] in PER_ITERATION else report["median_ms"]
 
 
 def fmt(value):
@@ -227,7 +265,7 @@ def table(reports, peers, workloads, mismatched):
     rows = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for workload in workloads:
         base = reports.get(("libjac", workload))
-        cells = [workload + (" (µs/iter)" if workload == "W6" else "")]
+        cells = [workload + (" (µs/iter)" if workload in PER_ITERATION else "")]
         for impl in libjacs:
             report = reports.get((impl, workload))
             cells += [cell(report, (impl, workload) in mismatched), rss(report)]
@@ -249,13 +287,23 @@ def rss(report):
     return f"{report['peak_rss_kb'] / 1024:.0f}" if report else "n/a"
 
 
-def extra_notes(reports):
-    """Extra per-iteration fields (ADOL-C tape reused, CasADi Function reused)."""
+def extra_notes(reports, workloads, mode_runs):
+    """Extra per-iteration fields (ADOL-C tape reused, CasADi Function reused), each replay
+    variant's record / compile times, and reports timed fewer times than the mode asks."""
     notes = []
     for (impl, workload), report in sorted(reports.items()):
         for key, value in report.items():
             if key.startswith("per_iter_us_"):
                 notes.append(f"{impl} {workload} {key[len('per_iter_us_'):]}: {fmt(value)} µs/iter")
+    for workload in workloads:
+        recorded = [(impl, r["record_ms"]) for (impl, wid), r in reports.items() if wid == workload and "record_ms" in r]
+        if recorded:
+            notes.append(f"{workload} record/compile ms (once, outside the timed region): "
+                         + ", ".join(f"{impl} {fmt(ms)}" for impl, ms in recorded))
+    for (impl, workload), report in reports.items():
+        if report["runs"] < mode_runs:
+            notes.append(f"{impl} {workload}: timed {report['runs']} time(s), not {mode_runs}: its warm-up call "
+                         "alone took most of the per-workload budget (common.RUN_BUDGET_S)")
     return notes
 
 
@@ -282,12 +330,14 @@ def main():
 
     notes = []
     install = not args.skip_install and not os.environ.get("CI")
-    if install and any(peer in PYTHON_PEERS for peer in peers):
+    if install and any(peer in PYTHON_PEERS or peer == "cppad" for peer in peers):
         ensure_venv()
+    if install and ("adolc" in peers or "cppad" in peers):
+        ensure_adolc_packages()
     if "adolc" in peers:
-        if install:
-            ensure_adolc_packages()
         notes.append(build_adolc_peer())
+    if "cppad" in peers:
+        notes.append(build_cppad_peer())
     notes.append(build_libjac())
 
     reports, errors = run_all(args.mode, peers, workloads, args.timeout)
@@ -303,9 +353,10 @@ def main():
     mismatches = check_checksums(reports, workloads)
     print(f"## libjac vs peers, mode {args.mode} (median of each process's timed runs)\n")
     print(table(reports, peers, workloads, {(impl, wid) for impl, wid, _ in mismatches}))
-    print("\nms = median wall time of the timed region (W6: µs per iteration); libjac/peer < 1 means "
+    print("\nms = median wall time of the timed region (W6, W6replay: µs per iteration); libjac/peer < 1 means "
           "libjac is faster; MB = peak RSS of that process.")
-    for line in extra_notes(reports) + [n for n in notes if n] + errors:
+    mode_runs = json.loads((ROOT / "bench" / "workloads.json").read_text())["modes"][args.mode]["runs"]
+    for line in extra_notes(reports, workloads, mode_runs) + [n for n in notes if n] + errors:
         print(f"- {line}")
     print(f"- raw JSON lines: {results_file.relative_to(ROOT)}")
     if mismatches:

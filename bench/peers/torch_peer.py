@@ -1,8 +1,13 @@
 """PyTorch peer: torch.func.jacrev / vmap / hessian in float64 on the CPU (eager).
 
-    python3 torch_peer.py --mode {full,smoke} --workload {W1,W2,W3rows,W3full,W4,W5,W6}
+    python3 torch_peer.py --mode {full,smoke} --workload {W1,...,W6,W6replay,W7rebuild,...,W11replay}
 Eager mode: every timed call traces the function on the inputs and returns the
 materialised result. The thread count is torch's default.
+W7, W8, W11 `rebuild`: eager autograd (torch.autograd.grad for the gradients of W7
+and W8, torch.func.jacrev for W11's Jacobian). `replay`: torch.compile of the
+torch.func transform, compiled by the first call before the timed calls (its time is
+record_ms), for W6replay and W8replay; W7replay and W11replay are skipped (see
+SKIPPED below).
 """
 
 import torch
@@ -79,6 +84,96 @@ def build_tiny_repeat(config):
     return timed
 
 
+def compiled(fn, *args):
+    """(torch.compile(fn), the time of its first call on args, which compiles it, in ms)."""
+    fn = torch.compile(fn)
+    _, record_ms = common.timed_once(lambda: fn(*args))
+    return fn, record_ms
+
+
+def build_tiny_replay(config):
+    """W6replay: W6's jacrev compiled once, called on the new inputs."""
+    iterations = config["iterations"]
+    jac, record_ms = compiled(jacrev(lambda x1, x2: x1 * x2 + torch.sin(x1), argnums=(0, 1)),
+                              *map(torch.from_numpy, common.tiny_inputs(0)))
+
+    def timed():
+        return [jac(*map(torch.from_numpy, common.tiny_inputs(i))) for i in range(iterations)]
+
+    return timed, {"record_ms": record_ms}
+
+
+def build_det_minors(config):
+    """W7rebuild: the scalar program on 0-D tensors x[k], then one backward pass."""
+    l = config["l"]
+    x0 = torch.from_numpy(common.det_minors_input(l))
+
+    def timed():
+        x = x0.clone().requires_grad_(True)
+        a = [[x[l * i + j] for j in range(l)] for i in range(l)]
+        det = common.det_minors(a, 0, list(range(l)), lambda u, v: u * v, lambda u, v: u + v)
+        (g,) = torch.autograd.grad(det, x)
+        return g
+
+    return timed
+
+
+def rnn_loss(w, u, b, inputs):
+    h = torch.zeros(w.shape[0], dtype=w.dtype)
+    for u_t in inputs:
+        h = torch.tanh(w @ h + u @ u_t + b)
+    return 0.5 * torch.sum(h * h)
+
+
+def rnn_tensors(config):
+    w, u, b, inputs = common.rnn_data(config["H"], config["D"], config["T"])
+    return torch.from_numpy(w), torch.from_numpy(u), torch.from_numpy(b), list(torch.from_numpy(inputs))
+
+
+def build_rnn(config):
+    """W8rebuild: the T steps recorded by autograd, then one backward pass."""
+    w0, u0, b0, inputs = rnn_tensors(config)
+
+    def timed():
+        leaves = [t.clone().requires_grad_(True) for t in (w0, u0, b0)]
+        return torch.autograd.grad(rnn_loss(*leaves, inputs), leaves)
+
+    return timed
+
+
+def build_rnn_replay(config):
+    """W8replay: torch.compile of torch.func.grad of the loss w.r.t. (W, U, b)."""
+    w, u, b, inputs = rnn_tensors(config)
+    grad, record_ms = compiled(torch.func.grad(rnn_loss, argnums=(0, 1, 2)), w, u, b, inputs)
+    return (lambda: grad(w, u, b, inputs)), {"record_ms": record_ms}
+
+
+def build_ode(config):
+    """W11rebuild: the scalar program on 0-D tensors, torch.func.jacrev w.r.t. (p, y(0))."""
+    steps, h = config["steps"], config["h"]
+    p, y0 = torch.from_numpy(common.ODE_P), torch.from_numpy(common.ODE_Y0)
+
+    def final(p, y0):
+        ps, y = [p[k] for k in range(6)], [y0[k] for k in range(4)]
+        for _ in range(steps):
+            y = common.rk4_step(y, ps, h, torch.sin)
+        return torch.stack(y)
+
+    jac = jacrev(final, argnums=(0, 1))
+    return lambda: jac(p, y0)
+
+
+# torch has no replay of a recorded program other than compiling it: torch.compile
+# unrolls W7's recursion (1.8e5 scalar ops at l = 8) and W11's loop (1.1e5 scalar ops
+# at S = 1000) into one graph for its compiler, whose time grows with the op count
+# (measured on the 2-core benchmark machine, W11's jacrev: S = 2 compiles in 26 s,
+# S = 5 in 85 s, S = 20 in 393 s, about 20 s a step), so the full sizes would compile
+# for hours.
+SKIPPED = {
+    "W7replay": "no replay that fits: torch.compile of the unrolled scalar program (1.8e5 ops at l = 8) would compile for hours",
+    "W11replay": "no replay that fits: torch.compile of the unrolled RK4 loop takes 393 s at S = 20 (hours at S = 1000)",
+}
+
 WORKLOADS = {
     "W1": build_mlp,
     "W2": build_batched_mlp,
@@ -87,6 +182,13 @@ WORKLOADS = {
     "W4": build_hessian,
     "W5": build_diag_wide,
     "W6": build_tiny_repeat,
+    "W6replay": build_tiny_replay,
+    "W7rebuild": build_det_minors,
+    "W7replay": SKIPPED["W7replay"],
+    "W8rebuild": build_rnn,
+    "W8replay": build_rnn_replay,
+    "W11rebuild": build_ode,
+    "W11replay": SKIPPED["W11replay"],
 }
 
 if __name__ == "__main__":

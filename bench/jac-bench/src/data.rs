@@ -78,6 +78,55 @@ pub fn tiny_inputs(i: usize) -> ([f64; 3], [f64; 3]) {
     )
 }
 
+/// W7: `x[k] = sin(0.37 (k / l) + 0.11 (k % l) + 0.5) + 2 (k / l == k % l)`.
+pub fn det_minors_input(l: usize) -> Vec<f64> {
+    (0..l * l)
+        .map(|k| {
+            let (i, j) = (k / l, k % l);
+            (0.37 * i as f64 + 0.11 * j as f64 + 0.5).sin() + if i == j { 2.0 } else { 0.0 }
+        })
+        .collect()
+}
+
+/// W8's data, row-major: `W [H, H]`, `U [H, D]`, `b [H]` and the inputs
+/// `u_t [D]` for `t < T`.
+pub struct Rnn {
+    pub w: Vec<f64>,
+    pub u: Vec<f64>,
+    pub b: Vec<f64>,
+    pub inputs: Vec<Vec<f64>>,
+}
+
+/// `W[i][j] = sin(0.37 i + 0.11 j + 1.3) / sqrt(H)`, `U[i][j] = cos(0.29 i + 0.13 j) / sqrt(D)`,
+/// `b[i] = 0.1 cos(0.7 i)`, `u_t[j] = sin(0.5 j + 0.1 t)`.
+pub fn rnn(hidden: usize, d_in: usize, steps: usize) -> Rnn {
+    let grid = |rows: usize, cols: usize, f: &dyn Fn(f64, f64) -> f64| -> Vec<f64> {
+        (0..rows)
+            .flat_map(|i| (0..cols).map(move |j| (i as f64, j as f64)))
+            .map(|(i, j)| f(i, j))
+            .collect()
+    };
+    let (sh, sd) = ((hidden as f64).sqrt(), (d_in as f64).sqrt());
+    Rnn {
+        w: grid(hidden, hidden, &|i, j| {
+            (0.37 * i + 0.11 * j + 1.3).sin() / sh
+        }),
+        u: grid(hidden, d_in, &|i, j| (0.29 * i + 0.13 * j).cos() / sd),
+        b: (0..hidden).map(|i| 0.1 * (0.7 * i as f64).cos()).collect(),
+        inputs: (0..steps)
+            .map(|t| {
+                (0..d_in)
+                    .map(|j| (0.5 * j as f64 + 0.1 * t as f64).sin())
+                    .collect()
+            })
+            .collect(),
+    }
+}
+
+/// W11: the ODE's parameters `p` and initial state `y(0)`.
+pub const ODE_P: [f64; 6] = [1.0, 0.1, 2.0, 0.05, 0.3, 0.2];
+pub const ODE_Y0: [f64; 4] = [1.0, 0.0, 0.5, 0.0];
+
 /// The process's peak resident set, in kB (VmHWM).
 pub fn peak_rss_kb() -> u64 {
     std::fs::read_to_string("/proc/self/status")

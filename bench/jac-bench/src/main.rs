@@ -1,17 +1,22 @@
-//! `jac-bench --mode {full,smoke} --workload {W1,W2,W3rows,W3full,W4,W5,W6} [--runs N]`:
-//! runs one workload of `bench/workloads.json` through libjac's Rust API and
-//! prints one JSON line (median/min/max ms, peak RSS, checksums), the format
-//! every peer of `bench/peers/run.py` prints.
+//! `jac-bench --mode {full,smoke} --workload WID [--runs N]`: runs one
+//! workload of `bench/workloads.json` (W1, W2, W3rows, W3full, W4, W5, W6,
+//! W6replay, W7rebuild, W7replay, W8rebuild, W8replay, W11rebuild, W11replay)
+//! through libjac's Rust API and prints one JSON line (median/min/max ms,
+//! peak RSS, checksums), the format every peer of `bench/peers/run.py` prints.
 //!
 //! The timed region builds the graph from the inputs (the input leaves, every
 //! op, the Jacobian or Hessian object) and reads the requested part into a
-//! buffer; constant weights are data made once outside it.
+//! buffer; constant weights are data made once outside it. A `replay`
+//! variant instead records a [`Function`] once before the timed runs (its
+//! time is the report's `record_ms`: building the graph once and recording
+//! it) and only evaluates it in the timed region.
 
 use std::time::Instant;
 
 use jac_core::index::Index;
 use jac_core::{
-    Error, Tensor, add, hessian, jacobian, matmul, mul, scale, sin, softplus, sum, tanh,
+    Error, Function, Tensor, add, grad, hessian, jacobian, matmul, mul, neg, reshape, scale, sin,
+    slice, softplus, stack, sub, sum, tanh,
 };
 use serde_json::Value;
 
@@ -49,7 +54,7 @@ fn run() -> std::result::Result<(), String> {
     if config.is_null() {
         return Err(format!("unknown workload {workload}"));
     }
-    let mut task = build(&workload, config).map_err(|e| e.to_string())?;
+    let (mut task, record_ms) = build(&workload, config).map_err(|e| e.to_string())?;
     let mut result = task().map_err(|e| e.to_string())?; // warm-up
     let mut times = Vec::with_capacity(runs);
     for _ in 0..runs {
@@ -62,14 +67,16 @@ fn run() -> std::result::Result<(), String> {
     let iterations = config["iterations"].as_u64();
     println!(
         "{}",
-        report(&workload, &mode, &times, total, first, iterations)
+        report(
+            &workload, &mode, &times, total, first, iterations, record_ms
+        )
     );
     Ok(())
 }
 
 fn checksum(workload: &str, result: &[f64]) -> (f64, f64) {
     let first = result.first().copied().unwrap_or(f64::NAN);
-    let total = if workload == "W6" {
+    let total = if workload.starts_with("W6") {
         // Summed per block of 3x3, then over blocks, as the peers do (fsum
         // of the per-block sums), so the order of additions matches closely.
         result.chunks(9).map(|b| b.iter().sum::<f64>()).sum()
@@ -86,6 +93,7 @@ fn report(
     total: f64,
     first: f64,
     iterations: Option<u64>,
+    record_ms: Option<f64>,
 ) -> String {
     let mut sorted = times.to_vec();
     sorted.sort_by(f64::total_cmp);
@@ -110,6 +118,9 @@ fn report(
     if let Some(it) = iterations {
         line["per_iter_us"] = Value::from(median * 1e3 / it as f64);
     }
+    if let Some(ms) = record_ms {
+        line["record_ms"] = Value::from(ms);
+    }
     line.to_string()
 }
 
@@ -127,9 +138,28 @@ fn sizes(config: &Value) -> Vec<usize> {
         .unwrap_or_default()
 }
 
-fn build(workload: &str, config: &Value) -> Result<Task> {
+/// The timed task of a workload, and for a replay variant the time its
+/// recording took (ms).
+fn build(workload: &str, config: &Value) -> Result<(Task, Option<f64>)> {
     let get = |k: &str| config[k].as_u64().unwrap_or(0) as usize;
-    Ok(match workload {
+    let rnn_sizes = || (get("H"), get("D"), get("T"));
+    let ode = || (get("steps"), config["h"].as_f64().unwrap_or(0.0));
+    let replayed = |record: &dyn Fn() -> Result<Task>| -> Result<(Task, Option<f64>)> {
+        let start = Instant::now();
+        let task = record()?;
+        Ok((task, Some(start.elapsed().as_secs_f64() * 1e3)))
+    };
+    match workload {
+        "W6replay" => return replayed(&|| tiny_replay(get("iterations"))),
+        "W7rebuild" => return Ok((det_minors_rebuild(get("l")), None)),
+        "W7replay" => return replayed(&|| det_minors_replay(get("l"))),
+        "W8rebuild" => return Ok((rnn_rebuild(rnn_sizes()), None)),
+        "W8replay" => return replayed(&|| rnn_replay(rnn_sizes())),
+        "W11rebuild" => return Ok((ode_rebuild(ode()), None)),
+        "W11replay" => return replayed(&|| ode_replay(ode())),
+        _ => {}
+    }
+    let task = match workload {
         "W1" => mlp_jacobian(sizes(config), None),
         "W3rows" => {
             let rows = config["rows"].as_array().cloned().unwrap_or_default();
@@ -147,7 +177,8 @@ fn build(workload: &str, config: &Value) -> Result<Task> {
                 format!("unknown workload {other}"),
             ));
         }
-    })
+    };
+    Ok((task, None))
 }
 
 /// `W_2 tanh(W_1 tanh(W_0 x + b_0) + b_1) + b_2`, with `x` a vector (or a
@@ -239,4 +270,225 @@ fn tiny_repeat(iterations: usize) -> Task {
         }
         Ok(out)
     })
+}
+
+/// W6replay: the seed example recorded once (at iteration 0's inputs), then
+/// per iteration its lazy Jacobian at the new inputs, both blocks read.
+fn tiny_replay(iterations: usize) -> Result<Task> {
+    let (d1, d2) = data::tiny_inputs(0);
+    let x1 = Tensor::from_vec(d1.to_vec(), &[3], true)?;
+    let x2 = Tensor::from_vec(d2.to_vec(), &[3], true)?;
+    let y = add(&mul(&x1, &x2)?, &sin(&x1)?)?;
+    let f = Function::new(&[x1, x2], &[y])?;
+    Ok(Box::new(move || {
+        let mut out = Vec::with_capacity(iterations * 18);
+        let mut block = [0.0; 9];
+        for i in 0..iterations {
+            let (d1, d2) = data::tiny_inputs(i);
+            let j = f.jacobian(&[&d1, &d2], None)?;
+            for k in 0..2 {
+                j.read_into(0, k, &[], &mut block)?;
+                out.extend_from_slice(&block);
+            }
+        }
+        Ok(out)
+    }))
+}
+
+/// Element `k` of the vector `x` as a 0-D tensor (a slice and a reshape).
+fn entry(x: &Tensor, k: usize) -> Result<Tensor> {
+    let k = k as i64;
+    reshape(&slice(x, 0, Some(k), Some(k + 1), 1)?, &[])
+}
+
+/// det of the minor of the `l x l` matrix `a` (row-major 0-D entries) on
+/// rows `row..` and the columns `cols`, expanded along its first row:
+/// `sum_j ((-1)^j a[row][c_j]) det(minor_j)`, accumulated from j = 0 up.
+fn det_minor(a: &[Tensor], l: usize, row: usize, cols: &[usize]) -> Result<Tensor> {
+    if cols.len() == 1 {
+        return Ok(a[row * l + cols[0]].clone());
+    }
+    let mut total: Option<Tensor> = None;
+    let mut rest = Vec::with_capacity(cols.len() - 1);
+    for (j, &c) in cols.iter().enumerate() {
+        rest.clear();
+        rest.extend(
+            cols.iter()
+                .enumerate()
+                .filter(|&(k, _)| k != j)
+                .map(|(_, &c)| c),
+        );
+        let sign = if j % 2 == 0 { 1.0 } else { -1.0 };
+        let term = mul(
+            &scale(&a[row * l + c], sign)?,
+            &det_minor(a, l, row + 1, &rest)?,
+        )?;
+        total = Some(match total {
+            None => term,
+            Some(t) => add(&t, &term)?,
+        });
+    }
+    total.ok_or_else(|| Error::new(jac_core::ErrorKind::InvalidArgument, "empty minor"))
+}
+
+/// W7's program from the leaf `x` (`l * l`): `det(A)`, `A[i][j] = x[l i + j]`.
+fn det_of(x: &Tensor, l: usize) -> Result<Tensor> {
+    let a = (0..l * l)
+        .map(|k| entry(x, k))
+        .collect::<Result<Vec<_>>>()?;
+    let cols: Vec<usize> = (0..l).collect();
+    det_minor(&a, l, 0, &cols)
+}
+
+/// W7rebuild: the scalar program built anew, then its gradient.
+fn det_minors_rebuild(l: usize) -> Task {
+    let x0 = data::det_minors_input(l);
+    Box::new(move || {
+        let x = Tensor::from_vec(x0.clone(), &[l * l], true)?;
+        let det = det_of(&x, l)?;
+        Ok(grad(&[det], &[x], None, false)?[0].to_vec())
+    })
+}
+
+/// W7replay: recorded once; the timed region is one VJP of the Function.
+fn det_minors_replay(l: usize) -> Result<Task> {
+    let x0 = data::det_minors_input(l);
+    let x = Tensor::from_vec(x0.clone(), &[l * l], true)?;
+    let f = Function::new(std::slice::from_ref(&x), &[det_of(&x, l)?])?;
+    Ok(Box::new(move || {
+        let mut g = vec![0.0; l * l];
+        f.vjp_into(&[&x0], None, &mut [&mut g])?;
+        Ok(g)
+    }))
+}
+
+/// W8's loss from the leaves `(W, U, b)` and the constant inputs `u_t`.
+fn rnn_loss(w: &Tensor, u: &Tensor, b: &Tensor, inputs: &[Tensor]) -> Result<Tensor> {
+    let mut h = Tensor::zeros(&[w.shape()[0]])?;
+    for u_t in inputs {
+        h = tanh(&add(&add(&matmul(w, &h)?, &matmul(u, u_t)?)?, b)?)?;
+    }
+    scale(&sum(&mul(&h, &h)?, None, false)?, 0.5)
+}
+
+fn rnn_leaves(d: &data::Rnn, hd: (usize, usize)) -> Result<[Tensor; 3]> {
+    let (hidden, d_in) = hd;
+    Ok([
+        Tensor::from_vec(d.w.clone(), &[hidden, hidden], true)?,
+        Tensor::from_vec(d.u.clone(), &[hidden, d_in], true)?,
+        Tensor::from_vec(d.b.clone(), &[hidden], true)?,
+    ])
+}
+
+fn rnn_inputs(d: &data::Rnn, d_in: usize) -> Result<Vec<Tensor>> {
+    d.inputs
+        .iter()
+        .map(|u| Tensor::from_vec(u.clone(), &[d_in], false))
+        .collect()
+}
+
+/// W8rebuild: the graph of T steps built anew, then the three gradients
+/// (W, U, b), concatenated.
+fn rnn_rebuild((hidden, d_in, steps): (usize, usize, usize)) -> Task {
+    let d = data::rnn(hidden, d_in, steps);
+    let inputs = rnn_inputs(&d, d_in);
+    Box::new(move || {
+        let inputs = inputs.as_ref().map_err(Clone::clone)?;
+        let leaves = rnn_leaves(&d, (hidden, d_in))?;
+        let loss = rnn_loss(&leaves[0], &leaves[1], &leaves[2], inputs)?;
+        let gs = grad(&[loss], &leaves, None, false)?;
+        Ok(gs.iter().flat_map(Tensor::to_vec).collect())
+    })
+}
+
+/// W8replay: recorded once; the timed region is one VJP of the Function.
+fn rnn_replay((hidden, d_in, steps): (usize, usize, usize)) -> Result<Task> {
+    let d = data::rnn(hidden, d_in, steps);
+    let leaves = rnn_leaves(&d, (hidden, d_in))?;
+    let loss = rnn_loss(&leaves[0], &leaves[1], &leaves[2], &rnn_inputs(&d, d_in)?)?;
+    let f = Function::new(&leaves, &[loss])?;
+    Ok(Box::new(move || {
+        let (mut gw, mut gu, mut gb) = (
+            vec![0.0; hidden * hidden],
+            vec![0.0; hidden * d_in],
+            vec![0.0; hidden],
+        );
+        f.vjp_into(&[&d.w, &d.u, &d.b], None, &mut [&mut gw, &mut gu, &mut gb])?;
+        gw.extend_from_slice(&gu);
+        gw.extend_from_slice(&gb);
+        Ok(gw)
+    }))
+}
+
+/// W11's right-hand side on 0-D tensors, as every peer writes it:
+/// `(y1, -p0 y0 - p1 y1 + p4 sin y2, y3, -p2 y2 - p3 y3 + p5 (y0 y0))`.
+fn ode_rhs(y: &[Tensor; 4], p: &[Tensor]) -> Result<[Tensor; 4]> {
+    let f1 = add(
+        &sub(&mul(&neg(&p[0])?, &y[0])?, &mul(&p[1], &y[1])?)?,
+        &mul(&p[4], &sin(&y[2])?)?,
+    )?;
+    let f3 = add(
+        &sub(&mul(&neg(&p[2])?, &y[2])?, &mul(&p[3], &y[3])?)?,
+        &mul(&p[5], &mul(&y[0], &y[0])?)?,
+    )?;
+    Ok([y[1].clone(), f1, y[3].clone(), f3])
+}
+
+/// `y + c k`, componentwise.
+fn axpy(y: &[Tensor; 4], c: f64, k: &[Tensor; 4]) -> Result<[Tensor; 4]> {
+    let r = |i: usize| add(&y[i], &scale(&k[i], c)?);
+    Ok([r(0)?, r(1)?, r(2)?, r(3)?])
+}
+
+/// W11's program: `steps` RK4 steps from the leaves `p` [6] and `y0` [4];
+/// the final state stacked into one [4] tensor.
+fn ode_final(p: &Tensor, y0: &Tensor, steps: usize, h: f64) -> Result<Tensor> {
+    let p: Vec<Tensor> = (0..6).map(|k| entry(p, k)).collect::<Result<_>>()?;
+    let mut y = [entry(y0, 0)?, entry(y0, 1)?, entry(y0, 2)?, entry(y0, 3)?];
+    for _ in 0..steps {
+        let k1 = ode_rhs(&y, &p)?;
+        let k2 = ode_rhs(&axpy(&y, h / 2.0, &k1)?, &p)?;
+        let k3 = ode_rhs(&axpy(&y, h / 2.0, &k2)?, &p)?;
+        let k4 = ode_rhs(&axpy(&y, h, &k3)?, &p)?;
+        let step = |i: usize| -> Result<Tensor> {
+            let s = add(
+                &add(&add(&k1[i], &scale(&k2[i], 2.0)?)?, &scale(&k3[i], 2.0)?)?,
+                &k4[i],
+            )?;
+            add(&y[i], &scale(&s, h / 6.0)?)
+        };
+        y = [step(0)?, step(1)?, step(2)?, step(3)?];
+    }
+    stack(&y, 0)
+}
+
+/// Both blocks of a Jacobian of y(T) [4] w.r.t. (p [6], y0 [4]), read in full.
+fn read_ode_blocks(j: &jac_core::Jacobian) -> Result<Output> {
+    let mut out = vec![0.0; 4 * 6 + 4 * 4];
+    let (dp, dy0) = out.split_at_mut(4 * 6);
+    j.read_into(0, 0, &[], dp)?;
+    j.read_into(0, 1, &[], dy0)?;
+    Ok(out)
+}
+
+/// W11rebuild: the scalar program built anew, its lazy Jacobian read in full.
+fn ode_rebuild((steps, h): (usize, f64)) -> Task {
+    Box::new(move || {
+        let p = Tensor::from_vec(data::ODE_P.to_vec(), &[6], true)?;
+        let y0 = Tensor::from_vec(data::ODE_Y0.to_vec(), &[4], true)?;
+        let y = ode_final(&p, &y0, steps, h)?;
+        read_ode_blocks(&jacobian(&y, &[p, y0], None)?)
+    })
+}
+
+/// W11replay: recorded once; the timed region is the Function's lazy
+/// Jacobian at the inputs, read in full.
+fn ode_replay((steps, h): (usize, f64)) -> Result<Task> {
+    let p = Tensor::from_vec(data::ODE_P.to_vec(), &[6], true)?;
+    let y0 = Tensor::from_vec(data::ODE_Y0.to_vec(), &[4], true)?;
+    let y = ode_final(&p, &y0, steps, h)?;
+    let f = Function::new(&[p, y0], &[y])?;
+    Ok(Box::new(move || {
+        read_ode_blocks(&f.jacobian(&[&data::ODE_P, &data::ODE_Y0], None)?)
+    }))
 }

@@ -1,0 +1,289 @@
+// CppAD peer (PyPI's cmeel-cppad, headers and libcppad_lib in the peers' venv):
+// CppAD::Independent / AD<double> / ADFun, then ADFun's Jacobian() or a
+// first-order Reverse() sweep.
+//
+//   cppad_peer --mode {full,smoke} --workload {W6,W6replay,W7rebuild,...,W11replay}
+//              [--workloads-json PATH]   (default: ../../workloads.json beside this binary)
+//
+// Prints one JSON report line (impl "cppad"); a workload it does not run (W1-W5)
+// gets {"skipped": reason}. `rebuild` records a new ADFun in every timed run
+// (CppAD's retaping: Independent, the program on AD<double>, the ADFun
+// constructor) and differentiates it; `replay` (and W6replay) records the ADFun
+// once before the timed runs, optimizes it (ADFun::optimize, as CppAD's docs
+// advise for a tape used many times; both reported as record_ms), and only
+// evaluates it in them: Forward(0, x) + Reverse(1, w) for the gradients of W7
+// and W8, Jacobian(x) for W6 and W11. W6 records a new ADFun every iteration.
+// Build: g++ -O2 -std=c++17 -I<prefix>/include cppad_peer.cpp -L<prefix>/lib -lcppad_lib
+
+#include <cppad/cppad.hpp>
+#include <nlohmann/json.hpp>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <vector>
+
+using nlohmann::json;
+using Report = nlohmann::ordered_json;
+using Vec = std::vector<double>;
+using AD = CppAD::AD<double>;
+using ADVec = std::vector<AD>;
+using Fun = CppAD::ADFun<double>;
+
+namespace {
+
+using Timed = std::function<void()>;
+
+// ------------------------------------------------------------------ W6
+
+void tiny_inputs(size_t i, Vec& x) {  // x = (x1, x2)
+    for (size_t k = 0; k < 3; ++k) {
+        x[k] = (double(i) + double(k)) * 1e-3;
+        x[3 + k] = double(k + 1) + double(i) * 1e-3;
+    }
+}
+
+void record_tiny(Fun& f, const Vec& x0) {
+    ADVec ax(x0.begin(), x0.end());
+    CppAD::Independent(ax);
+    ADVec ay(3);
+    for (size_t k = 0; k < 3; ++k) ay[k] = ax[k] * ax[3 + k] + sin(ax[k]);
+    f.Dependent(ax, ay);
+}
+
+// Result: per iteration the [3, 6] Jacobian (d/dx1 | d/dx2), row-major.
+Timed tiny(const json& config, Vec& result, bool replay, double& record_ms) {
+    size_t iterations = config.at("iterations").get<size_t>();
+    auto f = std::make_shared<Fun>();
+    if (replay) {
+        auto start = std::chrono::steady_clock::now();
+        Vec x(6);
+        tiny_inputs(0, x);
+        record_tiny(*f, x);
+        f->optimize();
+        record_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    }
+    return [=, &result] {
+        result.assign(iterations * 18, 0.0);
+        Vec x(6);
+        for (size_t i = 0; i < iterations; ++i) {
+            tiny_inputs(i, x);
+            if (!replay) record_tiny(*f, x);
+            Vec j = f->Jacobian(x);
+            std::copy(j.begin(), j.end(), result.begin() + 18 * i);
+        }
+    };
+}
+
+// ------------------------------------------------------------------ W7, W8, W11
+
+// A program: its input point x0, how to record it on AD<double> (inputs -> outputs),
+// and how to differentiate the recorded ADFun at x0 into the result.
+struct Program {
+    Vec x0;
+    std::function<ADVec(const ADVec&)> body;
+    std::function<void(Fun&, const Vec&, Vec&)> derive;
+};
+
+void record(Fun& f, const Program& prog) {
+    ADVec ax(prog.x0.begin(), prog.x0.end());
+    CppAD::Independent(ax);
+    ADVec ay = prog.body(ax);
+    f.Dependent(ax, ay);
+}
+
+Timed workload_program(Program prog, Vec& result, bool replay, double& record_ms) {
+    auto f = std::make_shared<Fun>();
+    if (replay) {
+        auto start = std::chrono::steady_clock::now();
+        record(*f, prog);
+        f->optimize();
+        record_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    }
+    return [=, &result] {
+        if (!replay) record(*f, prog);
+        prog.derive(*f, prog.x0, result);
+    };
+}
+
+// The gradient of the one output: a zero-order forward sweep, then one reverse sweep.
+void gradient(Fun& f, const Vec& x, Vec& result) {
+    f.Forward(0, x);
+    result = f.Reverse(1, Vec{1.0});
+}
+
+// W7: det by expansion along the first row of the minor on rows row.. and columns
+// cols: sum_j ((-1)^j a[row][c_j]) det(minor_j), accumulated from j = 0 up.
+AD det_minor(const ADVec& a, size_t l, size_t row, const std::vector<size_t>& cols) {
+    if (cols.size() == 1) return a[row * l + cols[0]];
+    AD total;
+    for (size_t j = 0; j < cols.size(); ++j) {
+        std::vector<size_t> rest;
+        for (size_t k = 0; k < cols.size(); ++k)
+            if (k != j) rest.push_back(cols[k]);
+        AD term = (a[row * l + cols[j]] * (j % 2 ? -1.0 : 1.0)) * det_minor(a, l, row + 1, rest);
+        total = j == 0 ? term : total + term;
+    }
+    return total;
+}
+
+Program det_minors(const json& config) {
+    size_t l = config.at("l").get<size_t>(), n = l * l;
+    Vec x0(n);
+    for (size_t k = 0; k < n; ++k)
+        x0[k] = std::sin(0.37 * double(k / l) + 0.11 * double(k % l) + 0.5) + (k / l == k % l ? 2.0 : 0.0);
+    auto body = [l](const ADVec& a) {
+        std::vector<size_t> cols(l);
+        for (size_t k = 0; k < l; ++k) cols[k] = k;
+        return ADVec{det_minor(a, l, 0, cols)};
+    };
+    return {x0, body, gradient};
+}
+
+// W8: inputs W [H, H], U [H, D], b [H] (row-major, in that order).
+Program rnn(const json& config) {
+    size_t hd = config.at("H").get<size_t>(), d = config.at("D").get<size_t>(), steps = config.at("T").get<size_t>();
+    size_t n = hd * hd + hd * d + hd;
+    Vec z0(n), inputs(steps * d);
+    for (size_t i = 0; i < hd; ++i) {
+        for (size_t j = 0; j < hd; ++j) z0[i * hd + j] = std::sin(0.37 * i + 0.11 * j + 1.3) / std::sqrt(double(hd));
+        for (size_t j = 0; j < d; ++j) z0[hd * hd + i * d + j] = std::cos(0.29 * i + 0.13 * j) / std::sqrt(double(d));
+        z0[hd * hd + hd * d + i] = 0.1 * std::cos(0.7 * i);
+    }
+    for (size_t t = 0; t < steps; ++t)
+        for (size_t j = 0; j < d; ++j) inputs[t * d + j] = std::sin(0.5 * j + 0.1 * t);
+    auto body = [=](const ADVec& z) {
+        const AD *w = z.data(), *u = w + hd * hd, *b = u + hd * d;
+        ADVec h(hd, AD(0.0)), next(hd);
+        for (size_t t = 0; t < steps; ++t) {
+            for (size_t i = 0; i < hd; ++i) {
+                AD wh = 0.0, uu = 0.0;
+                for (size_t j = 0; j < hd; ++j) wh += w[i * hd + j] * h[j];
+                for (size_t j = 0; j < d; ++j) uu += u[i * d + j] * inputs[t * d + j];
+                next[i] = tanh(wh + uu + b[i]);
+            }
+            std::swap(h, next);
+        }
+        AD s = 0.0;
+        for (auto& v : h) s += v * v;
+        return ADVec{0.5 * s};
+    };
+    return {z0, body, gradient};
+}
+
+// W11: inputs p [6] then y(0) [4], outputs y(T) [4]; Jacobian() is [4, 10] =
+// [d y / d p | d y / d y0] row by row (the checksum sums all and takes [0][0]).
+std::array<AD, 4> ode_rhs(const std::array<AD, 4>& y, const AD* p) {
+    return {y[1], -p[0] * y[0] - p[1] * y[1] + p[4] * sin(y[2]), y[3], -p[2] * y[2] - p[3] * y[3] + p[5] * (y[0] * y[0])};
+}
+
+Program ode(const json& config) {
+    size_t steps = config.at("steps").get<size_t>();
+    double h = config.at("h").get<double>();
+    auto body = [=](const ADVec& x) {
+        const AD* p = x.data();
+        std::array<AD, 4> y = {x[6], x[7], x[8], x[9]};
+        auto axpy = [](const std::array<AD, 4>& a, double c, const std::array<AD, 4>& k) {
+            std::array<AD, 4> r;
+            for (size_t i = 0; i < 4; ++i) r[i] = a[i] + c * k[i];
+            return r;
+        };
+        for (size_t s = 0; s < steps; ++s) {
+            auto k1 = ode_rhs(y, p);
+            auto k2 = ode_rhs(axpy(y, h / 2, k1), p);
+            auto k3 = ode_rhs(axpy(y, h / 2, k2), p);
+            auto k4 = ode_rhs(axpy(y, h, k3), p);
+            for (size_t i = 0; i < 4; ++i) y[i] = y[i] + (h / 6) * (k1[i] + 2 * k2[i] + 2 * k3[i] + k4[i]);
+        }
+        return ADVec(y.begin(), y.end());
+    };
+    auto derive = [](Fun& f, const Vec& x, Vec& result) { result = f.Jacobian(x); };
+    return {{1.0, 0.1, 2.0, 0.05, 0.3, 0.2, 1.0, 0.0, 0.5, 0.0}, body, derive};
+}
+
+// ------------------------------------------------------------------ timing / report
+
+std::vector<double> measure(const Timed& fn, int runs) {
+    fn();  // warm-up
+    std::vector<double> times;
+    for (int r = 0; r < runs; ++r) {
+        auto start = std::chrono::steady_clock::now();
+        fn();
+        times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    }
+    return times;
+}
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    size_t k = v.size() / 2;
+    return v.size() % 2 ? v[k] : 0.5 * (v[k - 1] + v[k]);
+}
+
+long peak_rss_kb() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return usage.ru_maxrss;
+}
+
+std::string default_workloads_json() {
+    char buf[4096];
+    ssize_t len = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+    std::string exe = len > 0 ? std::string(buf, size_t(len)) : std::string("./cppad_peer");
+    return exe.substr(0, exe.rfind('/') + 1) + "../../workloads.json";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string mode = "full", workload, path = default_workloads_json();
+    for (int i = 1; i + 1 < argc; i += 2) {
+        std::string key = argv[i];
+        if (key == "--mode") mode = argv[i + 1];
+        else if (key == "--workload") workload = argv[i + 1];
+        else if (key == "--workloads-json") path = argv[i + 1];
+        else { std::fprintf(stderr, "unknown argument %s\n", argv[i]); return 2; }
+    }
+    std::ifstream file(path);
+    if (!file) { std::fprintf(stderr, "cannot read %s\n", path.c_str()); return 2; }
+    json modes = json::parse(file).at("modes").at(mode);
+    int runs = modes.at("runs").get<int>();
+    if (!modes.contains(workload)) { std::fprintf(stderr, "unknown workload '%s'\n", workload.c_str()); return 2; }
+    const json& config = modes.at(workload);
+
+    Vec result;
+    Timed timed;
+    double record_ms = -1;
+    bool replay = workload.size() > 6 && workload.compare(workload.size() - 6, 6, "replay") == 0;
+    if (workload == "W6" || workload == "W6replay") timed = tiny(config, result, replay, record_ms);
+    else if (workload.rfind("W7", 0) == 0) timed = workload_program(det_minors(config), result, replay, record_ms);
+    else if (workload.rfind("W8", 0) == 0) timed = workload_program(rnn(config), result, replay, record_ms);
+    else if (workload.rfind("W11", 0) == 0) timed = workload_program(ode(config), result, replay, record_ms);
+    else {
+        Report line = {{"impl", "cppad"}, {"workload", workload}, {"mode", mode},
+                       {"skipped", "the CppAD peer runs W6-W11 (the scalar programs) only"}};
+        std::printf("%s\n", line.dump().c_str());
+        return 0;
+    }
+
+    std::vector<double> times = measure(timed, runs);
+    double sum = 0.0;
+    for (double v : result) sum += v;
+    Report line = {{"impl", "cppad"}, {"workload", workload}, {"mode", mode}, {"runs", runs},
+                   {"median_ms", median(times)},
+                   {"min_ms", *std::min_element(times.begin(), times.end())},
+                   {"max_ms", *std::max_element(times.begin(), times.end())},
+                   {"peak_rss_kb", peak_rss_kb()}, {"sum", sum}, {"first", result.at(0)}};
+    if (workload == "W6" || workload == "W6replay")
+        line["per_iter_us"] = median(times) * 1e3 / config.at("iterations").get<double>();
+    if (record_ms >= 0) line["record_ms"] = record_ms;
+    std::printf("%s\n", line.dump().c_str());
+    return 0;
+}
