@@ -14,13 +14,14 @@
 //! `Function` at once, each call with its own workspace.
 
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::sync::{Arc, Mutex};
 
 use ndarray::ArrayD;
 
 use crate::alloc::checked_numel;
 use crate::error::{Error, Result, fmt_shape};
-use crate::graph::{GradMode, NodeId};
+use crate::graph::{GradMode, IdHasher, IdSet, NodeId};
 use crate::jacobian::{Jacobian, hessian, jacobian};
 use crate::ops::apply_shared;
 use crate::replay::{Instr, Program, Seed, Slot, Workspace};
@@ -105,7 +106,7 @@ impl Function {
                 "outputs: expected at least one output, got 0",
             ));
         }
-        let input_of: HashMap<NodeId, usize> = inputs
+        let input_of: HashMap<NodeId, usize, BuildHasherDefault<IdHasher>> = inputs
             .iter()
             .enumerate()
             .map(|(k, x)| (x.id(), k))
@@ -115,10 +116,10 @@ impl Function {
         // ascending id order: a topological order (graph.rs). Iterative, so
         // a chain of any length leaves the call stack alone.
         let mut nodes: Vec<Tensor> = Vec::new();
-        let mut seen: HashMap<NodeId, ()> = HashMap::new();
+        let mut seen = IdSet::default();
         let mut stack: Vec<Tensor> = outputs.to_vec();
         while let Some(t) = stack.pop() {
-            if seen.insert(t.id(), ()).is_some() {
+            if !seen.insert(t.id()) {
                 continue;
             }
             if !input_of.contains_key(&t.id())
@@ -128,7 +129,7 @@ impl Function {
                     recipe
                         .inputs
                         .iter()
-                        .filter(|i| !seen.contains_key(&i.id()))
+                        .filter(|i| !seen.contains(&i.id()))
                         .cloned(),
                 );
             }
@@ -136,18 +137,26 @@ impl Function {
         }
         nodes.sort_unstable_by_key(Tensor::id);
         let position = |id: NodeId| nodes.binary_search_by_key(&id, Tensor::id).ok();
-        let args_of = |t: &Tensor| -> Vec<usize> {
-            t.0.recipe.as_ref().map_or_else(Vec::new, |r| {
-                r.inputs.iter().filter_map(|i| position(i.id())).collect()
-            })
-        };
+        // Each node's operands as positions, once: `args[offsets[p]..offsets[p + 1]]`.
+        let mut args: Vec<usize> = Vec::with_capacity(2 * nodes.len());
+        let mut offsets: Vec<usize> = Vec::with_capacity(nodes.len() + 1);
+        offsets.push(0);
+        for t in &nodes {
+            if !input_of.contains_key(&t.id())
+                && let Some(recipe) = &t.0.recipe
+            {
+                args.extend(recipe.inputs.iter().filter_map(|i| position(i.id())));
+            }
+            offsets.push(args.len());
+        }
+        let args_of = |p: usize| &args[offsets[p]..offsets[p + 1]];
 
         // A node is recomputed when it depends on an input; otherwise it is
         // a constant, and what is behind it is not needed.
         let mut depends = vec![false; nodes.len()];
         for p in 0..nodes.len() {
             depends[p] = input_of.contains_key(&nodes[p].id())
-                || (nodes[p].0.recipe.is_some() && args_of(&nodes[p]).iter().any(|&q| depends[q]));
+                || (nodes[p].0.recipe.is_some() && args_of(p).iter().any(|&q| depends[q]));
         }
         let mut needed = vec![false; nodes.len()];
         for y in outputs {
@@ -157,7 +166,7 @@ impl Function {
         }
         for p in (0..nodes.len()).rev() {
             if needed[p] && depends[p] && !input_of.contains_key(&nodes[p].id()) {
-                for q in args_of(&nodes[p]) {
+                for &q in args_of(p) {
                     needed[q] = true;
                 }
             }
@@ -177,11 +186,15 @@ impl Function {
                 let recipe = t.0.recipe.as_ref().ok_or_else(|| {
                     Error::internal("Function::new: a node that depends on an input has no recipe")
                 })?;
-                let args = recipe
-                    .inputs
+                if args_of(p).len() != recipe.inputs.len() {
+                    return Err(Error::internal(
+                        "Function::new: an operand was not collected",
+                    ));
+                }
+                let args = args_of(p)
                     .iter()
-                    .map(|i| {
-                        position(i.id()).and_then(|q| slots[q]).ok_or_else(|| {
+                    .map(|&q| {
+                        slots[q].ok_or_else(|| {
                             Error::internal("Function::new: an operand was not recorded first")
                         })
                     })
