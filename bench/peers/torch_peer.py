@@ -7,7 +7,11 @@ W7, W8, W11 `rebuild`: eager autograd (torch.autograd.grad for the gradients of 
 and W8, torch.func.jacrev for W11's Jacobian). `replay`: torch.compile of the
 torch.func transform, compiled by the first call before the timed calls (its time is
 record_ms), for W6replay and W8replay; W7replay and W11replay are skipped (see
-SKIPPED below).
+SKIPPED below). W8replay's compiled function ran at 3-20 ms a call for its first few
+to ten calls after compiling, then at about 2.4 s a call, on the same inputs, with no
+recompilation that TORCH_LOGS=recompiles reports (on the 2-core benchmark machine,
+with two other processes at nice 19 on its cores); the report is the median of the
+timed calls, so it shows the slow calls. The cause is not known.
 """
 
 import torch
