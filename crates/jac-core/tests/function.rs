@@ -503,3 +503,42 @@ fn bad_buffers_are_refused_and_leave_outputs_untouched() {
     f.eval_into(&[&good], &mut [&mut a, &mut b]).unwrap();
     assert_eq!((a, b), ([6.0], good));
 }
+
+/// Slices and reshapes replay on their own kernels; an empty slice along an
+/// axis far longer than memory costs nothing there either.
+#[test]
+fn slices_and_reshapes_replay_exactly_and_empty_ones_are_immediate() {
+    let x = Tensor::from_vec(vec![0.0; 6], &[6], true).unwrap();
+    let picked = slice(&x, 0, Some(-1), None, -2).unwrap(); // x[5], x[3], x[1]
+    let y = mul(
+        &reshape(&picked, &[1, 3]).unwrap(),
+        &reshape(&x, &[2, 3]).unwrap(),
+    )
+    .unwrap();
+    let f = Function::new(std::slice::from_ref(&x), &[sum(&y, None, false).unwrap()]).unwrap();
+    let at = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+    let xs = [Tensor::from_vec(at.to_vec(), &[6], true).unwrap()];
+    let p = slice(&xs[0], 0, Some(-1), None, -2).unwrap();
+    let ys = [mul(
+        &reshape(&p, &[1, 3]).unwrap(),
+        &reshape(&xs[0], &[2, 3]).unwrap(),
+    )
+    .unwrap()];
+    let ys = [sum(&ys[0], None, false).unwrap()];
+    let want = grad(&ys, &xs, None, false).unwrap();
+    let mut g = [0.0; 6];
+    f.vjp_into(&[&at], None, &mut [&mut g]).unwrap();
+    assert_eq!(bits(&g), bits(&want[0].to_vec()));
+    let mut v = [0.0];
+    f.eval_into(&[&at], &mut [&mut v]).unwrap();
+    assert_eq!(v[0], ys[0].to_vec()[0]);
+
+    let n = 1usize << 50;
+    let e = Tensor::new(ArrayD::zeros(IxDyn(&[n, 0])), true);
+    let s = slice(&e, 0, Some(1), None, 3).unwrap();
+    let f = Function::new(std::slice::from_ref(&e), &[sum(&s, None, false).unwrap()]).unwrap();
+    let mut out = [7.0];
+    f.eval_into(&[&[]], &mut [&mut out]).unwrap();
+    assert_eq!(out, [0.0]);
+    f.vjp_into(&[&[]], None, &mut [&mut []]).unwrap();
+}

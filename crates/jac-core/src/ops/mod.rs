@@ -72,17 +72,19 @@ pub(crate) trait Op: Send + Sync + fmt::Debug {
         None
     }
 
-    /// For elementwise ops: the forward rule written into `out`, an array of
-    /// the output's shape (a compiled program's planned buffer), instead of
-    /// a new array. `None`: the op has no such kernel.
+    /// The forward rule written into `out`, an array of the output's shape
+    /// (a compiled program's planned buffer), instead of a new array: every
+    /// elementwise op has one, and ops that only move values (reshape,
+    /// slice). `None`: the op has no such kernel.
     fn forward_into(&self, _inputs: &[&ArrayD<f64>], _out: &mut ArrayD<f64>) -> Option<Result<()>> {
         None
     }
 
-    /// For elementwise ops: adds the VJP of the cotangent `g` (the output's
-    /// shape, nothing stacked) with respect to input `i` into `acc` (input
-    /// `i`'s shape), summing over what was broadcast, from the same
-    /// statement of the derivative as [`Op::vjp`]. `None`: no such kernel.
+    /// Adds the VJP of the cotangent `g` (the output's shape, nothing
+    /// stacked) with respect to input `i` into `acc` (input `i`'s shape),
+    /// summing over what was broadcast, from the same statement of the
+    /// derivative as [`Op::vjp`], for the ops that have
+    /// [`Op::forward_into`]. `None`: no such kernel.
     fn vjp_into(
         &self,
         _i: usize,

@@ -46,6 +46,38 @@ impl Op for Reshape {
         };
         Some(Ok(vec![Some(Cot::Sparse(moved))]))
     }
+
+    fn forward_into(&self, x: &[&ArrayD<f64>], out: &mut ArrayD<f64>) -> Option<Result<()>> {
+        Some(same_order(x[0], out, |o, v| *o = v))
+    }
+
+    fn vjp_into(
+        &self,
+        _i: usize,
+        _x: &[&ArrayD<f64>],
+        _y: &ArrayD<f64>,
+        g: &ArrayD<f64>,
+        acc: &mut ArrayD<f64>,
+    ) -> Option<Result<()>> {
+        Some(same_order(g, acc, |a, v| *a += v))
+    }
+}
+
+/// `f(to, from)` for the elements of two arrays of one size, paired in
+/// row-major order (a reshape's values and cotangents).
+fn same_order(from: &ArrayD<f64>, to: &mut ArrayD<f64>, f: impl Fn(&mut f64, f64)) -> Result<()> {
+    if from.len() != to.len() {
+        return Err(Error::internal(format!(
+            "reshape kernel: {} values for {}",
+            from.len(),
+            to.len()
+        )));
+    }
+    match (from.as_slice(), to.as_slice_mut()) {
+        (Some(src), Some(dst)) => dst.iter_mut().zip(src).for_each(|(o, &v)| f(o, v)),
+        _ => to.iter_mut().zip(from.iter()).for_each(|(o, &v)| f(o, v)),
+    }
+    Ok(())
 }
 
 /// `a` with a new `shape` of the same number of elements, in row-major
@@ -210,6 +242,41 @@ impl Op for Slice {
             },
             vec![g.clone()],
         )?)
+    }
+
+    fn forward_into(&self, x: &[&ArrayD<f64>], out: &mut ArrayD<f64>) -> Option<Result<()>> {
+        // Empty: the axis may be far longer than memory, and there is
+        // nothing to move.
+        if out.is_empty() {
+            return Some(Ok(()));
+        }
+        let axis = Axis(self.at.axis);
+        for (k, p) in self.at.positions().enumerate() {
+            out.index_axis_mut(axis, k)
+                .assign(&x[0].index_axis(axis, p));
+        }
+        Some(Ok(()))
+    }
+
+    /// Adds the cotangent into the sliced positions only: no zero tensor of
+    /// the input's size per slice.
+    fn vjp_into(
+        &self,
+        _i: usize,
+        _x: &[&ArrayD<f64>],
+        _y: &ArrayD<f64>,
+        g: &ArrayD<f64>,
+        acc: &mut ArrayD<f64>,
+    ) -> Option<Result<()>> {
+        if g.is_empty() {
+            return Some(Ok(()));
+        }
+        let axis = Axis(self.at.axis);
+        for (k, p) in self.at.positions().enumerate() {
+            let mut part = acc.index_axis_mut(axis, p);
+            part.zip_mut_with(&g.index_axis(axis, k), |a, &v| *a += v);
+        }
+        Some(Ok(()))
     }
 }
 
