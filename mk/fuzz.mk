@@ -32,10 +32,13 @@ FUZZ_RUNS ?=
 FUZZ_JOBS ?= 1
 FUZZ_SMOKE_SECONDS ?= 60
 # Per input: the target bounds its own work, so 10 s is a hang, not a slow input.
+# libFuzzer's timer is wall-clock: a run that shares its cores (nice 19 behind
+# builds) needs more, e.g. FUZZ_TIMEOUT=120, or starved inputs are reported.
+FUZZ_TIMEOUT ?= 10
 # -entropic=0: with tens of thousands of features per run, the entropic
 # schedule's bookkeeping took half the time (measured: 180 vs 390 exec/s
 # with the larger work limits the target had then).
-FUZZ_FLAGS := -timeout=10 -rss_limit_mb=4096 -max_len=4096 -dict=fuzz/dict -entropic=0 \
+FUZZ_FLAGS := -timeout=$(FUZZ_TIMEOUT) -rss_limit_mb=4096 -max_len=4096 -dict=fuzz/dict -entropic=0 \
 	-artifact_prefix=$(FUZZ_DIR)/artifacts/ -print_final_stats=1
 # malloc_context_size=0: no stack is recorded per allocation (a quarter of
 # the time, perf); rerun a finding without it for allocation stacks.
