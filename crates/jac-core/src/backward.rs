@@ -292,7 +292,7 @@ pub(crate) fn sweep_cotangents(
 
 /// A VJP rule returns exactly one gradient (or `None`) per input: zipping a
 /// shorter list against the inputs would silently drop gradients.
-fn check_rule_arity(op: &str, grads: usize, inputs: usize) -> Result<()> {
+pub(crate) fn check_rule_arity(op: &str, grads: usize, inputs: usize) -> Result<()> {
     if grads != inputs {
         return Err(Error::internal(format!(
             "{op}: the VJP rule returned {grads} gradients for {inputs} inputs"

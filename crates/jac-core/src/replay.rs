@@ -13,10 +13,11 @@
 use ndarray::{ArrayD, Zip};
 
 use crate::alloc::try_zeros;
+use crate::backward::check_rule_arity;
 use crate::broadcast::sum_to;
 use crate::error::{Error, Result};
 use crate::graph::GradMode;
-use crate::ops::{Op, VjpContext};
+use crate::ops::{Op, VjpContext, forward};
 use crate::tensor::Tensor;
 
 /// Where an instruction finds an operand.
@@ -90,12 +91,7 @@ impl Workspace {
             with_args(&instr.args, read, |args| {
                 match instr.op.forward_into(args, out) {
                     Some(done) => done?,
-                    None => {
-                        if let Some(largest) = args.iter().max_by_key(|a| a.len()) {
-                            crate::alloc::reserve(largest.len(), largest.shape(), instr.op.name())?;
-                        }
-                        *out = instr.op.forward(args)?;
-                    }
+                    None => *out = forward(instr.op.as_ref(), args)?,
                 }
                 Ok(())
             })?;
@@ -247,13 +243,6 @@ fn graph_rule(
         needs: &needs,
     };
     let grads = instr.op.vjp(&cx, &Tensor::constant(g.clone()))?;
-    if grads.len() != inputs.len() {
-        return Err(Error::internal(format!(
-            "{}: the VJP rule returned {} gradients for {} inputs",
-            instr.op.name(),
-            grads.len(),
-            inputs.len()
-        )));
-    }
+    check_rule_arity(instr.op.name(), grads.len(), inputs.len())?;
     Ok(grads)
 }

@@ -6,7 +6,7 @@
 use ndarray::{ArrayD, Zip};
 
 use super::elementwise::{
-    Algebra, Derivative, accumulate_binary, accumulate_scaled, times, zip_into,
+    Algebra, Derivative, accumulate_binary, accumulate_scaled, number, times, zip_into,
 };
 use super::{Op, VjpContext, apply};
 use crate::alloc::check_alloc;
@@ -69,14 +69,6 @@ impl Operands<'_> {
             .and(self.y)
             .map_collect(|&a, &b, &y| f(a, b, y));
         Ok(Partial::Array(standard_layout(p)))
-    }
-}
-
-/// The value of a derivative on numbers (whose algebra cannot fail).
-fn varying(d: Result<Derivative<f64>>) -> f64 {
-    match d {
-        Ok(Derivative::Varying(v) | Derivative::Constant(v)) => v,
-        Err(_) => f64::NAN,
     }
 }
 
@@ -171,7 +163,7 @@ macro_rules! binary_op {
                     y: output,
                     at,
                 };
-                Some(operands.each(|a, b, y| varying($ty::derivative(i, &a, &b, &y))))
+                Some(operands.each(|a, b, y| number($ty::derivative(i, &a, &b, &y))))
             }
 
             fn forward_into(&self, x: &[&ArrayD<f64>], out: &mut ArrayD<f64>) -> Option<Result<()>> {
@@ -191,7 +183,7 @@ macro_rules! binary_op {
                         accumulate_scaled(g, c, acc)
                     }
                     _ => accumulate_binary(i, x[0], x[1], y, g, acc, |a, b, y| {
-                        varying($ty::derivative(i, &a, &b, &y))
+                        number($ty::derivative(i, &a, &b, &y))
                     }),
                 })
             }

@@ -138,6 +138,16 @@ pub(crate) fn times(g: &Tensor, d: Derivative<Tensor>) -> Result<Tensor> {
     }
 }
 
+/// A derivative evaluated on numbers, as one value: the algebra of `f64`
+/// cannot fail, so the `Result` only carries the shape of the generic
+/// statement.
+pub(crate) fn number(d: Result<Derivative<f64>>) -> f64 {
+    match d {
+        Ok(Derivative::Varying(v) | Derivative::Constant(v)) => v,
+        Err(_) => f64::NAN,
+    }
+}
+
 /// The logistic function, without overflow for large `|v|`.
 pub(crate) fn sigmoid_value(v: f64) -> f64 {
     if v >= 0.0 {

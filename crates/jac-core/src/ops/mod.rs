@@ -155,15 +155,25 @@ pub(crate) fn apply(op: impl Op + 'static, inputs: Vec<Tensor>) -> Result<Tensor
 /// [`apply`] with a rule already shared by another node (a recorded
 /// [`crate::Function`] replaying its program).
 pub(crate) fn apply_shared(op: Arc<dyn Op>, inputs: Vec<Tensor>) -> Result<Tensor> {
-    if let Some(largest) = inputs.iter().max_by_key(|t| t.numel()) {
-        crate::alloc::reserve(largest.numel(), largest.shape(), op.name())?;
-    }
     let value = match inputs.as_slice() {
-        [a] => op.forward(&[a.value()])?,
-        [a, b] => op.forward(&[a.value(), b.value()])?,
-        many => op.forward(&many.iter().map(Tensor::value).collect::<Vec<_>>())?,
+        [a] => forward(op.as_ref(), &[a.value()])?,
+        [a, b] => forward(op.as_ref(), &[a.value(), b.value()])?,
+        many => forward(
+            op.as_ref(),
+            &many.iter().map(Tensor::value).collect::<Vec<_>>(),
+        )?,
     };
     Ok(Tensor::from_op(op, inputs, value))
+}
+
+/// `op`'s forward rule on `inputs` into a new array, after asking the
+/// allocator for as much as the largest input (see [`apply`]): how both a
+/// graph and a replay compute an op without an in-place kernel.
+pub(crate) fn forward(op: &dyn Op, inputs: &[&ArrayD<f64>]) -> Result<ArrayD<f64>> {
+    if let Some(largest) = inputs.iter().max_by_key(|a| a.len()) {
+        crate::alloc::reserve(largest.len(), largest.shape(), op.name())?;
+    }
+    op.forward(inputs)
 }
 
 /// The gradient list of a one-input op.

@@ -10,8 +10,8 @@
 use ndarray::ArrayD;
 
 use super::elementwise::{
-    Algebra, Derivative, accumulate_scaled, accumulate_unary, map_into, sigmoid_value, sign, step,
-    times,
+    Algebra, Derivative, accumulate_scaled, accumulate_unary, map_into, number, sigmoid_value,
+    sign, step, times,
 };
 use super::{Op, VjpContext, apply, finite, one};
 use crate::cotangent::Partial;
@@ -90,7 +90,7 @@ macro_rules! unary_op {
                 Some(match $ty::derivative::<f64>(&1.0, &1.0) {
                     Ok(Derivative::Constant(c)) => accumulate_scaled(g, c, acc),
                     _ => accumulate_unary(x[0], y, g, acc, |x, y| {
-                        varying($ty::derivative::<f64>(&x, &y))
+                        number($ty::derivative::<f64>(&x, &y))
                     }),
                 })
             }
@@ -209,11 +209,7 @@ fn numbers(
     if let Ok(Derivative::Constant(c)) = derivative(&1.0, &1.0) {
         return Partial::Constant(c);
     }
-    let f = |x: f64, y: f64| match derivative(&x, &y) {
-        Ok(Derivative::Varying(d)) => d,
-        Ok(Derivative::Constant(c)) => c,
-        Err(_) => f64::NAN,
-    };
+    let f = |x: f64, y: f64| number(derivative(&x, &y));
     if let (Some(xs), Some(ys)) = (x.as_slice(), y.as_slice()) {
         if let Some(at) = at {
             return Partial::At(at.iter().map(|&p| f(xs[p], ys[p])).collect());
@@ -225,15 +221,6 @@ fn numbers(
     }
     let p = ndarray::Zip::from(x).and(y).map_collect(|&x, &y| f(x, y));
     Partial::Array(standard_layout(p))
-}
-
-/// The value of a varying derivative on numbers (whose algebra cannot
-/// fail; a constant form never reaches here).
-fn varying(d: Result<Derivative<f64>>) -> f64 {
-    match d {
-        Ok(Derivative::Varying(v) | Derivative::Constant(v)) => v,
-        Err(_) => f64::NAN,
-    }
 }
 
 /// `p` in row-major order (a no-op unless an input was not).
