@@ -15,7 +15,9 @@
  * chain: recorded once with jac_function_new (record_ms), then per op the
  * median time of jac_function_eval (ns_per_op_replay_eval) and of
  * jac_function_vjp with ones as cotangent (ns_per_op_replay_vjp) at the
- * same inputs, both checked against the chain computed in C.
+ * same inputs, both checked against the chain computed in C, and the heap
+ * bytes per op the function holds once the graph it was recorded from is
+ * freed and a call has made its buffers (bytes_per_op_recorded).
  *
  * Timing is for `make bench`; `make test` runs it at a tiny size for the
  * gradient check only.
@@ -162,6 +164,7 @@ int main(int argc, char **argv) {
         JacTensor *x = NULL;
         JacFunction *fn = NULL;
         check(jac_tensor_new(xv, width, shape, width == 1 ? 0 : 1, true, &x), "jac_tensor_new");
+        size_t heap_before = heap_in_use();
         double r0 = now();
         JacTensor *y = chain(x, steps, keep);
         const JacTensor *ins[] = {x}, *outs[] = {y};
@@ -173,6 +176,11 @@ int main(int argc, char **argv) {
         const size_t lens[] = {width};
         double yv[8], gv[8];
         double *out[] = {yv}, *grads[] = {gv};
+        /* What the function holds once its graph is gone and a call has
+         * made its workspace (values and cotangents). */
+        check(jac_function_vjp(fn, in, lens, NULL, NULL, grads, lens), "jac_function_vjp");
+        size_t heap_after = heap_in_use();
+        size_t recorded_bytes_per_op = heap_after > heap_before ? (heap_after - heap_before) / ops : 0;
         for (size_t r = 0; r < runs; r++) {
             double t0 = now();
             check(jac_function_eval(fn, in, lens, out, lens), "jac_function_eval");
@@ -196,8 +204,9 @@ int main(int argc, char **argv) {
         printf("{\"bench\": \"micro_chain\", \"driver\": \"libjac-c\", \"width\": %zu, \"ops\": %zu, "
                "\"runs\": %zu, \"ns_per_op_build\": %.1f, \"ns_per_op_reverse\": %.1f, "
                "\"ns_per_op_free\": %.1f, \"ns_per_op_total\": %.1f, \"bytes_per_op\": %zu, "
-               "\"record_ms\": %.3f, \"ns_per_op_replay_eval\": %.1f, \"ns_per_op_replay_vjp\": %.1f}\n",
-               width, ops, runs, b, g, f, b + g + f, bytes_per_op, record_ms, e, v);
+               "\"record_ms\": %.3f, \"bytes_per_op_recorded\": %zu, \"ns_per_op_replay_eval\": %.1f, "
+               "\"ns_per_op_replay_vjp\": %.1f}\n",
+               width, ops, runs, b, g, f, b + g + f, bytes_per_op, record_ms, recorded_bytes_per_op, e, v);
     }
     free(keep);
     free(t_build);

@@ -408,7 +408,7 @@ fn accumulate(slot: &mut Option<Cot>, g: Cot) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use ndarray::ArrayD;
+    use ndarray::{ArrayD, ArrayViewD};
 
     use super::*;
     use crate::error::ErrorKind;
@@ -423,8 +423,8 @@ mod tests {
             "forgets_an_input"
         }
 
-        fn forward(&self, x: &[&ArrayD<f64>]) -> Result<ArrayD<f64>> {
-            Ok(x[0] + x[1])
+        fn forward(&self, x: &[ArrayViewD<'_, f64>]) -> Result<ArrayD<f64>> {
+            Ok(&x[0] + &x[1])
         }
 
         fn vjp(&self, _cx: &VjpContext<'_>, g: &Tensor) -> Result<Vec<Option<Tensor>>> {

@@ -44,7 +44,10 @@ fn dim_from_right(shape: &[usize], k: usize) -> usize {
 }
 
 /// A view of `a` broadcast to `shape`, which the caller has checked.
-pub(crate) fn view_as<'a>(a: &'a ArrayD<f64>, shape: &[usize]) -> Result<ArrayViewD<'a, f64>> {
+pub(crate) fn view_as<'a, S: ndarray::Data<Elem = f64>>(
+    a: &'a ndarray::ArrayBase<S, IxDyn>,
+    shape: &[usize],
+) -> Result<ArrayViewD<'a, f64>> {
     a.broadcast(IxDyn(shape)).ok_or_else(|| {
         Error::internal(format!(
             "broadcast of {} to {} was not checked",
@@ -57,8 +60,8 @@ pub(crate) fn view_as<'a>(a: &'a ArrayD<f64>, shape: &[usize]) -> Result<ArrayVi
 /// `f` applied elementwise to `a` and `b` broadcast to `shape`, with fast
 /// paths for equal contiguous shapes and for a one-element operand.
 pub(crate) fn zip_map(
-    a: &ArrayD<f64>,
-    b: &ArrayD<f64>,
+    a: &ArrayViewD<'_, f64>,
+    b: &ArrayViewD<'_, f64>,
     shape: &[usize],
     f: impl Fn(f64, f64) -> f64,
 ) -> Result<ArrayD<f64>> {

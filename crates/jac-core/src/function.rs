@@ -17,14 +17,12 @@ use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 use std::sync::{Arc, Mutex};
 
-use ndarray::ArrayD;
-
 use crate::alloc::checked_numel;
 use crate::error::{Error, Result, fmt_shape};
 use crate::graph::{GradMode, IdHasher, IdSet, NodeId};
 use crate::jacobian::{Jacobian, hessian, jacobian};
 use crate::ops::apply_shared;
-use crate::replay::{Instr, Program, Seed, Slot, Workspace};
+use crate::replay::{Instr, Plan, Program, Seed, Slot, Workspace};
 use crate::tensor::Tensor;
 
 /// A program recorded from the graph between some leaves (the inputs) and
@@ -73,6 +71,8 @@ pub struct Function {
     constants: Vec<Tensor>,
     instrs: Vec<Instr>,
     outputs: Vec<Slot>,
+    /// Where a call keeps every value and cotangent.
+    plan: Plan,
     /// Buffers of earlier calls, for the next ones: each call takes one
     /// (or makes one) and gives it back, so concurrent calls never share.
     workspaces: Mutex<Vec<Workspace>>,
@@ -208,7 +208,10 @@ impl Function {
             } else {
                 // A constant leaf is immutable and holds no graph: share it.
                 // Anything else is cut from its graph by a copy of its value.
-                constants.push(if t.requires_grad() {
+                // Replays read constants as row-major slices.
+                constants.push(if !t.value().is_standard_layout() {
+                    Tensor::constant(t.value().as_standard_layout().into_owned())
+                } else if t.requires_grad() {
                     t.detach()
                 } else {
                     t.clone()
@@ -225,11 +228,14 @@ impl Function {
             })
             .collect::<Result<Vec<_>>>()?;
 
+        let input_shapes: Vec<Vec<usize>> = inputs.iter().map(|x| x.shape().to_vec()).collect();
+        let plan = Plan::new(&input_shapes, &constants, &instrs)?;
         Ok(Function {
-            input_shapes: inputs.iter().map(|x| x.shape().to_vec()).collect(),
+            input_shapes,
             constants,
             instrs,
             outputs,
+            plan,
             workspaces: Mutex::new(Vec::new()),
         })
     }
@@ -288,11 +294,19 @@ impl Function {
         self.check_lens(Buffers::Outputs, &lens)?;
         let program = self.program();
         let mut ws = self.workspace(&program)?;
-        let done = ws.forward(&program, inputs);
+        let mut done = ws.forward(&program, inputs);
         // Nothing is written unless every output exists.
         if done.is_ok() {
+            done = self
+                .outputs
+                .iter()
+                .try_for_each(|&s| ws.value(&program, s).map(|_| ()));
+        }
+        if done.is_ok() {
             for (out, &s) in outputs.iter_mut().zip(&self.outputs) {
-                copy_row_major(ws.value(&program, s), out);
+                if let Ok(value) = ws.value(&program, s) {
+                    out.copy_from_slice(value);
+                }
             }
         }
         self.give_back(ws);
@@ -345,17 +359,19 @@ impl Function {
         let done = ws
             .forward(&program, inputs)
             .and_then(|()| ws.reverse(&program, &seeds));
-        if done.is_ok() {
+        let done = done.and_then(|()| {
             for (k, out) in grads.iter_mut().enumerate() {
-                copy_row_major(ws.input_gradient(k), out);
+                out.copy_from_slice(ws.input_gradient(&self.plan, k)?);
             }
-        }
+            Ok(())
+        });
         self.give_back(ws);
         done
     }
 
     fn program(&self) -> Program<'_> {
         Program {
+            plan: &self.plan,
             input_shapes: &self.input_shapes,
             constants: &self.constants,
             instrs: &self.instrs,
@@ -581,16 +597,37 @@ fn check_inputs(inputs: &[Tensor]) -> Result<()> {
     Ok(())
 }
 
-fn copy_row_major(value: &ArrayD<f64>, out: &mut [f64]) {
-    match value.as_slice() {
-        Some(s) => out.copy_from_slice(s),
-        None => out.iter_mut().zip(value.iter()).for_each(|(o, v)| *o = *v),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::replay::Kind;
+    use crate::{matmul, mul, reshape, sin, slice, sum};
+
+    /// Reshapes take no step and no room; numbers, slices and elementwise
+    /// ops run on the arena; only the product and the reduction see arrays.
+    #[test]
+    fn each_op_runs_where_the_plan_says() {
+        let x = Tensor::from_vec(vec![0.5; 6], &[6], true).unwrap();
+        let s = Tensor::from_vec(vec![0.5], &[], true).unwrap();
+        let w = Tensor::from_vec(vec![1.0; 3], &[3, 1], false).unwrap();
+        let r = || -> Result<Vec<Tensor>> {
+            let m = reshape(&x, &[2, 3])?; // View
+            let v = sin(&m)?; // Flat
+            let p = matmul(&v, &w)?; // Array
+            let q = mul(&s, &s)?; // Scalar
+            let e = slice(&v, 1, Some(0), None, 2)?; // Flat
+            let t = sum(&mul(&e, &q)?, None, false)?; // Flat, Array
+            Ok(vec![p, t])
+        };
+        let f = Function::new(&[x.clone(), s.clone()], &r().unwrap()).unwrap();
+        let (kinds, values, cots) = f.plan.layout();
+        use Kind::{Array, Flat, Scalar, View};
+        assert_eq!(kinds, [View, Flat, Array, Scalar, Flat, Flat, Array]);
+        // Inputs 6 + 1, the constant 3, results 6 + 2 + 1 + 4 + 4 + 1: no
+        // room for the reshape, none for the constant's cotangent.
+        assert_eq!((values, cots), (28, 25));
+    }
 
     #[test]
     fn a_function_is_send_and_sync() {

@@ -366,7 +366,10 @@ mod tests {
         for (index, shape, want) in cases {
             let sel = normalize(&index, &shape).unwrap();
             assert_eq!(sel.shape(), want, "{index:?} on {shape:?}");
-            assert_eq!(sel.numel(), sel.axes().iter().map(|a| a.len()).product());
+            assert_eq!(
+                sel.numel(),
+                sel.axes().iter().map(|a| a.len()).product::<usize>()
+            );
         }
     }
 

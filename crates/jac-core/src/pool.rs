@@ -57,7 +57,7 @@ pub(crate) fn with_capacity(len: usize) -> Result<Vec<f64>> {
 /// `f` of every element of `a`, in row-major order, into a recycled buffer
 /// when `a` is large and contiguous.
 pub(crate) fn map(
-    a: &ndarray::ArrayD<f64>,
+    a: &ndarray::ArrayViewD<'_, f64>,
     f: impl Fn(f64) -> f64,
 ) -> Result<ndarray::ArrayD<f64>> {
     let mut v = with_capacity(a.len())?;

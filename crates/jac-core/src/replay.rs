@@ -1,23 +1,33 @@
 //! Running a recorded program on planned buffers: the forward pass and the
 //! reverse pass of a [`crate::Function`], without building a graph.
 //!
-//! Shapes are fixed when recording, so every value and cotangent a call
-//! needs has a buffer of known size, made once per [`Workspace`] and reused
-//! by every later call that takes that workspace (no allocation and no page
-//! faults in the steady state for ops with in-place kernels). Elementwise
-//! ops run their kernels ([`Op::forward_into`], [`Op::vjp_into`]) straight
-//! on those buffers, from the same statement of the derivative as their
-//! graph VJP; other ops run their graph rules on constant tensors (without
-//! recording) and their results are added in.
+//! Shapes are fixed when recording, so [`Plan::new`] decides once where
+//! every value and cotangent lives: back to back in one arena of values
+//! (inputs, constants, then results in program order) and one of
+//! cotangents (no room for constants). A reshape takes no room and no step
+//! at all: its result is its operand's buffer, read with another shape. A
+//! [`Workspace`] holds one pair of arenas, made once and reused by every
+//! call that takes it: no allocation and no page faults in the steady
+//! state except inside ops without in-place kernels.
+//!
+//! Ops with flat kernels ([`Flat`]: elementwise ops, slice) run straight on
+//! slices of the arenas, from the same statement of each derivative as
+//! their graph VJP. Other ops see their operands as array views of the
+//! arena and run their in-place kernels ([`Op::forward_into`],
+//! [`Op::vjp_into`]) where they have them, else their forward rule (whose
+//! result is copied in) and their graph VJP rule on constant tensors
+//! (without recording), whose results are added in.
 
-use ndarray::{ArrayD, Zip};
+use std::sync::Arc;
 
-use crate::alloc::try_zeros;
+use ndarray::{ArrayViewD, ArrayViewMutD, IxDyn, Zip};
+
+use crate::alloc::try_filled_vec;
 use crate::backward::check_rule_arity;
 use crate::broadcast::sum_to;
 use crate::error::{Error, Result};
 use crate::graph::GradMode;
-use crate::ops::{Op, VjpContext, forward};
+use crate::ops::{Flat, Op, VjpContext, forward};
 use crate::tensor::Tensor;
 
 /// Where an instruction finds an operand.
@@ -38,70 +48,361 @@ pub(crate) struct Instr {
     pub(crate) shape: Vec<usize>,
 }
 
-/// What a replay reads: the program and its constants.
+/// `len` values from `start` in an arena.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Span {
+    start: usize,
+    len: usize,
+}
+
+impl Span {
+    fn of(self, arena: &[f64]) -> Result<&[f64]> {
+        arena
+            .get(self.start..self.start + self.len)
+            .ok_or_else(order)
+    }
+}
+
+/// One buffer of the plan: `len` values from `value` in the arena of
+/// values, and as many cotangents from `cot` in the arena of cotangents
+/// (none for a constant).
+#[derive(Debug, Clone, Copy)]
+struct Buffer {
+    value: usize,
+    len: usize,
+    cot: usize,
+}
+
+/// [`Buffer::cot`] of a constant.
+const NO_COT: usize = usize::MAX;
+
+impl Buffer {
+    fn value(self) -> Span {
+        Span {
+            start: self.value,
+            len: self.len,
+        }
+    }
+
+    fn cot(self) -> Option<Span> {
+        (self.cot != NO_COT).then_some(Span {
+            start: self.cot,
+            len: self.len,
+        })
+    }
+}
+
+/// How an instruction runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// Its op's flat kernels on numbers: one or two operands and a result
+    /// of one value each.
+    Scalar,
+    /// Its op's flat kernels, on slices.
+    Flat,
+    /// Nothing: its result is its operand's buffer (a reshape).
+    View,
+    /// Its op's array kernels or rules, on views.
+    Array,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Step {
+    kind: Kind,
+    /// The result's buffer.
+    out: u32,
+    /// Its operands' buffers: `Plan::operands[from..to]`.
+    from: u32,
+    to: u32,
+    /// For a scalar step, where its numbers are: the result's value and
+    /// cotangent, then each operand's ([`NO_SCALAR`] for a constant's
+    /// cotangent or a missing operand).
+    scalar: [u32; 6],
+}
+
+/// An entry of [`Step::scalar`] that is not there.
+const NO_SCALAR: u32 = u32::MAX;
+
+/// Where everything of a recorded program lives, decided once.
+pub(crate) struct Plan {
+    buffers: Vec<Buffer>,
+    /// The flat kernels of each step that runs them.
+    kernels: Vec<Option<Arc<dyn Flat>>>,
+    /// The buffer of every slot: inputs, then constants, then results.
+    slots: Vec<u32>,
+    steps: Vec<Step>,
+    operands: Vec<u32>,
+    values_len: usize,
+    cots_len: usize,
+    n_inputs: usize,
+    n_constants: usize,
+}
+
+impl Plan {
+    /// Plans the program's buffers and how each instruction runs.
+    pub(crate) fn new(
+        input_shapes: &[Vec<usize>],
+        constants: &[Tensor],
+        instrs: &[Instr],
+    ) -> Result<Plan> {
+        let (n_inputs, n_constants) = (input_shapes.len(), constants.len());
+        let n_slots = n_inputs + n_constants + instrs.len();
+        let mut plan = Plan {
+            buffers: Vec::with_capacity(n_slots),
+            kernels: Vec::with_capacity(instrs.len()),
+            slots: Vec::with_capacity(n_slots),
+            steps: Vec::with_capacity(instrs.len()),
+            operands: Vec::with_capacity(2 * instrs.len()),
+            values_len: 0,
+            cots_len: 0,
+            n_inputs,
+            n_constants,
+        };
+        for shape in input_shapes {
+            plan.place(shape, true)?;
+        }
+        for c in constants {
+            plan.place(c.shape(), false)?;
+        }
+        for instr in instrs {
+            let from = index32(plan.operands.len())?;
+            for &s in &instr.args {
+                let buffer = plan.buffer_of(s);
+                plan.operands.push(buffer);
+            }
+            let to = index32(plan.operands.len())?;
+            let kernel = Arc::clone(&instr.op).flat().filter(|k| {
+                let shapes: Vec<&[usize]> = instr
+                    .args
+                    .iter()
+                    .map(|&s| shape_of(s, input_shapes, constants, instrs))
+                    .collect();
+                k.applies(&shapes, &instr.shape)
+            });
+            let operand = plan.operands[from as usize..].first().copied();
+            let (kind, out, scalar) = match (&kernel, operand) {
+                (Some(k), Some(s)) if k.is_view() && plan.buffer(s).cot().is_some() => {
+                    plan.slots.push(s);
+                    (Kind::View, s, [NO_SCALAR; 6])
+                }
+                (k, _) => {
+                    let out = plan.place(&instr.shape, true)?;
+                    let ones = |b: &u32| plan.buffer(*b).len == 1;
+                    let args = &plan.operands[from as usize..];
+                    let scalar = (args.len() <= 2 && args.iter().all(ones) && ones(&out))
+                        .then(|| plan.scalar_at(out, args))
+                        .flatten();
+                    let kind = match (k, scalar) {
+                        (None, _) => Kind::Array,
+                        (Some(_), Some(_)) => Kind::Scalar,
+                        (Some(_), None) => Kind::Flat,
+                    };
+                    (kind, out, scalar.unwrap_or([NO_SCALAR; 6]))
+                }
+            };
+            plan.kernels.push(kernel);
+            plan.steps.push(Step {
+                kind,
+                out,
+                from,
+                to,
+                scalar,
+            });
+        }
+        Ok(plan)
+    }
+
+    /// A new buffer for a slot of `shape`, with a cotangent or without.
+    fn place(&mut self, shape: &[usize], cot: bool) -> Result<u32> {
+        let index = index32(self.buffers.len())?;
+        let len = crate::alloc::checked_numel(shape, "workspace")?;
+        let grow = |end: &mut usize| -> Result<usize> {
+            let start = *end;
+            *end = start
+                .checked_add(len)
+                .filter(|&e| e < NO_COT)
+                .ok_or_else(|| Error::out_of_memory("workspace: more values than memory holds"))?;
+            Ok(start)
+        };
+        let value = grow(&mut self.values_len)?;
+        let cot = if cot {
+            grow(&mut self.cots_len)?
+        } else {
+            NO_COT
+        };
+        self.buffers.push(Buffer { value, len, cot });
+        self.slots.push(index);
+        Ok(index)
+    }
+
+    /// [`Step::scalar`] of a step from `args` to `out` (buffers of one
+    /// value each), unless a position does not fit in 32 bits.
+    fn scalar_at(&self, out: u32, args: &[u32]) -> Option<[u32; 6]> {
+        let mut at = [NO_SCALAR; 6];
+        for (k, &b) in std::iter::once(&out).chain(args).enumerate() {
+            let buffer = self.buffer(b);
+            at[2 * k] = u32::try_from(buffer.value)
+                .ok()
+                .filter(|&v| v != NO_SCALAR)?;
+            if let Some(cot) = buffer.cot() {
+                at[2 * k + 1] = u32::try_from(cot.start).ok().filter(|&v| v != NO_SCALAR)?;
+            }
+        }
+        Some(at)
+    }
+
+    /// How each instruction runs, and the lengths of the two arenas.
+    #[cfg(test)]
+    pub(crate) fn layout(&self) -> (Vec<Kind>, usize, usize) {
+        let kinds = self.steps.iter().map(|s| s.kind).collect();
+        (kinds, self.values_len, self.cots_len)
+    }
+
+    fn buffer_of(&self, s: Slot) -> u32 {
+        self.slots[match s {
+            Slot::Input(k) => k,
+            Slot::Constant(k) => self.n_inputs + k,
+            Slot::Result(k) => self.n_inputs + self.n_constants + k,
+        }]
+    }
+
+    fn buffer(&self, b: u32) -> Buffer {
+        self.buffers[b as usize]
+    }
+}
+
+fn shape_of<'a>(
+    s: Slot,
+    input_shapes: &'a [Vec<usize>],
+    constants: &'a [Tensor],
+    instrs: &'a [Instr],
+) -> &'a [usize] {
+    match s {
+        Slot::Input(k) => &input_shapes[k],
+        Slot::Constant(k) => constants[k].shape(),
+        Slot::Result(k) => &instrs[k].shape,
+    }
+}
+
+fn index32(k: usize) -> Result<u32> {
+    u32::try_from(k).map_err(|_| Error::invalid("Function::new: more than 2^32 slots"))
+}
+
+/// What a replay reads: the program, its plan and its constants.
 pub(crate) struct Program<'a> {
+    pub(crate) plan: &'a Plan,
     pub(crate) input_shapes: &'a [Vec<usize>],
     pub(crate) constants: &'a [Tensor],
     pub(crate) instrs: &'a [Instr],
 }
 
-/// The buffers of one call: a value per input and per result, a cotangent
-/// per input and per result (constants get none), and which cotangents
-/// the current reverse pass has touched (the others are not zeroed until
-/// then).
+impl Program<'_> {
+    fn shape(&self, s: Slot) -> &[usize] {
+        shape_of(s, self.input_shapes, self.constants, self.instrs)
+    }
+}
+
+/// The buffers of one call: the arena of values (the constants' already
+/// in place), the arena of cotangents, and which buffers' cotangents the
+/// current reverse pass has reached.
 pub(crate) struct Workspace {
-    inputs: Vec<ArrayD<f64>>,
-    results: Vec<ArrayD<f64>>,
-    input_cots: Vec<ArrayD<f64>>,
-    result_cots: Vec<ArrayD<f64>>,
-    input_touched: Vec<bool>,
-    result_touched: Vec<bool>,
+    values: Vec<f64>,
+    cots: Vec<f64>,
+    touched: Vec<bool>,
 }
 
 impl Workspace {
     /// Buffers for `program`, allocated fallibly.
     pub(crate) fn new(program: &Program<'_>) -> Result<Workspace> {
-        let zeros = |shapes: &mut dyn Iterator<Item = &Vec<usize>>| -> Result<Vec<ArrayD<f64>>> {
-            shapes.map(|s| try_zeros(s, "workspace")).collect()
-        };
-        let inputs = zeros(&mut program.input_shapes.iter())?;
-        let results = zeros(&mut program.instrs.iter().map(|i| &i.shape))?;
+        let plan = program.plan;
+        let mut values = try_filled_vec(plan.values_len, 0.0, "workspace")?;
+        for (k, c) in program.constants.iter().enumerate() {
+            let span = plan.buffer(plan.slots[plan.n_inputs + k]).value();
+            let to = values
+                .get_mut(span.start..span.start + span.len)
+                .ok_or_else(order)?;
+            to.iter_mut()
+                .zip(c.value().iter())
+                .for_each(|(t, &v)| *t = v);
+        }
         Ok(Workspace {
-            input_cots: inputs.clone(),
-            result_cots: results.clone(),
-            input_touched: vec![false; inputs.len()],
-            result_touched: vec![false; results.len()],
-            inputs,
-            results,
+            values,
+            cots: try_filled_vec(plan.cots_len, 0.0, "workspace")?,
+            touched: vec![false; plan.buffers.len()],
         })
     }
 
     /// Runs the program forward at `inputs` (lengths already checked).
     pub(crate) fn forward(&mut self, program: &Program<'_>, inputs: &[&[f64]]) -> Result<()> {
-        for (buffer, data) in self.inputs.iter_mut().zip(inputs) {
-            buffer
-                .as_slice_mut()
-                .ok_or_else(|| Error::internal("replay: an input buffer is not contiguous"))?
-                .copy_from_slice(data);
+        let plan = program.plan;
+        for (k, data) in inputs.iter().enumerate() {
+            let span = plan.buffer(plan.slots[k]).value();
+            copy(data, span_mut(&mut self.values, span)?)?;
         }
-        for (i, instr) in program.instrs.iter().enumerate() {
-            let (done, rest) = self.results.split_at_mut(i);
-            let out = &mut rest[0];
-            let read = |s: Slot| value(s, program.constants, &self.inputs, done);
-            with_args(&instr.args, read, |args| {
-                match instr.op.forward_into(args, out) {
-                    Some(done) => done?,
-                    None => *out = forward(instr.op.as_ref(), args)?,
+        for (i, (step, kernel)) in plan.steps.iter().zip(&plan.kernels).enumerate() {
+            if step.kind == Kind::View {
+                continue;
+            }
+            let operands = &plan.operands[step.from as usize..step.to as usize];
+            if let Some(kernel) = kernel
+                && step.kind == Kind::Scalar
+            {
+                let [y, _, a, _, b, _] = step.scalar;
+                let x = [number(&self.values, a)?, number(&self.values, b)?];
+                let y = self.values.get_mut(y as usize).ok_or_else(order)?;
+                *y = kernel.forward_scalar(&x[..operands.len()]);
+                continue;
+            }
+            let out = plan.buffer(step.out).value();
+            // Operands are stored before their consumer.
+            let at = out.start.min(self.values.len());
+            let (before, after) = self.values.split_at_mut(at);
+            let target = after.get_mut(..out.len).ok_or_else(order)?;
+            let before = &*before;
+            if let Some(kernel) = kernel
+                && step.kind == Kind::Flat
+            {
+                let slice = |_: usize, b: u32| plan.buffer(b).value().of(before);
+                with_operands(operands, slice, |args| {
+                    kernel.forward_flat(args, target);
+                    Ok(())
+                })?;
+                continue;
+            }
+            let op = program.instrs[i].op.as_ref();
+            let args = &program.instrs[i].args;
+            let shape = &program.instrs[i].shape;
+            let view = |k: usize, b: u32| {
+                let slot = args.get(k).copied().ok_or_else(order)?;
+                view(program.shape(slot), plan.buffer(b).value().of(before)?)
+            };
+            with_operands(operands, view, |args| {
+                let mut out = view_mut(shape, target)?;
+                match op.forward_into(args, &mut out) {
+                    Some(done) => done,
+                    None => {
+                        let value = forward(op, args)?;
+                        if value.shape() != out.shape() {
+                            return Err(Error::internal(format!(
+                                "replay: {} gave shape {:?} where {:?} was recorded",
+                                op.name(),
+                                value.shape(),
+                                out.shape()
+                            )));
+                        }
+                        out.assign(&value);
+                        Ok(())
+                    }
                 }
-                Ok(())
             })?;
         }
         Ok(())
     }
 
-    /// The value of `s` after [`Workspace::forward`].
-    pub(crate) fn value<'a>(&'a self, program: &'a Program<'_>, s: Slot) -> &'a ArrayD<f64> {
-        value(s, program.constants, &self.inputs, &self.results)
+    /// The values of `s` (row-major) after [`Workspace::forward`].
+    pub(crate) fn value(&self, program: &Program<'_>, s: Slot) -> Result<&[f64]> {
+        let plan = program.plan;
+        plan.buffer(plan.buffer_of(s)).value().of(&self.values)
     }
 
     /// The reverse pass after [`Workspace::forward`]: `seeds` gives each
@@ -112,10 +413,16 @@ impl Workspace {
         program: &Program<'_>,
         seeds: &[(Slot, Seed<'_>)],
     ) -> Result<()> {
-        self.input_touched.iter_mut().for_each(|t| *t = false);
-        self.result_touched.iter_mut().for_each(|t| *t = false);
+        let plan = program.plan;
+        // Every cotangent starts at zero and only accumulates; `touched`
+        // tells which ones something reached, so that steps nothing
+        // reached are skipped (and never multiply a zero by an infinite
+        // partial).
+        self.cots.fill(0.0);
+        self.touched.iter_mut().for_each(|t| *t = false);
         for &(slot, seed) in seeds {
-            let Some(acc) = self.cot_mut(slot) else {
+            let b = plan.buffer_of(slot);
+            let Some(acc) = touch(&mut self.cots, plan, b, &mut self.touched)? else {
                 continue;
             };
             match seed {
@@ -125,35 +432,77 @@ impl Workspace {
         }
         // The graph rules of ops without kernels must not record.
         let _unrecorded = GradMode::set(false);
-        for (i, instr) in program.instrs.iter().enumerate().rev() {
-            if !self.result_touched[i] {
+        let values = &self.values;
+        for (i, (step, kernel)) in plan.steps.iter().zip(&plan.kernels).enumerate().rev() {
+            if step.kind == Kind::View || !self.touched[step.out as usize] {
                 continue;
             }
-            let (cots_before, cots_rest) = self.result_cots.split_at_mut(i);
-            let g = &cots_rest[0];
-            let y = &self.results[i];
-            let (inputs, results) = (&self.inputs, &self.results);
-            let (input_cots, input_touched) = (&mut self.input_cots, &mut self.input_touched);
-            let result_touched = &mut self.result_touched;
-            let read = |s: Slot| value(s, program.constants, inputs, results);
-            with_args(&instr.args, read, |args| {
+            let operands = &plan.operands[step.from as usize..step.to as usize];
+            let out = plan.buffer(step.out);
+            if let Some(kernel) = kernel
+                && step.kind == Kind::Scalar
+            {
+                let [y, g, a, a_cot, b, b_cot] = step.scalar;
+                let x = [number(values, a)?, number(values, b)?];
+                let (y, g) = (number(values, y)?, number(&self.cots, g)?);
+                let mut d = [0.0; 2];
+                kernel.partials_scalar(&x[..operands.len()], y, &mut d);
+                for ((&buffer, cot), d) in operands.iter().zip([a_cot, b_cot]).zip(d) {
+                    if cot != NO_SCALAR {
+                        *self.cots.get_mut(cot as usize).ok_or_else(order)? += g * d;
+                        self.touched[buffer as usize] = true;
+                    }
+                }
+                continue;
+            }
+            let out_cot = out.cot().ok_or_else(order)?;
+            // Cotangents of operands are stored before their consumer's.
+            let at = out_cot.start.min(self.cots.len());
+            let (before, after) = self.cots.split_at_mut(at);
+            let g = &*after.get_mut(..out_cot.len).ok_or_else(order)?;
+            let y = out.value().of(values)?;
+            let touched = &mut self.touched;
+            if let Some(kernel) = kernel
+                && step.kind == Kind::Flat
+            {
+                let slice = |_: usize, b: u32| plan.buffer(b).value().of(values);
+                with_operands(operands, slice, |args| {
+                    for (k, &b) in operands.iter().enumerate() {
+                        if let Some(acc) = touch(before, plan, b, touched)? {
+                            kernel.vjp_flat(k, args, y, g, acc);
+                        }
+                    }
+                    Ok(())
+                })?;
+                continue;
+            }
+            let op = program.instrs[i].op.as_ref();
+            let slots = &program.instrs[i].args;
+            let shape = &program.instrs[i].shape;
+            let view_of = |k: usize, b: u32| {
+                let slot = slots.get(k).copied().ok_or_else(order)?;
+                view(program.shape(slot), plan.buffer(b).value().of(values)?)
+            };
+            with_operands(operands, view_of, |args| {
+                let (y, g) = (view(shape, y)?, view(shape, g)?);
                 let mut rule_grads: Option<Vec<Option<Tensor>>> = None;
-                for (k, &slot) in instr.args.iter().enumerate() {
-                    let acc = match slot {
-                        Slot::Constant(_) => continue,
-                        Slot::Input(j) => touch(&mut input_cots[j], &mut input_touched[j]),
-                        Slot::Result(j) => touch(&mut cots_before[j], &mut result_touched[j]),
+                for (k, &b) in operands.iter().enumerate() {
+                    let Some(acc) = touch(before, plan, b, touched)? else {
+                        continue;
                     };
-                    if let Some(done) = instr.op.vjp_into(k, args, y, g, acc) {
+                    let mut acc = view_mut(args[k].shape(), acc)?;
+                    if let Some(done) = op.vjp_into(k, args, &y, &g, &mut acc) {
                         done?;
                         continue;
                     }
                     if rule_grads.is_none() {
-                        rule_grads = Some(graph_rule(instr, args, y, g)?);
+                        rule_grads = Some(graph_rule(op, args, &y, &g)?);
                     }
                     if let Some(Some(grad)) = rule_grads.as_ref().and_then(|gs| gs.get(k)) {
                         let grad = sum_to(grad.clone(), 0, acc.shape())?;
-                        Zip::from(acc).and(grad.value()).for_each(|a, &v| *a += v);
+                        Zip::from(&mut acc)
+                            .and(grad.value())
+                            .for_each(|a, &v| *a += v);
                     }
                 }
                 Ok(())
@@ -162,17 +511,12 @@ impl Workspace {
         Ok(())
     }
 
-    /// The gradient of input `k` after [`Workspace::reverse`]: zeros when
-    /// nothing reached it.
-    pub(crate) fn input_gradient(&mut self, k: usize) -> &ArrayD<f64> {
-        touch(&mut self.input_cots[k], &mut self.input_touched[k])
-    }
-
-    fn cot_mut(&mut self, s: Slot) -> Option<&mut ArrayD<f64>> {
-        match s {
-            Slot::Input(k) => Some(touch(&mut self.input_cots[k], &mut self.input_touched[k])),
-            Slot::Result(k) => Some(touch(&mut self.result_cots[k], &mut self.result_touched[k])),
-            Slot::Constant(_) => None,
+    /// The gradient of input `k` (row-major) after [`Workspace::reverse`]:
+    /// zeros when nothing reached it.
+    pub(crate) fn input_gradient(&mut self, plan: &Plan, k: usize) -> Result<&[f64]> {
+        match touch(&mut self.cots, plan, plan.slots[k], &mut self.touched)? {
+            Some(g) => Ok(g),
+            None => Err(Error::internal("replay: an input has no cotangent")),
         }
     }
 }
@@ -184,56 +528,94 @@ pub(crate) enum Seed<'a> {
     Values(&'a [f64]),
 }
 
-fn value<'a>(
-    s: Slot,
-    constants: &'a [Tensor],
-    inputs: &'a [ArrayD<f64>],
-    results: &'a [ArrayD<f64>],
-) -> &'a ArrayD<f64> {
-    match s {
-        Slot::Input(k) => &inputs[k],
-        Slot::Constant(k) => constants[k].value(),
-        Slot::Result(k) => &results[k],
-    }
+fn order() -> Error {
+    Error::internal("replay: a buffer is not before its consumer's")
 }
 
-/// `f` of an instruction's operands, gathered on the stack for the one- and
-/// two-operand ops that most instructions are (no allocation per op).
-fn with_args<'a, T>(
-    slots: &[Slot],
-    read: impl Fn(Slot) -> &'a ArrayD<f64>,
-    f: impl FnOnce(&[&'a ArrayD<f64>]) -> Result<T>,
+/// The number at `at` of an arena; 0 for [`NO_SCALAR`] (an operand a
+/// one-operand step does not have).
+#[inline]
+fn number(arena: &[f64], at: u32) -> Result<f64> {
+    if at == NO_SCALAR {
+        return Ok(0.0);
+    }
+    arena.get(at as usize).copied().ok_or_else(order)
+}
+
+fn span_mut(arena: &mut [f64], s: Span) -> Result<&mut [f64]> {
+    arena.get_mut(s.start..s.start + s.len).ok_or_else(order)
+}
+
+/// The cotangent of buffer `b` for accumulating into, marked as reached;
+/// `None` for a constant. `cots` is the arena, or the part of it before
+/// the cotangent being read.
+#[inline]
+fn touch<'a>(
+    cots: &'a mut [f64],
+    plan: &Plan,
+    b: u32,
+    touched: &mut [bool],
+) -> Result<Option<&'a mut [f64]>> {
+    let Some(span) = plan.buffer(b).cot() else {
+        return Ok(None);
+    };
+    touched[b as usize] = true;
+    span_mut(cots, span).map(Some)
+}
+
+fn view<'a>(shape: &[usize], data: &'a [f64]) -> Result<ArrayViewD<'a, f64>> {
+    ArrayViewD::from_shape(IxDyn(shape), data).map_err(|e| Error::internal(format!("replay: {e}")))
+}
+
+fn view_mut<'a>(shape: &[usize], data: &'a mut [f64]) -> Result<ArrayViewMutD<'a, f64>> {
+    ArrayViewMutD::from_shape(IxDyn(shape), data)
+        .map_err(|e| Error::internal(format!("replay: {e}")))
+}
+
+fn copy(from: &[f64], to: &mut [f64]) -> Result<()> {
+    if from.len() != to.len() {
+        return Err(Error::internal(format!(
+            "replay: {} values for a buffer of {}",
+            from.len(),
+            to.len()
+        )));
+    }
+    to.copy_from_slice(from);
+    Ok(())
+}
+
+/// `f` of an instruction's operands (`read` of each operand's position and
+/// buffer), gathered on the stack for the one- and two-operand ops that
+/// most instructions are (no allocation per op).
+fn with_operands<'a, A: 'a, T>(
+    operands: &[u32],
+    read: impl Fn(usize, u32) -> Result<A>,
+    f: impl FnOnce(&[A]) -> Result<T>,
 ) -> Result<T> {
-    match *slots {
-        [a] => f(&[read(a)]),
-        [a, b] => f(&[read(a), read(b)]),
-        _ => f(&slots.iter().map(|&s| read(s)).collect::<Vec<_>>()),
+    match *operands {
+        [a] => f(&[read(0, a)?]),
+        [a, b] => f(&[read(0, a)?, read(1, b)?]),
+        _ => f(&operands
+            .iter()
+            .enumerate()
+            .map(|(k, &b)| read(k, b))
+            .collect::<Result<Vec<_>>>()?),
     }
-}
-
-/// A cotangent buffer for accumulating into: zeroed on its first use in a
-/// pass.
-fn touch<'a>(buffer: &'a mut ArrayD<f64>, touched: &mut bool) -> &'a mut ArrayD<f64> {
-    if !*touched {
-        buffer.fill(0.0);
-        *touched = true;
-    }
-    buffer
 }
 
 /// The graph VJP rule of an op without an in-place kernel, run on constant
 /// copies of its operands (nothing is recorded).
 fn graph_rule(
-    instr: &Instr,
-    args: &[&ArrayD<f64>],
-    y: &ArrayD<f64>,
-    g: &ArrayD<f64>,
+    op: &dyn Op,
+    args: &[ArrayViewD<'_, f64>],
+    y: &ArrayViewD<'_, f64>,
+    g: &ArrayViewD<'_, f64>,
 ) -> Result<Vec<Option<Tensor>>> {
     let inputs: Vec<Tensor> = args
         .iter()
-        .map(|a| Tensor::constant((*a).clone()))
+        .map(|a| Tensor::constant(a.to_owned()))
         .collect();
-    let output = Tensor::constant(y.clone());
+    let output = Tensor::constant(y.to_owned());
     let needs = vec![true; inputs.len()];
     let cx = VjpContext {
         inputs: &inputs,
@@ -242,7 +624,7 @@ fn graph_rule(
         lead: 0,
         needs: &needs,
     };
-    let grads = instr.op.vjp(&cx, &Tensor::constant(g.clone()))?;
-    check_rule_arity(instr.op.name(), grads.len(), inputs.len())?;
+    let grads = op.vjp(&cx, &Tensor::constant(g.to_owned()))?;
+    check_rule_arity(op.name(), grads.len(), inputs.len())?;
     Ok(grads)
 }

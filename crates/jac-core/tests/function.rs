@@ -542,3 +542,97 @@ fn slices_and_reshapes_replay_exactly_and_empty_ones_are_immediate() {
     assert_eq!(out, [0.0]);
     f.vjp_into(&[&[]], None, &mut [&mut []]).unwrap();
 }
+
+/// A program that takes every way the replay plans a step: scalar steps
+/// (one value per operand, constants on either side, a repeated operand),
+/// flat steps with a broadcast scalar (whose gradient is a sum), reshapes
+/// that share their operand's buffer (of an input, of a reshape, read by a
+/// matrix product, returned as outputs), slices along a middle axis, and
+/// array steps reading all of those. Values replay to the bit.
+fn mixed_program(x: &Tensor, s: &Tensor, m: &Tensor) -> jac_core::Result<Vec<Tensor>> {
+    let c = Tensor::scalar(0.7);
+    // Scalars: s is 0-D.
+    let s1 = sub(&c, &mul(s, s)?)?; // c - s^2
+    let s2 = div(&Tensor::scalar(2.0), &add(&pow_scalar(&s1, 2.0)?, &c)?)?;
+    let s3 = add(&pow_scalar(s, 0.0)?, &exp(&scale(&s2, -0.5)?)?)?;
+    // A broadcast scalar: x is [12], s3 0-D.
+    let v = mul(&sin(x)?, &s3)?;
+    let w = sub(&s3, &mul(&v, &v)?)?;
+    // Views: a reshape of an input, a reshape of that, read by matmul.
+    let x3 = reshape(x, &[2, 2, 3])?;
+    let x6 = reshape(&x3, &[2, 6])?;
+    let p = matmul(&x6, &reshape(m, &[6, 1])?)?; // [2, 1]
+    // Slices along the middle axis of [2, 2, 3] and the last, both steps.
+    let mid = slice(&x3, 1, Some(-1), None, -1)?; // [2, 2, 3] reversed rows
+    let last = slice(&mul(&mid, &x3)?, 2, Some(0), None, 2)?; // [2, 2, 2]
+    let y0 = add(&sum(&last, Some(&[2]), false)?, &reshape(&p, &[2, 1])?)?; // [2, 2]
+    let m4 = slice(m, 0, Some(1), Some(5), 1)?;
+    let y1 = mul(&reshape(&w, &[3, 4])?, &reshape(&m4, &[1, 4])?.add_one()?)?;
+    Ok(vec![y0, y1, x6, s3.clone(), s3])
+}
+
+trait AddOne: Sized {
+    fn add_one(self) -> jac_core::Result<Tensor>;
+}
+
+impl AddOne for Tensor {
+    fn add_one(self) -> jac_core::Result<Tensor> {
+        add_scalar(&self, 1.0)
+    }
+}
+
+#[test]
+fn every_kind_of_planned_step_replays_the_graph() {
+    let mut rng = Rng::new(seed_from("planned steps"));
+    let shapes: [&[usize]; 3] = [&[12], &[], &[6]];
+    let leaf = |data: &[f64], shape: &[usize]| Tensor::from_slice(data, shape, true).unwrap();
+    let at0: Vec<Vec<f64>> = shapes
+        .iter()
+        .map(|s| values(s, Domain::Uniform(-1.0, 1.0), &mut rng))
+        .collect();
+    let xs0: Vec<Tensor> = at0.iter().zip(shapes).map(|(d, s)| leaf(d, s)).collect();
+    let f = Function::new(&xs0, &mixed_program(&xs0[0], &xs0[1], &xs0[2]).unwrap()).unwrap();
+    for trial in 0..4 {
+        let at: Vec<Vec<f64>> = shapes
+            .iter()
+            .map(|s| values(s, Domain::Uniform(-1.0, 1.0), &mut rng))
+            .collect();
+        let xs: Vec<Tensor> = at.iter().zip(shapes).map(|(d, s)| leaf(d, s)).collect();
+        let ys = mixed_program(&xs[0], &xs[1], &xs[2]).unwrap();
+        let mut outs: Vec<Vec<f64>> = ys.iter().map(|y| vec![f64::NAN; y.numel()]).collect();
+        let mut bufs: Vec<&mut [f64]> = outs.iter_mut().map(Vec::as_mut_slice).collect();
+        f.eval_into(&refs(&at), &mut bufs).unwrap();
+        for (k, (got, y)) in outs.iter().zip(&ys).enumerate() {
+            assert_eq!(bits(got), bits(&y.to_vec()), "trial {trial} output {k}");
+        }
+        let cots: Vec<Vec<f64>> = ys
+            .iter()
+            .map(|y| values(y.shape(), Domain::Uniform(-1.0, 1.0), &mut rng))
+            .collect();
+        let seeds: Vec<Tensor> = cots
+            .iter()
+            .zip(&ys)
+            .map(|(c, y)| Tensor::from_vec(c.clone(), y.shape(), false).unwrap())
+            .collect();
+        let with_seeds = trial % 2 == 0;
+        let want = grad(&ys, &xs, with_seeds.then_some(&seeds[..]), false).unwrap();
+        let mut gs: Vec<Vec<f64>> = at.iter().map(|a| vec![f64::NAN; a.len()]).collect();
+        let mut bufs: Vec<&mut [f64]> = gs.iter_mut().map(Vec::as_mut_slice).collect();
+        let cot_refs = refs(&cots);
+        f.vjp_into(&refs(&at), with_seeds.then_some(&cot_refs[..]), &mut bufs)
+            .unwrap();
+        // A broadcast operand's gradient is a sum, which the replay adds
+        // in order and the graph's reduction in its own: equal to rounding.
+        for (j, (got, w)) in gs.iter().zip(&want).enumerate() {
+            let got = ArrayD::from_shape_vec(IxDyn(w.shape()), got.clone()).unwrap();
+            let what = format!("trial {trial} input {j}");
+            assert_close(&got, w.value(), 1e-14, 1e-14, &what);
+        }
+        // Calls reuse the workspace: the same point gives the same bits.
+        let mut again: Vec<Vec<f64>> = at.iter().map(|a| vec![0.0; a.len()]).collect();
+        let mut bufs: Vec<&mut [f64]> = again.iter_mut().map(Vec::as_mut_slice).collect();
+        f.vjp_into(&refs(&at), with_seeds.then_some(&cot_refs[..]), &mut bufs)
+            .unwrap();
+        assert_eq!(again, gs, "trial {trial}: a second call");
+    }
+}

@@ -3,12 +3,15 @@
 //! Rules return gradients at the broadcast shape; the sweep sums them back
 //! to each input's shape.
 
-use ndarray::{ArrayD, Zip};
+use std::sync::Arc;
+
+use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Zip};
 
 use super::elementwise::{
-    Algebra, Derivative, accumulate_binary, accumulate_scaled, number, times, zip_into,
+    Algebra, Derivative, accumulate_binary, accumulate_scaled, accumulate_zip_flat,
+    add_scaled_flat, number, times, zip_flat, zip_into,
 };
-use super::{Op, VjpContext, apply};
+use super::{Flat, Op, VjpContext, apply};
 use crate::alloc::check_alloc;
 use crate::broadcast::{broadcast_shapes, view_as, zip_map};
 use crate::cotangent::{BroadcastMap, Partial};
@@ -122,8 +125,8 @@ macro_rules! binary_op {
                 $name
             }
 
-            fn forward(&self, x: &[&ArrayD<f64>]) -> Result<ArrayD<f64>> {
-                let (a, b) = (x[0], x[1]);
+            fn forward(&self, x: &[ArrayViewD<'_, f64>]) -> Result<ArrayD<f64>> {
+                let (a, b) = (&x[0], &x[1]);
                 if a.shape() == b.shape() {
                     return zip_map(a, b, a.shape(), $forward);
                 }
@@ -166,26 +169,69 @@ macro_rules! binary_op {
                 Some(operands.each(|a, b, y| number($ty::derivative(i, &a, &b, &y))))
             }
 
-            fn forward_into(&self, x: &[&ArrayD<f64>], out: &mut ArrayD<f64>) -> Option<Result<()>> {
-                Some(zip_into(x[0], x[1], out, $forward))
+            fn forward_into(
+                &self,
+                x: &[ArrayViewD<'_, f64>],
+                out: &mut ArrayViewMutD<'_, f64>,
+            ) -> Option<Result<()>> {
+                let [a, b] = x else { return None };
+                Some(zip_into(a, b, out, $forward))
             }
 
             fn vjp_into(
                 &self,
                 i: usize,
-                x: &[&ArrayD<f64>],
-                y: &ArrayD<f64>,
-                g: &ArrayD<f64>,
-                acc: &mut ArrayD<f64>,
+                x: &[ArrayViewD<'_, f64>],
+                y: &ArrayViewD<'_, f64>,
+                g: &ArrayViewD<'_, f64>,
+                acc: &mut ArrayViewMutD<'_, f64>,
             ) -> Option<Result<()>> {
+                let [a, b] = x else { return None };
                 Some(match $ty::derivative::<f64>(i, &1.0, &1.0, &1.0) {
                     Ok(Derivative::Constant(c)) if acc.shape() == g.shape() => {
                         accumulate_scaled(g, c, acc)
                     }
-                    _ => accumulate_binary(i, x[0], x[1], y, g, acc, |a, b, y| {
+                    _ => accumulate_binary(i, a, b, y, g, acc, |a, b, y| {
                         number($ty::derivative(i, &a, &b, &y))
                     }),
                 })
+            }
+
+            fn flat(self: Arc<Self>) -> Option<Arc<dyn Flat>> {
+                Some(self)
+            }
+        }
+
+        impl Flat for $ty {
+            fn forward_flat(&self, x: &[&[f64]], out: &mut [f64]) {
+                if let [a, b] = x {
+                    zip_flat(a, b, out, $forward);
+                }
+            }
+
+            fn vjp_flat(&self, i: usize, x: &[&[f64]], y: &[f64], g: &[f64], acc: &mut [f64]) {
+                let [a, b] = x else { return };
+                match $ty::derivative::<f64>(i, &1.0, &1.0, &1.0) {
+                    Ok(Derivative::Constant(c)) => add_scaled_flat(g, c, acc),
+                    _ => accumulate_zip_flat(a, b, y, g, acc, |a, b, y| {
+                        number($ty::derivative(i, &a, &b, &y))
+                    }),
+                }
+            }
+
+            fn forward_scalar(&self, x: &[f64]) -> f64 {
+                let f = $forward;
+                match x {
+                    [a, b] => f(*a, *b),
+                    _ => f64::NAN,
+                }
+            }
+
+            fn partials_scalar(&self, x: &[f64], y: f64, d: &mut [f64; 2]) {
+                if let [a, b] = x {
+                    d[0] = number($ty::d_a(a, b, &y));
+                    d[1] = number($ty::d_b(a, b, &y));
+                }
             }
         }
 

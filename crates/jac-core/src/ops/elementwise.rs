@@ -9,7 +9,7 @@
 //! of JAX's `defjvp` rules and PyTorch's `derivatives.yaml`: no sweep keeps
 //! its own copy of a derivative.
 
-use ndarray::{ArrayD, Zip};
+use ndarray::{ArrayViewD, Zip};
 
 use crate::cotangent::BroadcastMap;
 use crate::error::{Error, Result};
@@ -174,27 +174,15 @@ pub(crate) fn step(v: f64) -> f64 {
     f64::from(u8::from(v > 0.0))
 }
 
-/// `out = f(x)` elementwise, in place; `out` has `x`'s shape.
-pub(crate) fn map_into(
-    x: &ArrayD<f64>,
-    out: &mut ArrayD<f64>,
-    f: impl Fn(f64) -> f64,
-) -> Result<()> {
-    same_shape(x, out)?;
-    if let (Some(xs), Some(os)) = (x.as_slice(), out.as_slice_mut()) {
-        os.iter_mut().zip(xs).for_each(|(o, &v)| *o = f(v));
-    } else {
-        Zip::from(out).and(x).for_each(|o, &v| *o = f(v));
-    }
-    Ok(())
-}
+type View<'a> = ArrayViewD<'a, f64>;
+type ViewMut<'a> = ndarray::ArrayViewMutD<'a, f64>;
 
 /// `out = f(a, b)` elementwise with numpy broadcasting, in place; `out`
 /// has the broadcast shape.
 pub(crate) fn zip_into(
-    a: &ArrayD<f64>,
-    b: &ArrayD<f64>,
-    out: &mut ArrayD<f64>,
+    a: &View<'_>,
+    b: &View<'_>,
+    out: &mut ViewMut<'_>,
     f: impl Fn(f64, f64) -> f64,
 ) -> Result<()> {
     if let (Some(xa), Some(xb), Some(os)) = (a.as_slice(), b.as_slice(), out.as_slice_mut()) {
@@ -224,47 +212,19 @@ pub(crate) fn zip_into(
     Ok(())
 }
 
-/// `acc += g * d(x, y)` elementwise (one-input ops: `x`, `y`, `g` and
-/// `acc` share one shape).
-pub(crate) fn accumulate_unary(
-    x: &ArrayD<f64>,
-    y: &ArrayD<f64>,
-    g: &ArrayD<f64>,
-    acc: &mut ArrayD<f64>,
-    d: impl Fn(f64, f64) -> f64,
-) -> Result<()> {
-    same_shape(g, acc)?;
-    if let (Some(xs), Some(ys), Some(gs), Some(accs)) =
-        (x.as_slice(), y.as_slice(), g.as_slice(), acc.as_slice_mut())
-        && xs.len() == accs.len()
-        && ys.len() == accs.len()
-    {
-        for (((a, &g), &x), &y) in accs.iter_mut().zip(gs).zip(xs).zip(ys) {
-            *a += g * d(x, y);
-        }
-        return Ok(());
-    }
-    Zip::from(acc)
-        .and(g)
-        .and(x)
-        .and(y)
-        .for_each(|a, &g, &x, &y| *a += g * d(x, y));
-    Ok(())
-}
-
 /// `acc += sum over broadcast axes of g * d(a, b, y)`, for input `i` of a
 /// two-input op; `acc` has that input's shape, `g` and `y` the output's.
 pub(crate) fn accumulate_binary(
     i: usize,
-    a: &ArrayD<f64>,
-    b: &ArrayD<f64>,
-    y: &ArrayD<f64>,
-    g: &ArrayD<f64>,
-    acc: &mut ArrayD<f64>,
+    a: &View<'_>,
+    b: &View<'_>,
+    y: &View<'_>,
+    g: &View<'_>,
+    acc: &mut ViewMut<'_>,
     d: impl Fn(f64, f64, f64) -> f64,
 ) -> Result<()> {
     let shape = y.shape().to_vec();
-    same_shape(g, y)?;
+    same_shape(g.shape(), y.shape())?;
     if acc.shape() == shape.as_slice() {
         if let (Some(xa), Some(xb), Some(ys), Some(gs), Some(accs)) = (
             a.as_slice(),
@@ -292,7 +252,7 @@ pub(crate) fn accumulate_binary(
     // Input i was broadcast: each output element adds into the input
     // element it came from.
     let input = if i == 0 { a } else { b };
-    same_shape(input, acc)?;
+    same_shape(input.shape(), acc.shape())?;
     let map = BroadcastMap::new(&shape, acc.shape());
     let (av, bv) = (broadcast(a, &shape)?, broadcast(b, &shape)?);
     let accs = acc
@@ -308,8 +268,8 @@ pub(crate) fn accumulate_binary(
 }
 
 /// `acc += g * c` elementwise (shapes equal): a constant derivative.
-pub(crate) fn accumulate_scaled(g: &ArrayD<f64>, c: f64, acc: &mut ArrayD<f64>) -> Result<()> {
-    same_shape(g, acc)?;
+pub(crate) fn accumulate_scaled(g: &View<'_>, c: f64, acc: &mut ViewMut<'_>) -> Result<()> {
+    same_shape(g.shape(), acc.shape())?;
     if let (Some(gs), Some(accs)) = (g.as_slice(), acc.as_slice_mut()) {
         accs.iter_mut().zip(gs).for_each(|(a, &g)| *a += g * c);
     } else {
@@ -318,7 +278,7 @@ pub(crate) fn accumulate_scaled(g: &ArrayD<f64>, c: f64, acc: &mut ArrayD<f64>) 
     Ok(())
 }
 
-fn broadcast<'a>(a: &'a ArrayD<f64>, shape: &[usize]) -> Result<ndarray::ArrayViewD<'a, f64>> {
+fn broadcast<'a>(a: &'a View<'_>, shape: &[usize]) -> Result<View<'a>> {
     a.broadcast(ndarray::IxDyn(shape)).ok_or_else(|| {
         Error::internal(format!(
             "elementwise kernel: shape {:?} does not broadcast to {shape:?}",
@@ -327,14 +287,85 @@ fn broadcast<'a>(a: &'a ArrayD<f64>, shape: &[usize]) -> Result<ndarray::ArrayVi
     })
 }
 
-fn same_shape(a: &ArrayD<f64>, b: &ArrayD<f64>) -> Result<()> {
-    if a.shape() == b.shape() {
+fn same_shape(a: &[usize], b: &[usize]) -> Result<()> {
+    if a == b {
         Ok(())
     } else {
         Err(Error::internal(format!(
-            "elementwise kernel: shapes {:?} and {:?} differ",
-            a.shape(),
-            b.shape()
+            "elementwise kernel: shapes {a:?} and {b:?} differ"
         )))
+    }
+}
+
+// Flat kernels (ops::Flat): operands are as long as the output, or one
+// value broadcast to every element; a gradient one long sums over all.
+
+/// `out = f(x)` elementwise.
+pub(crate) fn map_flat(x: &[f64], out: &mut [f64], f: impl Fn(f64) -> f64) {
+    out.iter_mut().zip(x).for_each(|(o, &v)| *o = f(v));
+}
+
+/// `out = f(a, b)` elementwise.
+pub(crate) fn zip_flat(a: &[f64], b: &[f64], out: &mut [f64], f: impl Fn(f64, f64) -> f64) {
+    let n = out.len();
+    match (a.len() == n, b.len() == n, a.first(), b.first()) {
+        (true, true, _, _) => out
+            .iter_mut()
+            .zip(a.iter().zip(b))
+            .for_each(|(o, (&p, &q))| *o = f(p, q)),
+        (true, false, _, Some(&q)) => out.iter_mut().zip(a).for_each(|(o, &p)| *o = f(p, q)),
+        (false, true, Some(&p), _) => out.iter_mut().zip(b).for_each(|(o, &q)| *o = f(p, q)),
+        (false, false, Some(&p), Some(&q)) => out.fill(f(p, q)),
+        _ => {}
+    }
+}
+
+/// `acc += c * g`, summed when `acc` is one value for many.
+pub(crate) fn add_scaled_flat(g: &[f64], c: f64, acc: &mut [f64]) {
+    match acc {
+        [a] if g.len() != 1 => *a += c * g.iter().sum::<f64>(),
+        _ => acc.iter_mut().zip(g).for_each(|(a, &v)| *a += c * v),
+    }
+}
+
+/// `acc += g * d(x, y)` elementwise (one-operand ops).
+pub(crate) fn accumulate_map_flat(
+    x: &[f64],
+    y: &[f64],
+    g: &[f64],
+    acc: &mut [f64],
+    d: impl Fn(f64, f64) -> f64,
+) {
+    for (((a, &g), &x), &y) in acc.iter_mut().zip(g).zip(x).zip(y) {
+        *a += g * d(x, y);
+    }
+}
+
+/// `acc += g * d(a, b, y)` for one operand of a two-operand op, summed
+/// when that operand is one value broadcast.
+pub(crate) fn accumulate_zip_flat(
+    a: &[f64],
+    b: &[f64],
+    y: &[f64],
+    g: &[f64],
+    acc: &mut [f64],
+    d: impl Fn(f64, f64, f64) -> f64,
+) {
+    let n = y.len();
+    let at = |s: &[f64], k: usize| if s.len() == 1 { s[0] } else { s[k] };
+    if a.len() == n && b.len() == n && acc.len() == n {
+        for ((((acc, &g), &a), &b), &y) in acc.iter_mut().zip(g).zip(a).zip(b).zip(y) {
+            *acc += g * d(a, b, y);
+        }
+    } else if acc.len() == n && g.len() == n {
+        for (k, acc) in acc.iter_mut().enumerate() {
+            *acc += g[k] * d(at(a, k), at(b, k), y[k]);
+        }
+    } else if let [acc] = acc
+        && g.len() == n
+    {
+        *acc += (0..n)
+            .map(|k| g[k] * d(at(a, k), at(b, k), y[k]))
+            .sum::<f64>();
     }
 }

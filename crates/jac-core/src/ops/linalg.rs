@@ -74,12 +74,12 @@ fn plan(a: &[usize], b: &[usize]) -> Result<Plan> {
 }
 
 /// `a` as a `[.., rows, cols]` view (a 1-D `a` as one row or one column).
-fn promoted<'a>(a: &'a ArrayD<f64>, as_row: bool) -> Result<ArrayViewD<'a, f64>> {
+fn promoted<'a>(a: &ArrayViewD<'a, f64>, as_row: bool) -> Result<ArrayViewD<'a, f64>> {
     if a.ndim() > 1 {
-        return Ok(a.view());
+        return Ok(a.clone());
     }
     let ax = if as_row { 0 } else { 1 };
-    Ok(a.view().insert_axis(Axis(ax)))
+    Ok(a.clone().insert_axis(Axis(ax)))
 }
 
 fn matrix<'a>(v: ArrayViewD<'a, f64>) -> Result<ArrayView2<'a, f64>> {
@@ -223,7 +223,7 @@ fn rows_mat(a: &[f64], m: usize, b: &[f64], p: usize, out: &mut [f64]) {
 /// Up to this many rows on the left, a product goes through [`rows_mat`].
 const FEW_ROWS: usize = 16;
 
-fn product(a: &ArrayD<f64>, b: &ArrayD<f64>, plan: &Plan) -> Result<ArrayD<f64>> {
+fn product(a: &ArrayViewD<'_, f64>, b: &ArrayViewD<'_, f64>, plan: &Plan) -> Result<ArrayD<f64>> {
     let (m, n, p) = (plan.m, plan.n, plan.p);
     // Nothing to multiply: an empty output (whose batch axes may be far
     // longer than memory) or an empty inner dimension (a sum of nothing).
@@ -320,8 +320,8 @@ impl Op for Matmul {
         "matmul"
     }
 
-    fn forward(&self, x: &[&ArrayD<f64>]) -> Result<ArrayD<f64>> {
-        product(x[0], x[1], &self.plan)
+    fn forward(&self, x: &[ArrayViewD<'_, f64>]) -> Result<ArrayD<f64>> {
+        product(&x[0], &x[1], &self.plan)
     }
 
     /// A product costs its multiply-adds.

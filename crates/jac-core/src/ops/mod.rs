@@ -29,7 +29,7 @@ pub mod unary;
 use std::fmt;
 use std::sync::Arc;
 
-use ndarray::ArrayD;
+use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 
 use crate::cotangent::{Cot, Partial, Sparse};
 use crate::error::{Error, Result};
@@ -42,7 +42,7 @@ pub(crate) trait Op: Send + Sync + fmt::Debug {
 
     /// Computes the output value from the input values. Shapes were checked
     /// when the op was built, but a rule still reports rather than panics.
-    fn forward(&self, inputs: &[&ArrayD<f64>]) -> Result<ArrayD<f64>>;
+    fn forward(&self, inputs: &[ArrayViewD<'_, f64>]) -> Result<ArrayD<f64>>;
 
     /// Returns one gradient per input (`None` for inputs the context says are
     /// not needed, or that get no gradient) from the output's cotangent `g`,
@@ -76,7 +76,11 @@ pub(crate) trait Op: Send + Sync + fmt::Debug {
     /// (a compiled program's planned buffer), instead of a new array: every
     /// elementwise op has one, and ops that only move values (reshape,
     /// slice). `None`: the op has no such kernel.
-    fn forward_into(&self, _inputs: &[&ArrayD<f64>], _out: &mut ArrayD<f64>) -> Option<Result<()>> {
+    fn forward_into(
+        &self,
+        _inputs: &[ArrayViewD<'_, f64>],
+        _out: &mut ArrayViewMutD<'_, f64>,
+    ) -> Option<Result<()>> {
         None
     }
 
@@ -88,11 +92,17 @@ pub(crate) trait Op: Send + Sync + fmt::Debug {
     fn vjp_into(
         &self,
         _i: usize,
-        _inputs: &[&ArrayD<f64>],
-        _output: &ArrayD<f64>,
-        _g: &ArrayD<f64>,
-        _acc: &mut ArrayD<f64>,
+        _inputs: &[ArrayViewD<'_, f64>],
+        _output: &ArrayViewD<'_, f64>,
+        _g: &ArrayViewD<'_, f64>,
+        _acc: &mut ArrayViewMutD<'_, f64>,
     ) -> Option<Result<()>> {
+        None
+    }
+
+    /// The op's kernels on flat buffers, for a recorded program, if it has
+    /// them (elementwise ops, reshape, slice): the op itself, as a [`Flat`].
+    fn flat(self: Arc<Self>) -> Option<Arc<dyn Flat>> {
         None
     }
 
@@ -102,6 +112,71 @@ pub(crate) trait Op: Send + Sync + fmt::Debug {
     fn vjp_sparse(&self, _cx: &VjpContext<'_>, _g: &Sparse) -> Option<Result<Vec<Option<Cot>>>> {
         None
     }
+}
+
+/// An op's forward and VJP rules on flat row-major buffers: how a recorded
+/// program ([`crate::Function`]) runs the ops that make up most of it, on
+/// slices of its planned storage, from the same statements as the op's
+/// graph rules. Kernels do not check lengths: the program calls them only
+/// with operands whose shapes [`Flat::applies`] accepted.
+pub(crate) trait Flat: Send + Sync {
+    /// Whether the kernels take operands of these shapes. By default (the
+    /// elementwise ops) each operand has the output's number of elements,
+    /// or one (a broadcast scalar).
+    fn applies(&self, inputs: &[&[usize]], output: &[usize]) -> bool {
+        let n = numel(output);
+        n.is_some() && inputs.iter().all(|s| numel(s) == n || numel(s) == Some(1))
+    }
+
+    /// Whether the output is its operand's buffer as it is (a reshape): a
+    /// program may then keep both in one place and run nothing.
+    fn is_view(&self) -> bool {
+        false
+    }
+
+    /// Writes the output into `out` from the operands `inputs`.
+    fn forward_flat(&self, inputs: &[&[f64]], out: &mut [f64]);
+
+    /// Adds the VJP of the cotangent `g` with respect to operand `i` into
+    /// `acc` (that operand's length), `y` being the output.
+    fn vjp_flat(&self, i: usize, inputs: &[&[f64]], y: &[f64], g: &[f64], acc: &mut [f64]);
+
+    /// The output from one or two operands of one value each (a scalar
+    /// program's steps): [`Flat::forward_flat`] on numbers, which
+    /// elementwise ops state directly.
+    fn forward_scalar(&self, x: &[f64]) -> f64 {
+        let mut out = [0.0];
+        match x {
+            [a] => self.forward_flat(&[&[*a]], &mut out),
+            [a, b] => self.forward_flat(&[&[*a], &[*b]], &mut out),
+            _ => return f64::NAN,
+        }
+        out[0]
+    }
+
+    /// The derivative of the output with respect to each operand, into
+    /// `d`, at operands `x` of one value each and output `y`: the VJP of a
+    /// cotangent of 1.
+    fn partials_scalar(&self, x: &[f64], y: f64, d: &mut [f64; 2]) {
+        let operands: [&[f64]; 2] = match x {
+            [a] => [std::slice::from_ref(a), &[]],
+            [a, b] => [std::slice::from_ref(a), std::slice::from_ref(b)],
+            _ => return,
+        };
+        for (i, d) in d.iter_mut().enumerate().take(x.len()) {
+            let mut acc = [0.0];
+            self.vjp_flat(i, &operands[..x.len()], &[y], &[1.0], &mut acc);
+            *d = acc[0];
+        }
+    }
+}
+
+/// The number of elements of `shape`, `None` past `usize`.
+pub(crate) fn numel(shape: &[usize]) -> Option<usize> {
+    if shape.contains(&0) {
+        return Some(0);
+    }
+    shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d))
 }
 
 /// What a VJP rule sees besides the cotangent: the op's inputs and output,
@@ -156,11 +231,11 @@ pub(crate) fn apply(op: impl Op + 'static, inputs: Vec<Tensor>) -> Result<Tensor
 /// [`crate::Function`] replaying its program).
 pub(crate) fn apply_shared(op: Arc<dyn Op>, inputs: Vec<Tensor>) -> Result<Tensor> {
     let value = match inputs.as_slice() {
-        [a] => forward(op.as_ref(), &[a.value()])?,
-        [a, b] => forward(op.as_ref(), &[a.value(), b.value()])?,
+        [a] => forward(op.as_ref(), &[a.value().view()])?,
+        [a, b] => forward(op.as_ref(), &[a.value().view(), b.value().view()])?,
         many => forward(
             op.as_ref(),
-            &many.iter().map(Tensor::value).collect::<Vec<_>>(),
+            &many.iter().map(|t| t.value().view()).collect::<Vec<_>>(),
         )?,
     };
     Ok(Tensor::from_op(op, inputs, value))
@@ -169,7 +244,7 @@ pub(crate) fn apply_shared(op: Arc<dyn Op>, inputs: Vec<Tensor>) -> Result<Tenso
 /// `op`'s forward rule on `inputs` into a new array, after asking the
 /// allocator for as much as the largest input (see [`apply`]): how both a
 /// graph and a replay compute an op without an in-place kernel.
-pub(crate) fn forward(op: &dyn Op, inputs: &[&ArrayD<f64>]) -> Result<ArrayD<f64>> {
+pub(crate) fn forward(op: &dyn Op, inputs: &[ArrayViewD<'_, f64>]) -> Result<ArrayD<f64>> {
     if let Some(largest) = inputs.iter().max_by_key(|a| a.len()) {
         crate::alloc::reserve(largest.len(), largest.shape(), op.name())?;
     }

@@ -47,8 +47,8 @@ impl Op for Sum {
     /// Sums axis by axis from the last, so every intermediate is smaller
     /// than the input, and keeps reduced axes by inserting them: no step
     /// assumes a memory layout (a stacked or transposed operand is strided).
-    fn forward(&self, x: &[&ArrayD<f64>]) -> Result<ArrayD<f64>> {
-        let a = x[0];
+    fn forward(&self, x: &[ArrayViewD<'_, f64>]) -> Result<ArrayD<f64>> {
+        let a = &x[0];
         let out_shape = reduced_shape(&self.input_shape, &self.axes, self.keepdim);
         // An empty operand sums to zeros without walking its (maybe huge)
         // dims; a full reduction is one number.
@@ -180,7 +180,7 @@ impl Op for Max {
         "max"
     }
 
-    fn forward(&self, x: &[&ArrayD<f64>]) -> Result<ArrayD<f64>> {
+    fn forward(&self, x: &[ArrayViewD<'_, f64>]) -> Result<ArrayD<f64>> {
         let ax = Axis(self.axis);
         let out = x[0].map_axis(ax, |lane| lane[argmax(lane.into_dyn())]);
         Ok(if self.keepdim {

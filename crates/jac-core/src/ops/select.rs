@@ -1,6 +1,6 @@
 //! Selection by a constant mask.
 
-use ndarray::{ArrayD, Zip};
+use ndarray::{ArrayD, ArrayViewD, Zip};
 
 use super::{Op, VjpContext, apply};
 use crate::alloc::check_alloc;
@@ -20,10 +20,10 @@ impl Op for Where {
         "where"
     }
 
-    fn forward(&self, x: &[&ArrayD<f64>]) -> Result<ArrayD<f64>> {
+    fn forward(&self, x: &[ArrayViewD<'_, f64>]) -> Result<ArrayD<f64>> {
         let m = view_as(self.mask.value(), &self.shape)?;
-        let a = view_as(x[0], &self.shape)?;
-        let b = view_as(x[1], &self.shape)?;
+        let a = view_as(&x[0], &self.shape)?;
+        let b = view_as(&x[1], &self.shape)?;
         Ok(Zip::from(&m)
             .and(&a)
             .and(&b)

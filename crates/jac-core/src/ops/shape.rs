@@ -1,9 +1,11 @@
 //! Ops that move values without arithmetic: reshape, transpose, slice (and
 //! its adjoint, slice-scatter), concat, stack, broadcast_to.
 
+use std::sync::Arc;
+
 use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn};
 
-use super::{Op, VjpContext, apply, normalize_axis, one};
+use super::{Flat, Op, VjpContext, apply, normalize_axis, one};
 use crate::alloc::{check_alloc, checked_numel, reserve, try_zeros};
 use crate::broadcast::{broadcast_shapes, reshape_to, view_as};
 use crate::cotangent::{Cot, Sparse};
@@ -27,7 +29,7 @@ impl Op for Reshape {
         "reshape"
     }
 
-    fn forward(&self, x: &[&ArrayD<f64>]) -> Result<ArrayD<f64>> {
+    fn forward(&self, x: &[ArrayViewD<'_, f64>]) -> Result<ArrayD<f64>> {
         standard(x[0].view())
             .into_shape_with_order(IxDyn(&self.shape))
             .map_err(|e| Error::internal(format!("reshape: {e}")))
@@ -47,37 +49,27 @@ impl Op for Reshape {
         Some(Ok(vec![Some(Cot::Sparse(moved))]))
     }
 
-    fn forward_into(&self, x: &[&ArrayD<f64>], out: &mut ArrayD<f64>) -> Option<Result<()>> {
-        Some(same_order(x[0], out, |o, v| *o = v))
-    }
-
-    fn vjp_into(
-        &self,
-        _i: usize,
-        _x: &[&ArrayD<f64>],
-        _y: &ArrayD<f64>,
-        g: &ArrayD<f64>,
-        acc: &mut ArrayD<f64>,
-    ) -> Option<Result<()>> {
-        Some(same_order(g, acc, |a, v| *a += v))
+    fn flat(self: Arc<Self>) -> Option<Arc<dyn Flat>> {
+        Some(self)
     }
 }
 
-/// `f(to, from)` for the elements of two arrays of one size, paired in
-/// row-major order (a reshape's values and cotangents).
-fn same_order(from: &ArrayD<f64>, to: &mut ArrayD<f64>, f: impl Fn(&mut f64, f64)) -> Result<()> {
-    if from.len() != to.len() {
-        return Err(Error::internal(format!(
-            "reshape kernel: {} values for {}",
-            from.len(),
-            to.len()
-        )));
+/// Row-major order is the same before and after: a copy, or no step at all
+/// where the program keeps both in one buffer.
+impl Flat for Reshape {
+    fn is_view(&self) -> bool {
+        true
     }
-    match (from.as_slice(), to.as_slice_mut()) {
-        (Some(src), Some(dst)) => dst.iter_mut().zip(src).for_each(|(o, &v)| f(o, v)),
-        _ => to.iter_mut().zip(from.iter()).for_each(|(o, &v)| f(o, v)),
+
+    fn forward_flat(&self, x: &[&[f64]], out: &mut [f64]) {
+        if let [x] = x {
+            out.iter_mut().zip(*x).for_each(|(o, &v)| *o = v);
+        }
     }
-    Ok(())
+
+    fn vjp_flat(&self, _i: usize, _x: &[&[f64]], _y: &[f64], g: &[f64], acc: &mut [f64]) {
+        acc.iter_mut().zip(g).for_each(|(a, &v)| *a += v);
+    }
 }
 
 /// `a` with a new `shape` of the same number of elements, in row-major
@@ -133,7 +125,7 @@ impl Op for Transpose {
         "transpose"
     }
 
-    fn forward(&self, x: &[&ArrayD<f64>]) -> Result<ArrayD<f64>> {
+    fn forward(&self, x: &[ArrayViewD<'_, f64>]) -> Result<ArrayD<f64>> {
         Ok(standard(x[0].view().permuted_axes(IxDyn(&self.perm))))
     }
 
@@ -207,6 +199,10 @@ impl Strided {
 #[derive(Debug)]
 pub(crate) struct Slice {
     at: Strided,
+    /// The operand's length along the axis, and its number of values
+    /// after the axis (0 for an empty operand), for the flat kernels.
+    axis_len: usize,
+    inner: usize,
 }
 
 impl Op for Slice {
@@ -214,8 +210,8 @@ impl Op for Slice {
         "slice"
     }
 
-    fn forward(&self, x: &[&ArrayD<f64>]) -> Result<ArrayD<f64>> {
-        let a = x[0];
+    fn forward(&self, x: &[ArrayViewD<'_, f64>]) -> Result<ArrayD<f64>> {
+        let a = &x[0];
         let at = self.at;
         if a.is_empty() {
             return try_zeros(&at.sliced_shape(a.shape()), "slice");
@@ -244,39 +240,53 @@ impl Op for Slice {
         )?)
     }
 
-    fn forward_into(&self, x: &[&ArrayD<f64>], out: &mut ArrayD<f64>) -> Option<Result<()>> {
-        // Empty: the axis may be far longer than memory, and there is
-        // nothing to move.
+    fn flat(self: Arc<Self>) -> Option<Arc<dyn Flat>> {
+        Some(self)
+    }
+}
+
+/// In row-major order an operand is `outer` blocks of `axis_len` rows of
+/// `inner` values, and its slice the same blocks of the chosen rows.
+impl Flat for Slice {
+    fn applies(&self, _inputs: &[&[usize]], _output: &[usize]) -> bool {
+        true
+    }
+
+    fn forward_flat(&self, x: &[&[f64]], out: &mut [f64]) {
+        let [x] = x else { return };
+        let (inner, at) = (self.inner, self.at);
         if out.is_empty() {
-            return Some(Ok(()));
+            return;
         }
-        let axis = Axis(self.at.axis);
-        for (k, p) in self.at.positions().enumerate() {
-            out.index_axis_mut(axis, k)
-                .assign(&x[0].index_axis(axis, p));
+        for (to, from) in out
+            .chunks_exact_mut(at.len * inner)
+            .zip(x.chunks_exact(self.axis_len * inner))
+        {
+            for (row, p) in to.chunks_exact_mut(inner).zip(at.positions()) {
+                if let Some(src) = from.get(p * inner..(p + 1) * inner) {
+                    row.copy_from_slice(src);
+                }
+            }
         }
-        Some(Ok(()))
     }
 
     /// Adds the cotangent into the sliced positions only: no zero tensor of
     /// the input's size per slice.
-    fn vjp_into(
-        &self,
-        _i: usize,
-        _x: &[&ArrayD<f64>],
-        _y: &ArrayD<f64>,
-        g: &ArrayD<f64>,
-        acc: &mut ArrayD<f64>,
-    ) -> Option<Result<()>> {
+    fn vjp_flat(&self, _i: usize, _x: &[&[f64]], _y: &[f64], g: &[f64], acc: &mut [f64]) {
+        let (inner, at) = (self.inner, self.at);
         if g.is_empty() {
-            return Some(Ok(()));
+            return;
         }
-        let axis = Axis(self.at.axis);
-        for (k, p) in self.at.positions().enumerate() {
-            let mut part = acc.index_axis_mut(axis, p);
-            part.zip_mut_with(&g.index_axis(axis, k), |a, &v| *a += v);
+        for (to, from) in acc
+            .chunks_exact_mut(self.axis_len * inner)
+            .zip(g.chunks_exact(at.len * inner))
+        {
+            for (row, p) in from.chunks_exact(inner).zip(at.positions()) {
+                if let Some(dst) = to.get_mut(p * inner..(p + 1) * inner) {
+                    dst.iter_mut().zip(row).for_each(|(a, &v)| *a += v);
+                }
+            }
         }
-        Some(Ok(()))
     }
 }
 
@@ -316,7 +326,21 @@ fn slice_strided(a: &Tensor, at: Strided) -> Result<Tensor> {
     if at.step == 1 && at.start == 0 && at.len == a.shape()[at.axis] {
         return Ok(a.clone());
     }
-    apply(Slice { at }, vec![a.clone()])
+    let shape = a.shape();
+    let inner = if a.numel() == 0 {
+        0
+    } else {
+        shape[at.axis + 1..].iter().product()
+    };
+    let axis_len = shape[at.axis];
+    apply(
+        Slice {
+            at,
+            axis_len,
+            inner,
+        },
+        vec![a.clone()],
+    )
 }
 
 /// The adjoint of [`Slice`]: places its input at strided positions of a zero
@@ -332,7 +356,7 @@ impl Op for SliceScatter {
         "slice_scatter"
     }
 
-    fn forward(&self, x: &[&ArrayD<f64>]) -> Result<ArrayD<f64>> {
+    fn forward(&self, x: &[ArrayViewD<'_, f64>]) -> Result<ArrayD<f64>> {
         let mut out = try_zeros(&self.shape, "slice: gradient")?;
         if x[0].is_empty() {
             return Ok(out);
@@ -362,7 +386,7 @@ impl Op for Concat {
         "concat"
     }
 
-    fn forward(&self, x: &[&ArrayD<f64>]) -> Result<ArrayD<f64>> {
+    fn forward(&self, x: &[ArrayViewD<'_, f64>]) -> Result<ArrayD<f64>> {
         let views: Vec<_> = x.iter().map(|a| a.view()).collect();
         ndarray::concatenate(Axis(self.axis), &views)
             .map_err(|e| Error::internal(format!("concat: {e}")))
@@ -441,7 +465,7 @@ impl Op for Stack {
         "stack"
     }
 
-    fn forward(&self, x: &[&ArrayD<f64>]) -> Result<ArrayD<f64>> {
+    fn forward(&self, x: &[ArrayViewD<'_, f64>]) -> Result<ArrayD<f64>> {
         let views: Vec<_> = x.iter().map(|a| a.view()).collect();
         ndarray::stack(Axis(self.axis), &views).map_err(|e| Error::internal(format!("stack: {e}")))
     }
@@ -509,8 +533,8 @@ impl Op for BroadcastTo {
         "broadcast_to"
     }
 
-    fn forward(&self, x: &[&ArrayD<f64>]) -> Result<ArrayD<f64>> {
-        Ok(standard(view_as(x[0], &self.shape)?))
+    fn forward(&self, x: &[ArrayViewD<'_, f64>]) -> Result<ArrayD<f64>> {
+        Ok(standard(view_as(&x[0], &self.shape)?))
     }
 
     /// The cotangent as is: the sweep's `sum_to` folds it to the input.

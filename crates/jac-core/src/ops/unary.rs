@@ -7,13 +7,15 @@
 //! on numbers. Derivatives that are piecewise constant (relu, abs) are
 //! constants, so their second derivative is 0 as it should be.
 
-use ndarray::ArrayD;
+use std::sync::Arc;
+
+use ndarray::{ArrayD, ArrayViewD};
 
 use super::elementwise::{
-    Algebra, Derivative, accumulate_scaled, accumulate_unary, map_into, number, sigmoid_value,
+    Algebra, Derivative, accumulate_map_flat, add_scaled_flat, map_flat, number, sigmoid_value,
     sign, step, times,
 };
-use super::{Op, VjpContext, apply, finite, one};
+use super::{Flat, Op, VjpContext, apply, finite, one};
 use crate::cotangent::Partial;
 use crate::error::Result;
 use crate::tensor::Tensor;
@@ -57,8 +59,8 @@ macro_rules! unary_op {
                 $name
             }
 
-            fn forward(&self, x: &[&ArrayD<f64>]) -> Result<ArrayD<f64>> {
-                crate::pool::map(x[0], $forward)
+            fn forward(&self, x: &[ArrayViewD<'_, f64>]) -> Result<ArrayD<f64>> {
+                crate::pool::map(&x[0], $forward)
             }
 
             fn vjp(&self, cx: &VjpContext<'_>, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
@@ -75,24 +77,37 @@ macro_rules! unary_op {
                 Some(Ok(numbers(x[0].value(), y, at, $ty::derivative::<f64>)))
             }
 
-            fn forward_into(&self, x: &[&ArrayD<f64>], out: &mut ArrayD<f64>) -> Option<Result<()>> {
-                Some(map_into(x[0], out, $forward))
+            fn flat(self: Arc<Self>) -> Option<Arc<dyn Flat>> {
+                Some(self)
+            }
+        }
+
+        impl Flat for $ty {
+            fn forward_flat(&self, x: &[&[f64]], out: &mut [f64]) {
+                if let [x] = x {
+                    map_flat(x, out, $forward);
+                }
             }
 
-            fn vjp_into(
-                &self,
-                _i: usize,
-                x: &[&ArrayD<f64>],
-                y: &ArrayD<f64>,
-                g: &ArrayD<f64>,
-                acc: &mut ArrayD<f64>,
-            ) -> Option<Result<()>> {
-                Some(match $ty::derivative::<f64>(&1.0, &1.0) {
-                    Ok(Derivative::Constant(c)) => accumulate_scaled(g, c, acc),
-                    _ => accumulate_unary(x[0], y, g, acc, |x, y| {
+            fn vjp_flat(&self, _i: usize, x: &[&[f64]], y: &[f64], g: &[f64], acc: &mut [f64]) {
+                let [x] = x else { return };
+                match $ty::derivative::<f64>(&1.0, &1.0) {
+                    Ok(Derivative::Constant(c)) => add_scaled_flat(g, c, acc),
+                    _ => accumulate_map_flat(x, y, g, acc, |x, y| {
                         number($ty::derivative::<f64>(&x, &y))
                     }),
-                })
+                }
+            }
+
+            fn forward_scalar(&self, x: &[f64]) -> f64 {
+                let f = $forward;
+                x.first().map_or(f64::NAN, |&v| f(v))
+            }
+
+            fn partials_scalar(&self, x: &[f64], y: f64, d: &mut [f64; 2]) {
+                if let Some(&x) = x.first() {
+                    d[0] = number($ty::derivative::<f64>(&x, &y));
+                }
             }
         }
 
@@ -259,9 +274,9 @@ macro_rules! scalar_op {
                 $name
             }
 
-            fn forward(&self, x: &[&ArrayD<f64>]) -> Result<ArrayD<f64>> {
+            fn forward(&self, x: &[ArrayViewD<'_, f64>]) -> Result<ArrayD<f64>> {
                 let $s = self.0;
-                crate::pool::map(x[0], |$v| $forward)
+                crate::pool::map(&x[0], |$v| $forward)
             }
 
             fn vjp(&self, _cx: &VjpContext<'_>, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
@@ -278,20 +293,30 @@ macro_rules! scalar_op {
                 Some(Ok(Partial::Constant(self.derivative())))
             }
 
-            fn forward_into(&self, x: &[&ArrayD<f64>], out: &mut ArrayD<f64>) -> Option<Result<()>> {
+            fn flat(self: Arc<Self>) -> Option<Arc<dyn Flat>> {
+                Some(self)
+            }
+        }
+
+        impl Flat for $ty {
+            fn forward_flat(&self, x: &[&[f64]], out: &mut [f64]) {
                 let $s = self.0;
-                Some(map_into(x[0], out, |$v| $forward))
+                if let [x] = x {
+                    map_flat(x, out, |$v| $forward);
+                }
             }
 
-            fn vjp_into(
-                &self,
-                _i: usize,
-                _x: &[&ArrayD<f64>],
-                _y: &ArrayD<f64>,
-                g: &ArrayD<f64>,
-                acc: &mut ArrayD<f64>,
-            ) -> Option<Result<()>> {
-                Some(accumulate_scaled(g, self.derivative(), acc))
+            fn vjp_flat(&self, _i: usize, _x: &[&[f64]], _y: &[f64], g: &[f64], acc: &mut [f64]) {
+                add_scaled_flat(g, self.derivative(), acc);
+            }
+
+            fn forward_scalar(&self, x: &[f64]) -> f64 {
+                let $s = self.0;
+                x.first().map_or(f64::NAN, |&$v| $forward)
+            }
+
+            fn partials_scalar(&self, _x: &[f64], _y: f64, d: &mut [f64; 2]) {
+                d[0] = self.derivative();
             }
         }
 
@@ -336,9 +361,9 @@ impl Op for PowScalar {
         "pow_scalar"
     }
 
-    fn forward(&self, x: &[&ArrayD<f64>]) -> Result<ArrayD<f64>> {
+    fn forward(&self, x: &[ArrayViewD<'_, f64>]) -> Result<ArrayD<f64>> {
         let p = self.0;
-        crate::pool::map(x[0], |v| v.powf(p))
+        crate::pool::map(&x[0], |v| v.powf(p))
     }
 
     fn vjp(&self, cx: &VjpContext<'_>, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
@@ -365,26 +390,41 @@ impl Op for PowScalar {
         })))
     }
 
-    fn forward_into(&self, x: &[&ArrayD<f64>], out: &mut ArrayD<f64>) -> Option<Result<()>> {
+    fn flat(self: Arc<Self>) -> Option<Arc<dyn Flat>> {
+        Some(self)
+    }
+}
+
+impl Flat for PowScalar {
+    fn forward_flat(&self, x: &[&[f64]], out: &mut [f64]) {
         let p = self.0;
-        Some(map_into(x[0], out, |v| v.powf(p)))
+        if let [x] = x {
+            map_flat(x, out, |v| v.powf(p));
+        }
     }
 
-    fn vjp_into(
-        &self,
-        _i: usize,
-        x: &[&ArrayD<f64>],
-        y: &ArrayD<f64>,
-        g: &ArrayD<f64>,
-        acc: &mut ArrayD<f64>,
-    ) -> Option<Result<()>> {
-        let p = self.0;
-        if p == 0.0 {
-            return Some(Ok(()));
+    fn vjp_flat(&self, _i: usize, x: &[&[f64]], y: &[f64], g: &[f64], acc: &mut [f64]) {
+        let (p, [x]) = (self.0, x) else { return };
+        if p != 0.0 {
+            accumulate_map_flat(x, y, g, acc, |x, _y| {
+                PowScalar::derivative(p, &x).unwrap_or(f64::NAN)
+            });
         }
-        Some(accumulate_unary(x[0], y, g, acc, |x, _y| {
-            PowScalar::derivative(p, &x).unwrap_or(f64::NAN)
-        }))
+    }
+
+    fn forward_scalar(&self, x: &[f64]) -> f64 {
+        x.first().map_or(f64::NAN, |&v| v.powf(self.0))
+    }
+
+    fn partials_scalar(&self, x: &[f64], _y: f64, d: &mut [f64; 2]) {
+        let p = self.0;
+        if let Some(&x) = x.first() {
+            d[0] = if p == 0.0 {
+                0.0
+            } else {
+                PowScalar::derivative(p, &x).unwrap_or(f64::NAN)
+            };
+        }
     }
 }
 
