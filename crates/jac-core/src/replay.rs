@@ -27,7 +27,7 @@ use crate::backward::check_rule_arity;
 use crate::broadcast::sum_to;
 use crate::error::{Error, Result};
 use crate::graph::GradMode;
-use crate::ops::{Flat, Op, VjpContext, forward};
+use crate::ops::{Flat, Op, ScalarRule, VjpContext, forward};
 use crate::tensor::Tensor;
 
 /// Where an instruction finds an operand.
@@ -118,6 +118,8 @@ struct Step {
     /// cotangent, then each operand's ([`NO_SCALAR`] for a constant's
     /// cotangent or a missing operand).
     scalar: [u32; 6],
+    /// A scalar step's rule, inline: replaying it reads nothing else.
+    rule: Option<ScalarRule>,
 }
 
 /// An entry of [`Step::scalar`] that is not there.
@@ -180,24 +182,24 @@ impl Plan {
                 k.applies(&shapes, &instr.shape)
             });
             let operand = plan.operands[from as usize..].first().copied();
-            let (kind, out, scalar) = match (&kernel, operand) {
+            let (kind, out, scalar, rule) = match (&kernel, operand) {
                 (Some(k), Some(s)) if k.is_view() && plan.buffer(s).cot().is_some() => {
                     plan.slots.push(s);
-                    (Kind::View, s, [NO_SCALAR; 6])
+                    (Kind::View, s, [NO_SCALAR; 6], None)
                 }
                 (k, _) => {
                     let out = plan.place(&instr.shape, true)?;
                     let ones = |b: &u32| plan.buffer(*b).len == 1;
                     let args = &plan.operands[from as usize..];
+                    let rule = k.as_ref().and_then(|k| k.scalar_rule());
                     let scalar = (args.len() <= 2 && args.iter().all(ones) && ones(&out))
                         .then(|| plan.scalar_at(out, args))
                         .flatten();
-                    let kind = match (k, scalar) {
-                        (None, _) => Kind::Array,
-                        (Some(_), Some(_)) => Kind::Scalar,
-                        (Some(_), None) => Kind::Flat,
-                    };
-                    (kind, out, scalar.unwrap_or([NO_SCALAR; 6]))
+                    match (k, scalar, rule) {
+                        (None, _, _) => (Kind::Array, out, [NO_SCALAR; 6], None),
+                        (Some(_), Some(at), Some(rule)) => (Kind::Scalar, out, at, Some(rule)),
+                        (Some(_), _, _) => (Kind::Flat, out, [NO_SCALAR; 6], None),
+                    }
                 }
             };
             plan.kernels.push(kernel);
@@ -207,6 +209,7 @@ impl Plan {
                 from,
                 to,
                 scalar,
+                rule,
             });
         }
         Ok(plan)
@@ -343,16 +346,14 @@ impl Workspace {
             if step.kind == Kind::View {
                 continue;
             }
-            let operands = &plan.operands[step.from as usize..step.to as usize];
-            if let Some(kernel) = kernel
-                && step.kind == Kind::Scalar
-            {
+            if let Some(rule) = step.rule {
                 let [y, _, a, _, b, _] = step.scalar;
-                let x = [number(&self.values, a)?, number(&self.values, b)?];
+                let (a, b) = (number(&self.values, a)?, number(&self.values, b)?);
                 let y = self.values.get_mut(y as usize).ok_or_else(order)?;
-                *y = kernel.forward_scalar(&x[..operands.len()]);
+                *y = (rule.value)(a, b, rule.attribute);
                 continue;
             }
+            let operands = &plan.operands[step.from as usize..step.to as usize];
             let out = plan.buffer(step.out).value();
             // Operands are stored before their consumer.
             let at = out.start.min(self.values.len());
@@ -438,15 +439,11 @@ impl Workspace {
                 continue;
             }
             let operands = &plan.operands[step.from as usize..step.to as usize];
-            let out = plan.buffer(step.out);
-            if let Some(kernel) = kernel
-                && step.kind == Kind::Scalar
-            {
+            if let Some(rule) = step.rule {
                 let [y, g, a, a_cot, b, b_cot] = step.scalar;
-                let x = [number(values, a)?, number(values, b)?];
+                let (a, b) = (number(values, a)?, number(values, b)?);
                 let (y, g) = (number(values, y)?, number(&self.cots, g)?);
-                let mut d = [0.0; 2];
-                kernel.partials_scalar(&x[..operands.len()], y, &mut d);
+                let d = (rule.partials)(a, b, y, rule.attribute);
                 for ((&buffer, cot), d) in operands.iter().zip([a_cot, b_cot]).zip(d) {
                     if cot != NO_SCALAR {
                         *self.cots.get_mut(cot as usize).ok_or_else(order)? += g * d;
@@ -455,6 +452,7 @@ impl Workspace {
                 }
                 continue;
             }
+            let out = plan.buffer(step.out);
             let out_cot = out.cot().ok_or_else(order)?;
             // Cotangents of operands are stored before their consumer's.
             let at = out_cot.start.min(self.cots.len());

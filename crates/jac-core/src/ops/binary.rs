@@ -11,7 +11,7 @@ use super::elementwise::{
     Algebra, Derivative, accumulate_binary, accumulate_scaled, accumulate_zip_flat,
     add_scaled_flat, number, times, zip_flat, zip_into,
 };
-use super::{Flat, Op, VjpContext, apply};
+use super::{Flat, Op, ScalarRule, VjpContext, apply};
 use crate::alloc::check_alloc;
 use crate::broadcast::{broadcast_shapes, view_as, zip_map};
 use crate::cotangent::{BroadcastMap, Partial};
@@ -219,19 +219,14 @@ macro_rules! binary_op {
                 }
             }
 
-            fn forward_scalar(&self, x: &[f64]) -> f64 {
-                let f = $forward;
-                match x {
-                    [a, b] => f(*a, *b),
-                    _ => f64::NAN,
-                }
-            }
-
-            fn partials_scalar(&self, x: &[f64], y: f64, d: &mut [f64; 2]) {
-                if let [a, b] = x {
-                    d[0] = number($ty::d_a(a, b, &y));
-                    d[1] = number($ty::d_b(a, b, &y));
-                }
+            fn scalar_rule(&self) -> Option<ScalarRule> {
+                Some(ScalarRule {
+                    value: |a, b, _| ($forward)(a, b),
+                    partials: |a, b, y, _| {
+                        [number($ty::d_a(&a, &b, &y)), number($ty::d_b(&a, &b, &y))]
+                    },
+                    attribute: 0.0,
+                })
             }
         }
 

@@ -141,33 +141,33 @@ pub(crate) trait Flat: Send + Sync {
     /// `acc` (that operand's length), `y` being the output.
     fn vjp_flat(&self, i: usize, inputs: &[&[f64]], y: &[f64], g: &[f64], acc: &mut [f64]);
 
-    /// The output from one or two operands of one value each (a scalar
-    /// program's steps): [`Flat::forward_flat`] on numbers, which
-    /// elementwise ops state directly.
-    fn forward_scalar(&self, x: &[f64]) -> f64 {
-        let mut out = [0.0];
-        match x {
-            [a] => self.forward_flat(&[&[*a]], &mut out),
-            [a, b] => self.forward_flat(&[&[*a], &[*b]], &mut out),
-            _ => return f64::NAN,
-        }
-        out[0]
+    /// The op's rule on numbers (one or two operands of one value each),
+    /// as plain functions and an attribute that a scalar program keeps
+    /// inline in its steps, so that replaying it never reads the op:
+    /// elementwise ops have one, from the same statements as their other
+    /// kernels.
+    fn scalar_rule(&self) -> Option<ScalarRule> {
+        None
     }
+}
 
-    /// The derivative of the output with respect to each operand, into
-    /// `d`, at operands `x` of one value each and output `y`: the VJP of a
-    /// cotangent of 1.
-    fn partials_scalar(&self, x: &[f64], y: f64, d: &mut [f64; 2]) {
-        let operands: [&[f64]; 2] = match x {
-            [a] => [std::slice::from_ref(a), &[]],
-            [a, b] => [std::slice::from_ref(a), std::slice::from_ref(b)],
-            _ => return,
-        };
-        for (i, d) in d.iter_mut().enumerate().take(x.len()) {
-            let mut acc = [0.0];
-            self.vjp_flat(i, &operands[..x.len()], &[y], &[1.0], &mut acc);
-            *d = acc[0];
-        }
+/// [`Flat::scalar_rule`]: an op's value and partial derivatives on numbers.
+#[derive(Clone, Copy)]
+pub(crate) struct ScalarRule {
+    /// The output from the operands `(a, b)` (`b` is 0 for a one-operand
+    /// op) and the attribute.
+    pub(crate) value: fn(f64, f64, f64) -> f64,
+    /// `[d out / d a, d out / d b]` from the operands, the output and the
+    /// attribute.
+    pub(crate) partials: fn(f64, f64, f64, f64) -> [f64; 2],
+    pub(crate) attribute: f64,
+}
+
+impl fmt::Debug for ScalarRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ScalarRule")
+            .field("attribute", &self.attribute)
+            .finish_non_exhaustive()
     }
 }
 

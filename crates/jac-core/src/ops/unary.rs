@@ -15,7 +15,7 @@ use super::elementwise::{
     Algebra, Derivative, accumulate_map_flat, add_scaled_flat, map_flat, number, sigmoid_value,
     sign, step, times,
 };
-use super::{Flat, Op, VjpContext, apply, finite, one};
+use super::{Flat, Op, ScalarRule, VjpContext, apply, finite, one};
 use crate::cotangent::Partial;
 use crate::error::Result;
 use crate::tensor::Tensor;
@@ -99,15 +99,12 @@ macro_rules! unary_op {
                 }
             }
 
-            fn forward_scalar(&self, x: &[f64]) -> f64 {
-                let f = $forward;
-                x.first().map_or(f64::NAN, |&v| f(v))
-            }
-
-            fn partials_scalar(&self, x: &[f64], y: f64, d: &mut [f64; 2]) {
-                if let Some(&x) = x.first() {
-                    d[0] = number($ty::derivative::<f64>(&x, &y));
-                }
+            fn scalar_rule(&self) -> Option<ScalarRule> {
+                Some(ScalarRule {
+                    value: |a, _, _| ($forward)(a),
+                    partials: |a, _, y, _| [number($ty::derivative::<f64>(&a, &y)), 0.0],
+                    attribute: 0.0,
+                })
             }
         }
 
@@ -310,13 +307,15 @@ macro_rules! scalar_op {
                 add_scaled_flat(g, self.derivative(), acc);
             }
 
-            fn forward_scalar(&self, x: &[f64]) -> f64 {
-                let $s = self.0;
-                x.first().map_or(f64::NAN, |&$v| $forward)
-            }
-
-            fn partials_scalar(&self, _x: &[f64], _y: f64, d: &mut [f64; 2]) {
-                d[0] = self.derivative();
+            fn scalar_rule(&self) -> Option<ScalarRule> {
+                Some(ScalarRule {
+                    value: |$v, _, $s| $forward,
+                    partials: |_, _, _, $s| {
+                        let _ = $s;
+                        [$c, 0.0]
+                    },
+                    attribute: self.0,
+                })
             }
         }
 
@@ -412,19 +411,18 @@ impl Flat for PowScalar {
         }
     }
 
-    fn forward_scalar(&self, x: &[f64]) -> f64 {
-        x.first().map_or(f64::NAN, |&v| v.powf(self.0))
-    }
-
-    fn partials_scalar(&self, x: &[f64], _y: f64, d: &mut [f64; 2]) {
-        let p = self.0;
-        if let Some(&x) = x.first() {
-            d[0] = if p == 0.0 {
-                0.0
-            } else {
-                PowScalar::derivative(p, &x).unwrap_or(f64::NAN)
-            };
-        }
+    fn scalar_rule(&self) -> Option<ScalarRule> {
+        Some(ScalarRule {
+            value: |a, _, p| a.powf(p),
+            partials: |a, _, _, p| {
+                if p == 0.0 {
+                    [0.0, 0.0]
+                } else {
+                    [PowScalar::derivative(p, &a).unwrap_or(f64::NAN), 0.0]
+                }
+            },
+            attribute: self.0,
+        })
     }
 }
 
