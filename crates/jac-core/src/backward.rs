@@ -55,7 +55,23 @@ pub fn grad(
             gs.to_vec()
         }
     };
+    if !create_graph {
+        check_xs(xs)?;
+        return crate::flat_sweep::grad_unrecorded(ys, xs, &seeds);
+    }
     sweep(ys, xs, seeds, 0, create_graph)
+}
+
+fn check_xs(xs: &[Tensor]) -> Result<()> {
+    for (j, x) in xs.iter().enumerate() {
+        if !x.requires_grad() {
+            return Err(Error::not_differentiable(format!(
+                "xs[{j}]: expected a tensor that requires grad, got a constant of shape {}",
+                fmt_shape(x.shape())
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// `k` gradients of `ys` with respect to `xs` in one sweep: each
@@ -179,14 +195,7 @@ pub(crate) fn sweep_cotangents(
     lead_shape: &[usize],
     create_graph: bool,
 ) -> Result<Vec<Cot>> {
-    for (j, x) in xs.iter().enumerate() {
-        if !x.requires_grad() {
-            return Err(Error::not_differentiable(format!(
-                "xs[{j}]: expected a tensor that requires grad, got a constant of shape {}",
-                fmt_shape(x.shape())
-            )));
-        }
-    }
+    check_xs(xs)?;
     let lead = lead_shape.len();
     // With create_graph off, rules run without recording: results are
     // constants and the sweep leaves no graph behind.

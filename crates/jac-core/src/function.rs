@@ -18,9 +18,10 @@ use std::hash::BuildHasherDefault;
 use std::sync::{Arc, Mutex};
 
 use crate::alloc::checked_numel;
+use crate::alloc::try_with_capacity;
 use crate::error::{Error, Result, fmt_shape};
 use crate::graph::{GradMode, IdHasher, IdSet, NodeId};
-use crate::jacobian::{Jacobian, hessian, jacobian};
+use crate::jacobian::{Jacobian, RowSource, hessian, replayed_jacobian};
 use crate::ops::apply_shared;
 use crate::replay::{Instr, Plan, Program, Seed, Slot, Workspace};
 use crate::tensor::Tensor;
@@ -67,6 +68,12 @@ use crate::tensor::Tensor;
 /// # Ok::<(), jac_core::Error>(())
 /// ```
 pub struct Function {
+    /// Shared with the Jacobians taken at points, which replay it too.
+    r: Arc<Recorded>,
+}
+
+/// What a [`Function`] holds: the program and the buffers of earlier calls.
+pub(crate) struct Recorded {
     input_shapes: Vec<Vec<usize>>,
     constants: Vec<Tensor>,
     instrs: Vec<Instr>,
@@ -84,10 +91,10 @@ const KEPT_WORKSPACES: usize = 8;
 impl std::fmt::Debug for Function {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Function")
-            .field("inputs", &self.input_shapes)
+            .field("inputs", &self.r.input_shapes)
             .field("outputs", &self.output_shapes())
-            .field("ops", &self.instrs.len())
-            .field("constants", &self.constants.len())
+            .field("ops", &self.r.instrs.len())
+            .field("constants", &self.r.constants.len())
             .finish()
     }
 }
@@ -231,55 +238,57 @@ impl Function {
         let input_shapes: Vec<Vec<usize>> = inputs.iter().map(|x| x.shape().to_vec()).collect();
         let plan = Plan::new(&input_shapes, &constants, &instrs)?;
         Ok(Function {
-            input_shapes,
-            constants,
-            instrs,
-            outputs,
-            plan,
-            workspaces: Mutex::new(Vec::new()),
+            r: Arc::new(Recorded {
+                input_shapes,
+                constants,
+                instrs,
+                outputs,
+                plan,
+                workspaces: Mutex::new(Vec::new()),
+            }),
         })
     }
 
     /// The number of inputs.
     pub fn n_inputs(&self) -> usize {
-        self.input_shapes.len()
+        self.r.input_shapes.len()
     }
 
     /// The number of outputs.
     pub fn n_outputs(&self) -> usize {
-        self.outputs.len()
+        self.r.outputs.len()
     }
 
     /// The shape of input `i`, or `None` past the last.
     pub fn input_shape(&self, i: usize) -> Option<&[usize]> {
-        self.input_shapes.get(i).map(Vec::as_slice)
+        self.r.input_shapes.get(i).map(Vec::as_slice)
     }
 
     /// The shape of output `i`, or `None` past the last.
     pub fn output_shape(&self, i: usize) -> Option<&[usize]> {
-        self.outputs.get(i).map(|&s| self.shape_of(s))
+        self.r.outputs.get(i).map(|&s| self.shape_of(s))
     }
 
     fn output_shapes(&self) -> Vec<&[usize]> {
-        self.outputs.iter().map(|&s| self.shape_of(s)).collect()
+        self.r.outputs.iter().map(|&s| self.shape_of(s)).collect()
     }
 
     /// The number of recorded ops: those between the inputs and the outputs.
     pub fn n_ops(&self) -> usize {
-        self.instrs.len()
+        self.r.instrs.len()
     }
 
     /// The number of recorded constants (values the outputs depend on that
     /// do not depend on any input).
     pub fn n_constants(&self) -> usize {
-        self.constants.len()
+        self.r.constants.len()
     }
 
     fn shape_of(&self, s: Slot) -> &[usize] {
         match s {
-            Slot::Input(k) => &self.input_shapes[k],
-            Slot::Constant(k) => self.constants[k].shape(),
-            Slot::Result(k) => &self.instrs[k].shape,
+            Slot::Input(k) => &self.r.input_shapes[k],
+            Slot::Constant(k) => self.r.constants[k].shape(),
+            Slot::Result(k) => &self.r.instrs[k].shape,
         }
     }
 
@@ -292,24 +301,25 @@ impl Function {
         self.check_inputs(inputs)?;
         let lens: Vec<usize> = outputs.iter().map(|o| o.len()).collect();
         self.check_lens(Buffers::Outputs, &lens)?;
-        let program = self.program();
-        let mut ws = self.workspace(&program)?;
+        let program = self.r.program();
+        let mut ws = self.r.workspace(&program)?;
         let mut done = ws.forward(&program, inputs);
         // Nothing is written unless every output exists.
         if done.is_ok() {
             done = self
+                .r
                 .outputs
                 .iter()
                 .try_for_each(|&s| ws.value(&program, s).map(|_| ()));
         }
         if done.is_ok() {
-            for (out, &s) in outputs.iter_mut().zip(&self.outputs) {
+            for (out, &s) in outputs.iter_mut().zip(&self.r.outputs) {
                 if let Ok(value) = ws.value(&program, s) {
                     out.copy_from_slice(value);
                 }
             }
         }
-        self.give_back(ws);
+        self.r.give_back(ws);
         done
     }
 
@@ -345,11 +355,12 @@ impl Function {
         }
         let lens: Vec<usize> = grads.iter().map(|g| g.len()).collect();
         self.check_lens(Buffers::Gradients, &lens)?;
-        let program = self.program();
-        let mut ws = self.workspace(&program)?;
+        let program = self.r.program();
+        let mut ws = self.r.workspace(&program)?;
         let seeds: Vec<(Slot, Seed<'_>)> = match cotangents {
-            None => self.outputs.iter().map(|&s| (s, Seed::Ones)).collect(),
+            None => self.r.outputs.iter().map(|&s| (s, Seed::Ones)).collect(),
             Some(cots) => self
+                .r
                 .outputs
                 .iter()
                 .zip(cots)
@@ -361,56 +372,44 @@ impl Function {
             .and_then(|()| ws.reverse(&program, &seeds));
         let done = done.and_then(|()| {
             for (k, out) in grads.iter_mut().enumerate() {
-                out.copy_from_slice(ws.input_gradient(&self.plan, k)?);
+                out.copy_from_slice(ws.input_gradient(&self.r.plan, k)?);
             }
             Ok(())
         });
-        self.give_back(ws);
+        self.r.give_back(ws);
         done
-    }
-
-    fn program(&self) -> Program<'_> {
-        Program {
-            plan: &self.plan,
-            input_shapes: &self.input_shapes,
-            constants: &self.constants,
-            instrs: &self.instrs,
-        }
-    }
-
-    /// A workspace of an earlier call, or a new one.
-    fn workspace(&self, program: &Program<'_>) -> Result<Workspace> {
-        let kept = self
-            .workspaces
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .pop();
-        match kept {
-            Some(ws) => Ok(ws),
-            None => Workspace::new(program),
-        }
-    }
-
-    fn give_back(&self, ws: Workspace) {
-        let mut kept = self
-            .workspaces
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if kept.len() < KEPT_WORKSPACES {
-            kept.push(ws);
-        }
     }
 
     /// The lazy Jacobian of the outputs with respect to the inputs at
     /// `inputs`, as [`jacobian`] with a tuple of ys and a tuple of xs: block
-    /// `(i, j)` is `d outputs[i] / d inputs[j]`. Evaluates the outputs (the
-    /// point's graph) and nothing else; reads evaluate the rows they touch.
+    /// `(i, j)` is `d outputs[i] / d inputs[j]`. Evaluates the outputs and
+    /// nothing else; a read evaluates the rows it touches, each by one
+    /// reverse pass of the replay (no graph is built).
     ///
     /// Errors: as [`Function::eval_into`] for the buffers, then as
     /// [`jacobian`] for the batch axis and the shapes.
     pub fn jacobian(&self, inputs: &[&[f64]], batch_axis: Option<i64>) -> Result<Jacobian> {
-        let (xs, ys) = self.trace(inputs)?;
-        jacobian(&ys, &xs, batch_axis)
+        self.check_inputs(inputs)?;
+        let program = self.r.program();
+        let mut ws = self.r.workspace(&program)?;
+        let ys = ws.forward(&program, inputs).and_then(|()| {
+            self.r
+                .outputs
+                .iter()
+                .map(|&s| Tensor::from_slice(ws.value(&program, s)?, self.shape_of(s), false))
+                .collect::<Result<Vec<_>>>()
+        });
+        self.r.give_back(ws);
+        let xs = inputs
+            .iter()
+            .zip(&self.r.input_shapes)
+            .map(|(data, shape)| Tensor::from_slice(data, shape, true))
+            .collect::<Result<Vec<_>>>()?;
+        let source = ReplayedRows {
+            r: Arc::clone(&self.r),
+            point: inputs.iter().map(|x| x.to_vec()).collect(),
+        };
+        replayed_jacobian(ys?, xs, batch_axis, Box::new(source))
     }
 
     /// The lazy Hessian of output `output` with respect to the inputs at
@@ -433,10 +432,10 @@ impl Function {
     ///
     /// Errors: `Index` for an output past the last.
     pub fn check_output(&self, output: usize) -> Result<()> {
-        if output >= self.outputs.len() {
+        if output >= self.r.outputs.len() {
             return Err(Error::index(format!(
                 "output: expected an output index in [0, {}), got {output}",
-                self.outputs.len()
+                self.r.outputs.len()
             )));
         }
         Ok(())
@@ -449,11 +448,11 @@ impl Function {
         let _recording = GradMode::set(true);
         let xs = inputs
             .iter()
-            .zip(&self.input_shapes)
+            .zip(&self.r.input_shapes)
             .map(|(data, shape)| Tensor::from_slice(data, shape, true))
             .collect::<Result<Vec<_>>>()?;
-        let mut results: Vec<Tensor> = Vec::with_capacity(self.instrs.len());
-        for instr in &self.instrs {
+        let mut results: Vec<Tensor> = Vec::with_capacity(self.r.instrs.len());
+        for instr in &self.r.instrs {
             let args = instr
                 .args
                 .iter()
@@ -462,6 +461,7 @@ impl Function {
             results.push(apply_shared(Arc::clone(&instr.op), args)?);
         }
         let ys = self
+            .r
             .outputs
             .iter()
             .map(|&s| self.tensor(s, &xs, &results).clone())
@@ -472,7 +472,7 @@ impl Function {
     fn tensor<'a>(&'a self, s: Slot, xs: &'a [Tensor], results: &'a [Tensor]) -> &'a Tensor {
         match s {
             Slot::Input(k) => &xs[k],
-            Slot::Constant(k) => &self.constants[k],
+            Slot::Constant(k) => &self.r.constants[k],
             Slot::Result(k) => &results[k],
         }
     }
@@ -503,7 +503,7 @@ impl Function {
         let (arg, what) = (buffers.arg(), buffers.what());
         let shapes = match buffers {
             Buffers::Inputs | Buffers::Gradients => {
-                self.input_shapes.iter().map(Vec::as_slice).collect()
+                self.r.input_shapes.iter().map(Vec::as_slice).collect()
             }
             Buffers::Outputs | Buffers::Cotangents => self.output_shapes(),
         };
@@ -525,6 +525,120 @@ impl Function {
             }
         }
         Ok(())
+    }
+}
+
+impl Recorded {
+    pub(crate) fn program(&self) -> Program<'_> {
+        Program {
+            plan: &self.plan,
+            input_shapes: &self.input_shapes,
+            constants: &self.constants,
+            instrs: &self.instrs,
+        }
+    }
+
+    /// A workspace of an earlier call, or a new one.
+    pub(crate) fn workspace(&self, program: &Program<'_>) -> Result<Workspace> {
+        let kept = self
+            .workspaces
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop();
+        match kept {
+            Some(ws) => Ok(ws),
+            None => Workspace::new(program),
+        }
+    }
+
+    pub(crate) fn give_back(&self, ws: Workspace) {
+        let mut kept = self
+            .workspaces
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if kept.len() < KEPT_WORKSPACES {
+            kept.push(ws);
+        }
+    }
+}
+
+/// The rows of a [`Function`]'s Jacobian at one point: one reverse pass of
+/// the replay per row, on a workspace of the function's.
+struct ReplayedRows {
+    r: Arc<Recorded>,
+    point: Vec<Vec<f64>>,
+}
+
+impl RowSource for ReplayedRows {
+    fn rows(
+        &self,
+        i: usize,
+        rows: &[usize],
+        samples: usize,
+        per_sample: usize,
+    ) -> Result<Vec<Tensor>> {
+        let program = self.r.program();
+        let mut ws = self.r.workspace(&program)?;
+        let done = self.rows_on(&mut ws, &program, i, rows, samples, per_sample);
+        self.r.give_back(ws);
+        done
+    }
+}
+
+impl ReplayedRows {
+    fn rows_on(
+        &self,
+        ws: &mut Workspace,
+        program: &Program<'_>,
+        i: usize,
+        rows: &[usize],
+        samples: usize,
+        per_sample: usize,
+    ) -> Result<Vec<Tensor>> {
+        let slot = *self
+            .r
+            .outputs
+            .get(i)
+            .ok_or_else(|| Error::internal("replayed rows: no such output"))?;
+        let point: Vec<&[f64]> = self.point.iter().map(Vec::as_slice).collect();
+        ws.forward(program, &point)?;
+        let k = rows.len();
+        let mut seed = crate::alloc::try_filled_vec(samples * per_sample, 0.0, "read: rows")?;
+        let mut grads = self
+            .r
+            .input_shapes
+            .iter()
+            .map(|shape| {
+                try_with_capacity(
+                    k.saturating_mul(checked_numel(shape, "read")?),
+                    "read: rows",
+                )
+            })
+            .collect::<Result<Vec<_>>>()?;
+        for &row in rows {
+            let set = |seed: &mut [f64], value: f64| {
+                for s in 0..samples {
+                    if let Some(v) = seed.get_mut(s * per_sample + row) {
+                        *v = value;
+                    }
+                }
+            };
+            set(&mut seed, 1.0);
+            ws.reverse(program, &[(slot, Seed::Values(&seed))])?;
+            for (j, g) in grads.iter_mut().enumerate() {
+                g.extend_from_slice(ws.input_gradient(program.plan, j)?);
+            }
+            set(&mut seed, 0.0);
+        }
+        grads
+            .into_iter()
+            .zip(&self.r.input_shapes)
+            .map(|(g, shape)| {
+                let mut stacked = vec![k];
+                stacked.extend_from_slice(shape);
+                Tensor::from_vec(g, &stacked, false)
+            })
+            .collect()
     }
 }
 
@@ -621,7 +735,7 @@ mod tests {
             Ok(vec![p, t])
         };
         let f = Function::new(&[x.clone(), s.clone()], &r().unwrap()).unwrap();
-        let (kinds, values, cots) = f.plan.layout();
+        let (kinds, values, cots) = f.r.plan.layout();
         use Kind::{Array, Flat, Scalar, View};
         assert_eq!(kinds, [View, Flat, Array, Scalar, Flat, Flat, Array]);
         // Inputs 6 + 1, the constant 3, results 6 + 2 + 1 + 4 + 4 + 1: no

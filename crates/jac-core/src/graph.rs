@@ -157,8 +157,10 @@ pub(crate) type IdSet = HashSet<NodeId, BuildHasherDefault<IdHasher>>;
 /// order (a reverse topological order), with each node's inputs resolved to
 /// positions in that order once, so the sweep indexes vectors instead of
 /// hashing ids.
-pub(crate) struct Subgraph {
-    pub(crate) nodes: Vec<Tensor>,
+pub(crate) struct Subgraph<'a> {
+    /// Borrowed: the roots keep every node they reach alive, and nodes are
+    /// immutable (no reference count is touched while collecting).
+    pub(crate) nodes: Vec<&'a Tensor>,
     /// Input positions of every node, node after node; `OUTSIDE` for an input
     /// that needs no grad.
     inputs: Vec<usize>,
@@ -173,18 +175,18 @@ const FEW: usize = 32;
 /// The position of an input that is not part of the subgraph.
 pub(crate) const OUTSIDE: usize = usize::MAX;
 
-impl Subgraph {
+impl<'a> Subgraph<'a> {
     /// Collects the subgraph iteratively: the depth of the graph does not
     /// touch the call stack.
-    pub(crate) fn collect(roots: &[Tensor]) -> Subgraph {
-        let mut nodes: Vec<Tensor> = Vec::with_capacity(16);
+    pub(crate) fn collect(roots: &'a [Tensor]) -> Subgraph<'a> {
+        let mut nodes: Vec<&'a Tensor> = Vec::with_capacity(16);
         let mut many: Option<IdSet> = None;
-        let seen = |nodes: &[Tensor], many: &Option<IdSet>, id: NodeId| match many {
+        let seen = |nodes: &[&Tensor], many: &Option<IdSet>, id: NodeId| match many {
             Some(set) => set.contains(&id),
             None => nodes.iter().any(|t| t.id() == id),
         };
-        let mut stack: Vec<Tensor> = Vec::with_capacity(16);
-        stack.extend(roots.iter().filter(|t| t.requires_grad()).cloned());
+        let mut stack: Vec<&'a Tensor> = Vec::with_capacity(16);
+        stack.extend(roots.iter().filter(|t| t.requires_grad()));
         while let Some(t) = stack.pop() {
             if seen(&nodes, &many, t.id()) {
                 continue;
@@ -194,14 +196,13 @@ impl Subgraph {
                     recipe
                         .inputs
                         .iter()
-                        .filter(|i| i.requires_grad() && !seen(&nodes, &many, i.id()))
-                        .cloned(),
+                        .filter(|i| i.requires_grad() && !seen(&nodes, &many, i.id())),
                 );
             }
             if let Some(set) = many.as_mut() {
                 set.insert(t.id());
             } else if nodes.len() >= FEW {
-                many = Some(nodes.iter().map(Tensor::id).chain([t.id()]).collect());
+                many = Some(nodes.iter().map(|t| t.id()).chain([t.id()]).collect());
             }
             nodes.push(t);
         }

@@ -106,10 +106,30 @@ impl<T> Nested<T> {
     }
 }
 
+/// Rows of a Jacobian computed without sweeping a graph: a recorded
+/// program ([`crate::Function`]) replayed at a point.
+pub(crate) trait RowSource: Send + Sync {
+    /// The gradients of output `i` seeded with one-hot rows: for each row
+    /// `r` of `rows`, a cotangent that is 1 at `s * per_sample + r` for
+    /// every sample `s < samples`; one dense `[k, ..x.shape]` tensor per x.
+    fn rows(
+        &self,
+        i: usize,
+        rows: &[usize],
+        samples: usize,
+        per_sample: usize,
+    ) -> Result<Vec<Tensor>>;
+}
+
 /// Where the ys of a Jacobian come from.
 enum Ys {
     /// Given by the caller.
     Given(Vec<Tensor>),
+    /// Values only (constants, for the shapes), with rows from `source`.
+    Replayed {
+        ys: Vec<Tensor>,
+        source: Box<dyn RowSource>,
+    },
     /// The gradient of `y` with respect to the xs, built with `create_graph`
     /// on the first read (a Hessian), so creating it computes nothing.
     GradientOf {
@@ -234,6 +254,7 @@ impl std::fmt::Debug for Jacobian {
             .field("blocks", &self.blocks())
             .field("batch", &self.batch)
             .field("hessian", &matches!(self.ys, Ys::GradientOf { .. }))
+            .field("replayed", &matches!(self.ys, Ys::Replayed { .. }))
             .finish()
     }
 }
@@ -337,6 +358,31 @@ pub fn hessian<'a>(
         nest_xs,
         nest_xs,
         cols.clone(),
+        cols,
+    ))
+}
+
+/// The lazy Jacobian of a recorded program's outputs (their values `ys`)
+/// with respect to its inputs (leaves `xs` holding the point), as
+/// [`jacobian`] with a tuple of each, whose rows `source` computes.
+pub(crate) fn replayed_jacobian(
+    ys: Vec<Tensor>,
+    xs: Vec<Tensor>,
+    batch_axis: Option<i64>,
+    source: Box<dyn RowSource>,
+) -> Result<Jacobian> {
+    let batched = check_batch_axis(batch_axis)?;
+    non_empty(&ys, "ys")?;
+    let rows = sides(&ys, "ys", batched)?;
+    let cols = sides(&xs, "xs", batched)?;
+    let batch = check_xs_and_batch(&ys, &xs, batched)?;
+    Ok(Jacobian::build(
+        Ys::Replayed { ys, source },
+        xs,
+        batch,
+        true,
+        true,
+        rows,
         cols,
     ))
 }
@@ -678,7 +724,7 @@ impl Jacobian {
     /// The ys, building a Hessian's gradient on first use.
     fn ys(&self) -> Result<&[Tensor]> {
         match &self.ys {
-            Ys::Given(ys) => Ok(ys),
+            Ys::Given(ys) | Ys::Replayed { ys, .. } => Ok(ys),
             Ys::GradientOf { y, grads, building } => {
                 if let Some(built) = grads.get() {
                     return Ok(built);
@@ -702,13 +748,13 @@ impl Jacobian {
             let side = self.rows[i];
             let threads = threads_for(rows.len(), y.0.work.saturating_mul(rows.len()));
             if threads <= 1 {
-                return self.evaluate_blocks(y, side, rows);
+                return self.evaluate_blocks(i, y, side, rows);
             }
             // Contiguous shares of the rows, one per thread; this thread
             // takes the first (and any whose thread the OS refused).
             let share = rows.len().div_ceil(threads);
             let parts = run_shares(rows.chunks(share), |part| {
-                self.evaluate_blocks(y, side, part)
+                self.evaluate_blocks(i, y, side, part)
             });
             let mut out = Vec::with_capacity(rows.len());
             for part in parts {
@@ -719,10 +765,16 @@ impl Jacobian {
     }
 
     /// Evaluates `rows` (sorted) of `y`, a block of rows per sweep.
-    fn evaluate_blocks(&self, y: &Tensor, side: Side, rows: &[usize]) -> Result<Vec<Row>> {
+    fn evaluate_blocks(
+        &self,
+        i: usize,
+        y: &Tensor,
+        side: Side,
+        rows: &[usize],
+    ) -> Result<Vec<Row>> {
         let mut out = Vec::with_capacity(rows.len());
         for chunk in rows.chunks(self.block_rows()) {
-            out.extend(self.evaluate(y, side, chunk)?);
+            out.extend(self.evaluate(i, y, side, chunk)?);
         }
         Ok(out)
     }
@@ -730,12 +782,25 @@ impl Jacobian {
     /// One sweep for the rows `rows` of `y` (whose row side is `side`):
     /// stacked one-hot cotangents, carried sparse (for every sample at once
     /// when batched).
-    fn evaluate(&self, y: &Tensor, side: Side, rows: &[usize]) -> Result<Vec<Row>> {
+    fn evaluate(&self, i: usize, y: &Tensor, side: Side, rows: &[usize]) -> Result<Vec<Row>> {
         let k = rows.len();
         // y is [M] or [] unbatched, [B, M] or [B] batched: row m is every
         // position whose last index (or only position) is m, one per sample.
         let per_sample = side.len;
         let samples = y.numel() / per_sample.max(1);
+        if let Ys::Replayed { source, .. } = &self.ys {
+            let grads = source.rows(i, rows, samples, per_sample)?;
+            let block = Arc::new(RowBlock {
+                k,
+                grads: grads.into_iter().map(Cot::Dense).collect(),
+            });
+            return Ok((0..k)
+                .map(|t| Row {
+                    block: Arc::clone(&block),
+                    t,
+                })
+                .collect());
+        }
         let seed = one_hot_rows(rows, y.shape(), samples, per_sample)?;
         let grads = sweep_cotangents(
             std::slice::from_ref(y),

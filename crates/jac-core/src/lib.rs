@@ -39,6 +39,7 @@ mod broadcast;
 mod cache;
 mod cotangent;
 mod error;
+mod flat_sweep;
 mod function;
 mod graph;
 pub mod index;

@@ -18,8 +18,6 @@
 //! result is copied in) and their graph VJP rule on constant tensors
 //! (without recording), whose results are added in.
 
-use std::sync::Arc;
-
 use ndarray::{ArrayViewD, ArrayViewMutD, IxDyn, Zip};
 
 use crate::alloc::try_filled_vec;
@@ -27,7 +25,7 @@ use crate::backward::check_rule_arity;
 use crate::broadcast::sum_to;
 use crate::error::{Error, Result};
 use crate::graph::GradMode;
-use crate::ops::{Flat, Op, ScalarRule, VjpContext, forward};
+use crate::ops::{Op, ScalarRule, VjpContext, forward};
 use crate::tensor::Tensor;
 
 /// Where an instruction finds an operand.
@@ -128,8 +126,6 @@ const NO_SCALAR: u32 = u32::MAX;
 /// Where everything of a recorded program lives, decided once.
 pub(crate) struct Plan {
     buffers: Vec<Buffer>,
-    /// The flat kernels of each step that runs them.
-    kernels: Vec<Option<Arc<dyn Flat>>>,
     /// The buffer of every slot: inputs, then constants, then results.
     slots: Vec<u32>,
     steps: Vec<Step>,
@@ -151,7 +147,6 @@ impl Plan {
         let n_slots = n_inputs + n_constants + instrs.len();
         let mut plan = Plan {
             buffers: Vec::with_capacity(n_slots),
-            kernels: Vec::with_capacity(instrs.len()),
             slots: Vec::with_capacity(n_slots),
             steps: Vec::with_capacity(instrs.len()),
             operands: Vec::with_capacity(2 * instrs.len()),
@@ -173,7 +168,7 @@ impl Plan {
                 plan.operands.push(buffer);
             }
             let to = index32(plan.operands.len())?;
-            let kernel = Arc::clone(&instr.op).flat().filter(|k| {
+            let kernel = instr.op.flat().filter(|k| {
                 let shapes: Vec<&[usize]> = instr
                     .args
                     .iter()
@@ -202,7 +197,6 @@ impl Plan {
                     }
                 }
             };
-            plan.kernels.push(kernel);
             plan.steps.push(Step {
                 kind,
                 out,
@@ -342,7 +336,7 @@ impl Workspace {
             let span = plan.buffer(plan.slots[k]).value();
             copy(data, span_mut(&mut self.values, span)?)?;
         }
-        for (i, (step, kernel)) in plan.steps.iter().zip(&plan.kernels).enumerate() {
+        for (i, step) in plan.steps.iter().enumerate() {
             if step.kind == Kind::View {
                 continue;
             }
@@ -360,8 +354,8 @@ impl Workspace {
             let (before, after) = self.values.split_at_mut(at);
             let target = after.get_mut(..out.len).ok_or_else(order)?;
             let before = &*before;
-            if let Some(kernel) = kernel
-                && step.kind == Kind::Flat
+            if step.kind == Kind::Flat
+                && let Some(kernel) = program.instrs[i].op.flat()
             {
                 let slice = |_: usize, b: u32| plan.buffer(b).value().of(before);
                 with_operands(operands, slice, |args| {
@@ -434,7 +428,7 @@ impl Workspace {
         // The graph rules of ops without kernels must not record.
         let _unrecorded = GradMode::set(false);
         let values = &self.values;
-        for (i, (step, kernel)) in plan.steps.iter().zip(&plan.kernels).enumerate().rev() {
+        for (i, step) in plan.steps.iter().enumerate().rev() {
             if step.kind == Kind::View || !self.touched[step.out as usize] {
                 continue;
             }
@@ -460,8 +454,8 @@ impl Workspace {
             let g = &*after.get_mut(..out_cot.len).ok_or_else(order)?;
             let y = out.value().of(values)?;
             let touched = &mut self.touched;
-            if let Some(kernel) = kernel
-                && step.kind == Kind::Flat
+            if step.kind == Kind::Flat
+                && let Some(kernel) = program.instrs[i].op.flat()
             {
                 let slice = |_: usize, b: u32| plan.buffer(b).value().of(values);
                 with_operands(operands, slice, |args| {

@@ -3,8 +3,6 @@
 //! Rules return gradients at the broadcast shape; the sweep sums them back
 //! to each input's shape.
 
-use std::sync::Arc;
-
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Zip};
 
 use super::elementwise::{
@@ -197,7 +195,7 @@ macro_rules! binary_op {
                 })
             }
 
-            fn flat(self: Arc<Self>) -> Option<Arc<dyn Flat>> {
+            fn flat(&self) -> Option<&dyn Flat> {
                 Some(self)
             }
         }

@@ -100,9 +100,9 @@ pub(crate) trait Op: Send + Sync + fmt::Debug {
         None
     }
 
-    /// The op's kernels on flat buffers, for a recorded program, if it has
-    /// them (elementwise ops, reshape, slice): the op itself, as a [`Flat`].
-    fn flat(self: Arc<Self>) -> Option<Arc<dyn Flat>> {
+    /// The op's kernels on flat buffers, if it has them (elementwise ops,
+    /// reshape, slice): the op itself, as a [`Flat`].
+    fn flat(&self) -> Option<&dyn Flat> {
         None
     }
 

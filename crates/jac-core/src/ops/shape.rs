@@ -1,8 +1,6 @@
 //! Ops that move values without arithmetic: reshape, transpose, slice (and
 //! its adjoint, slice-scatter), concat, stack, broadcast_to.
 
-use std::sync::Arc;
-
 use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn};
 
 use super::{Flat, Op, VjpContext, apply, normalize_axis, one};
@@ -49,7 +47,7 @@ impl Op for Reshape {
         Some(Ok(vec![Some(Cot::Sparse(moved))]))
     }
 
-    fn flat(self: Arc<Self>) -> Option<Arc<dyn Flat>> {
+    fn flat(&self) -> Option<&dyn Flat> {
         Some(self)
     }
 }
@@ -240,7 +238,7 @@ impl Op for Slice {
         )?)
     }
 
-    fn flat(self: Arc<Self>) -> Option<Arc<dyn Flat>> {
+    fn flat(&self) -> Option<&dyn Flat> {
         Some(self)
     }
 }

@@ -7,8 +7,6 @@
 //! on numbers. Derivatives that are piecewise constant (relu, abs) are
 //! constants, so their second derivative is 0 as it should be.
 
-use std::sync::Arc;
-
 use ndarray::{ArrayD, ArrayViewD};
 
 use super::elementwise::{
@@ -77,7 +75,7 @@ macro_rules! unary_op {
                 Some(Ok(numbers(x[0].value(), y, at, $ty::derivative::<f64>)))
             }
 
-            fn flat(self: Arc<Self>) -> Option<Arc<dyn Flat>> {
+            fn flat(&self) -> Option<&dyn Flat> {
                 Some(self)
             }
         }
@@ -290,7 +288,7 @@ macro_rules! scalar_op {
                 Some(Ok(Partial::Constant(self.derivative())))
             }
 
-            fn flat(self: Arc<Self>) -> Option<Arc<dyn Flat>> {
+            fn flat(&self) -> Option<&dyn Flat> {
                 Some(self)
             }
         }
@@ -389,7 +387,7 @@ impl Op for PowScalar {
         })))
     }
 
-    fn flat(self: Arc<Self>) -> Option<Arc<dyn Flat>> {
+    fn flat(&self) -> Option<&dyn Flat> {
         Some(self)
     }
 }
