@@ -457,7 +457,7 @@ impl Function {
                 .args
                 .iter()
                 .map(|&s| self.tensor(s, &xs, &results).clone())
-                .collect();
+                .collect::<Vec<_>>();
             results.push(apply_shared(Arc::clone(&instr.op), args)?);
         }
         let ys = self

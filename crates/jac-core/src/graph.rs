@@ -43,7 +43,61 @@ impl NodeId {
 pub(crate) struct Recipe {
     /// Shared, so a recorded [`crate::Function`] replays the same rule.
     pub(crate) op: Arc<dyn Op>,
-    pub(crate) inputs: Vec<Tensor>,
+    pub(crate) inputs: Inputs,
+}
+
+/// A recipe's inputs: one or two (most ops) held inline, more in a vector.
+pub(crate) enum Inputs {
+    One([Tensor; 1]),
+    Two([Tensor; 2]),
+    Many(Vec<Tensor>),
+}
+
+impl Default for Inputs {
+    fn default() -> Inputs {
+        Inputs::Many(Vec::new())
+    }
+}
+
+impl std::ops::Deref for Inputs {
+    type Target = [Tensor];
+
+    fn deref(&self) -> &[Tensor] {
+        match self {
+            Inputs::One(ts) => ts,
+            Inputs::Two(ts) => ts,
+            Inputs::Many(ts) => ts,
+        }
+    }
+}
+
+impl From<Vec<Tensor>> for Inputs {
+    fn from(ts: Vec<Tensor>) -> Inputs {
+        Inputs::Many(ts)
+    }
+}
+
+impl From<[Tensor; 1]> for Inputs {
+    fn from(ts: [Tensor; 1]) -> Inputs {
+        Inputs::One(ts)
+    }
+}
+
+impl From<[Tensor; 2]> for Inputs {
+    fn from(ts: [Tensor; 2]) -> Inputs {
+        Inputs::Two(ts)
+    }
+}
+
+impl Inputs {
+    /// Hands every input, by value, to `f`.
+    fn for_each(self, f: impl FnMut(Tensor)) {
+        match self {
+            Inputs::One(ts) => ts.into_iter().for_each(f),
+            Inputs::Two(ts) => ts.into_iter().for_each(f),
+            Inputs::Many(ts) => ts.into_iter().for_each(f),
+        }
+    }
 }
 
 /// One value in the graph.
@@ -90,12 +144,19 @@ impl Drop for Node {
         let Some(recipe) = self.recipe.as_mut() else {
             return;
         };
-        let mut stack = std::mem::take(&mut recipe.inputs);
+        // Inputs others still hold only lose a count; the ones this node
+        // held last are unlinked here, on a stack, instead of recursively.
+        let mut stack: Vec<Tensor> = Vec::new();
+        std::mem::take(&mut recipe.inputs).for_each(|tensor| {
+            if Arc::strong_count(&tensor.0) == 1 {
+                stack.push(tensor);
+            }
+        });
         while let Some(tensor) = stack.pop() {
             if let Some(mut node) = Arc::into_inner(tensor.0)
                 && let Some(recipe) = node.recipe.as_mut()
             {
-                stack.append(&mut recipe.inputs);
+                std::mem::take(&mut recipe.inputs).for_each(|t| stack.push(t));
             }
         }
     }
@@ -216,7 +277,7 @@ impl<'a> Subgraph<'a> {
         sub.offsets.push(0);
         for p in 0..sub.nodes.len() {
             if let Some(recipe) = &sub.nodes[p].0.recipe {
-                for input in &recipe.inputs {
+                for input in recipe.inputs.iter() {
                     let q = sub.position(input.id()).unwrap_or(OUTSIDE);
                     sub.inputs.push(q);
                 }

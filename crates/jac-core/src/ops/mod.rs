@@ -33,6 +33,7 @@ use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 
 use crate::cotangent::{Cot, Partial, Sparse};
 use crate::error::{Error, Result};
+use crate::graph::Inputs;
 use crate::tensor::Tensor;
 
 /// One differentiable operation with its static attributes.
@@ -223,14 +224,26 @@ impl VjpContext<'_> {
 /// the largest input, so that much is asked of the allocator first; ops
 /// whose outputs can be larger (broadcasting, products, joins) check their
 /// output size when they are built.
-pub(crate) fn apply(op: impl Op + 'static, inputs: Vec<Tensor>) -> Result<Tensor> {
+pub(crate) fn apply(op: impl Op + 'static, inputs: impl Into<Inputs>) -> Result<Tensor> {
     apply_shared(Arc::new(op), inputs)
 }
 
+/// The one shared instance of an op without attributes, made on first use:
+/// building such an op allocates nothing for its rule.
+macro_rules! shared_op {
+    ($ty:ident) => {{
+        static OP: std::sync::OnceLock<std::sync::Arc<dyn $crate::ops::Op>> =
+            std::sync::OnceLock::new();
+        std::sync::Arc::clone(OP.get_or_init(|| std::sync::Arc::new($ty)))
+    }};
+}
+pub(crate) use shared_op;
+
 /// [`apply`] with a rule already shared by another node (a recorded
 /// [`crate::Function`] replaying its program).
-pub(crate) fn apply_shared(op: Arc<dyn Op>, inputs: Vec<Tensor>) -> Result<Tensor> {
-    let value = match inputs.as_slice() {
+pub(crate) fn apply_shared(op: Arc<dyn Op>, inputs: impl Into<Inputs>) -> Result<Tensor> {
+    let inputs = inputs.into();
+    let value = match &*inputs {
         [a] => forward(op.as_ref(), &[a.value().view()])?,
         [a, b] => forward(op.as_ref(), &[a.value().view(), b.value().view()])?,
         many => forward(

@@ -13,7 +13,7 @@ use super::elementwise::{
     Algebra, Derivative, accumulate_map_flat, add_scaled_flat, map_flat, number, sigmoid_value,
     sign, step, times,
 };
-use super::{Flat, Op, ScalarRule, VjpContext, apply, finite, one};
+use super::{Flat, Op, ScalarRule, VjpContext, apply, apply_shared, finite, one, shared_op};
 use crate::cotangent::Partial;
 use crate::error::Result;
 use crate::tensor::Tensor;
@@ -108,7 +108,7 @@ macro_rules! unary_op {
 
         $(#[$doc])*
         pub fn $fn_name(a: &Tensor) -> Result<Tensor> {
-            apply($ty, vec![a.clone()])
+            apply_shared(shared_op!($ty), [a.clone()])
         }
     };
 }
@@ -320,7 +320,7 @@ macro_rules! scalar_op {
         $(#[$doc])*
         pub fn $fn_name(a: &Tensor, $arg: f64) -> Result<Tensor> {
             let checked = finite($arg, concat!($name, ": ", stringify!($arg)))?;
-            apply($ty(checked), vec![a.clone()])
+            apply($ty(checked), [a.clone()])
         }
     };
 }
@@ -430,5 +430,5 @@ impl Flat for PowScalar {
 /// Errors: `InvalidArgument` when `p` is not finite.
 pub fn pow_scalar(a: &Tensor, p: f64) -> Result<Tensor> {
     let checked = finite(p, "pow_scalar: p")?;
-    apply(PowScalar(checked), vec![a.clone()])
+    apply(PowScalar(checked), [a.clone()])
 }
