@@ -3,7 +3,8 @@
 //!
 //! Recording walks the graph between the inputs and the outputs once and
 //! flattens it into instructions in topological order, each one of the
-//! graph's own op rules (shared, not copied) applied to earlier slots.
+//! graph's own op rules (shared, not copied) applied to earlier slots; an
+//! op applied again to the same operands is recorded once.
 //! Everything else the outputs depend on becomes a constant with its value
 //! at recording time, and nothing the outputs do not need is kept. Op
 //! values are pure functions of their inputs and static attributes, so a
@@ -180,6 +181,7 @@ impl Function {
         }
 
         let mut slots: Vec<Option<Slot>> = vec![None; nodes.len()];
+        let mut computed: HashMap<(&'static str, Vec<u64>, Vec<Slot>), Slot> = HashMap::new();
         let mut constants = Vec::new();
         let mut instrs = Vec::new();
         for p in 0..nodes.len() {
@@ -206,12 +208,27 @@ impl Function {
                         })
                     })
                     .collect::<Result<Vec<_>>>()?;
-                instrs.push(Instr {
-                    op: Arc::clone(&recipe.op),
-                    args,
-                    shape: t.shape().to_vec(),
-                });
-                Slot::Result(instrs.len() - 1)
+                // An op applied again to the same operands (same name and
+                // attributes) is the same value: computed once.
+                let key = recipe
+                    .op
+                    .attributes()
+                    .map(|attributes| (recipe.op.name(), attributes, args.clone()));
+                match key.as_ref().and_then(|k| computed.get(k)) {
+                    Some(&slot) => slot,
+                    None => {
+                        instrs.push(Instr {
+                            op: Arc::clone(&recipe.op),
+                            args,
+                            shape: t.shape().to_vec(),
+                        });
+                        let slot = Slot::Result(instrs.len() - 1);
+                        if let Some(key) = key {
+                            computed.insert(key, slot);
+                        }
+                        slot
+                    }
+                }
             } else {
                 // A constant leaf is immutable and holds no graph: share it.
                 // Anything else is cut from its graph by a copy of its value.

@@ -29,7 +29,7 @@ use crate::ops::{Op, ScalarRule, VjpContext, forward};
 use crate::tensor::Tensor;
 
 /// Where an instruction finds an operand.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Slot {
     /// The function's input `k`.
     Input(usize),

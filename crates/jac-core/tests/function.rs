@@ -636,3 +636,30 @@ fn every_kind_of_planned_step_replays_the_graph() {
         assert_eq!(again, gs, "trial {trial}: a second call");
     }
 }
+
+/// An op applied again to the same operands is recorded once (only when its
+/// name and attributes agree); the merged program gives the graph's values
+/// to the bit and its gradient to rounding.
+#[test]
+fn repeated_expressions_are_recorded_once() {
+    let r = |x: &Tensor| -> jac_core::Result<Tensor> {
+        let p = mul(&sin(x)?, &sin(x)?)?;
+        let (s1, s2, s3) = (scale(x, 2.0)?, scale(x, 2.0)?, scale(x, 3.0)?);
+        add(&add(&p, &s1)?, &add(&s2, &s3)?)
+    };
+    let x = Tensor::from_vec(vec![0.0; 3], &[3], true).unwrap();
+    let f = Function::new(std::slice::from_ref(&x), &[r(&x).unwrap()]).unwrap();
+    // sin, mul, scale 2, scale 3, add(p, s1), add(s1, s3), their sum.
+    assert_eq!(f.n_ops(), 7);
+    let at = [0.3, -1.2, 2.5];
+    let xs = [Tensor::from_slice(&at, &[3], true).unwrap()];
+    let y = r(&xs[0]).unwrap();
+    let mut v = [0.0; 3];
+    f.eval_into(&[&at], &mut [&mut v]).unwrap();
+    assert_eq!(bits(&v), bits(&y.to_vec()));
+    let want = grad(&[y], &xs, None, false).unwrap();
+    let mut g = [0.0; 3];
+    f.vjp_into(&[&at], None, &mut [&mut g]).unwrap();
+    let got = ArrayD::from_shape_vec(IxDyn(&[3]), g.to_vec()).unwrap();
+    assert_close(&got, want[0].value(), 1e-15, 1e-15, "merged gradient");
+}

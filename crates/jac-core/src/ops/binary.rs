@@ -123,6 +123,10 @@ macro_rules! binary_op {
                 $name
             }
 
+            fn attributes(&self) -> Option<Vec<u64>> {
+                Some(Vec::new())
+            }
+
             fn forward(&self, x: &[ArrayViewD<'_, f64>]) -> Result<ArrayD<f64>> {
                 let (a, b) = (&x[0], &x[1]);
                 if a.shape() == b.shape() {

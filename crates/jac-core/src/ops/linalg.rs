@@ -320,6 +320,11 @@ impl Op for Matmul {
         "matmul"
     }
 
+    /// Its plan follows from the operands' shapes.
+    fn attributes(&self) -> Option<Vec<u64>> {
+        Some(Vec::new())
+    }
+
     fn forward(&self, x: &[ArrayViewD<'_, f64>]) -> Result<ArrayD<f64>> {
         product(&x[0], &x[1], &self.plan)
     }

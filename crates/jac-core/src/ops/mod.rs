@@ -101,6 +101,14 @@ pub(crate) trait Op: Send + Sync + fmt::Debug {
         None
     }
 
+    /// The op's attributes as bits, when two instances of it with equal
+    /// attributes (and the same name) compute the same function of the same
+    /// operands: a recorded program then computes a repeated expression
+    /// once. `None`: never merged.
+    fn attributes(&self) -> Option<Vec<u64>> {
+        None
+    }
+
     /// The op's kernels on flat buffers, if it has them (elementwise ops,
     /// reshape, slice): the op itself, as a [`Flat`].
     fn flat(&self) -> Option<&dyn Flat> {

@@ -27,6 +27,10 @@ impl Op for Reshape {
         "reshape"
     }
 
+    fn attributes(&self) -> Option<Vec<u64>> {
+        Some(self.shape.iter().map(|&d| d as u64).collect())
+    }
+
     fn forward(&self, x: &[ArrayViewD<'_, f64>]) -> Result<ArrayD<f64>> {
         standard(x[0].view())
             .into_shape_with_order(IxDyn(&self.shape))
@@ -123,6 +127,10 @@ impl Op for Transpose {
         "transpose"
     }
 
+    fn attributes(&self) -> Option<Vec<u64>> {
+        Some(self.perm.iter().map(|&d| d as u64).collect())
+    }
+
     fn forward(&self, x: &[ArrayViewD<'_, f64>]) -> Result<ArrayD<f64>> {
         Ok(standard(x[0].view().permuted_axes(IxDyn(&self.perm))))
     }
@@ -206,6 +214,19 @@ pub(crate) struct Slice {
 impl Op for Slice {
     fn name(&self) -> &'static str {
         "slice"
+    }
+
+    fn attributes(&self) -> Option<Vec<u64>> {
+        let at = self.at;
+        let fields = [
+            at.axis,
+            at.start,
+            at.step as usize,
+            at.len,
+            self.axis_len,
+            self.inner,
+        ];
+        Some(fields.iter().map(|&v| v as u64).collect())
     }
 
     fn forward(&self, x: &[ArrayViewD<'_, f64>]) -> Result<ArrayD<f64>> {

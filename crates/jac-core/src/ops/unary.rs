@@ -50,11 +50,19 @@ macro_rules! unary_op {
 
         impl $ty {
             derivative_fn!($($derivative)+);
+
+            fn bits(&self) -> Vec<u64> {
+                Vec::new()
+            }
         }
 
         impl Op for $ty {
             fn name(&self) -> &'static str {
                 $name
+            }
+
+            fn attributes(&self) -> Option<Vec<u64>> {
+                Some(self.bits())
             }
 
             fn forward(&self, x: &[ArrayViewD<'_, f64>]) -> Result<ArrayD<f64>> {
@@ -257,6 +265,10 @@ macro_rules! scalar_op {
         pub(crate) struct $ty(f64);
 
         impl $ty {
+            fn bits(&self) -> Vec<u64> {
+                vec![self.0.to_bits()]
+            }
+
             fn derivative(&self) -> f64 {
                 let $s = self.0;
                 let _ = $s;
@@ -267,6 +279,10 @@ macro_rules! scalar_op {
         impl Op for $ty {
             fn name(&self) -> &'static str {
                 $name
+            }
+
+            fn attributes(&self) -> Option<Vec<u64>> {
+                Some(self.bits())
             }
 
             fn forward(&self, x: &[ArrayViewD<'_, f64>]) -> Result<ArrayD<f64>> {
@@ -356,6 +372,10 @@ impl PowScalar {
 impl Op for PowScalar {
     fn name(&self) -> &'static str {
         "pow_scalar"
+    }
+
+    fn attributes(&self) -> Option<Vec<u64>> {
+        Some(vec![self.0.to_bits()])
     }
 
     fn forward(&self, x: &[ArrayViewD<'_, f64>]) -> Result<ArrayD<f64>> {
