@@ -86,6 +86,9 @@ pub(crate) struct Recorded {
     workspaces: Mutex<Vec<Workspace>>,
 }
 
+/// Stacked cotangents per replayed pass of a Jacobian read, at most (32 MiB).
+const REPLAYED_ROW_ELEMENTS: usize = 1 << 22;
+
 /// Workspaces kept for later calls: about as many as calls run at once.
 const KEPT_WORKSPACES: usize = 8;
 
@@ -181,7 +184,8 @@ impl Function {
         }
 
         let mut slots: Vec<Option<Slot>> = vec![None; nodes.len()];
-        let mut computed: HashMap<(&'static str, Vec<u64>, Vec<Slot>), Slot> = HashMap::new();
+        type Key = (&'static str, Vec<u64>, Vec<Slot>);
+        let mut computed: HashMap<Key, Slot, BuildHasherDefault<IdHasher>> = HashMap::default();
         let mut constants = Vec::new();
         let mut instrs = Vec::new();
         for p in 0..nodes.len() {
@@ -400,8 +404,8 @@ impl Function {
     /// The lazy Jacobian of the outputs with respect to the inputs at
     /// `inputs`, as [`jacobian`] with a tuple of ys and a tuple of xs: block
     /// `(i, j)` is `d outputs[i] / d inputs[j]`. Evaluates the outputs and
-    /// nothing else; a read evaluates the rows it touches, each by one
-    /// reverse pass of the replay (no graph is built).
+    /// nothing else; a read evaluates the rows it touches by reverse passes
+    /// of the replay that carry many rows each (no graph is built).
     ///
     /// Errors: as [`Function::eval_into`] for the buffers, then as
     /// [`jacobian`] for the batch axis and the shapes.
@@ -579,8 +583,8 @@ impl Recorded {
     }
 }
 
-/// The rows of a [`Function`]'s Jacobian at one point: one reverse pass of
-/// the replay per row, on a workspace of the function's.
+/// The rows of a [`Function`]'s Jacobian at one point: reverse passes of
+/// the replay that carry many rows each, on a workspace of the function's.
 struct ReplayedRows {
     r: Arc<Recorded>,
     point: Vec<Vec<f64>>,
@@ -620,32 +624,32 @@ impl ReplayedRows {
         let point: Vec<&[f64]> = self.point.iter().map(Vec::as_slice).collect();
         ws.forward(program, &point)?;
         let k = rows.len();
-        let mut seed = crate::alloc::try_filled_vec(samples * per_sample, 0.0, "read: rows")?;
         let mut grads = self
             .r
             .input_shapes
             .iter()
             .map(|shape| {
-                try_with_capacity(
-                    k.saturating_mul(checked_numel(shape, "read")?),
-                    "read: rows",
-                )
+                let numel = checked_numel(shape, "read")?;
+                try_with_capacity(k.saturating_mul(numel), "read: rows")
             })
             .collect::<Result<Vec<_>>>()?;
-        for &row in rows {
-            let set = |seed: &mut [f64], value: f64| {
+        // As many rows per pass as keep the stacked cotangents near
+        // REPLAYED_ROW_ELEMENTS.
+        let per_pass = (REPLAYED_ROW_ELEMENTS / program.plan.cots_len().max(1)).clamp(1, k.max(1));
+        let n_y = samples * per_sample;
+        for chunk in rows.chunks(per_pass) {
+            let mut seed = crate::alloc::try_filled_vec(chunk.len() * n_y, 0.0, "read: rows")?;
+            for (t, &row) in chunk.iter().enumerate() {
                 for s in 0..samples {
-                    if let Some(v) = seed.get_mut(s * per_sample + row) {
-                        *v = value;
+                    if let Some(v) = seed.get_mut(t * n_y + s * per_sample + row) {
+                        *v = 1.0;
                     }
                 }
-            };
-            set(&mut seed, 1.0);
-            ws.reverse(program, &[(slot, Seed::Values(&seed))])?;
+            }
+            ws.reverse_rows(program, &[(slot, Seed::Values(&seed))], chunk.len())?;
             for (j, g) in grads.iter_mut().enumerate() {
                 g.extend_from_slice(ws.input_gradient(program.plan, j)?);
             }
-            set(&mut seed, 0.0);
         }
         grads
             .into_iter()

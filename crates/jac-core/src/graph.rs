@@ -190,8 +190,9 @@ impl Drop for GradMode {
     }
 }
 
-/// Hashes node ids by multiplication: they are already unique integers, so
-/// SipHash's protection buys nothing on the sweep's hot path.
+/// Hashes integers by multiplication, combining them as FxHash does: node
+/// ids are already unique integers, and a recording's keys are a few of
+/// them, so SipHash's protection buys nothing on these hot paths.
 #[derive(Default)]
 pub(crate) struct IdHasher(u64);
 
@@ -202,12 +203,24 @@ impl Hasher for IdHasher {
 
     fn write(&mut self, bytes: &[u8]) {
         for &b in bytes {
-            self.0 = (self.0 << 8 | u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            self.write_u64(u64::from(b));
         }
     }
 
     fn write_u64(&mut self, n: u64) {
-        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.0 = (self.0.rotate_left(26) ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+
+    fn write_isize(&mut self, n: isize) {
+        self.write_u64(n as u64);
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
     }
 }
 

@@ -255,6 +255,11 @@ impl Plan {
         (kinds, self.values_len, self.cots_len)
     }
 
+    /// The number of cotangents of one pass.
+    pub(crate) fn cots_len(&self) -> usize {
+        self.cots_len
+    }
+
     fn buffer_of(&self, s: Slot) -> u32 {
         self.slots[match s {
             Slot::Input(k) => k,
@@ -304,7 +309,9 @@ impl Program<'_> {
 /// current reverse pass has reached.
 pub(crate) struct Workspace {
     values: Vec<f64>,
+    /// `rows` stacked cotangents per buffer.
     cots: Vec<f64>,
+    rows: usize,
     touched: Vec<bool>,
 }
 
@@ -325,6 +332,7 @@ impl Workspace {
         Ok(Workspace {
             values,
             cots: try_filled_vec(plan.cots_len, 0.0, "workspace")?,
+            rows: 1,
             touched: vec![false; plan.buffers.len()],
         })
     }
@@ -408,7 +416,32 @@ impl Workspace {
         program: &Program<'_>,
         seeds: &[(Slot, Seed<'_>)],
     ) -> Result<()> {
+        self.reverse_rows(program, seeds, 1)
+    }
+
+    /// [`Workspace::reverse`] for `k` cotangents at once: each seed holds
+    /// `k` rows (row-major, `k` times the output's numel; [`Seed::Ones`]
+    /// only for `k` = 1), and every op's partials are computed once for
+    /// all rows. Afterwards [`Workspace::input_gradient`] holds `k` rows.
+    pub(crate) fn reverse_rows(
+        &mut self,
+        program: &Program<'_>,
+        seeds: &[(Slot, Seed<'_>)],
+        k: usize,
+    ) -> Result<()> {
         let plan = program.plan;
+        let len = plan
+            .cots_len
+            .checked_mul(k)
+            .ok_or_else(|| Error::out_of_memory("workspace: more cotangents than memory holds"))?;
+        if self.cots.len() != len {
+            self.cots.clear();
+            self.cots
+                .try_reserve_exact(len)
+                .map_err(|_| Error::out_of_memory(format!("workspace: {len} cotangents")))?;
+            self.cots.resize(len, 0.0);
+        }
+        self.rows = k;
         // Every cotangent starts at zero and only accumulates; `touched`
         // tells which ones something reached, so that steps nothing
         // reached are skipped (and never multiply a zero by an infinite
@@ -417,7 +450,7 @@ impl Workspace {
         self.touched.iter_mut().for_each(|t| *t = false);
         for &(slot, seed) in seeds {
             let b = plan.buffer_of(slot);
-            let Some(acc) = touch(&mut self.cots, plan, b, &mut self.touched)? else {
+            let Some(acc) = touch(&mut self.cots, plan, b, k, &mut self.touched)? else {
                 continue;
             };
             match seed {
@@ -436,22 +469,35 @@ impl Workspace {
             if let Some(rule) = step.rule {
                 let [y, g, a, a_cot, b, b_cot] = step.scalar;
                 let (a, b) = (number(values, a)?, number(values, b)?);
-                let (y, g) = (number(values, y)?, number(&self.cots, g)?);
+                let y = number(values, y)?;
                 let d = (rule.partials)(a, b, y, rule.attribute);
+                let g = g as usize * k;
                 for ((&buffer, cot), d) in operands.iter().zip([a_cot, b_cot]).zip(d) {
-                    if cot != NO_SCALAR {
-                        *self.cots.get_mut(cot as usize).ok_or_else(order)? += g * d;
-                        self.touched[buffer as usize] = true;
+                    if cot == NO_SCALAR {
+                        continue;
                     }
+                    self.touched[buffer as usize] = true;
+                    if k == 1 {
+                        let g = *self.cots.get(g).ok_or_else(order)?;
+                        *self.cots.get_mut(cot as usize).ok_or_else(order)? += g * d;
+                        continue;
+                    }
+                    // An operand's rows come before its consumer's.
+                    let at = g.min(self.cots.len());
+                    let (before, after) = self.cots.split_at_mut(at);
+                    let g = after.get(..k).ok_or_else(order)?;
+                    let at = cot as usize * k;
+                    let acc = before.get_mut(at..at + k).ok_or_else(order)?;
+                    acc.iter_mut().zip(g).for_each(|(a, &g)| *a += g * d);
                 }
                 continue;
             }
             let out = plan.buffer(step.out);
             let out_cot = out.cot().ok_or_else(order)?;
             // Cotangents of operands are stored before their consumer's.
-            let at = out_cot.start.min(self.cots.len());
+            let at = (out_cot.start * k).min(self.cots.len());
             let (before, after) = self.cots.split_at_mut(at);
-            let g = &*after.get_mut(..out_cot.len).ok_or_else(order)?;
+            let g = &*after.get_mut(..out_cot.len * k).ok_or_else(order)?;
             let y = out.value().of(values)?;
             let touched = &mut self.touched;
             if step.kind == Kind::Flat
@@ -459,9 +505,11 @@ impl Workspace {
             {
                 let slice = |_: usize, b: u32| plan.buffer(b).value().of(values);
                 with_operands(operands, slice, |args| {
-                    for (k, &b) in operands.iter().enumerate() {
-                        if let Some(acc) = touch(before, plan, b, touched)? {
-                            kernel.vjp_flat(k, args, y, g, acc);
+                    for (n, &b) in operands.iter().enumerate() {
+                        if let Some(acc) = touch(before, plan, b, k, touched)? {
+                            for (g, acc) in rows(g, k).zip(rows_mut(acc, k)) {
+                                kernel.vjp_flat(n, args, y, g, acc);
+                            }
                         }
                     }
                     Ok(())
@@ -471,27 +519,39 @@ impl Workspace {
             let op = program.instrs[i].op.as_ref();
             let slots = &program.instrs[i].args;
             let shape = &program.instrs[i].shape;
-            let view_of = |k: usize, b: u32| {
-                let slot = slots.get(k).copied().ok_or_else(order)?;
+            let view_of = |n: usize, b: u32| {
+                let slot = slots.get(n).copied().ok_or_else(order)?;
                 view(program.shape(slot), plan.buffer(b).value().of(values)?)
             };
             with_operands(operands, view_of, |args| {
-                let (y, g) = (view(shape, y)?, view(shape, g)?);
+                let y = view(shape, y)?;
+                // One cotangent: the op's own shapes. More: a leading axis
+                // of k rows, which every graph rule carries.
+                let stacked = |inner: &[usize]| {
+                    let mut s = Vec::with_capacity(inner.len() + 1);
+                    if k > 1 {
+                        s.push(k);
+                    }
+                    s.extend_from_slice(inner);
+                    s
+                };
+                let lead = usize::from(k > 1);
+                let g = view(&stacked(shape), g)?;
                 let mut rule_grads: Option<Vec<Option<Tensor>>> = None;
-                for (k, &b) in operands.iter().enumerate() {
-                    let Some(acc) = touch(before, plan, b, touched)? else {
+                for (n, &b) in operands.iter().enumerate() {
+                    let Some(acc) = touch(before, plan, b, k, touched)? else {
                         continue;
                     };
-                    let mut acc = view_mut(args[k].shape(), acc)?;
-                    if let Some(done) = op.vjp_into(k, args, &y, &g, &mut acc) {
+                    let mut acc = view_mut(&stacked(args[n].shape()), acc)?;
+                    if let Some(done) = in_place_vjp(op, n, args, &y, &g, &mut acc, lead) {
                         done?;
                         continue;
                     }
                     if rule_grads.is_none() {
-                        rule_grads = Some(graph_rule(op, args, &y, &g)?);
+                        rule_grads = Some(graph_rule(op, args, &y, &g, lead)?);
                     }
-                    if let Some(Some(grad)) = rule_grads.as_ref().and_then(|gs| gs.get(k)) {
-                        let grad = sum_to(grad.clone(), 0, acc.shape())?;
+                    if let Some(Some(grad)) = rule_grads.as_ref().and_then(|gs| gs.get(n)) {
+                        let grad = sum_to(grad.clone(), lead, &acc.shape()[lead..])?;
                         Zip::from(&mut acc)
                             .and(grad.value())
                             .for_each(|a, &v| *a += v);
@@ -506,7 +566,8 @@ impl Workspace {
     /// The gradient of input `k` (row-major) after [`Workspace::reverse`]:
     /// zeros when nothing reached it.
     pub(crate) fn input_gradient(&mut self, plan: &Plan, k: usize) -> Result<&[f64]> {
-        match touch(&mut self.cots, plan, plan.slots[k], &mut self.touched)? {
+        let rows = self.rows;
+        match touch(&mut self.cots, plan, plan.slots[k], rows, &mut self.touched)? {
             Some(g) => Ok(g),
             None => Err(Error::internal("replay: an input has no cotangent")),
         }
@@ -546,13 +607,34 @@ fn touch<'a>(
     cots: &'a mut [f64],
     plan: &Plan,
     b: u32,
+    k: usize,
     touched: &mut [bool],
 ) -> Result<Option<&'a mut [f64]>> {
     let Some(span) = plan.buffer(b).cot() else {
         return Ok(None);
     };
     touched[b as usize] = true;
-    span_mut(cots, span).map(Some)
+    let rows = Span {
+        start: span.start * k,
+        len: span.len * k,
+    };
+    span_mut(cots, rows).map(Some)
+}
+
+/// The `k` rows of a stacked buffer.
+fn rows(data: &[f64], k: usize) -> impl Iterator<Item = &[f64]> {
+    let len = data.len() / k.max(1);
+    (0..k).map(move |r| &data[r * len..(r + 1) * len])
+}
+
+/// The `k` rows of a stacked buffer, to write.
+fn rows_mut(data: &mut [f64], k: usize) -> impl Iterator<Item = &mut [f64]> {
+    let len = data.len() / k.max(1);
+    // `chunks_exact_mut(0)` would panic: empty rows are k empty slices.
+    let chunk = len.max(1);
+    data.chunks_exact_mut(chunk)
+        .chain(std::iter::repeat_with(|| &mut [][..]))
+        .take(k)
 }
 
 fn view<'a>(shape: &[usize], data: &'a [f64]) -> Result<ArrayViewD<'a, f64>> {
@@ -595,13 +677,39 @@ fn with_operands<'a, A: 'a, T>(
     }
 }
 
+/// [`Op::vjp_into`] of an op's operand `n`, row after row when the
+/// cotangent `g` stacks rows along a `lead` axis; `None` when the op has no
+/// such kernel.
+fn in_place_vjp(
+    op: &dyn Op,
+    n: usize,
+    args: &[ArrayViewD<'_, f64>],
+    y: &ArrayViewD<'_, f64>,
+    g: &ArrayViewD<'_, f64>,
+    acc: &mut ArrayViewMutD<'_, f64>,
+    lead: usize,
+) -> Option<Result<()>> {
+    if lead == 0 {
+        return op.vjp_into(n, args, y, g, acc);
+    }
+    for (g, mut acc) in g.outer_iter().zip(acc.outer_iter_mut()) {
+        match op.vjp_into(n, args, y, &g, &mut acc)? {
+            Ok(()) => {}
+            Err(e) => return Some(Err(e)),
+        }
+    }
+    Some(Ok(()))
+}
+
 /// The graph VJP rule of an op without an in-place kernel, run on constant
-/// copies of its operands (nothing is recorded).
+/// copies of its operands (nothing is recorded); `g` stacks rows along
+/// `lead` (0 or 1) leading axes.
 fn graph_rule(
     op: &dyn Op,
     args: &[ArrayViewD<'_, f64>],
     y: &ArrayViewD<'_, f64>,
     g: &ArrayViewD<'_, f64>,
+    lead: usize,
 ) -> Result<Vec<Option<Tensor>>> {
     let inputs: Vec<Tensor> = args
         .iter()
@@ -609,11 +717,12 @@ fn graph_rule(
         .collect();
     let output = Tensor::constant(y.to_owned());
     let needs = vec![true; inputs.len()];
+    let lead_shape = &g.shape()[..lead];
     let cx = VjpContext {
         inputs: &inputs,
         output: &output,
-        lead_shape: &[],
-        lead: 0,
+        lead_shape,
+        lead,
         needs: &needs,
     };
     let grads = op.vjp(&cx, &Tensor::constant(g.to_owned()))?;

@@ -663,3 +663,49 @@ fn repeated_expressions_are_recorded_once() {
     let got = ArrayD::from_shape_vec(IxDyn(&[3]), g.to_vec()).unwrap();
     assert_close(&got, want[0].value(), 1e-15, 1e-15, "merged gradient");
 }
+
+/// A Jacobian read carries many rows per reverse pass; each row equals the
+/// VJP with that one-hot cotangent, for every op family of the program.
+#[test]
+fn stacked_rows_equal_one_vjp_per_row() {
+    let mut rng = Rng::new(seed_from("stacked rows"));
+    let f = recorded(&mut rng);
+    let at = point(&mut rng);
+    let j = f.jacobian(&refs(&at), None).unwrap();
+    for i in 0..f.n_outputs() {
+        let m: usize = f.output_shape(i).unwrap().iter().product();
+        let blocks: Vec<ArrayD<f64>> = (0..f.n_inputs())
+            .map(|x| j.read(i, x, &[]).unwrap())
+            .collect();
+        for row in 0..m {
+            let cots: Vec<Vec<f64>> = (0..f.n_outputs())
+                .map(|o| {
+                    let n: usize = f.output_shape(o).unwrap().iter().product();
+                    (0..n)
+                        .map(|t| f64::from(u8::from(o == i && t == row)))
+                        .collect()
+                })
+                .collect();
+            let mut gs: Vec<Vec<f64>> = SHAPES
+                .iter()
+                .map(|s| vec![0.0; s.iter().product()])
+                .collect();
+            let mut bufs: Vec<&mut [f64]> = gs.iter_mut().map(Vec::as_mut_slice).collect();
+            f.vjp_into(&refs(&at), Some(&refs(&cots)), &mut bufs)
+                .unwrap();
+            for (x, g) in gs.iter().enumerate() {
+                let n = g.len();
+                let got = &blocks[x].as_slice().unwrap()[row * n..(row + 1) * n];
+                let want = ArrayD::from_shape_vec(IxDyn(&[n]), g.clone()).unwrap();
+                let got = ArrayD::from_shape_vec(IxDyn(&[n]), got.to_vec()).unwrap();
+                assert_close(
+                    &got,
+                    &want,
+                    1e-13,
+                    1e-13,
+                    &format!("output {i} row {row} input {x}"),
+                );
+            }
+        }
+    }
+}
