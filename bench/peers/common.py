@@ -127,8 +127,9 @@ ODE_P = np.array([1.0, 0.1, 2.0, 0.05, 0.3, 0.2])
 ODE_Y0 = np.array([1.0, 0.0, 0.5, 0.0])
 
 
-# M1: the leaf x of the per-op chain.
+# M1: the leaf x of the per-op chain, and the reason the peers that do not run it give.
 MICRO_X = 0.3
+M1_NOT_RUN = "not implemented: M1 (the per-op chain) runs on libjac, ADOL-C, CppAD, torch (M1rebuild) and numpy"
 
 
 def micro_chain(x, steps, sin, scale, add):
