@@ -11,7 +11,8 @@ import subprocess
 import sys
 
 WORKLOADS = ("W1", "W2", "W3rows", "W3full", "W4", "W5", "W6", "W6replay",
-             "W7rebuild", "W7replay", "W8rebuild", "W8replay", "W11rebuild", "W11replay")
+             "W7rebuild", "W7replay", "W8rebuild", "W8replay", "W11rebuild", "W11replay",
+             "M1rebuild", "M1replay")
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 

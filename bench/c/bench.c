@@ -1,7 +1,7 @@
 /*
  * jac-bench-c --mode {full,smoke} --workload WID [--runs N] [--iterations N (W6, W6replay)]
  *     WID: W1 W2 W3rows W3full W4 W5 W6 W6replay W7rebuild W7replay W8rebuild
- *          W8replay W11rebuild W11replay
+ *          W8replay W11rebuild W11replay M1rebuild M1replay
  *
  * The BENCHMARKS.md workloads through libjac's C ABI, as a C host calls it.
  * Prints the same one-line JSON report as the Rust driver and every peer.
@@ -10,7 +10,8 @@
  * frees the handles; constant weights are made once outside it. A replay
  * variant records a JacFunction once before the timed runs (building the
  * graph once, jac_function_new, freeing the graph's handles: the report's
- * record_ms) and only evaluates it in the timed region.
+ * record_ms) and only evaluates it in the timed region. M1rebuild and
+ * M1replay are bench/c/micro.c's op chain, their report also per op (ns_per_op).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -140,6 +141,7 @@ typedef struct {
     double *x0;
     JacFunction *f;          /* a replay variant's recorded function */
     double record_ms;        /* the time recording it took */
+    double m1_y;             /* M1replay: the chain's y, read when recording */
     long rnn_h, rnn_d, rnn_t; /* W8's sizes, its data W, U, b, its inputs u_t and h_0 */
     double *rnn[3], *zeros;
     JacTensor **u_t;
@@ -509,6 +511,54 @@ static Result run_w11replay(JacFunction *f) {
     return read_ode(j);
 }
 
+/* M1: bench/c/micro.c's op chain from the 0-D leaf x: steps times
+ * y = add(scale(sin(y), 0.9), x), three ops a step. The result is (dy/dx, y). */
+static const double M1_X = 0.3;
+
+static JacTensor *micro_leaf(void) { return keep(tensor(&M1_X, 1, NULL, 0, true)); }
+
+static JacTensor *micro_chain(JacTensor *x, long steps) {
+    JacTensor *y = x;
+    for (long k = 0; k < steps; k++) y = op2(jac_add, scaled(op1(jac_sin, y), 0.9), x);
+    return y;
+}
+
+static Result run_m1rebuild(Context *c) {
+    JacTensor *x = micro_leaf(), *g = NULL;
+    JacTensor *y = micro_chain(x, c->mode->m1_steps[0]);
+    const JacTensor *ys[1] = {y}, *xs[1] = {x};
+    check(jac_grad(ys, 1, xs, 1, NULL, false, &g), "jac_grad");
+    Result r = alloc_result(2);
+    check(jac_tensor_read(g, r.data, 1), "jac_tensor_read");
+    check(jac_tensor_read(y, r.data + 1, 1), "jac_tensor_read");
+    jac_tensor_free(g);
+    arena_free();
+    return r;
+}
+
+static JacFunction *record_micro(Context *c) {
+    JacTensor *x = micro_leaf();
+    JacTensor *y = micro_chain(x, c->mode->m1_steps[1]);
+    const JacTensor *ys[1] = {y}, *xs[1] = {x};
+    JacFunction *f = NULL;
+    check(jac_function_new(xs, 1, ys, 1, &f), "jac_function_new");
+    check(jac_tensor_read(y, &c->m1_y, 1), "jac_tensor_read");
+    arena_free();
+    return f;
+}
+
+/* One gradient evaluation (forward + reverse); a VJP returns no outputs, so
+ * y is the one read when recording at the same x. */
+static Result run_m1replay(Context *c, JacFunction *f) {
+    Result r = alloc_result(2);
+    const double *in[1] = {&M1_X};
+    const size_t len = 1;
+    double *grads[1] = {r.data};
+    check(jac_function_vjp(f, in, &len, NULL, NULL, grads, &len), "jac_function_vjp");
+    r.data[1] = c->m1_y;
+    return r;
+}
+
 static Result run(Context *c) {
     const char *w = c->workload;
     if (!strcmp(w, "W6replay")) return run_w6replay(c, c->f);
@@ -518,6 +568,8 @@ static Result run(Context *c) {
     if (!strcmp(w, "W8replay")) return run_w8replay(c, c->f);
     if (!strcmp(w, "W11rebuild")) return run_w11rebuild(c);
     if (!strcmp(w, "W11replay")) return run_w11replay(c->f);
+    if (!strcmp(w, "M1rebuild")) return run_m1rebuild(c);
+    if (!strcmp(w, "M1replay")) return run_m1replay(c, c->f);
     if (!strcmp(w, "W1")) return mlp_jacobian(c, c->mode->w1, 0);
     if (!strcmp(w, "W3rows")) return mlp_jacobian(c, c->mode->w3, 1);
     if (!strcmp(w, "W3full")) return mlp_jacobian(c, c->mode->w3, 0);
@@ -538,7 +590,7 @@ static double rnn_u_at(size_t i, size_t j, double d) { return cos(0.29 * (double
 static double rnn_b_at(size_t i, size_t j, double unused) { (void)unused; return 0.1 * cos(0.7 * (double)(i + j)); }
 static double rnn_input_at(size_t t, size_t j, double unused) { (void)unused; return sin(0.5 * (double)j + 0.1 * (double)t); }
 
-/* W6replay..W11replay: their data, and for a replay variant the recorded function. */
+/* W6replay..W11replay, M1: their data, and for a replay variant the recorded function. */
 static int setup_scalar_programs(Context *c) {
     const char *w = c->workload;
     const BenchMode *m = c->mode;
@@ -561,13 +613,13 @@ static int setup_scalar_programs(Context *c) {
         const int64_t shape[1] = {(int64_t)d};
         for (long t = 0; t < c->rnn_t; t++) c->u_t[t] = tensor(inputs + (size_t)t * d, d, shape, 1, false);
         free(inputs);
-    } else if (strncmp(w, "W11", 3) && strcmp(w, "W6replay")) {
+    } else if (strncmp(w, "W11", 3) && strcmp(w, "W6replay") && strncmp(w, "M1", 2)) {
         return 0;
     }
     if (replay) {
         double t0 = now_ms();
         c->f = !strcmp(w, "W6replay") ? record_tiny() : !strcmp(w, "W7replay") ? record_w7(c)
-             : !strcmp(w, "W8replay") ? record_w8(c) : record_w11(c);
+             : !strcmp(w, "W8replay") ? record_w8(c) : !strcmp(w, "M1replay") ? record_micro(c) : record_w11(c);
         c->record_ms = now_ms() - t0;
     }
     return 1;
@@ -630,7 +682,8 @@ int main(int argc, char **argv) {
     if (c.mode && iterations_override > 0) mode.w6_iterations = mode.w6_iter[0] = mode.w6_iter[1] = iterations_override;
     if (!c.mode || !workload) {
         fprintf(stderr, "usage: jac-bench-c --mode {full,smoke} --workload {W1,W2,W3rows,W3full,W4,W5,W6,W6replay,"
-                        "W7rebuild,W7replay,W8rebuild,W8replay,W11rebuild,W11replay} [--runs N] [--iterations N]\n");
+                        "W7rebuild,W7replay,W8rebuild,W8replay,W11rebuild,W11replay,M1rebuild,M1replay} [--runs N] "
+                        "[--iterations N]\n");
         return 2;
     }
     c.workload = workload;
@@ -662,6 +715,10 @@ int main(int argc, char **argv) {
            workload, mode_name, runs, median, times[0], times[runs - 1], usage.ru_maxrss, total,
            r.len ? r.data[0] : NAN);
     if (w6) printf(", \"per_iter_us\": %.17g", median * 1e3 / (double)c.mode->w6_iter[strcmp(workload, "W6") != 0]);
+    if (!strncmp(workload, "M1", 2)) {
+        long steps = c.mode->m1_steps[strcmp(workload, "M1rebuild") != 0];
+        printf(", \"ns_per_op\": %.17g", median * 1e6 / (3.0 * (double)steps));
+    }
     if (c.f) printf(", \"record_ms\": %.17g", c.record_ms);
     printf("}\n");
     free(r.data);

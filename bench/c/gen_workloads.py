@@ -10,7 +10,7 @@ out = ["/* Generated from bench/workloads.json by bench/c/gen_workloads.py; do n
        "typedef struct {", "    const char *name;", "    int runs;",
        "    long w1[4], w2_batch, w2[4], w3[4], w3_rows[2], w4_m, w4_n, w5_n, w6_iterations;",
     "    /* Index 0: the rebuild variant, 1: the replay variant (W6: W6 and W6replay). */",
-    "    long w6_iter[2], w7_l[2], w8_h[2], w8_d[2], w8_t[2], w11_steps[2];",
+    "    long w6_iter[2], w7_l[2], w8_h[2], w8_d[2], w8_t[2], w11_steps[2], m1_steps[2];",
     "    double w11_h[2];",
        "} BenchMode;", "", "static const BenchMode BENCH_MODES[] = {"]
 for name, m in spec["modes"].items():
@@ -21,7 +21,7 @@ for name, m in spec["modes"].items():
                f'{s([m[w]["iterations"] for w in ("W6", "W6replay")])}, '
                + ", ".join(s([m[w + v][key] for v in ("rebuild", "replay")])
                            for w, key in (("W7", "l"), ("W8", "H"), ("W8", "D"), ("W8", "T"),
-                                          ("W11", "steps"), ("W11", "h")))
+                                          ("W11", "steps"), ("M1", "steps"), ("W11", "h")))
                + '},')
 out += ["};", "", "#endif", ""]
 open(sys.argv[2], "w").write("\n".join(out))

@@ -1,7 +1,7 @@
 // ADOL-C peer (Debian's libadolc-dev): tape with trace_on / adouble / trace_off,
 // then ADOL-C's jacobian() / hessian() drivers (fov_reverse for the W3rows rows).
 //
-//   adolc_peer --mode {full,smoke} --workload {W1,...,W6,W6replay,W7rebuild,...,W11replay}
+//   adolc_peer --mode {full,smoke} --workload {W1,...,W6,W6replay,W7rebuild,...,W11replay,M1rebuild,M1replay}
 //              [--workloads-json PATH]   (default: ../../workloads.json beside this binary)
 //
 // Prints one JSON report line (impl "adolc"). Every timed run tapes the function
@@ -14,6 +14,7 @@
 // W7, W8, W11: `rebuild` tapes the program in every timed run (retaping) and runs
 // gradient() (W7, W8) or jacobian() (W11) on it; `replay` (and W6replay) tapes
 // once before the timed runs (record_ms) and only runs the driver on that tape.
+// M1 (bench/c/micro.c's op chain) the same, with gradient(); its report adds ns_per_op.
 // Build: g++ -O2 -std=c++17 adolc_peer.cpp -ladolc
 
 #include <adolc/adolc.h>
@@ -439,6 +440,30 @@ Program ode(const json& config) {
     return {tape, driver};
 }
 
+// M1: bench/c/micro.c's op chain from the one independent x = 0.3: steps times
+// y = 0.9 sin(y) + x (three ops a step), the one dependent y; result (dy/dx, y).
+// gradient() does not return y: the result's y is the one taped at the same x.
+Program micro(const json& config) {
+    size_t steps = config.at("steps").get<size_t>();
+    auto y = std::make_shared<double>(0.0);
+    auto tape = [=](short tag) {
+        tape_on(tag, 3 * steps + 4);
+        adouble x, v;
+        x <<= 0.3;
+        v = x;
+        for (size_t k = 0; k < steps; ++k) v = sin(v) * 0.9 + x;
+        v >>= *y;
+        trace_off();
+    };
+    auto driver = [=](short tag, Result& result) {
+        double x = 0.3;
+        AdolcMatrix& r = fresh(result, 1, 2);
+        gradient(tag, 1, &x, r.p[0]);
+        r.p[0][1] = *y;
+    };
+    return {tape, driver};
+}
+
 // ------------------------------------------------------------------ timing / report
 
 std::vector<double> measure(const Timed& fn, int runs) {
@@ -503,8 +528,10 @@ int main(int argc, char** argv) {
         auto start = std::chrono::steady_clock::now();
         timed = tiny_replay(config, result);
         record_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    } else if (workload.rfind("W7", 0) == 0 || workload.rfind("W8", 0) == 0 || workload.rfind("W11", 0) == 0) {
-        Program prog = workload[1] == '7' ? det_minors(config) : workload[1] == '8' ? rnn(config) : ode(config);
+    } else if (workload.rfind("W7", 0) == 0 || workload.rfind("W8", 0) == 0 || workload.rfind("W11", 0) == 0
+               || workload.rfind("M1", 0) == 0) {
+        Program prog = workload[0] == 'M' ? micro(config) : workload[1] == '7' ? det_minors(config)
+                     : workload[1] == '8' ? rnn(config) : ode(config);
         timed = replay ? replayed(prog, result, record_ms) : rebuilt(prog, result);
     }
     if (!timed) { std::fprintf(stderr, "workload '%s' not implemented\n", workload.c_str()); return 2; }
@@ -519,6 +546,7 @@ int main(int argc, char** argv) {
                  {"max_ms", *std::max_element(times.begin(), times.end())},
                  {"peak_rss_kb", 0}, {"sum", sum}, {"first", result->p[0][0]}};
     if (record_ms >= 0) line["record_ms"] = record_ms;
+    if (workload.rfind("M1", 0) == 0) line["ns_per_op"] = median(times) * 1e6 / (3 * config.at("steps").get<double>());
     if (workload == "W6replay") line["per_iter_us"] = median(times) * 1e3 / config.at("iterations").get<double>();
     if (workload == "W6") {
         double iterations = config.at("iterations").get<double>();

@@ -16,9 +16,12 @@ import numpy as np
 
 WORKLOADS_JSON = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "workloads.json")
 WORKLOAD_IDS = ("W1", "W2", "W3rows", "W3full", "W4", "W5", "W6", "W6replay",
-                "W7rebuild", "W7replay", "W8rebuild", "W8replay", "W11rebuild", "W11replay")
+                "W7rebuild", "W7replay", "W8rebuild", "W8replay", "W11rebuild", "W11replay",
+                "M1rebuild", "M1replay")
 # The ids whose report carries per_iter_us (the result is the list of blocks per iteration).
 PER_ITERATION = ("W6", "W6replay")
+# The ids whose report carries ns_per_op (M1's chain has 3 ops a step).
+PER_OP = ("M1rebuild", "M1replay")
 MODES = ("full", "smoke")
 
 
@@ -124,6 +127,19 @@ ODE_P = np.array([1.0, 0.1, 2.0, 0.05, 0.3, 0.2])
 ODE_Y0 = np.array([1.0, 0.0, 0.5, 0.0])
 
 
+# M1: the leaf x of the per-op chain, and the reason the peers that do not run it give.
+MICRO_X = 0.3
+M1_NOT_RUN = "not implemented: M1 (the per-op chain) runs on libjac, ADOL-C, CppAD, torch (M1rebuild) and numpy"
+
+
+def micro_chain(x, steps, sin, scale, add):
+    """M1's chain (bench/c/micro.c) on the scalar x: `steps` times y = add(scale(sin(y), 0.9), x)."""
+    y = x
+    for _ in range(steps):
+        y = add(scale(sin(y), 0.9), x)
+    return y
+
+
 def ode_rhs(y, p, sin):
     """W11's right-hand side on a list of 4 scalars, written as every peer writes it."""
     y0, y1, y2, y3 = y
@@ -190,7 +206,7 @@ def peak_rss_kb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def report(impl, workload, mode, times, sums, iterations=None, **extra):
+def report(impl, workload, mode, times, sums, iterations=None, ops=None, **extra):
     """Print the single JSON report line of workloads.json's "report"."""
     median = statistics.median(times)
     line = {
@@ -207,6 +223,8 @@ def report(impl, workload, mode, times, sums, iterations=None, **extra):
     }
     if iterations is not None:
         line["per_iter_us"] = median * 1e3 / iterations
+    if ops is not None:
+        line["ns_per_op"] = median * 1e6 / ops
     line.update(extra)
     print(json.dumps(line), flush=True)
 
@@ -240,5 +258,7 @@ def run_workload(impl, workloads, mode, workload):
     fields = (extra(runs) if callable(extra) else dict(extra)) if extra else {}
     if workload in PER_ITERATION:
         report(impl, workload, mode, times, checksum_w6(result), iterations=config["iterations"], **fields)
+    elif workload in PER_OP:
+        report(impl, workload, mode, times, checksum(result), ops=3 * config["steps"], **fields)
     else:
         report(impl, workload, mode, times, checksum(result), **fields)

@@ -2,7 +2,7 @@
 // CppAD::Independent / AD<double> / ADFun, then ADFun's Jacobian() or a
 // first-order Reverse() sweep.
 //
-//   cppad_peer --mode {full,smoke} --workload {W6,W6replay,W7rebuild,...,W11replay}
+//   cppad_peer --mode {full,smoke} --workload {W6,W6replay,W7rebuild,...,W11replay,M1rebuild,M1replay}
 //              [--workloads-json PATH]   (default: ../../workloads.json beside this binary)
 //
 // Prints one JSON report line (impl "cppad"); a workload it does not run (W1-W5)
@@ -12,7 +12,8 @@
 // once before the timed runs, optimizes it (ADFun::optimize, as CppAD's docs
 // advise for a tape used many times; both reported as record_ms), and only
 // evaluates it in them: Forward(0, x) + Reverse(1, w) for the gradients of W7
-// and W8, Jacobian(x) for W6 and W11. W6 records a new ADFun every iteration.
+// and W8 and for M1 (bench/c/micro.c's op chain; its report adds ns_per_op),
+// Jacobian(x) for W6 and W11. W6 records a new ADFun every iteration.
 // Build: g++ -O2 -std=c++17 -I<prefix>/include cppad_peer.cpp -L<prefix>/lib -lcppad_lib
 
 #include <cppad/cppad.hpp>
@@ -208,6 +209,24 @@ Program ode(const json& config) {
     return {{1.0, 0.1, 2.0, 0.05, 0.3, 0.2, 1.0, 0.0, 0.5, 0.0}, body, derive};
 }
 
+// M1: bench/c/micro.c's op chain from the one input x = 0.3: steps times
+// y = 0.9 sin(y) + x (three ops a step), output y; result (dy/dx, y), y from
+// Forward(0) and dy/dx from Reverse(1).
+Program micro(const json& config) {
+    size_t steps = config.at("steps").get<size_t>();
+    auto body = [steps](const ADVec& x) {
+        AD y = x[0];
+        for (size_t k = 0; k < steps; ++k) y = sin(y) * 0.9 + x[0];
+        return ADVec{y};
+    };
+    auto derive = [](Fun& f, const Vec& x, Vec& result) {
+        Vec y = f.Forward(0, x);
+        Vec g = f.Reverse(1, Vec{1.0});
+        result = {g[0], y[0]};
+    };
+    return {{0.3}, body, derive};
+}
+
 // ------------------------------------------------------------------ timing / report
 
 std::vector<double> measure(const Timed& fn, int runs) {
@@ -266,9 +285,10 @@ int main(int argc, char** argv) {
     else if (workload.rfind("W7", 0) == 0) timed = workload_program(det_minors(config), result, replay, record_ms);
     else if (workload.rfind("W8", 0) == 0) timed = workload_program(rnn(config), result, replay, record_ms);
     else if (workload.rfind("W11", 0) == 0) timed = workload_program(ode(config), result, replay, record_ms);
+    else if (workload.rfind("M1", 0) == 0) timed = workload_program(micro(config), result, replay, record_ms);
     else {
         Report line = {{"impl", "cppad"}, {"workload", workload}, {"mode", mode},
-                       {"skipped", "the CppAD peer runs W6-W11 (the scalar programs) only"}};
+                       {"skipped", "the CppAD peer runs W6-W11 and M1 (the scalar programs) only"}};
         std::printf("%s\n", line.dump().c_str());
         return 0;
     }
@@ -283,6 +303,7 @@ int main(int argc, char** argv) {
                    {"peak_rss_kb", peak_rss_kb()}, {"sum", sum}, {"first", result.at(0)}};
     if (workload == "W6" || workload == "W6replay")
         line["per_iter_us"] = median(times) * 1e3 / config.at("iterations").get<double>();
+    if (workload.rfind("M1", 0) == 0) line["ns_per_op"] = median(times) * 1e6 / (3 * config.at("steps").get<double>());
     if (record_ms >= 0) line["record_ms"] = record_ms;
     std::printf("%s\n", line.dump().c_str());
     return 0;

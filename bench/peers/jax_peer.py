@@ -205,6 +205,8 @@ WORKLOADS = {
     "W8replay": lambda c: build_rnn(c, True),
     "W11rebuild": lambda c: build_ode(c, False),
     "W11replay": lambda c: build_ode(c, True),
+    "M1rebuild": common.M1_NOT_RUN,
+    "M1replay": common.M1_NOT_RUN,
 }
 
 if __name__ == "__main__":

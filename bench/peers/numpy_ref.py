@@ -1,11 +1,14 @@
-"""The no-autodiff reference: every Jacobian / Hessian of W1-W8 and W11 derived by hand.
+"""The no-autodiff reference: every Jacobian / Hessian of W1-W8 and W11 derived by hand,
+and M1's derivative by dual numbers.
 
 Needs nothing but numpy (CI runs it in smoke mode to check libjac's checksums):
-    python3 numpy_ref.py --mode {full,smoke} --workload {W1,...,W6,W6replay,W7rebuild,...,W11replay}
+    python3 numpy_ref.py --mode {full,smoke} --workload {W1,...,W6,W6replay,W7rebuild,...,W11replay,M1rebuild,M1replay}
 Prints one JSON report line (impl "numpy"). The timed region computes the result
 from the data (weights and inputs are made before it). numpy has no graph, so a
 workload's rebuild and replay variants run the same code.
 """
+
+import math
 
 import numpy as np
 
@@ -150,6 +153,21 @@ def build_ode(config):
     return timed
 
 
+def build_micro(config):
+    """M1: the chain on dual numbers (value, d/dx), as bench/c/micro.c's chain_derivative:
+    sin (v, dv) = (sin v, cos v * dv), scale by c = (c v, c dv), add adds both; (dy/dx, y)."""
+    steps = config["steps"]
+
+    def timed():
+        y, dy = common.micro_chain((common.MICRO_X, 1.0), steps,
+                                   lambda a: (math.sin(a[0]), math.cos(a[0]) * a[1]),
+                                   lambda a, c: (c * a[0], c * a[1]),
+                                   lambda a, b: (a[0] + b[0], a[1] + b[1]))
+        return np.array([dy, y])
+
+    return timed
+
+
 WORKLOADS = {
     "W1": build_mlp,
     "W2": build_batched_mlp,
@@ -165,6 +183,8 @@ WORKLOADS = {
     "W8replay": build_rnn,
     "W11rebuild": build_ode,
     "W11replay": build_ode,
+    "M1rebuild": build_micro,
+    "M1replay": build_micro,
 }
 
 if __name__ == "__main__":

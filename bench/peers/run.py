@@ -1,4 +1,4 @@
-"""Run libjac's benchmark drivers and every peer on W1-W8 and W11 and print one comparison table.
+"""Run libjac's benchmark drivers and every peer on W1-W8, W11 and M1 and print one comparison table.
 
     python3 bench/peers/run.py [--mode full|smoke] [--peers numpy,jax,torch,paddle,casadi,adolc,cppad]
                                [--workloads W1,W2,...] [--skip-install]
@@ -13,6 +13,7 @@ checked against libjac's (numpy's where libjac has no result) to 1e-9 relative.
 Exit status 1 if any checksum disagrees. A peer that has no way to run a workload
 says so (a report line with "skipped"); the table then reads n/a and the reason is
 listed under it. Replay variants also list their record / compile time (record_ms).
+M1 (bench/c/micro.c's op chain) is shown in ns per op.
 """
 
 import argparse
@@ -35,9 +36,12 @@ RESULTS_DIR = PEERS_DIR / "results"
 REQUIREMENTS = PEERS_DIR / "requirements.txt"
 
 WORKLOAD_IDS = ("W1", "W2", "W3rows", "W3full", "W4", "W5", "W6", "W6replay",
-                "W7rebuild", "W7replay", "W8rebuild", "W8replay", "W11rebuild", "W11replay")
+                "W7rebuild", "W7replay", "W8rebuild", "W8replay", "W11rebuild", "W11replay",
+                "M1rebuild", "M1replay")
 # Workloads reported per iteration (µs), not per timed region (ms).
 PER_ITERATION = ("W6", "W6replay")
+# Workloads reported per op (ns), not per timed region (ms).
+PER_OP = ("M1rebuild", "M1replay")
 PYTHON_PEERS = {
     "numpy": "numpy_ref.py",
     "jax": "jax_peer.py",
@@ -243,7 +247,9 @@ def check_checksums(reports, workloads):
 
 
 def headline(report):
-    """The number shown for a report: ms, or µs per iteration for W6 and W6replay."""
+    """The number shown for a report: ms, µs per iteration for W6 and W6replay, ns per op for M1."""
+    if report["workload"] in PER_OP:
+        return report["ns_per_op"]
     return report["per_iter_us"] if report["workload"] in PER_ITERATION else report["median_ms"]
 
 
@@ -265,7 +271,7 @@ def table(reports, peers, workloads, mismatched):
     rows = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for workload in workloads:
         base = reports.get(("libjac", workload))
-        cells = [workload + (" (µs/iter)" if workload in PER_ITERATION else "")]
+        cells = [workload + (" (µs/iter)" if workload in PER_ITERATION else " (ns/op)" if workload in PER_OP else "")]
         for impl in libjacs:
             report = reports.get((impl, workload))
             cells += [cell(report, (impl, workload) in mismatched), rss(report)]
@@ -353,8 +359,8 @@ def main():
     mismatches = check_checksums(reports, workloads)
     print(f"## libjac vs peers, mode {args.mode} (median of each process's timed runs)\n")
     print(table(reports, peers, workloads, {(impl, wid) for impl, wid, _ in mismatches}))
-    print("\nms = median wall time of the timed region (W6, W6replay: µs per iteration); libjac/peer < 1 means "
-          "libjac is faster; MB = peak RSS of that process.")
+    print("\nms = median wall time of the timed region (W6, W6replay: µs per iteration; M1: ns per op); "
+          "libjac/peer < 1 means libjac is faster; MB = peak RSS of that process.")
     mode_runs = json.loads((ROOT / "bench" / "workloads.json").read_text())["modes"][args.mode]["runs"]
     for line in extra_notes(reports, workloads, mode_runs) + [n for n in notes if n] + errors:
         print(f"- {line}")

@@ -1,6 +1,6 @@
 """PyTorch peer: torch.func.jacrev / vmap / hessian in float64 on the CPU (eager).
 
-    python3 torch_peer.py --mode {full,smoke} --workload {W1,...,W6,W6replay,W7rebuild,...,W11replay}
+    python3 torch_peer.py --mode {full,smoke} --workload {W1,...,W6,W6replay,W7rebuild,...,W11replay,M1rebuild}
 Eager mode: every timed call traces the function on the inputs and returns the
 materialised result. The thread count is torch's default.
 W7, W8, W11 `rebuild`: eager autograd (torch.autograd.grad for the gradients of W7
@@ -12,6 +12,8 @@ to ten calls after compiling, then at about 2.4 s a call, on the same inputs, wi
 recompilation that TORCH_LOGS=recompiles reports (on the 2-core benchmark machine,
 with two other processes at nice 19 on its cores); the report is the median of the
 timed calls, so it shows the slow calls. The cause is not known.
+M1rebuild (bench/c/micro.c's op chain) is eager autograd on a 0-D leaf; M1replay is
+skipped as W11replay is.
 """
 
 import torch
@@ -167,6 +169,19 @@ def build_ode(config):
     return lambda: jac(p, y0)
 
 
+def build_micro(config):
+    """M1rebuild: the op chain on a 0-D leaf, recorded by autograd, then one backward pass."""
+    steps = config["steps"]
+
+    def timed():
+        x = torch.tensor(common.MICRO_X, dtype=torch.float64, requires_grad=True)
+        y = common.micro_chain(x, steps, torch.sin, lambda a, c: a * c, lambda a, b: a + b)
+        (g,) = torch.autograd.grad(y, x)
+        return g, y.detach()
+
+    return timed
+
+
 # torch has no replay of a recorded program other than compiling it: torch.compile
 # unrolls W7's recursion (1.8e5 scalar ops at l = 8) and W11's loop (1.1e5 scalar ops
 # at S = 1000) into one graph for its compiler, whose time grows with the op count
@@ -176,6 +191,7 @@ def build_ode(config):
 SKIPPED = {
     "W7replay": "no replay that fits: torch.compile of the unrolled scalar program (1.8e5 ops at l = 8) would compile for hours",
     "W11replay": "no replay that fits: torch.compile of the unrolled RK4 loop takes 393 s at S = 20 (hours at S = 1000)",
+    "M1replay": "no replay that fits: torch.compile of the unrolled chain (6e4 ops at 20000 steps), as W11replay",
 }
 
 WORKLOADS = {
@@ -193,6 +209,8 @@ WORKLOADS = {
     "W8replay": build_rnn_replay,
     "W11rebuild": build_ode,
     "W11replay": SKIPPED["W11replay"],
+    "M1rebuild": build_micro,
+    "M1replay": SKIPPED["M1replay"],
 }
 
 if __name__ == "__main__":

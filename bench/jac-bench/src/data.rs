@@ -127,6 +127,9 @@ pub fn rnn(hidden: usize, d_in: usize, steps: usize) -> Rnn {
 pub const ODE_P: [f64; 6] = [1.0, 0.1, 2.0, 0.05, 0.3, 0.2];
 pub const ODE_Y0: [f64; 4] = [1.0, 0.0, 0.5, 0.0];
 
+/// M1: the leaf `x` of the op chain.
+pub const MICRO_X: f64 = 0.3;
+
 /// The process's peak resident set, in kB (VmHWM).
 pub fn peak_rss_kb() -> u64 {
     std::fs::read_to_string("/proc/self/status")

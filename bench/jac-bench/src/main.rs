@@ -1,15 +1,17 @@
 //! `jac-bench --mode {full,smoke} --workload WID [--runs N]`: runs one
 //! workload of `bench/workloads.json` (W1, W2, W3rows, W3full, W4, W5, W6,
-//! W6replay, W7rebuild, W7replay, W8rebuild, W8replay, W11rebuild, W11replay)
-//! through libjac's Rust API and prints one JSON line (median/min/max ms,
-//! peak RSS, checksums), the format every peer of `bench/peers/run.py` prints.
+//! W6replay, W7rebuild, W7replay, W8rebuild, W8replay, W11rebuild, W11replay,
+//! M1rebuild, M1replay) through libjac's Rust API and prints one JSON line
+//! (median/min/max ms, peak RSS, checksums), the format every peer of
+//! `bench/peers/run.py` prints.
 //!
 //! The timed region builds the graph from the inputs (the input leaves, every
 //! op, the Jacobian or Hessian object) and reads the requested part into a
 //! buffer; constant weights are data made once outside it. A `replay`
 //! variant instead records a [`Function`] once before the timed runs (its
 //! time is the report's `record_ms`: building the graph once and recording
-//! it) and only evaluates it in the timed region.
+//! it) and only evaluates it in the timed region. M1rebuild and M1replay are
+//! `bench/c/micro.c`'s op chain; their report also gives the time per op.
 
 use std::time::Instant;
 
@@ -64,12 +66,9 @@ fn run() -> std::result::Result<(), String> {
         times.push(start.elapsed().as_secs_f64() * 1e3);
     }
     let (total, first) = checksum(&workload, &result);
-    let iterations = config["iterations"].as_u64();
     println!(
         "{}",
-        report(
-            &workload, &mode, &times, total, first, iterations, record_ms
-        )
+        report(&workload, &mode, &times, total, first, config, record_ms)
     );
     Ok(())
 }
@@ -92,7 +91,7 @@ fn report(
     times: &[f64],
     total: f64,
     first: f64,
-    iterations: Option<u64>,
+    config: &Value,
     record_ms: Option<f64>,
 ) -> String {
     let mut sorted = times.to_vec();
@@ -115,8 +114,14 @@ fn report(
         "sum": total,
         "first": first,
     });
-    if let Some(it) = iterations {
+    if let Some(it) = config["iterations"].as_u64() {
         line["per_iter_us"] = Value::from(median * 1e3 / it as f64);
+    }
+    if let Some(steps) = config["steps"]
+        .as_u64()
+        .filter(|_| workload.starts_with("M1"))
+    {
+        line["ns_per_op"] = Value::from(median * 1e6 / (3 * steps) as f64);
     }
     if let Some(ms) = record_ms {
         line["record_ms"] = Value::from(ms);
@@ -157,6 +162,8 @@ fn build(workload: &str, config: &Value) -> Result<(Task, Option<f64>)> {
         "W8replay" => return replayed(&|| rnn_replay(rnn_sizes())),
         "W11rebuild" => return Ok((ode_rebuild(ode()), None)),
         "W11replay" => return replayed(&|| ode_replay(ode())),
+        "M1rebuild" => return Ok((micro_rebuild(get("steps")), None)),
+        "M1replay" => return replayed(&|| micro_replay(get("steps"))),
         _ => {}
     }
     let task = match workload {
@@ -490,5 +497,41 @@ fn ode_replay((steps, h): (usize, f64)) -> Result<Task> {
     let f = Function::new(&[p, y0], &[y])?;
     Ok(Box::new(move || {
         read_ode_blocks(&f.jacobian(&[&data::ODE_P, &data::ODE_Y0], None)?)
+    }))
+}
+
+/// M1: `bench/c/micro.c`'s op chain from the 0-D leaf `x`: `steps` times
+/// `y = add(scale(sin(y), 0.9), x)`, three ops a step.
+fn micro_chain(x: &Tensor, steps: usize) -> Result<Tensor> {
+    let mut y = x.clone();
+    for _ in 0..steps {
+        y = add(&scale(&sin(&y)?, 0.9)?, x)?;
+    }
+    Ok(y)
+}
+
+/// M1rebuild: the chain built anew, then its gradient; the result is
+/// `(dy/dx, y)`.
+fn micro_rebuild(steps: usize) -> Task {
+    Box::new(move || {
+        let x = Tensor::from_vec(vec![data::MICRO_X], &[], true)?;
+        let y = micro_chain(&x, steps)?;
+        let g = grad(std::slice::from_ref(&y), &[x], None, false)?[0].to_vec();
+        Ok(vec![g[0], y.to_vec()[0]])
+    })
+}
+
+/// M1replay: recorded once; the timed region is one VJP of the Function (a
+/// forward and a reverse sweep). A VJP returns no outputs, so `y` is the one
+/// read when recording at the same `x`.
+fn micro_replay(steps: usize) -> Result<Task> {
+    let x = Tensor::from_vec(vec![data::MICRO_X], &[], true)?;
+    let y = micro_chain(&x, steps)?;
+    let y0 = y.to_vec()[0];
+    let f = Function::new(std::slice::from_ref(&x), &[y])?;
+    Ok(Box::new(move || {
+        let mut g = [0.0];
+        f.vjp_into(&[&[data::MICRO_X]], None, &mut [&mut g])?;
+        Ok(vec![g[0], y0])
     }))
 }
