@@ -40,12 +40,14 @@ use crate::tensor::Tensor;
 /// recording. Dropping the tensors it was made from does not affect it.
 /// `Send + Sync`: threads may evaluate it at once.
 ///
-/// [`Function::eval_into`] and [`Function::vjp_into`] run the program on
-/// buffers sized at recording time (a value and a cotangent for every input
-/// and every op), kept by the function for its next calls: the steady state
-/// allocates nothing for elementwise ops, at the price of holding those
-/// buffers (for as many calls as ran at once, at most eight sets) while the
-/// function lives. Jacobians and Hessians replay the program as a graph.
+/// [`Function::eval_into`], [`Function::vjp_into`] and the rows of
+/// [`Function::jacobian`] run the program on buffers planned at recording
+/// time (one arena of values and one of cotangents; a reshape shares its
+/// operand's), kept by the function for its next calls: the steady state
+/// allocates nothing for elementwise ops, reshapes and slices, at the price
+/// of holding those buffers (for as many calls as ran at once, at most
+/// eight sets) while the function lives. Hessians replay the program as a
+/// graph ([`Function::trace`]) and differentiate that twice.
 ///
 /// ```
 /// use jac_core::{Function, Tensor, mul, sin, add, index::Index};
