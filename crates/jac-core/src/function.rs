@@ -196,7 +196,7 @@ impl Function {
             }
             let t = &nodes[p];
             slots[p] = Some(if let Some(&k) = input_of.get(&t.id()) {
-                Slot::Input(k)
+                Slot::new(Slot::Input, k)?
             } else if depends[p] {
                 let recipe = t.0.recipe.as_ref().ok_or_else(|| {
                     Error::internal("Function::new: a node that depends on an input has no recipe")
@@ -225,10 +225,10 @@ impl Function {
                     None => {
                         instrs.push(Instr {
                             op: Arc::clone(&recipe.op),
-                            args,
-                            shape: t.shape().to_vec(),
+                            args: args.into(),
+                            shape: t.shape().into(),
                         });
-                        let slot = Slot::Result(instrs.len() - 1);
+                        let slot = Slot::new(Slot::Result, instrs.len() - 1)?;
                         if let Some(key) = key {
                             computed.insert(key, slot);
                         }
@@ -246,7 +246,7 @@ impl Function {
                 } else {
                     t.clone()
                 });
-                Slot::Constant(constants.len() - 1)
+                Slot::new(Slot::Constant, constants.len() - 1)?
             });
         }
         let outputs = outputs
@@ -258,6 +258,8 @@ impl Function {
             })
             .collect::<Result<Vec<_>>>()?;
 
+        instrs.shrink_to_fit();
+        constants.shrink_to_fit();
         let input_shapes: Vec<Vec<usize>> = inputs.iter().map(|x| x.shape().to_vec()).collect();
         let plan = Plan::new(&input_shapes, &constants, &instrs)?;
         Ok(Function {
@@ -309,9 +311,9 @@ impl Function {
 
     fn shape_of(&self, s: Slot) -> &[usize] {
         match s {
-            Slot::Input(k) => &self.r.input_shapes[k],
-            Slot::Constant(k) => self.r.constants[k].shape(),
-            Slot::Result(k) => &self.r.instrs[k].shape,
+            Slot::Input(k) => &self.r.input_shapes[k as usize],
+            Slot::Constant(k) => self.r.constants[k as usize].shape(),
+            Slot::Result(k) => &self.r.instrs[k as usize].shape,
         }
     }
 
@@ -494,9 +496,9 @@ impl Function {
 
     fn tensor<'a>(&'a self, s: Slot, xs: &'a [Tensor], results: &'a [Tensor]) -> &'a Tensor {
         match s {
-            Slot::Input(k) => &xs[k],
-            Slot::Constant(k) => &self.r.constants[k],
-            Slot::Result(k) => &results[k],
+            Slot::Input(k) => &xs[k as usize],
+            Slot::Constant(k) => &self.r.constants[k as usize],
+            Slot::Result(k) => &results[k as usize],
         }
     }
 

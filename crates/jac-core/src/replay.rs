@@ -32,18 +32,52 @@ use crate::tensor::Tensor;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Slot {
     /// The function's input `k`.
-    Input(usize),
+    Input(u32),
     /// The recorded constant `k`.
-    Constant(usize),
+    Constant(u32),
     /// The result of instruction `k`.
-    Result(usize),
+    Result(u32),
+}
+
+impl Slot {
+    /// `make(k)` for a `k` that fits a slot.
+    pub(crate) fn new(make: fn(u32) -> Slot, k: usize) -> Result<Slot> {
+        Ok(make(index32(k)?))
+    }
 }
 
 /// One recorded op: its rule, where its operands are, its result's shape.
 pub(crate) struct Instr {
     pub(crate) op: std::sync::Arc<dyn Op>,
-    pub(crate) args: Vec<Slot>,
-    pub(crate) shape: Vec<usize>,
+    pub(crate) args: Args,
+    pub(crate) shape: Box<[usize]>,
+}
+
+/// An instruction's operands: one or two (most ops) inline, more boxed.
+pub(crate) enum Args {
+    Few([Slot; 2], u8),
+    Many(Box<[Slot]>),
+}
+
+impl From<Vec<Slot>> for Args {
+    fn from(slots: Vec<Slot>) -> Args {
+        match *slots {
+            [a] => Args::Few([a, a], 1),
+            [a, b] => Args::Few([a, b], 2),
+            _ => Args::Many(slots.into_boxed_slice()),
+        }
+    }
+}
+
+impl std::ops::Deref for Args {
+    type Target = [Slot];
+
+    fn deref(&self) -> &[Slot] {
+        match self {
+            Args::Few(slots, n) => &slots[..usize::from(*n)],
+            Args::Many(slots) => slots,
+        }
+    }
 }
 
 /// `len` values from `start` in an arena.
@@ -163,7 +197,7 @@ impl Plan {
         }
         for instr in instrs {
             let from = index32(plan.operands.len())?;
-            for &s in &instr.args {
+            for &s in instr.args.iter() {
                 let buffer = plan.buffer_of(s);
                 plan.operands.push(buffer);
             }
@@ -206,6 +240,10 @@ impl Plan {
                 rule,
             });
         }
+        plan.buffers.shrink_to_fit();
+        plan.steps.shrink_to_fit();
+        plan.slots.shrink_to_fit();
+        plan.operands.shrink_to_fit();
         Ok(plan)
     }
 
@@ -262,9 +300,9 @@ impl Plan {
 
     fn buffer_of(&self, s: Slot) -> u32 {
         self.slots[match s {
-            Slot::Input(k) => k,
-            Slot::Constant(k) => self.n_inputs + k,
-            Slot::Result(k) => self.n_inputs + self.n_constants + k,
+            Slot::Input(k) => k as usize,
+            Slot::Constant(k) => self.n_inputs + k as usize,
+            Slot::Result(k) => self.n_inputs + self.n_constants + k as usize,
         }]
     }
 
@@ -280,9 +318,9 @@ fn shape_of<'a>(
     instrs: &'a [Instr],
 ) -> &'a [usize] {
     match s {
-        Slot::Input(k) => &input_shapes[k],
-        Slot::Constant(k) => constants[k].shape(),
-        Slot::Result(k) => &instrs[k].shape,
+        Slot::Input(k) => &input_shapes[k as usize],
+        Slot::Constant(k) => constants[k as usize].shape(),
+        Slot::Result(k) => &instrs[k as usize].shape,
     }
 }
 
