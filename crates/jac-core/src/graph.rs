@@ -8,7 +8,7 @@
 //! the same graph many times).
 
 use std::cell::Cell;
-use std::collections::HashSet;
+use std::collections::{BinaryHeap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -242,45 +242,54 @@ pub(crate) struct Subgraph<'a> {
     offsets: Vec<usize>,
 }
 
-/// Below this many nodes, membership is a linear scan of the nodes found so
-/// far (no hashing, no allocation); above it, a hash set.
-const FEW: usize = 32;
-
 /// The position of an input that is not part of the subgraph.
 pub(crate) const OUTSIDE: usize = usize::MAX;
 
+/// A tensor ordered by its id, for the heap of [`Subgraph::collect`].
+struct ById<'a>(&'a Tensor);
+
+impl PartialEq for ById<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.id() == other.0.id()
+    }
+}
+
+impl Eq for ById<'_> {}
+
+impl PartialOrd for ById<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ById<'_> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.id().cmp(&other.0.id())
+    }
+}
+
 impl<'a> Subgraph<'a> {
-    /// Collects the subgraph iteratively: the depth of the graph does not
-    /// touch the call stack.
+    /// Collects the subgraph iteratively (the depth of the graph does not
+    /// touch the call stack) in descending id order: a max-heap of ids
+    /// hands out every node after all of its consumers (they have larger
+    /// ids), and the copies of a node pushed by several consumers come out
+    /// one after another, so no set of visited nodes and no sort is needed.
     pub(crate) fn collect(roots: &'a [Tensor]) -> Subgraph<'a> {
         let mut nodes: Vec<&'a Tensor> = Vec::with_capacity(16);
-        let mut many: Option<IdSet> = None;
-        let seen = |nodes: &[&Tensor], many: &Option<IdSet>, id: NodeId| match many {
-            Some(set) => set.contains(&id),
-            None => nodes.iter().any(|t| t.id() == id),
-        };
-        let mut stack: Vec<&'a Tensor> = Vec::with_capacity(16);
-        stack.extend(roots.iter().filter(|t| t.requires_grad()));
-        while let Some(t) = stack.pop() {
-            if seen(&nodes, &many, t.id()) {
+        let mut heap: BinaryHeap<ById<'a>> = roots
+            .iter()
+            .filter(|t| t.requires_grad())
+            .map(ById)
+            .collect();
+        while let Some(ById(t)) = heap.pop() {
+            if nodes.last().is_some_and(|last| last.id() == t.id()) {
                 continue;
             }
             if let Some(recipe) = &t.0.recipe {
-                stack.extend(
-                    recipe
-                        .inputs
-                        .iter()
-                        .filter(|i| i.requires_grad() && !seen(&nodes, &many, i.id())),
-                );
-            }
-            if let Some(set) = many.as_mut() {
-                set.insert(t.id());
-            } else if nodes.len() >= FEW {
-                many = Some(nodes.iter().map(|t| t.id()).chain([t.id()]).collect());
+                heap.extend(recipe.inputs.iter().filter(|i| i.requires_grad()).map(ById));
             }
             nodes.push(t);
         }
-        nodes.sort_unstable_by_key(|t| std::cmp::Reverse(t.id()));
         let n = nodes.len();
         let mut sub = Subgraph {
             nodes,
@@ -291,13 +300,28 @@ impl<'a> Subgraph<'a> {
         for p in 0..sub.nodes.len() {
             if let Some(recipe) = &sub.nodes[p].0.recipe {
                 for input in recipe.inputs.iter() {
-                    let q = sub.position(input.id()).unwrap_or(OUTSIDE);
+                    let q = sub.position_after(p, input.id()).unwrap_or(OUTSIDE);
                     sub.inputs.push(q);
                 }
             }
             sub.offsets.push(sub.inputs.len());
         }
         sub
+    }
+
+    /// The position of node `id` among those after `p` (an input of node
+    /// `p`): searched outward from `p`, where inputs usually are.
+    fn position_after(&self, p: usize, id: NodeId) -> Option<usize> {
+        let tail = self.nodes.get(p + 1..)?;
+        let mut end = 1;
+        while end < tail.len() && tail[end - 1].id() > id {
+            end = (end * 2).min(tail.len());
+        }
+        let end = end.min(tail.len());
+        tail[..end]
+            .binary_search_by(|t| id.cmp(&t.id()))
+            .ok()
+            .map(|k| p + 1 + k)
     }
 
     pub(crate) fn len(&self) -> usize {
