@@ -340,6 +340,23 @@ impl Program<'_> {
     fn shape(&self, s: Slot) -> &[usize] {
         shape_of(s, self.input_shapes, self.constants, self.instrs)
     }
+
+    /// `f` of instruction `i`'s operands (their buffers `operands`) as
+    /// array views of `arena` (the values, or the part before `i`'s).
+    fn with_views<T>(
+        &self,
+        i: usize,
+        operands: &[u32],
+        arena: &[f64],
+        f: impl FnOnce(&[ArrayViewD<'_, f64>]) -> Result<T>,
+    ) -> Result<T> {
+        let slots = &self.instrs.get(i).ok_or_else(order)?.args;
+        let read = |n: usize, b: u32| {
+            let slot = slots.get(n).copied().ok_or_else(order)?;
+            view(self.shape(slot), self.plan.buffer(b).value().of(arena)?)
+        };
+        with_operands(operands, read, f)
+    }
 }
 
 /// The buffers of one call: the arena of values (the constants' already
@@ -411,13 +428,8 @@ impl Workspace {
                 continue;
             }
             let op = program.instrs[i].op.as_ref();
-            let args = &program.instrs[i].args;
             let shape = &program.instrs[i].shape;
-            let view = |k: usize, b: u32| {
-                let slot = args.get(k).copied().ok_or_else(order)?;
-                view(program.shape(slot), plan.buffer(b).value().of(before)?)
-            };
-            with_operands(operands, view, |args| {
+            program.with_views(i, operands, before, |args| {
                 let mut out = view_mut(shape, target)?;
                 match op.forward_into(args, &mut out) {
                     Some(done) => done,
@@ -555,13 +567,8 @@ impl Workspace {
                 continue;
             }
             let op = program.instrs[i].op.as_ref();
-            let slots = &program.instrs[i].args;
             let shape = &program.instrs[i].shape;
-            let view_of = |n: usize, b: u32| {
-                let slot = slots.get(n).copied().ok_or_else(order)?;
-                view(program.shape(slot), plan.buffer(b).value().of(values)?)
-            };
-            with_operands(operands, view_of, |args| {
+            program.with_views(i, operands, values, |args| {
                 let y = view(shape, y)?;
                 // One cotangent: the op's own shapes. More: a leading axis
                 // of k rows, which every graph rule carries.

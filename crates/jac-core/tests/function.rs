@@ -95,6 +95,18 @@ fn recorded(rng: &mut Rng) -> Function {
     Function::new(&xs, &ys).expect("records")
 }
 
+/// The recorded program's VJP at `at` with cotangents `cots`, one buffer
+/// per input.
+fn vjp_at(f: &Function, at: &[Vec<f64>], cots: &[Vec<f64>]) -> Vec<Vec<f64>> {
+    let mut gs: Vec<Vec<f64>> = SHAPES
+        .iter()
+        .map(|s| vec![0.0; s.iter().product()])
+        .collect();
+    let mut bufs: Vec<&mut [f64]> = gs.iter_mut().map(Vec::as_mut_slice).collect();
+    f.vjp_into(&refs(at), Some(&refs(cots)), &mut bufs).unwrap();
+    gs
+}
+
 fn bits(a: &[f64]) -> Vec<u64> {
     a.iter().map(|v| v.to_bits()).collect()
 }
@@ -187,13 +199,7 @@ fn vjp_matches_central_differences_of_eval() {
         .map(|(v, s)| ArrayD::from_shape_vec(IxDyn(s), v.clone()).unwrap())
         .collect();
     let fd = central_diff(&mut objective, &arrays, 1e-6);
-    let mut gs: Vec<Vec<f64>> = SHAPES
-        .iter()
-        .map(|s| vec![0.0; s.iter().product()])
-        .collect();
-    let mut bufs: Vec<&mut [f64]> = gs.iter_mut().map(Vec::as_mut_slice).collect();
-    f.vjp_into(&refs(&at), Some(&refs(&cots)), &mut bufs)
-        .unwrap();
+    let gs = vjp_at(&f, &at, &cots);
     for (j, (g, d)) in gs.iter().zip(&fd).enumerate() {
         let g = ArrayD::from_shape_vec(IxDyn(SHAPES[j]), g.clone()).unwrap();
         assert_close(&g, d, 1e-6, 1e-7, &format!("input {j}"));
@@ -686,13 +692,7 @@ fn stacked_rows_equal_one_vjp_per_row() {
                         .collect()
                 })
                 .collect();
-            let mut gs: Vec<Vec<f64>> = SHAPES
-                .iter()
-                .map(|s| vec![0.0; s.iter().product()])
-                .collect();
-            let mut bufs: Vec<&mut [f64]> = gs.iter_mut().map(Vec::as_mut_slice).collect();
-            f.vjp_into(&refs(&at), Some(&refs(&cots)), &mut bufs)
-                .unwrap();
+            let gs = vjp_at(&f, &at, &cots);
             for (x, g) in gs.iter().enumerate() {
                 let n = g.len();
                 let got = &blocks[x].as_slice().unwrap()[row * n..(row + 1) * n];

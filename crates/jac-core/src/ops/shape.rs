@@ -273,37 +273,46 @@ impl Flat for Slice {
 
     fn forward_flat(&self, x: &[&[f64]], out: &mut [f64]) {
         let [x] = x else { return };
-        let (inner, at) = (self.inner, self.at);
-        if out.is_empty() {
-            return;
-        }
-        for (to, from) in out
-            .chunks_exact_mut(at.len * inner)
-            .zip(x.chunks_exact(self.axis_len * inner))
-        {
-            for (row, p) in to.chunks_exact_mut(inner).zip(at.positions()) {
-                if let Some(src) = from.get(p * inner..(p + 1) * inner) {
-                    row.copy_from_slice(src);
-                }
+        self.for_each_row(out.len(), x.len(), |to, from| {
+            if let (Some(dst), Some(src)) = (out.get_mut(to), x.get(from)) {
+                dst.copy_from_slice(src);
             }
-        }
+        });
     }
 
     /// Adds the cotangent into the sliced positions only: no zero tensor of
     /// the input's size per slice.
     fn vjp_flat(&self, _i: usize, _x: &[&[f64]], _y: &[f64], g: &[f64], acc: &mut [f64]) {
+        self.for_each_row(g.len(), acc.len(), |to, from| {
+            if let (Some(src), Some(dst)) = (g.get(to), acc.get_mut(from)) {
+                dst.iter_mut().zip(src).for_each(|(a, &v)| *a += v);
+            }
+        });
+    }
+}
+
+impl Slice {
+    /// `f(output row, operand row)` for every row the slice takes, as
+    /// ranges of flat positions, for an output of `out_len` and an operand
+    /// of `in_len` values.
+    fn for_each_row(
+        &self,
+        out_len: usize,
+        in_len: usize,
+        mut f: impl FnMut(std::ops::Range<usize>, std::ops::Range<usize>),
+    ) {
         let (inner, at) = (self.inner, self.at);
-        if g.is_empty() {
+        let (out_block, in_block) = (at.len * inner, self.axis_len * inner);
+        // Empty: the axis may be far longer than memory, and nothing moves.
+        if out_len == 0 || in_block == 0 {
             return;
         }
-        for (to, from) in acc
-            .chunks_exact_mut(self.axis_len * inner)
-            .zip(g.chunks_exact(at.len * inner))
-        {
-            for (row, p) in from.chunks_exact(inner).zip(at.positions()) {
-                if let Some(dst) = to.get_mut(p * inner..(p + 1) * inner) {
-                    dst.iter_mut().zip(row).for_each(|(a, &v)| *a += v);
-                }
+        let blocks = (out_len / out_block).min(in_len / in_block);
+        for b in 0..blocks {
+            for (k, p) in at.positions().enumerate() {
+                let to = b * out_block + k * inner;
+                let from = b * in_block + p * inner;
+                f(to..to + inner, from..from + inner);
             }
         }
     }
