@@ -424,7 +424,14 @@ impl Function {
                 .map(|&s| Tensor::from_slice(ws.value(&program, s)?, self.shape_of(s), false))
                 .collect::<Result<Vec<_>>>()
         });
-        self.r.give_back(ws);
+        // The first read's rows start from this forward pass.
+        let evaluated = match ys {
+            Ok(_) => Some(ws),
+            Err(_) => {
+                self.r.give_back(ws);
+                None
+            }
+        };
         let xs = inputs
             .iter()
             .zip(&self.r.input_shapes)
@@ -433,6 +440,7 @@ impl Function {
         let source = ReplayedRows {
             r: Arc::clone(&self.r),
             point: inputs.iter().map(|x| x.to_vec()).collect(),
+            evaluated: Mutex::new(evaluated),
         };
         replayed_jacobian(ys?, xs, batch_axis, Box::new(source))
     }
@@ -592,6 +600,9 @@ impl Recorded {
 struct ReplayedRows {
     r: Arc<Recorded>,
     point: Vec<Vec<f64>>,
+    /// A workspace whose values are those at the point (the Jacobian's
+    /// creation evaluated them), for the first read.
+    evaluated: Mutex<Option<Workspace>>,
 }
 
 impl RowSource for ReplayedRows {
@@ -603,14 +614,30 @@ impl RowSource for ReplayedRows {
         per_sample: usize,
     ) -> Result<Vec<Tensor>> {
         let program = self.r.program();
-        let mut ws = self.r.workspace(&program)?;
-        let done = self.rows_on(&mut ws, &program, i, rows, samples, per_sample);
+        let evaluated = self
+            .evaluated
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        let (mut ws, forwarded) = match evaluated {
+            Some(ws) => (ws, true),
+            None => (self.r.workspace(&program)?, false),
+        };
+        let point: Vec<&[f64]> = self.point.iter().map(Vec::as_slice).collect();
+        let done = if forwarded {
+            Ok(())
+        } else {
+            ws.forward(&program, &point)
+        };
+        let done =
+            done.and_then(|()| self.rows_on(&mut ws, &program, i, rows, samples, per_sample));
         self.r.give_back(ws);
         done
     }
 }
 
 impl ReplayedRows {
+    /// The rows, on a workspace already evaluated at the point.
     fn rows_on(
         &self,
         ws: &mut Workspace,
@@ -625,8 +652,7 @@ impl ReplayedRows {
             .outputs
             .get(i)
             .ok_or_else(|| Error::internal("replayed rows: no such output"))?;
-        let point: Vec<&[f64]> = self.point.iter().map(Vec::as_slice).collect();
-        ws.forward(program, &point)?;
+
         let k = rows.len();
         let mut grads = self
             .r
