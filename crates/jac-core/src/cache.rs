@@ -29,6 +29,10 @@ pub(crate) struct RowCache<R> {
     slots: OnceLock<Box<[Slot<R>]>>,
     claims: Mutex<()>,
     released: Condvar,
+    /// Readers waiting on `released` (changed under `claims`): a release
+    /// wakes them only when there are some, since every notification is a
+    /// system call.
+    waiters: AtomicUsize,
     evaluated: AtomicUsize,
 }
 
@@ -39,6 +43,7 @@ impl<R> RowCache<R> {
             slots: OnceLock::new(),
             claims: Mutex::new(()),
             released: Condvar::new(),
+            waiters: AtomicUsize::new(0),
             evaluated: AtomicUsize::new(0),
         }
     }
@@ -151,6 +156,7 @@ impl<R> RowCache<R> {
                 return Ok(());
             }
             let mut claims = self.lock();
+            self.waiters.fetch_add(1, Ordering::SeqCst);
             while wanted
                 .iter()
                 .any(|&r| Self::claimed(slots, r) && slots[r].row.get().is_none())
@@ -160,6 +166,7 @@ impl<R> RowCache<R> {
                     .wait(claims)
                     .unwrap_or_else(|p| p.into_inner());
             }
+            self.waiters.fetch_sub(1, Ordering::SeqCst);
             drop(claims);
             // Loop: rows another reader gave up on are claimed by this one now.
         }
@@ -179,8 +186,12 @@ impl<R> Drop for Release<'_, R> {
         for &r in self.rows {
             RowCache::set_claimed(self.slots, r, false);
         }
+        // A reader that starts waiting later sees the claims released.
+        let waiting = self.cache.waiters.load(Ordering::SeqCst) > 0;
         drop(claims);
-        self.cache.released.notify_all();
+        if waiting {
+            self.cache.released.notify_all();
+        }
     }
 }
 
