@@ -100,8 +100,35 @@ pub(crate) fn grad_unrecorded(
             }
             continue;
         }
-        // The graph rule, on constants.
-        let needs: Vec<bool> = inputs.iter().map(|&q| needed(q)).collect();
+        // The op's in-place kernel, where it has one (products, elementwise
+        // ops that broadcast)...
+        let views: Vec<ndarray::ArrayViewD<'_, f64>> =
+            recipe.inputs.iter().map(|t| t.value().view()).collect();
+        let g_view = ndarray::ArrayViewD::from_shape(IxDyn(y.shape()), g)
+            .map_err(|e| Error::internal(format!("grad: {e}")))?;
+        let mut done = vec![false; inputs.len()];
+        for ((input, &q), k) in recipe.inputs.iter().zip(inputs).zip(0..) {
+            if !needed(q) {
+                continue;
+            }
+            let acc = within(tail, offset, span(q))?;
+            let mut acc = ndarray::ArrayViewMutD::from_shape(IxDyn(input.shape()), acc)
+                .map_err(|e| Error::internal(format!("grad: {e}")))?;
+            if let Some(result) = recipe.op.vjp_into(k, &views, &y.view(), &g_view, &mut acc) {
+                result?;
+                touched[q] = true;
+                done[k] = true;
+            }
+        }
+        if inputs.iter().zip(&done).all(|(&q, &d)| d || !needed(q)) {
+            continue;
+        }
+        // ...else the graph rule, on constants, for the inputs left.
+        let needs: Vec<bool> = inputs
+            .iter()
+            .zip(&done)
+            .map(|(&q, &d)| needed(q) && !d)
+            .collect();
         let g = Tensor::constant(
             ArrayD::from_shape_vec(IxDyn(y.shape()), g.to_vec())
                 .map_err(|e| Error::internal(format!("grad: {e}")))?,
@@ -115,9 +142,10 @@ pub(crate) fn grad_unrecorded(
         };
         let grads = recipe.op.vjp(&cx, &g)?;
         check_rule_arity(recipe.op.name(), grads.len(), recipe.inputs.len())?;
-        for ((input, grad), &q) in recipe.inputs.iter().zip(grads).zip(inputs) {
+        for (((input, grad), &q), &need) in recipe.inputs.iter().zip(grads).zip(inputs).zip(&needs)
+        {
             if let Some(grad) = grad
-                && needed(q)
+                && need
             {
                 touched[q] = true;
                 let acc = within(tail, offset, span(q))?;

@@ -8,7 +8,10 @@
 //! block of stacked cotangent rows cost one matrix-matrix product).
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{Array1, Array2, ArrayD, ArrayView1, ArrayView2, ArrayViewD, Axis, Ix1, Ix2, IxDyn};
+use ndarray::{
+    Array1, Array2, ArrayD, ArrayView1, ArrayView2, ArrayViewD, ArrayViewMutD, Axis, Ix1, Ix2,
+    IxDyn,
+};
 
 use super::{Op, VjpContext, apply};
 use crate::alloc::{check_alloc, try_zeros};
@@ -329,6 +332,28 @@ impl Op for Matmul {
         product(&x[0], &x[1], &self.plan)
     }
 
+    /// Without batch axes: the products of [`Op::vjp`] on the views, with
+    /// the same kernels (so the same numbers), added into `acc`, with no
+    /// graph nodes in between.
+    fn vjp_into(
+        &self,
+        i: usize,
+        x: &[ArrayViewD<'_, f64>],
+        _y: &ArrayViewD<'_, f64>,
+        g: &ArrayViewD<'_, f64>,
+        acc: &mut ArrayViewMutD<'_, f64>,
+    ) -> Option<Result<()>> {
+        let [a, b] = x else { return None };
+        if !self.plan.batch.is_empty() || a.ndim() > 2 || b.ndim() > 2 {
+            return None;
+        }
+        if a.is_empty() || b.is_empty() || g.is_empty() {
+            // Every entry of the gradient is a sum over nothing.
+            return Some(Ok(()));
+        }
+        Some(add_product_vjp(i, a, b, g, acc))
+    }
+
     /// A product costs its multiply-adds.
     fn work(&self, _inputs: &[Tensor], _output: &ArrayD<f64>) -> usize {
         let p = &self.plan;
@@ -499,6 +524,63 @@ fn drop_second_last(t: &Tensor) -> Result<Tensor> {
 }
 
 /// Swaps the last two axes.
+/// `acc += d (a @ b) / d operand i` applied to `g`, for operands of at most
+/// two axes: outer products as the elementwise products [`Op::vjp`] forms,
+/// the rest through [`product`] with a transposed operand made row-major as
+/// its transpose op would.
+fn add_product_vjp(
+    i: usize,
+    a: &ArrayViewD<'_, f64>,
+    b: &ArrayViewD<'_, f64>,
+    g: &ArrayViewD<'_, f64>,
+    acc: &mut ArrayViewMutD<'_, f64>,
+) -> Result<()> {
+    // acc[j, k] += col[j] * row[k] (`col` may be 0-D: one row).
+    let outer = |acc: &mut ArrayViewMutD<'_, f64>,
+                 col: &ArrayViewD<'_, f64>,
+                 row: &ArrayViewD<'_, f64>|
+     -> Result<()> {
+        let row: Vec<f64> = row.iter().copied().collect();
+        let rows = acc
+            .as_slice_mut()
+            .ok_or_else(|| Error::internal("matmul: a gradient buffer is not contiguous"))?;
+        for (acc, &c) in rows.chunks_exact_mut(row.len().max(1)).zip(col.iter()) {
+            acc.iter_mut().zip(&row).for_each(|(a, &r)| *a += c * r);
+        }
+        Ok(())
+    };
+    let add = |acc: &mut ArrayViewMutD<'_, f64>, grad: ArrayD<f64>| -> Result<()> {
+        if grad.shape() != acc.shape() {
+            return Err(Error::internal(format!(
+                "matmul: a gradient of shape {} for an operand of shape {}",
+                fmt_shape(grad.shape()),
+                fmt_shape(acc.shape())
+            )));
+        }
+        ndarray::Zip::from(acc).and(&grad).for_each(|a, &v| *a += v);
+        Ok(())
+    };
+    let times = |l: &ArrayViewD<'_, f64>, r: &ArrayViewD<'_, f64>| -> Result<ArrayD<f64>> {
+        product(l, r, &plan(l.shape(), r.shape())?)
+    };
+    let transposed = |t: &ArrayViewD<'_, f64>| t.t().as_standard_layout().into_owned();
+    match (a.ndim(), b.ndim(), i) {
+        // g is 0-D: g * b, g * a.
+        (1, 1, 0) => outer(acc, g, b)?,
+        (1, 1, _) => outer(acc, g, a)?,
+        // g is [m]: da = g (column) * b, db = g @ a.
+        (_, 1, 0) => outer(acc, g, b)?,
+        (_, 1, _) => add(acc, times(g, a)?)?,
+        // g is [p]: da = g @ b^T, db = a (column) * g.
+        (1, _, 0) => add(acc, times(g, &transposed(b).view())?)?,
+        (1, _, _) => outer(acc, a, g)?,
+        // Matrices: da = g @ b^T, db = a^T @ g.
+        (_, _, 0) => add(acc, times(g, &transposed(b).view())?)?,
+        (_, _, _) => add(acc, times(&transposed(a).view(), g)?)?,
+    }
+    Ok(())
+}
+
 fn transpose_last2(t: &Tensor) -> Result<Tensor> {
     let nd = t.ndim() as isize;
     let perm: Vec<isize> = (0..nd - 2).chain([nd - 1, nd - 2]).collect();
