@@ -262,7 +262,7 @@ pub(crate) fn sweep_cotangents(
             lead,
             needs,
         };
-        let input_grads = node_vjp(recipe.op.as_ref(), &cx, g, create_graph)?;
+        let input_grads = node_vjp(&*recipe.op, &cx, g, create_graph)?;
         check_rule_arity(recipe.op.name(), input_grads.len(), recipe.inputs.len())?;
         for ((input, grad), &q) in recipe.inputs.iter().zip(input_grads).zip(input_positions) {
             if let Some(grad) = grad

@@ -224,7 +224,7 @@ impl Function {
                     Some(&slot) => slot,
                     None => {
                         instrs.push(Instr {
-                            op: Arc::clone(&recipe.op),
+                            op: recipe.op.clone(),
                             args: args.into(),
                             shape: t.shape().into(),
                         });
@@ -491,7 +491,7 @@ impl Function {
                 .iter()
                 .map(|&s| self.tensor(s, &xs, &results).clone())
                 .collect::<Vec<_>>();
-            results.push(apply_shared(Arc::clone(&instr.op), args)?);
+            results.push(apply_shared(instr.op.clone(), args)?);
         }
         let ys = self
             .r

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use ndarray::ArrayD;
 
-use crate::ops::Op;
+use crate::ops::Rule;
 use crate::tensor::Tensor;
 
 /// A node's identity: unique for the process lifetime, increasing in
@@ -42,7 +42,7 @@ impl NodeId {
 /// inputs it was applied to.
 pub(crate) struct Recipe {
     /// Shared, so a recorded [`crate::Function`] replays the same rule.
-    pub(crate) op: Arc<dyn Op>,
+    pub(crate) op: Rule,
     pub(crate) inputs: Inputs,
 }
 

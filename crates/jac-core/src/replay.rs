@@ -48,7 +48,7 @@ impl Slot {
 
 /// One recorded op: its rule, where its operands are, its result's shape.
 pub(crate) struct Instr {
-    pub(crate) op: std::sync::Arc<dyn Op>,
+    pub(crate) op: crate::ops::Rule,
     pub(crate) args: Args,
     pub(crate) shape: Box<[usize]>,
 }
@@ -427,7 +427,7 @@ impl Workspace {
                 })?;
                 continue;
             }
-            let op = program.instrs[i].op.as_ref();
+            let op = &*program.instrs[i].op;
             let shape = &program.instrs[i].shape;
             program.with_views(i, operands, before, |args| {
                 let mut out = view_mut(shape, target)?;
@@ -566,7 +566,7 @@ impl Workspace {
                 })?;
                 continue;
             }
-            let op = program.instrs[i].op.as_ref();
+            let op = &*program.instrs[i].op;
             let shape = &program.instrs[i].shape;
             program.with_views(i, operands, values, |args| {
                 let y = view(shape, y)?;

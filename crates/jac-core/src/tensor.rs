@@ -8,7 +8,7 @@ use ndarray::{ArrayD, IxDyn};
 use crate::alloc::{checked_numel, try_filled, try_with_capacity};
 use crate::error::{Error, Result, fmt_shape};
 use crate::graph::{Inputs, Node, NodeId, Recipe, grad_enabled};
-use crate::ops::Op;
+use crate::ops::Rule;
 
 /// A float64 n-dimensional value in the graph, with whether it requires grad
 /// and, for results of ops, the op and inputs that made it.
@@ -99,7 +99,7 @@ impl Tensor {
     /// Records the result of `op` applied to `inputs`. The node keeps its
     /// recipe only when grad is enabled on this thread and some input requires
     /// grad; otherwise it is a constant and holds no inputs alive.
-    pub(crate) fn from_op(op: Arc<dyn Op>, inputs: Inputs, value: ArrayD<f64>) -> Tensor {
+    pub(crate) fn from_op(op: Rule, inputs: Inputs, value: ArrayD<f64>) -> Tensor {
         if grad_enabled() && inputs.iter().any(Tensor::requires_grad) {
             Tensor(Arc::new(Node::new(
                 value,

@@ -9,7 +9,7 @@ use super::elementwise::{
     Algebra, Derivative, accumulate_binary, accumulate_scaled, accumulate_zip_flat,
     add_scaled_flat, number, times, zip_flat, zip_into,
 };
-use super::{Flat, Op, ScalarRule, VjpContext, apply_shared, shared_op};
+use super::{Flat, Op, Rule, ScalarRule, VjpContext, apply_shared};
 use crate::alloc::check_alloc;
 use crate::broadcast::{broadcast_shapes, view_as, zip_map};
 use crate::cotangent::{BroadcastMap, Partial};
@@ -236,7 +236,7 @@ macro_rules! binary_op {
         ///
         /// Errors: `Shape` when the shapes do not broadcast.
         pub fn $fn_name(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-            apply_shared(shared_op!($ty), [a.clone(), b.clone()])
+            apply_shared(Rule::Static(&$ty), [a.clone(), b.clone()])
         }
     };
 }

@@ -233,29 +233,38 @@ impl VjpContext<'_> {
 /// whose outputs can be larger (broadcasting, products, joins) check their
 /// output size when they are built.
 pub(crate) fn apply(op: impl Op + 'static, inputs: impl Into<Inputs>) -> Result<Tensor> {
-    apply_shared(Arc::new(op), inputs)
+    apply_shared(Rule::Shared(Arc::new(op)), inputs)
 }
 
-/// The one shared instance of an op without attributes, made on first use:
-/// building such an op allocates nothing for its rule.
-macro_rules! shared_op {
-    ($ty:ident) => {{
-        static OP: std::sync::OnceLock<std::sync::Arc<dyn $crate::ops::Op>> =
-            std::sync::OnceLock::new();
-        std::sync::Arc::clone(OP.get_or_init(|| std::sync::Arc::new($ty)))
-    }};
+/// An op's rule as nodes and programs hold it: a static instance (ops
+/// without attributes: building one allocates nothing for its rule) or a
+/// shared one.
+#[derive(Clone)]
+pub(crate) enum Rule {
+    Static(&'static dyn Op),
+    Shared(Arc<dyn Op>),
 }
-pub(crate) use shared_op;
+
+impl std::ops::Deref for Rule {
+    type Target = dyn Op;
+
+    fn deref(&self) -> &(dyn Op + 'static) {
+        match self {
+            Rule::Static(op) => *op,
+            Rule::Shared(op) => op.as_ref(),
+        }
+    }
+}
 
 /// [`apply`] with a rule already shared by another node (a recorded
 /// [`crate::Function`] replaying its program).
-pub(crate) fn apply_shared(op: Arc<dyn Op>, inputs: impl Into<Inputs>) -> Result<Tensor> {
+pub(crate) fn apply_shared(op: Rule, inputs: impl Into<Inputs>) -> Result<Tensor> {
     let inputs = inputs.into();
     let value = match &*inputs {
-        [a] => forward(op.as_ref(), &[a.value().view()])?,
-        [a, b] => forward(op.as_ref(), &[a.value().view(), b.value().view()])?,
+        [a] => forward(&*op, &[a.value().view()])?,
+        [a, b] => forward(&*op, &[a.value().view(), b.value().view()])?,
         many => forward(
-            op.as_ref(),
+            &*op,
             &many.iter().map(|t| t.value().view()).collect::<Vec<_>>(),
         )?,
     };

@@ -13,7 +13,7 @@ use super::elementwise::{
     Algebra, Derivative, accumulate_map_flat, add_scaled_flat, map_flat, number, sigmoid_value,
     sign, step, times,
 };
-use super::{Flat, Op, ScalarRule, VjpContext, apply, apply_shared, finite, one, shared_op};
+use super::{Flat, Op, Rule, ScalarRule, VjpContext, apply, apply_shared, finite, one};
 use crate::cotangent::Partial;
 use crate::error::Result;
 use crate::tensor::Tensor;
@@ -116,7 +116,7 @@ macro_rules! unary_op {
 
         $(#[$doc])*
         pub fn $fn_name(a: &Tensor) -> Result<Tensor> {
-            apply_shared(shared_op!($ty), [a.clone()])
+            apply_shared(Rule::Static(&$ty), [a.clone()])
         }
     };
 }
