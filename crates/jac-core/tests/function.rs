@@ -746,3 +746,42 @@ fn matrix_products_replay_their_vjp_in_place_to_the_bit() {
         assert_eq!(bits(&gb), bits(&want[1].to_vec()), "{sa:?} @ {sb:?}: d/db");
     }
 }
+
+/// Vectors of every length run on the flat kernels with broadcast scalars
+/// on either side, and give the graph's values to the bit and its
+/// gradients (against the recorded rules) to rounding.
+#[test]
+fn vectors_with_broadcast_scalars_replay_the_graph() {
+    let mut rng = Rng::new(seed_from("short and long"));
+    for n in [2usize, 8, 16, 17, 40] {
+        let r = |x: &Tensor, s: &Tensor| -> jac_core::Result<Tensor> {
+            let a = mul(&sin(x)?, s)?; // [n] * []
+            let b = div(s, &add_scalar(&square(&a)?, 1.0)?)?; // [] / [n]
+            let c = sub(&tanh(&b)?, &mul(x, &a)?)?;
+            sum(&mul(&c, &pow_scalar(&c, 2.0)?)?, None, false)
+        };
+        let shapes: [&[usize]; 2] = [&[n], &[]];
+        let at: Vec<Vec<f64>> = shapes
+            .iter()
+            .map(|s| values(s, Domain::Uniform(-1.0, 1.0), &mut rng))
+            .collect();
+        let xs: Vec<Tensor> = at
+            .iter()
+            .zip(shapes)
+            .map(|(d, s)| Tensor::from_slice(d, s, true).unwrap())
+            .collect();
+        let y = r(&xs[0], &xs[1]).unwrap();
+        let f = Function::new(&xs, std::slice::from_ref(&y)).unwrap();
+        let mut v = [0.0];
+        f.eval_into(&refs(&at), &mut [&mut v]).unwrap();
+        assert_eq!(bits(&v), bits(&y.to_vec()), "n = {n}");
+        let want = grad(&[y], &xs, None, true).unwrap();
+        let (mut gx, mut gs) = (vec![0.0; n], vec![0.0]);
+        f.vjp_into(&refs(&at), None, &mut [&mut gx, &mut gs])
+            .unwrap();
+        for (got, w) in [(gx, &want[0]), (gs, &want[1])] {
+            let got = ArrayD::from_shape_vec(IxDyn(w.shape()), got).unwrap();
+            assert_close(&got, w.value(), 1e-13, 1e-13, &format!("n = {n}"));
+        }
+    }
+}
