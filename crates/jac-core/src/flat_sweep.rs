@@ -89,9 +89,13 @@ pub(crate) fn grad_unrecorded(
             let shapes: Vec<&[usize]> = recipe.inputs.iter().map(Tensor::shape).collect();
             k.applies(&shapes, y.shape())
         });
-        let slices: Option<Vec<&[f64]>> =
-            recipe.inputs.iter().map(|t| t.value().as_slice()).collect();
-        if let (Some(kernel), Some(args), Some(ys)) = (kernel, slices, y.as_slice()) {
+        // The operands as slices only for an op with flat kernels.
+        let flat = kernel.and_then(|kernel| {
+            let slices: Option<Vec<&[f64]>> =
+                recipe.inputs.iter().map(|t| t.value().as_slice()).collect();
+            Some((kernel, slices?, y.as_slice()?))
+        });
+        if let Some((kernel, args, ys)) = flat {
             for (k, &q) in inputs.iter().enumerate() {
                 if needed(q) {
                     touched[q] = true;
