@@ -85,21 +85,35 @@ pub(crate) fn grad_unrecorded(
         let offset = span(p).end;
         let needed = |q: usize| q != OUTSIDE && reaches[q];
         let y = node.value();
-        let kernel = recipe.op.flat().filter(|k| {
-            let shapes: Vec<&[usize]> = recipe.inputs.iter().map(Tensor::shape).collect();
-            k.applies(&shapes, y.shape())
-        });
-        // The operands as slices only for an op with flat kernels.
-        let flat = kernel.and_then(|kernel| {
-            let slices: Option<Vec<&[f64]>> =
-                recipe.inputs.iter().map(|t| t.value().as_slice()).collect();
-            Some((kernel, slices?, y.as_slice()?))
-        });
-        if let Some((kernel, args, ys)) = flat {
+        let kernel = recipe
+            .op
+            .flat()
+            .filter(|k| k.applies(&mut recipe.inputs.iter().map(Tensor::shape), y.shape()));
+        // The operands as slices only for an op with flat kernels, on the
+        // stack for the usual one or two.
+        let mut few: [&[f64]; 2] = [&[], &[]];
+        let mut many: Option<Vec<&[f64]>> = None;
+        let args: Option<&[&[f64]]> = match (kernel, &recipe.inputs[..]) {
+            (None, _) => None,
+            (Some(_), operands) if operands.len() <= few.len() => operands
+                .iter()
+                .zip(&mut few)
+                .try_for_each(|(t, slot)| {
+                    *slot = t.value().as_slice()?;
+                    Some(())
+                })
+                .map(|()| &few[..operands.len()]),
+            (Some(_), operands) => operands
+                .iter()
+                .map(|t| t.value().as_slice())
+                .collect::<Option<Vec<_>>>()
+                .map(|slices| many.insert(slices).as_slice()),
+        };
+        if let (Some(kernel), Some(args), Some(ys)) = (kernel, args, y.as_slice()) {
             for (k, &q) in inputs.iter().enumerate() {
                 if needed(q) {
                     touched[q] = true;
-                    kernel.vjp_flat(k, &args, ys, g, within(tail, offset, span(q))?);
+                    kernel.vjp_flat(k, args, ys, g, within(tail, offset, span(q))?);
                 }
             }
             continue;

@@ -235,6 +235,8 @@ pub(crate) struct Subgraph<'a> {
     /// Borrowed: the roots keep every node they reach alive, and nodes are
     /// immutable (no reference count is touched while collecting).
     pub(crate) nodes: Vec<&'a Tensor>,
+    /// The nodes' ids, side by side: searching them reads no node.
+    ids: Vec<NodeId>,
     /// Input positions of every node, node after node; `OUTSIDE` for an input
     /// that needs no grad.
     inputs: Vec<usize>,
@@ -245,12 +247,19 @@ pub(crate) struct Subgraph<'a> {
 /// The position of an input that is not part of the subgraph.
 pub(crate) const OUTSIDE: usize = usize::MAX;
 
-/// A tensor ordered by its id, for the heap of [`Subgraph::collect`].
-struct ById<'a>(&'a Tensor);
+/// A tensor ordered by its id, for the heap of [`Subgraph::collect`]; the
+/// id is kept beside the pointer so that ordering the heap reads no node.
+struct ById<'a>(NodeId, &'a Tensor);
+
+impl<'a> ById<'a> {
+    fn of(t: &'a Tensor) -> ById<'a> {
+        ById(t.id(), t)
+    }
+}
 
 impl PartialEq for ById<'_> {
     fn eq(&self, other: &Self) -> bool {
-        self.0.id() == other.0.id()
+        self.0 == other.0
     }
 }
 
@@ -264,7 +273,7 @@ impl PartialOrd for ById<'_> {
 
 impl Ord for ById<'_> {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.0.id().cmp(&other.0.id())
+        self.0.cmp(&other.0)
     }
 }
 
@@ -273,26 +282,47 @@ impl<'a> Subgraph<'a> {
     /// touch the call stack) in descending id order: a max-heap of ids
     /// hands out every node after all of its consumers (they have larger
     /// ids), and the copies of a node pushed by several consumers come out
-    /// one after another, so no set of visited nodes and no sort is needed.
+    /// one after another, so no set of visited nodes is needed. Leaves have
+    /// no inputs to order: they skip the heap (a parameter used by every op
+    /// of a long chain would fill it) and are sorted once and merged in.
     pub(crate) fn collect(roots: &'a [Tensor]) -> Subgraph<'a> {
-        let mut nodes: Vec<&'a Tensor> = Vec::with_capacity(16);
-        let mut heap: BinaryHeap<ById<'a>> = roots
-            .iter()
-            .filter(|t| t.requires_grad())
-            .map(ById)
-            .collect();
-        while let Some(ById(t)) = heap.pop() {
-            if nodes.last().is_some_and(|last| last.id() == t.id()) {
+        let mut interior: Vec<&'a Tensor> = Vec::with_capacity(16);
+        let mut leaves: Vec<ById<'a>> = Vec::new();
+        let mut heap: BinaryHeap<ById<'a>> = BinaryHeap::new();
+        let mut push = |t: &'a Tensor, heap: &mut BinaryHeap<ById<'a>>| match (
+            t.requires_grad(),
+            t.0.recipe.is_some(),
+        ) {
+            (false, _) => {}
+            (true, true) => heap.push(ById::of(t)),
+            (true, false) => leaves.push(ById::of(t)),
+        };
+        roots.iter().for_each(|t| push(t, &mut heap));
+        while let Some(ById(id, t)) = heap.pop() {
+            if interior.last().is_some_and(|last| last.id() == id) {
                 continue;
             }
             if let Some(recipe) = &t.0.recipe {
-                heap.extend(recipe.inputs.iter().filter(|i| i.requires_grad()).map(ById));
+                recipe.inputs.iter().for_each(|i| push(i, &mut heap));
+            }
+            interior.push(t);
+        }
+        leaves.sort_unstable_by(|a, b| b.cmp(a));
+        leaves.dedup_by_key(|l| l.0);
+        let mut nodes: Vec<&'a Tensor> = Vec::with_capacity(interior.len() + leaves.len());
+        let mut leaves = leaves.into_iter().peekable();
+        for t in interior {
+            while let Some(leaf) = leaves.next_if(|l| l.0 > t.id()) {
+                nodes.push(leaf.1);
             }
             nodes.push(t);
         }
+        nodes.extend(leaves.map(|l| l.1));
         let n = nodes.len();
+        let ids = nodes.iter().map(|t| t.id()).collect();
         let mut sub = Subgraph {
             nodes,
+            ids,
             inputs: Vec::with_capacity(2 * n),
             offsets: Vec::with_capacity(n + 1),
         };
@@ -312,14 +342,14 @@ impl<'a> Subgraph<'a> {
     /// The position of node `id` among those after `p` (an input of node
     /// `p`): searched outward from `p`, where inputs usually are.
     fn position_after(&self, p: usize, id: NodeId) -> Option<usize> {
-        let tail = self.nodes.get(p + 1..)?;
+        let tail = self.ids.get(p + 1..)?;
         let mut end = 1;
-        while end < tail.len() && tail[end - 1].id() > id {
+        while end < tail.len() && tail[end - 1] > id {
             end = (end * 2).min(tail.len());
         }
         let end = end.min(tail.len());
         tail[..end]
-            .binary_search_by(|t| id.cmp(&t.id()))
+            .binary_search_by(|t| id.cmp(t))
             .ok()
             .map(|k| p + 1 + k)
     }
@@ -330,12 +360,60 @@ impl<'a> Subgraph<'a> {
 
     /// The position of node `id`, if it is part of the subgraph.
     pub(crate) fn position(&self, id: NodeId) -> Option<usize> {
-        self.nodes.binary_search_by(|t| id.cmp(&t.id())).ok()
+        self.ids.binary_search_by(|t| id.cmp(t)).ok()
     }
 
     /// The positions of node `p`'s inputs (`OUTSIDE` for inputs that need
     /// no grad).
     pub(crate) fn inputs_of(&self, p: usize) -> &[usize] {
         &self.inputs[self.offsets[p]..self.offsets[p + 1]]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::ops::{add, mul, sin};
+    use crate::tensor::Tensor;
+
+    use super::Subgraph;
+
+    /// Leaves skip the heap and are merged in: the order must still be
+    /// descending ids, each node once, constants left out, and every
+    /// input found where it is.
+    #[test]
+    fn leaves_used_by_many_ops_are_merged_into_descending_order_once() {
+        let x = Tensor::from_vec(vec![0.5], &[1], true).unwrap();
+        let c = Tensor::from_vec(vec![2.0], &[1], false).unwrap();
+        let mut y = x.clone();
+        let mut late = Vec::new();
+        for k in 0..5 {
+            // A leaf created between interior nodes, used twice.
+            let w = Tensor::from_vec(vec![0.1 * f64::from(k)], &[1], true).unwrap();
+            y = add(&mul(&sin(&y).unwrap(), &w).unwrap(), &x).unwrap();
+            y = add(&mul(&y, &c).unwrap(), &w).unwrap();
+            late.push(w);
+        }
+        let roots = [y];
+        let sub = Subgraph::collect(&roots);
+        let ids: Vec<u64> = sub.nodes.iter().map(|t| t.id().get()).collect();
+        assert!(ids.windows(2).all(|w| w[0] > w[1]), "{ids:?}");
+        // 5 rounds of sin, mul, add, mul, add; x and the 5 w; not c.
+        assert_eq!(sub.len(), 5 * 5 + 1 + 5);
+        assert!(sub.position(c.id()).is_none());
+        for w in late.iter().chain([&x]) {
+            assert!(sub.position(w.id()).is_some());
+        }
+        for p in 0..sub.len() {
+            let Some(recipe) = &sub.nodes[p].0.recipe else {
+                continue;
+            };
+            for (input, &q) in recipe.inputs.iter().zip(sub.inputs_of(p)) {
+                if input.requires_grad() {
+                    assert_eq!(sub.nodes[q].id(), input.id());
+                } else {
+                    assert_eq!(q, super::OUTSIDE);
+                }
+            }
+        }
     }
 }

@@ -203,12 +203,11 @@ impl Plan {
             }
             let to = index32(plan.operands.len())?;
             let kernel = instr.op.flat().filter(|k| {
-                let shapes: Vec<&[usize]> = instr
+                let mut shapes = instr
                     .args
                     .iter()
-                    .map(|&s| shape_of(s, input_shapes, constants, instrs))
-                    .collect();
-                k.applies(&shapes, &instr.shape)
+                    .map(|&s| shape_of(s, input_shapes, constants, instrs));
+                k.applies(&mut shapes, &instr.shape)
             });
             let operand = plan.operands[from as usize..].first().copied();
             let (kind, out, scalar, rule) = match (&kernel, operand) {

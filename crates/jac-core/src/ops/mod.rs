@@ -132,9 +132,9 @@ pub(crate) trait Flat: Send + Sync {
     /// Whether the kernels take operands of these shapes. By default (the
     /// elementwise ops) each operand has the output's number of elements,
     /// or one (a broadcast scalar).
-    fn applies(&self, inputs: &[&[usize]], output: &[usize]) -> bool {
+    fn applies(&self, mut inputs: &mut dyn Iterator<Item = &[usize]>, output: &[usize]) -> bool {
         let n = numel(output);
-        n.is_some() && inputs.iter().all(|s| numel(s) == n || numel(s) == Some(1))
+        n.is_some() && Iterator::all(&mut inputs, |s| numel(s) == n || numel(s) == Some(1))
     }
 
     /// Whether the output is its operand's buffer as it is (a reshape): a

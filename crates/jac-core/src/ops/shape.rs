@@ -267,7 +267,7 @@ impl Op for Slice {
 /// In row-major order an operand is `outer` blocks of `axis_len` rows of
 /// `inner` values, and its slice the same blocks of the chosen rows.
 impl Flat for Slice {
-    fn applies(&self, _inputs: &[&[usize]], _output: &[usize]) -> bool {
+    fn applies(&self, _inputs: &mut dyn Iterator<Item = &[usize]>, _output: &[usize]) -> bool {
         true
     }
 
