@@ -262,6 +262,13 @@ class P:
         self.raw(1 if gs is not None else 0, *[slot(g) for g in (gs or [])])
         return self.raw(nulls(null))
 
+    def jvp(self, ys, xs, ts=None, create_graph=False, null=0):
+        """jac_jvp: opcode 15 with bit 1 of its second byte set."""
+        f = solve(lambda f: f % 5 == len(ys) and (f >> 3) % 5 == len(xs) and bool(f & 0x80) == create_graph)
+        self.raw(OP["grad"], f, *[slot(y) for y in ys], *[slot(x) for x in xs])
+        self.raw(3 if ts is not None else 2, *[slot(t) for t in (ts or [])])
+        return self.raw(nulls(null))
+
     def jacobian(self, ys, xs, b=NONE, null=0):
         f = solve(lambda f: f % 5 == len(ys) and (f >> 3) % 5 == len(xs) and not f & 0x80)
         return self.raw(OP["jacobian_new"], f, *[slot(y) for y in ys], *[slot(x) for x in xs],
@@ -489,6 +496,17 @@ def seeds():
     p.grad([3], [0], create_graph=True).reduce(4, ()).grad([5], [0], create_graph=True)
     p.reduce(6, ()).grad([7], [0])
     s["grad-higher"] = p
+    # Forward mode: values, bad tangents (a constant x, a NULL list, a shape
+    # unlike the x), forward over reverse and forward over forward, and a
+    # tangent passed through (y is x) with create_graph.
+    p = P().tensor([3], (1.0, -2.0, 3.0)).tensor([3], (0.5, 0.5, 2.0), rg=False).tensor([2, 3], VALS)
+    p.binary("mul", 0, 0).reduce(3, ()).unary("sin", 0)           # 3: x*x, 4: sum, 5: sin x
+    p.jvp([3, 4], [0], ts=[1]).jvp([4], [0], ts=[1], create_graph=True).jvp([5], [0, 0], ts=[1, 1])
+    p.jvp([4], [1], ts=[1]).jvp([4], [0]).jvp([4], [0], ts=[2]).jvp([4], []).jvp([], [0], ts=[1])
+    p.jvp([4], [0], ts=[1], null=4).jvp([4], [0], ts=[1], null=3)
+    p.grad([4], [0], create_graph=True).jvp([9], [0], ts=[1]).jvp([6], [0], ts=[1], create_graph=True)
+    p.tensor([3], (1.0, 1.0, 1.0)).jvp([0], [0], ts=[12], create_graph=True)
+    s["jvp"] = p
 
     # --- Jacobians
     p = P().tensor([3], (1.0, 2.0, 3.0)).tensor([2], (0.5, -1.0)).binary("mul", 0, 0).unary("sin", 1)

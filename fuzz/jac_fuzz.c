@@ -1940,6 +1940,93 @@ static void resolve_node(int gs) {
        g->node < next_node - 1 ? ", an existing node" : "");
 }
 
+/* jac_jvp, decoded as jac_grad is (op_grad hands over its flags): tangents
+ * when bit 0 of the second byte is set (else NULL), one tangent per x. */
+static void op_jvp(Rd *r, uint8_t f, const TArg *ys, size_t n_ys, const TArg *xs, size_t n_xs, uint8_t g) {
+    const char *fn = "jac_jvp";
+    bool create_graph = f & 0x80;
+    TArg ts[MAXL];
+    const JacTensor *yp[MAXL], *xp[MAXL], *tp[MAXL];
+    for (size_t k = 0; k < n_ys; k++) yp[k] = ys[k].p;
+    for (size_t k = 0; k < n_xs; k++) xp[k] = xs[k].p;
+    bool with_ts = g & 1;
+    if (with_ts)
+        for (size_t k = 0; k < n_xs; k++) ts[k] = pick_t(r), tp[k] = ts[k].p;
+    unsigned nulls = pick_nulls(r);
+    Model m = {true, false, NULL, NULL, 0};
+    const JacTensor *const *ysp = (nulls & 1) ? NULL : yp;
+    const JacTensor *const *xsp = (nulls & 2) ? NULL : xp;
+    const JacTensor *const *tsp = with_ts ? tp : NULL;
+    JacTensor *outs[MAXL + CANARY];
+    for (size_t k = 0; k < MAXL + CANARY; k++) outs[k] = SENT_T;
+    JacTensor **op = (nulls & 4) ? NULL : outs;
+    if (ysp) for (size_t k = 0; k < n_ys; k++) model_t(&m, &ys[k]);
+    else if (n_ys) invalid(&m, "ys is NULL");
+    if (xsp) for (size_t k = 0; k < n_xs; k++) model_t(&m, &xs[k]);
+    else if (n_xs) invalid(&m, "xs is NULL");
+    if (tsp) for (size_t k = 0; k < n_xs; k++) model_t(&m, &ts[k]);
+    else if (n_xs) invalid(&m, "tangents is NULL");
+    if (!op && n_ys) invalid(&m, "out_tangents is NULL");
+    uint64_t work = 1, out_cost_t = 0;
+    if (m.ok) {
+        for (size_t k = 0; k < n_xs; k++)
+            if (!T[xs[k].slot].rg) invalid(&m, "an x does not require grad");
+        for (size_t k = 0; k < n_xs; k++)
+            if (!same_shape(&T[ts[k].slot].s, &T[xs[k].slot].s)) invalid(&m, "a tangent is shaped unlike its x");
+        for (size_t k = 0; k < n_ys; k++) work = sat_add(work, sat_add(T[ys[k].slot].cost, T[ys[k].slot].numel));
+        for (size_t k = 0; k < n_xs; k++) {
+            work = sat_add(work, T[xs[k].slot].numel);
+            out_cost_t = sat_add(out_cost_t, T[ts[k].slot].cost);
+        }
+    }
+    if (create_graph) work = sat_mul(work, 3);
+    if (m.ok && !budget(work)) {
+        TR("    /* skipped jac_jvp: over budget */\n");
+        return;
+    }
+    if (m.ok && create_graph && sat_add(work, out_cost_t) > COST_CAP) {
+        TR("    /* skipped jac_jvp: the recorded graph would be over budget */\n");
+        total_work -= work;
+        return;
+    }
+    if (trace) {
+        trace_tensor_list("ys", ys, n_ys, ysp == NULL);
+        trace_tensor_list("xs", xs, n_xs, xsp == NULL);
+        if (tsp) trace_tensor_list("tangents", ts, n_xs, false);
+        fprintf(stderr, "    JacTensor *tans[%zu];\n    st = jac_jvp(ys, %zu, xs, %zu, %s, %s, %s);\n", n_ys ? n_ys : 1,
+                n_ys, n_xs, tsp ? "tangents" : "NULL", create_graph ? "true" : "false", op ? "tans" : "NULL");
+    }
+    JacStatus st = CALL(fn, jac_jvp(ysp, n_ys, xsp, n_xs, tsp, create_graph, op));
+    check_model(fn, st, &m);
+    size_t written = st == JAC_OK ? n_ys : 0;
+    for (size_t k = written; k < MAXL + CANARY; k++)
+        if (outs[k] != SENT_T) fail(fn, "%s out_tangents[%zu] (n_ys %zu)", st ? "wrote on failure to" : "wrote past n_ys to", k, n_ys);
+    if (st != JAC_OK) return;
+    for (size_t k = 0; k < n_ys; k++)
+        for (size_t q = 0; q < k; q++)
+            if (outs[k] == outs[q]) fail(fn, "out_tangents[%zu] and out_tangents[%zu] are the same handle", q, k);
+    /* adopt_tensor may evict the slot of a later y: take what is needed first. */
+    Shape yshape[MAXL];
+    bool reached[MAXL];
+    for (size_t k = 0; k < n_ys; k++) yshape[k] = T[ys[k].slot].s, reached[k] = n_xs && T[ys[k].slot].rg;
+    for (size_t k = 0; k < n_ys; k++) {
+        /* Tangents are shaped like their y; without create_graph they are
+         * constants; a y no x can reach (a constant, or no xs) gets zeros. */
+        Shape s = yshape[k];
+        uint64_t yn = numel_of(&s);
+        uint64_t cost = create_graph ? sat_add(work, out_cost_t) : yn;
+        double *zeros = NULL;
+        if (!reached[k] && yn) {
+            zeros = calloc(yn, sizeof *zeros);
+            if (!zeros) abort();
+        }
+        TR("    t = tans[%zu];\n", k);
+        int slot = adopt_tensor(fn, outs[k], &s, create_graph ? -1 : 0, cost, zeros, NULL, VAL_IEEE);
+        free(zeros);
+        if (create_graph && T[slot].rg) resolve_node(slot);
+    }
+}
+
 static void op_grad(Rd *r) {
     const char *fn = "jac_grad";
     uint8_t f = rd8(r);
@@ -1950,6 +2037,10 @@ static void op_grad(Rd *r) {
     for (size_t k = 0; k < n_ys; k++) ys[k] = pick_t(r), yp[k] = ys[k].p;
     for (size_t k = 0; k < n_xs; k++) xs[k] = pick_t(r), xp[k] = xs[k].p;
     uint8_t g = rd8(r);
+    if (g & 2) {
+        op_jvp(r, f, ys, n_ys, xs, n_xs, g);
+        return;
+    }
     bool with_gs = g & 1;
     if (with_gs)
         for (size_t k = 0; k < n_ys; k++) gs[k] = pick_t(r), gp[k] = gs[k].p;

@@ -385,6 +385,35 @@ JacStatus jac_function_hessian(const JacFunction *f, const double *const *in, co
 JacStatus jac_grad(const JacTensor *const *ys, size_t n_ys, const JacTensor *const *xs, size_t n_xs, const JacTensor *const *grad_ys, bool create_graph, JacTensor **out_grads);
 
 /**
+ * Tangents of the `n_ys` tensors `ys` along the direction `tangents` of
+ * the `n_xs` tensors `xs` (a Jacobian-vector product, forward mode): for
+ * each y, the sum over j of `d y / d xs[j] . tangents[j]`, shaped like y.
+ * `tangents` holds one tensor per x, shaped like it. `out_tangents` has
+ * `n_ys` slots, each receiving a new handle (free each with
+ * `jac_tensor_free`); nothing is written on failure.
+ *
+ * A y that no x reaches gets zeros (so does every y when `n_xs` is 0; then
+ * `xs` and `tangents` may be NULL). An x computed from another x gets its
+ * own tangent plus what flows into it, so for every v and u the dot product
+ * of v with `jac_jvp(u)` equals that of `jac_grad(v)` with u; an x given
+ * twice gets both tangents. With `create_graph` the sweep is recorded, so
+ * the tangents can be differentiated again (forward over reverse gives
+ * Hessian-vector products; forward over forward, second directional
+ * derivatives); without it they are constants. The graph is not consumed.
+ *
+ * Returns `JAC_ERR_NULL_ARGUMENT` for a NULL array or entry (with a
+ * non-zero count; `tangents` counts `n_xs`, `out_tangents` `n_ys`),
+ * `JAC_ERR_NOT_DIFFERENTIABLE` for an x that does not require grad,
+ * `JAC_ERR_SHAPE` for a tangent shaped unlike its x.
+ *
+ * # Safety
+ * `ys` is NULL or valid for `n_ys` reads, `xs` and `tangents` for `n_xs`
+ * reads, each entry NULL or a live handle; `out_tangents` is NULL or valid
+ * for `n_ys` writes.
+ */
+JacStatus jac_jvp(const JacTensor *const *ys, size_t n_ys, const JacTensor *const *xs, size_t n_xs, const JacTensor *const *tangents, bool create_graph, JacTensor **out_tangents);
+
+/**
  * A lazy Jacobian of the `n_ys` tensors `ys` with respect to the `n_xs`
  * tensors `xs`, with PaddlePaddle's semantics: block `(i, j)` is
  * `d ys[i] / d xs[j]`. Computes nothing.

@@ -451,6 +451,31 @@ static void grad(void) {
     jt_cleanup();
 }
 
+static void jvp(void) {
+    JacTensor *x = T(true, DIMS(2), VALS(1, 2));
+    JacTensor *c = T(false, DIMS(2), VALS(3, 4));
+    JacTensor *y = B(jac_mul, x, x);
+    const JacTensor *ys[] = {y, y}, *xs[] = {x, x}, *with_const[] = {x, c};
+    const JacTensor *null_y[] = {y, NULL}, *null_x[] = {x, NULL};
+    JacTensor *u = T(false, DIMS(2), VALS(1, -1));
+    const JacTensor *us[] = {u, u}, *null_u[] = {u, NULL};
+    const JacTensor *bad_u[] = {u, T(false, DIMS(3), VALS(1, 1, 1))};
+    EXPECT(jac_jvp(NULL, 2, xs, 2, us, false, O.grads), JAC_ERR_NULL_ARGUMENT, "ys");
+    EXPECT(jac_jvp(null_y, 2, xs, 2, us, false, O.grads), JAC_ERR_NULL_ARGUMENT, "ys[1]");
+    EXPECT(jac_jvp(ys, 2, NULL, 2, us, false, O.grads), JAC_ERR_NULL_ARGUMENT, "xs");
+    EXPECT(jac_jvp(ys, 2, null_x, 2, us, false, O.grads), JAC_ERR_NULL_ARGUMENT, "xs[1]");
+    EXPECT(jac_jvp(ys, 2, xs, 2, NULL, false, O.grads), JAC_ERR_NULL_ARGUMENT, "tangents");
+    EXPECT(jac_jvp(ys, 2, xs, 2, null_u, false, O.grads), JAC_ERR_NULL_ARGUMENT, "tangents[1]");
+    EXPECT(jac_jvp(ys, 2, xs, 2, us, false, NULL), JAC_ERR_NULL_ARGUMENT, "out_tangents");
+    EXPECT(jac_jvp(ys, 2, with_const, 2, us, false, O.grads), JAC_ERR_NOT_DIFFERENTIABLE,
+           "xs[1]");
+    EXPECT(jac_jvp(ys, 2, with_const, 2, us, true, O.grads), JAC_ERR_NOT_DIFFERENTIABLE,
+           "xs[1]");
+    EXPECT(jac_jvp(ys, 2, xs, 2, bad_u, false, O.grads), JAC_ERR_SHAPE,
+           "tangents[1]: expected shape [2] to match xs[1], got [3]");
+    jt_cleanup();
+}
+
 static void jacobian_new(void) {
     JacTensor *x = T(true, DIMS(3), VALS(1, 2, 3));
     JacTensor *c = T(false, DIMS(3), VALS(1, 2, 3));
@@ -804,6 +829,7 @@ int main(void) {
     slices();
     joins();
     grad();
+    jvp();
     jacobian_new();
     hessian_new();
     jacobian_reads();

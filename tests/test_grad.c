@@ -2,6 +2,8 @@
  * jac_grad: cotangents (NULL = ones), several ys and xs, xs the ys do not
  * reach, an x given twice, create_graph and higher orders, graph reuse, and
  * composite programs against finite differences to first and second order.
+ * jac_jvp: values, the duality with jac_grad, forward over reverse and
+ * forward over forward.
  */
 #include "common.h"
 
@@ -203,6 +205,90 @@ static void composite_programs_match_finite_differences(void) {
     jt_cleanup();
 }
 
+/* One tangent per y along the tangents of the xs. */
+static void tangents_of(const JacTensor *const *ys, size_t n_ys, const JacTensor *const *xs,
+                        size_t n_xs, const JacTensor *const *us, bool create_graph,
+                        JacTensor **out) {
+    REQUIRE_OK(jac_jvp(ys, n_ys, xs, n_xs, us, create_graph, out));
+    for (size_t k = 0; k < n_ys; k++) jt_keep(out[k]);
+}
+
+static double dot(const JacTensor *a, const JacTensor *b) {
+    size_t na = 0, nb = 0;
+    double *va = jt_values(a, &na), *vb = jt_values(b, &nb);
+    double s = 0.0;
+    for (size_t k = 0; k < na && k < nb; k++) s += va[k] * vb[k];
+    CHECK_EQ(na, nb);
+    free(va);
+    free(vb);
+    return s;
+}
+
+static void jacobian_vector_products(void) {
+    /* y = W x: J u = W u */
+    JacTensor *w = T(false, DIMS(2, 3), VALS(1, 2, 3, 4, 5, 6));
+    JacTensor *x = T(true, DIMS(3), VALS(0.5, -1, 2));
+    JacTensor *z = S(true, 3.0);
+    JacTensor *y1 = B(jac_matmul, w, x);
+    /* y2 = sum(sin(x) * z): d y2 = cos(x) . ux z + sum(sin x) uz */
+    JacTensor *y2 = SUM(B(jac_mul, U(jac_sin, x), z));
+    JacTensor *unreached = T(true, DIMS(2), VALS(7, 8));
+    const JacTensor *ys[] = {y1, y2, unreached};
+    const JacTensor *xs[] = {x, z};
+    const JacTensor *us[] = {T(false, DIMS(3), VALS(1, 0, -2)), S(false, 0.5)};
+    JacTensor *t[3];
+    tangents_of(ys, 3, xs, 2, us, false, t);
+    CHECK_TENSOR(t[0], DIMS(2), VALS(1 - 6, 4 - 12), 0.0);
+    const double dy2 = (cos(0.5) - 2 * cos(2.0)) * 3.0 + 0.5 * (sin(0.5) + sin(-1.0) + sin(2.0));
+    CHECK_TENSOR(t[1], NODIMS, VALS(dy2), 1e-15);
+    CHECK_TENSOR(t[2], DIMS(2), VALS(0, 0), 0.0);
+    bool rg = true;
+    CHECK_OK(jac_tensor_requires_grad(t[0], &rg));
+    CHECK(!rg);
+
+    /* <v, J u> = <J^T v, u> */
+    JacTensor *v = T(false, DIMS(2), VALS(0.25, -3));
+    const JacTensor *only_y1[] = {y1}, *vs[] = {v};
+    JacTensor *g[2];
+    grads(only_y1, 1, xs, 2, vs, false, g);
+    CHECK_NEAR(dot(v, t[0]), dot(g[0], us[0]) + dot(g[1], us[1]), 1e-13);
+
+    /* n_xs 0: every y gets zeros; xs and tangents may be NULL */
+    JacTensor *zero = NULL;
+    tangents_of(only_y1, 1, NULL, 0, NULL, false, &zero);
+    CHECK_TENSOR(zero, DIMS(2), VALS(0, 0), 0.0);
+
+    /* Forward over reverse: the JVP of a recorded gradient is H u. For
+     * f = sum(a^2 b): grad_a = 2ab, grad_b = a^2; H [ua; ub] =
+     * [2 b ua + 2 a ub; 2 a ua]. */
+    JacTensor *a = T(true, DIMS(2), VALS(1.5, -2));
+    JacTensor *b = T(true, DIMS(2), VALS(3, 0.5));
+    JacTensor *f = SUM(B(jac_mul, U(jac_square, a), b));
+    const JacTensor *fs[] = {f}, *ab[] = {a, b};
+    JacTensor *gab[2];
+    grads(fs, 1, ab, 2, NULL, true, gab);
+    const JacTensor *gs[] = {gab[0], gab[1]};
+    const JacTensor *uab[] = {T(false, DIMS(2), VALS(1, 2)), T(false, DIMS(2), VALS(-1, 0.5))};
+    JacTensor *hu[2];
+    tangents_of(gs, 2, ab, 2, uab, false, hu);
+    CHECK_TENSOR(hu[0], DIMS(2), VALS(2 * 3 * 1 + 2 * 1.5 * -1, 2 * 0.5 * 2 + 2 * -2 * 0.5), 1e-15);
+    CHECK_TENSOR(hu[1], DIMS(2), VALS(2 * 1.5 * 1, 2 * -2 * 2), 1e-15);
+
+    /* Forward over forward: y = x^3 at 2, tangents 1 then 1: 3x^2, 6x */
+    JacTensor *s = S(true, 2.0);
+    KEEP(cube, jac_pow_scalar(s, 3.0, &cube));
+    const JacTensor *cubes[] = {cube}, *ss[] = {s}, *ones[] = {S(false, 1.0)};
+    JacTensor *t1 = NULL, *t2 = NULL;
+    tangents_of(cubes, 1, ss, 1, ones, true, &t1);
+    CHECK_TENSOR(t1, NODIMS, VALS(12.0), 1e-15);
+    CHECK_OK(jac_tensor_requires_grad(t1, &rg));
+    CHECK(rg);
+    const JacTensor *t1s[] = {t1};
+    tangents_of(t1s, 1, ss, 1, ones, false, &t2);
+    CHECK_TENSOR(t2, NODIMS, VALS(12.0), 1e-15);
+    jt_cleanup();
+}
+
 int main(void) {
     cotangents();
     several_ys_and_xs();
@@ -210,6 +296,7 @@ int main(void) {
     create_graph_and_higher_orders();
     graphs_are_reusable();
     composite_programs_match_finite_differences();
+    jacobian_vector_products();
     jt_cleanup();
     return jt_summary("test_grad");
 }

@@ -719,6 +719,39 @@ inline std::vector<Tensor> grad(const std::vector<Tensor>& ys, const std::vector
     return grads;
 }
 
+/// For each y, the sum over j of d y / d xs[j] . tangents[j], shaped like y
+/// (a Jacobian-vector product, forward mode). `tangents` has one tensor per
+/// x, shaped like it. With `create_graph` the tangents can be
+/// differentiated again (forward over reverse gives Hessian-vector
+/// products).
+inline std::vector<Tensor> jvp(const std::vector<Tensor>& ys, const std::vector<Tensor>& xs,
+                               const std::vector<Tensor>& tangents, bool create_graph = false) {
+    if (tangents.size() != xs.size()) {
+        const std::string message = "jac::jvp: tangents: expected " + std::to_string(xs.size()) +
+                                    " tensors (one per x), got " + std::to_string(tangents.size());
+        detail::check(JAC_ERR_INVALID_ARGUMENT, message.c_str());
+    }
+    const std::vector<const JacTensor*> y_ptrs = detail::raw(ys);
+    const std::vector<const JacTensor*> x_ptrs = detail::raw(xs);
+    const std::vector<const JacTensor*> t_ptrs = detail::raw(tangents);
+    // Allocate everything first, so that nothing can throw between jac_jvp
+    // writing new handles and their being owned.
+    std::vector<Tensor> out;
+    out.reserve(ys.size());
+    std::vector<detail::TensorHandle> owned;
+    owned.reserve(ys.size());
+    std::vector<JacTensor*> slots(ys.size(), nullptr);
+    detail::check(jac_jvp(y_ptrs.data(), y_ptrs.size(), x_ptrs.data(), x_ptrs.size(), t_ptrs.data(),
+                          create_graph, slots.data()));
+    for (std::size_t k = 0; k < ys.size(); ++k) {
+        owned.emplace_back(slots[k]);  // noexcept: capacity reserved
+    }
+    for (detail::TensorHandle& h : owned) {
+        out.emplace_back(std::move(h));
+    }
+    return out;
+}
+
 // ---------------------------------------------------------------- functions
 
 namespace detail {

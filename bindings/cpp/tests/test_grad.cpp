@@ -1,5 +1,6 @@
 // jac::grad: cotangents, several ys and xs, unrelated and repeated xs,
-// create_graph and higher orders, reuse of one graph.
+// create_graph and higher orders, reuse of one graph. jac::jvp: values, the
+// duality with grad, forward over reverse.
 
 #include <cmath>
 #include <vector>
@@ -98,4 +99,48 @@ TEST(should_keep_gradients_valid_after_their_inputs_are_gone) {
         g = jac::grad({jac::sum(x * x * x)}, {x}, {}, true);
     }
     CHECK_NEAR(g[0].values(), (std::vector<double>{12, 27}), 0.0);
+}
+
+TEST(should_give_jacobian_vector_products_dual_to_grad) {
+    // y = sin(x) * x: J u = (cos(x) x + sin(x)) u, elementwise.
+    const std::vector<double> v = {-0.5, 0.25, 1.5};
+    const Tensor x = jac::tensor(v, {3}, true);
+    const Tensor y = jac::sin(x) * x;
+    const Tensor u = jac::tensor({1, -2, 0.5}, {3});
+    const std::vector<Tensor> t = jac::jvp({y}, {x}, {u});
+    CHECK_EQ(t.size(), std::size_t{1});
+    CHECK(!t[0].requires_grad());
+    const std::vector<double> uv = u.values();
+    std::vector<double> expected;
+    for (std::size_t k = 0; k < v.size(); ++k) {
+        expected.push_back((std::cos(v[k]) * v[k] + std::sin(v[k])) * uv[k]);
+    }
+    CHECK_NEAR(t[0].values(), expected, 1e-15);
+    // <w, J u> = <J^T w, u>
+    const Tensor w = jac::tensor({0.3, 1, -1}, {3});
+    const std::vector<double> g = jac::grad({y}, {x}, {w})[0].values();
+    const std::vector<double> wv = w.values(), tv = t[0].values();
+    double forward = 0, reverse = 0;
+    for (std::size_t k = 0; k < v.size(); ++k) {
+        forward += wv[k] * tv[k];
+        reverse += g[k] * uv[k];
+    }
+    CHECK_NEAR(forward, reverse, 1e-15);
+    // A tangent list of the wrong length throws before any call.
+    bool threw = false;
+    try {
+        jac::jvp({y}, {x}, {});
+    } catch (const jac::InvalidArgumentError& e) {
+        threw = std::string(e.what()).find("tangents: expected 1") != std::string::npos;
+    }
+    CHECK(threw);
+}
+
+TEST(should_give_hessian_vector_products_forward_over_reverse) {
+    // f = sum(x^3): H = diag(6x), so H u = 6 x u.
+    const Tensor x = jac::tensor({1, -2}, {2}, true);
+    const Tensor f = jac::sum(x * x * x);
+    const Tensor g = jac::grad({f}, {x}, {}, true)[0];
+    const Tensor hu = jac::jvp({g}, {x}, {jac::tensor({0.5, 3}, {2})})[0];
+    CHECK_NEAR(hu.values(), (std::vector<double>{3, -36}), 1e-14);
 }

@@ -439,6 +439,25 @@ mod tests {
         fn vjp(&self, _cx: &VjpContext<'_>, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
             Ok(vec![Some(g.clone())])
         }
+
+        /// Wrong as well: a tangent that does not broadcast to the output.
+        fn jvp(&self, _cx: &crate::ops::JvpContext<'_>, _t: &[Option<Tensor>]) -> Result<Tensor> {
+            Tensor::zeros(&[3])
+        }
+    }
+
+    #[test]
+    fn a_jvp_rule_of_the_wrong_shape_is_an_internal_error_naming_the_op() {
+        let a = Tensor::from_vec(vec![1.0, 2.0], &[2], true).unwrap();
+        let y = apply(ForgetsAnInput, vec![a.clone(), a.clone()]).unwrap();
+        let u = Tensor::from_vec(vec![1.0, 1.0], &[2], false).unwrap();
+        let err = crate::jvp(&[y], &[a], &[u], false).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Internal, "{err}");
+        assert!(
+            err.message()
+                .contains("forgets_an_input: its JVP gave shape [3]"),
+            "{err}"
+        );
     }
 
     #[test]

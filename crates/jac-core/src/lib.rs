@@ -1,9 +1,10 @@
-//! libjac's engine: reverse-mode autodiff over float64 n-dimensional tensors,
-//! with lazy Jacobians and Hessians that follow PaddlePaddle's
-//! `paddle.autograd.jacobian` / `hessian` semantics.
+//! libjac's engine: reverse- and forward-mode autodiff over float64
+//! n-dimensional tensors, with lazy Jacobians and Hessians that follow
+//! PaddlePaddle's `paddle.autograd.jacobian` / `hessian` semantics.
 //!
 //! Build a computation op by op (values are computed eagerly and the graph is
-//! recorded), then ask for gradients with [`grad`], or for a lazy
+//! recorded), then ask for gradients with [`grad`], for Jacobian-vector
+//! products with [`jvp`], or for a lazy
 //! [`Jacobian`] / Hessian that evaluates only the rows an index touches.
 //!
 //! ```
@@ -40,6 +41,7 @@ mod cache;
 mod cotangent;
 mod error;
 mod flat_sweep;
+mod forward;
 mod function;
 mod graph;
 pub mod index;
@@ -52,6 +54,7 @@ mod tensor;
 
 pub use backward::{grad, grad_stacked};
 pub use error::{Error, ErrorKind, Result};
+pub use forward::{jvp, jvp_stacked};
 pub use function::{Buffers, Function};
 pub use graph::NodeId;
 pub use jacobian::{Args, Jacobian, Nested, Read, hessian, jacobian};

@@ -13,6 +13,14 @@
 //! differences of `M(x) = sum_j <v_j, g_j(x)>`, whose first-order gradient the
 //! engine computes (already checked by the first-order half).
 //!
+//! Forward mode is checked on the same programs at the same points: the
+//! JVP `J u` along a random `u` against central differences of `f` along
+//! `u` and against the VJP (`<w, J u> = <J^T w, u>` to rounding), three
+//! stacked directions against one JVP each, forward over reverse (the JVP
+//! of the recorded gradient along `v`) against the reverse-over-reverse
+//! `H v` above, and forward over forward (`d2f[u, v]`) against central
+//! differences of the JVP along `v` and against reverse over forward.
+//!
 //! # Why these tolerances
 //!
 //! The central difference `(F(x+h) - F(x-h)) / 2h` of a scalar `F` has
@@ -51,9 +59,9 @@ mod common;
 
 use common::{Domain, Rng, assert_close, central_diff, dot, max_abs, seed_from};
 use jac_core::{
-    Result, Tensor, abs, add, add_scalar, broadcast_to, concat, cos, div, exp, grad, log, matmul,
-    max, mean, mul, neg, pow_scalar, relu, reshape, scale, sigmoid, sin, slice, softplus, sqrt,
-    square, stack, sub, sum, tan, tanh, transpose, where_,
+    Result, Tensor, abs, add, add_scalar, broadcast_to, concat, cos, div, exp, grad, jvp,
+    jvp_stacked, log, matmul, max, mean, mul, neg, pow_scalar, relu, reshape, scale, sigmoid, sin,
+    slice, softplus, sqrt, square, stack, sub, sum, tan, tanh, transpose, where_,
 };
 use ndarray::ArrayD;
 
@@ -158,7 +166,13 @@ fn check(name: &str, specs: &[Spec], f: &Program) {
     );
 
     // Second order: grad of M(x) = sum_j <v_j, g_j(x)>, g recorded.
-    let g2 = grad(&[y], &xs, Some(std::slice::from_ref(&w_t)), true).expect("recorded grad");
+    let g2 = grad(
+        std::slice::from_ref(&y),
+        &xs,
+        Some(std::slice::from_ref(&w_t)),
+        true,
+    )
+    .expect("recorded grad");
     for (j, (a, b)) in g2.iter().zip(&g).enumerate() {
         assert_close(
             a.value(),
@@ -187,6 +201,175 @@ fn check(name: &str, specs: &[Spec], f: &Program) {
     for (j, (hj, fdj)) in hv.iter().zip(&fd2).enumerate() {
         assert!(!hj.requires_grad(), "{name}: second-order grad {j}");
         assert_close(hj.value(), fdj, RTOL2, ATOL2, &format!("{name}: d2/dx{j}"));
+    }
+
+    let reverse = Reverse {
+        vals: &vals,
+        xs: &xs,
+        y: &y,
+        w: &w,
+        g: &g,
+        g2: &g2,
+        hv: &hv,
+        v: &v,
+    };
+    check_forward(name, f, &reverse, &mut rng);
+}
+
+/// What the reverse-mode half of [`check`] computed, for the forward half.
+struct Reverse<'a> {
+    /// The point, and the leaves holding it.
+    vals: &'a [ArrayD<f64>],
+    xs: &'a [Tensor],
+    y: &'a Tensor,
+    /// The cotangent, the gradient `J^T w` and the recorded one.
+    w: &'a ArrayD<f64>,
+    g: &'a [Tensor],
+    g2: &'a [Tensor],
+    /// The direction of the second-order check and `H v` by reverse over
+    /// reverse.
+    hv: &'a [Tensor],
+    v: &'a [ArrayD<f64>],
+}
+
+/// `x + s u`, input by input.
+fn along(x: &[ArrayD<f64>], s: f64, u: &[ArrayD<f64>]) -> Vec<ArrayD<f64>> {
+    x.iter().zip(u).map(|(x, u)| x + &(u * s)).collect()
+}
+
+/// `sum_j <a_j, b_j>` and `sum_j <|a_j|, |b_j|>` (the scale of its rounding).
+fn dots(a: &[Tensor], b: &[ArrayD<f64>]) -> (f64, f64) {
+    a.iter().zip(b).fold((0.0, 0.0), |(s, m), (a, b)| {
+        (
+            s + dot(a.value(), b),
+            m + dot(&a.value().mapv(f64::abs), &b.mapv(f64::abs)),
+        )
+    })
+}
+
+/// The forward-mode half of [`check`]: JVPs of `f` along a random `u`
+/// against central differences along `u` and against the VJP
+/// (`<w, J u> = <J^T w, u>`, `g` being `J^T w`); three stacked directions
+/// against one JVP each; forward over reverse (`jvp` of the recorded
+/// gradient `g2` along `v`) against reverse over reverse (`hv`); forward
+/// over forward against central differences of the JVP along `v` and
+/// against reverse over forward.
+fn check_forward(name: &str, f: &Program, reverse: &Reverse<'_>, rng: &mut Rng) {
+    let Reverse {
+        vals,
+        xs,
+        y,
+        w,
+        g,
+        g2,
+        hv,
+        v,
+    } = *reverse;
+    let y = y.clone();
+    let random = |rng: &mut Rng| -> Vec<ArrayD<f64>> {
+        vals.iter()
+            .map(|x| common::array(x.shape(), Domain::Uniform(-1.0, 1.0), rng))
+            .collect()
+    };
+    let u = random(rng);
+    let u_t = leaves(&u, false);
+
+    // First order: J u against (f(x + h u) - f(x - h u)) / 2h.
+    let t = jvp(std::slice::from_ref(&y), xs, &u_t, false).expect("jvp");
+    let [t] = &t[..] else {
+        panic!("{name}: one tangent per y")
+    };
+    assert!(!t.requires_grad(), "{name}: jvp without create_graph");
+    let value = |p: &[ArrayD<f64>]| f(&leaves(p, false)).expect("program").value().clone();
+    let fd = (value(&along(vals, H1, &u)) - value(&along(vals, -H1, &u))) / (2.0 * H1);
+    assert_close(t.value(), &fd, RTOL1, ATOL1, &format!("{name}: J u"));
+    assert!(max_abs(t.value()) > 1e-3, "{name}: the JVP is all zero");
+
+    // <w, J u> = <J^T w, u>.
+    let (forward, scale_f) = dots(std::slice::from_ref(t), std::slice::from_ref(w));
+    let (reverse, scale_r) = dots(g, &u);
+    assert!(
+        (forward - reverse).abs() <= 1e-12 * (scale_f + scale_r),
+        "{name}: <w, J u> = {forward:e} but <J^T w, u> = {reverse:e}"
+    );
+
+    // Three directions stacked in one sweep: each as its own JVP.
+    let dirs = [u.clone(), random(rng), random(rng)];
+    let stacked: Vec<Tensor> = (0..vals.len())
+        .map(|j| {
+            let views: Vec<_> = dirs.iter().map(|d| d[j].view()).collect();
+            Tensor::new(ndarray::stack(ndarray::Axis(0), &views).unwrap(), false)
+        })
+        .collect();
+    let columns = jvp_stacked(std::slice::from_ref(&y), xs, &stacked, false).expect("jvp_stacked");
+    let mut expected_shape = vec![3];
+    expected_shape.extend_from_slice(y.shape());
+    assert_eq!(
+        columns[0].shape(),
+        &expected_shape[..],
+        "{name}: stacked shape"
+    );
+    for (r, d) in dirs.iter().enumerate() {
+        let one = jvp(std::slice::from_ref(&y), xs, &leaves(d, false), false).expect("jvp");
+        let row = columns[0]
+            .value()
+            .index_axis(ndarray::Axis(0), r)
+            .to_owned();
+        assert_close(
+            &row,
+            one[0].value(),
+            1e-12,
+            1e-14,
+            &format!("{name}: stacked row {r}"),
+        );
+    }
+
+    // Forward over reverse: d/dv of the recorded gradient is H v.
+    let v_t = leaves(v, false);
+    let hv_forward = jvp(g2, xs, &v_t, false).expect("forward over reverse");
+    for (j, (a, b)) in hv_forward.iter().zip(hv).enumerate() {
+        assert_close(
+            a.value(),
+            b.value(),
+            1e-10,
+            1e-12,
+            &format!("{name}: (H v)_{j} forward"),
+        );
+    }
+
+    // Forward over forward: d2f[u, v] against central differences of J u
+    // along v, and <w, d2f[u, v]> against the VJP of the recorded J u.
+    let t1 = jvp(std::slice::from_ref(&y), xs, &u_t, true).expect("recorded jvp");
+    assert_close(
+        t1[0].value(),
+        t.value(),
+        1e-15,
+        0.0,
+        &format!("{name}: recorded J u"),
+    );
+    let t2 = jvp(&t1, xs, &v_t, false).expect("forward over forward");
+    let tangent_at = |p: &[ArrayD<f64>]| {
+        let at = leaves(p, true);
+        let y = f(&at).expect("program");
+        jvp(&[y], &at, &u_t, false).expect("jvp")[0].value().clone()
+    };
+    let fd2 = (tangent_at(&along(vals, H2, v)) - tangent_at(&along(vals, -H2, v))) / (2.0 * H2);
+    assert_close(
+        t2[0].value(),
+        &fd2,
+        RTOL2,
+        ATOL2,
+        &format!("{name}: d2f[u, v]"),
+    );
+    if t1[0].requires_grad() {
+        let reverse = grad(&t1, xs, Some(&[Tensor::new(w.clone(), false)]), false)
+            .expect("reverse over forward");
+        let (a, scale_a) = dots(&t2, std::slice::from_ref(w));
+        let (b, scale_b) = dots(&reverse, v);
+        assert!(
+            (a - b).abs() <= 1e-12 * (scale_a + scale_b),
+            "{name}: <w, d2f[u, v]> = {a:e} but <d/dx <w, J u>, v> = {b:e}"
+        );
     }
 }
 

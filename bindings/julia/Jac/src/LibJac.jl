@@ -100,6 +100,7 @@ const FUNCTIONS = [
     (:jac_function_jacobian,        JacStatus, [:f => Ptr{JacFunction}, (:in) => Ptr{Ptr{Cdouble}}, :in_lens => Ptr{Csize_t}, :batch_axis => Int64, :out => Ptr{Ptr{JacJacobian}}]),
     (:jac_function_hessian,         JacStatus, [:f => Ptr{JacFunction}, (:in) => Ptr{Ptr{Cdouble}}, :in_lens => Ptr{Csize_t}, :output => Csize_t, :batch_axis => Int64, :out => Ptr{Ptr{JacJacobian}}]),
     (:jac_grad,                     JacStatus, [:ys => Ptr{Ptr{JacTensor}}, :n_ys => Csize_t, :xs => Ptr{Ptr{JacTensor}}, :n_xs => Csize_t, :grad_ys => Ptr{Ptr{JacTensor}}, :create_graph => Bool, :out_grads => Ptr{Ptr{JacTensor}}]),
+    (:jac_jvp,                      JacStatus, [:ys => Ptr{Ptr{JacTensor}}, :n_ys => Csize_t, :xs => Ptr{Ptr{JacTensor}}, :n_xs => Csize_t, :tangents => Ptr{Ptr{JacTensor}}, :create_graph => Bool, :out_tangents => Ptr{Ptr{JacTensor}}]),
     (:jac_jacobian_new,             JacStatus, [:ys => Ptr{Ptr{JacTensor}}, :n_ys => Csize_t, :xs => Ptr{Ptr{JacTensor}}, :n_xs => Csize_t, :batch_axis => Int64, :out => Ptr{Ptr{JacJacobian}}]),
     (:jac_hessian_new,              JacStatus, [:y => Ptr{JacTensor}, :xs => Ptr{Ptr{JacTensor}}, :n_xs => Csize_t, :batch_axis => Int64, :out => Ptr{Ptr{JacJacobian}}]),
     (:jac_jacobian_blocks,          JacStatus, [:jac => Ptr{JacJacobian}, :n_rows => Ptr{Csize_t}, :n_cols => Ptr{Csize_t}]),

@@ -199,6 +199,37 @@ function grad(ys, xs; grad_ys = nothing, create_graph::Bool = false)
     return xtuple ? Tuple(gs) : gs[1]
 end
 
+"""
+    jvp(ys, xs, tangents; create_graph = false)
+
+Jacobian-vector products, forward mode: for each y of `ys` (a `Tensor` or a
+tuple of them), the sum over j of `d y / d xs[j] ⋅ tangents[j]`, shaped like
+y. `tangents` has one tensor per x (a `Tensor` when `xs` is one), shaped like
+it. Returns a `Tensor` when `ys` is a `Tensor`, a tuple when it is a tuple.
+
+A y that no x reaches gets zeros. With `create_graph = true` the tangents are
+themselves differentiable: `jvp` of a `grad(...; create_graph = true)` is a
+Hessian-vector product.
+"""
+function jvp(ys, xs, tangents; create_graph::Bool = false)
+    yv, ytuple = _args(ys, "ys")
+    xv, _ = _args(xs, "xs")
+    tv, _ = _args(tangents, "tangents")
+    if length(tv) != length(xv)
+        throw(DimensionMismatch("tangents: expected one tensor per x ($(length(xv))), got $(length(tv))"))
+    end
+    isempty(yv) && return ()
+    yh = _handles(yv)
+    xh = _handles(xv)
+    th = _handles(tv)
+    outs = fill(Ptr{LibJac.JacTensor}(C_NULL), length(yv))
+    GC.@preserve yv xv tv begin
+        @check LibJac.jac_jvp(yh, length(yh), xh, length(xh), th, create_graph, outs)
+    end
+    ts = Tensor[_adopt(p) for p in outs]
+    return ytuple ? Tuple(ts) : ts[1]
+end
+
 # --- blocks: shape ----------------------------------------------------------
 
 Base.size(J::Jacobian) = J.dims

@@ -376,6 +376,28 @@ end
     @test_throws DimensionMismatch grad((sum(x), sum(w)), x; grad_ys = Tensor(1.0))
 end
 
+@testset "jvp" begin
+    x = Tensor([1.0, 2.0, 3.0]; requires_grad = true)
+    w = Tensor([0.5, -1.0, 2.0]; requires_grad = true)
+    y = x * x * w
+    u = Tensor([1.0, 0.0, -1.0])
+    t = jvp(y, x, u)
+    @test t isa Tensor
+    @test Array(t) ≈ 2 .* [1.0, 2.0, 3.0] .* [0.5, -1.0, 2.0] .* [1.0, 0.0, -1.0]
+    # Several xs add up; a tuple of ys gives a tuple.
+    both = jvp((y, sum(y)), (x, w), (u, Tensor([1.0, 1.0, 1.0])))
+    @test both isa Tuple{Tensor,Tensor}
+    @test Array(both[1]) ≈ Array(t) .+ [1.0, 4.0, 9.0]
+    @test Array(both[2])[] ≈ sum(Array(both[1]))
+    # <v, J u> = <J^T v, u>
+    v = [0.25, -3.0, 1.0]
+    @test sum(v .* Array(t)) ≈ sum(Array(grad(y, x; grad_ys = Tensor(v))) .* Array(u))
+    # Forward over reverse: H u of sum(x^3) is 6 x u.
+    g = grad(sum(x^3), x; create_graph = true)
+    @test Array(jvp(g, x, u)) ≈ 6 .* [1.0, 2.0, 3.0] .* [1.0, 0.0, -1.0]
+    @test_throws DimensionMismatch jvp(y, (x, w), u)
+end
+
 @testset "the seed example" begin
     # Paddle's docs: y = x1 + x2; J = paddle.autograd.jacobian(y, (x1, x2)).
     x1 = Tensor([-0.4624, 0.6623, 0.38]; requires_grad = true)

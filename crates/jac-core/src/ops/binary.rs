@@ -7,9 +7,9 @@ use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Zip};
 
 use super::elementwise::{
     Algebra, Derivative, accumulate_binary, accumulate_scaled, accumulate_zip_flat,
-    add_scaled_flat, number, times, zip_flat, zip_into,
+    add_scaled_flat, number, tangent_times, times, zip_flat, zip_into,
 };
-use super::{Flat, Op, Rule, ScalarRule, VjpContext, apply_shared};
+use super::{Flat, JvpContext, Op, Rule, ScalarRule, VjpContext, apply_shared};
 use crate::alloc::check_alloc;
 use crate::broadcast::{broadcast_shapes, view_as, zip_map};
 use crate::cotangent::{BroadcastMap, Partial};
@@ -148,6 +148,11 @@ macro_rules! binary_op {
                     });
                 }
                 Ok(grads)
+            }
+
+            fn jvp(&self, cx: &JvpContext<'_>, t: &[Option<Tensor>]) -> Result<Tensor> {
+                let (a, b, y) = (cx.input(0), cx.input(1), cx.output);
+                tangent_times(cx, t, |i| $ty::derivative(i, a, b, y))
             }
 
             fn partial(

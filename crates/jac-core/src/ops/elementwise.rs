@@ -138,6 +138,26 @@ pub(crate) fn times(g: &Tensor, d: Derivative<Tensor>) -> Result<Tensor> {
     }
 }
 
+/// The recorded JVP of an elementwise op: the sum over the given tangents
+/// of `t_i * d_i`, each tangent aligned to the output first, `d_i` the same
+/// statement of the derivative that [`times`] gives the VJP.
+pub(crate) fn tangent_times(
+    cx: &ops::JvpContext<'_>,
+    tangents: &[Option<Tensor>],
+    derivative: impl Fn(usize) -> Result<Derivative<Tensor>>,
+) -> Result<Tensor> {
+    let mut sum: Option<Tensor> = None;
+    for (i, t) in tangents.iter().enumerate() {
+        let Some(t) = t else { continue };
+        let term = times(&cx.aligned(i, t)?, derivative(i)?)?;
+        sum = Some(match sum {
+            None => term,
+            Some(s) => ops::add(&s, &term)?,
+        });
+    }
+    sum.ok_or_else(|| Error::internal("jvp: an op got no tangent"))
+}
+
 /// A derivative evaluated on numbers, as one value: the algebra of `f64`
 /// cannot fail, so the `Result` only carries the shape of the generic
 /// statement.

@@ -13,7 +13,7 @@ use ndarray::{
     IxDyn,
 };
 
-use super::{Op, VjpContext, apply};
+use super::{JvpContext, Op, VjpContext, apply};
 use crate::alloc::{check_alloc, try_zeros};
 use crate::broadcast::{broadcast_shapes, reshape_to};
 use crate::cotangent::{Cot, Sparse};
@@ -362,6 +362,46 @@ impl Op for Matmul {
             .fold(p.batch.iter().product::<usize>(), |w, &d| {
                 w.saturating_mul(d)
             })
+    }
+
+    /// `ta b + a tb`: each tangent gets unit batch axes after the stacked
+    /// ones (so the stacked axes lead the product's batch), a vector
+    /// becomes a row (`a`) or a column (`b`), and the product is reshaped
+    /// to `L ++ output shape`.
+    fn jvp(&self, cx: &JvpContext<'_>, t: &[Option<Tensor>]) -> Result<Tensor> {
+        let (a, b) = (cx.input(0), cx.input(1));
+        let lead_out = cx.with_lead(&self.plan.out);
+        if a.numel() == 0 || b.numel() == 0 {
+            return Tensor::zeros(&lead_out);
+        }
+        let batch = self.plan.batch.len();
+        let lifted = |x: &Tensor, tx: &Tensor, vector: [usize; 2]| -> Result<Tensor> {
+            let mut shape = cx.lead_shape.to_vec();
+            if x.ndim() == 1 {
+                shape.extend(std::iter::repeat_n(1, batch));
+                shape.extend(vector);
+            } else {
+                shape.extend(std::iter::repeat_n(1, batch.saturating_sub(x.ndim() - 2)));
+                shape.extend_from_slice(x.shape());
+            }
+            reshape_to(tx, &shape)
+        };
+        let n = self.plan.n;
+        let mut sum: Option<Tensor> = None;
+        for (i, tangent) in t.iter().enumerate() {
+            let Some(tangent) = tangent else { continue };
+            let product = if i == 0 {
+                matmul(&lifted(a, tangent, [1, n])?, b)?
+            } else {
+                matmul(a, &lifted(b, tangent, [n, 1])?)?
+            };
+            let term = reshape_to(&product, &lead_out)?;
+            sum = Some(match sum {
+                None => term,
+                Some(s) => crate::ops::add(&s, &term)?,
+            });
+        }
+        sum.ok_or_else(|| Error::internal("matmul: jvp got no tangent"))
     }
 
     /// For matrices, `da = g b^T` and `db = a^T g`; a 1-D operand's unit axis

@@ -50,6 +50,15 @@ pub(crate) trait Op: Send + Sync + fmt::Debug {
     /// each shaped `L ++ s` where `s` broadcasts to the input's shape.
     fn vjp(&self, cx: &VjpContext<'_>, g: &Tensor) -> Result<Vec<Option<Tensor>>>;
 
+    /// The output's tangent from the inputs' tangents, each `L ++ input
+    /// shape` (`None`: a zero tangent; at least one is given), shaped to
+    /// broadcast to `L ++ output shape` (the sweep broadcasts it, in one
+    /// place). Written with tensor ops, like [`Op::vjp`], so a forward sweep
+    /// recorded with `create_graph` can be differentiated again (Hessian-
+    /// vector products, forward over forward); elementwise ops take it from
+    /// the same statement of their derivative as their VJP.
+    fn jvp(&self, cx: &JvpContext<'_>, tangents: &[Option<Tensor>]) -> Result<Tensor>;
+
     /// A rough cost of this op's VJP for one row, in element operations:
     /// the output's size unless the op does more per element (a matrix
     /// product).
@@ -223,6 +232,62 @@ impl VjpContext<'_> {
     /// Shifts an axis of the unstacked operand past the lead axes.
     pub(crate) fn axis(&self, axis: usize) -> usize {
         axis + self.lead
+    }
+}
+
+/// What a JVP rule sees besides the tangents: the op's inputs and output,
+/// and the leading dims of the tangents that stack independent directions
+/// (`L`, as for stacked cotangents).
+pub(crate) struct JvpContext<'a> {
+    pub(crate) inputs: &'a [Tensor],
+    pub(crate) output: &'a Tensor,
+    pub(crate) lead_shape: &'a [usize],
+}
+
+impl JvpContext<'_> {
+    pub(crate) fn input(&self, i: usize) -> &Tensor {
+        &self.inputs[i]
+    }
+
+    /// The number of stacked leading axes.
+    pub(crate) fn lead(&self) -> usize {
+        self.lead_shape.len()
+    }
+
+    /// `L ++ shape`.
+    pub(crate) fn with_lead(&self, shape: &[usize]) -> Vec<usize> {
+        let mut s = self.lead_shape.to_vec();
+        s.extend_from_slice(shape);
+        s
+    }
+
+    /// Shifts an axis of the unstacked operand past the lead axes.
+    pub(crate) fn axis(&self, axis: usize) -> usize {
+        axis + self.lead()
+    }
+
+    /// Tangent `t` of input `i` (`L ++ input shape`) with unit axes put
+    /// between `L` and the input's own, up to the output's number of axes:
+    /// it then broadcasts against `L ++ output shape` as the input
+    /// broadcasts against the output.
+    pub(crate) fn aligned(&self, i: usize, t: &Tensor) -> Result<Tensor> {
+        let shape = self.input(i).shape();
+        let missing = self.output.ndim().saturating_sub(shape.len());
+        if missing == 0 {
+            return Ok(t.clone());
+        }
+        let mut to = self.lead_shape.to_vec();
+        to.extend(std::iter::repeat_n(1, missing));
+        to.extend_from_slice(shape);
+        crate::broadcast::reshape_to(t, &to)
+    }
+
+    /// The given tangent of input `i`, or zeros `L ++ input shape`.
+    pub(crate) fn tangent_or_zeros(&self, i: usize, t: &Option<Tensor>) -> Result<Tensor> {
+        match t {
+            Some(t) => Ok(t.clone()),
+            None => Tensor::zeros(&self.with_lead(self.input(i).shape())),
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 
 use ndarray::{ArrayD, ArrayViewD, Axis};
 
-use super::{Op, VjpContext, apply, normalize_axes, normalize_axis, one};
+use super::{JvpContext, Op, VjpContext, apply, normalize_axes, normalize_axis, one};
 use crate::alloc::{check_alloc, reserve, try_filled, try_zeros};
 use crate::broadcast::reshape_to;
 use crate::error::{Error, Result, fmt_shape};
@@ -92,6 +92,18 @@ impl Op for Sum {
         let kept = cx.with_lead(&kept_shape(&self.input_shape, &self.axes));
         let g = reshape_to(g, &kept)?;
         one(broadcast_to(&g, &cx.with_lead(&self.input_shape))?)
+    }
+
+    /// The tangent summed over the same axes, after the stacked ones.
+    fn jvp(&self, cx: &JvpContext<'_>, t: &[Option<Tensor>]) -> Result<Tensor> {
+        apply(
+            Sum {
+                axes: self.axes.iter().map(|&ax| cx.axis(ax)).collect(),
+                input_shape: cx.with_lead(&self.input_shape),
+                keepdim: self.keepdim,
+            },
+            vec![cx.tangent_or_zeros(0, &t[0])?],
+        )
     }
 }
 
@@ -193,15 +205,31 @@ impl Op for Max {
     /// The cotangent flows to the first maximal element of each lane only
     /// (a subgradient at ties, as numpy's argmax picks).
     fn vjp(&self, cx: &VjpContext<'_>, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
-        let input = cx.input(0).value();
+        let input = cx.input(0);
+        let kept = cx.with_lead(&kept_shape(input.shape(), &[self.axis]));
+        let g = reshape_to(g, &kept)?;
+        one(mul(&g, &self.first_maxima(input)?)?)
+    }
+
+    /// The tangent at the same element of each lane.
+    fn jvp(&self, cx: &JvpContext<'_>, t: &[Option<Tensor>]) -> Result<Tensor> {
+        let t = cx.tangent_or_zeros(0, &t[0])?;
+        let picked = mul(&t, &self.first_maxima(cx.input(0))?)?;
+        sum(&picked, Some(&[cx.axis(self.axis) as isize]), self.keepdim)
+    }
+}
+
+impl Max {
+    /// A constant of the input's shape: 1 at the first maximum of each
+    /// lane, 0 elsewhere.
+    fn first_maxima(&self, input: &Tensor) -> Result<Tensor> {
+        let input = input.value();
         let ax = Axis(self.axis);
         let mut mask = try_zeros(input.shape(), "max: mask")?;
         for (lane, mut mask_lane) in input.lanes(ax).into_iter().zip(mask.lanes_mut(ax)) {
             mask_lane[argmax(lane.into_dyn())] = 1.0;
         }
-        let kept = cx.with_lead(&kept_shape(input.shape(), &[self.axis]));
-        let g = reshape_to(g, &kept)?;
-        one(mul(&g, &Tensor::constant(mask))?)
+        Ok(Tensor::constant(mask))
     }
 }
 

@@ -2,7 +2,7 @@
 
 use ndarray::{ArrayD, ArrayViewD, Zip};
 
-use super::{Op, VjpContext, apply};
+use super::{JvpContext, Op, VjpContext, apply};
 use crate::alloc::check_alloc;
 use crate::broadcast::{broadcast_shapes, view_as};
 use crate::error::Result;
@@ -45,6 +45,15 @@ impl Op for Where {
             None
         };
         Ok(vec![grad_a, grad_b])
+    }
+
+    /// The tangents selected by the same mask.
+    fn jvp(&self, cx: &JvpContext<'_>, t: &[Option<Tensor>]) -> Result<Tensor> {
+        let pick = |i: usize| match &t[i] {
+            Some(t) => cx.aligned(i, t),
+            None => Ok(Tensor::scalar(0.0)),
+        };
+        where_(&self.mask, &pick(0)?, &pick(1)?)
     }
 }
 

@@ -3,7 +3,7 @@
 
 use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn};
 
-use super::{Flat, Op, VjpContext, apply, normalize_axis, one};
+use super::{Flat, JvpContext, Op, VjpContext, apply, normalize_axis, one};
 use crate::alloc::{check_alloc, checked_numel, reserve, try_zeros};
 use crate::broadcast::{broadcast_shapes, reshape_to, view_as};
 use crate::cotangent::{Cot, Sparse};
@@ -40,6 +40,10 @@ impl Op for Reshape {
     /// Reshape the cotangent back to the input's shape.
     fn vjp(&self, cx: &VjpContext<'_>, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
         one(reshape_to(g, &cx.with_lead(cx.input(0).shape()))?)
+    }
+
+    fn jvp(&self, cx: &JvpContext<'_>, t: &[Option<Tensor>]) -> Result<Tensor> {
+        reshape_to(&cx.tangent_or_zeros(0, &t[0])?, &cx.with_lead(&self.shape))
     }
 
     /// Row-major positions are the same before and after a reshape.
@@ -146,6 +150,15 @@ impl Op for Transpose {
             .map(|p| p as isize)
             .collect();
         one(transpose(g, &perm)?)
+    }
+
+    /// The same permutation, after the stacked axes.
+    fn jvp(&self, cx: &JvpContext<'_>, t: &[Option<Tensor>]) -> Result<Tensor> {
+        let perm: Vec<isize> = (0..cx.lead())
+            .chain(self.perm.iter().map(|&p| cx.axis(p)))
+            .map(|p| p as isize)
+            .collect();
+        transpose(&cx.tangent_or_zeros(0, &t[0])?, &perm)
     }
 }
 
@@ -257,6 +270,11 @@ impl Op for Slice {
             },
             vec![g.clone()],
         )?)
+    }
+
+    /// The same positions of the tangent.
+    fn jvp(&self, cx: &JvpContext<'_>, t: &[Option<Tensor>]) -> Result<Tensor> {
+        slice_strided(&cx.tangent_or_zeros(0, &t[0])?, self.at.shifted(cx.lead()))
     }
 
     fn flat(&self) -> Option<&dyn Flat> {
@@ -401,6 +419,17 @@ impl Op for SliceScatter {
     fn vjp(&self, cx: &VjpContext<'_>, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
         one(slice_strided(g, self.at.shifted(cx.lead))?)
     }
+
+    /// The tangent scattered the same way.
+    fn jvp(&self, cx: &JvpContext<'_>, t: &[Option<Tensor>]) -> Result<Tensor> {
+        apply(
+            SliceScatter {
+                at: self.at.shifted(cx.lead()),
+                shape: cx.with_lead(&self.shape),
+            },
+            vec![cx.tangent_or_zeros(0, &t[0])?],
+        )
+    }
 }
 
 /// Joins tensors along an existing axis.
@@ -440,6 +469,14 @@ impl Op for Concat {
             offset += len;
         }
         Ok(grads)
+    }
+
+    /// The tangents joined the same way (zeros for inputs without one).
+    fn jvp(&self, cx: &JvpContext<'_>, t: &[Option<Tensor>]) -> Result<Tensor> {
+        let ts = (0..cx.inputs.len())
+            .map(|k| cx.tangent_or_zeros(k, &t[k]))
+            .collect::<Result<Vec<_>>>()?;
+        concat(&ts, cx.axis(self.axis) as isize)
     }
 }
 
@@ -517,6 +554,14 @@ impl Op for Stack {
         }
         Ok(grads)
     }
+
+    /// The tangents stacked the same way (zeros for inputs without one).
+    fn jvp(&self, cx: &JvpContext<'_>, t: &[Option<Tensor>]) -> Result<Tensor> {
+        let ts = (0..cx.inputs.len())
+            .map(|k| cx.tangent_or_zeros(k, &t[k]))
+            .collect::<Result<Vec<_>>>()?;
+        stack(&ts, cx.axis(self.axis) as isize)
+    }
 }
 
 /// `ts` (all of one shape) joined along a new `axis`, which may be
@@ -566,6 +611,11 @@ impl Op for BroadcastTo {
     }
 
     /// The cotangent as is: the sweep's `sum_to` folds it to the input.
+    /// The tangent aligned to the output: the sweep broadcasts it.
+    fn jvp(&self, cx: &JvpContext<'_>, t: &[Option<Tensor>]) -> Result<Tensor> {
+        cx.aligned(0, &cx.tangent_or_zeros(0, &t[0])?)
+    }
+
     fn vjp(&self, _cx: &VjpContext<'_>, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
         one(g.clone())
     }

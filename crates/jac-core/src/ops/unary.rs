@@ -11,9 +11,9 @@ use ndarray::{ArrayD, ArrayViewD};
 
 use super::elementwise::{
     Algebra, Derivative, accumulate_map_flat, add_scaled_flat, map_flat, number, sigmoid_value,
-    sign, step, times,
+    sign, step, tangent_times, times,
 };
-use super::{Flat, Op, Rule, ScalarRule, VjpContext, apply, apply_shared, finite, one};
+use super::{Flat, JvpContext, Op, Rule, ScalarRule, VjpContext, apply, apply_shared, finite, one};
 use crate::cotangent::Partial;
 use crate::error::Result;
 use crate::tensor::Tensor;
@@ -71,6 +71,10 @@ macro_rules! unary_op {
 
             fn vjp(&self, cx: &VjpContext<'_>, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
                 one(times(g, $ty::derivative(cx.input(0), cx.output)?)?)
+            }
+
+            fn jvp(&self, cx: &JvpContext<'_>, t: &[Option<Tensor>]) -> Result<Tensor> {
+                tangent_times(cx, t, |_| $ty::derivative(cx.input(0), cx.output))
             }
 
             fn partial(
@@ -294,6 +298,10 @@ macro_rules! scalar_op {
                 one(times(g, Derivative::Constant(self.derivative()))?)
             }
 
+            fn jvp(&self, cx: &JvpContext<'_>, t: &[Option<Tensor>]) -> Result<Tensor> {
+                tangent_times(cx, t, |_| Ok(Derivative::Constant(self.derivative())))
+            }
+
             fn partial(
                 &self,
                 _i: usize,
@@ -389,6 +397,18 @@ impl Op for PowScalar {
         }
         let d = PowScalar::derivative(self.0, cx.input(0))?;
         one(times(g, Derivative::Varying(d))?)
+    }
+
+    fn jvp(&self, cx: &JvpContext<'_>, t: &[Option<Tensor>]) -> Result<Tensor> {
+        if self.0 == 0.0 {
+            return Tensor::zeros(&cx.with_lead(cx.output.shape()));
+        }
+        tangent_times(cx, t, |_| {
+            Ok(Derivative::Varying(PowScalar::derivative(
+                self.0,
+                cx.input(0),
+            )?))
+        })
     }
 
     fn partial(
