@@ -317,7 +317,15 @@ class P:
         return self.raw(OP["jac_rows"], j, self._blk(i), nulls(null))
 
     def set_block_rows(self, j, rows):
-        return self.raw(OP["jac_set_block_rows"], j, size(rows))
+        return self.raw(OP["jac_set_block_rows"], 0, j, size(rows))
+
+    def set_mode(self, j, mode):
+        """jac_jacobian_set_mode: opcode 23 with an odd first byte; mode -2..4."""
+        return self.raw(OP["jac_set_block_rows"], 1, j, (mode + 2) % 7)
+
+    def columns(self, j, c, null=0):
+        """jac_jacobian_columns_evaluated: opcode 22 with bit 3 of its nulls."""
+        return self.raw(OP["jac_rows"], j, self._blk(c), nulls(8 | null))
 
     def jfree(self, j):
         return self.raw(OP["jac_free"], j)
@@ -525,6 +533,16 @@ def seeds():
     p.rows(0, 0).set_block_rows(0, 0).set_block_rows(0, 1).set_block_rows(1, SIZE_MAX)
     p.jread(1, 0, 0).jread(1, 1, 0).rows(1, 0).rows(1, 1).jfree(0).jfree(0xFF)
     s["jacobian"] = p
+    # Directions: a column read in AUTO, a row, FORWARD and REVERSE reads,
+    # bad modes and column counts.
+    p = P().tensor([3], (1.0, 2.0, 3.0)).tensor([6, 3], VALS * 3).binary("matmul", 1, 0).unary("tanh", 2)
+    p.jacobian([3], [0]).columns(0, 0).jread(0, 0, 0, [(ALL,), (INT, 1)]).columns(0, 0).rows(0, 0)
+    p.jread(0, 0, 0, [(INT, 4)]).jread(0, 0, 0).columns(0, 0).columns(0, 1).columns(0, 0, null=1)
+    p.jacobian([3], [0]).set_mode(1, 2).jread(1, 0, 0, [(INT, 2)]).rows(1, 0).columns(1, 0)
+    p.set_mode(1, 1).jread(1, 0, 0, [(ALL,), (INT, 0)]).rows(1, 0).set_mode(1, 3).set_mode(1, -1)
+    p.set_mode(1, 0).jread(1, 0, 0).set_mode(NULL_SLOT, 0).columns(NULL_SLOT, 0)
+    p.hessian(4, [0]).set_mode(2, 2).jread(2, 0, 0).columns(2, 0)
+    s["jacobian-directions"] = p
     p = P().tensor([2, 3], VALS).tensor([2], (1.0, 2.0)).binary("mul", 0, 0).tensor([3, 3], VALS)
     p.tensor([2, 1], (1.0, 2.0))
     for b in (NONE, 0, 1, -1, 7, INT64_MAX):

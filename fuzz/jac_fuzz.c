@@ -136,6 +136,8 @@ typedef struct {
     bool raxis[MAXL], caxis[MAXL];
     uint64_t rowcost[MAXL]; /* estimated work per evaluated row of ys[i] */
     size_t evaluated[MAXL]; /* last rows_evaluated seen */
+    size_t cevaluated[MAXL]; /* last columns_evaluated seen */
+    int mode;               /* the JacMode set last (JAC_MODE_AUTO when made) */
     /* The tensors it was made from (slot and id, to find them if still live). */
     int yslot[MAXL], yid[MAXL], xslot[MAXL], xid[MAXL];
 } JSlot;
@@ -2128,6 +2130,7 @@ static int free_slot_for_jac(void) {
 }
 
 static void check_rows_evaluated(int slot, size_t i, size_t at_least, const char *after);
+static void check_columns_evaluated(int slot, size_t j);
 
 static void adopt_jac(const char *fn, JacJacobian *h, const JSlot *model) {
     if (!h || (void *)h == (void *)SENT_J) fail(fn, "JAC_OK but no handle was written");
@@ -2145,6 +2148,11 @@ static void adopt_jac(const char *fn, JacJacobian *h, const JSlot *model) {
     for (size_t i = 0; i < model->nr; i++) check_rows_evaluated(slot, i, 0, "creation");
     for (size_t i = 0; i < model->nr; i++)
         if (J[slot].evaluated[i] != 0) fail(fn, "rows of ys[%zu] were evaluated on creation", i);
+    for (size_t c = 0; c < model->nc; c++) {
+        check_columns_evaluated(slot, c);
+        if (J[slot].cevaluated[c] != 0) fail(fn, "columns of xs[%zu] were evaluated on creation", c);
+    }
+    J[slot].mode = JAC_MODE_AUTO;
 }
 
 /* Side (row or column) of a Jacobian for tensor shape s. */
@@ -2320,8 +2328,37 @@ static void check_rows_evaluated(int slot, size_t i, size_t at_least, const char
     TR("    /* %zu rows evaluated */\n", out);
     if (out > j->rlen[i]) fail(fn, "%zu rows of ys[%zu] evaluated, it has %" PRIu64, out, i, j->rlen[i]);
     if (out < j->evaluated[i]) fail(fn, "rows evaluated went down from %zu to %zu", j->evaluated[i], out);
-    if (out < at_least) fail(fn, "%zu rows evaluated after %s, which touched %zu distinct rows", out, after, at_least);
+    /* Rows only in JAC_MODE_REVERSE: then every row a read touched is
+     * evaluated. Otherwise a read may take columns instead: no more rows
+     * than it touched are added, and none by forward sweeps alone. */
+    if (j->mode == JAC_MODE_REVERSE && out < at_least)
+        fail(fn, "%zu rows evaluated after %s, which touched %zu distinct rows", out, after, at_least);
+    if (j->mode != JAC_MODE_REVERSE && out > j->evaluated[i] + at_least)
+        fail(fn, "%zu rows evaluated after %s, which touched %zu distinct rows beyond the %zu before", out, after,
+             at_least, j->evaluated[i]);
+    if (j->mode == JAC_MODE_FORWARD && out != j->evaluated[i])
+        fail(fn, "rows evaluated went from %zu to %zu after %s in JAC_MODE_FORWARD", j->evaluated[i], out, after);
     j->evaluated[i] = out;
+}
+
+static void check_columns_evaluated(int slot, size_t c) {
+    const char *fn = "jac_jacobian_columns_evaluated";
+    JSlot *j = &J[slot];
+    size_t out = SENT_SZ;
+    TR("    st = jac_jacobian_columns_evaluated(J%d, %zu, &n);\n", j->id, c);
+    JacStatus st = CALL(fn, jac_jacobian_columns_evaluated(j->h, c, &out));
+    Model m = {c < j->nc, false, "j outside the grid", NULL, 0};
+    check_model(fn, st, &m);
+    if (st != JAC_OK) {
+        if (out != SENT_SZ) fail(fn, "*out written on failure");
+        return;
+    }
+    TR("    /* %zu columns evaluated */\n", out);
+    if (out > j->clen[c]) fail(fn, "%zu columns of xs[%zu] evaluated, it has %" PRIu64, out, c, j->clen[c]);
+    if (out < j->cevaluated[c]) fail(fn, "columns evaluated went down from %zu to %zu", j->cevaluated[c], out);
+    if (j->mode == JAC_MODE_REVERSE && out != j->cevaluated[c])
+        fail(fn, "columns evaluated went from %zu to %zu in JAC_MODE_REVERSE", j->cevaluated[c], out);
+    j->cevaluated[c] = out;
 }
 
 static void op_jac_blocks(Rd *r) {
@@ -2637,6 +2674,7 @@ static void op_jac_read(Rd *r) {
         bad = scan_sentinel(buf, 0, len, false);
         if (bad < len) fail(fn, "out[%zu] was not written", bad);
         check_rows_evaluated(a.slot, bi, (size_t)rows, "a read");
+        check_columns_evaluated(a.slot, bj);
         if (n == 0 && len) check_row_against_grad(a.slot, bi, bj, buf, (uint8_t)(f >> 1));
         /* Cached rows read again give the same bits. */
         if ((f & 1) && len) {
@@ -2651,10 +2689,33 @@ static void op_jac_read(Rd *r) {
     free(buf);
 }
 
+/* jac_jacobian_columns_evaluated: op_jac_rows with bit 3 of its nulls. */
+static void op_jac_columns(JArg a, size_t c, unsigned nulls) {
+    if (a.kind == ARG_LIVE && !(nulls & 1)) {
+        check_columns_evaluated(a.slot, c);
+        return;
+    }
+    const char *fn = "jac_jacobian_columns_evaluated";
+    Model m = {true, false, NULL, NULL, 0};
+    model_j(&m, &a);
+    size_t out = SENT_SZ;
+    size_t *op = (nulls & 1) ? NULL : &out;
+    if (!op) invalid(&m, "out is NULL");
+    if (a.kind == ARG_LIVE && c >= J[a.slot].nc) invalid(&m, "j outside the grid");
+    TR("    st = jac_jacobian_columns_evaluated(%s, %zu, %s);\n", a.name, c, op ? "&n" : "NULL");
+    JacStatus st = CALL(fn, jac_jacobian_columns_evaluated(a.p, c, op));
+    check_model(fn, st, &m);
+    if (st != JAC_OK && out != SENT_SZ) fail(fn, "*out written on failure");
+}
+
 static void op_jac_rows(Rd *r) {
     JArg a = pick_j(r);
     size_t i = pick_block(r);
     unsigned nulls = pick_nulls(r);
+    if (nulls & 8) {
+        op_jac_columns(a, i, nulls);
+        return;
+    }
     if (a.kind == ARG_LIVE && !nulls) {
         check_rows_evaluated(a.slot, i, 0, "nothing");
         return;
@@ -2673,9 +2734,30 @@ static void op_jac_rows(Rd *r) {
     if (st == JAC_OK && out < J[a.slot].evaluated[i]) fail(fn, "rows evaluated went down");
 }
 
+/* jac_jacobian_set_mode: a mode from -2 to 4 (3, 4 and the negatives are
+ * refused). */
+static void op_jac_set_mode(Rd *r, JArg a) {
+    const char *fn = "jac_jacobian_set_mode";
+    int32_t mode = (int32_t)(rd8(r) % 7) - 2;
+    Model m = {true, false, NULL, NULL, 0};
+    model_j(&m, &a);
+    if (mode < 0 || mode > 2) invalid(&m, "not a JacMode");
+    TR("    st = jac_jacobian_set_mode(%s, %d);\n", a.name, (int)mode);
+    JacStatus st = CALL(fn, jac_jacobian_set_mode((JacJacobian *)a.p, (JacMode)mode));
+    check_model(fn, st, &m);
+    if (st == JAC_OK && a.kind == ARG_LIVE) J[a.slot].mode = mode;
+}
+
+/* jac_jacobian_set_block_rows, or jac_jacobian_set_mode when the first
+ * byte is odd. */
 static void op_jac_set_block_rows(Rd *r) {
     const char *fn = "jac_jacobian_set_block_rows";
+    bool mode = rd8(r) & 1;
     JArg a = pick_j(r);
+    if (mode) {
+        op_jac_set_mode(r, a);
+        return;
+    }
     size_t rows = pick_size(r);
     Model m = {true, false, NULL, NULL, 0};
     model_j(&m, &a);

@@ -127,6 +127,36 @@ typedef int32_t JacIndexKind;
 #endif // __cplusplus
 
 /**
+ * Which sweeps a Jacobian's reads run for what is not cached yet.
+ */
+enum JacMode
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Per read, the direction with fewer sweeps over the uncached rows and
+   * columns it touches (reverse on a tie). The default.
+   */
+  JAC_MODE_AUTO = 0,
+  /**
+   * Rows only, by reverse sweeps (Paddle's way).
+   */
+  JAC_MODE_REVERSE = 1,
+  /**
+   * Columns only, by forward sweeps.
+   */
+  JAC_MODE_FORWARD = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum JacMode JacMode;
+#else
+typedef int32_t JacMode;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * An opaque handle to a recorded function: the program between some input
  * tensors and some output tensors, evaluated at new input values.
  *
@@ -523,7 +553,9 @@ JacStatus jac_jacobian_read(const JacJacobian *jac, size_t i, size_t j, const Ja
 
 /**
  * Writes how many rows of `ys[i]` (a Hessian: of the gradient of `xs[i]`)
- * have been evaluated so far; each row is evaluated at most once.
+ * have been evaluated so far by reverse sweeps; each row is evaluated at
+ * most once. Entries a read took from columns (`jac_jacobian_set_mode`)
+ * count in neither this nor `jac_jacobian_columns_evaluated`.
  *
  * Returns `JAC_ERR_NULL_ARGUMENT`, `JAC_ERR_INDEX` for `i` outside the grid.
  *
@@ -533,9 +565,47 @@ JacStatus jac_jacobian_read(const JacJacobian *jac, size_t i, size_t j, const Ja
 JacStatus jac_jacobian_rows_evaluated(const JacJacobian *jac, size_t i, size_t *out);
 
 /**
- * Sets how many rows one reverse sweep evaluates at most (`rows` >= 1):
- * larger blocks turn more matrix-vector products into matrix-matrix ones
- * and use more memory. Results do not depend on it.
+ * Writes how many columns of `xs[j]` (a Hessian: of `xs[j]` as well) have
+ * been evaluated so far by forward sweeps; each column is evaluated at most
+ * once. Batched, columns are per-sample columns, like rows. Entries read
+ * from rows count here no more than entries read from columns count in
+ * `jac_jacobian_rows_evaluated`.
+ *
+ * Returns `JAC_ERR_NULL_ARGUMENT`, `JAC_ERR_INDEX` for `j` outside the grid.
+ *
+ * # Safety
+ * `jac` is NULL or a live handle; `out` is NULL or valid for one write.
+ */
+JacStatus jac_jacobian_columns_evaluated(const JacJacobian *jac, size_t j, size_t *out);
+
+/**
+ * Sets which sweeps later reads run for what they touch and is not cached:
+ * `JAC_MODE_AUTO` (the default) picks, per read, rows by reverse sweeps or
+ * columns by forward sweeps, whichever needs fewer; `JAC_MODE_REVERSE`
+ * rows only; `JAC_MODE_FORWARD` columns only. What is cached is read
+ * whichever way it was computed, and results do not depend on the mode,
+ * except for a batched Jacobian (`batch_axis` 0) of a program whose samples
+ * interact, which that mode assumes they do not: there a row sums over the
+ * samples of y (Paddle's numbers: use `JAC_MODE_REVERSE`) and a column over
+ * the samples of x.
+ *
+ * As `jac_jacobian_set_block_rows`, it changes the Jacobian for every later
+ * read from any thread; a read already running may finish with the old
+ * mode.
+ *
+ * Returns `JAC_ERR_NULL_ARGUMENT`, `JAC_ERR_INVALID_ARGUMENT` for a mode
+ * that is none of the three.
+ *
+ * # Safety
+ * `jac` is NULL or a live handle.
+ */
+JacStatus jac_jacobian_set_mode(JacJacobian *jac, JacMode mode);
+
+/**
+ * Sets how many rows one reverse sweep (and columns one forward sweep)
+ * evaluates at most (`rows` >= 1): larger blocks turn more matrix-vector
+ * products into matrix-matrix ones and use more memory. Results do not
+ * depend on it.
  *
  * It changes the Jacobian, hence the non-const handle: every later read
  * (from any thread) uses the new size; a read already running may finish

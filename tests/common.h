@@ -427,6 +427,13 @@ static inline size_t jt_rows_evaluated(const JacJacobian *jac, size_t i) {
     return n;
 }
 
+/* How many columns of xs[j] forward sweeps have evaluated. */
+static inline size_t jt_columns_evaluated(const JacJacobian *jac, size_t j) {
+    size_t n = 0;
+    REQUIRE_OK(jac_jacobian_columns_evaluated(jac, j, &n));
+    return n;
+}
+
 /* ------------------------------------------------------------------ */
 /* Finite differences                                                  */
 /* ------------------------------------------------------------------ */

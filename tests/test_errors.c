@@ -658,6 +658,14 @@ static void jacobian_reads(void) {
     EXPECT(jac_jacobian_rows_evaluated(jac, SIZE_MAX, &O.size), JAC_ERR_INDEX, "i");
     EXPECT(jac_jacobian_set_block_rows(NULL, 4), JAC_ERR_NULL_ARGUMENT, "jac");
     EXPECT(jac_jacobian_set_block_rows(jac, 0), JAC_ERR_INVALID_ARGUMENT, "rows");
+    EXPECT(jac_jacobian_columns_evaluated(NULL, 0, &O.size), JAC_ERR_NULL_ARGUMENT, "jac");
+    EXPECT(jac_jacobian_columns_evaluated(jac, 0, NULL), JAC_ERR_NULL_ARGUMENT, "out");
+    EXPECT(jac_jacobian_columns_evaluated(jac, 1, &O.size), JAC_ERR_INDEX, "j");
+    EXPECT(jac_jacobian_columns_evaluated(jac, SIZE_MAX, &O.size), JAC_ERR_INDEX, "j");
+    EXPECT(jac_jacobian_set_mode(NULL, JAC_MODE_FORWARD), JAC_ERR_NULL_ARGUMENT, "jac");
+    EXPECT(jac_jacobian_set_mode(jac, (JacMode)3), JAC_ERR_INVALID_ARGUMENT,
+           "mode: expected JAC_MODE_AUTO (0), JAC_MODE_REVERSE (1) or JAC_MODE_FORWARD (2), got 3");
+    EXPECT(jac_jacobian_set_mode(jac, (JacMode)-1), JAC_ERR_INVALID_ARGUMENT, "got -1");
 
     /* lengths larger than any buffer are refused before anything is read */
     EXPECT(jac_jacobian_read(jac, 0, 0, IDX(I_ALL), O.values, SIZE_MAX), JAC_ERR_INVALID_ARGUMENT,
@@ -674,6 +682,7 @@ static void jacobian_reads(void) {
 
     /* no failed read evaluated anything */
     CHECK_EQ(jt_rows_evaluated(jac, 0), 0);
+    CHECK_EQ(jt_columns_evaluated(jac, 0), 0);
     /* and the Jacobian still works afterwards */
     arm();
     CHECK_OK(jac_jacobian_read(jac, 0, 0, NULL, 0, O.values, VALUES));
@@ -767,6 +776,8 @@ static void bad_jacobian_everywhere(const JacJacobian *bad, JacJacobian *bad_mut
     EXPECT(jac_jacobian_read(bad, 0, 0, NULL, 0, O.values, 4), e, named("jac", what));
     EXPECT(jac_jacobian_rows_evaluated(bad, 0, &O.size), e, named("jac", what));
     EXPECT(jac_jacobian_set_block_rows(bad_mut, 2), e, named("jac", what));
+    EXPECT(jac_jacobian_columns_evaluated(bad, 0, &O.size), e, named("jac", what));
+    EXPECT(jac_jacobian_set_mode(bad_mut, JAC_MODE_REVERSE), e, named("jac", what));
 }
 
 static void handle_types(void) {

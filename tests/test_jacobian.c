@@ -271,8 +271,11 @@ static JacJacobian *ten_rows(void) {
     return jacobian(ys, 1, xs, 1, JAC_BATCH_NONE);
 }
 
+/* Paddle's row laziness: JAC_MODE_REVERSE, so column reads count rows too
+ * (the default mode reads them by columns: directions() below). */
 static void laziness_and_caching(void) {
     JacJacobian *jac = ten_rows();
+    CHECK_OK(jac_jacobian_set_mode(jac, JAC_MODE_REVERSE));
     /* creating, shape queries and empty reads compute nothing */
     CHECK_EQ(jt_rows_evaluated(jac, 0), 0);
     CHECK_BLOCK_SHAPE(jac, 0, 0, DIMS(10, 3));
@@ -306,6 +309,7 @@ static void laziness_and_caching(void) {
 
     /* reversed and strided reads count distinct rows: ::-3 is 9, 6, 3, 0 */
     JacJacobian *fresh = ten_rows();
+    CHECK_OK(jac_jacobian_set_mode(fresh, JAC_MODE_REVERSE));
     CHECK_READ(fresh, 0, 0, IDX(I_SLICE(NONE, NONE, -3), I_INT(0)), DIMS(4), VALS(9, 6, 3, 0), 0.0);
     CHECK_EQ(jt_rows_evaluated(fresh, 0), 4);
     jt_cleanup();
@@ -324,6 +328,8 @@ static void block_rows_do_not_change_values(void) {
         KEEP(x0, jac_slice(x, 0, 0, 1, 1, &x0));
         const JacTensor *ys[] = {B(jac_mul, U(jac_tanh, B(jac_matmul, wt, x)), x0)}, *xs[] = {x};
         JacJacobian *jac = jacobian(ys, 1, xs, 1, JAC_BATCH_NONE);
+        /* rows only: the block size is the reverse sweep's here */
+        CHECK_OK(jac_jacobian_set_mode(jac, JAC_MODE_REVERSE));
         /* s == 0: the default block size, the reference */
         if (s > 0) CHECK_OK(jac_jacobian_set_block_rows(jac, sizes[s - 1]));
         /* read a few rows first, then everything, to mix blocks and cache */
@@ -344,6 +350,43 @@ static void block_rows_do_not_change_values(void) {
     free(reference);
 }
 
+/* The default mode reads what is cheaper: a column of a tall Jacobian by
+ * one forward sweep, a full tall read by its columns, a row by a reverse
+ * sweep; entries come from whichever holds them; FORWARD reads rows by
+ * columns; the counts say which sweeps ran. */
+static void directions(void) {
+    JacJacobian *jac = ten_rows();
+    /* J[:, 1] of the [10, 3] Jacobian: one forward sweep */
+    CHECK_READ(jac, 0, 0, IDX(I_ALL, I_INT(1)), DIMS(10), VALS(-1, 0, 1, 2, 3, 4, 5, 6, 7, 8), 0.0);
+    CHECK_EQ(jt_rows_evaluated(jac, 0), 0);
+    CHECK_EQ(jt_columns_evaluated(jac, 0), 1);
+    /* J[4, 1] is in that column */
+    CHECK_READ(jac, 0, 0, IDX(I_INT(4), I_INT(1)), NODIMS, VALS(3), 0.0);
+    CHECK_EQ(jt_columns_evaluated(jac, 0), 1);
+    /* J[4] misses two columns but one row: a reverse sweep */
+    CHECK_READ(jac, 0, 0, IDX(I_INT(4)), DIMS(3), VALS(4, 3, 2), 0.0);
+    CHECK_EQ(jt_rows_evaluated(jac, 0), 1);
+    /* J[:] misses 9 rows but 2 columns */
+    CHECK_READ(jac, 0, 0, NOIDX, DIMS(10, 3),
+               VALS(0, -1, -2, 1, 0, -1, 2, 1, 0, 3, 2, 1, 4, 3, 2, 5, 4, 3, 6, 5, 4, 7, 6, 5, 8, 7,
+                    6, 9, 8, 7),
+               0.0);
+    CHECK_EQ(jt_rows_evaluated(jac, 0), 1);
+    CHECK_EQ(jt_columns_evaluated(jac, 0), 3);
+    /* FORWARD: a row by its three columns */
+    JacJacobian *fwd = ten_rows();
+    CHECK_OK(jac_jacobian_set_mode(fwd, JAC_MODE_FORWARD));
+    CHECK_READ(fwd, 0, 0, IDX(I_INT(7)), DIMS(3), VALS(7, 6, 5), 0.0);
+    CHECK_EQ(jt_rows_evaluated(fwd, 0), 0);
+    CHECK_EQ(jt_columns_evaluated(fwd, 0), 3);
+    /* and back to AUTO: everything is cached */
+    CHECK_OK(jac_jacobian_set_mode(fwd, JAC_MODE_AUTO));
+    CHECK_READ(fwd, 0, 0, IDX(I_SLICE(6, 8, 1), I_INT(2)), DIMS(2), VALS(4, 5), 0.0);
+    CHECK_EQ(jt_columns_evaluated(fwd, 0), 3);
+    CHECK_EQ(jt_rows_evaluated(fwd, 0), 0);
+    jt_cleanup();
+}
+
 int main(void) {
     seed_example();
     nesting_as_a_grid_with_0d_sides();
@@ -351,6 +394,7 @@ int main(void) {
     every_index_kind();
     laziness_and_caching();
     block_rows_do_not_change_values();
+    directions();
     jt_cleanup();
     return jt_summary("test_jacobian");
 }

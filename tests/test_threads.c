@@ -30,6 +30,9 @@ static JacJacobian *make_jacobian(void) {
     KEEP(x0, jac_slice(x, 0, 0, 1, 1, &x0));
     const JacTensor *ys[] = {B(jac_mul, U(jac_tanh, B(jac_matmul, wt, x)), x0)}, *xs[] = {x};
     KEEPJ(jac, jac_jacobian_new(ys, 1, xs, 1, JAC_BATCH_NONE, &jac));
+    /* Rows only: 12 rows of 8 columns would otherwise be read by columns,
+     * and rows are what this counts. */
+    REQUIRE_OK(jac_jacobian_set_mode(jac, JAC_MODE_REVERSE));
     return jac;
 }
 

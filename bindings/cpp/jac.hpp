@@ -399,6 +399,10 @@ struct none_t {
 };
 inline constexpr none_t none{0};
 
+/// Which sweeps a Jacobian's reads run (Jacobian::set_mode): the values of
+/// the C enum JacMode.
+enum class Mode : int32_t { automatic = JAC_MODE_AUTO, reverse = JAC_MODE_REVERSE, forward = JAC_MODE_FORWARD };
+
 /// `jac::all`: a whole axis (`:`).
 struct all_t {
     explicit constexpr all_t(int) noexcept {}
@@ -565,19 +569,35 @@ public:
     /// grid. Computes nothing.
     inline Block block(std::size_t i, std::size_t j) const;
 
-    /// How many rows of ys[i] (a Hessian: of the gradient of xs[i]) have
-    /// been evaluated so far.
+    /// How many rows of ys[i] (a Hessian: of the gradient of xs[i]) reverse
+    /// sweeps have evaluated so far.
     std::size_t rows_evaluated(std::size_t i) const {
         std::size_t n = 0;
         detail::check(jac_jacobian_rows_evaluated(get(), i, &n));
         return n;
     }
 
-    /// How many rows one reverse sweep evaluates at most (>= 1); shared by
-    /// every copy. Results do not depend on it. A non-const member: it
-    /// changes the lazy object (the C call takes a non-const handle).
+    /// How many columns of xs[j] forward sweeps have evaluated so far
+    /// (batched: per-sample columns).
+    std::size_t columns_evaluated(std::size_t j) const {
+        std::size_t n = 0;
+        detail::check(jac_jacobian_columns_evaluated(get(), j, &n));
+        return n;
+    }
+
+    /// How many rows one reverse sweep (columns one forward sweep) evaluates
+    /// at most (>= 1); shared by every copy. Results do not depend on it. A
+    /// non-const member: it changes the lazy object (the C call takes a
+    /// non-const handle).
     void set_block_rows(std::size_t rows) {
         detail::check(jac_jacobian_set_block_rows(handle_ ? handle_->get() : nullptr, rows));
+    }
+
+    /// Which sweeps later reads run for what is not cached: Mode::automatic
+    /// (the default: rows or columns, whichever needs fewer sweeps),
+    /// Mode::reverse (rows) or Mode::forward (columns); shared by every copy.
+    void set_mode(Mode mode) {
+        detail::check(jac_jacobian_set_mode(handle_ ? handle_->get() : nullptr, static_cast<JacMode>(mode)));
     }
 
 private:

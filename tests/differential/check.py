@@ -15,6 +15,7 @@ from reference import Ref, block, row_ids
 
 N_FRESH = 3          # fresh Jacobian objects per mode, each with 1-3 random reads
 P_BAD_INDEX = 0.08   # share of random reads that use an invalid index
+MODE_AUTO, MODE_REVERSE, MODE_FORWARD = 0, 1, 2   # JacMode
 
 
 class Stats(collections.Counter):
@@ -251,13 +252,21 @@ class Checker:
                          for j, xs in enumerate(xshapes)])
         return refs, tols, rshapes
 
-    def new(self, kind, batch):
+    def new(self, kind, batch, mode=None):
+        """A Jacobian or Hessian read by rows only (mode None: JAC_MODE_REVERSE,
+        whose rows the reads model exactly), or in `mode` (JAC_MODE_AUTO,
+        JAC_MODE_FORWARD: values are checked, and rows only bounded)."""
         h, prog = self.h, self.prog
         if kind == "jacobian":
             j = self.lib.jacobian([h[k] for k in prog.ys], [h[k] for k in prog.xs], batch)
         else:
             j = self.lib.hessian(h[prog.ys[0]], [h[k] for k in prog.xs], batch)
+        self.lib.set_mode(j, MODE_REVERSE if mode is None else mode)
+        self.read_mode = MODE_REVERSE if mode is None else mode
+        self.counts_rows = self.read_mode == MODE_REVERSE
         self.stats["objects"] += 1
+        if not self.counts_rows:
+            self.stats["objects read by rows and columns"] += 1
         return j
 
     def check_mode(self, kind, batch):
@@ -302,7 +311,11 @@ class Checker:
                 self.full[i][c] = got
             # Random reads on fresh objects.
             for _ in range(N_FRESH):
-                j = self.new(kind, batch)
+                # Batched, a column is one sweep over every sample, which
+                # equals Paddle's rows only when samples are independent (as
+                # batch_axis = 0 assumes; these programs often mix them).
+                modes = [MODE_REVERSE, MODE_REVERSE, MODE_AUTO, MODE_FORWARD]
+                j = self.new(kind, batch, self.rng.choice(modes) if batch is None else None)
                 jobs.append(j)
                 if self.rng.random() < 0.3:
                     self.lib.set_block_rows(j, self.rng.choice([1, 2, 3]))
@@ -367,6 +380,7 @@ class Checker:
         want_status, want = numpy_status(ref, items)
         citems = to_c(items, self.rng if self.rng.random() < 0.3 else None)
         before = [lib.rows_evaluated(j, k) for k in range(len(cached))]
+        before_cols = [lib.columns_evaluated(j, k) for k in range(len(self.refs[0]))]
         st, shape = lib.read_shape_status(j, i, c, citems)
         if st != want_status:
             self.fail(f"{where}: read_shape returned {libjac.STATUS_NAMES.get(st, st)} "
@@ -377,7 +391,8 @@ class Checker:
             out = np.full(3, 12345.0)
             st2 = lib.read_block_status(j, i, c, citems, out)
             after = [lib.rows_evaluated(j, k) for k in range(len(cached))]
-            if st2 != want_status or np.any(out != 12345.0) or after != before:
+            after_cols = [lib.columns_evaluated(j, k) for k in range(len(self.refs[0]))]
+            if st2 != want_status or np.any(out != 12345.0) or after != before or after_cols != before_cols:
                 self.fail(f"{where}: invalid index read returned {libjac.STATUS_NAMES.get(st2, st2)}, "
                           f"expected {libjac.STATUS_NAMES[want_status]}; out untouched "
                           f"{bool(np.all(out == 12345.0))}; rows {before} -> {after}")
@@ -412,6 +427,15 @@ class Checker:
         cached[i] |= touched
         after = [lib.rows_evaluated(j, k) for k in range(len(cached))]
         want_rows = [len(s) for s in cached]
+        if not self.counts_rows:
+            # Rows and columns: no row beyond those touched, none at all
+            # when forward; what was cached stays (counts never drop).
+            if any(a > w or a < b for a, w, b in zip(after, want_rows, before)) or (
+                    self.read_mode == MODE_FORWARD and any(after)):
+                self.fail(f"{where}: rows_evaluated {before} -> {after} with columns, "
+                          f"at most {want_rows}")
+                ok = False
+            return out if ok else None
         if after != want_rows:
             self.fail(f"{where}: rows_evaluated {before} -> {after}, expected {want_rows} "
                       f"(the index touches rows {sorted(touched)} of the {'gradient of x' if 'hess' in self.mode else 'y'} "

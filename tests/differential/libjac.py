@@ -91,6 +91,8 @@ _SIGNATURES = {
     "jac_jacobian_read": (ctypes.c_int32, [_P, _SZ, _SZ, ctypes.POINTER(JacIndex), _SZ, _PD, _SZ]),
     "jac_jacobian_rows_evaluated": (ctypes.c_int32, [_P, _SZ, _PSZ]),
     "jac_jacobian_set_block_rows": (ctypes.c_int32, [_P, _SZ]),
+    "jac_jacobian_columns_evaluated": (ctypes.c_int32, [_P, _SZ, _PSZ]),
+    "jac_jacobian_set_mode": (ctypes.c_int32, [_P, ctypes.c_int32]),
     "jac_jacobian_free": (None, [_P]),
 }
 for _name in UNARY:
@@ -265,6 +267,15 @@ class Lib:
 
     def set_block_rows(self, j, rows):
         self._check("jac_jacobian_set_block_rows", self.dll.jac_jacobian_set_block_rows(j, rows))
+
+    def columns_evaluated(self, j, bj):
+        out = ctypes.c_size_t()
+        self._check("jac_jacobian_columns_evaluated",
+                    self.dll.jac_jacobian_columns_evaluated(j, bj, ctypes.byref(out)))
+        return out.value
+
+    def set_mode(self, j, mode):
+        self._check("jac_jacobian_set_mode", self.dll.jac_jacobian_set_mode(j, mode))
 
     def last_error(self):
         msg = self.dll.jac_last_error()

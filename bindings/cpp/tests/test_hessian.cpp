@@ -122,7 +122,8 @@ TEST(should_batch_per_sample_hessians) {
 TEST(should_evaluate_hessian_rows_lazily) {
     const std::vector<double> v = {0.1, 0.2, 0.3, 0.4, 0.5};
     const Tensor x = jac::tensor(v, {5}, true);
-    const jac::Jacobian H = jac::hessian(rosenbrock(x), {x});
+    jac::Jacobian H = jac::hessian(rosenbrock(x), {x});
+    H.set_mode(jac::Mode::reverse);  // rows only: rows are what this counts
     CHECK_EQ(H.rows_evaluated(0), std::size_t{0});
     const jac::Block b = H.block(0, 0);
     CHECK_NEAR(b(2).data(), (std::vector<double>{0, -400 * 0.2, 2 - 400 * 0.4 + 1200 * 0.09 + 200, -400 * 0.3, 0}),
@@ -132,4 +133,15 @@ TEST(should_evaluate_hessian_rows_lazily) {
     CHECK_EQ(H.rows_evaluated(0), std::size_t{3});
     CHECK_NEAR(b().data(), rosenbrock_hessian(v), 1e-13);
     CHECK_EQ(H.rows_evaluated(0), std::size_t{5});
+}
+
+TEST(should_read_hessian_columns_forward_over_reverse) {
+    const std::vector<double> v = {0.1, 0.2, 0.3, 0.4, 0.5};
+    const Tensor x = jac::tensor(v, {5}, true);
+    jac::Jacobian H = jac::hessian(rosenbrock(x), {x});
+    H.set_mode(jac::Mode::forward);
+    const std::vector<double> want = rosenbrock_hessian(v);
+    CHECK_NEAR(H.block(0, 0)().data(), want, 1e-13);
+    CHECK_EQ(H.columns_evaluated(0), std::size_t{5});
+    CHECK_EQ(H.rows_evaluated(0), std::size_t{0});
 }

@@ -120,7 +120,8 @@ TEST(should_batch_a_per_sample_scalar) {
 TEST(should_evaluate_only_the_rows_an_index_touches) {
     const Tensor x = jac::tensor({1, 2, 3, 4, 5, 6}, {6}, true);
     const Tensor y = jac::sin(x) * 2.0;
-    const jac::Jacobian J = jac::jacobian({y}, {x});
+    jac::Jacobian J = jac::jacobian({y}, {x});
+    J.set_mode(jac::Mode::reverse);  // rows only: rows are what this counts
     const jac::Block b = J.block(0, 0);
     CHECK_EQ(J.rows_evaluated(0), std::size_t{0});
     CHECK(b.shape() == (std::vector<int64_t>{6, 6}));  // shapes compute nothing
@@ -144,7 +145,8 @@ TEST(should_evaluate_only_the_rows_an_index_touches) {
 TEST(should_share_a_row_between_the_blocks_of_one_y_only) {
     const Tensor a = jac::tensor({1, 2, 3}, {3}, true);
     const Tensor c = jac::tensor({4, 5, 6}, {3}, true);
-    const jac::Jacobian J = jac::jacobian({a * c, a + c}, {a, c});
+    jac::Jacobian J = jac::jacobian({a * c, a + c}, {a, c});
+    J.set_mode(jac::Mode::reverse);
     J.block(0, 0)(0);
     CHECK_EQ(J.rows_evaluated(0), std::size_t{1});
     CHECK_EQ(J.rows_evaluated(1), std::size_t{0});
@@ -158,13 +160,39 @@ TEST(should_give_the_same_values_for_any_block_rows) {
     const Tensor x = jac::tensor({0.1, 0.2, 0.3, 0.4, 0.5}, {5}, true);
     const Tensor y = jac::softplus(jac::matmul(jac::reshape(x, {5, 1}), jac::reshape(x, {1, 5})));
     const Tensor y_flat = jac::reshape(y, {25});
-    jac::Jacobian one = jac::jacobian({y_flat}, {x});
-    one.set_block_rows(1);
-    jac::Jacobian many = jac::jacobian({y_flat}, {x});
-    many.set_block_rows(7);
-    CHECK_NEAR(one.block(0, 0)().data(), many.block(0, 0)().data(), 1e-15);
-    CHECK_EQ(one.rows_evaluated(0), std::size_t{25});
-    CHECK_EQ(many.rows_evaluated(0), std::size_t{25});
+    for (jac::Mode mode : {jac::Mode::reverse, jac::Mode::forward}) {
+        jac::Jacobian one = jac::jacobian({y_flat}, {x});
+        one.set_block_rows(1);
+        one.set_mode(mode);
+        jac::Jacobian many = jac::jacobian({y_flat}, {x});
+        many.set_block_rows(7);
+        many.set_mode(mode);
+        CHECK_NEAR(one.block(0, 0)().data(), many.block(0, 0)().data(), 1e-15);
+        const bool rows = mode == jac::Mode::reverse;
+        CHECK_EQ(one.rows_evaluated(0), std::size_t{rows ? 25u : 0u});
+        CHECK_EQ(many.columns_evaluated(0), std::size_t{rows ? 0u : 5u});
+    }
+}
+
+TEST(should_read_a_column_by_one_forward_sweep) {
+    // y = sin(W x) for W [8, 3]: J = cos(W x) W.
+    std::vector<double> w(24);
+    for (std::size_t k = 0; k < w.size(); ++k) w[k] = std::sin(0.3 * static_cast<double>(k));
+    const Tensor x = jac::tensor({0.2, -0.4, 0.6}, {3}, true);
+    const Tensor y = jac::sin(jac::matmul(jac::tensor(w, {8, 3}), x));
+    const jac::Jacobian J = jac::jacobian({y}, {x});
+    jac::Jacobian reference = jac::jacobian({y}, {x});
+    reference.set_mode(jac::Mode::reverse);
+    const std::vector<double> all = reference.block(0, 0)().data();
+    const std::vector<double> col = J.block(0, 0)(jac::all, 1).data();
+    CHECK_EQ(J.columns_evaluated(0), std::size_t{1});
+    CHECK_EQ(J.rows_evaluated(0), std::size_t{0});
+    std::vector<double> want;
+    for (std::size_t m = 0; m < 8; ++m) want.push_back(all[m * 3 + 1]);
+    CHECK_NEAR(col, want, 1e-15);
+    CHECK_NEAR(J.block(0, 0)().data(), all, 1e-15);  // 8 rows missing, 2 columns
+    CHECK_EQ(J.columns_evaluated(0), std::size_t{3});
+    CHECK_EQ(J.rows_evaluated(0), std::size_t{0});
 }
 
 TEST(should_give_zeros_for_an_x_the_ys_do_not_depend_on) {

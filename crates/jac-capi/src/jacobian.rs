@@ -1,8 +1,8 @@
 //! Lazy Jacobian and Hessian handles: creation, shape queries, indexed
 //! reads into caller buffers, the rows-evaluated counter.
 
-use jac_core::Jacobian;
 use jac_core::index::Index;
+use jac_core::{Jacobian, Mode};
 
 use crate::boundary::{Failure, call, release};
 use crate::convert::write_shape;
@@ -47,6 +47,28 @@ pub enum JacIndexKind {
     /// `...`: as many `:` as the other items leave (at most one).
     JacIndexEllipsis = 3,
 }
+
+/// Which sweeps a Jacobian's reads run for what is not cached yet.
+#[repr(i32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(
+    clippy::enum_variant_names,
+    reason = "cbindgen turns JacModeAuto into the contract's JAC_MODE_AUTO"
+)]
+pub enum JacMode {
+    /// Per read, the direction with fewer sweeps over the uncached rows and
+    /// columns it touches (reverse on a tie). The default.
+    JacModeAuto = 0,
+    /// Rows only, by reverse sweeps (Paddle's way).
+    JacModeReverse = 1,
+    /// Columns only, by forward sweeps.
+    JacModeForward = 2,
+}
+
+/// A mode as a C caller may store it: any `int32_t`, so an unknown mode is
+/// an error rather than undefined behaviour (the header spells it
+/// `JacMode`).
+pub type JacModeCode = i32;
 
 /// An index kind as a C caller may store it: any `int32_t`, so an unknown
 /// kind is an error rather than undefined behaviour (the header spells it
@@ -335,7 +357,9 @@ pub unsafe extern "C" fn jac_jacobian_read(
 }
 
 /// Writes how many rows of `ys[i]` (a Hessian: of the gradient of `xs[i]`)
-/// have been evaluated so far; each row is evaluated at most once.
+/// have been evaluated so far by reverse sweeps; each row is evaluated at
+/// most once. Entries a read took from columns (`jac_jacobian_set_mode`)
+/// count in neither this nor `jac_jacobian_columns_evaluated`.
 ///
 /// Returns `JAC_ERR_NULL_ARGUMENT`, `JAC_ERR_INDEX` for `i` outside the grid.
 ///
@@ -356,9 +380,82 @@ pub unsafe extern "C" fn jac_jacobian_rows_evaluated(
     })
 }
 
-/// Sets how many rows one reverse sweep evaluates at most (`rows` >= 1):
-/// larger blocks turn more matrix-vector products into matrix-matrix ones
-/// and use more memory. Results do not depend on it.
+/// Writes how many columns of `xs[j]` (a Hessian: of `xs[j]` as well) have
+/// been evaluated so far by forward sweeps; each column is evaluated at most
+/// once. Batched, columns are per-sample columns, like rows. Entries read
+/// from rows count here no more than entries read from columns count in
+/// `jac_jacobian_rows_evaluated`.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT`, `JAC_ERR_INDEX` for `j` outside the grid.
+///
+/// # Safety
+/// `jac` is NULL or a live handle; `out` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_jacobian_columns_evaluated(
+    jac: *const JacJacobian,
+    j: usize,
+    out: *mut usize,
+) -> JacStatus {
+    call("jac_jacobian_columns_evaluated", || {
+        // SAFETY: pointer arguments per this function's contract.
+        let jac = unsafe { jacobian_arg(jac, "jac") }?;
+        let out = unsafe { Out::new(out, "out") }?;
+        out.write(jac.columns_evaluated(j)?);
+        Ok(())
+    })
+}
+
+/// Sets which sweeps later reads run for what they touch and is not cached:
+/// `JAC_MODE_AUTO` (the default) picks, per read, rows by reverse sweeps or
+/// columns by forward sweeps, whichever needs fewer; `JAC_MODE_REVERSE`
+/// rows only; `JAC_MODE_FORWARD` columns only. What is cached is read
+/// whichever way it was computed, and results do not depend on the mode,
+/// except for a batched Jacobian (`batch_axis` 0) of a program whose samples
+/// interact, which that mode assumes they do not: there a row sums over the
+/// samples of y (Paddle's numbers: use `JAC_MODE_REVERSE`) and a column over
+/// the samples of x.
+///
+/// As `jac_jacobian_set_block_rows`, it changes the Jacobian for every later
+/// read from any thread; a read already running may finish with the old
+/// mode.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT`, `JAC_ERR_INVALID_ARGUMENT` for a mode
+/// that is none of the three.
+///
+/// # Safety
+/// `jac` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_jacobian_set_mode(
+    jac: *mut JacJacobian,
+    mode: JacModeCode,
+) -> JacStatus {
+    call("jac_jacobian_set_mode", || {
+        // SAFETY: pointer arguments per this function's contract; the mode
+        // is atomic inside the Jacobian (see jac_jacobian_set_block_rows).
+        let jac = unsafe { jacobian_arg(jac.cast_const(), "jac") }?;
+        let mode = match mode {
+            m if m == JacMode::JacModeAuto as i32 => Mode::Auto,
+            m if m == JacMode::JacModeReverse as i32 => Mode::Reverse,
+            m if m == JacMode::JacModeForward as i32 => Mode::Forward,
+            other => {
+                return Err(Failure::new(
+                    JacStatus::JacErrInvalidArgument,
+                    format!(
+                        "mode: expected JAC_MODE_AUTO (0), JAC_MODE_REVERSE (1) or \
+                         JAC_MODE_FORWARD (2), got {other}"
+                    ),
+                ));
+            }
+        };
+        jac.set_mode(mode);
+        Ok(())
+    })
+}
+
+/// Sets how many rows one reverse sweep (and columns one forward sweep)
+/// evaluates at most (`rows` >= 1): larger blocks turn more matrix-vector
+/// products into matrix-matrix ones and use more memory. Results do not
+/// depend on it.
 ///
 /// It changes the Jacobian, hence the non-const handle: every later read
 /// (from any thread) uses the new size; a read already running may finish

@@ -21,8 +21,9 @@ use std::sync::{Arc, Mutex};
 use crate::alloc::checked_numel;
 use crate::alloc::try_with_capacity;
 use crate::error::{Error, Result, fmt_shape};
+use crate::forward::jvp_stacked;
 use crate::graph::{GradMode, IdHasher, IdSet, NodeId};
-use crate::jacobian::{Jacobian, RowSource, hessian, replayed_jacobian};
+use crate::jacobian::{Jacobian, SweepSource, hessian, one_hot_columns, replayed_jacobian};
 use crate::ops::apply_shared;
 use crate::replay::{Instr, Plan, Program, Seed, Slot, Workspace};
 use crate::tensor::Tensor;
@@ -441,6 +442,7 @@ impl Function {
             r: Arc::clone(&self.r),
             point: inputs.iter().map(|x| x.to_vec()).collect(),
             evaluated: Mutex::new(evaluated),
+            traced: Mutex::new(None),
         };
         replayed_jacobian(ys?, xs, batch_axis, Box::new(source))
     }
@@ -603,9 +605,15 @@ struct ReplayedRows {
     /// A workspace whose values are those at the point (the Jacobian's
     /// creation evaluated them), for the first read.
     evaluated: Mutex<Option<Workspace>>,
+    /// The program traced as a graph at the point (leaves, outputs), made
+    /// by the first column read: forward sweeps run on it.
+    traced: Mutex<Option<Arc<Traced>>>,
 }
 
-impl RowSource for ReplayedRows {
+/// A program traced as a graph: its leaves and its outputs.
+type Traced = (Vec<Tensor>, Vec<Tensor>);
+
+impl SweepSource for ReplayedRows {
     fn rows(
         &self,
         i: usize,
@@ -634,9 +642,44 @@ impl RowSource for ReplayedRows {
         self.r.give_back(ws);
         done
     }
+
+    fn columns(
+        &self,
+        j: usize,
+        columns: &[usize],
+        samples: usize,
+        per_sample: usize,
+    ) -> Result<Vec<Tensor>> {
+        let traced = self.traced()?;
+        let (xs, ys) = &*traced;
+        let x = xs
+            .get(j)
+            .ok_or_else(|| Error::internal("replayed columns: no such input"))?;
+        let seed = one_hot_columns(columns, x.shape(), samples, per_sample)?;
+        jvp_stacked(ys, std::slice::from_ref(x), &[seed], false)
+    }
 }
 
 impl ReplayedRows {
+    /// The program as a graph at the point, traced once.
+    fn traced(&self) -> Result<Arc<Traced>> {
+        let mut traced = self
+            .traced
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(t) = &*traced {
+            return Ok(Arc::clone(t));
+        }
+        let point: Vec<&[f64]> = self.point.iter().map(Vec::as_slice).collect();
+        let graph = Function {
+            r: Arc::clone(&self.r),
+        }
+        .trace(&point)?;
+        let graph = Arc::new(graph);
+        *traced = Some(Arc::clone(&graph));
+        Ok(graph)
+    }
+
     /// The rows, on a workspace already evaluated at the point.
     fn rows_on(
         &self,

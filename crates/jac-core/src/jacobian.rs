@@ -1,10 +1,15 @@
 //! Lazy Jacobians and Hessians with the semantics of PaddlePaddle's
 //! `paddle.autograd.jacobian(ys, xs, batch_axis)` and `hessian`.
 //!
-//! Creating one computes nothing. Reading a block with an index evaluates the
-//! rows of y that the index touches and are not cached yet, a block of rows
-//! per reverse sweep (stacked cotangents), and caches each row once. A row of
-//! `ys[i]` fills every block `(i, j)` at once.
+//! Creating one computes nothing. Reading a block with an index evaluates
+//! what the index touches and is not cached yet, by whichever direction
+//! needs fewer sweeps ([`Mode::Auto`]): the uncached rows of y, a block of
+//! rows per reverse sweep (stacked cotangents), or the uncached columns of
+//! x, a block of columns per forward sweep (stacked tangents). Each row and
+//! each column is cached once; an entry is read from whichever of the two
+//! holds it, so it is never computed again the other way. A row of `ys[i]`
+//! fills every block `(i, j)` at once, a column of `xs[j]` every block
+//! `(i, j)` of its x.
 //!
 //! Shapes, as in Paddle:
 //! - `batch_axis = None`: every y and x is 0-D or 1-D; block `(i, j)` is
@@ -15,11 +20,17 @@
 //!   batch sum of `y[:, m]`, so samples are assumed independent. For a `[B]`
 //!   y the block is `[B, N]` (Paddle returns `[B, 1, N]` for `J[:]`; libjac
 //!   follows the declared shape).
+//!   A column `n` is the tangent of every y along a tangent of x that is 1
+//!   at position `n` of every sample (one forward sweep for all samples).
+//!   Rows and columns agree when samples are independent, which
+//!   `batch_axis = 0` assumes; for a program whose samples interact, a row
+//!   sums over the samples of y and a column over the samples of x, so read
+//!   it with [`Mode::Reverse`] for Paddle's numbers.
 //!
 //! Indexing follows numpy exactly; see [`crate::index`] for where that differs
 //! from Paddle.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use ndarray::ArrayD;
@@ -30,6 +41,7 @@ use crate::broadcast::from_vec;
 use crate::cache::RowCache;
 use crate::cotangent::{Cot, one_hot_rows};
 use crate::error::{Error, Result, fmt_shape};
+use crate::forward::jvp_stacked;
 use crate::index::{AxisSelection, Index, Selection, normalize};
 use crate::ops::sum;
 use crate::parallel::{run_shares, threads_for};
@@ -106,9 +118,9 @@ impl<T> Nested<T> {
     }
 }
 
-/// Rows of a Jacobian computed without sweeping a graph: a recorded
-/// program ([`crate::Function`]) replayed at a point.
-pub(crate) trait RowSource: Send + Sync {
+/// Rows and columns of a Jacobian computed without the caller's graph: a
+/// recorded program ([`crate::Function`]) replayed at a point.
+pub(crate) trait SweepSource: Send + Sync {
     /// The gradients of output `i` seeded with one-hot rows: for each row
     /// `r` of `rows`, a cotangent that is 1 at `s * per_sample + r` for
     /// every sample `s < samples`; one dense `[k, ..x.shape]` tensor per x.
@@ -119,6 +131,49 @@ pub(crate) trait RowSource: Send + Sync {
         samples: usize,
         per_sample: usize,
     ) -> Result<Vec<Tensor>>;
+
+    /// The tangents of every output along input `j`'s one-hot columns: for
+    /// each column `c` of `columns`, a tangent of input `j` that is 1 at `s *
+    /// per_sample + c` for every sample `s < samples` (the other inputs
+    /// still); one dense `[k, ..y.shape]` tensor per output.
+    fn columns(
+        &self,
+        j: usize,
+        columns: &[usize],
+        samples: usize,
+        per_sample: usize,
+    ) -> Result<Vec<Tensor>>;
+}
+
+/// Which sweeps a read runs for what is not cached yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Per read, the direction with fewer sweeps over the uncached rows and
+    /// columns it touches (reverse on a tie).
+    #[default]
+    Auto,
+    /// Rows only, by reverse sweeps (Paddle's way).
+    Reverse,
+    /// Columns only, by forward sweeps.
+    Forward,
+}
+
+impl Mode {
+    fn code(self) -> u8 {
+        match self {
+            Mode::Auto => 0,
+            Mode::Reverse => 1,
+            Mode::Forward => 2,
+        }
+    }
+
+    fn of_code(code: u8) -> Mode {
+        match code {
+            1 => Mode::Reverse,
+            2 => Mode::Forward,
+            _ => Mode::Auto,
+        }
+    }
 }
 
 /// Where the ys of a Jacobian come from.
@@ -128,7 +183,7 @@ enum Ys {
     /// Values only (constants, for the shapes), with rows from `source`.
     Replayed {
         ys: Vec<Tensor>,
-        source: Box<dyn RowSource>,
+        source: Box<dyn SweepSource>,
     },
     /// The gradient of `y` with respect to the xs, built with `create_graph`
     /// on the first read (a Hessian), so creating it computes nothing.
@@ -178,6 +233,33 @@ impl Row {
                 Ok(scratch)
             }
         }
+    }
+}
+
+/// The tangents one forward sweep produced for a block of `k` columns of
+/// one x: one dense `[k, ..y.shape]` tensor per y, in standard layout.
+struct ColumnBlock {
+    k: usize,
+    tangents: Vec<Tensor>,
+}
+
+/// One column of one x: column `t` of a block.
+#[derive(Clone)]
+struct Column {
+    block: Arc<ColumnBlock>,
+    t: usize,
+}
+
+impl Column {
+    /// The column's `B * M_i` values in block `(i, j)`: sample by sample,
+    /// the derivatives of y_i's row entries.
+    fn values(&self, i: usize) -> Result<&[f64]> {
+        let data = self.block.tangents[i]
+            .value()
+            .as_slice()
+            .ok_or_else(|| Error::internal("column block is not contiguous"))?;
+        let per = data.len() / self.block.k.max(1);
+        Ok(&data[self.t * per..(self.t + 1) * per])
     }
 }
 
@@ -245,7 +327,10 @@ pub struct Jacobian {
     rows: Vec<Side>,
     cols: Vec<Side>,
     caches: Vec<RowCache<Row>>,
+    /// One per x: its columns, filled by forward sweeps.
+    column_caches: Vec<RowCache<Column>>,
     block_rows: AtomicUsize,
+    mode: AtomicU8,
 }
 
 impl std::fmt::Debug for Jacobian {
@@ -369,7 +454,7 @@ pub(crate) fn replayed_jacobian(
     ys: Vec<Tensor>,
     xs: Vec<Tensor>,
     batch_axis: Option<i64>,
-    source: Box<dyn RowSource>,
+    source: Box<dyn SweepSource>,
 ) -> Result<Jacobian> {
     let batched = check_batch_axis(batch_axis)?;
     non_empty(&ys, "ys")?;
@@ -473,6 +558,7 @@ impl Jacobian {
         cols: Vec<Side>,
     ) -> Jacobian {
         let caches = rows.iter().map(|s| RowCache::new(s.len)).collect();
+        let column_caches = cols.iter().map(|s| RowCache::new(s.len)).collect();
         let b = batch.unwrap_or(1).max(1);
         let widest = rows
             .iter()
@@ -491,7 +577,9 @@ impl Jacobian {
             rows,
             cols,
             caches,
+            column_caches,
             block_rows: AtomicUsize::new(block_rows),
+            mode: AtomicU8::new(Mode::Auto.code()),
         }
     }
 
@@ -529,9 +617,21 @@ impl Jacobian {
         self.block_rows.store(rows.max(1), Ordering::Relaxed);
     }
 
-    /// How many rows one reverse sweep evaluates at most.
+    /// How many rows one reverse sweep (or columns one forward sweep)
+    /// evaluates at most.
     pub fn block_rows(&self) -> usize {
         self.block_rows.load(Ordering::Relaxed)
+    }
+
+    /// Sets which sweeps later reads run for what is not cached (what is
+    /// cached is read whichever way it was computed).
+    pub fn set_mode(&self, mode: Mode) {
+        self.mode.store(mode.code(), Ordering::Relaxed);
+    }
+
+    /// Which sweeps reads run.
+    pub fn mode(&self) -> Mode {
+        Mode::of_code(self.mode.load(Ordering::Relaxed))
     }
 
     fn check_block(&self, i: usize, j: usize) -> Result<()> {
@@ -561,7 +661,8 @@ impl Jacobian {
         Ok(shape)
     }
 
-    /// How many rows of `ys[i]` have been evaluated (each at most once).
+    /// How many rows of `ys[i]` have been evaluated by reverse sweeps (each
+    /// at most once; entries read from columns count in neither).
     ///
     /// Errors: `Index` for `i` outside the ys.
     pub fn rows_evaluated(&self, i: usize) -> Result<usize> {
@@ -571,6 +672,22 @@ impl Jacobian {
                 self.rows.len()
             ))
         })
+    }
+
+    /// How many columns of `xs[j]` have been evaluated by forward sweeps
+    /// (each at most once; batched: per-sample columns, like rows).
+    ///
+    /// Errors: `Index` for `j` outside the xs.
+    pub fn columns_evaluated(&self, j: usize) -> Result<usize> {
+        self.column_caches
+            .get(j)
+            .map(RowCache::evaluated)
+            .ok_or_else(|| {
+                Error::index(format!(
+                    "j: expected an x index below {}, got {j}",
+                    self.cols.len()
+                ))
+            })
     }
 
     /// Normalises `index` for block `(i, j)`.
@@ -670,13 +787,12 @@ impl Jacobian {
         if out.is_empty() {
             return Ok(());
         }
-        let mut wanted: Vec<usize> = m_sel.positions().collect();
-        wanted.sort_unstable();
-        wanted.dedup();
-        self.ensure_rows(i, &wanted)?;
+        self.ensure_entries(i, j, &m_sel, &n_sel)?;
 
         let width = self.cols[j].len;
+        let height = self.rows[i].len;
         let cache = &self.caches[i];
+        let columns = &self.column_caches[j];
         let (n_m, n_n) = (m_sel.len(), n_sel.len());
         let contiguous = match n_sel {
             AxisSelection::Range {
@@ -692,9 +808,21 @@ impl Jacobian {
         // Row by row (a sparse row is densified once), each sample's stretch
         // to its place in the row-major (b, m, n) result.
         for (mi, m) in m_sel.positions().enumerate() {
-            let row = cache
-                .get(m)
-                .ok_or_else(|| Error::internal(format!("row {m} of ys[{i}] was not evaluated")))?;
+            let Some(row) = cache.get(m) else {
+                // Not a row: every entry of it that is read is in a column.
+                for (ni, n) in n_sel.positions().enumerate() {
+                    let column = columns.get(n).ok_or_else(|| {
+                        Error::internal(format!(
+                            "entry ({m}, {n}) of block ({i}, {j}) is in no evaluated row or column"
+                        ))
+                    })?;
+                    let values = column.values(i)?;
+                    for (bi, b) in b_sel.positions().enumerate() {
+                        out[(bi * n_m + mi) * n_n + ni] = values[b * height + m];
+                    }
+                }
+                continue;
+            };
             if zeroed && let Cot::Sparse(s) = &row.block.grads[j] {
                 for (pos, v) in s.row(row.t) {
                     let (b, n) = (pos / width.max(1), pos % width.max(1));
@@ -738,6 +866,112 @@ impl Jacobian {
                 Ok(grads.get_or_init(|| built))
             }
         }
+    }
+
+    /// Makes every entry `(m, n)` of block `(i, j)` in `m_sel` x `n_sel`
+    /// cached as part of a row or a column: the entries in neither are
+    /// those of the uncached rows and uncached columns, covered by
+    /// evaluating either all those rows or all those columns, whichever the
+    /// mode picks.
+    fn ensure_entries(
+        &self,
+        i: usize,
+        j: usize,
+        m_sel: &AxisSelection,
+        n_sel: &AxisSelection,
+    ) -> Result<()> {
+        let missing = |positions: &mut dyn Iterator<Item = usize>,
+                       cached: &dyn Fn(usize) -> bool| {
+            let mut v: Vec<usize> = positions.filter(|&p| !cached(p)).collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        let rows = missing(&mut m_sel.positions(), &|m| self.caches[i].get(m).is_some());
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let columns = missing(&mut n_sel.positions(), &|n| {
+            self.column_caches[j].get(n).is_some()
+        });
+        if columns.is_empty() {
+            return Ok(());
+        }
+        let forward = match self.mode() {
+            Mode::Reverse => false,
+            Mode::Forward => true,
+            Mode::Auto => columns.len() < rows.len(),
+        };
+        if forward {
+            self.ensure_columns(j, &columns)
+        } else {
+            self.ensure_rows(i, &rows)
+        }
+    }
+
+    /// Evaluates the uncached columns of `wanted` (sorted, distinct) of
+    /// `xs[j]`, one forward sweep per block of columns.
+    fn ensure_columns(&self, j: usize, wanted: &[usize]) -> Result<()> {
+        self.column_caches[j].ensure(wanted, |columns| {
+            let ys = self.ys()?;
+            let work = ys.iter().fold(0usize, |w, y| w.saturating_add(y.0.work));
+            let threads = threads_for(columns.len(), work.saturating_mul(columns.len()));
+            if threads <= 1 {
+                return self.evaluate_column_blocks(j, columns);
+            }
+            let share = columns.len().div_ceil(threads);
+            let parts = run_shares(columns.chunks(share), |part| {
+                self.evaluate_column_blocks(j, part)
+            });
+            let mut out = Vec::with_capacity(columns.len());
+            for part in parts {
+                out.extend(part?);
+            }
+            Ok(out)
+        })
+    }
+
+    /// Evaluates `columns` (sorted) of `xs[j]`, a block per forward sweep.
+    fn evaluate_column_blocks(&self, j: usize, columns: &[usize]) -> Result<Vec<Column>> {
+        let mut out = Vec::with_capacity(columns.len());
+        for chunk in columns.chunks(self.block_rows()) {
+            out.extend(self.evaluate_columns(j, chunk)?);
+        }
+        Ok(out)
+    }
+
+    /// One forward sweep for the columns `columns` of `xs[j]`: stacked
+    /// one-hot tangents (1 at the column of every sample when batched).
+    fn evaluate_columns(&self, j: usize, columns: &[usize]) -> Result<Vec<Column>> {
+        let k = columns.len();
+        let x = &self.xs[j];
+        let per_sample = self.cols[j].len;
+        let samples = x.numel() / per_sample.max(1);
+        let tangents = if let Ys::Replayed { source, .. } = &self.ys {
+            source.columns(j, columns, samples, per_sample)?
+        } else {
+            let seed = one_hot_columns(columns, x.shape(), samples, per_sample)?;
+            jvp_stacked(self.ys()?, std::slice::from_ref(x), &[seed], false)?
+        };
+        let tangents = tangents
+            .into_iter()
+            .map(|t| {
+                if t.value().is_standard_layout() {
+                    return Ok(t);
+                }
+                reserve(t.numel(), t.shape(), "read: columns")?;
+                Ok(Tensor::constant(
+                    t.value().as_standard_layout().into_owned(),
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let block = Arc::new(ColumnBlock { k, tangents });
+        Ok((0..k)
+            .map(|t| Column {
+                block: Arc::clone(&block),
+                t,
+            })
+            .collect())
     }
 
     /// Evaluates the uncached rows of `wanted` (sorted, distinct) of
@@ -829,6 +1063,31 @@ impl Jacobian {
             })
             .collect())
     }
+}
+
+/// `[k, ..shape]` one-hot tangents of a tensor of `shape` holding `samples`
+/// samples of `per_sample` values: tangent `t` is 1 at `s * per_sample +
+/// columns[t]` for every sample `s`.
+pub(crate) fn one_hot_columns(
+    columns: &[usize],
+    shape: &[usize],
+    samples: usize,
+    per_sample: usize,
+) -> Result<Tensor> {
+    let numel = samples.saturating_mul(per_sample);
+    let total = numel
+        .checked_mul(columns.len())
+        .ok_or_else(|| Error::out_of_memory("read: columns: more tangents than memory holds"))?;
+    let mut data = try_filled_vec(total, 0.0, "read: columns")?;
+    for (t, &c) in columns.iter().enumerate() {
+        for s in 0..samples {
+            data[t * numel + s * per_sample + c] = 1.0;
+        }
+    }
+    let mut stacked = Vec::with_capacity(shape.len() + 1);
+    stacked.push(columns.len());
+    stacked.extend_from_slice(shape);
+    Tensor::from_vec(data, &stacked, false)
 }
 
 #[cfg(test)]

@@ -57,7 +57,7 @@ pub use error::{Error, ErrorKind, Result};
 pub use forward::{jvp, jvp_stacked};
 pub use function::{Buffers, Function};
 pub use graph::NodeId;
-pub use jacobian::{Args, Jacobian, Nested, Read, hessian, jacobian};
+pub use jacobian::{Args, Jacobian, Mode, Nested, Read, hessian, jacobian};
 pub use ops::{
     abs, add, add_scalar, broadcast_to, concat, cos, div, exp, log, matmul, max, mean, mul, neg,
     pow_scalar, relu, reshape, scale, sigmoid, sin, slice, softplus, sqrt, square, stack, sub, sum,

@@ -1,12 +1,14 @@
 //! Laziness and caching: creating a Jacobian or Hessian computes nothing, a
 //! read evaluates exactly the uncached rows its index touches, a row of
 //! `ys[i]` fills every block `(i, j)`, and values never depend on what was
-//! read before or on the block size.
+//! read before or on the block size. The tests that count rows read by
+//! columns set [`Mode::Reverse`] (Paddle's rows only); how reads choose
+//! between rows and columns is `direction.rs`'s.
 
 use std::sync::{Mutex, MutexGuard};
 
 use jac_core::index::Index;
-use jac_core::{Jacobian, Tensor, hessian, jacobian, matmul, mul, sin, square, sum, tanh};
+use jac_core::{Jacobian, Mode, Tensor, hessian, jacobian, matmul, mul, sin, square, sum, tanh};
 
 /// Every test here takes this lock, so no other test creates graph nodes
 /// while [`creating_builds_no_graph_and_evaluates_nothing`] counts them
@@ -109,6 +111,7 @@ fn creating_builds_no_graph_and_evaluates_nothing() {
 fn reads_evaluate_exactly_the_rows_they_touch_once() {
     let _serial = serial();
     let (j, want) = ten_rows();
+    j.set_mode(Mode::Reverse);
     let row = |m: usize| want[m * N..(m + 1) * N].to_vec();
     let count = || j.rows_evaluated(0).unwrap();
     assert_eq!(count(), 0);
@@ -177,6 +180,7 @@ fn a_row_of_one_y_fills_every_block_of_that_y_and_counts_per_y() {
     let sq = sum(&square(&b).unwrap(), None, false).unwrap();
     let y1 = mul(&konst(&[1.0, 2.0, 3.0], &[3]), &sq).unwrap();
     let j = jacobian(&[y0, y1], &[a, b, c], None).unwrap();
+    j.set_mode(Mode::Reverse);
     let counts = || (j.rows_evaluated(0).unwrap(), j.rows_evaluated(1).unwrap());
 
     // Row 2 of block (0, 0): c (b0 + b1) cos(a2) e2.
@@ -227,6 +231,7 @@ fn hessian_rows_are_lazy_and_shared_across_blocks() {
     )
     .unwrap();
     let h = hessian(&y, &[x1, x2], None).unwrap();
+    h.set_mode(Mode::Reverse);
     let counts = || (h.rows_evaluated(0).unwrap(), h.rows_evaluated(1).unwrap());
     assert_eq!(counts(), (0, 0));
     let r = read(&h, 0, 1, &[Index::Int(-2)]);

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Barrier, Mutex, MutexGuard};
 
 use jac_core::index::Index;
-use jac_core::{Jacobian, Tensor, hessian, jacobian, matmul, mul, sin, sum, tanh};
+use jac_core::{Jacobian, Mode, Tensor, hessian, jacobian, matmul, mul, sin, sum, tanh};
 
 const THREADS: usize = 8;
 const ROUNDS: usize = 20;
@@ -60,7 +60,8 @@ const M: usize = 48;
 const N: usize = 5;
 
 /// `y = tanh(W x) * sin(x0)` (`[48]` of `[5]` and a 0-D `x0`), as a
-/// two-block Jacobian.
+/// two-block Jacobian read by rows only (`Mode::Reverse`: these tests count
+/// rows; reads that mix rows and columns are `direction.rs`'s).
 fn build() -> Jacobian {
     let w: Vec<f64> = (0..M * N)
         .map(|e| ((e * 13 % 17) as f64 - 8.0) / 9.0)
@@ -72,7 +73,9 @@ fn build() -> Jacobian {
         &sin(&x0).unwrap(),
     )
     .unwrap();
-    jacobian(&y, &[x, x0], None).unwrap()
+    let j = jacobian(&y, &[x, x0], None).unwrap();
+    j.set_mode(Mode::Reverse);
+    j
 }
 
 /// The rows thread `t` reads in round `r`: a window that overlaps its

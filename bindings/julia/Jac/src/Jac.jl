@@ -47,7 +47,8 @@ using .LibJac: JacStatus, JAC_OK, JAC_ERR_NULL_ARGUMENT, JAC_ERR_INVALID_ARGUMEN
     JAC_ERR_SHAPE, JAC_ERR_INDEX, JAC_ERR_BATCH_AXIS, JAC_ERR_NOT_DIFFERENTIABLE,
     JAC_ERR_OUT_OF_MEMORY, JAC_ERR_INTERNAL
 
-export Tensor, JacError, Jacobian, jacobian, hessian, grad, jvp, rows_evaluated, requires_grad,
+export Tensor, JacError, Jacobian, jacobian, hessian, grad, jvp, rows_evaluated, columns_evaluated,
+    requires_grad,
     matmul, sigmoid, relu, softplus, ..,
     eval!, vjp, vjp!, n_inputs, n_outputs, input_size, output_size
 # Not exported: `Jac.Function`, since Base exports a `Function` too.

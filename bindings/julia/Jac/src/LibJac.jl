@@ -40,6 +40,9 @@ const JacStatus = Int32
 """The C `JacIndexKind`, an `int32_t`-sized enum."""
 const JacIndexKind = Int32
 
+"""The C `JacMode`, an `int32_t`-sized enum."""
+const JacMode = Int32
+
 # enum JacStatus: stable numbers, never reused.
 const JAC_OK = JacStatus(0)
 const JAC_ERR_NULL_ARGUMENT = JacStatus(1)
@@ -56,6 +59,11 @@ const JAC_INDEX_ALL = JacIndexKind(0)
 const JAC_INDEX_INT = JacIndexKind(1)
 const JAC_INDEX_SLICE = JacIndexKind(2)
 const JAC_INDEX_ELLIPSIS = JacIndexKind(3)
+
+# enum JacMode
+const JAC_MODE_AUTO = JacMode(0)
+const JAC_MODE_REVERSE = JacMode(1)
+const JAC_MODE_FORWARD = JacMode(2)
 
 # #define JAC_BATCH_NONE INT64_MIN, #define JAC_SLICE_NONE INT64_MIN
 const JAC_BATCH_NONE = typemin(Int64)
@@ -109,6 +117,8 @@ const FUNCTIONS = [
     (:jac_jacobian_read,            JacStatus, [:jac => Ptr{JacJacobian}, :i => Csize_t, :j => Csize_t, :index => Ptr{JacIndex}, :n_index => Csize_t, :out => Ptr{Cdouble}, :out_len => Csize_t]),
     (:jac_jacobian_rows_evaluated,  JacStatus, [:jac => Ptr{JacJacobian}, :i => Csize_t, :out => Ptr{Csize_t}]),
     (:jac_jacobian_set_block_rows,  JacStatus, [:jac => Ptr{JacJacobian}, :rows => Csize_t]),
+    (:jac_jacobian_columns_evaluated, JacStatus, [:jac => Ptr{JacJacobian}, :j => Csize_t, :out => Ptr{Csize_t}]),
+    (:jac_jacobian_set_mode,        JacStatus, [:jac => Ptr{JacJacobian}, :mode => JacMode]),
     (:jac_jacobian_free,            Cvoid,     [:jac => Ptr{JacJacobian}]),
     (:jac_neg,                      JacStatus, [:a => Ptr{JacTensor}, :out => Ptr{Ptr{JacTensor}}]),
     (:jac_exp,                      JacStatus, [:a => Ptr{JacTensor}, :out => Ptr{Ptr{JacTensor}}]),

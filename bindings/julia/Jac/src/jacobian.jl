@@ -264,6 +264,37 @@ function rows_evaluated(J::Jacobian)
 end
 
 """
+    columns_evaluated(J::Jacobian) -> Int
+
+How many columns of this block's x forward sweeps have evaluated so far
+(batched: per-sample columns); each is evaluated at most once and shared by
+every block of the same x.
+"""
+function columns_evaluated(J::Jacobian)
+    n = Ref{Csize_t}(0)
+    @check LibJac.jac_jacobian_columns_evaluated(J.grid, J.j, n)
+    return Int(n[])
+end
+
+const _MODES = Dict(:auto => LibJac.JAC_MODE_AUTO, :reverse => LibJac.JAC_MODE_REVERSE,
+                    :forward => LibJac.JAC_MODE_FORWARD)
+
+"""
+    Jac.set_mode!(J::Jacobian, mode::Symbol)
+
+Which sweeps later reads of the grid `J` belongs to run for what is not
+cached: `:auto` (the default: rows by reverse sweeps or columns by forward
+sweeps, whichever needs fewer), `:reverse` or `:forward`. Results do not
+depend on it; what is cached is read whichever way it was computed.
+"""
+function set_mode!(J::Jacobian, mode::Symbol)
+    code = get(_MODES, mode, nothing)
+    code === nothing && throw(ArgumentError("mode: expected :auto, :reverse or :forward, got :$mode"))
+    @check LibJac.jac_jacobian_set_mode(J.grid, code)
+    return J
+end
+
+"""
     Jac.set_block_rows!(J::Jacobian, rows::Integer)
 
 How many rows one reverse sweep evaluates at most (≥ 1), for the whole grid

@@ -618,6 +618,7 @@ end
     W = [10.0 * r + c for r in 1:5, c in 1:4]
     x = Tensor(ones(4); requires_grad = true)
     J = jacobian(matmul(Tensor(W), x), x)
+    @test Jac.set_mode!(J, :reverse) === J           # rows only: rows are counted here
     @test rows_evaluated(J) == 0
     @test J[2, 3] == W[2, 3]
     @test rows_evaluated(J) == 1
@@ -634,7 +635,25 @@ end
     K = jacobian(matmul(Tensor(W), x), x)
     @test Jac.set_block_rows!(K, 1) === K
     @test K[:, :] == W
-    @test rows_evaluated(K) == 5
+    @test (rows_evaluated(K), columns_evaluated(K)) == (0, 4)  # 4 columns: fewer than 5 rows
+end
+
+@testset "directions: rows, columns, or whichever is cheaper" begin
+    W = [10.0 * r + c for r in 1:6, c in 1:3]
+    x = Tensor(ones(3); requires_grad = true)
+    J = jacobian(matmul(Tensor(W), x), x)
+    @test J[:, 2] == W[:, 2]                         # one forward sweep
+    @test (rows_evaluated(J), columns_evaluated(J)) == (0, 1)
+    @test J[4, 2] == W[4, 2]                         # in that column
+    @test J[4, :] == W[4, :]                         # one row is cheaper than two columns
+    @test (rows_evaluated(J), columns_evaluated(J)) == (1, 1)
+    @test J[:, :] == W                               # 5 rows missing, but 2 columns
+    @test (rows_evaluated(J), columns_evaluated(J)) == (1, 3)
+    F = jacobian(matmul(Tensor(W), x), x)
+    Jac.set_mode!(F, :forward)
+    @test F[2, :] == W[2, :]
+    @test (rows_evaluated(F), columns_evaluated(F)) == (0, 3)
+    @test_throws ArgumentError Jac.set_mode!(F, :sideways)
 end
 
 @testset "errors: every status" begin
@@ -1017,6 +1036,7 @@ end
 
     J = jacobian(f, x1)
     @test J isa Jacobian                             # Tensor, Tensor: one block
+    Jac.set_mode!(J, :reverse)                       # rows only: rows are counted here
     @test size(J) == (5, 4)
     @test rows_evaluated(J) == 0                     # creating it computed no row
     @test J[2, 3] ≈ E[2, 3]
