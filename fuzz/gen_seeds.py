@@ -51,7 +51,8 @@ N_OPS = 26
 # jac_fuzz.c; each call has several bytes, this names the first).
 FUNCTION_BASE = 234
 FUNCTION_CALLS = (["function_new"] * 4 + ["function_free"] * 2 + ["function_query"] * 2
-                  + ["function_eval"] * 4 + ["function_vjp"] * 4 + ["function_jacobian"] * 3
+                  + ["function_eval"] * 4 + ["function_vjp"] * 2 + ["function_jvp", "function_hvp"]
+                  + ["function_jacobian"] * 3
                   + ["function_hessian"] * 3)
 FOP = {name: FUNCTION_BASE + FUNCTION_CALLS.index(name) for name in FUNCTION_CALLS}
 UNARY = ["neg", "exp", "log", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "softplus",
@@ -391,6 +392,25 @@ class P:
             c = bytes([3 | ((len(cv) - 1) << 2)]) + b"".join(f64(v) for v in cv)
         return self.raw(FOP["function_vjp"], slot(f), self._point(vals, again), c, self._faults(faults, 3))
 
+    @staticmethod
+    def _point_and(vals, extra):
+        """The point byte of a jvp/hvp: its count of values, (b >> 2) % 8 + 1,
+        is that of the tangents `extra` too (and of `vals`, when given)."""
+        extra = list(extra)[:8]
+        n = len(extra)
+        if vals is None:
+            return bytes([(n - 1) << 2]), b"".join(f64(v) for v in extra)
+        vals = (list(vals) * n)[:n]
+        return bytes([1 | ((n - 1) << 2)]), b"".join(f64(v) for v in vals + extra)
+
+    def fjvp(self, f, tan, vals=None, faults=()):
+        pm, rest = self._point_and(vals, tan)
+        return self.raw(FOP["function_jvp"], slot(f), pm, rest, self._faults(faults, 3))
+
+    def fhvp(self, f, output, v, vals=None, faults=()):
+        pm, rest = self._point_and(vals, v)
+        return self.raw(FOP["function_hvp"], slot(f), pm, self._blk(output), rest, self._faults(faults, 3))
+
     def fjac(self, f, vals=None, b=NONE, faults=(), null=0):
         return self.raw(FOP["function_jacobian"], slot(f), self._point(vals), self._faults(faults, 1), batch(b), nulls(null))
 
@@ -597,6 +617,14 @@ def seeds():
     p.fjac(0, (0.5, 1.0, -1.0)).jread(1, 0, 0, [(INT, 1)]).fhess(0, 2).jread(2, 0, 0).jread(2, 1, 1)
     p.fhess(0, 0).fhess(0, 7).fhess(0, 2, b=0).fhess(0, 2, (3.0,), b=5)
     s["function"] = p
+    # Forward mode on a function: JVPs, HVPs of a 0-D output, of a non-0-D
+    # one (SHAPE), of one past the last (INDEX), with buffer faults.
+    p = P().tensor([3], (1.0, -2.0, 3.0)).tensor([3], (0.5, 0.5, 2.0))
+    p.binary("mul", 0, 1).unary("sin", 2).reduce(3, ())                 # 2: x*y, 3: sin, 4: sum
+    p.fnew([0, 1], [3, 4]).fjvp(0, (1.0, -0.5)).fjvp(0, (0.25,), vals=(2.0, 0.5)).fhvp(0, 1, (1.0, 2.0, -1.0))
+    p.fhvp(0, 0, (1.0,)).fhvp(0, 2, (1.0,)).fjvp(NULL_SLOT, (1.0,)).fhvp(MIXED, 1, (1.0,))
+    p.fjvp(0, (1.0,), faults=[(1, 0)]).fhvp(0, 1, (1.0,), faults=[(2, 1)]).fjvp(0, (1.0,), faults=[(0, 2)])
+    s["function-forward"] = p
     # Frees in any order: the function outlives its tensors, the Jacobians outlive the function.
     p = P().tensor([2], (1.0, -2.0)).unary("exp", 0).binary("mul", 1, 0).fnew([0], [2, 1])
     p.fjac(0).free(0).free(1).free(2).feval(0).fvjp(0).fjac(0, (0.5, 0.5)).jread(0, 0, 0).ffree(0)

@@ -3334,6 +3334,78 @@ static void function_vjp(const FArg *fa, Rd *r) {
     bl_free(&gr);
 }
 
+/* jac_function_jvp (hvp false) or jac_function_hvp (hvp true, of output
+ * `output`): tangents (or directions) from the input's bytes, results of
+ * the outputs' (or inputs') sizes; the statuses and messages of the model,
+ * every buffer checked for writes on failure and past its length. */
+static void function_fwd(const FArg *fa, Rd *r, bool hvp) {
+    const char *fn = hvp ? "jac_function_hvp" : "jac_function_jvp";
+    const FSlot *f = fa->kind == ARG_LIVE ? &F[fa->slot] : NULL;
+    uint8_t pm = rd8(r);
+    size_t output = hvp ? pick_block(r) : 0;
+    BufList in, tan, out;
+    bl_init(&in, "in", "in_lens", false, f ? f->ni : 1, f ? f->in_n : ONES_N);
+    bl_init(&tan, hvp ? "v" : "tan", hvp ? "v_lens" : "tan_lens", false, f ? f->ni : 1, f ? f->in_n : ONES_N);
+    if (hvp)
+        bl_init(&out, "out", "out_lens", true, f ? f->ni : 1, f ? f->in_n : ONES_N);
+    else
+        bl_init(&out, "out_tan", "out_tan_lens", true, f ? f->no : 1, f ? f->out_n : ONES_N);
+    fill_point(&in, f, pm, r);
+    double vals[8];
+    int nv = (pm >> 2) % 8 + 1;
+    for (int k = 0; k < nv; k++) vals[k] = pick_f64(r);
+    bl_fill(&tan, vals, (size_t)nv);
+    BufList *lists[3] = {&in, &tan, &out};
+    read_faults(r, lists, 3);
+    Exp e = {0};
+    model_fa(&e, fa);
+    uint64_t work = f ? sat_mul(f->eval_cost, hvp ? 12 : 6) : 0;
+    if (f) {
+        if (hvp && output >= f->no) expect(&e, JAC_ERR_INDEX, "an output past the last", "output");
+        if (hvp && output < f->no && f->os[output].nd != 0) expect(&e, JAC_ERR_SHAPE, "an output that is not 0-D", "output");
+        bl_model_lens(&in, &e), bl_model_bufs(&in, &e);
+        bl_model_lens(&tan, &e), bl_model_bufs(&tan, &e);
+        bl_model_lens(&out, &e), bl_model_bufs(&out, &e);
+        if (e.st == JAC_OK && !budget(work)) {
+            in.lens[0] = (size_t)in.numel[0] + 1;
+            TR("    /* over budget: with a wrong in_lens[0] */\n");
+            e = (Exp){0};
+            bl_model_lens(&in, &e);
+        }
+    }
+    trace_bufs(&in);
+    trace_bufs(&tan);
+    trace_bufs(&out);
+    if (hvp)
+        TR("    st = jac_function_hvp(%s, in, in_lens, %zu, v, v_lens, out, out_lens);\n", fa->name, output);
+    else
+        TR("    st = jac_function_jvp(%s, in, in_lens, tan, tan_lens, out_tan, out_tan_lens);\n", fa->name);
+    bl_snapshot(&in);
+    bl_snapshot(&tan);
+    bl_snapshot(&out);
+    JacStatus st = hvp ? CALL(fn, jac_function_hvp(fa->p, bl_rd(&in), bl_lens(&in), output, bl_rd(&tan), bl_lens(&tan),
+                                                   bl_wr(&out), bl_lens(&out)))
+                       : CALL(fn, jac_function_jvp(fa->p, bl_rd(&in), bl_lens(&in), bl_rd(&tan), bl_lens(&tan),
+                                                   bl_wr(&out), bl_lens(&out)));
+    check_exp(fn, st, &e);
+    bl_check(fn, &in, st);
+    bl_check(fn, &tan, st);
+    bl_check(fn, &out, st);
+    bl_free(&in);
+    bl_free(&tan);
+    bl_free(&out);
+}
+
+static void op_function_jvp(Rd *r) {
+    FArg fa = pick_f(r);
+    function_fwd(&fa, r, false);
+}
+
+static void op_function_hvp(Rd *r) {
+    FArg fa = pick_f(r);
+    function_fwd(&fa, r, true);
+}
+
 static void op_function_eval(Rd *r) {
     FArg fa = pick_f(r);
     function_eval(&fa, r);
@@ -3709,7 +3781,7 @@ static const OpFn FUNCTION_CALLS[] = {
     op_function_free, op_function_free,
     op_function_query, op_function_query,
     op_function_eval, op_function_eval, op_function_eval, op_function_eval,
-    op_function_vjp, op_function_vjp, op_function_vjp, op_function_vjp,
+    op_function_vjp, op_function_vjp, op_function_jvp, op_function_hvp,
     op_function_jacobian, op_function_jacobian, op_function_jacobian,
     op_function_hessian, op_function_hessian, op_function_hessian,
 };

@@ -357,6 +357,40 @@ JacStatus jac_function_eval(const JacFunction *f, const double *const *in, const
 JacStatus jac_function_vjp(const JacFunction *f, const double *const *in, const size_t *in_lens, const double *const *cot, const size_t *cot_lens, double *const *grads, const size_t *grad_lens);
 
 /**
+ * A Jacobian-vector product at new inputs, by one forward sweep: for each
+ * output `i`, `out_tan[i] = sum_j d outputs[i] / d inputs[j] . tan[j]`,
+ * shaped like output `i`. `tan` and `tan_lens` hold one buffer per input
+ * (tangents are required: NULL is `JAC_ERR_NULL_ARGUMENT`), `out_tan` and
+ * `out_tan_lens` one per output. Nothing is written on failure.
+ *
+ * Returns as `jac_function_eval`, for `tan` and `out_tan` too.
+ *
+ * # Safety
+ * As `jac_function_eval`, with `tan`/`tan_lens` one per input and
+ * `out_tan`/`out_tan_lens` one per output, each `out_tan[k]` valid for
+ * `out_tan_lens[k]` writes and overlapping nothing else.
+ */
+JacStatus jac_function_jvp(const JacFunction *f, const double *const *in, const size_t *in_lens, const double *const *tan, const size_t *tan_lens, double *const *out_tan, const size_t *out_tan_lens);
+
+/**
+ * The Hessian of output `output` (a 0-D output) at new inputs times `v`,
+ * forward over reverse: for each input `j`, `out[j] = sum_k d2 outputs[output]
+ * / d inputs[j] d inputs[k] . v[k]`, shaped like input `j`. `v`/`v_lens` and
+ * `out`/`out_lens` hold one buffer per input. Nothing is written on
+ * failure.
+ *
+ * Returns `JAC_ERR_INDEX` for an output past the last, `JAC_ERR_SHAPE` for
+ * an output that is not 0-D, then as `jac_function_eval` for `in`, `v` and
+ * `out`.
+ *
+ * # Safety
+ * As `jac_function_eval`, with `v`/`v_lens` and `out`/`out_lens` one per
+ * input, each `out[k]` valid for `out_lens[k]` writes and overlapping
+ * nothing else.
+ */
+JacStatus jac_function_hvp(const JacFunction *f, const double *const *in, const size_t *in_lens, size_t output, const double *const *v, const size_t *v_lens, double *const *out, const size_t *out_lens);
+
+/**
  * The lazy Jacobian of the outputs with respect to the inputs at new
  * inputs (buffers as for `jac_function_eval`): block `(i, j)` is
  * `d outputs[i] / d inputs[j]`, with the semantics and `batch_axis` of

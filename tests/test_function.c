@@ -118,6 +118,57 @@ static void jacobians_and_hessians_at_new_points(void) {
     jt_cleanup();
 }
 
+/* jac_function_jvp and jac_function_hvp at a new point: y = x1 x2 + sin x1
+ * gives dy = (x2 + cos x1) u1 + x1 u2; sum(y) has the Hessian
+ * [[diag(-sin x1), I], [I, 0]]. */
+static void jvps_and_hvps_at_new_points(void) {
+    JacFunction *f = seed_function();
+    jt_cleanup();
+    const double a[3] = {0.5, -1.0, 2.0}, b[3] = {3.0, 0.25, -1.5};
+    const double u1[3] = {1.0, 0.0, -2.0}, u2[3] = {0.5, 2.0, 1.0};
+    const double *in[] = {a, b}, *tan[] = {u1, u2};
+    const size_t lens[] = {3, 3}, out_lens[] = {3, 1};
+    double dy[3] = {0}, ds = 0;
+    double *out_tan[] = {dy, &ds};
+    CHECK_OK(jac_function_jvp(f, in, lens, tan, lens, out_tan, out_lens));
+    double want_sum = 0;
+    for (int k = 0; k < 3; k++) {
+        const double want = (b[k] + cos(a[k])) * u1[k] + a[k] * u2[k];
+        CHECK_NEAR(dy[k], want, 1e-15);
+        want_sum += want;
+    }
+    CHECK_NEAR(ds, want_sum, 1e-14);
+    double h1[3] = {0}, h2[3] = {0};
+    double *hv[] = {h1, h2};
+    CHECK_OK(jac_function_hvp(f, in, lens, 1, tan, lens, hv, lens));
+    for (int k = 0; k < 3; k++) {
+        CHECK_NEAR(h1[k], -sin(a[k]) * u1[k] + u2[k], 1e-15);
+        CHECK_NEAR(h2[k], u1[k], 0.0);
+    }
+    /* errors: nothing written */
+    double c[3] = {JT_CANARY, JT_CANARY, JT_CANARY};
+    double *canary[] = {c, c};
+    const size_t short_lens[] = {3, 2}, bad_out[] = {3, 3};
+    CHECK_STATUS(jac_function_jvp(f, in, lens, NULL, lens, out_tan, out_lens), JAC_ERR_NULL_ARGUMENT,
+                 "jac_function_jvp: tan must not be NULL");
+    CHECK_STATUS(jac_function_jvp(f, in, lens, tan, short_lens, out_tan, out_lens), JAC_ERR_INVALID_ARGUMENT,
+                 "tan_lens[1]: expected 3 (numel of input 1, shape [3]), got 2");
+    CHECK_STATUS(jac_function_jvp(f, in, lens, tan, lens, canary, bad_out), JAC_ERR_INVALID_ARGUMENT,
+                 "out_tan_lens[1]: expected 1 (numel of output 1, shape []), got 3");
+    CHECK_STATUS(jac_function_jvp(f, in, lens, tan, lens, NULL, out_lens), JAC_ERR_NULL_ARGUMENT, "out_tan");
+    CHECK_STATUS(jac_function_hvp(f, in, lens, 0, tan, lens, canary, lens), JAC_ERR_SHAPE,
+                 "output: a Hessian-vector product needs a 0-D output, output 0 has shape [3]");
+    CHECK_STATUS(jac_function_hvp(f, in, lens, 2, tan, lens, canary, lens), JAC_ERR_INDEX,
+                 "output: expected an output index in [0, 2), got 2");
+    CHECK_STATUS(jac_function_hvp(f, in, lens, 1, tan, short_lens, canary, lens), JAC_ERR_INVALID_ARGUMENT,
+                 "v_lens[1]: expected 3");
+    CHECK_STATUS(jac_function_hvp(f, in, lens, 1, tan, lens, canary, out_lens), JAC_ERR_INVALID_ARGUMENT,
+                 "out_lens[1]: expected 3 (numel of input 1, shape [3]), got 1");
+    CHECK_STATUS(jac_function_hvp(f, in, lens, 1, NULL, lens, canary, lens), JAC_ERR_NULL_ARGUMENT, ": v must");
+    CHECK(c[0] == JT_CANARY && c[1] == JT_CANARY && c[2] == JT_CANARY);
+    jac_function_free(f);
+}
+
 /* y = sum(relu(x) * w) recorded where x < 0: a replay where x > 0 follows
  * the new branch. Batched: per-sample Jacobians of a [B, 2] input. */
 static void value_dependent_and_batched(void) {
@@ -321,6 +372,15 @@ static void handle_types(void) {
     size_t n = 0;
     CHECK_STATUS(jac_function_n_inputs((const JacFunction *)(const void *)x, &n), JAC_ERR_INVALID_ARGUMENT,
                  "jac_function_n_inputs: f: expected a JacFunction handle, got a JacTensor handle");
+    const double a[3] = {1, 2, 3};
+    const double *in[] = {a, a};
+    const size_t lens[] = {3, 3};
+    double o[3];
+    double *outs[] = {o, o};
+    CHECK_STATUS(jac_function_jvp((const JacFunction *)(const void *)x, in, lens, in, lens, outs, lens),
+                 JAC_ERR_INVALID_ARGUMENT, "jac_function_jvp: f: expected a JacFunction handle, got a JacTensor");
+    CHECK_STATUS(jac_function_hvp((const JacFunction *)(const void *)x, in, lens, 0, in, lens, outs, lens),
+                 JAC_ERR_INVALID_ARGUMENT, "jac_function_hvp: f: expected a JacFunction handle, got a JacTensor");
     jac_function_free((JacFunction *)(void *)x);
     CHECK(strstr(jac_last_error(), "expected a JacFunction handle, got a JacTensor handle") != NULL);
     jac_tensor_free((JacTensor *)(void *)f);
@@ -334,6 +394,7 @@ static void handle_types(void) {
 }
 
 int main(void) {
+    jvps_and_hvps_at_new_points();
     eval_at_new_points();
     jacobians_and_hessians_at_new_points();
     value_dependent_and_batched();

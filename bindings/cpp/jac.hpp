@@ -970,6 +970,39 @@ public:
         return grads.take();
     }
 
+    /// For each output i, sum_j d outputs[i] / d inputs[j] . tangents[j] at
+    /// `inputs` (a Jacobian-vector product, one forward sweep): one tangent
+    /// per input (shaped like it), one vector per output.
+    std::vector<std::vector<double>> jvp(const std::vector<std::vector<double>>& inputs,
+                                         const std::vector<std::vector<double>>& tangents) const {
+        const State* s = counted("jac::Function::jvp", "inputs", inputs.size());
+        if (s) {
+            detail::check_count("jac::Function::jvp", "tangents", s->input_numels.size(), tangents.size(), "input");
+        }
+        detail::ConstBuffers in(inputs);
+        detail::ConstBuffers tan(tangents);
+        detail::OutBuffers out(s ? s->output_numels : std::vector<std::size_t>{});
+        detail::check(jac_function_jvp(get(), in.data.data(), in.lens.data(), tan.data.data(), tan.lens.data(),
+                                       out.data.data(), out.lens.data()));
+        return out.take();
+    }
+
+    /// The Hessian of output `output` (0-D) at `inputs` times `v` (one
+    /// vector per input), forward over reverse: one vector per input.
+    std::vector<std::vector<double>> hvp(const std::vector<std::vector<double>>& inputs, std::size_t output,
+                                         const std::vector<std::vector<double>>& v) const {
+        const State* s = counted("jac::Function::hvp", "inputs", inputs.size());
+        if (s) {
+            detail::check_count("jac::Function::hvp", "v", s->input_numels.size(), v.size(), "input");
+        }
+        detail::ConstBuffers in(inputs);
+        detail::ConstBuffers dir(v);
+        detail::OutBuffers out(s ? s->input_numels : std::vector<std::size_t>{});
+        detail::check(jac_function_hvp(get(), in.data.data(), in.lens.data(), output, dir.data.data(),
+                                       dir.lens.data(), out.data.data(), out.lens.data()));
+        return out.take();
+    }
+
     /// As vjp(inputs) (cotangents of ones), into caller buffers, allocating
     /// nothing: `grads[k]` receives `grad_lens[k]` values for input k
     /// (`n_grads` == n_inputs()).

@@ -681,3 +681,22 @@ TEST(should_throw_null_argument_errors_for_an_empty_function) {
     CHECK_LIBRARY_ERROR(jac::NullArgumentError, f.jacobian({{1}}), "jac_function_jacobian: f");
     CHECK_LIBRARY_ERROR(jac::NullArgumentError, f.hessian({{1}}, 0), "jac_function_hessian: f");
 }
+
+TEST(should_give_jvps_and_hvps_at_new_points) {
+    // f(x) = (sin(x) * x, sum(x^3)): J u = (cos(x) x + sin(x)) u; H of output 1 = diag(6x).
+    const Tensor x = jac::tensor({0.0, 0.0, 0.0}, {3}, true);
+    const jac::Function f({x}, {jac::sin(x) * x, jac::sum(x * x * x)});
+    const std::vector<double> p = {0.5, -1.0, 2.0}, u = {1.0, 0.5, -2.0};
+    const std::vector<std::vector<double>> t = f.jvp({p}, {u});
+    CHECK_EQ(t.size(), std::size_t{2});
+    double dsum = 0;
+    for (std::size_t k = 0; k < 3; ++k) {
+        CHECK_NEAR(t[0][k], (std::cos(p[k]) * p[k] + std::sin(p[k])) * u[k], 1e-15);
+        dsum += 3 * p[k] * p[k] * u[k];
+    }
+    CHECK_NEAR(t[1][0], dsum, 1e-14);
+    const std::vector<std::vector<double>> hv = f.hvp({p}, 1, {u});
+    CHECK_NEAR(hv[0], (std::vector<double>{6 * 0.5 * 1.0, 6 * -1.0 * 0.5, 6 * 2.0 * -2.0}), 1e-14);
+    CHECK_LIBRARY_ERROR(jac::ShapeError, f.hvp({p}, 0, {u}), "jac_function_hvp");
+    CHECK_LIBRARY_ERROR(jac::IndexError, f.hvp({p}, 2, {u}), "jac_function_hvp");
+}

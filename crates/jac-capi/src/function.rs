@@ -48,9 +48,10 @@ unsafe fn lens<'a>(
     buffers: Buffers,
     lens: *const usize,
 ) -> Result<&'a [usize], Failure> {
-    let n = match buffers {
-        Buffers::Inputs | Buffers::Gradients => f.n_inputs(),
-        Buffers::Outputs | Buffers::Cotangents => f.n_outputs(),
+    let n = if buffers.per_input() {
+        f.n_inputs()
+    } else {
+        f.n_outputs()
     };
     // SAFETY: forwarded caller contract.
     let lens = unsafe { slice(lens, n, buffers.lens_arg()) }?;
@@ -338,6 +339,80 @@ pub unsafe extern "C" fn jac_function_vjp(
         let lens = unsafe { lens(f, Buffers::Gradients, grad_lens) }?;
         let mut gs = unsafe { buffers_mut(grads, lens, "grads") }?;
         f.vjp_into(&xs, cots.as_deref(), &mut gs)?;
+        Ok(())
+    })
+}
+
+/// A Jacobian-vector product at new inputs, by one forward sweep: for each
+/// output `i`, `out_tan[i] = sum_j d outputs[i] / d inputs[j] . tan[j]`,
+/// shaped like output `i`. `tan` and `tan_lens` hold one buffer per input
+/// (tangents are required: NULL is `JAC_ERR_NULL_ARGUMENT`), `out_tan` and
+/// `out_tan_lens` one per output. Nothing is written on failure.
+///
+/// Returns as `jac_function_eval`, for `tan` and `out_tan` too.
+///
+/// # Safety
+/// As `jac_function_eval`, with `tan`/`tan_lens` one per input and
+/// `out_tan`/`out_tan_lens` one per output, each `out_tan[k]` valid for
+/// `out_tan_lens[k]` writes and overlapping nothing else.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_function_jvp(
+    f: *const JacFunction,
+    r#in: *const *const f64,
+    in_lens: *const usize,
+    tan: *const *const f64,
+    tan_lens: *const usize,
+    out_tan: *const *mut f64,
+    out_tan_lens: *const usize,
+) -> JacStatus {
+    call("jac_function_jvp", || {
+        // SAFETY: pointer arguments per this function's contract.
+        let f = unsafe { function_arg(f, "f") }?;
+        let xs = unsafe { inputs(f, r#in, in_lens) }?;
+        let lens_t = unsafe { lens(f, Buffers::Tangents, tan_lens) }?;
+        let ts = unsafe { buffers(tan, lens_t, "tan") }?;
+        let lens_o = unsafe { lens(f, Buffers::OutputTangents, out_tan_lens) }?;
+        let mut outs = unsafe { buffers_mut(out_tan, lens_o, "out_tan") }?;
+        f.jvp_into(&xs, &ts, &mut outs)?;
+        Ok(())
+    })
+}
+
+/// The Hessian of output `output` (a 0-D output) at new inputs times `v`,
+/// forward over reverse: for each input `j`, `out[j] = sum_k d2 outputs[output]
+/// / d inputs[j] d inputs[k] . v[k]`, shaped like input `j`. `v`/`v_lens` and
+/// `out`/`out_lens` hold one buffer per input. Nothing is written on
+/// failure.
+///
+/// Returns `JAC_ERR_INDEX` for an output past the last, `JAC_ERR_SHAPE` for
+/// an output that is not 0-D, then as `jac_function_eval` for `in`, `v` and
+/// `out`.
+///
+/// # Safety
+/// As `jac_function_eval`, with `v`/`v_lens` and `out`/`out_lens` one per
+/// input, each `out[k]` valid for `out_lens[k]` writes and overlapping
+/// nothing else.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_function_hvp(
+    f: *const JacFunction,
+    r#in: *const *const f64,
+    in_lens: *const usize,
+    output: usize,
+    v: *const *const f64,
+    v_lens: *const usize,
+    out: *const *mut f64,
+    out_lens: *const usize,
+) -> JacStatus {
+    call("jac_function_hvp", || {
+        // SAFETY: pointer arguments per this function's contract.
+        let f = unsafe { function_arg(f, "f") }?;
+        f.check_scalar_output(output)?;
+        let xs = unsafe { inputs(f, r#in, in_lens) }?;
+        let lens_v = unsafe { lens(f, Buffers::Directions, v_lens) }?;
+        let vs = unsafe { buffers(v, lens_v, "v") }?;
+        let lens_o = unsafe { lens(f, Buffers::Products, out_lens) }?;
+        let mut outs = unsafe { buffers_mut(out, lens_o, "out") }?;
+        f.hvp_into(&xs, output, &vs, &mut outs)?;
         Ok(())
     })
 }

@@ -406,6 +406,106 @@ impl Function {
         done
     }
 
+    /// Writes the Jacobian-vector product at `inputs` along `tangents` (one
+    /// buffer per input, each of its numel) into `out` (one per output):
+    /// `out[i] = sum_j d outputs[i] / d inputs[j] . tangents[j]`, by one
+    /// forward sweep. Nothing is written on error.
+    ///
+    /// Errors: as [`Function::eval_into`], for `tangents` and `out` too.
+    ///
+    /// ```
+    /// use jac_core::{Function, Tensor, mul, sin};
+    /// // f(x) = sin(x) * x: J u = (cos(x) x + sin(x)) u elementwise.
+    /// let x = Tensor::from_vec(vec![0.0; 2], &[2], true)?;
+    /// let f = Function::new(&[x.clone()], &[mul(&sin(&x)?, &x)?])?;
+    /// let mut t = [0.0; 2];
+    /// f.jvp_into(&[&[0.5, 1.0]], &[&[1.0, 0.0]], &mut [&mut t])?;
+    /// assert!((t[0] - (0.5f64.cos() * 0.5 + 0.5f64.sin())).abs() < 1e-15);
+    /// assert_eq!(t[1], 0.0);
+    /// # Ok::<(), jac_core::Error>(())
+    /// ```
+    pub fn jvp_into(
+        &self,
+        inputs: &[&[f64]],
+        tangents: &[&[f64]],
+        out: &mut [&mut [f64]],
+    ) -> Result<()> {
+        self.check_inputs(inputs)?;
+        self.check_buffers(Buffers::Tangents, tangents)?;
+        let lens: Vec<usize> = out.iter().map(|o| o.len()).collect();
+        self.check_lens(Buffers::OutputTangents, &lens)?;
+        let (xs, ys) = self.trace(inputs)?;
+        let tangents = self.tensors_of(tangents)?;
+        let results = crate::forward::jvp(&ys, &xs, &tangents, false)?;
+        write_all(&results, out)
+    }
+
+    /// Writes the Hessian of output `output` (0-D) at `inputs` times `v`
+    /// (one buffer per input) into `out` (one per input): forward over
+    /// reverse, one sweep of each. Nothing is written on error.
+    ///
+    /// Errors: `Index` for an output past the last, `Shape` for an output
+    /// that is not 0-D, then as [`Function::eval_into`] for `inputs`, `v`
+    /// and `out`.
+    ///
+    /// ```
+    /// use jac_core::{Function, Tensor, mul, sum};
+    /// // f(x) = sum(x^3): H = diag(6x).
+    /// let x = Tensor::from_vec(vec![0.0; 2], &[2], true)?;
+    /// let f = Function::new(&[x.clone()], &[sum(&mul(&mul(&x, &x)?, &x)?, None, false)?])?;
+    /// let mut hv = [0.0; 2];
+    /// f.hvp_into(&[&[1.0, -2.0]], 0, &[&[0.5, 1.0]], &mut [&mut hv])?;
+    /// assert_eq!(hv, [3.0, -12.0]);
+    /// # Ok::<(), jac_core::Error>(())
+    /// ```
+    pub fn hvp_into(
+        &self,
+        inputs: &[&[f64]],
+        output: usize,
+        v: &[&[f64]],
+        out: &mut [&mut [f64]],
+    ) -> Result<()> {
+        self.check_scalar_output(output)?;
+        self.check_inputs(inputs)?;
+        self.check_buffers(Buffers::Directions, v)?;
+        let lens: Vec<usize> = out.iter().map(|o| o.len()).collect();
+        self.check_lens(Buffers::Products, &lens)?;
+        let (xs, ys) = self.trace(inputs)?;
+        let v = self.tensors_of(v)?;
+        let g = crate::grad(&ys[output..=output], &xs, None, true)?;
+        let hv = crate::forward::jvp(&g, &xs, &v, false)?;
+        write_all(&hv, out)
+    }
+
+    /// Checks that `output` names a 0-D output (a Hessian-vector product's).
+    ///
+    /// Errors: `Index` for an output past the last, `Shape` for one that is
+    /// not 0-D.
+    pub fn check_scalar_output(&self, output: usize) -> Result<()> {
+        self.check_output(output)?;
+        let shape = self.shape_of(self.r.outputs[output]);
+        if !shape.is_empty() {
+            return Err(Error::shape(format!(
+                "output: a Hessian-vector product needs a 0-D output, output {output} has shape {}",
+                fmt_shape(shape)
+            )));
+        }
+        Ok(())
+    }
+
+    fn check_buffers(&self, buffers: Buffers, data: &[&[f64]]) -> Result<()> {
+        let lens: Vec<usize> = data.iter().map(|d| d.len()).collect();
+        self.check_lens(buffers, &lens)
+    }
+
+    /// Constants of the inputs' shapes holding `data` (checked lengths).
+    fn tensors_of(&self, data: &[&[f64]]) -> Result<Vec<Tensor>> {
+        data.iter()
+            .zip(&self.r.input_shapes)
+            .map(|(d, shape)| Tensor::from_slice(d, shape, false))
+            .collect()
+    }
+
     /// The lazy Jacobian of the outputs with respect to the inputs at
     /// `inputs`, as [`jacobian`] with a tuple of ys and a tuple of xs: block
     /// `(i, j)` is `d outputs[i] / d inputs[j]`. Evaluates the outputs and
@@ -536,11 +636,10 @@ impl Function {
     /// ```
     pub fn check_lens(&self, buffers: Buffers, lens: &[usize]) -> Result<()> {
         let (arg, what) = (buffers.arg(), buffers.what());
-        let shapes = match buffers {
-            Buffers::Inputs | Buffers::Gradients => {
-                self.r.input_shapes.iter().map(Vec::as_slice).collect()
-            }
-            Buffers::Outputs | Buffers::Cotangents => self.output_shapes(),
+        let shapes = if buffers.per_input() {
+            self.r.input_shapes.iter().map(Vec::as_slice).collect()
+        } else {
+            self.output_shapes()
         };
         if lens.len() != shapes.len() {
             return Err(Error::invalid(format!(
@@ -736,6 +835,33 @@ impl ReplayedRows {
     }
 }
 
+/// Copies each tensor's values, row-major, into its buffer (lengths
+/// checked): after every result exists, so nothing is written on error.
+fn write_all(results: &[Tensor], out: &mut [&mut [f64]]) -> Result<()> {
+    if results.len() != out.len() {
+        return Err(Error::internal("a result per buffer was expected"));
+    }
+    for (t, o) in results.iter().zip(out.iter_mut()) {
+        if t.numel() != o.len() {
+            return Err(Error::internal(format!(
+                "a result of {} values for a buffer of {}",
+                t.numel(),
+                o.len()
+            )));
+        }
+    }
+    for (t, o) in results.iter().zip(out.iter_mut()) {
+        match t.value().as_slice() {
+            Some(data) => o.copy_from_slice(data),
+            None => o
+                .iter_mut()
+                .zip(t.value().iter())
+                .for_each(|(o, &v)| *o = v),
+        }
+    }
+    Ok(())
+}
+
 /// The lists of buffers a [`Function`] evaluation takes, for
 /// [`Function::check_lens`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -748,36 +874,61 @@ pub enum Buffers {
     Cotangents,
     /// Gradients of a VJP, one per input.
     Gradients,
+    /// Tangents of a JVP, one per input.
+    Tangents,
+    /// The output tangents a JVP writes, one per output.
+    OutputTangents,
+    /// The direction of a Hessian-vector product, one per input.
+    Directions,
+    /// The Hessian-vector product written, one per input.
+    Products,
 }
 
 impl Buffers {
     /// The argument name messages use (the C ABI's): `in`, `out`, `cot`,
-    /// `grad`.
+    /// `grad`, `tan`, `out_tan`, `v`, `out`.
     pub fn arg(self) -> &'static str {
         match self {
             Buffers::Inputs => "in",
-            Buffers::Outputs => "out",
+            Buffers::Outputs | Buffers::Products => "out",
             Buffers::Cotangents => "cot",
             Buffers::Gradients => "grad",
+            Buffers::Tangents => "tan",
+            Buffers::OutputTangents => "out_tan",
+            Buffers::Directions => "v",
         }
     }
 
     /// The name of the lengths argument: `in_lens`, `out_lens`,
-    /// `cot_lens`, `grad_lens`.
+    /// `cot_lens`, `grad_lens`, `tan_lens`, `out_tan_lens`, `v_lens`,
+    /// `out_lens`.
     pub fn lens_arg(self) -> &'static str {
         match self {
             Buffers::Inputs => "in_lens",
-            Buffers::Outputs => "out_lens",
+            Buffers::Outputs | Buffers::Products => "out_lens",
             Buffers::Cotangents => "cot_lens",
             Buffers::Gradients => "grad_lens",
+            Buffers::Tangents => "tan_lens",
+            Buffers::OutputTangents => "out_tan_lens",
+            Buffers::Directions => "v_lens",
+        }
+    }
+
+    /// Whether there is one buffer per input (else one per output), each
+    /// of that tensor's numel.
+    pub fn per_input(self) -> bool {
+        match self {
+            Buffers::Inputs
+            | Buffers::Gradients
+            | Buffers::Tangents
+            | Buffers::Directions
+            | Buffers::Products => true,
+            Buffers::Outputs | Buffers::Cotangents | Buffers::OutputTangents => false,
         }
     }
 
     fn what(self) -> &'static str {
-        match self {
-            Buffers::Inputs | Buffers::Gradients => "input",
-            Buffers::Outputs | Buffers::Cotangents => "output",
-        }
+        if self.per_input() { "input" } else { "output" }
     }
 }
 

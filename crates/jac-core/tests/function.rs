@@ -785,3 +785,67 @@ fn vectors_with_broadcast_scalars_replay_the_graph() {
         }
     }
 }
+
+/// A JVP at a new point equals the eager JVP of the program built there
+/// (every op family), and an HVP equals the eager Hessian times v.
+#[test]
+fn jvps_and_hvps_at_new_points_equal_the_program_built_there() {
+    let mut rng = Rng::new(seed_from("jvps_and_hvps"));
+    let f = recorded(&mut rng);
+    let at = point(&mut rng);
+    let u: Vec<Vec<f64>> = SHAPES
+        .iter()
+        .map(|s| values(s, Domain::Uniform(-1.0, 1.0), &mut rng))
+        .collect();
+    let xs = leaves(&at);
+    let ys = program(&xs[0], &xs[1]);
+    let us: Vec<Tensor> = u
+        .iter()
+        .zip(SHAPES)
+        .map(|(v, s)| Tensor::from_vec(v.clone(), s, false).unwrap())
+        .collect();
+    let want = jac_core::jvp(&ys, &xs, &us, false).unwrap();
+    let mut got: Vec<Vec<f64>> = ys.iter().map(|y| vec![f64::NAN; y.numel()]).collect();
+    let mut bufs: Vec<&mut [f64]> = got.iter_mut().map(Vec::as_mut_slice).collect();
+    f.jvp_into(&refs(&at), &refs(&u), &mut bufs).unwrap();
+    for (k, (g, w)) in got.iter().zip(&want).enumerate() {
+        assert_eq!(
+            bits(g),
+            bits(&w.to_vec()),
+            "output {k}: the same ops, the same bits"
+        );
+    }
+    // Output 1 is 0-D: H v by forward over reverse, against reverse over
+    // reverse on the eager graph.
+    let g = grad(&ys[1..2], &xs, None, true).unwrap();
+    let want = grad(&g, &xs, Some(&us), false).unwrap();
+    let mut got: Vec<Vec<f64>> = SHAPES
+        .iter()
+        .map(|s| vec![f64::NAN; s.iter().product()])
+        .collect();
+    let mut bufs: Vec<&mut [f64]> = got.iter_mut().map(Vec::as_mut_slice).collect();
+    f.hvp_into(&refs(&at), 1, &refs(&u), &mut bufs).unwrap();
+    for (k, (g, w)) in got.iter().zip(&want).enumerate() {
+        let w = ArrayD::from_shape_vec(IxDyn(&[w.numel()]), w.to_vec()).unwrap();
+        let g = ArrayD::from_shape_vec(IxDyn(&[g.len()]), g.clone()).unwrap();
+        assert_close(&g, &w, 1e-12, 1e-13, &format!("(H v)_{k}"));
+    }
+    // Errors, with nothing written.
+    let mut canary = [vec![7.0; 6], vec![7.0; 3]];
+    let mut bufs: Vec<&mut [f64]> = canary.iter_mut().map(Vec::as_mut_slice).collect();
+    let e = f.hvp_into(&refs(&at), 0, &refs(&u), &mut bufs).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Shape, "{e}");
+    let e = f.hvp_into(&refs(&at), 3, &refs(&u), &mut bufs).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Index, "{e}");
+    let e = f
+        .jvp_into(&refs(&at), &refs(&u[..1]), &mut bufs)
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    assert!(e.message().starts_with("tan: expected 2 buffers"), "{e}");
+    let e = f.jvp_into(&refs(&at), &refs(&u), &mut bufs).unwrap_err();
+    assert!(
+        e.message().starts_with("out_tan: expected 3 buffers"),
+        "{e}"
+    );
+    assert!(canary.iter().flatten().all(|&v| v == 7.0));
+}

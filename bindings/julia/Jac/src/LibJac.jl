@@ -105,6 +105,8 @@ const FUNCTIONS = [
     (:jac_function_output_shape,    JacStatus, [:f => Ptr{JacFunction}, :i => Csize_t, :shape_out => Ptr{Int64}, :cap => Csize_t, :ndim_out => Ptr{Csize_t}]),
     (:jac_function_eval,            JacStatus, [:f => Ptr{JacFunction}, (:in) => Ptr{Ptr{Cdouble}}, :in_lens => Ptr{Csize_t}, :out => Ptr{Ptr{Cdouble}}, :out_lens => Ptr{Csize_t}]),
     (:jac_function_vjp,             JacStatus, [:f => Ptr{JacFunction}, (:in) => Ptr{Ptr{Cdouble}}, :in_lens => Ptr{Csize_t}, :cot => Ptr{Ptr{Cdouble}}, :cot_lens => Ptr{Csize_t}, :grads => Ptr{Ptr{Cdouble}}, :grad_lens => Ptr{Csize_t}]),
+    (:jac_function_jvp,             JacStatus, [:f => Ptr{JacFunction}, (:in) => Ptr{Ptr{Cdouble}}, :in_lens => Ptr{Csize_t}, :tan => Ptr{Ptr{Cdouble}}, :tan_lens => Ptr{Csize_t}, :out_tan => Ptr{Ptr{Cdouble}}, :out_tan_lens => Ptr{Csize_t}]),
+    (:jac_function_hvp,             JacStatus, [:f => Ptr{JacFunction}, (:in) => Ptr{Ptr{Cdouble}}, :in_lens => Ptr{Csize_t}, :output => Csize_t, :v => Ptr{Ptr{Cdouble}}, :v_lens => Ptr{Csize_t}, (:out) => Ptr{Ptr{Cdouble}}, :out_lens => Ptr{Csize_t}]),
     (:jac_function_jacobian,        JacStatus, [:f => Ptr{JacFunction}, (:in) => Ptr{Ptr{Cdouble}}, :in_lens => Ptr{Csize_t}, :batch_axis => Int64, :out => Ptr{Ptr{JacJacobian}}]),
     (:jac_function_hessian,         JacStatus, [:f => Ptr{JacFunction}, (:in) => Ptr{Ptr{Cdouble}}, :in_lens => Ptr{Csize_t}, :output => Csize_t, :batch_axis => Int64, :out => Ptr{Ptr{JacJacobian}}]),
     (:jac_grad,                     JacStatus, [:ys => Ptr{Ptr{JacTensor}}, :n_ys => Csize_t, :xs => Ptr{Ptr{JacTensor}}, :n_xs => Csize_t, :grad_ys => Ptr{Ptr{JacTensor}}, :create_graph => Bool, :out_grads => Ptr{Ptr{JacTensor}}]),

@@ -395,6 +395,53 @@ function vjp!(grads, f::Function, xs...; cotangents = nothing)
     return grads
 end
 
+"""
+    jvp(f::Jac.Function, xs...; tangents)
+
+The Jacobian-vector product of `f` at the inputs `xs...` (one forward sweep):
+for each output `i`, the sum over inputs `j` of `d outputs[i] / d inputs[j] ⋅
+tangents[j]`, shaped like output `i`. `tangents`: one array per input (one
+array for a function with one input). Returns one array when `f` was recorded
+with a `Tensor` as `outputs`, a tuple of arrays (one per output) otherwise.
+"""
+function jvp(f::Function, xs...; tangents)
+    ins = _inputs_in(f, xs, "jvp")
+    list = _per(tangents, n_inputs(f), "jvp: tangents", "input")
+    tans = Array{Float64}[_buffer_in(list[k], f.in_dims[k], "jvp: tangent $k") for k in 1:length(list)]
+    outs = _fresh(f.out_dims)
+    GC.@preserve ins tans outs begin
+        in_ptrs, in_lens = _pointers(ins)
+        t_ptrs, t_lens = _pointers(tans)
+        o_ptrs, o_lens = _pointers(outs)
+        @check LibJac.jac_function_jvp(f, in_ptrs, in_lens, t_ptrs, t_lens, o_ptrs, o_lens)
+    end
+    results = map(_array_out, outs, f.out_dims)
+    return f.ytuple ? Tuple(results) : results[1]
+end
+
+"""
+    hvp(f::Jac.Function, xs...; output = 1, v)
+
+The Hessian of output `output` (1-based; a 0-D output) of `f` at the inputs
+`xs...` times `v` (one array per input), forward over reverse: one array per
+input, as [`vjp`](@ref) returns gradients.
+"""
+function hvp(f::Function, xs...; output::Integer = 1, v)
+    ins = _inputs_in(f, xs, "hvp")
+    list = _per(v, n_inputs(f), "hvp: v", "input")
+    dirs = Array{Float64}[_buffer_in(list[k], f.in_dims[k], "hvp: v $k") for k in 1:length(list)]
+    outs = _fresh(f.in_dims)
+    output >= 1 || throw(ArgumentError("hvp: output must be ≥ 1, got $output"))
+    GC.@preserve ins dirs outs begin
+        in_ptrs, in_lens = _pointers(ins)
+        v_ptrs, v_lens = _pointers(dirs)
+        o_ptrs, o_lens = _pointers(outs)
+        @check LibJac.jac_function_hvp(f, in_ptrs, in_lens, output - 1, v_ptrs, v_lens, o_ptrs, o_lens)
+    end
+    results = map(_array_out, outs, f.in_dims)
+    return f.xtuple ? Tuple(results) : results[1]
+end
+
 # --- lazy Jacobians and Hessians at new inputs ------------------------------
 
 """

@@ -1106,6 +1106,21 @@ end
     @test K[:, :] ≈ E
 end
 
+@testset "Function: JVPs and Hessian-vector products at new points" begin
+    # y = W (x * x): J u = W (2 x .* u).
+    W = [10.0 * r + c for r in 1:5, c in 1:4]
+    x = Tensor(ones(4); requires_grad = true)
+    f = Jac.Function(x, matmul(Tensor(W), x * x))
+    x1, u = [1.0, -2.0, 0.5, 3.0], [0.5, 1.0, -1.0, 2.0]
+    @test jvp(f, x1; tangents = u) ≈ W * (2 .* x1 .* u)
+    @test_throws DimensionMismatch jvp(f, x1; tangents = (u, u))
+    # f2 = sum(x^3): H v = 6 x .* v.
+    g = Jac.Function(x, sum(x * x * x))
+    @test hvp(g, x1; v = u) ≈ 6 .* x1 .* u
+    @test jac_status(() -> hvp(f, x1; v = u)) == SHAPE            # a [5] output is not 0-D
+    @test jac_status(() -> hvp(g, x1; output = 2, v = u)) == INDEX
+end
+
 @testset "Function: Hessians at new points" begin
     x = Tensor([-1.2, 1.0, 0.8, 1.5]; requires_grad = true)
     rosen = Jac.Function(x, rosenbrock(x))
