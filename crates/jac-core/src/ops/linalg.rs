@@ -387,13 +387,29 @@ impl Op for Matmul {
             reshape_to(tx, &shape)
         };
         let n = self.plan.n;
+        // Without batch axes and with at most one stacked axis, the k
+        // tangents go through one matrix product, not k products of a
+        // vector: `[k, n] b`, `[k m, n] b`, and `tb a^T` as `(a tb^T)^T`.
+        let plain = batch == 0 && cx.lead() <= 1 && b.ndim() <= 2 && a.ndim() <= 2;
+        let k = cx.lead_shape.iter().product::<usize>();
         let mut sum: Option<Tensor> = None;
         for (i, tangent) in t.iter().enumerate() {
             let Some(tangent) = tangent else { continue };
-            let product = if i == 0 {
-                matmul(&lifted(a, tangent, [1, n])?, b)?
-            } else {
-                matmul(a, &lifted(b, tangent, [n, 1])?)?
+            let product = match (i, plain, a.ndim(), b.ndim()) {
+                (0, true, 1, 2) => matmul(tangent, b)?,
+                (0, true, 2, _) => {
+                    let rows = reshape_to(tangent, &[k * self.plan.m, n])?;
+                    matmul(&rows, b)?
+                }
+                (1, true, 2, 1) if cx.lead() == 0 => matmul(a, tangent)?,
+                // (a tb^T)^T: copies the k x n tangents and k x m products,
+                // not a itself.
+                (1, true, 2, 1) => {
+                    let columns = matmul(a, &transpose(tangent, &[1, 0])?)?;
+                    transpose(&columns, &[1, 0])?
+                }
+                (0, _, _, _) => matmul(&lifted(a, tangent, [1, n])?, b)?,
+                _ => matmul(a, &lifted(b, tangent, [n, 1])?)?,
             };
             let term = reshape_to(&product, &lead_out)?;
             sum = Some(match sum {
