@@ -1,9 +1,9 @@
 //! `jac-bench --mode {full,smoke} --workload WID [--runs N]`: runs one
 //! workload of `bench/workloads.json` (W1, W2, W3rows, W3cols, W3full, W4,
 //! W5, W6, W6replay, W7rebuild, W7replay, W8rebuild, W8replay, W9rebuild,
-//! W9replay, W11rebuild, W11replay, M1rebuild, M1replay) through libjac's Rust API and prints one JSON line
-//! (median/min/max ms, peak RSS, checksums), the format every peer of
-//! `bench/peers/run.py` prints.
+//! W9replay, W11rebuild, W11replay, M1rebuild, M1replay) through libjac's
+//! Rust API and prints one JSON line (median/min/max ms, peak RSS,
+//! checksums), the format every peer of `bench/peers/run.py` prints.
 //!
 //! The timed region builds the graph from the inputs (the input leaves, every
 //! op, the Jacobian or Hessian object) and reads the requested part into a
