@@ -10,9 +10,9 @@ import os
 import subprocess
 import sys
 
-WORKLOADS = ("W1", "W2", "W3rows", "W3full", "W4", "W5", "W6", "W6replay",
-             "W7rebuild", "W7replay", "W8rebuild", "W8replay", "W11rebuild", "W11replay",
-             "M1rebuild", "M1replay")
+WORKLOADS = ("W1", "W2", "W3rows", "W3cols", "W3full", "W4", "W5", "W6", "W6replay",
+             "W7rebuild", "W7replay", "W8rebuild", "W8replay", "W9rebuild", "W9replay",
+             "W11rebuild", "W11replay", "M1rebuild", "M1replay")
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 

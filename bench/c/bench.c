@@ -1,7 +1,8 @@
 /*
  * jac-bench-c --mode {full,smoke} --workload WID [--runs N] [--iterations N (W6, W6replay)]
- *     WID: W1 W2 W3rows W3full W4 W5 W6 W6replay W7rebuild W7replay W8rebuild
- *          W8replay W11rebuild W11replay M1rebuild M1replay
+ *     WID: W1 W2 W3rows W3cols W3full W4 W5 W6 W6replay W7rebuild W7replay
+ *          W8rebuild W8replay W9rebuild W9replay W11rebuild W11replay M1rebuild
+ *          M1replay
  *
  * The BENCHMARKS.md workloads through libjac's C ABI, as a C host calls it.
  * Prints the same one-line JSON report as the Rust driver and every peer.
@@ -145,14 +146,18 @@ typedef struct {
     long rnn_h, rnn_d, rnn_t; /* W8's sizes, its data W, U, b, its inputs u_t and h_0 */
     double *rnn[3], *zeros;
     JacTensor **u_t;
+    JacTensor *skin_v, *skin_w[8]; /* W9: the vertices [n, 3] and each bone's weights [n, 1] */
+    long skin_n;
 } Context;
 
-static Result mlp_jacobian(Context *c, const long *sizes, int rows_only) {
+/* part 0: the whole Jacobian; 1: the rows of W3rows; 2: the columns of W3cols. */
+static Result mlp_jacobian(Context *c, const long *sizes, int part) {
     int64_t shape[1] = {sizes[0]};
     JacTensor *x = tensor(c->x0, (size_t)sizes[0], shape, 1, true);
     JacTensor *y = mlp(x, &c->mlp, 0);
     JacIndex rows[2] = {{JAC_INDEX_SLICE, c->mode->w3_rows[0], c->mode->w3_rows[1], 1}, {JAC_INDEX_ALL, 0, 0, 0}};
-    return read_jacobian(y, x, JAC_BATCH_NONE, 0, rows, rows_only ? 2 : 0);
+    JacIndex cols[2] = {{JAC_INDEX_ALL, 0, 0, 0}, {JAC_INDEX_SLICE, c->mode->w3_cols[0], c->mode->w3_cols[1], 1}};
+    return read_jacobian(y, x, JAC_BATCH_NONE, 0, part == 2 ? cols : rows, part ? 2 : 0);
 }
 
 static Result run_w2(Context *c) {
@@ -511,6 +516,92 @@ static Result run_w11replay(JacFunction *f) {
     return read_ode(j);
 }
 
+/* W9: the right-handed rotations about `axis` (0: x, 1: y, 2: z) by the 8
+ * angles theta[offset], theta[offset + 3], ...: one [8, 3, 3] tensor
+ * E + cos(a) C + sin(a) S with constant [3, 3] matrices: E keeps the axis, C
+ * and S rotate the plane of the two others (p, q) in cyclic order
+ * (R[p][p] = R[q][q] = cos, R[q][p] = sin, R[p][q] = -sin). */
+static JacTensor *rotations(const JacTensor *theta, int64_t offset, int axis) {
+    int p = (axis + 1) % 3, q = (axis + 2) % 3;
+    double e[9] = {0}, cm[9] = {0}, sm[9] = {0};
+    e[4 * axis] = 1.0;
+    cm[4 * p] = cm[4 * q] = 1.0;
+    sm[3 * q + p] = 1.0;
+    sm[3 * p + q] = -1.0;
+    const int64_t s33[2] = {3, 3}, s811[3] = {8, 1, 1};
+    JacTensor *picked = NULL, *angles = NULL;
+    check(jac_slice(theta, 0, offset, JAC_SLICE_NONE, 3, &picked), "jac_slice");
+    check(jac_reshape(keep(picked), s811, 3, &angles), "jac_reshape");
+    keep(angles);
+    JacTensor *cosines = op2(jac_mul, op1(jac_cos, angles), keep(tensor(cm, 9, s33, 2, false)));
+    JacTensor *sines = op2(jac_mul, op1(jac_sin, angles), keep(tensor(sm, 9, s33, 2, false)));
+    return op2(jac_add, op2(jac_add, cosines, sines), keep(tensor(e, 9, s33, 2, false)));
+}
+
+/* W9's program from the leaf theta [24]: R_b = Rz Ry Rx for all bones at
+ * once (batched matmuls), G_b = G_{b-1} R_b, then
+ * P = sum_b w[:, b] * (V @ G_b^T) [n, 3], flattened to [3n]. */
+static JacTensor *skinning(Context *c, const JacTensor *theta) {
+    JacTensor *local = op2(jac_matmul, op2(jac_matmul, rotations(theta, 0, 2), rotations(theta, 1, 1)), rotations(theta, 2, 0));
+    JacTensor *g = NULL, *points = NULL, *flat = NULL;
+    const int64_t s33[2] = {3, 3}, perm[2] = {1, 0}, s3n[1] = {3 * c->skin_n};
+    for (int b = 0; b < 8; b++) {
+        JacTensor *one = NULL, *r = NULL, *gt = NULL;
+        check(jac_slice(local, 0, b, b + 1, 1, &one), "jac_slice");
+        check(jac_reshape(keep(one), s33, 2, &r), "jac_reshape");
+        keep(r);
+        g = g ? op2(jac_matmul, g, r) : r;
+        check(jac_transpose(g, perm, 2, &gt), "jac_transpose");
+        JacTensor *term = op2(jac_mul, c->skin_w[b], op2(jac_matmul, c->skin_v, keep(gt)));
+        points = points ? op2(jac_add, points, term) : term;
+    }
+    check(jac_reshape(points, s3n, 1, &flat), "jac_reshape");
+    return keep(flat);
+}
+
+static const double *skin_angles(void) {
+    static double theta[24];
+    for (int k = 0; k < 24; k++) theta[k] = 0.1 * sin((double)(k + 1));
+    return theta;
+}
+
+/* The whole [3n, 24] block, read with an empty index list. */
+static Result read_skinning(Context *c, JacJacobian *j) {
+    Result r = alloc_result((size_t)(3 * c->skin_n * 24));
+    check(jac_jacobian_read(j, 0, 0, NULL, 0, r.data, r.len), "read");
+    jac_jacobian_free(j);
+    return r;
+}
+
+static Result run_w9rebuild(Context *c) {
+    const int64_t shape[1] = {24};
+    JacTensor *theta = keep(tensor(skin_angles(), 24, shape, 1, true));
+    const JacTensor *ys[1] = {skinning(c, theta)}, *xs[1] = {theta};
+    JacJacobian *j = NULL;
+    check(jac_jacobian_new(ys, 1, xs, 1, JAC_BATCH_NONE, &j), "jacobian");
+    Result r = read_skinning(c, j);
+    arena_free();
+    return r;
+}
+
+static JacFunction *record_w9(Context *c) {
+    const int64_t shape[1] = {24};
+    JacTensor *theta = keep(tensor(skin_angles(), 24, shape, 1, true));
+    const JacTensor *ys[1] = {skinning(c, theta)}, *xs[1] = {theta};
+    JacFunction *f = NULL;
+    check(jac_function_new(xs, 1, ys, 1, &f), "jac_function_new");
+    arena_free();
+    return f;
+}
+
+static Result run_w9replay(Context *c, JacFunction *f) {
+    const double *in[1] = {skin_angles()};
+    const size_t lens[1] = {24};
+    JacJacobian *j = NULL;
+    check(jac_function_jacobian(f, in, lens, JAC_BATCH_NONE, &j), "jac_function_jacobian");
+    return read_skinning(c, j);
+}
+
 /* M1: bench/c/micro.c's op chain from the 0-D leaf x: steps times
  * y = add(scale(sin(y), 0.9), x), three ops a step. The result is (dy/dx, y). */
 static const double M1_X = 0.3;
@@ -566,12 +657,15 @@ static Result run(Context *c) {
     if (!strcmp(w, "W7replay")) return run_w7replay(c, c->f);
     if (!strcmp(w, "W8rebuild")) return run_w8rebuild(c);
     if (!strcmp(w, "W8replay")) return run_w8replay(c, c->f);
+    if (!strcmp(w, "W9rebuild")) return run_w9rebuild(c);
+    if (!strcmp(w, "W9replay")) return run_w9replay(c, c->f);
     if (!strcmp(w, "W11rebuild")) return run_w11rebuild(c);
     if (!strcmp(w, "W11replay")) return run_w11replay(c->f);
     if (!strcmp(w, "M1rebuild")) return run_m1rebuild(c);
     if (!strcmp(w, "M1replay")) return run_m1replay(c, c->f);
     if (!strcmp(w, "W1")) return mlp_jacobian(c, c->mode->w1, 0);
     if (!strcmp(w, "W3rows")) return mlp_jacobian(c, c->mode->w3, 1);
+    if (!strcmp(w, "W3cols")) return mlp_jacobian(c, c->mode->w3c, 2);
     if (!strcmp(w, "W3full")) return mlp_jacobian(c, c->mode->w3, 0);
     if (!strcmp(w, "W2")) return run_w2(c);
     if (!strcmp(w, "W4")) return run_w4(c);
@@ -589,6 +683,32 @@ static double rnn_w_at(size_t i, size_t j, double h) { return sin(0.37 * (double
 static double rnn_u_at(size_t i, size_t j, double d) { return cos(0.29 * (double)i + 0.13 * (double)j) / sqrt(d); }
 static double rnn_b_at(size_t i, size_t j, double unused) { (void)unused; return 0.1 * cos(0.7 * (double)(i + j)); }
 static double rnn_input_at(size_t t, size_t j, double unused) { (void)unused; return sin(0.5 * (double)j + 0.1 * (double)t); }
+
+/* W9: v_i = (sin(0.1 i), cos(0.13 i), sin(0.07 i + 1)) [n, 3];
+ * w_ib = exp(-(b - 8i/n)^2) / sum_c exp(-(c - 8i/n)^2), one [n, 1] column per bone. */
+static void skin_data(Context *c, long n) {
+    size_t len = (size_t)n;
+    double *v = malloc(3 * len * sizeof *v), *w = malloc(8 * len * sizeof *w);
+    if (!v || !w) exit(3);
+    for (size_t i = 0; i < len; i++) {
+        double fi = (double)i, total = 0;
+        v[3 * i] = sin(0.1 * fi);
+        v[3 * i + 1] = cos(0.13 * fi);
+        v[3 * i + 2] = sin(0.07 * fi + 1.0);
+        for (int b = 0; b < 8; b++) {
+            double d = (double)b - 8.0 * fi / (double)n;
+            w[(size_t)b * len + i] = exp(-(d * d));
+            total += w[(size_t)b * len + i];
+        }
+        for (int b = 0; b < 8; b++) w[(size_t)b * len + i] /= total;
+    }
+    const int64_t sv[2] = {n, 3}, sw[2] = {n, 1};
+    c->skin_n = n;
+    c->skin_v = tensor(v, 3 * len, sv, 2, false);
+    for (int b = 0; b < 8; b++) c->skin_w[b] = tensor(w + (size_t)b * len, len, sw, 2, false);
+    free(v);
+    free(w);
+}
 
 /* W6replay..W11replay, M1: their data, and for a replay variant the recorded function. */
 static int setup_scalar_programs(Context *c) {
@@ -613,13 +733,16 @@ static int setup_scalar_programs(Context *c) {
         const int64_t shape[1] = {(int64_t)d};
         for (long t = 0; t < c->rnn_t; t++) c->u_t[t] = tensor(inputs + (size_t)t * d, d, shape, 1, false);
         free(inputs);
+    } else if (!strncmp(w, "W9", 2)) {
+        skin_data(c, m->w9_n[replay]);
     } else if (strncmp(w, "W11", 3) && strcmp(w, "W6replay") && strncmp(w, "M1", 2)) {
         return 0;
     }
     if (replay) {
         double t0 = now_ms();
         c->f = !strcmp(w, "W6replay") ? record_tiny() : !strcmp(w, "W7replay") ? record_w7(c)
-             : !strcmp(w, "W8replay") ? record_w8(c) : !strcmp(w, "M1replay") ? record_micro(c) : record_w11(c);
+             : !strcmp(w, "W8replay") ? record_w8(c) : !strcmp(w, "W9replay") ? record_w9(c)
+             : !strcmp(w, "M1replay") ? record_micro(c) : record_w11(c);
         c->record_ms = now_ms() - t0;
     }
     return 1;
@@ -629,8 +752,8 @@ static void setup(Context *c) {
     const char *w = c->workload;
     const BenchMode *m = c->mode;
     if (setup_scalar_programs(c)) return;
-    if (!strcmp(w, "W1") || !strcmp(w, "W3rows") || !strcmp(w, "W3full")) {
-        const long *s = strcmp(w, "W1") ? m->w3 : m->w1;
+    if (!strcmp(w, "W1") || !strcmp(w, "W3rows") || !strcmp(w, "W3cols") || !strcmp(w, "W3full")) {
+        const long *s = !strcmp(w, "W1") ? m->w1 : !strcmp(w, "W3cols") ? m->w3c : m->w3;
         c->mlp = mlp_layers(s, 0);
         c->x0 = vector((size_t)s[0], input_at, (size_t)s[0], 0);
     } else if (!strcmp(w, "W2")) {
@@ -681,8 +804,9 @@ int main(int argc, char **argv) {
     if (c.mode && runs_override > 0) mode.runs = (int)runs_override;
     if (c.mode && iterations_override > 0) mode.w6_iterations = mode.w6_iter[0] = mode.w6_iter[1] = iterations_override;
     if (!c.mode || !workload) {
-        fprintf(stderr, "usage: jac-bench-c --mode {full,smoke} --workload {W1,W2,W3rows,W3full,W4,W5,W6,W6replay,"
-                        "W7rebuild,W7replay,W8rebuild,W8replay,W11rebuild,W11replay,M1rebuild,M1replay} [--runs N] "
+        fprintf(stderr, "usage: jac-bench-c --mode {full,smoke} --workload {W1,W2,W3rows,W3cols,W3full,W4,W5,W6,"
+                        "W6replay,W7rebuild,W7replay,W8rebuild,W8replay,W9rebuild,W9replay,W11rebuild,W11replay,"
+                        "M1rebuild,M1replay} [--runs N] "
                         "[--iterations N]\n");
         return 2;
     }
@@ -732,6 +856,8 @@ int main(int argc, char **argv) {
     jac_function_free(c.f);
     for (int k = 0; k < 3; k++) free(c.rnn[k]);
     for (long t = 0; c.u_t && t < c.rnn_t; t++) jac_tensor_free(c.u_t[t]);
+    jac_tensor_free(c.skin_v);
+    for (int b = 0; b < 8; b++) jac_tensor_free(c.skin_w[b]);
     free(c.u_t);
     free(c.zeros);
     free(arena.v);

@@ -1,5 +1,6 @@
 // ADOL-C peer (Debian's libadolc-dev): tape with trace_on / adouble / trace_off,
-// then ADOL-C's jacobian() / hessian() drivers (fov_reverse for the W3rows rows).
+// then ADOL-C's jacobian() / hessian() drivers (fov_reverse for the W3rows rows,
+// fov_forward for the W3cols columns).
 //
 //   adolc_peer --mode {full,smoke} --workload {W1,...,W6,W6replay,W7rebuild,...,W11replay,M1rebuild,M1replay}
 //              [--workloads-json PATH]   (default: ../../workloads.json beside this binary)
@@ -15,6 +16,8 @@
 // gradient() (W7, W8) or jacobian() (W11) on it; `replay` (and W6replay) tapes
 // once before the timed runs (record_ms) and only runs the driver on that tape.
 // M1 (bench/c/micro.c's op chain) the same, with gradient(); its report adds ns_per_op.
+// W9 (the tall Jacobian [3n, 24]) the same, with jacobian(), which picks vector forward
+// mode (fov_forward with the 24 x 24 identity) for more dependents than independents.
 // Build: g++ -O2 -std=c++17 adolc_peer.cpp -ladolc
 
 #include <adolc/adolc.h>
@@ -181,6 +184,26 @@ Timed mlp_rows(const json& config, Result& result) {
             u.p[r][rows[0] + r] = 1.0;
         }
         fov_reverse(1, int(m), int(n), int(p), u.p, fresh(result, p, n).p);
+    };
+}
+
+// W3cols: one vector forward sweep with the unit columns c0..c1 as tangents: only
+// those columns of J.
+Timed mlp_cols(const json& config, Result& result) {
+    auto sizes = sizes_of(config);
+    auto params = mlp_params(sizes);
+    Vec x0 = input_vector(sizes[0]);
+    auto cols = config.at("cols").get<std::vector<size_t>>();
+    size_t p = cols[1] - cols[0], m = sizes[3], n = sizes[0];
+    return [=, &result] {
+        tape_mlp(1, params, x0, sizes);
+        AdolcMatrix seed(n, p);
+        for (size_t j = 0; j < n; ++j) {
+            std::fill(seed.p[j], seed.p[j] + p, 0.0);
+            if (j >= cols[0] && j < cols[1]) seed.p[j][j - cols[0]] = 1.0;
+        }
+        Vec y(m);
+        fov_forward(1, int(m), int(n), int(p), x0.data(), seed.p, y.data(), fresh(result, m, p).p);
     };
 }
 
@@ -440,6 +463,77 @@ Program ode(const json& config) {
     return {tape, driver};
 }
 
+// W9: independents theta [24], dependents p [3n] (row-major [n, 3]):
+// R_b = Rz(theta[3b]) Ry(theta[3b+1]) Rx(theta[3b+2]), G_b = G_{b-1} R_b,
+// p_i = sum_b w_ib G_b v_i with the vertices v and weights w constants.
+using M3 = std::array<adouble, 9>;  // row-major 3x3
+
+// The right-handed rotation about axis (0: x, 1: y, 2: z) by the angle with cosine c
+// and sine s: the plane of the two other axes (p, q), in cyclic order, is rotated.
+M3 rotation(int axis, const adouble& c, const adouble& s) {
+    int p = (axis + 1) % 3, q = (axis + 2) % 3;
+    M3 m;
+    for (auto& e : m) e = 0.0;
+    m[4 * axis] = 1.0;
+    m[4 * p] = c;
+    m[4 * q] = c;
+    m[3 * q + p] = s;
+    m[3 * p + q] = -s;
+    return m;
+}
+
+M3 matmul3(const M3& a, const M3& b) {
+    M3 r;
+    for (int i = 0; i < 3; ++i)
+        for (int j = 0; j < 3; ++j) r[3 * i + j] = a[3 * i] * b[j] + a[3 * i + 1] * b[3 + j] + a[3 * i + 2] * b[6 + j];
+    return r;
+}
+
+Program skinning(const json& config) {
+    size_t n = config.at("n").get<size_t>();
+    const size_t bones = 8;
+    Vec theta0(3 * bones), v(3 * n), w(n * bones);
+    for (size_t k = 0; k < 3 * bones; ++k) theta0[k] = 0.1 * std::sin(double(k) + 1.0);
+    for (size_t i = 0; i < n; ++i) {
+        double fi = double(i), total = 0.0;
+        v[3 * i] = std::sin(0.1 * fi);
+        v[3 * i + 1] = std::cos(0.13 * fi);
+        v[3 * i + 2] = std::sin(0.07 * fi + 1.0);
+        for (size_t b = 0; b < bones; ++b) {
+            double d = double(b) - 8.0 * fi / double(n);
+            total += w[i * bones + b] = std::exp(-(d * d));
+        }
+        for (size_t b = 0; b < bones; ++b) w[i * bones + b] /= total;
+    }
+    auto tape = [=](short tag) {
+        tape_on(tag, 200 * n + 4096);
+        std::vector<adouble> theta(3 * bones);
+        for (size_t k = 0; k < 3 * bones; ++k) theta[k] <<= theta0[k];
+        std::vector<M3> g(bones);
+        for (size_t b = 0; b < bones; ++b) {
+            M3 r = rotation(2, cos(theta[3 * b]), sin(theta[3 * b]));
+            r = matmul3(r, rotation(1, cos(theta[3 * b + 1]), sin(theta[3 * b + 1])));
+            r = matmul3(r, rotation(0, cos(theta[3 * b + 2]), sin(theta[3 * b + 2])));
+            g[b] = b == 0 ? r : matmul3(g[b - 1], r);
+        }
+        double out;
+        for (size_t i = 0; i < n; ++i) {
+            const double* vi = &v[3 * i];
+            for (int r = 0; r < 3; ++r) {
+                adouble p = 0.0;
+                for (size_t b = 0; b < bones; ++b)
+                    p += w[i * bones + b] * (g[b][3 * r] * vi[0] + g[b][3 * r + 1] * vi[1] + g[b][3 * r + 2] * vi[2]);
+                p >>= out;
+            }
+        }
+        trace_off();
+    };
+    auto driver = [=](short tag, Result& result) {
+        jacobian(tag, int(3 * n), int(3 * bones), theta0.data(), fresh(result, 3 * n, 3 * bones).p);
+    };
+    return {tape, driver};
+}
+
 // M1: bench/c/micro.c's op chain from the one independent x = 0.3: steps times
 // y = 0.9 sin(y) + x (three ops a step), the one dependent y; result (dy/dx, y).
 // gradient() does not return y: the result's y is the one taped at the same x.
@@ -518,6 +612,7 @@ int main(int argc, char** argv) {
     Timed timed;
     if (workload == "W1" || workload == "W3full") timed = mlp_jacobian(config, result);
     else if (workload == "W3rows") timed = mlp_rows(config, result);
+    else if (workload == "W3cols") timed = mlp_cols(config, result);
     else if (workload == "W2") timed = batched_mlp(config, result);
     else if (workload == "W4") timed = softplus_hessian(config, result);
     else if (workload == "W5") timed = diag_wide(config, result);
@@ -528,10 +623,10 @@ int main(int argc, char** argv) {
         auto start = std::chrono::steady_clock::now();
         timed = tiny_replay(config, result);
         record_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    } else if (workload.rfind("W7", 0) == 0 || workload.rfind("W8", 0) == 0 || workload.rfind("W11", 0) == 0
-               || workload.rfind("M1", 0) == 0) {
+    } else if (workload.rfind("W7", 0) == 0 || workload.rfind("W8", 0) == 0 || workload.rfind("W9", 0) == 0
+               || workload.rfind("W11", 0) == 0 || workload.rfind("M1", 0) == 0) {
         Program prog = workload[0] == 'M' ? micro(config) : workload[1] == '7' ? det_minors(config)
-                     : workload[1] == '8' ? rnn(config) : ode(config);
+                     : workload[1] == '8' ? rnn(config) : workload[1] == '9' ? skinning(config) : ode(config);
         timed = replay ? replayed(prog, result, record_ms) : rebuilt(prog, result);
     }
     if (!timed) { std::fprintf(stderr, "workload '%s' not implemented\n", workload.c_str()); return 2; }

@@ -12,7 +12,10 @@ only evaluated on the new inputs each iteration.
 W7, W8, W11 `rebuild` build the expression, its gradient / jacobian and the Function in
 every timed call (SX for the scalar programs W7 and W11, MX for the matrix-valued W8);
 `replay` (and W6replay) builds the Function once before the timed calls (record_ms)
-and only evaluates it in them.
+and only evaluates it in them. W9 (the tall Jacobian [3n, 24]) the same, in SX: the
+24 angles, the rotations from their cos / sin, p = sum_b w[:, b] (V G_b^T) with V and w
+numeric, jacobian w.r.t. the angles. W3cols: MX, the input split as
+x = vertcat(x[:c0], x[c0:c1], x[c1:]) and the jacobian w.r.t. the middle part only.
 """
 
 import casadi as ca
@@ -66,6 +69,22 @@ def build_mlp(config):
     x0 = common.input_vector(n0)
     r0, r1 = config.get("rows", [0, config["sizes"][-1]])
     return lambda: evaluate_dense(jacobian_function(lambda x: mlp(params, x)[r0:r1], n0), x0)[0]
+
+
+def build_mlp_cols(config):
+    """W3cols: x = vertcat(a, x_cols, b) of three symbols, jacobian(f(x), x_cols) [n3, c1 - c0]."""
+    params = casadi_params(config["sizes"])
+    n0 = config["sizes"][0]
+    x0 = common.input_vector(n0)
+    c0, c1 = config["cols"]
+    parts = (x0[:c0], x0[c0:c1], x0[c1:])
+
+    def timed():
+        before, cols, after = ca.MX.sym("before", c0), ca.MX.sym("cols", c1 - c0), ca.MX.sym("after", n0 - c1)
+        jac = ca.jacobian(mlp(params, ca.vertcat(before, cols, after)), cols)
+        return evaluate_dense(ca.Function("mlp_cols", [before, cols, after], [jac]), *parts)[0]
+
+    return timed
 
 
 def build_batched_mlp(config):
@@ -183,6 +202,32 @@ def build_rnn(config, replay):
     return lambda: evaluate_dense(rnn_function(hidden, d_in, inputs), z0)
 
 
+def skinning_function(vertices, weights):
+    """W9: SX angles theta [24]; R_b = Rz Ry Rx, G_b = G_{b-1} R_b, P = sum_b w[:, b] (V G_b^T)
+    [n, 3] flattened row-major (vec of P^T); the Function of jacobian(p, theta) [3n, 24]."""
+    theta = ca.SX.sym("theta", 3 * common.BONES)
+    c, s = ca.cos(theta), ca.sin(theta)
+    v = ca.DM(vertices)
+    g, points = None, 0
+    for b in range(common.BONES):
+        rz, ry, rx = (ca.vertcat(*[ca.horzcat(*row) for row in common.rotation(axis, c[3 * b + m], s[3 * b + m],
+                                                                                ca.SX(0.0), ca.SX(1.0))])
+                      for m, axis in enumerate((2, 1, 0)))
+        r = ca.mtimes(ca.mtimes(rz, ry), rx)
+        g = r if g is None else ca.mtimes(g, r)
+        points = points + ca.DM(weights[:, b:b + 1]) * ca.mtimes(v, g.T)
+    return ca.Function("skinning_jacobian", [theta], [ca.jacobian(ca.vec(points.T), theta)])
+
+
+def build_skinning(config, replay):
+    n = config["n"]
+    vertices, weights = common.skinning_vertices(n), common.skinning_weights(n)
+    theta = common.skinning_angles()
+    if replay:
+        return replayed(lambda: skinning_function(vertices, weights), theta)
+    return lambda: evaluate_dense(skinning_function(vertices, weights), theta)
+
+
 def ode_function(steps, h):
     """W11: SX scalars, S RK4 steps, the jacobian of y(T) w.r.t. p and w.r.t. y(0)."""
     p, y0 = ca.SX.sym("p", 6), ca.SX.sym("y0", 4)
@@ -204,6 +249,7 @@ WORKLOADS = {
     "W1": build_mlp,
     "W2": build_batched_mlp,
     "W3rows": build_mlp,
+    "W3cols": build_mlp_cols,
     "W3full": build_mlp,
     "W4": build_hessian,
     "W5": build_diag_wide,
@@ -213,6 +259,8 @@ WORKLOADS = {
     "W7replay": lambda c: build_det_minors(c, True),
     "W8rebuild": lambda c: build_rnn(c, False),
     "W8replay": lambda c: build_rnn(c, True),
+    "W9rebuild": lambda c: build_skinning(c, False),
+    "W9replay": lambda c: build_skinning(c, True),
     "W11rebuild": lambda c: build_ode(c, False),
     "W11replay": lambda c: build_ode(c, True),
     "M1rebuild": common.M1_NOT_RUN,

@@ -15,9 +15,9 @@ import time
 import numpy as np
 
 WORKLOADS_JSON = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "workloads.json")
-WORKLOAD_IDS = ("W1", "W2", "W3rows", "W3full", "W4", "W5", "W6", "W6replay",
-                "W7rebuild", "W7replay", "W8rebuild", "W8replay", "W11rebuild", "W11replay",
-                "M1rebuild", "M1replay")
+WORKLOAD_IDS = ("W1", "W2", "W3rows", "W3cols", "W3full", "W4", "W5", "W6", "W6replay",
+                "W7rebuild", "W7replay", "W8rebuild", "W8replay", "W9rebuild", "W9replay",
+                "W11rebuild", "W11replay", "M1rebuild", "M1replay")
 # The ids whose report carries per_iter_us (the result is the list of blocks per iteration).
 PER_ITERATION = ("W6", "W6replay")
 # The ids whose report carries ns_per_op (M1's chain has 3 ops a step).
@@ -120,6 +120,40 @@ def rnn_data(hidden, d_in, steps):
     b = 0.1 * np.cos(0.7 * np.arange(hidden, dtype=np.float64))
     inputs = np.sin(0.5 * np.arange(d_in)[None, :] + 0.1 * np.arange(steps)[:, None])
     return w, u, b, inputs
+
+
+# W9: the bones of the chain, three angles each.
+BONES = 8
+
+
+def skinning_angles():
+    """W9: theta[k] = 0.1 * sin(k + 1), k < 24."""
+    return 0.1 * np.sin(np.arange(3 * BONES, dtype=np.float64) + 1.0)
+
+
+def skinning_vertices(n):
+    """W9: v_i = (sin(0.1 i), cos(0.13 i), sin(0.07 i + 1)), [n, 3]."""
+    i = np.arange(n, dtype=np.float64)
+    return np.stack([np.sin(0.1 * i), np.cos(0.13 * i), np.sin(0.07 * i + 1.0)], axis=1)
+
+
+def skinning_weights(n):
+    """W9: w_ib = exp(-(b - 8i/n)^2) / sum_c exp(-(c - 8i/n)^2), [n, 8] (constants)."""
+    d = np.arange(BONES, dtype=np.float64)[None, :] - 8.0 * np.arange(n, dtype=np.float64)[:, None] / n
+    raw = np.exp(-(d * d))
+    return raw / raw.sum(axis=1, keepdims=True)
+
+
+def rotation(axis, c, s, zero, one):
+    """The right-handed rotation about `axis` (0: x, 1: y, 2: z) with cosine c and sine s, as
+    nested lists [[r00, r01, r02], ...] of the caller's scalars (zero, one: its constants):
+    Rz = [[c, -s, 0], [s, c, 0], [0, 0, 1]], Ry = [[c, 0, s], [0, 1, 0], [-s, 0, c]],
+    Rx = [[1, 0, 0], [0, c, -s], [0, s, c]]."""
+    p, q = (axis + 1) % 3, (axis + 2) % 3
+    m = [[zero] * 3 for _ in range(3)]
+    m[axis][axis] = one
+    m[p][p], m[q][q], m[q][p], m[p][q] = c, c, s, -s
+    return m
 
 
 # W11: the ODE's parameters and initial state.

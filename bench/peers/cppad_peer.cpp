@@ -2,18 +2,21 @@
 // CppAD::Independent / AD<double> / ADFun, then ADFun's Jacobian() or a
 // first-order Reverse() sweep.
 //
-//   cppad_peer --mode {full,smoke} --workload {W6,W6replay,W7rebuild,...,W11replay,M1rebuild,M1replay}
+//   cppad_peer --mode {full,smoke} --workload {W3cols,W6,W6replay,W7rebuild,...,W11replay,M1rebuild,M1replay}
 //              [--workloads-json PATH]   (default: ../../workloads.json beside this binary)
 //
 // Prints one JSON report line (impl "cppad"); a workload it does not run (W1-W5)
-// gets {"skipped": reason}. `rebuild` records a new ADFun in every timed run
+// and W3rows, W3full get {"skipped": reason}. `rebuild` records a new ADFun in every timed run
 // (CppAD's retaping: Independent, the program on AD<double>, the ADFun
 // constructor) and differentiates it; `replay` (and W6replay) records the ADFun
 // once before the timed runs, optimizes it (ADFun::optimize, as CppAD's docs
 // advise for a tape used many times; both reported as record_ms), and only
 // evaluates it in them: Forward(0, x) + Reverse(1, w) for the gradients of W7
 // and W8 and for M1 (bench/c/micro.c's op chain; its report adds ns_per_op),
-// Jacobian(x) for W6 and W11. W6 records a new ADFun every iteration.
+// Jacobian(x) for W6, W9 and W11 (Jacobian() runs forward sweeps when there are no
+// more inputs than outputs: W9's 24 for [3n, 24]). W6 records a new ADFun every
+// iteration. W3cols records the MLP in every timed run, then Forward(0, x) and one
+// Forward(1, 8, ...) with the 8 unit columns as directions.
 // Build: g++ -O2 -std=c++17 -I<prefix>/include cppad_peer.cpp -L<prefix>/lib -lcppad_lib
 
 #include <cppad/cppad.hpp>
@@ -209,6 +212,114 @@ Program ode(const json& config) {
     return {{1.0, 0.1, 2.0, 0.05, 0.3, 0.2, 1.0, 0.0, 0.5, 0.0}, body, derive};
 }
 
+// W9: inputs theta [24], outputs p [3n] (row-major [n, 3]):
+// R_b = Rz(theta[3b]) Ry(theta[3b+1]) Rx(theta[3b+2]), G_b = G_{b-1} R_b,
+// p_i = sum_b w_ib G_b v_i with the vertices v and weights w constants.
+using M3 = std::array<AD, 9>;  // row-major 3x3
+
+// The right-handed rotation about axis (0: x, 1: y, 2: z) by the angle with cosine c
+// and sine s: the plane of the two other axes (p, q), in cyclic order, is rotated.
+M3 rotation(int axis, const AD& c, const AD& s) {
+    int p = (axis + 1) % 3, q = (axis + 2) % 3;
+    M3 m;
+    for (auto& e : m) e = 0.0;
+    m[4 * axis] = 1.0;
+    m[4 * p] = c;
+    m[4 * q] = c;
+    m[3 * q + p] = s;
+    m[3 * p + q] = -s;
+    return m;
+}
+
+M3 matmul3(const M3& a, const M3& b) {
+    M3 r;
+    for (int i = 0; i < 3; ++i)
+        for (int j = 0; j < 3; ++j) r[3 * i + j] = a[3 * i] * b[j] + a[3 * i + 1] * b[3 + j] + a[3 * i + 2] * b[6 + j];
+    return r;
+}
+
+Program skinning(const json& config) {
+    size_t n = config.at("n").get<size_t>();
+    const size_t bones = 8;
+    Vec theta0(3 * bones), v(3 * n), w(n * bones);
+    for (size_t k = 0; k < 3 * bones; ++k) theta0[k] = 0.1 * std::sin(double(k) + 1.0);
+    for (size_t i = 0; i < n; ++i) {
+        double fi = double(i), total = 0.0;
+        v[3 * i] = std::sin(0.1 * fi);
+        v[3 * i + 1] = std::cos(0.13 * fi);
+        v[3 * i + 2] = std::sin(0.07 * fi + 1.0);
+        for (size_t b = 0; b < bones; ++b) {
+            double d = double(b) - 8.0 * fi / double(n);
+            total += w[i * bones + b] = std::exp(-(d * d));
+        }
+        for (size_t b = 0; b < bones; ++b) w[i * bones + b] /= total;
+    }
+    auto body = [=](const ADVec& theta) {
+        std::vector<M3> g(bones);
+        for (size_t b = 0; b < bones; ++b) {
+            M3 r = rotation(2, cos(theta[3 * b]), sin(theta[3 * b]));
+            r = matmul3(r, rotation(1, cos(theta[3 * b + 1]), sin(theta[3 * b + 1])));
+            r = matmul3(r, rotation(0, cos(theta[3 * b + 2]), sin(theta[3 * b + 2])));
+            g[b] = b == 0 ? r : matmul3(g[b - 1], r);
+        }
+        ADVec p(3 * n);
+        for (size_t i = 0; i < n; ++i) {
+            const double* vi = &v[3 * i];
+            for (size_t r = 0; r < 3; ++r) {
+                AD acc = 0.0;
+                for (size_t b = 0; b < bones; ++b)
+                    acc += w[i * bones + b] * (g[b][3 * r] * vi[0] + g[b][3 * r + 1] * vi[1] + g[b][3 * r + 2] * vi[2]);
+                p[3 * i + r] = acc;
+            }
+        }
+        return p;
+    };
+    auto derive = [](Fun& f, const Vec& x, Vec& result) { result = f.Jacobian(x); };
+    return {theta0, body, derive};
+}
+
+// W3cols: the MLP W2 tanh(W1 tanh(W0 x + b0) + b1) + b2 recorded on AD<double>
+// (dense layers written out), then Forward(0, x) and Forward(1, r, dx) with the
+// r = c1 - c0 unit columns as directions: yq[r * i + l] = J[i][c0 + l], row-major [n3, r].
+Timed mlp_cols(const json& config, Vec& result) {
+    auto sizes = config.at("sizes").get<std::vector<size_t>>();
+    auto cols = config.at("cols").get<std::vector<size_t>>();
+    size_t n = sizes[0], r = cols[1] - cols[0];
+    std::vector<Vec> w(3), b(3);
+    for (size_t k = 0; k < 3; ++k) {
+        size_t in = sizes[k], out = sizes[k + 1];
+        w[k].resize(out * in);
+        b[k].resize(out);
+        for (size_t i = 0; i < out; ++i) {
+            for (size_t j = 0; j < in; ++j)
+                w[k][i * in + j] = std::sin(0.37 * i + 0.11 * j + 1.3 * double(k)) / std::sqrt(double(in));
+            b[k][i] = 0.1 * std::cos(0.7 * i + double(k));
+        }
+    }
+    Vec x0(n);
+    for (size_t j = 0; j < n; ++j) x0[j] = std::sin(0.5 * j);
+    Vec dx(n * r, 0.0);
+    for (size_t l = 0; l < r; ++l) dx[r * (cols[0] + l) + l] = 1.0;
+    return [=, &result] {
+        ADVec ax(x0.begin(), x0.end());
+        CppAD::Independent(ax);
+        ADVec h = ax;
+        for (size_t k = 0; k < 3; ++k) {
+            size_t in = sizes[k], out = sizes[k + 1];
+            ADVec z(out);
+            for (size_t i = 0; i < out; ++i) {
+                AD s = b[k][i];
+                for (size_t j = 0; j < in; ++j) s += w[k][i * in + j] * h[j];
+                z[i] = k < 2 ? tanh(s) : s;
+            }
+            h = std::move(z);
+        }
+        Fun f(ax, h);
+        f.Forward(0, x0);
+        result = f.Forward(1, r, dx);
+    };
+}
+
 // M1: bench/c/micro.c's op chain from the one input x = 0.3: steps times
 // y = 0.9 sin(y) + x (three ops a step), output y; result (dy/dx, y), y from
 // Forward(0) and dy/dx from Reverse(1).
@@ -282,13 +393,15 @@ int main(int argc, char** argv) {
     double record_ms = -1;
     bool replay = workload.size() > 6 && workload.compare(workload.size() - 6, 6, "replay") == 0;
     if (workload == "W6" || workload == "W6replay") timed = tiny(config, result, replay, record_ms);
+    else if (workload == "W3cols") timed = mlp_cols(config, result);
+    else if (workload.rfind("W9", 0) == 0) timed = workload_program(skinning(config), result, replay, record_ms);
     else if (workload.rfind("W7", 0) == 0) timed = workload_program(det_minors(config), result, replay, record_ms);
     else if (workload.rfind("W8", 0) == 0) timed = workload_program(rnn(config), result, replay, record_ms);
     else if (workload.rfind("W11", 0) == 0) timed = workload_program(ode(config), result, replay, record_ms);
     else if (workload.rfind("M1", 0) == 0) timed = workload_program(micro(config), result, replay, record_ms);
     else {
         Report line = {{"impl", "cppad"}, {"workload", workload}, {"mode", mode},
-                       {"skipped", "the CppAD peer runs W6-W11 and M1 (the scalar programs) only"}};
+                       {"skipped", "the CppAD peer runs W3cols, W6-W11 and M1 only"}};
         std::printf("%s\n", line.dump().c_str());
         return 0;
     }

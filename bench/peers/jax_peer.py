@@ -1,9 +1,10 @@
 """JAX peer: jax.jit of jax.jacrev / jax.vmap / jax.hessian in float64 on the CPU.
 
     python3 jax_peer.py --mode {full,smoke} --workload {W1,...,W6,W6replay,W7rebuild,...,W11replay}
+W3cols: jit of jvp, vmapped over the 8 unit tangents of the columns (W3rows' vjp, forward).
 W1-W6: the warm-up call compiles; every timed call runs the compiled function on
 the inputs and waits for the result with block_until_ready.
-W7, W8, W11: `rebuild` is eager jax.grad / jax.jacrev without jit (every timed call
+W7, W8, W9, W11: `rebuild` is eager jax.grad / jax.jacrev (W9: jax.jacfwd) without jit (every timed call
 traces and runs the program op by op); `replay` is jax.jit, compiled ahead of time
 (jit(...).lower(...).compile(), reported as record_ms) before the timed calls.
 W8 and W11 replay write their loop as lax.scan / lax.fori_loop, as JAX's docs advise
@@ -55,6 +56,21 @@ def build_mlp_rows(config):
         return j_rows
 
     return timed_call(jax.jit(rows), params, x)
+
+
+def build_mlp_cols(config):
+    """W3cols: columns c0..c1 are the jvp of f pushed forward from those unit tangents only
+    (vmapped), which is what jacfwd does for all columns."""
+    params = jax_params(config["sizes"])
+    x = jnp.asarray(common.input_vector(config["sizes"][0]))
+    c0, c1 = config["cols"]
+
+    def cols(params, x):
+        tangents = jnp.eye(x.shape[0], dtype=x.dtype)[c0:c1]
+        _, j_cols = jax.vmap(lambda t: jax.jvp(lambda v: mlp(params, v), (x,), (t,)))(tangents)
+        return j_cols.T  # [n3, c1 - c0]
+
+    return timed_call(jax.jit(cols), params, x)
 
 
 def build_batched_mlp(config):
@@ -165,6 +181,31 @@ def build_rnn(config, replay):
     return (lambda: jax.block_until_ready(fn(w, u, b, inputs))), {"record_ms": record_ms}
 
 
+def skinning(theta, vertices, weights):
+    """W9: R_b = Rz Ry Rx of bone b's angles, G_b = G_{b-1} R_b, p = sum_b w[:, b] (V G_b^T), [3n]."""
+    c, s = jnp.cos(theta), jnp.sin(theta)
+    g, points = None, 0.0
+    for b in range(common.BONES):
+        rz, ry, rx = (jnp.array(common.rotation(axis, c[3 * b + m], s[3 * b + m], 0.0, 1.0))
+                      for m, axis in enumerate((2, 1, 0)))
+        r = rz @ ry @ rx
+        g = r if g is None else g @ r
+        points = points + weights[:, b:b + 1] * (vertices @ g.T)
+    return points.reshape(-1)
+
+
+def build_skinning(config, replay):
+    """W9: the tall Jacobian [3n, 24] by jacfwd (24 forward sweeps); rebuild eager, replay jit."""
+    n = config["n"]
+    theta = jnp.asarray(common.skinning_angles())
+    vertices, weights = jnp.asarray(common.skinning_vertices(n)), jnp.asarray(common.skinning_weights(n))
+    jac = jax.jacfwd(lambda t: skinning(t, vertices, weights))
+    if not replay:
+        return lambda: jax.block_until_ready(jac(theta))
+    fn, record_ms = compiled(jac, theta)
+    return (lambda: jax.block_until_ready(fn(theta))), {"record_ms": record_ms}
+
+
 def ode_final_loop(p, y0, steps, h):
     """W11 on 0-D arrays, a Python loop of RK4 steps (rebuild)."""
     ps, y = [p[k] for k in range(6)], [y0[k] for k in range(4)]
@@ -194,6 +235,7 @@ WORKLOADS = {
     "W1": build_mlp,
     "W2": build_batched_mlp,
     "W3rows": build_mlp_rows,
+    "W3cols": build_mlp_cols,
     "W3full": build_mlp,
     "W4": build_hessian,
     "W5": build_diag_wide,
@@ -203,6 +245,8 @@ WORKLOADS = {
     "W7replay": lambda c: build_det_minors(c, True),
     "W8rebuild": lambda c: build_rnn(c, False),
     "W8replay": lambda c: build_rnn(c, True),
+    "W9rebuild": lambda c: build_skinning(c, False),
+    "W9replay": lambda c: build_skinning(c, True),
     "W11rebuild": lambda c: build_ode(c, False),
     "W11replay": lambda c: build_ode(c, True),
     "M1rebuild": common.M1_NOT_RUN,

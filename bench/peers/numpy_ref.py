@@ -1,8 +1,8 @@
-"""The no-autodiff reference: every Jacobian / Hessian of W1-W8 and W11 derived by hand,
+"""The no-autodiff reference: every Jacobian / Hessian of W1-W9 and W11 derived by hand,
 and M1's derivative by dual numbers.
 
 Needs nothing but numpy (CI runs it in smoke mode to check libjac's checksums):
-    python3 numpy_ref.py --mode {full,smoke} --workload {W1,...,W6,W6replay,W7rebuild,...,W11replay,M1rebuild,M1replay}
+    python3 numpy_ref.py --mode {full,smoke} --workload {W1,W2,W3rows,W3cols,...,W6,W6replay,W7rebuild,...,W11replay,M1rebuild,M1replay}
 Prints one JSON report line (impl "numpy"). The timed region computes the result
 from the data (weights and inputs are made before it). numpy has no graph, so a
 workload's rebuild and replay variants run the same code.
@@ -36,6 +36,21 @@ def build_mlp(config):
     x = common.input_vector(config["sizes"][0])
     rows = slice(*config.get("rows", [0, config["sizes"][-1]]))
     return lambda: mlp_jacobian_rows(params, x, rows)
+
+
+def build_mlp_cols(config):
+    """W3cols: columns c0..c1 of J = W2 diag(d2) W1 diag(d1) W0, multiplied from the right so
+    that only len(cols) columns are ever formed."""
+    params = common.mlp_params(config["sizes"])
+    (w0, _), (w1, _), (w2, _) = params
+    x = common.input_vector(config["sizes"][0])
+    cols = slice(*config["cols"])
+
+    def timed():
+        d1, d2 = mlp_layer_derivatives(params, x)
+        return w2 @ (d2[:, None] * (w1 @ (d1[:, None] * w0[:, cols])))
+
+    return timed
 
 
 def build_batched_mlp(config):
@@ -122,6 +137,44 @@ def build_rnn(config):
     return timed
 
 
+def build_skinning(config):
+    """W9: p_i = sum_b w_ib G_b v_i is linear in each G_b, so d p_i / d theta_k =
+    sum_b w_ib (dG_b / d theta_k) v_i. For the bone a = k // 3 that owns theta_k,
+    dG_b / d theta_k = G_{a-1} (dR_a / d theta_k) R_{a+1} ... R_b for b >= a (G_{-1} = I) and
+    0 for b < a; dR_a / d theta_{3a} = Rz' Ry Rx, ... with Rz' the derivative of the
+    rotation matrix in its angle. J[3i + r, k] = sum_{b,c} (w_ib v_ic) dG_b[k][r, c]: one matmul."""
+    n, bones = config["n"], common.BONES
+    theta = common.skinning_angles()
+    vertices, weights = common.skinning_vertices(n), common.skinning_weights(n)
+    # The bone's rotations in the order of its angles: Rz(theta[3b]), Ry(theta[3b+1]), Rx(theta[3b+2]).
+    axes = (2, 1, 0)
+
+    def timed():
+        c, s = np.cos(theta), np.sin(theta)
+        factors = [[np.array(common.rotation(axes[m], c[3 * b + m], s[3 * b + m], 0.0, 1.0)) for m in range(3)]
+                   for b in range(bones)]
+        # The derivative of rotation(axis, cos a, sin a) in a: cos -> -sin, sin -> cos, the axis entry -> 0.
+        d_factors = [[np.array(common.rotation(axes[m], -s[3 * b + m], c[3 * b + m], 0.0, 0.0)) for m in range(3)]
+                     for b in range(bones)]
+        local = [f[0] @ f[1] @ f[2] for f in factors]
+        d_local = [[(d if m == 0 else f[0]) @ (d if m == 1 else f[1]) @ (d if m == 2 else f[2])
+                    for m, d in enumerate(df)] for f, df in zip(factors, d_factors)]
+        d_global = np.zeros((3 * bones, bones, 3, 3))  # [k, b, r, c] = dG_b / d theta_k
+        before = np.eye(3)  # G_{a-1}
+        for a in range(bones):
+            for m in range(3):
+                k = 3 * a + m
+                d_global[k, a] = before @ d_local[a][m]
+                for b in range(a + 1, bones):
+                    d_global[k, b] = d_global[k, b - 1] @ local[b]
+            before = before @ local[a]
+        wv = (weights[:, :, None] * vertices[:, None, :]).reshape(n, 3 * bones)  # [i, (b, c)]
+        dg = d_global.transpose(1, 3, 2, 0).reshape(3 * bones, 3 * 3 * bones)  # [(b, c), (r, k)]
+        return (wv @ dg).reshape(3 * n, 3 * bones)
+
+    return timed
+
+
 def build_ode(config):
     """W11: forward sensitivities. RK4 applied to (y, S) with S' = f_y(y) S + [f_p(y) | 0] is
     exactly the derivative of RK4 applied to y (the stages of S use the same stage points),
@@ -172,6 +225,7 @@ WORKLOADS = {
     "W1": build_mlp,
     "W2": build_batched_mlp,
     "W3rows": build_mlp,
+    "W3cols": build_mlp_cols,
     "W3full": build_mlp,
     "W4": build_hessian,
     "W5": build_diag_wide,
@@ -181,6 +235,8 @@ WORKLOADS = {
     "W7replay": build_det_minors,
     "W8rebuild": build_rnn,
     "W8replay": build_rnn,
+    "W9rebuild": build_skinning,
+    "W9replay": build_skinning,
     "W11rebuild": build_ode,
     "W11replay": build_ode,
     "M1rebuild": build_micro,

@@ -1,4 +1,4 @@
-"""Run libjac's benchmark drivers and every peer on W1-W8, W11 and M1 and print one comparison table.
+"""Run libjac's benchmark drivers and every peer on W1-W9, W11 and M1 and print one comparison table.
 
     python3 bench/peers/run.py [--mode full|smoke] [--peers numpy,jax,torch,paddle,casadi,adolc,cppad]
                                [--workloads W1,W2,...] [--skip-install]
@@ -35,9 +35,9 @@ BUILD_DIR = PEERS_DIR / "build"
 RESULTS_DIR = PEERS_DIR / "results"
 REQUIREMENTS = PEERS_DIR / "requirements.txt"
 
-WORKLOAD_IDS = ("W1", "W2", "W3rows", "W3full", "W4", "W5", "W6", "W6replay",
-                "W7rebuild", "W7replay", "W8rebuild", "W8replay", "W11rebuild", "W11replay",
-                "M1rebuild", "M1replay")
+WORKLOAD_IDS = ("W1", "W2", "W3rows", "W3cols", "W3full", "W4", "W5", "W6", "W6replay",
+                "W7rebuild", "W7replay", "W8rebuild", "W8replay", "W9rebuild", "W9replay",
+                "W11rebuild", "W11replay", "M1rebuild", "M1replay")
 # Workloads reported per iteration (µs), not per timed region (ms).
 PER_ITERATION = ("W6", "W6replay")
 # Workloads reported per op (ns), not per timed region (ms).

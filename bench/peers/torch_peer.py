@@ -14,10 +14,13 @@ with two other processes at nice 19 on its cores); the report is the median of t
 timed calls, so it shows the slow calls. The cause is not known.
 M1rebuild (bench/c/micro.c's op chain) is eager autograd on a 0-D leaf; M1replay is
 skipped as W11replay is.
+W3cols: torch.func.jvp vmapped over the 8 unit tangents of the columns (W3rows' vjp,
+forward). W9 (the tall Jacobian [3n, 24]): `rebuild` eager torch.func.jacfwd (24 forward
+tangents, vmapped); `replay` torch.compile of that jacfwd, compiled by its first call.
 """
 
 import torch
-from torch.func import hessian, jacrev, vjp, vmap
+from torch.func import hessian, jacfwd, jacrev, jvp, vjp, vmap
 
 import common
 
@@ -49,6 +52,21 @@ def build_mlp_rows(config):
         y, pullback = vjp(lambda v: mlp(params, v), x)
         (rows,) = vmap(pullback)(torch.eye(y.shape[0], dtype=y.dtype)[r0:r1])
         return rows
+
+    return timed
+
+
+def build_mlp_cols(config):
+    """W3cols: torch.func has no lazy Jacobian, so columns c0..c1 are the jvp pushed forward
+    from those unit tangents only (vmapped), which is what jacfwd does for all columns."""
+    params = torch_params(config["sizes"])
+    x = torch.from_numpy(common.input_vector(config["sizes"][0]))
+    c0, c1 = config["cols"]
+
+    def timed():
+        tangents = torch.eye(x.shape[0], dtype=x.dtype)[c0:c1]
+        _, cols = vmap(lambda t: jvp(lambda v: mlp(params, v), (x,), (t,)))(tangents)
+        return cols.T  # [n3, c1 - c0]
 
     return timed
 
@@ -169,6 +187,37 @@ def build_ode(config):
     return lambda: jac(p, y0)
 
 
+def matrix(rows):
+    """A 3x3 tensor from nested lists of 0-D tensors and Python floats."""
+    return torch.stack([torch.stack([e if torch.is_tensor(e) else torch.tensor(e, dtype=torch.float64) for e in row])
+                        for row in rows])
+
+
+def skinning(theta, vertices, weights):
+    """W9: R_b = Rz Ry Rx of bone b's angles, G_b = G_{b-1} R_b, p = sum_b w[:, b] (V G_b^T), [3n]."""
+    c, s = torch.cos(theta), torch.sin(theta)
+    g, points = None, 0.0
+    for b in range(common.BONES):
+        rz, ry, rx = (matrix(common.rotation(axis, c[3 * b + m], s[3 * b + m], 0.0, 1.0))
+                      for m, axis in enumerate((2, 1, 0)))
+        r = rz @ ry @ rx
+        g = r if g is None else g @ r
+        points = points + weights[:, b:b + 1] * (vertices @ g.T)
+    return points.reshape(-1)
+
+
+def build_skinning(config, replay):
+    n = config["n"]
+    theta = torch.from_numpy(common.skinning_angles())
+    vertices = torch.from_numpy(common.skinning_vertices(n))
+    weights = torch.from_numpy(common.skinning_weights(n))
+    jac = jacfwd(lambda t: skinning(t, vertices, weights))
+    if not replay:
+        return lambda: jac(theta)
+    fn, record_ms = compiled(jac, theta)
+    return (lambda: fn(theta)), {"record_ms": record_ms}
+
+
 def build_micro(config):
     """M1rebuild: the op chain on a 0-D leaf, recorded by autograd, then one backward pass."""
     steps = config["steps"]
@@ -198,6 +247,7 @@ WORKLOADS = {
     "W1": build_mlp,
     "W2": build_batched_mlp,
     "W3rows": build_mlp_rows,
+    "W3cols": build_mlp_cols,
     "W3full": build_mlp,
     "W4": build_hessian,
     "W5": build_diag_wide,
@@ -207,6 +257,8 @@ WORKLOADS = {
     "W7replay": SKIPPED["W7replay"],
     "W8rebuild": build_rnn,
     "W8replay": build_rnn_replay,
+    "W9rebuild": lambda c: build_skinning(c, False),
+    "W9replay": lambda c: build_skinning(c, True),
     "W11rebuild": build_ode,
     "W11replay": SKIPPED["W11replay"],
     "M1rebuild": build_micro,

@@ -130,6 +130,41 @@ pub const ODE_Y0: [f64; 4] = [1.0, 0.0, 0.5, 0.0];
 /// M1: the leaf `x` of the op chain.
 pub const MICRO_X: f64 = 0.3;
 
+/// W9: the bones of the chain (three angles each).
+pub const BONES: usize = 8;
+
+/// W9: the 24 angles, `theta[k] = 0.1 sin(k + 1)`.
+pub fn skinning_angles() -> Vec<f64> {
+    (0..3 * BONES)
+        .map(|k| 0.1 * (k as f64 + 1.0).sin())
+        .collect()
+}
+
+/// W9: the vertices `v_i = (sin(0.1 i), cos(0.13 i), sin(0.07 i + 1))`, `[n, 3]` row-major.
+pub fn skinning_vertices(n: usize) -> Vec<f64> {
+    (0..n)
+        .flat_map(|i| {
+            let i = i as f64;
+            [(0.1 * i).sin(), (0.13 * i).cos(), (0.07 * i + 1.0).sin()]
+        })
+        .collect()
+}
+
+/// W9: the weights `w_ib = exp(-(b - 8i/n)^2) / sum_c exp(-(c - 8i/n)^2)`, one
+/// column per bone: `BONES` columns of `n` (column `b` is `w[:, b]`).
+pub fn skinning_weights(n: usize) -> Vec<Vec<f64>> {
+    let raw = |i: usize, b: usize| {
+        let d = b as f64 - 8.0 * i as f64 / n as f64;
+        (-(d * d)).exp()
+    };
+    let totals: Vec<f64> = (0..n)
+        .map(|i| (0..BONES).map(|c| raw(i, c)).sum())
+        .collect();
+    (0..BONES)
+        .map(|b| (0..n).map(|i| raw(i, b) / totals[i]).collect())
+        .collect()
+}
+
 /// The process's peak resident set, in kB (VmHWM).
 pub fn peak_rss_kb() -> u64 {
     std::fs::read_to_string("/proc/self/status")

@@ -1,9 +1,9 @@
 //! `jac-bench --mode {full,smoke} --workload WID [--runs N]`: runs one
-//! workload of `bench/workloads.json` (W1, W2, W3rows, W3full, W4, W5, W6,
-//! W6replay, W7rebuild, W7replay, W8rebuild, W8replay, W11rebuild, W11replay,
-//! M1rebuild, M1replay) through libjac's Rust API and prints one JSON line
-//! (median/min/max ms, peak RSS, checksums), the format every peer of
-//! `bench/peers/run.py` prints.
+//! workload of `bench/workloads.json` (W1, W2, W3rows, W3cols, W3full, W4,
+//! W5, W6, W6replay, W7rebuild, W7replay, W8rebuild, W8replay, W9rebuild,
+//! W9replay, W11rebuild, W11replay, M1rebuild, M1replay) through libjac's
+//! Rust API and prints one JSON line (median/min/max ms, peak RSS,
+//! checksums), the format every peer of `bench/peers/run.py` prints.
 //!
 //! The timed region builds the graph from the inputs (the input leaves, every
 //! op, the Jacobian or Hessian object) and reads the requested part into a
@@ -17,8 +17,8 @@ use std::time::Instant;
 
 use jac_core::index::Index;
 use jac_core::{
-    Error, Function, Tensor, add, grad, hessian, jacobian, matmul, mul, neg, reshape, scale, sin,
-    slice, softplus, stack, sub, sum, tanh,
+    Error, Function, Tensor, add, cos, grad, hessian, jacobian, matmul, mul, neg, reshape, scale,
+    sin, slice, softplus, stack, sub, sum, tanh, transpose,
 };
 use serde_json::Value;
 
@@ -160,6 +160,8 @@ fn build(workload: &str, config: &Value) -> Result<(Task, Option<f64>)> {
         "W7replay" => return replayed(&|| det_minors_replay(get("l"))),
         "W8rebuild" => return Ok((rnn_rebuild(rnn_sizes()), None)),
         "W8replay" => return replayed(&|| rnn_replay(rnn_sizes())),
+        "W9rebuild" => return Ok((skinning_rebuild(get("n")), None)),
+        "W9replay" => return replayed(&|| skinning_replay(get("n"))),
         "W11rebuild" => return Ok((ode_rebuild(ode()), None)),
         "W11replay" => return replayed(&|| ode_replay(ode())),
         "M1rebuild" => return Ok((micro_rebuild(get("steps")), None)),
@@ -172,6 +174,11 @@ fn build(workload: &str, config: &Value) -> Result<(Task, Option<f64>)> {
             let rows = config["rows"].as_array().cloned().unwrap_or_default();
             let (a, b) = (rows[0].as_i64().unwrap_or(0), rows[1].as_i64().unwrap_or(0));
             mlp_jacobian(sizes(config), Some(vec![Index::range(a, b), Index::All]))
+        }
+        "W3cols" => {
+            let cols = config["cols"].as_array().cloned().unwrap_or_default();
+            let (a, b) = (cols[0].as_i64().unwrap_or(0), cols[1].as_i64().unwrap_or(0));
+            mlp_jacobian(sizes(config), Some(vec![Index::All, Index::range(a, b)]))
         }
         "W3full" => mlp_jacobian(sizes(config), None),
         "W2" => batched_mlp(get("batch"), sizes(config)),
@@ -209,7 +216,8 @@ fn read(j: &jac_core::Jacobian, index: &[Index]) -> Result<Output> {
     Ok(j.read(0, 0, index)?.into_raw_vec_and_offset().0)
 }
 
-/// W1 / W3: the MLP's Jacobian, whole or the rows of `index`.
+/// W1 / W3: the MLP's Jacobian, whole or the part `index` selects (W3rows:
+/// rows, W3cols: columns).
 fn mlp_jacobian(sizes: Vec<usize>, index: Option<Vec<Index>>) -> Task {
     let layers = data::mlp_layers(&sizes, false);
     let x0 = data::input(sizes[0]);
@@ -425,6 +433,100 @@ fn rnn_replay((hidden, d_in, steps): (usize, usize, usize)) -> Result<Task> {
         gw.extend_from_slice(&gb);
         Ok(gw)
     }))
+}
+
+/// W9's constant data as tensors: the vertices `V` [n, 3] and each bone's
+/// weight column `w[:, b]` as [n, 1].
+struct Skin {
+    vertices: Tensor,
+    weights: Vec<Tensor>,
+}
+
+fn skin_data(n: usize) -> Result<Skin> {
+    Ok(Skin {
+        vertices: Tensor::from_vec(data::skinning_vertices(n), &[n, 3], false)?,
+        weights: data::skinning_weights(n)
+            .into_iter()
+            .map(|w| Tensor::from_vec(w, &[n, 1], false))
+            .collect::<Result<_>>()?,
+    })
+}
+
+/// The right-handed rotations about `axis` (0: x, 1: y, 2: z) by the 8
+/// angles `theta[offset], theta[offset + 3], ...`, as one [8, 3, 3] tensor
+/// `E + cos(a) C + sin(a) S` with constant [3, 3] matrices: `E` keeps the
+/// axis, `C` and `S` rotate the plane of the two others `(p, q)` (cyclic
+/// order: `R[p][p] = R[q][q] = cos`, `R[q][p] = sin`, `R[p][q] = -sin`).
+fn rotations(theta: &Tensor, offset: i64, axis: usize) -> Result<Tensor> {
+    let (p, q) = ((axis + 1) % 3, (axis + 2) % 3);
+    let constant = |entries: &[(usize, usize, f64)]| {
+        let mut m = vec![0.0; 9];
+        for &(r, c, v) in entries {
+            m[3 * r + c] = v;
+        }
+        Tensor::from_vec(m, &[3, 3], false)
+    };
+    let e = constant(&[(axis, axis, 1.0)])?;
+    let c = constant(&[(p, p, 1.0), (q, q, 1.0)])?;
+    let s = constant(&[(q, p, 1.0), (p, q, -1.0)])?;
+    let angles = reshape(&slice(theta, 0, Some(offset), None, 3)?, &[8, 1, 1])?;
+    let cosines = mul(&cos(&angles)?, &c)?;
+    let sines = mul(&sin(&angles)?, &s)?;
+    add(&add(&cosines, &sines)?, &e)
+}
+
+/// W9's program from the leaf `theta` [24]: `R_b = Rz Ry Rx` for all bones
+/// at once (batched matmuls), `G_b = G_{b-1} R_b`, then
+/// `P = sum_b w[:, b] * (V @ G_b^T)` [n, 3], flattened to [3n]: a graph of
+/// about a hundred ops, whatever n.
+fn skinning(theta: &Tensor, skin: &Skin) -> Result<Tensor> {
+    let local = matmul(
+        &matmul(&rotations(theta, 0, 2)?, &rotations(theta, 1, 1)?)?,
+        &rotations(theta, 2, 0)?,
+    )?;
+    let mut global: Option<Tensor> = None;
+    let mut points: Option<Tensor> = None;
+    for (b, w) in skin.weights.iter().enumerate() {
+        let b = b as i64;
+        let r = reshape(&slice(&local, 0, Some(b), Some(b + 1), 1)?, &[3, 3])?;
+        let g = match &global {
+            None => r,
+            Some(g) => matmul(g, &r)?,
+        };
+        let term = mul(w, &matmul(&skin.vertices, &transpose(&g, &[1, 0])?)?)?;
+        points = Some(match points {
+            None => term,
+            Some(p) => add(&p, &term)?,
+        });
+        global = Some(g);
+    }
+    let points =
+        points.ok_or_else(|| Error::new(jac_core::ErrorKind::InvalidArgument, "W9: no bones"))?;
+    let n = points.shape()[0] as isize;
+    reshape(&points, &[3 * n])
+}
+
+/// W9rebuild: the graph built anew, its lazy Jacobian [3n, 24] read in full.
+fn skinning_rebuild(n: usize) -> Task {
+    let skin = skin_data(n);
+    let theta0 = data::skinning_angles();
+    Box::new(move || {
+        let skin = skin.as_ref().map_err(Clone::clone)?;
+        let theta = Tensor::from_vec(theta0.clone(), &[theta0.len()], true)?;
+        let y = skinning(&theta, skin)?;
+        read(&jacobian(&y, &[theta], None)?, &[])
+    })
+}
+
+/// W9replay: recorded once; the timed region is the Function's lazy
+/// Jacobian at the angles, read in full.
+fn skinning_replay(n: usize) -> Result<Task> {
+    let skin = skin_data(n)?;
+    let theta0 = data::skinning_angles();
+    let theta = Tensor::from_vec(theta0.clone(), &[theta0.len()], true)?;
+    let y = skinning(&theta, &skin)?;
+    let f = Function::new(&[theta], &[y])?;
+    Ok(Box::new(move || read(&f.jacobian(&[&theta0], None)?, &[])))
 }
 
 /// W11's right-hand side on 0-D tensors, as every peer writes it:
