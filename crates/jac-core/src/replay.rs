@@ -442,7 +442,12 @@ impl Workspace {
                                 out.shape()
                             )));
                         }
-                        out.assign(&value);
+                        // An empty output has nothing to copy; assigning it
+                        // lane by lane would walk every lane of a huge empty
+                        // shape.
+                        if !value.is_empty() {
+                            out.assign(&value);
+                        }
                         Ok(())
                     }
                 }
@@ -596,6 +601,9 @@ impl Workspace {
                     }
                     if let Some(Some(grad)) = rule_grads.as_ref().and_then(|gs| gs.get(n)) {
                         let grad = sum_to(grad.clone(), lead, &acc.shape()[lead..])?;
+                        if acc.is_empty() {
+                            continue;
+                        }
                         Zip::from(&mut acc)
                             .and(grad.value())
                             .for_each(|a, &v| *a += v);

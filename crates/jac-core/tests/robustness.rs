@@ -534,3 +534,36 @@ fn read_and_read_into_agree_on_every_index() {
     }
     assert!(reads > 600, "only {reads} reads compared");
 }
+
+/// The fuzzer's 10 M run found a recorded program whose replay hung: the
+/// max of an empty `[2, 1, 1, 2^40, 0]` tensor, copied into its planned
+/// buffer lane by lane (2^41 empty lanes). Replays of empty results copy
+/// nothing now; eval, vjp, jvp and a Jacobian read are immediate.
+#[test]
+fn replays_of_empty_results_with_huge_dims_are_immediate() {
+    let x = empty(&[2, 1, 1, 1 << 40, 0]);
+    let m = max(&jac_core::add(&x, &x).unwrap(), 2, true).unwrap();
+    let c = Tensor::from_vec(vec![1.5], &[], true).unwrap();
+    let f = jac_core::Function::new(
+        std::slice::from_ref(&x),
+        &[x.clone(), x.clone(), c, m],
+    )
+    .unwrap();
+    let mut outs = [vec![], vec![], vec![0.0], vec![]];
+    let mut bufs: Vec<&mut [f64]> = outs.iter_mut().map(Vec::as_mut_slice).collect();
+    f.eval_into(&[&[]], &mut bufs).unwrap();
+    f.jvp_into(&[&[]], &[&[]], &mut bufs).unwrap();
+    assert_eq!(outs[2], vec![0.0], "a constant's tangent");
+    f.eval_into(
+        &[&[]],
+        &mut outs.iter_mut().map(Vec::as_mut_slice).collect::<Vec<_>>(),
+    )
+    .unwrap();
+    assert_eq!(outs[2], vec![1.5]);
+    let mut g: Vec<f64> = vec![];
+    f.vjp_into(&[&[]], None, &mut [g.as_mut_slice()]).unwrap();
+    let j = f.jacobian(&[&[]], None);
+    // Ranks above 1 are not a Jacobian's (Paddle's rule); the error is
+    // immediate too.
+    assert_eq!(j.unwrap_err().kind(), ErrorKind::Shape);
+}
