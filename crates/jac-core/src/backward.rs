@@ -62,7 +62,7 @@ pub fn grad(
     sweep(ys, xs, seeds, 0, create_graph)
 }
 
-fn check_xs(xs: &[Tensor]) -> Result<()> {
+pub(crate) fn check_xs(xs: &[Tensor]) -> Result<()> {
     for (j, x) in xs.iter().enumerate() {
         if !x.requires_grad() {
             return Err(Error::not_differentiable(format!(
@@ -116,24 +116,61 @@ pub fn grad_stacked(
 /// Checks one cotangent per y, each `L ++ y.shape` with the same `L` of
 /// `lead` axes.
 fn check_cotangents(ys: &[Tensor], gs: &[Tensor], lead: usize) -> Result<()> {
-    if gs.len() != ys.len() {
+    check_stacked(gs, ys, lead, &COTANGENTS)
+}
+
+/// The names the messages of [`check_stacked`] use for one kind of seed.
+pub(crate) struct SeedNames {
+    /// The seeds' argument (`grad_ys`) and the tensors' (`ys`).
+    pub(crate) seeds: &'static str,
+    pub(crate) of: &'static str,
+    /// One seed and one tensor (`cotangent`, `y`).
+    pub(crate) seed: &'static str,
+    pub(crate) one: &'static str,
+}
+
+const COTANGENTS: SeedNames = SeedNames {
+    seeds: "grad_ys",
+    of: "ys",
+    seed: "cotangent",
+    one: "y",
+};
+
+/// Checks one seed per tensor of `of` (a cotangent per y, a tangent per x),
+/// each `L ++ shape` of its tensor with the same `L` of `lead` axes.
+///
+/// Errors: `InvalidArgument` for a count that differs, `Shape` for a seed
+/// of another shape or another `L` than the first's.
+pub(crate) fn check_stacked(
+    seeds: &[Tensor],
+    of: &[Tensor],
+    lead: usize,
+    names: &SeedNames,
+) -> Result<()> {
+    let SeedNames {
+        seeds: arg,
+        of: of_arg,
+        seed,
+        one,
+    } = *names;
+    if seeds.len() != of.len() {
         return Err(Error::invalid(format!(
-            "grad_ys: expected one cotangent per y ({}), got {}",
-            ys.len(),
-            gs.len()
+            "{arg}: expected one {seed} per {one} ({}), got {}",
+            of.len(),
+            seeds.len()
         )));
     }
     let mut stacked: Option<&[usize]> = None;
-    for (i, (y, g)) in ys.iter().zip(gs).enumerate() {
-        let fits = g.ndim() == y.ndim() + lead && &g.shape()[lead..] == y.shape();
+    for (i, (t, g)) in of.iter().zip(seeds).enumerate() {
+        let fits = g.ndim() == t.ndim() + lead && &g.shape()[lead..] == t.shape();
         if !fits {
             let expected = if lead == 0 {
-                fmt_shape(y.shape())
+                fmt_shape(t.shape())
             } else {
-                format!("[k, ..{}]", fmt_shape(y.shape()))
+                format!("[k, ..{}]", fmt_shape(t.shape()))
             };
             return Err(Error::shape(format!(
-                "grad_ys[{i}]: expected shape {expected} to match ys[{i}], got {}",
+                "{arg}[{i}]: expected shape {expected} to match {of_arg}[{i}], got {}",
                 fmt_shape(g.shape())
             )));
         }
@@ -141,7 +178,7 @@ fn check_cotangents(ys: &[Tensor], gs: &[Tensor], lead: usize) -> Result<()> {
         match stacked {
             Some(first) if first != l => {
                 return Err(Error::shape(format!(
-                    "grad_ys[{i}]: stacks {} cotangents, grad_ys[0] stacks {}",
+                    "{arg}[{i}]: stacks {} {seed}s, {arg}[0] stacks {}",
                     fmt_shape(l),
                     fmt_shape(first)
                 )));

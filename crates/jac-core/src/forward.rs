@@ -7,6 +7,7 @@
 //! output is broadcast to its node's shape here, in one place, and each
 //! tangent is dropped as soon as its last consumer has run.
 
+use crate::backward::{SeedNames, check_stacked, check_xs};
 use crate::error::{Error, Result, fmt_shape};
 use crate::graph::{GradMode, OUTSIDE, Subgraph};
 use crate::ops::{JvpContext, add, broadcast_to};
@@ -85,46 +86,17 @@ pub fn jvp_stacked(
     sweep(ys, xs, tangents, &lead_shape, create_graph)
 }
 
-/// One tangent per x, each `L ++ x.shape` with the same `L` of `lead` axes.
+/// One tangent per x, each `L ++ x.shape` with the same `L` of `lead`
+/// axes, and every x differentiable.
 fn check_tangents(xs: &[Tensor], tangents: &[Tensor], lead: usize) -> Result<()> {
-    if tangents.len() != xs.len() {
-        return Err(Error::invalid(format!(
-            "tangents: expected one tangent per x ({}), got {}",
-            xs.len(),
-            tangents.len()
-        )));
-    }
-    for (j, x) in xs.iter().enumerate() {
-        if !x.requires_grad() {
-            return Err(Error::not_differentiable(format!(
-                "xs[{j}]: expected a tensor that requires grad, got a constant of shape {}",
-                fmt_shape(x.shape())
-            )));
-        }
-    }
-    let first_lead = tangents.first().map(|t| &t.shape()[..lead.min(t.ndim())]);
-    for (j, (x, t)) in xs.iter().zip(tangents).enumerate() {
-        let fits = t.ndim() == x.ndim() + lead && &t.shape()[lead..] == x.shape();
-        if !fits {
-            let expected = if lead == 0 {
-                fmt_shape(x.shape())
-            } else {
-                format!("[k, ..{}]", fmt_shape(x.shape()))
-            };
-            return Err(Error::shape(format!(
-                "tangents[{j}]: expected shape {expected} to match xs[{j}], got {}",
-                fmt_shape(t.shape())
-            )));
-        }
-        if first_lead.is_some_and(|l| l != &t.shape()[..lead]) {
-            return Err(Error::shape(format!(
-                "tangents[{j}]: stacks {} tangents, tangents[0] stacks {}",
-                fmt_shape(&t.shape()[..lead]),
-                fmt_shape(first_lead.unwrap_or(&[]))
-            )));
-        }
-    }
-    Ok(())
+    const TANGENTS: SeedNames = SeedNames {
+        seeds: "tangents",
+        of: "xs",
+        seed: "tangent",
+        one: "x",
+    };
+    check_stacked(tangents, xs, lead, &TANGENTS)?;
+    check_xs(xs)
 }
 
 /// The sweep behind [`jvp`] and [`jvp_stacked`]: `tangents[j]` is

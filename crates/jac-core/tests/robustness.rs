@@ -544,11 +544,8 @@ fn replays_of_empty_results_with_huge_dims_are_immediate() {
     let x = empty(&[2, 1, 1, 1 << 40, 0]);
     let m = max(&jac_core::add(&x, &x).unwrap(), 2, true).unwrap();
     let c = Tensor::from_vec(vec![1.5], &[], true).unwrap();
-    let f = jac_core::Function::new(
-        std::slice::from_ref(&x),
-        &[x.clone(), x.clone(), c, m],
-    )
-    .unwrap();
+    let f =
+        jac_core::Function::new(std::slice::from_ref(&x), &[x.clone(), x.clone(), c, m]).unwrap();
     let mut outs = [vec![], vec![], vec![0.0], vec![]];
     let mut bufs: Vec<&mut [f64]> = outs.iter_mut().map(Vec::as_mut_slice).collect();
     f.eval_into(&[&[]], &mut bufs).unwrap();
