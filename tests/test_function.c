@@ -393,7 +393,37 @@ static void handle_types(void) {
     jt_cleanup();
 }
 
+/* Found by the fuzzer's long run: the replay of the max of an empty
+ * [2, 1, 1, 2^40, 0] tensor copied its result lane by lane (2^41 empty
+ * lanes) and never returned. */
+static void empty_results_with_huge_dims_replay_at_once(void) {
+    const double none[1] = {0}, one[1] = {1.75};
+    JacTensor *x = NULL, *c = NULL;
+    REQUIRE_OK(jac_tensor_new(none, 0, DIMS(2, 1, 1, 1099511627776LL, 0), true, &x));
+    jt_keep(x);
+    REQUIRE_OK(jac_tensor_new(one, 1, NODIMS, true, &c));
+    jt_keep(c);
+    JacTensor *m = NULL;
+    REQUIRE_OK(jac_max(B(jac_add, x, x), 2, true, &m));
+    jt_keep(m);
+    const JacTensor *ins[] = {x}, *outs[] = {x, x, c, m};
+    JacFunction *f = NULL;
+    REQUIRE_OK(jac_function_new(ins, 1, outs, 4, &f));
+    const double *in[] = {none};
+    const size_t in_lens[] = {0}, out_lens[] = {0, 0, 1, 0};
+    double o0[1], o1[1], o2[1] = {0}, o3[1];
+    double *out[] = {o0, o1, o2, o3};
+    CHECK_OK(jac_function_eval(f, in, in_lens, out, out_lens));
+    CHECK(o2[0] == 1.75);
+    double g[1];
+    double *grads[] = {g};
+    CHECK_OK(jac_function_vjp(f, in, in_lens, NULL, NULL, grads, in_lens));
+    jac_function_free(f);
+    jt_cleanup();
+}
+
 int main(void) {
+    empty_results_with_huge_dims_replay_at_once();
     jvps_and_hvps_at_new_points();
     eval_at_new_points();
     jacobians_and_hessians_at_new_points();
