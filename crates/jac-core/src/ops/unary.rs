@@ -251,9 +251,9 @@ pub(crate) fn erf_value(x: f64) -> f64 {
         let mut terms = [0.0f64; 48];
         let mut count = 0;
         let mut power = a;
-        for n in 0..terms.len() {
+        for (n, slot) in terms.iter_mut().enumerate() {
             let term = power / (2 * n + 1) as f64;
-            terms[n] = term;
+            *slot = term;
             count = n + 1;
             if term.abs() < 1e-18 * a {
                 break;
