@@ -166,7 +166,8 @@ fn erf_is_within_two_ulps_of_a_40_digit_reference_and_odd() {
 fn comparisons_give_masks_that_require_no_grad() {
     let a = tensor(&[1.0, 2.0, 3.0, f64::NAN], &[4], true);
     let b = Tensor::scalar(2.0);
-    let cases: [(fn(&Tensor, &Tensor) -> jac_core::Result<Tensor>, [f64; 4]); 5] = [
+    type Comparison = fn(&Tensor, &Tensor) -> jac_core::Result<Tensor>;
+    let cases: [(Comparison, [f64; 4]); 5] = [
         (less, [1.0, 0.0, 0.0, 0.0]),
         (less_equal, [1.0, 1.0, 0.0, 0.0]),
         (greater, [0.0, 0.0, 1.0, 0.0]),
