@@ -38,7 +38,7 @@ macro_rules! comparison {
                 $name
             }
 
-            fn differentiable(&self) -> bool {
+            fn differentiable(&self, _input: usize) -> bool {
                 false
             }
 

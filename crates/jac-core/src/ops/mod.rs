@@ -60,10 +60,12 @@ pub(crate) trait Op: Send + Sync + fmt::Debug {
     /// the same statement of their derivative as their VJP.
     fn jvp(&self, cx: &JvpContext<'_>, tangents: &[Option<Tensor>]) -> Result<Tensor>;
 
-    /// Whether derivatives flow through the op at all. A comparison's mask
-    /// is piecewise constant: its result never requires grad, though a
-    /// recorded program still recomputes it from the inputs.
-    fn differentiable(&self) -> bool {
+    /// Whether derivatives flow from the output to operand `input`: the
+    /// output requires grad when such an operand does. A comparison is
+    /// piecewise constant (its result never requires grad, though a
+    /// recorded program still recomputes it), and `where` passes nothing
+    /// to its mask.
+    fn differentiable(&self, _input: usize) -> bool {
         true
     }
 
