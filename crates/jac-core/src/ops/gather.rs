@@ -204,10 +204,7 @@ impl Op for Gather {
 
     /// The same rows of the tangent (gather is linear).
     fn jvp(&self, cx: &JvpContext<'_>, t: &[Option<Tensor>]) -> Result<Tensor> {
-        gather_rows(
-            &cx.tangent_or_zeros(0, &t[0])?,
-            &self.at.shifted(cx.lead()),
-        )
+        gather_rows(&cx.tangent_or_zeros(0, &t[0])?, &self.at.shifted(cx.lead()))
     }
 
     fn forward_into(
@@ -312,10 +309,7 @@ impl Op for ScatterAdd {
 
     /// The tangent scattered the same way (scatter_add is linear).
     fn jvp(&self, cx: &JvpContext<'_>, t: &[Option<Tensor>]) -> Result<Tensor> {
-        scatter_rows(
-            &cx.tangent_or_zeros(0, &t[0])?,
-            &self.at.shifted(cx.lead()),
-        )
+        scatter_rows(&cx.tangent_or_zeros(0, &t[0])?, &self.at.shifted(cx.lead()))
     }
 
     fn forward_into(
