@@ -21,6 +21,8 @@
 pub mod binary;
 pub mod compare;
 mod elementwise;
+// Private: a public module would share its name with `gather` itself.
+mod gather;
 pub mod linalg;
 pub mod reduce;
 pub mod select;
@@ -406,6 +408,7 @@ pub(crate) fn finite(value: f64, arg: &str) -> Result<f64> {
 
 pub use binary::{add, atan2, div, maximum, minimum, mul, pow, sub};
 pub use compare::{equal, greater, greater_equal, less, less_equal};
+pub use gather::{cumsum, gather, scatter_add};
 pub use linalg::matmul;
 pub use reduce::{max, mean, sum};
 pub use select::where_;
