@@ -64,4 +64,5 @@ pub use ops::{
     pow_scalar, relu, reshape, scale, sigmoid, sin, slice, softplus, sqrt, square, stack, sub, sum,
     tan, tanh, transpose, where_,
 };
+pub use ops::{log_softmax, logsumexp, min, softmax};
 pub use tensor::Tensor;
