@@ -955,7 +955,7 @@ struct OutBuffers {
 ///
 /// Recording captures every other tensor the outputs depend on as a
 /// constant with its current value; shapes are fixed. Replay is exact for
-/// what libjac records: relu, abs and max take their branch from the new
+/// what libjac records: relu, abs, max and min take their branch from the new
 /// inputs. What the host decided in C++ from values it read (which op to
 /// call, a mask it built for `where`) is not recorded and stays as it was.
 ///
