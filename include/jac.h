@@ -166,7 +166,7 @@ typedef int32_t JacMode;
  * it. Every call checks the handle's type tag, as for `JacTensor`.
  *
  * Replay is exact for what libjac records: ops whose derivative depends on
- * values (relu, abs, max) take their branch from the new inputs. What the
+ * values (relu, abs, max, min) take their branch from the new inputs. What the
  * host decided in C from values it read (which op to call, a mask it built
  * for `jac_where`) is not recorded: it stays as it was when recording.
  */
@@ -924,6 +924,62 @@ JacStatus jac_mean(const JacTensor *a, const int64_t *axes, size_t n_axes, bool 
  * `a` is NULL or a live handle; `out` is NULL or valid for one write.
  */
 JacStatus jac_max(const JacTensor *a, int64_t axis, bool keepdim, JacTensor **out);
+
+/**
+ * The minimum of `a` along `axis` (negative counts from the end); with
+ * `keepdim` the axis stays as 1. The gradient flows to the first minimal
+ * element of each lane (a NaN counts as the minimum, as in numpy), and a
+ * tangent is taken at that element. `*out` receives a new handle.
+ *
+ * Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a` or `out`, `JAC_ERR_INDEX`
+ * for an axis out of range (any axis of a 0-D tensor), `JAC_ERR_SHAPE` for
+ * an empty axis.
+ *
+ * # Safety
+ * `a` is NULL or a live handle; `out` is NULL or valid for one write.
+ */
+JacStatus jac_min(const JacTensor *a, int64_t axis, bool keepdim, JacTensor **out);
+
+/**
+ * `log(sum(exp(a)))` over the `n_axes` axes in `axes`, with the arguments
+ * and statuses of `jac_sum` (`n_axes` 0 reduces every axis; `axes` may
+ * then be NULL). Computed as `m + log(sum(exp(a - m)))` with `m` the
+ * maximum of each reduced block, so large entries do not overflow; a block
+ * of only `-INFINITY` (or an empty one) gives `-INFINITY`, one holding
+ * `+INFINITY` gives `+INFINITY`. The gradient is `g * exp(a - y)`, the
+ * softmax over the axes (NaN where `y` is `-INFINITY`).
+ *
+ * # Safety
+ * As `jac_sum`.
+ */
+JacStatus jac_logsumexp(const JacTensor *a, const int64_t *axes, size_t n_axes, bool keepdim, JacTensor **out);
+
+/**
+ * The softmax of `a` along `axis` (negative counts from the end):
+ * `exp(a - m) / sum(exp(a - m))` with `m` the maximum of each lane, so
+ * large entries do not overflow. `-INFINITY` entries get 0; a lane of only
+ * `-INFINITY`, or one holding `+INFINITY`, gives NaN. `*out` receives a
+ * new handle.
+ *
+ * Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a` or `out`, `JAC_ERR_INDEX`
+ * for an axis out of range (any axis of a 0-D tensor).
+ *
+ * # Safety
+ * `a` is NULL or a live handle; `out` is NULL or valid for one write.
+ */
+JacStatus jac_softmax(const JacTensor *a, int64_t axis, JacTensor **out);
+
+/**
+ * The log-softmax of `a` along `axis`: `a - m - log(sum(exp(a - m)))`
+ * with `m` the maximum of each lane, so large entries neither overflow nor
+ * lose precision. `-INFINITY` entries stay `-INFINITY`; a lane of only
+ * `-INFINITY`, or one holding `+INFINITY`, gives NaN. Arguments and
+ * statuses as `jac_softmax`.
+ *
+ * # Safety
+ * As `jac_softmax`.
+ */
+JacStatus jac_log_softmax(const JacTensor *a, int64_t axis, JacTensor **out);
 
 /**
  * `a` with the `ndim` dims of `shape` (row-major; the same number of

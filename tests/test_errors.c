@@ -320,8 +320,8 @@ static void reductions(void) {
     const struct {
         const char *name;
         JacStatus (*f)(const JacTensor *, const int64_t *, size_t, bool, JacTensor **);
-    } fns[] = {{"jac_sum", jac_sum}, {"jac_mean", jac_mean}};
-    for (size_t f = 0; f < 2; f++) {
+    } fns[] = {{"jac_sum", jac_sum}, {"jac_mean", jac_mean}, {"jac_logsumexp", jac_logsumexp}};
+    for (size_t f = 0; f < sizeof fns / sizeof fns[0]; f++) {
         EXPECT_FN(fns[f].name, fns[f].f(a, NULL, 0, false, NULL), JAC_ERR_NULL_ARGUMENT, "out");
         for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
             const reduce_case *c = &cases[k];
@@ -339,6 +339,35 @@ static void reductions(void) {
     EXPECT(jac_max(s, -1, false, &O.tensor), JAC_ERR_INDEX, "axis");
     /* the maximum of an empty axis is undefined */
     EXPECT(jac_max(e, 0, false, &O.tensor), JAC_ERR_SHAPE, "axis");
+    /* jac_min as jac_max; jac_softmax and jac_log_softmax take one axis too,
+     * and an empty one is fine for them */
+    EXPECT(jac_min(NULL, 0, false, &O.tensor), JAC_ERR_NULL_ARGUMENT, "a");
+    EXPECT(jac_min(a, 0, false, NULL), JAC_ERR_NULL_ARGUMENT, "out");
+    EXPECT(jac_min(a, 2, false, &O.tensor), JAC_ERR_INDEX, "axis");
+    EXPECT(jac_min(a, -3, true, &O.tensor), JAC_ERR_INDEX, "axis");
+    EXPECT(jac_min(a, INT64_MIN, false, &O.tensor), JAC_ERR_INDEX, "axis");
+    EXPECT(jac_min(a, INT64_MAX, true, &O.tensor), JAC_ERR_INDEX, "axis");
+    EXPECT(jac_min(s, 0, false, &O.tensor), JAC_ERR_INDEX, "axis");
+    EXPECT(jac_min(s, -1, false, &O.tensor), JAC_ERR_INDEX, "axis");
+    EXPECT(jac_min(e, 0, true, &O.tensor), JAC_ERR_SHAPE, "minimum");
+    const struct {
+        const char *name;
+        JacStatus (*f)(const JacTensor *, int64_t, JacTensor **);
+    } along[] = {{"jac_softmax", jac_softmax}, {"jac_log_softmax", jac_log_softmax}};
+    for (size_t f = 0; f < sizeof along / sizeof along[0]; f++) {
+        const char *name = along[f].name;
+        EXPECT_FN(name, along[f].f(NULL, 0, &O.tensor), JAC_ERR_NULL_ARGUMENT, "a");
+        EXPECT_FN(name, along[f].f(a, 0, NULL), JAC_ERR_NULL_ARGUMENT, "out");
+        EXPECT_FN(name, along[f].f(a, 2, &O.tensor), JAC_ERR_INDEX, "axis");
+        EXPECT_FN(name, along[f].f(a, -3, &O.tensor), JAC_ERR_INDEX, "[-2, 2)");
+        EXPECT_FN(name, along[f].f(a, INT64_MIN, &O.tensor), JAC_ERR_INDEX, "axis");
+        EXPECT_FN(name, along[f].f(a, INT64_MAX, &O.tensor), JAC_ERR_INDEX, "axis");
+        EXPECT_FN(name, along[f].f(s, 0, &O.tensor), JAC_ERR_INDEX, "0-D");
+        EXPECT_FN(name, along[f].f(s, -1, &O.tensor), JAC_ERR_INDEX, "axis");
+        JacTensor *ok = NULL;
+        CHECK_OK(along[f].f(e, 0, &ok));
+        jac_tensor_free(ok);
+    }
     jt_cleanup();
 }
 
@@ -768,6 +797,7 @@ static void huge_empty_tensors(void) {
     JacTensor *tall = T(true, DIMS(INT64_C(1) << 40, 0), NOVALS);
     EXPECT(jac_sum(tall, DIMS(1), false, &O.tensor), JAC_ERR_OUT_OF_MEMORY, "sum");
     EXPECT(jac_mean(tall, DIMS(1), false, &O.tensor), JAC_ERR_OUT_OF_MEMORY, "mean");
+    EXPECT(jac_logsumexp(tall, DIMS(1), false, &O.tensor), JAC_ERR_OUT_OF_MEMORY, "logsumexp");
     jt_cleanup();
 }
 
@@ -809,6 +839,10 @@ static void bad_tensor_everywhere(const JacTensor *bad, const char *what) {
     EXPECT(jac_sum(bad, NULL, 0, false, &O.tensor), e, named("a", what));
     EXPECT(jac_mean(bad, DIMS(0), true, &O.tensor), e, named("a", what));
     EXPECT(jac_max(bad, 0, false, &O.tensor), e, named("a", what));
+    EXPECT(jac_min(bad, 0, false, &O.tensor), e, named("a", what));
+    EXPECT(jac_logsumexp(bad, NULL, 0, false, &O.tensor), e, named("a", what));
+    EXPECT(jac_softmax(bad, 0, &O.tensor), e, named("a", what));
+    EXPECT(jac_log_softmax(bad, 0, &O.tensor), e, named("a", what));
     EXPECT(jac_reshape(bad, DIMS(2), &O.tensor), e, named("a", what));
     EXPECT(jac_transpose(bad, NULL, 0, &O.tensor), e, named("a", what));
     EXPECT(jac_slice(bad, 0, NONE, NONE, NONE, &O.tensor), e, named("a", what));

@@ -608,6 +608,161 @@ static void gathers_scatters_and_cumsums(void) {
     jt_cleanup();
 }
 
+/* ---- min, logsumexp, softmax, log_softmax ---- */
+
+/* A buffer and its length as two macro arguments, as VALS gives them. */
+#define BUF(values, n) (values), ((size_t)(n))
+
+/* Which op of the family a program applies, and along what. */
+typedef struct {
+    enum { F_MIN, F_LSE, F_SOFTMAX, F_LOG_SOFTMAX } op;
+    int64_t axis;        /* F_MIN, F_SOFTMAX, F_LOG_SOFTMAX */
+    const int64_t *axes; /* F_LSE (NULL with n_axes 0: every axis) */
+    size_t n_axes;
+    bool keepdim;
+} family_case;
+
+static JacTensor *family(JacTensor *const *in, const void *ctx) {
+    const family_case *c = ctx;
+    JacTensor *out = NULL;
+    JacStatus status = JAC_ERR_INTERNAL;
+    switch (c->op) {
+    case F_MIN: status = jac_min(in[0], c->axis, c->keepdim, &out); break;
+    case F_LSE: status = jac_logsumexp(in[0], c->axes, c->n_axes, c->keepdim, &out); break;
+    case F_SOFTMAX: status = jac_softmax(in[0], c->axis, &out); break;
+    case F_LOG_SOFTMAX: status = jac_log_softmax(in[0], c->axis, &out); break;
+    }
+    REQUIRE_OK(status);
+    return jt_keep(out);
+}
+
+/* The op on a tracked tensor. */
+static JacTensor *apply_family(JacTensor *x, family_case c) {
+    JacTensor *in[] = {x};
+    return family(in, &c);
+}
+
+/* Row-wise references in plain C for a [rows, n] buffer: the shift m is the
+ * row's maximum; lse = m + log(sum(exp(x - m))), softmax = exp(x - lse). */
+static double lse_row(const double *x, size_t n) {
+    double m = -INFINITY, s = 0.0;
+    for (size_t k = 0; k < n; k++) m = fmax(m, x[k]);
+    for (size_t k = 0; k < n; k++) s += exp(x[k] - m);
+    return m + log(s);
+}
+
+static void softmax_family_values(void) {
+    /* X = [[0.5, -1.2, 2], [-0.3, 0.8, -2.5]] */
+    const double x[] = {0.5, -1.2, 2.0, -0.3, 0.8, -2.5};
+    JacTensor *t = T(true, DIMS(2, 3), BUF(x, 6));
+    double lse[2], sm[6], lsm[6];
+    for (size_t r = 0; r < 2; r++) {
+        lse[r] = lse_row(x + 3 * r, 3);
+        for (size_t k = 0; k < 3; k++) {
+            lsm[3 * r + k] = x[3 * r + k] - lse[r];
+            sm[3 * r + k] = exp(lsm[3 * r + k]);
+        }
+    }
+    const double all = lse_row(x, 6);
+    family_case c = {.op = F_LSE, .axes = (const int64_t[]){-1}, .n_axes = 1};
+    CHECK_TENSOR(apply_family(t, c), DIMS(2), BUF(lse, 2), 1e-15);
+    c.keepdim = true;
+    CHECK_TENSOR(apply_family(t, c), DIMS(2, 1), BUF(lse, 2), 1e-15);
+    CHECK_TENSOR(apply_family(t, (family_case){.op = F_LSE}), NODIMS, VALS(all), 1e-15);
+    CHECK_TENSOR(apply_family(t, (family_case){.op = F_LSE, .keepdim = true}), DIMS(1, 1),
+                 VALS(all), 1e-15);
+    /* down the columns: log(e^0.5 + e^-0.3), log(e^-1.2 + e^0.8), log(e^2 + e^-2.5) */
+    const double cols[] = {log(exp(0.5) + exp(-0.3)), log(exp(-1.2) + exp(0.8)),
+                           log(exp(2.0) + exp(-2.5))};
+    c = (family_case){.op = F_LSE, .axes = (const int64_t[]){0}, .n_axes = 1};
+    CHECK_TENSOR(apply_family(t, c), DIMS(3), BUF(cols, 3), 1e-15);
+    CHECK_TENSOR(apply_family(t, (family_case){.op = F_SOFTMAX, .axis = 1}), DIMS(2, 3), BUF(sm, 6),
+                 1e-15);
+    CHECK_TENSOR(apply_family(t, (family_case){.op = F_LOG_SOFTMAX, .axis = -1}), DIMS(2, 3),
+                 BUF(lsm, 6), 1e-15);
+    CHECK_TENSOR(apply_family(t, (family_case){.op = F_MIN, .axis = 1}), DIMS(2), VALS(-1.2, -2.5),
+                 0.0);
+    CHECK_TENSOR(apply_family(t, (family_case){.op = F_MIN, .axis = 0, .keepdim = true}),
+                 DIMS(1, 3), VALS(-0.3, -1.2, -2.5), 0.0);
+
+    /* 1000 and -1000: no overflow; the same softmax, lse shifted by 1000 */
+    for (int sign = -1; sign <= 1; sign += 2) {
+        double big[6], shifted[2];
+        for (size_t k = 0; k < 6; k++) big[k] = x[k] + 1000.0 * sign;
+        for (size_t r = 0; r < 2; r++) shifted[r] = lse[r] + 1000.0 * sign;
+        JacTensor *b = T(true, DIMS(2, 3), BUF(big, 6));
+        c = (family_case){.op = F_LSE, .axes = (const int64_t[]){1}, .n_axes = 1};
+        CHECK_TENSOR(apply_family(b, c), DIMS(2), BUF(shifted, 2), 1e-15);
+        CHECK_TENSOR(apply_family(b, (family_case){.op = F_SOFTMAX, .axis = 1}), DIMS(2, 3), BUF(sm, 6),
+                     1e-12);
+        CHECK_TENSOR(apply_family(b, (family_case){.op = F_LOG_SOFTMAX, .axis = 1}), DIMS(2, 3),
+                     BUF(lsm, 6), 1e-12);
+        /* d lse / dx = softmax */
+        CHECK_TENSOR(grad_of_sum(apply_family(b, c), b), DIMS(2, 3), BUF(sm, 6), 1e-12);
+    }
+
+    /* -inf gets no weight; a lane of -inf has lse -inf; +inf gives +inf */
+    JacTensor *n = T(true, DIMS(3, 2), VALS(0.0, -INFINITY, -INFINITY, -INFINITY, 1.0, INFINITY));
+    c = (family_case){.op = F_LSE, .axes = (const int64_t[]){1}, .n_axes = 1};
+    JacTensor *l = apply_family(n, c);
+    CHECK_TENSOR(l, DIMS(3), VALS(0.0, -INFINITY, INFINITY), 0.0);
+    JacTensor *finite = T(true, DIMS(3), VALS(0.0, -INFINITY, 0.0));
+    CHECK_TENSOR(apply_family(finite, (family_case){.op = F_SOFTMAX, .axis = 0}), DIMS(3),
+                 VALS(0.5, 0.0, 0.5), 0.0);
+    CHECK_TENSOR(apply_family(finite, (family_case){.op = F_LOG_SOFTMAX, .axis = 0}), DIMS(3),
+                 VALS(-log(2.0), -INFINITY, -log(2.0)), 1e-15);
+    CHECK_TENSOR(grad_of_sum(apply_family(finite, (family_case){.op = F_LSE}), finite), DIMS(3),
+                 VALS(0.5, 0.0, 0.5), 0.0);
+
+    /* min: the gradient goes to the first minimal element of each lane */
+    JacTensor *ties = T(true, DIMS(2, 3), VALS(3, 1, 1, 2, 2, 5));
+    JacTensor *m = apply_family(ties, (family_case){.op = F_MIN, .axis = 1});
+    CHECK_TENSOR(m, DIMS(2), VALS(1, 2), 0.0);
+    CHECK_TENSOR(grad_of_sum(m, ties), DIMS(2, 3), VALS(0, 1, 0, 1, 0, 0), 0.0);
+    /* a NaN wins the min, as in numpy */
+    JacTensor *nan = T(false, DIMS(3), VALS(1, NAN, 0));
+    CHECK(isnan(jt_scalar_value(apply_family(nan, (family_case){.op = F_MIN, .axis = 0}))));
+
+    /* the Jacobian of a row-wise softmax, per sample: diag(p) - p p^T */
+    const JacTensor *ys[] = {apply_family(t, (family_case){.op = F_SOFTMAX, .axis = -1})};
+    const JacTensor *xs[] = {t};
+    KEEPJ(jac, jac_jacobian_new(ys, 1, xs, 1, 0, &jac));
+    double want[18];
+    for (size_t b = 0; b < 2; b++)
+        for (size_t i = 0; i < 3; i++)
+            for (size_t j = 0; j < 3; j++)
+                want[9 * b + 3 * i + j] = (i == j ? sm[3 * b + i] : 0.0) - sm[3 * b + i] * sm[3 * b + j];
+    CHECK_READ(jac, 0, 0, NOIDX, DIMS(2, 3, 3), BUF(want, 18), 1e-15);
+    jt_cleanup();
+}
+
+static void softmax_family_derivatives(void) {
+    const jt_input x23 = X23;
+    const jt_input distinct = INPUT(DIMS(2, 3), VALS(0.4, -1.1, 1.7, 0.9, -0.2, 2.3));
+    const family_case cases[] = {
+        {.op = F_MIN, .axis = 1},
+        {.op = F_MIN, .axis = -2, .keepdim = true},
+        {.op = F_LSE},
+        {.op = F_LSE, .axes = (const int64_t[]){0}, .n_axes = 1, .keepdim = true},
+        {.op = F_LSE, .axes = (const int64_t[]){-1, 0}, .n_axes = 2},
+        {.op = F_SOFTMAX, .axis = 0},
+        {.op = F_SOFTMAX, .axis = -1},
+        {.op = F_LOG_SOFTMAX, .axis = 1},
+        {.op = F_LOG_SOFTMAX, .axis = -2},
+    };
+    static const char *const names[] = {"min axis 1", "min axis -2 keepdim", "logsumexp all",
+                                        "logsumexp axis 0 keepdim", "logsumexp axes -1,0",
+                                        "softmax axis 0", "softmax axis -1", "log_softmax axis 1",
+                                        "log_softmax axis -2"};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        /* min: values apart, so no step of the differences reorders them;
+         * its second derivative is 0 */
+        bool is_min = cases[k].op == F_MIN;
+        GRADCHECK(names[k], family, &cases[k], is_min ? &distinct : &x23, 1, !is_min, 1e-6);
+        jt_cleanup();
+    }
+}
+
 int main(void) {
     table_of_ops();
     kinks_and_ties();
@@ -617,6 +772,8 @@ int main(void) {
     erf_matches_libm();
     minimum_maximum_ties_and_clamp();
     gathers_scatters_and_cumsums();
+    softmax_family_values();
+    softmax_family_derivatives();
     jt_cleanup();
     return jt_summary("test_ops");
 }

@@ -8,7 +8,7 @@
 //! Everything else the outputs depend on becomes a constant with its value
 //! at recording time, and nothing the outputs do not need is kept. Op
 //! values are pure functions of their inputs and static attributes, so a
-//! replay recomputes value-dependent derivatives (relu, abs, max) at the new
+//! replay recomputes value-dependent derivatives (relu, abs, max, min) at the new
 //! point.
 //!
 //! The program is immutable: any number of threads may evaluate one

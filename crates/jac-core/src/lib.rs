@@ -65,4 +65,5 @@ pub use ops::{
     tan, tanh, transpose, where_,
 };
 pub use ops::{cumsum, gather, scatter_add};
+pub use ops::{log_softmax, logsumexp, min, softmax};
 pub use tensor::Tensor;

@@ -8,8 +8,9 @@ use std::fmt::Debug;
 
 use common::tensor;
 use jac_core::{
-    ErrorKind, Result, Tensor, add, add_scalar, broadcast_to, concat, div, grad, grad_stacked, max,
-    mean, mul, pow_scalar, reshape, scale, slice, stack, sub, sum, transpose, where_,
+    ErrorKind, Result, Tensor, add, add_scalar, broadcast_to, concat, div, grad, grad_stacked,
+    log_softmax, logsumexp, max, mean, min, mul, pow_scalar, reshape, scale, slice, softmax, stack,
+    sub, sum, transpose, where_,
 };
 use jac_core::{cumsum, gather, scatter_add};
 
@@ -178,6 +179,71 @@ fn max_rejects_an_empty_axis() {
         max(&x, 1, false),
         ErrorKind::Shape,
         &["max", "axis 1", "[2, 0]", "empty"],
+    );
+}
+
+#[test]
+fn min_softmax_and_logsumexp_reject_bad_axes() {
+    let x = m23();
+    let s = tensor(&[1.0], &[], true);
+    type OneAxis = fn(&Tensor, isize) -> Result<Tensor>;
+    let min_of: OneAxis = |a, axis| min(a, axis, false);
+    let ops: [(OneAxis, &str); 3] = [
+        (min_of, "min: axis"),
+        (softmax, "softmax: axis"),
+        (log_softmax, "log_softmax: axis"),
+    ];
+    for (op, arg) in ops {
+        expect_err(
+            op(&x, 2),
+            ErrorKind::Index,
+            &[arg, "[-2, 2)", "2-D", "got 2"],
+        );
+        expect_err(op(&x, -3), ErrorKind::Index, &[arg, "[-2, 2)", "got -3"]);
+        expect_err(op(&x, isize::MIN), ErrorKind::Index, &[arg]);
+        expect_err(op(&x, isize::MAX), ErrorKind::Index, &[arg]);
+        // A 0-D operand has no axis at all.
+        expect_err(op(&s, 0), ErrorKind::Index, &[arg, "0-D", "got axis 0"]);
+        expect_err(op(&s, -1), ErrorKind::Index, &[arg, "0-D", "-1"]);
+    }
+    expect_err(
+        min(&Tensor::zeros(&[2, 0]).unwrap(), -1, true),
+        ErrorKind::Shape,
+        &["min", "axis 1", "[2, 0]", "empty", "minimum"],
+    );
+
+    // logsumexp takes its axes as sum does.
+    expect_err(
+        logsumexp(&x, Some(&[2]), false),
+        ErrorKind::Index,
+        &["logsumexp: axes", "[-2, 2)", "got 2"],
+    );
+    expect_err(
+        logsumexp(&x, Some(&[0, -3]), true),
+        ErrorKind::Index,
+        &["logsumexp: axes", "got -3"],
+    );
+    expect_err(
+        logsumexp(&x, Some(&[isize::MIN]), true),
+        ErrorKind::Index,
+        &["logsumexp: axes"],
+    );
+    expect_err(
+        logsumexp(&s, Some(&[0]), false),
+        ErrorKind::Index,
+        &["logsumexp: axes", "0-D", "got axis 0"],
+    );
+    expect_err(
+        logsumexp(&x, Some(&[1, -1]), false),
+        ErrorKind::InvalidArgument,
+        &["logsumexp: axes", "axis 1", "more than once", "[1, -1]"],
+    );
+    // Reducing an empty axis away asks for 2^40 values: refused.
+    let tall = Tensor::from_vec(vec![], &[1 << 40, 0], true).unwrap();
+    expect_err(
+        logsumexp(&tall, Some(&[1]), false),
+        ErrorKind::OutOfMemory,
+        &["logsumexp"],
     );
 }
 

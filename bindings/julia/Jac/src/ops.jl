@@ -172,6 +172,75 @@ function Base.maximum(a::Tensor; dims = :, keepdims::Bool = !(dims isa Colon))
     return _max(a, _axis(d, "maximum"), keepdims)
 end
 
+function _min(a::Tensor, axis::Int64, keepdims::Bool)
+    out = _out()
+    @check LibJac.jac_min(a, axis, keepdims, out)
+    return _adopt(out[])
+end
+
+"""
+    minimum(a::Tensor; dims = :, keepdims = dims !== (:))
+
+The minimum over `dims`: one dimension, a collection of them (reduced one
+after the other, in the order given), or `:` for all elements (a 0-D
+tensor). Reduced dimensions stay as 1 unless `keepdims = false`, as for
+[`sum`](@ref). The gradient flows to the first minimal element of each lane
+(over a collection, along each dimension in turn; for `:`, the first in
+row-major order); a NaN counts as the minimum.
+"""
+function Base.minimum(a::Tensor; dims = :, keepdims::Bool = !(dims isa Colon))
+    if dims isa Colon
+        m = _min(reshape_rowmajor(a, :), Int64(0), false)
+        return keepdims ? reshape_rowmajor(m, ntuple(_ -> 1, ndims(a))) : m
+    end
+    axes = _reduce_axes(dims, "minimum")
+    allunique(axes) || throw(ArgumentError("minimum: a dimension is given more than once in $dims"))
+    m = a
+    for axis in axes
+        m = _min(m, axis, true)
+    end
+    keepdims && return m
+    kept = Tuple(size(m, k) for k in 1:ndims(m) if (k - 1) ∉ axes)
+    return reshape_rowmajor(m, kept)
+end
+
+"""
+    logsumexp(a::Tensor; dims = :, keepdims = dims !== (:))
+
+`log(sum(exp(a)))` over `dims`, with the conventions of [`sum`](@ref),
+computed as `m + log(sum(exp(a - m)))` with `m` the maximum of each reduced
+block (so entries of ±1000 neither overflow nor vanish). A block of only
+`-Inf` gives `-Inf`, one holding `Inf` gives `Inf`. The gradient is the
+softmax over `dims`.
+"""
+logsumexp(a::Tensor; dims = :, keepdims::Bool = !(dims isa Colon)) =
+    _reduce(LibJac.jac_logsumexp, a, dims, keepdims, "logsumexp")
+
+function _along(f::F, a::Tensor, dims::Integer, what::AbstractString) where {F}
+    out = _out()
+    @check f(a, _axis(dims, what), out)
+    return _adopt(out[])
+end
+
+"""
+    softmax(a::Tensor; dims = 1)
+
+`exp.(a) ./ sum(exp.(a); dims)` along the one dimension `dims` (columns by
+default, as NNlib's), shifted by the maximum so large entries do not
+overflow. `-Inf` entries get 0; a slice of only `-Inf`, or holding `Inf`,
+gives NaN.
+"""
+softmax(a::Tensor; dims::Integer = 1) = _along(LibJac.jac_softmax, a, dims, "softmax")
+
+"""
+    log_softmax(a::Tensor; dims = 1)
+
+`a .- logsumexp(a; dims)` along the one dimension `dims`, shifted by the
+maximum: as [`softmax`](@ref), in the log domain (`-Inf` entries stay
+`-Inf`).
+"""
+log_softmax(a::Tensor; dims::Integer = 1) = _along(LibJac.jac_log_softmax, a, dims, "log_softmax")
+
 # --- shape ------------------------------------------------------------------
 
 _dim(d::Integer) = d >= 0 ? Int64(d) : throw(ArgumentError("reshape: negative dimension $d (use `:` for one inferred dimension)"))

@@ -27,6 +27,7 @@ pub mod linalg;
 pub mod reduce;
 pub mod select;
 pub mod shape;
+pub mod softmax;
 pub mod unary;
 
 use std::fmt;
@@ -410,9 +411,10 @@ pub use binary::{add, atan2, div, maximum, minimum, mul, pow, sub};
 pub use compare::{equal, greater, greater_equal, less, less_equal};
 pub use gather::{cumsum, gather, scatter_add};
 pub use linalg::matmul;
-pub use reduce::{max, mean, sum};
+pub use reduce::{max, mean, min, sum};
 pub use select::where_;
 pub use shape::{broadcast_to, concat, reshape, slice, stack, transpose};
+pub use softmax::{log_softmax, logsumexp, softmax};
 pub use unary::{
     abs, add_scalar, clamp, cos, erf, exp, log, neg, pow_scalar, relu, scale, sigmoid, sin,
     softplus, sqrt, square, tan, tanh,
