@@ -63,4 +63,5 @@ pub use ops::{
     pow_scalar, relu, reshape, scale, sigmoid, sin, slice, softplus, sqrt, square, stack, sub, sum,
     tan, tanh, transpose, where_,
 };
+pub use ops::{cumsum, gather, scatter_add};
 pub use tensor::Tensor;

@@ -63,6 +63,7 @@ use jac_core::{
     jvp_stacked, log, matmul, max, mean, mul, neg, pow_scalar, relu, reshape, scale, sigmoid, sin,
     slice, softplus, sqrt, square, stack, sub, sum, tan, tanh, transpose, where_,
 };
+use jac_core::{cumsum, gather, scatter_add};
 use ndarray::ArrayD;
 
 /// Step and tolerances of the first-order check (see the module docs).
@@ -643,6 +644,40 @@ gradcheck! {
     should_diff_broadcast_to_inner: [sym(&[3, 1])] => |x| broadcast_to(&x[0], &[2, 3, 4])?;
     should_diff_broadcast_to_same: [sym(&[2, 3])] => |x| broadcast_to(&x[0], &[2, 3])?;
     should_diff_broadcast_to_squared: [sym(&[3])] => |x| square(&broadcast_to(&x[0], &[2, 3])?)?;
+}
+
+// Gather, its adjoint scatter_add, and cumsum: linear, so each also runs
+// under a square (or a product) for a second order that is not 0.
+gradcheck! {
+    should_diff_gather_axis0: [sym(&[4, 3])] => |x| gather(&x[0], 0, &[2, 0, 3, 0])?;
+    should_diff_gather_axis1: [sym(&[2, 4, 3])] => |x| gather(&x[0], 1, &[-1, 1, 1, 0, 2])?;
+    should_diff_gather_last_axis: [sym(&[2, 5])] => |x| gather(&x[0], -1, &[4, 0, -5, 2])?;
+    should_diff_gather_vector: [sym(&[5])] => |x| gather(&x[0], 0, &[3, 3, 1])?;
+    should_diff_gather_one_index: [sym(&[3, 2])] => |x| gather(&x[0], 0, &[-2])?;
+    should_diff_gather_squared: [sym(&[4, 3])] => |x| square(&gather(&x[0], 0, &[1, 3, 1])?)?;
+    // x[idx] * y: both operands, the gathered one with repeats.
+    should_diff_gather_product: [sym(&[3, 2]), sym(&[5, 2])] => |x| {
+        mul(&gather(&x[0], 0, &[0, 2, 2, 1, 0])?, &x[1])?
+    };
+
+    should_diff_scatter_add_axis0: [sym(&[3, 2])] => |x| scatter_add(&x[0], 0, &[1, -1, 1], 4)?;
+    should_diff_scatter_add_axis1: [sym(&[2, 3, 2])] => |x| scatter_add(&x[0], 1, &[0, 2, 0], 3)?;
+    should_diff_scatter_add_last_axis: [sym(&[2, 3])] => |x| scatter_add(&x[0], -1, &[4, 0, 4], 5)?;
+    should_diff_scatter_add_squared: [sym(&[4])] => |x| square(&scatter_add(&x[0], 0, &[2, 0, 2, 1], 3)?)?;
+    should_diff_scatter_add_product: [sym(&[3, 2]), sym(&[2, 2])] => |x| {
+        mul(&scatter_add(&x[0], 0, &[1, 0, 1], 2)?, &x[1])?
+    };
+
+    should_diff_cumsum_vector: [sym(&[5])] => |x| cumsum(&x[0], 0)?;
+    should_diff_cumsum_axis0: [sym(&[3, 4])] => |x| cumsum(&x[0], 0)?;
+    should_diff_cumsum_axis1: [sym(&[2, 3, 4])] => |x| cumsum(&x[0], 1)?;
+    should_diff_cumsum_negative_axis: [sym(&[2, 3, 4])] => |x| cumsum(&x[0], -1)?;
+    should_diff_cumsum_squared: [sym(&[2, 4])] => |x| square(&cumsum(&x[0], 1)?)?;
+    // A gather of running sums scattered back: every rule in one chain.
+    should_diff_cumsum_gather_scatter: [sym(&[4, 2])] => |x| {
+        let c = cumsum(&square(&x[0])?, 0)?;
+        scatter_add(&mul(&gather(&c, 0, &[3, 1, 3])?, &gather(&x[0], 0, &[0, 0, 2])?)?, 0, &[1, 0, 1], 2)?
+    };
 }
 
 /// A two-layer perceptron `tanh(x W1 + b1) W2 + b2`.

@@ -7,6 +7,7 @@ use jac_core::{
     Tensor, add, concat, div, exp, grad_stacked, jacobian, matmul, max, mul, neg, pow_scalar, relu,
     reshape, scale, sigmoid, sin, slice, sqrt, square, sub, sum, tanh, transpose, where_,
 };
+use jac_core::{cumsum, gather, scatter_add};
 
 /// Deterministic values in roughly [0.2, 1.7].
 fn data(n: usize, seed: f64) -> Vec<f64> {
@@ -118,6 +119,31 @@ fn matrix_products_gather_rows_and_columns() {
     let wx = reshape(&wf, &[5, 4]).unwrap();
     let xc = constant(&[4], 0.1);
     assert_same("W x wrt W", &matmul(&wx, &xc).unwrap(), &wf);
+}
+
+#[test]
+fn gathers_move_sparse_entries_to_their_rows_and_scatters_and_cumsums_densify() {
+    let xf = leaf(&[12], 0.8);
+    let flat = |t: &Tensor| reshape(t, &[-1]).unwrap();
+    // Rows of 3 values (repeated, negative), columns of a [3, 4] (outer
+    // blocks), and a vector: each sparse entry lands in the row it came from.
+    let rows = gather(&reshape(&xf, &[4, 3]).unwrap(), 0, &[3, 0, 3, -3]).unwrap();
+    assert_same("gather rows", &flat(&sin(&rows).unwrap()), &xf);
+    let cols = gather(&reshape(&xf, &[3, 4]).unwrap(), 1, &[2, 2, -1]).unwrap();
+    assert_same("gather columns", &flat(&square(&cols).unwrap()), &xf);
+    let y = mul(
+        &gather(&xf, 0, &[5, 0, 11, 5, 5]).unwrap(),
+        &constant(&[5], 0.3),
+    )
+    .unwrap();
+    assert_same("gather vector", &tanh(&y).unwrap(), &xf);
+    let back = scatter_add(&reshape(&xf, &[4, 3]).unwrap(), 0, &[1, 0, 1, 4], 5).unwrap();
+    assert_same("scatter_add", &flat(&sin(&back).unwrap()), &xf);
+    assert_same(
+        "cumsum",
+        &flat(&cumsum(&reshape(&xf, &[2, 6]).unwrap(), 1).unwrap()),
+        &xf,
+    );
 }
 
 #[test]

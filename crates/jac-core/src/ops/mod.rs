@@ -20,6 +20,8 @@
 
 pub mod binary;
 mod elementwise;
+// Private: a public module would share its name with `gather` itself.
+mod gather;
 pub mod linalg;
 pub mod reduce;
 pub mod select;
@@ -395,6 +397,7 @@ pub(crate) fn finite(value: f64, arg: &str) -> Result<f64> {
 }
 
 pub use binary::{add, div, mul, sub};
+pub use gather::{cumsum, gather, scatter_add};
 pub use linalg::matmul;
 pub use reduce::{max, mean, sum};
 pub use select::where_;
