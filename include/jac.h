@@ -1008,6 +1008,60 @@ JacStatus jac_stack(const JacTensor *const *ts, size_t n, int64_t axis, JacTenso
 JacStatus jac_where(const JacTensor *mask, const JacTensor *a, const JacTensor *b, JacTensor **out);
 
 /**
+ * The entries of `a` at the `n_idx` positions `idx` along `axis`: numpy's
+ * `take(a, idx, axis)`. The output has `a`'s shape with that axis of
+ * length `n_idx`; negative indices and a negative `axis` count from the
+ * end, and an index may repeat. The gradient adds each row of the
+ * cotangent into the row it was taken from. `*out` receives a new handle.
+ *
+ * Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a` or `out` (or NULL `idx`
+ * with `n_idx` > 0), `JAC_ERR_INDEX` for an axis out of range (any axis of
+ * a 0-D tensor) or an index outside `[-len, len)` of that axis,
+ * `JAC_ERR_OUT_OF_MEMORY` when the output cannot be allocated.
+ *
+ * # Safety
+ * `a` is NULL or a live handle; `idx` is NULL or valid for `n_idx` reads;
+ * `out` is NULL or valid for one write.
+ */
+JacStatus jac_gather(const JacTensor *a, int64_t axis, const int64_t *idx, size_t n_idx, JacTensor **out);
+
+/**
+ * The adjoint of `jac_gather`: zeros shaped like `a` but of length `dim`
+ * along `axis`, with row `j` of `a` along the axis added into row
+ * `idx[j]` (`out[.., idx[j], ..] += a[.., j, ..]`; repeated indices add
+ * up). `n_idx` must equal `a`'s length along `axis`; negative indices
+ * count from the end of `dim`, a negative `axis` from the end of `a`'s
+ * axes. The gradient gathers the cotangent's rows back. `*out` receives a
+ * new handle.
+ *
+ * Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a` or `out` (or NULL `idx`
+ * with `n_idx` > 0), `JAC_ERR_INVALID_ARGUMENT` for a negative `dim`,
+ * `JAC_ERR_INDEX` for an axis out of range or an index outside
+ * `[-dim, dim)`, `JAC_ERR_SHAPE` when `n_idx` differs from `a`'s length
+ * along `axis`, `JAC_ERR_OUT_OF_MEMORY` when the output cannot be
+ * allocated.
+ *
+ * # Safety
+ * `a` is NULL or a live handle; `idx` is NULL or valid for `n_idx` reads;
+ * `out` is NULL or valid for one write.
+ */
+JacStatus jac_scatter_add(const JacTensor *a, int64_t axis, const int64_t *idx, size_t n_idx, int64_t dim, JacTensor **out);
+
+/**
+ * The inclusive cumulative sum of `a` along `axis` (negative counts from
+ * the end): `out[.., j, ..] = sum over m <= j of a[.., m, ..]`, numpy's
+ * `cumsum(a, axis)`. The gradient is the cumulative sum of the cotangent
+ * from the last row back. `*out` receives a new handle.
+ *
+ * Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a` or `out`, `JAC_ERR_INDEX`
+ * for an axis out of range (any axis of a 0-D tensor).
+ *
+ * # Safety
+ * `a` is NULL or a live handle; `out` is NULL or valid for one write.
+ */
+JacStatus jac_cumsum(const JacTensor *a, int64_t axis, JacTensor **out);
+
+/**
  * The name of a status (`"JAC_ERR_SHAPE"` for `JAC_ERR_SHAPE`), or
  * `"JAC_UNKNOWN_STATUS"` for a number that is not a status.
  *

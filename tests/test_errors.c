@@ -385,6 +385,57 @@ static void slices(void) {
     jt_cleanup();
 }
 
+static void gathers_and_cumsums(void) {
+    JacTensor *a = T(true, DIMS(2, 3), VALS(1, 2, 3, 4, 5, 6));
+    JacTensor *s = S(true, 2.0);
+    const int64_t ok2[] = {0, 1}, ok3[] = {0, 1, 2};
+    EXPECT(jac_gather(NULL, 0, ok2, 2, &O.tensor), JAC_ERR_NULL_ARGUMENT, "a");
+    EXPECT(jac_gather(a, 0, NULL, 2, &O.tensor), JAC_ERR_NULL_ARGUMENT, "idx");
+    EXPECT(jac_gather(a, 0, ok2, 2, NULL), JAC_ERR_NULL_ARGUMENT, "out");
+    EXPECT(jac_gather(a, 0, ok2, SIZE_MAX, &O.tensor), JAC_ERR_INVALID_ARGUMENT, "idx");
+    EXPECT(jac_gather(a, 2, ok2, 2, &O.tensor), JAC_ERR_INDEX, "axis");
+    EXPECT(jac_gather(a, -3, ok2, 2, &O.tensor), JAC_ERR_INDEX, "axis");
+    EXPECT(jac_gather(a, INT64_MIN, ok2, 2, &O.tensor), JAC_ERR_INDEX, "axis");
+    EXPECT(jac_gather(s, 0, NULL, 0, &O.tensor), JAC_ERR_INDEX, "axis");
+    /* indices in [-2, 2) along axis 0, [-3, 3) along axis 1 */
+    EXPECT(jac_gather(a, 0, DIMS(0, 2), &O.tensor), JAC_ERR_INDEX,
+           "idx[1]: expected an index in [-2, 2)");
+    EXPECT(jac_gather(a, 0, DIMS(-3), &O.tensor), JAC_ERR_INDEX, "got -3");
+    EXPECT(jac_gather(a, -1, DIMS(2, -3, 3), &O.tensor), JAC_ERR_INDEX, "idx[2]");
+    EXPECT(jac_gather(a, 1, DIMS(INT64_MIN), &O.tensor), JAC_ERR_INDEX, "idx[0]");
+
+    EXPECT(jac_scatter_add(NULL, 0, ok2, 2, 4, &O.tensor), JAC_ERR_NULL_ARGUMENT, "a");
+    EXPECT(jac_scatter_add(a, 0, NULL, 2, 4, &O.tensor), JAC_ERR_NULL_ARGUMENT, "idx");
+    EXPECT(jac_scatter_add(a, 0, ok2, 2, 4, NULL), JAC_ERR_NULL_ARGUMENT, "out");
+    EXPECT(jac_scatter_add(a, 0, ok2, SIZE_MAX, 4, &O.tensor), JAC_ERR_INVALID_ARGUMENT, "idx");
+    EXPECT(jac_scatter_add(a, 0, ok2, 2, -1, &O.tensor), JAC_ERR_INVALID_ARGUMENT, "dim");
+    EXPECT(jac_scatter_add(a, 0, ok2, 2, INT64_MIN, &O.tensor), JAC_ERR_INVALID_ARGUMENT, "dim");
+    EXPECT(jac_scatter_add(a, 2, ok2, 2, 4, &O.tensor), JAC_ERR_INDEX, "axis");
+    EXPECT(jac_scatter_add(s, 0, NULL, 0, 4, &O.tensor), JAC_ERR_INDEX, "axis");
+    /* one index per row of a along the axis: 2 along axis 0, 3 along axis 1 */
+    EXPECT(jac_scatter_add(a, 0, ok3, 3, 4, &O.tensor), JAC_ERR_SHAPE, "idx has 3 indices");
+    EXPECT(jac_scatter_add(a, 1, ok2, 2, 4, &O.tensor), JAC_ERR_SHAPE, "length 3");
+    EXPECT(jac_scatter_add(a, 0, NULL, 0, 4, &O.tensor), JAC_ERR_SHAPE, "idx has 0 indices");
+    /* indices in [-dim, dim) */
+    EXPECT(jac_scatter_add(a, 0, DIMS(0, 4), 4, &O.tensor), JAC_ERR_INDEX,
+           "idx[1]: expected an index in [-4, 4)");
+    EXPECT(jac_scatter_add(a, 1, DIMS(-5, 0, 1), 4, &O.tensor), JAC_ERR_INDEX, "got -5");
+    EXPECT(jac_scatter_add(a, 0, DIMS(0, 0), 0, &O.tensor), JAC_ERR_INDEX, "[0, 0)");
+
+    EXPECT(jac_cumsum(NULL, 0, &O.tensor), JAC_ERR_NULL_ARGUMENT, "a");
+    EXPECT(jac_cumsum(a, 0, NULL), JAC_ERR_NULL_ARGUMENT, "out");
+    EXPECT(jac_cumsum(a, 2, &O.tensor), JAC_ERR_INDEX, "axis");
+    EXPECT(jac_cumsum(a, -3, &O.tensor), JAC_ERR_INDEX, "axis");
+    EXPECT(jac_cumsum(a, INT64_MAX, &O.tensor), JAC_ERR_INDEX, "axis");
+    EXPECT(jac_cumsum(s, 0, &O.tensor), JAC_ERR_INDEX, "axis");
+    /* an output larger than memory: 2^40 empty rows scattered to length 3 */
+    JacTensor *tall = T(true, DIMS(INT64_C(1) << 40, 0), NOVALS);
+    EXPECT(jac_scatter_add(tall, 1, NULL, 0, 3, &O.tensor), JAC_ERR_OUT_OF_MEMORY, "scatter_add");
+    EXPECT(jac_scatter_add(a, 1, ok3, 3, INT64_MAX, &O.tensor), JAC_ERR_OUT_OF_MEMORY,
+           "scatter_add");
+    jt_cleanup();
+}
+
 static void joins(void) {
     JacTensor *a = T(true, DIMS(2, 3), VALS(1, 2, 3, 4, 5, 6));
     JacTensor *b = T(true, DIMS(3, 2), VALS(1, 2, 3, 4, 5, 6));
@@ -753,6 +804,9 @@ static void bad_tensor_everywhere(const JacTensor *bad, const char *what) {
     EXPECT(jac_where(bad, g, g, &O.tensor), e, named("mask", what));
     EXPECT(jac_where(g, bad, g, &O.tensor), e, named("a", what));
     EXPECT(jac_where(g, g, bad, &O.tensor), e, named("b", what));
+    EXPECT(jac_gather(bad, 0, NULL, 0, &O.tensor), e, named("a", what));
+    EXPECT(jac_scatter_add(bad, 0, NULL, 0, 1, &O.tensor), e, named("a", what));
+    EXPECT(jac_cumsum(bad, 0, &O.tensor), e, named("a", what));
     /* arrays of handles: a bad entry first, and after good ones */
     const JacTensor *good[] = {g, g}, *last[] = {g, bad}, *first[] = {bad, g};
     EXPECT(jac_concat(last, 2, 0, &O.tensor), e, named("ts[1]", what));
@@ -838,6 +892,7 @@ int main(void) {
     reductions();
     reshape_and_transpose();
     slices();
+    gathers_and_cumsums();
     joins();
     grad();
     jvp();

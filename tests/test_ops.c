@@ -420,12 +420,112 @@ static void constants_need_no_grad(void) {
     jt_cleanup();
 }
 
+/* ---- gather, scatter_add and cumsum ---- */
+
+/* One gather / scatter_add / cumsum, its attributes and expected values. */
+typedef enum { GATHER, SCATTER_ADD, CUMSUM } rows_kind;
+typedef struct {
+    const char *name;
+    rows_kind kind;
+    int64_t axis;
+    const int64_t *idx;
+    size_t n_idx;
+    int64_t dim;  /* SCATTER_ADD */
+    bool squared; /* square the result: a second derivative that is not 0 */
+    jt_input in;
+    dims_t out;
+    vals_t want; /* of the op itself, before any square */
+} rows_case;
+
+#define POSITIONS(...) .idx = (const int64_t[]){__VA_ARGS__}, \
+                 .n_idx = sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t)
+
+static const rows_case rows_cases[] = {
+    /* take(A, [1, -2, 1], axis=0) for A = [[1, 2, 3], [4, 5, 6]] */
+    {.name = "gather axis 0", .kind = GATHER, .axis = 0, POSITIONS(1, -2, 1), .in = A23,
+     .out = {DIMS(3, 3)}, .want = {VALS(4, 5, 6, 1, 2, 3, 4, 5, 6)}},
+    {.name = "gather axis -1", .kind = GATHER, .axis = -1, POSITIONS(2, 2, 0, -1), .in = A23,
+     .out = {DIMS(2, 4)}, .want = {VALS(3, 3, 1, 3, 6, 6, 4, 6)}, .squared = true},
+    /* R[b, m, n] = 12 b + 4 m + n; take(R, [2, 0], axis=1) */
+    {.name = "gather [2,3,4] axis 1", .kind = GATHER, .axis = 1, POSITIONS(2, 0), .in = R234,
+     .out = {DIMS(2, 2, 4)},
+     .want = {VALS(8, 9, 10, 11, 0, 1, 2, 3, 20, 21, 22, 23, 12, 13, 14, 15)}},
+    {.name = "gather nothing", .kind = GATHER, .axis = 1, .idx = NULL, .n_idx = 0, .in = A23,
+     .out = {DIMS(2, 0)}, .want = {NOVALS}},
+    /* np.add.at(zeros([4, 3]), [3, -1], A) along axis 0: rows 0 and 1 of A
+     * both land in row 3 */
+    {.name = "scatter_add axis 0", .kind = SCATTER_ADD, .axis = 0, POSITIONS(3, -1), .dim = 4,
+     .in = A23, .out = {DIMS(4, 3)}, .want = {VALS(0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 7, 9)},
+     .squared = true},
+    {.name = "scatter_add axis 1", .kind = SCATTER_ADD, .axis = 1, POSITIONS(0, 3, 0), .dim = 4,
+     .in = A23, .out = {DIMS(2, 4)}, .want = {VALS(4, 0, 0, 2, 10, 0, 0, 5)}},
+    {.name = "cumsum axis 1", .kind = CUMSUM, .axis = 1, .in = A23, .out = {DIMS(2, 3)},
+     .want = {VALS(1, 3, 6, 4, 9, 15)}, .squared = true},
+    {.name = "cumsum axis -2", .kind = CUMSUM, .axis = -2, .in = A23, .out = {DIMS(2, 3)},
+     .want = {VALS(1, 2, 3, 5, 7, 9)}},
+    {.name = "cumsum of a vector", .kind = CUMSUM, .axis = 0, .in = V6, .out = {DIMS(6)},
+     .want = {VALS(0, 1, 3, 6, 10, 15)}},
+};
+
+static JacTensor *rows_op(JacTensor *a, const rows_case *c) {
+    JacTensor *out = NULL;
+    JacStatus status = JAC_ERR_INTERNAL;
+    switch (c->kind) {
+    case GATHER: status = jac_gather(a, c->axis, c->idx, c->n_idx, &out); break;
+    case SCATTER_ADD: status = jac_scatter_add(a, c->axis, c->idx, c->n_idx, c->dim, &out); break;
+    case CUMSUM: status = jac_cumsum(a, c->axis, &out); break;
+    }
+    if (!jt_status(status, JAC_OK, NULL, __FILE__, __LINE__, c->name)) jt_abort(__FILE__);
+    return jt_keep(out);
+}
+
+static JacTensor *build_rows(JacTensor *const *in, const void *ctx) {
+    const rows_case *c = ctx;
+    JacTensor *y = rows_op(in[0], c);
+    return c->squared ? U(jac_square, y) : y;
+}
+
+static void gathers_scatters_and_cumsums(void) {
+    for (size_t k = 0; k < sizeof rows_cases / sizeof rows_cases[0]; k++) {
+        const rows_case *c = &rows_cases[k];
+        JacTensor *x[1];
+        jt_leaves(&c->in, 1, true, 1, 0, 0.0, x);
+        jt_check_tensor(rows_op(x[0], c), c->out.shape, c->out.ndim, c->want.values, c->want.n,
+                        0.0, __FILE__, __LINE__, c->name);
+        GRADCHECK(c->name, build_rows, c, &c->in, 1, c->squared, 1e-6);
+        jt_cleanup();
+    }
+    /* The gradient of a gather adds up over repeated indices:
+     * d/dv sum(w * v[[2, 0, 2]]) = [w1, 0, w0 + w2]. */
+    JacTensor *v = T(true, DIMS(3), VALS(1, 2, 3));
+    KEEP(g, jac_gather(v, 0, (const int64_t[]){2, 0, 2}, 3, &g));
+    JacTensor *w = T(false, DIMS(3), VALS(10, 100, 1000));
+    const JacTensor *ys[] = {g}, *xs[] = {v}, *ws[] = {w};
+    JacTensor *d = NULL;
+    REQUIRE_OK(jac_grad(ys, 1, xs, 1, ws, false, &d));
+    CHECK_TENSOR(jt_keep(d), DIMS(3), VALS(100, 0, 1010), 0.0);
+    /* The gradient of a cumsum is the sum from the other end:
+     * d/dv sum(w * cumsum(v)) = [w0 + w1 + w2, w1 + w2, w2]. */
+    KEEP(c, jac_cumsum(v, 0, &c));
+    const JacTensor *cs[] = {c};
+    REQUIRE_OK(jac_grad(cs, 1, xs, 1, ws, false, &d));
+    CHECK_TENSOR(jt_keep(d), DIMS(3), VALS(1110, 1100, 1000), 0.0);
+    /* Scattering nothing gives zeros; a 0-length axis gathers nothing. */
+    JacTensor *none = T(true, DIMS(2, 0), NOVALS);
+    KEEP(z, jac_scatter_add(none, 1, NULL, 0, 3, &z));
+    CHECK_TENSOR(z, DIMS(2, 3), VALS(0, 0, 0, 0, 0, 0), 0.0);
+    KEEP(e, jac_gather(none, 0, (const int64_t[]){1, 1, 0}, 3, &e));
+    CHECK_TENSOR(e, DIMS(3, 0), NOVALS, 0.0);
+    jt_cleanup();
+}
+
 int main(void) {
     table_of_ops();
     kinks_and_ties();
     broadcasting_sums_gradients();
     where_mask_is_constant();
     constants_need_no_grad();
+    gathers_scatters_and_cumsums();
     jt_cleanup();
     return jt_summary("test_ops");
 }

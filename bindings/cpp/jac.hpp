@@ -391,6 +391,22 @@ inline Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b) {
     return detail::make(jac_where, mask.get(), a.get(), b.get());
 }
 
+/// The entries of `a` at positions `idx` along `axis` (numpy's `take`; negative
+/// indices count from the end, repeats are allowed); the gradient adds each
+/// cotangent row into the row it came from.
+inline Tensor gather(const Tensor& a, int64_t axis, const std::vector<int64_t>& idx) {
+    return detail::make(jac_gather, a.get(), axis, idx.data(), idx.size());
+}
+
+/// The adjoint of gather: zeros shaped like `a` but of length `dim` along
+/// `axis`, with row j of `a` added into row idx[j] (one index per row of `a`).
+inline Tensor scatter_add(const Tensor& a, int64_t axis, const std::vector<int64_t>& idx, int64_t dim) {
+    return detail::make(jac_scatter_add, a.get(), axis, idx.data(), idx.size(), dim);
+}
+
+/// The inclusive cumulative sum along `axis` (numpy's `cumsum`).
+inline Tensor cumsum(const Tensor& a, int64_t axis) { return detail::make(jac_cumsum, a.get(), axis); }
+
 // ---------------------------------------------------------------- indices
 
 /// `jac::none`: an omitted slice bound or step (Python's None).

@@ -258,6 +258,40 @@ TEST(should_compute_and_diff_where) {
     }, {{{0.3, -0.1, 0.8}, {3}}, {{1.2, -0.4, 0.5}, {3}}});
 }
 
+TEST(should_compute_and_diff_gather_scatter_add_and_cumsum) {
+    const Tensor m = jac::tensor({1, 2, 3, 4, 5, 6}, {2, 3});
+    // take(m, [2, 0, -1], axis=1): repeats and negatives.
+    CHECK_NEAR(jac::gather(m, 1, {2, 0, -1}).values(), (std::vector<double>{3, 1, 3, 6, 4, 6}), 0.0);
+    CHECK(jac::gather(m, 0, {}).shape() == (std::vector<int64_t>{0, 3}));
+    // Rows 0 and 1 of m both land in row 2 of four.
+    CHECK_NEAR(jac::scatter_add(m, 0, {2, -2}, 4).values(),
+               (std::vector<double>{0, 0, 0, 0, 0, 0, 5, 7, 9, 0, 0, 0}), 0.0);
+    CHECK_NEAR(jac::cumsum(m, 1).values(), (std::vector<double>{1, 3, 6, 4, 9, 15}), 0.0);
+    CHECK_NEAR(jac::cumsum(m, -2).values(), (std::vector<double>{1, 2, 3, 5, 7, 9}), 0.0);
+    // d/dv sum(gather(v, [1, 1, 0])) counts each index.
+    const Tensor v = jac::tensor({0.5, 1.5}, {2}, true);
+    CHECK_NEAR(jac::grad({jac::sum(jac::gather(v, 0, {1, 1, 0}))}, {v})[0].values(),
+               (std::vector<double>{1, 2}), 0.0);
+    GRADCHECK([](const Ts& t) { return jac::square(jac::gather(t[0], 0, {1, 0, 1})) * t[1]; },
+              {{xs6, {2, 3}}, {{0.2, -0.4, 0.9}, {3}}});
+    GRADCHECK([](const Ts& t) { return jac::square(jac::scatter_add(t[0], 1, {3, 0, 3}, 4)); },
+              {{xs6, {2, 3}}});
+    GRADCHECK([](const Ts& t) { return jac::cumsum(jac::sin(t[0]), 0); }, {{xs6, {2, 3}}});
+    // Recorded once, replayed at a new point as the eager program there.
+    const auto program = [](const Tensor& x) {
+        return jac::cumsum(jac::scatter_add(jac::square(jac::gather(x, 0, {2, 0, 2})), 0, {1, 1, 0}, 2), 0);
+    };
+    const Tensor x0 = jac::tensor({0.1, 0.2, 0.3}, {3}, true);
+    const jac::Function f({x0}, {program(x0)});
+    const std::vector<double> p = {-0.7, 1.1, 2.5};
+    const Tensor x = jac::tensor(p, {3}, true);
+    const Tensor y = program(x);
+    CHECK_NEAR(f({p})[0], y.values(), 0.0);
+    CHECK_NEAR(f.vjp({p})[0], jac::grad({jac::sum(y)}, {x})[0].values(), 1e-15);
+    // y = [x2^2, x2^2 + x2^2 + x0^2]: J = [[0, 0, 2 x2], [2 x0, 0, 4 x2]].
+    CHECK_NEAR(f.jacobian({p}).block(0, 0)().data(), (std::vector<double>{0, 0, 5, -1.4, 0, 10}), 1e-15);
+}
+
 TEST(should_diff_a_composite_program) {
     // A two-layer network with a softplus loss, everything at once.
     GRADCHECK(

@@ -676,3 +676,103 @@ pub unsafe extern "C" fn jac_where(
         Ok(())
     })
 }
+
+/// The entries of `a` at the `n_idx` positions `idx` along `axis`: numpy's
+/// `take(a, idx, axis)`. The output has `a`'s shape with that axis of
+/// length `n_idx`; negative indices and a negative `axis` count from the
+/// end, and an index may repeat. The gradient adds each row of the
+/// cotangent into the row it was taken from. `*out` receives a new handle.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a` or `out` (or NULL `idx`
+/// with `n_idx` > 0), `JAC_ERR_INDEX` for an axis out of range (any axis of
+/// a 0-D tensor) or an index outside `[-len, len)` of that axis,
+/// `JAC_ERR_OUT_OF_MEMORY` when the output cannot be allocated.
+///
+/// # Safety
+/// `a` is NULL or a live handle; `idx` is NULL or valid for `n_idx` reads;
+/// `out` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_gather(
+    a: *const JacTensor,
+    axis: i64,
+    idx: *const i64,
+    n_idx: usize,
+    out: *mut *mut JacTensor,
+) -> JacStatus {
+    call("jac_gather", || {
+        // SAFETY: pointer arguments per this function's contract.
+        let a = unsafe { tensor_arg(a, "a") }?;
+        let idx = unsafe { int64s(idx, n_idx, "idx") }?;
+        let out = unsafe { Out::new(out, "out") }?;
+        new_handle(jac_core::gather(a, axis as isize, idx)?, out);
+        Ok(())
+    })
+}
+
+/// The adjoint of `jac_gather`: zeros shaped like `a` but of length `dim`
+/// along `axis`, with row `j` of `a` along the axis added into row
+/// `idx[j]` (`out[.., idx[j], ..] += a[.., j, ..]`; repeated indices add
+/// up). `n_idx` must equal `a`'s length along `axis`; negative indices
+/// count from the end of `dim`, a negative `axis` from the end of `a`'s
+/// axes. The gradient gathers the cotangent's rows back. `*out` receives a
+/// new handle.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a` or `out` (or NULL `idx`
+/// with `n_idx` > 0), `JAC_ERR_INVALID_ARGUMENT` for a negative `dim`,
+/// `JAC_ERR_INDEX` for an axis out of range or an index outside
+/// `[-dim, dim)`, `JAC_ERR_SHAPE` when `n_idx` differs from `a`'s length
+/// along `axis`, `JAC_ERR_OUT_OF_MEMORY` when the output cannot be
+/// allocated.
+///
+/// # Safety
+/// `a` is NULL or a live handle; `idx` is NULL or valid for `n_idx` reads;
+/// `out` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_scatter_add(
+    a: *const JacTensor,
+    axis: i64,
+    idx: *const i64,
+    n_idx: usize,
+    dim: i64,
+    out: *mut *mut JacTensor,
+) -> JacStatus {
+    call("jac_scatter_add", || {
+        // SAFETY: pointer arguments per this function's contract.
+        let a = unsafe { tensor_arg(a, "a") }?;
+        let idx = unsafe { int64s(idx, n_idx, "idx") }?;
+        let out = unsafe { Out::new(out, "out") }?;
+        let dim = usize::try_from(dim).map_err(|_| {
+            Failure::new(
+                JacStatus::JacErrInvalidArgument,
+                format!("dim: expected a length >= 0, got {dim}"),
+            )
+        })?;
+        new_handle(jac_core::scatter_add(a, axis as isize, idx, dim)?, out);
+        Ok(())
+    })
+}
+
+/// The inclusive cumulative sum of `a` along `axis` (negative counts from
+/// the end): `out[.., j, ..] = sum over m <= j of a[.., m, ..]`, numpy's
+/// `cumsum(a, axis)`. The gradient is the cumulative sum of the cotangent
+/// from the last row back. `*out` receives a new handle.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a` or `out`, `JAC_ERR_INDEX`
+/// for an axis out of range (any axis of a 0-D tensor).
+///
+/// # Safety
+/// `a` is NULL or a live handle; `out` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_cumsum(
+    a: *const JacTensor,
+    axis: i64,
+    out: *mut *mut JacTensor,
+) -> JacStatus {
+    call("jac_cumsum", || {
+        // SAFETY: pointer arguments per this function's contract.
+        let a = unsafe { tensor_arg(a, "a") }?;
+        let out = unsafe { Out::new(out, "out") }?;
+        new_handle(jac_core::cumsum(a, axis as isize)?, out);
+        Ok(())
+    })
+}
