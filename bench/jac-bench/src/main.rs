@@ -615,12 +615,11 @@ fn side_by_side(j: &jac_core::Jacobian, rows: usize, w0: usize, w1: usize) -> Re
 }
 
 /// W10dense: leaves the cameras `[9C]` and points `[3P]` (seen as `[C, 9]`
-/// and `[P, 3]`), each
-/// observation's camera and point gathered by index (`gather` along axis
-/// 0), the residuals `[m, 2]` flattened to `[2m]`; the lazy Jacobian
-/// w.r.t. both read in full
-/// as `[2m, 9C + 3P]`. Rebuild: the graph built anew in the timed region;
-/// replay: recorded once, then the Function's lazy Jacobian.
+/// and `[P, 3]`), each observation's camera and point gathered by index
+/// (`gather` along axis 0), the residuals `[m, 2]` flattened to `[2m]`; the
+/// lazy Jacobian w.r.t. both read in full as `[2m, 9C + 3P]`. Rebuild: the
+/// graph built anew in the timed region; replay: recorded once, then the
+/// Function's lazy Jacobian.
 fn residuals_dense((nc, np, m): (usize, usize, usize), replay: bool) -> Result<Task> {
     let d = data::residuals(nc, np, m);
     let u = residual_u(&d)?;
