@@ -413,3 +413,33 @@ fn a_large_gather_replays_its_rows_and_gradients() {
         );
     }
 }
+
+#[test]
+fn strided_operands_gather_and_sum_like_contiguous_ones() {
+    // A leaf whose values sit in column-major memory: every rule and
+    // kernel reads it by position, not by memory order.
+    use ndarray::ShapeBuilder;
+    let a = iota(&[3, 2], false);
+    let mut f = ArrayD::zeros(IxDyn(&[3, 2]).f());
+    f.assign(a.value());
+    let x = Tensor::new(f, true);
+    let y = sum(
+        &square(&cumsum(&gather(&x, 0, &[2, 0, 2]).unwrap(), 1).unwrap()).unwrap(),
+        None,
+        false,
+    )
+    .unwrap();
+    // x = [[0, 1], [2, 3], [4, 5]]; rows [4, 5], [0, 1], [4, 5]; running
+    // sums [a, a + b]: [4, 9], [0, 1], [4, 9], so y = 2 (16 + 81) + 1 = 195.
+    // Per row, dy/da = 2a + 2(a + b) and dy/db = 2(a + b): [26, 18] for
+    // [4, 5], taken twice from x[2], and [2, 2] for [0, 1] from x[0].
+    assert_values(&y, &[], &[195.0], 0.0, "value");
+    let g = grad(&[y], std::slice::from_ref(&x), None, false).unwrap();
+    assert_values(
+        &g[0],
+        &[3, 2],
+        &[2.0, 2.0, 0.0, 0.0, 52.0, 36.0],
+        0.0,
+        "grad",
+    );
+}

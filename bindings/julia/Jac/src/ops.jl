@@ -345,3 +345,69 @@ end
 # The C name too, spelled `Jac.var"where"(mask, a, b)` since `where` is a
 # Julia keyword.
 const var"where" = select
+
+# --- gather, scatter_add, cumsum ---------------------------------------------
+
+# 1-based positions `idx` along a dimension of length `n` as the library's
+# 0-based indices; a position outside 1:n throws BoundsError (for `a`, or for
+# the new dimension of a scatter).
+function _positions(idx::AbstractVector{<:Integer}, n::Integer, a, dim::Integer)
+    for i in idx
+        1 <= i <= n || throw(BoundsError(a, (dim, idx)))
+    end
+    return Int64[Int64(i) - 1 for i in idx]
+end
+
+"""
+    Jac.gather(a::Tensor, dim::Integer, idx::AbstractVector{<:Integer})
+
+The slices of `a` at the 1-based positions `idx` along dimension `dim`, in that
+order (positions may repeat): the differentiable counterpart of indexing with a
+vector, `Array(Jac.gather(Tensor(A), 2, idx)) == A[:, idx]` (numpy's `take`).
+The gradient adds each slice of the cotangent into the slice it was taken
+from. Positions outside the dimension throw `BoundsError`.
+"""
+function gather(a::Tensor, dim::Integer, idx::AbstractVector{<:Integer})
+    axis = _axis(dim, "gather")
+    positions = dim <= ndims(a) ? _positions(idx, size(a, dim), a, dim) : Int64[i - 1 for i in idx]
+    out = _out()
+    @check LibJac.jac_gather(a, axis, positions, length(positions), out)
+    return _adopt(out[])
+end
+
+"""
+    Jac.scatter_add(a::Tensor, dim::Integer, idx::AbstractVector{<:Integer}, n::Integer)
+
+The adjoint of [`Jac.gather`](@ref): zeros shaped like `a` but of length `n`
+along dimension `dim`, with slice `j` of `a` along `dim` added into slice
+`idx[j]` (1-based; repeated positions add up), one position per slice of `a`:
+for a matrix and `dim = 1`, `out[idx[j], :] += A[j, :]` for every `j`.
+Positions outside `1:n` throw `BoundsError`; a length of `idx` other than
+`size(a, dim)` throws `JacError` (`JAC_ERR_SHAPE`).
+"""
+function scatter_add(a::Tensor, dim::Integer, idx::AbstractVector{<:Integer}, n::Integer)
+    axis = _axis(dim, "scatter_add")
+    positions = n >= 0 ? _positions(idx, n, a, dim) : Int64[i - 1 for i in idx]
+    out = _out()
+    @check LibJac.jac_scatter_add(a, axis, positions, length(positions), Int64(n), out)
+    return _adopt(out[])
+end
+
+"""
+    cumsum(a::Tensor; dims)
+
+The inclusive cumulative sum along dimension `dims`, as `cumsum` of a Julia
+array: `Array(cumsum(Tensor(A); dims = 2)) == cumsum(A; dims = 2)`. A vector
+may omit `dims`. The gradient is the cumulative sum of the cotangent from the
+other end.
+"""
+function Base.cumsum(a::Tensor; dims::Union{Integer,Nothing} = nothing)
+    if dims === nothing
+        ndims(a) == 1 ||
+            throw(ArgumentError("cumsum: give dims for a tensor of $(ndims(a)) dimensions"))
+        dims = 1
+    end
+    out = _out()
+    @check LibJac.jac_cumsum(a, _axis(dims, "cumsum"), out)
+    return _adopt(out[])
+end

@@ -346,6 +346,52 @@ end
     check_gradient((a, b) -> Jac.select([true false true; false true false], a, b), [A23, P23])
 end
 
+@testset "gather, scatter_add, cumsum: values, gradients, replay, errors" begin
+    A = [0.3 -1.2 0.7; 1.1 0.4 -0.5]
+    t = Tensor(A)
+    # 1-based positions, repeats allowed: the same as indexing with a vector.
+    @test Array(Jac.gather(t, 2, [3, 1, 3])) == A[:, [3, 1, 3]]
+    @test Array(Jac.gather(t, 1, [2, 2])) == A[[2, 2], :]
+    @test size(Jac.gather(t, 1, Int[])) == (0, 3)
+    # out[idx[j], :] += A[j, :]
+    S = Array(Jac.scatter_add(t, 1, [3, 3], 4))
+    @test S == [zeros(2, 3); reshape(A[1, :] + A[2, :], 1, 3); zeros(1, 3)]
+    @test Array(Jac.scatter_add(t, 2, [2, 1, 2], 2)) == [A[:, 2] A[:, 1] + A[:, 3]]
+    @test size(Jac.scatter_add(Tensor(zeros(2, 0)), 2, Int[], 3)) == (2, 3)
+    @test Array(cumsum(t; dims = 2)) ≈ cumsum(A; dims = 2)
+    @test Array(cumsum(t; dims = 1)) ≈ cumsum(A; dims = 1)
+    @test Array(cumsum(Tensor([1.0, 2.0, 3.0]))) == [1.0, 3.0, 6.0]
+    # Gradients against central differences.
+    check_gradient(x -> Jac.gather(x, 2, [3, 1, 3, 2]), [A])
+    check_gradient(x -> Jac.square(Jac.gather(x, 1, [2, 1, 2])), [A])
+    check_gradient(x -> Jac.scatter_add(sin(x), 2, [1, 4, 1], 4), [A])
+    check_gradient(x -> cumsum(x * x; dims = 2), [A])
+    # A recorded program replays them at a new point as the eager program.
+    rows(x) = Jac.gather(x, 1, [3, 1, 3]) * Jac.gather(x, 1, [1, 2, 2])
+    chain(x) = cumsum(Jac.scatter_add(rows(x), 1, [2, 2, 1], 2))
+    x0 = Tensor([0.1, 0.2, 0.3]; requires_grad = true)
+    f = Jac.Function(x0, chain(x0))
+    p = [-0.7, 1.1, 2.5]
+    xt = Tensor(p; requires_grad = true)
+    @test f(p) ≈ Array(chain(xt))
+    @test vjp(f, p) ≈ Array(grad(sum(chain(xt)), xt))
+    # rows = [x3 x1, x1 x2, x3 x2]; scattered: [x3 x2, x3 x1 + x1 x2];
+    # y = [x3 x2, x3 x2 + x3 x1 + x1 x2].
+    J = jacobian(f, p)[:, :]
+    @test J ≈ [0 p[3] p[2]; p[2]+p[3] p[1]+p[3] p[1]+p[2]]
+    # Errors: positions out of range are BoundsError; the library's statuses
+    # come through as JacError.
+    @test_throws BoundsError Jac.gather(t, 2, [0])
+    @test_throws BoundsError Jac.gather(t, 1, [3])
+    @test_throws BoundsError Jac.scatter_add(t, 1, [1, 5], 4)
+    @test_throws ArgumentError Jac.gather(t, 0, [1])
+    @test_throws ArgumentError cumsum(t)
+    @test jac_status(() -> Jac.gather(t, 3, [1])) == INDEX
+    @test jac_status(() -> Jac.scatter_add(t, 2, [1, 2], 4)) == SHAPE
+    @test jac_status(() -> Jac.scatter_add(t, 1, [1, 1], -1)) == INVALID_ARGUMENT
+    @test jac_status(() -> cumsum(t; dims = 3)) == INDEX
+end
+
 @testset "grad" begin
     x = Tensor([1.0, 2.0, 3.0]; requires_grad = true)
     w = Tensor([0.5, -1.0, 2.0]; requires_grad = true)

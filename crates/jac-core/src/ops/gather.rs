@@ -623,3 +623,87 @@ pub fn cumsum(a: &Tensor, axis: isize) -> Result<Tensor> {
     let axis = normalize_axis(axis, a.ndim(), "cumsum: axis")?;
     apply(Cumsum::new(a.shape(), axis, false), vec![a.clone()])
 }
+
+#[cfg(test)]
+mod tests {
+    use ndarray::{ArrayD, IxDyn, ShapeBuilder};
+
+    use super::*;
+
+    /// 0, 1, 2, ... of `shape`, and the same values in column-major
+    /// memory order (a strided view of them, as a transposed operand is).
+    fn both_layouts(shape: &[usize]) -> (ArrayD<f64>, ArrayD<f64>) {
+        let n: usize = shape.iter().product();
+        let a = ArrayD::from_shape_vec(IxDyn(shape), (0..n).map(|k| k as f64).collect()).unwrap();
+        let mut f = ArrayD::zeros(IxDyn(shape).f());
+        f.assign(&a);
+        (a, f)
+    }
+
+    /// Every op of the family with its rule: forward, `forward_into` (on a
+    /// planned buffer of garbage, and on a strided one), the flat kernels,
+    /// and `vjp_into` against the flat VJP, for standard and strided
+    /// operands.
+    #[test]
+    fn in_place_kernels_agree_with_the_rules_for_any_layout() {
+        let idx: Arc<[usize]> = vec![2, 0, 2, 1].into();
+        let shape = [2, 3, 2];
+        let ops: Vec<(Box<dyn Op>, Vec<usize>)> = vec![
+            (
+                Box::new(Gather {
+                    at: Rows::new(&shape, 1, idx.clone(), 3),
+                }),
+                vec![2, 4, 2],
+            ),
+            (
+                Box::new(ScatterAdd {
+                    at: Rows::new(&[2, 4, 2], 1, idx.clone(), 3),
+                }),
+                vec![2, 3, 2],
+            ),
+            (Box::new(Cumsum::new(&shape, 1, false)), vec![2, 3, 2]),
+            (Box::new(Cumsum::new(&shape, 2, true)), vec![2, 3, 2]),
+        ];
+        for (op, out_shape) in ops {
+            let in_shape: Vec<usize> = if op.name() == "scatter_add" {
+                vec![2, 4, 2]
+            } else {
+                shape.to_vec()
+            };
+            let (a, strided) = both_layouts(&in_shape);
+            let want = op.forward(&[a.view()]).unwrap();
+            assert_eq!(want.shape(), &out_shape[..], "{}", op.name());
+            assert_eq!(
+                op.forward(&[strided.view()]).unwrap(),
+                want,
+                "{}",
+                op.name()
+            );
+            let mut flat = vec![f64::NAN; want.len()];
+            op.flat()
+                .unwrap()
+                .forward_flat(&[a.as_slice().unwrap()], &mut flat);
+            assert_eq!(flat, want.as_slice().unwrap(), "{}: flat", op.name());
+            let (_, mut planned) = both_layouts(&out_shape);
+            planned.fill(f64::NAN);
+            op.forward_into(&[strided.view()], &mut planned.view_mut())
+                .unwrap()
+                .unwrap();
+            assert_eq!(planned, want, "{}: forward_into", op.name());
+
+            let (g, g_strided) = both_layouts(&out_shape);
+            let mut flat = vec![0.5; a.len()];
+            op.flat()
+                .unwrap()
+                .vjp_flat(0, &[], &[], g.as_slice().unwrap(), &mut flat);
+            let (_, mut acc) = both_layouts(&in_shape);
+            acc.fill(0.5);
+            op.vjp_into(0, &[], &want.view(), &g_strided.view(), &mut acc.view_mut())
+                .unwrap()
+                .unwrap();
+            let acc: Vec<f64> = acc.iter().copied().collect();
+            assert_eq!(acc, flat, "{}: vjp_into", op.name());
+            assert!(flat.iter().any(|&v| v != 0.5), "{}: no gradient", op.name());
+        }
+    }
+}
