@@ -181,7 +181,7 @@ static void clones_are_the_same_node(void) {
     /* y built from the clone; the gradient with respect to the original
      * is the gradient with respect to the clone: d sum(x2^2)/dx = 2 x */
     REQUIRE_OK(jac_mul(x2, x2, &y));
-    const JacTensor *ys[] = {y}, *xs[] = {x}, *xs2[] = {x2}, *both[] = {x, x2};
+    const JacTensor *ys[] = {y}, *xs[] = {x}, *xs2[] = {x2};
     JacTensor *g[2] = {NULL, NULL};
     CHECK_OK(jac_grad(ys, 1, xs, 1, NULL, false, &g[0]));
     jt_keep(g[0]);
@@ -192,7 +192,6 @@ static void clones_are_the_same_node(void) {
     CHECK_OK(jac_grad(ys, 1, xs2, 1, NULL, false, &g[1]));
     jt_keep(g[1]);
     CHECK_TENSOR(g[1], DIMS(3), VALS(2.0, -4.0, 1.0), 0.0);
-    (void)both;
 
     /* the clone freed first: the original stays valid, through a
      * Jacobian too; each clone of a clone is one more handle */
@@ -201,7 +200,7 @@ static void clones_are_the_same_node(void) {
     REQUIRE_OK(jac_tensor_clone(z, &z2));
     REQUIRE_OK(jac_tensor_clone(z2, &z3));
     jac_tensor_free(z2);
-    JacTensor *w = jt_keep(U(jac_exp, z3));
+    JacTensor *w = U(jac_exp, z3);
     jac_tensor_free(z3);
     const JacTensor *ws[] = {w}, *zs[] = {z};
     KEEPJ(jac, jac_jacobian_new(ws, 1, zs, 1, JAC_BATCH_NONE, &jac));
