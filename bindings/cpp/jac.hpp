@@ -519,6 +519,13 @@ inline Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b) {
     return detail::make(jac_where, mask.get(), a.get(), b.get());
 }
 
+/// `a` broadcast to the dims `shape` with numpy's rules (trailing axes line
+/// up; each is equal or 1; `shape` may add leading axes). The gradient sums
+/// back over the stretched axes. ShapeError when `a` does not broadcast.
+inline Tensor broadcast_to(const Tensor& a, const std::vector<int64_t>& shape) {
+    return detail::make(jac_broadcast_to, a.get(), shape.data(), shape.size());
+}
+
 // ---------------------------------------------------------------- indices
 
 /// `jac::none`: an omitted slice bound or step (Python's None).

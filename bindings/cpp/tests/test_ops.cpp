@@ -304,6 +304,19 @@ TEST(should_compute_and_diff_where) {
     }, {{{0.3, -0.1, 0.8}, {3}}, {{1.2, -0.4, 0.5}, {3}}});
 }
 
+TEST(should_compute_and_diff_broadcast_to) {
+    const Tensor col = jac::tensor({1, 2}, {2, 1});
+    const Tensor b = jac::broadcast_to(col, {3, 2, 2});
+    CHECK(b.shape() == (std::vector<int64_t>{3, 2, 2}));
+    CHECK_NEAR(b.values(), (std::vector<double>{1, 1, 2, 2, 1, 1, 2, 2, 1, 1, 2, 2}), 0.0);
+    CHECK_NEAR(jac::broadcast_to(jac::scalar(3.0), {2}).values(), (std::vector<double>{3, 3}), 0.0);
+    GRADCHECK([](const Ts& t) { return jac::broadcast_to(t[0], {3, 2, 3}) * jac::broadcast_to(t[0], {2, 3}); },
+              {{xs6, {2, 3}}});
+    GRADCHECK([](const Ts& t) { return jac::sin(jac::broadcast_to(t[0], {4, 3})); }, {{{0.1, -0.7, 1.3}, {1, 3}}});
+    CHECK_THROWS(jac::ShapeError, jac::broadcast_to(col, {3, 3}), "jac_broadcast_to: shape");
+    CHECK_THROWS(jac::InvalidArgumentError, jac::broadcast_to(col, {2, -1}), "jac_broadcast_to: shape[1]");
+}
+
 TEST(should_diff_a_composite_program) {
     // A two-layer network with a softplus loss, everything at once.
     GRADCHECK(
