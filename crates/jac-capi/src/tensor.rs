@@ -240,8 +240,8 @@ pub unsafe extern "C" fn jac_tensor_read(
 /// With `requires_grad`, derivatives can be taken with respect to it. On
 /// success `*out` receives a handle to free with `jac_tensor_free`.
 ///
-/// Returns `JAC_ERR_NULL_ARGUMENT` (NULL `out`, or NULL `shape` with `ndim`
-/// > 0), `JAC_ERR_INVALID_ARGUMENT` (a negative dim),
+/// Returns `JAC_ERR_NULL_ARGUMENT` (NULL `out`, or NULL `shape` with a
+/// non-zero `ndim`), `JAC_ERR_INVALID_ARGUMENT` (a negative dim),
 /// `JAC_ERR_OUT_OF_MEMORY` (the product of the dims overflows, or the
 /// values cannot be allocated).
 ///
