@@ -1013,8 +1013,9 @@ JacStatus jac_stack(const JacTensor *const *ts, size_t n, int64_t axis, JacTenso
 
 /**
  * `a` where `mask` is non-zero, else `b`, elementwise; the three shapes
- * broadcast together. The mask is a constant: no gradient flows to it.
- * `*out` receives a new handle.
+ * broadcast together. No gradient flows to the mask; a mask made by a
+ * comparison (`jac_less`, ...) is recomputed when a `JacFunction` replays,
+ * so the branch follows the new point. `*out` receives a new handle.
  *
  * Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `mask`, `a`, `b` or `out`,
  * `JAC_ERR_SHAPE` when the shapes do not broadcast.
@@ -1024,6 +1025,159 @@ JacStatus jac_stack(const JacTensor *const *ts, size_t n, int64_t axis, JacTenso
  * one write.
  */
 JacStatus jac_where(const JacTensor *mask, const JacTensor *a, const JacTensor *b, JacTensor **out);
+
+/**
+ * A mask, elementwise with numpy broadcasting: 1.0 where `a < b`, else 0.0
+ * (NaN compares false). The mask requires no grad; when an operand depends
+ * on a differentiable leaf it is recorded, so a `JacFunction` recomputes it
+ * at every replay (use it with `jac_where` or as a factor). `*out` receives
+ * a new handle.
+ *
+ * Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a`, `b` or `out`,
+ * `JAC_ERR_SHAPE` when the shapes do not broadcast.
+ *
+ * # Safety
+ * `a` and `b` are NULL or live handles; `out` is NULL or valid for one write.
+ */
+JacStatus jac_less(const JacTensor *a, const JacTensor *b, JacTensor **out);
+
+/**
+ * A mask, elementwise with numpy broadcasting: 1.0 where `a <= b`, else 0.0
+ * (NaN compares false). The mask requires no grad; when an operand depends
+ * on a differentiable leaf it is recorded, so a `JacFunction` recomputes it
+ * at every replay (use it with `jac_where` or as a factor). `*out` receives
+ * a new handle.
+ *
+ * Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a`, `b` or `out`,
+ * `JAC_ERR_SHAPE` when the shapes do not broadcast.
+ *
+ * # Safety
+ * `a` and `b` are NULL or live handles; `out` is NULL or valid for one write.
+ */
+JacStatus jac_less_equal(const JacTensor *a, const JacTensor *b, JacTensor **out);
+
+/**
+ * A mask, elementwise with numpy broadcasting: 1.0 where `a > b`, else 0.0
+ * (NaN compares false). The mask requires no grad; when an operand depends
+ * on a differentiable leaf it is recorded, so a `JacFunction` recomputes it
+ * at every replay (use it with `jac_where` or as a factor). `*out` receives
+ * a new handle.
+ *
+ * Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a`, `b` or `out`,
+ * `JAC_ERR_SHAPE` when the shapes do not broadcast.
+ *
+ * # Safety
+ * `a` and `b` are NULL or live handles; `out` is NULL or valid for one write.
+ */
+JacStatus jac_greater(const JacTensor *a, const JacTensor *b, JacTensor **out);
+
+/**
+ * A mask, elementwise with numpy broadcasting: 1.0 where `a >= b`, else 0.0
+ * (NaN compares false). The mask requires no grad; when an operand depends
+ * on a differentiable leaf it is recorded, so a `JacFunction` recomputes it
+ * at every replay (use it with `jac_where` or as a factor). `*out` receives
+ * a new handle.
+ *
+ * Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a`, `b` or `out`,
+ * `JAC_ERR_SHAPE` when the shapes do not broadcast.
+ *
+ * # Safety
+ * `a` and `b` are NULL or live handles; `out` is NULL or valid for one write.
+ */
+JacStatus jac_greater_equal(const JacTensor *a, const JacTensor *b, JacTensor **out);
+
+/**
+ * A mask, elementwise with numpy broadcasting: 1.0 where `a == b`, else 0.0
+ * (NaN compares false). The mask requires no grad; when an operand depends
+ * on a differentiable leaf it is recorded, so a `JacFunction` recomputes it
+ * at every replay (use it with `jac_where` or as a factor). `*out` receives
+ * a new handle.
+ *
+ * Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a`, `b` or `out`,
+ * `JAC_ERR_SHAPE` when the shapes do not broadcast.
+ *
+ * # Safety
+ * `a` and `b` are NULL or live handles; `out` is NULL or valid for one write.
+ */
+JacStatus jac_equal(const JacTensor *a, const JacTensor *b, JacTensor **out);
+
+/**
+ * The smaller of `a` and `b`, elementwise with numpy broadcasting (NaN
+ * when either is NaN). The derivative goes to the smaller operand, half to
+ * each where they are equal. `*out` receives a new handle.
+ *
+ * Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a`, `b` or `out`,
+ * `JAC_ERR_SHAPE` when the shapes do not broadcast.
+ *
+ * # Safety
+ * `a` and `b` are NULL or live handles; `out` is NULL or valid for one write.
+ */
+JacStatus jac_minimum(const JacTensor *a, const JacTensor *b, JacTensor **out);
+
+/**
+ * The larger of `a` and `b`, elementwise with numpy broadcasting (NaN
+ * when either is NaN). The derivative goes to the larger operand, half to
+ * each where they are equal. `*out` receives a new handle.
+ *
+ * Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a`, `b` or `out`,
+ * `JAC_ERR_SHAPE` when the shapes do not broadcast.
+ *
+ * # Safety
+ * `a` and `b` are NULL or live handles; `out` is NULL or valid for one write.
+ */
+JacStatus jac_maximum(const JacTensor *a, const JacTensor *b, JacTensor **out);
+
+/**
+ * `a ^ b`, elementwise with numpy broadcasting (NaN for a negative base
+ * with a non-integer exponent). d/da = `b a^(b-1)` (0 where `b` = 0),
+ * d/db = `a^b log(a)` (0 where `a` = 0 and `b` >= 0). `*out` receives a new
+ * handle.
+ *
+ * Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a`, `b` or `out`,
+ * `JAC_ERR_SHAPE` when the shapes do not broadcast.
+ *
+ * # Safety
+ * `a` and `b` are NULL or live handles; `out` is NULL or valid for one write.
+ */
+JacStatus jac_pow(const JacTensor *a, const JacTensor *b, JacTensor **out);
+
+/**
+ * `atan2(a, b)`, the angle of the point `(b, a)` in `[-pi, pi]`,
+ * elementwise with numpy broadcasting; d/da = `b / (a^2 + b^2)`, d/db =
+ * `-a / (a^2 + b^2)`. `*out` receives a new handle.
+ *
+ * Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a`, `b` or `out`,
+ * `JAC_ERR_SHAPE` when the shapes do not broadcast.
+ *
+ * # Safety
+ * `a` and `b` are NULL or live handles; `out` is NULL or valid for one write.
+ */
+JacStatus jac_atan2(const JacTensor *a, const JacTensor *b, JacTensor **out);
+
+/**
+ * The error function `erf(a)` elementwise, to within two units in the
+ * last place; derivative `2/sqrt(pi) exp(-a^2)`. `*out` receives a new
+ * handle.
+ *
+ * Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a` or `out`.
+ *
+ * # Safety
+ * `a` is NULL or a live handle; `out` is NULL or valid for one write.
+ */
+JacStatus jac_erf(const JacTensor *a, JacTensor **out);
+
+/**
+ * `a` limited to `[lo, hi]` elementwise (NaN stays NaN); an infinite bound
+ * is no bound. The derivative is 1 strictly inside the bounds and 0
+ * elsewhere (as Paddle's `clip`). `*out` receives a new handle.
+ *
+ * Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a` or `out`,
+ * `JAC_ERR_INVALID_ARGUMENT` when `lo` or `hi` is NaN or `lo > hi`.
+ *
+ * # Safety
+ * `a` is NULL or a live handle; `out` is NULL or valid for one write.
+ */
+JacStatus jac_clamp(const JacTensor *a, double lo, double hi, JacTensor **out);
 
 /**
  * The name of a status (`"JAC_ERR_SHAPE"` for `JAC_ERR_SHAPE`), or

@@ -205,7 +205,7 @@ static const struct {
     {"jac_sin", jac_sin},   {"jac_cos", jac_cos},         {"jac_tan", jac_tan},
     {"jac_tanh", jac_tanh}, {"jac_sigmoid", jac_sigmoid}, {"jac_relu", jac_relu},
     {"jac_softplus", jac_softplus}, {"jac_sqrt", jac_sqrt}, {"jac_square", jac_square},
-    {"jac_abs", jac_abs},
+    {"jac_abs", jac_abs},   {"jac_erf", jac_erf},
 };
 static const struct {
     const char *name;
@@ -213,6 +213,10 @@ static const struct {
 } binary_ops[] = {
     {"jac_add", jac_add}, {"jac_sub", jac_sub}, {"jac_mul", jac_mul},
     {"jac_div", jac_div}, {"jac_matmul", jac_matmul},
+    {"jac_minimum", jac_minimum}, {"jac_maximum", jac_maximum}, {"jac_pow", jac_pow},
+    {"jac_atan2", jac_atan2}, {"jac_less", jac_less}, {"jac_less_equal", jac_less_equal},
+    {"jac_greater", jac_greater}, {"jac_greater_equal", jac_greater_equal},
+    {"jac_equal", jac_equal},
 };
 static const struct {
     const char *name;
@@ -244,9 +248,16 @@ static void op_handles(void) {
         EXPECT_FN(name, binary_ops[k].f(a, b, &O.tensor), JAC_ERR_SHAPE, "b has shape [4]");
     }
     /* elementwise [2, 3] with [3, 2] does not broadcast */
-    for (size_t k = 0; k < 4; k++)
-        EXPECT_FN(binary_ops[k].name, binary_ops[k].f(a, c, &O.tensor), JAC_ERR_SHAPE,
-                  "a has shape [2, 3], b has shape [3, 2]");
+    for (size_t k = 0; k < N_BINARY; k++)
+        if (binary_ops[k].f != jac_matmul)
+            EXPECT_FN(binary_ops[k].name, binary_ops[k].f(a, c, &O.tensor), JAC_ERR_SHAPE,
+                      "a has shape [2, 3], b has shape [3, 2]");
+    /* clamp: NaN bounds and lo > hi are refused, naming the bounds */
+    EXPECT(jac_clamp(NULL, 0.0, 1.0, &O.tensor), JAC_ERR_NULL_ARGUMENT, "a");
+    EXPECT(jac_clamp(a, 0.0, 1.0, NULL), JAC_ERR_NULL_ARGUMENT, "out");
+    EXPECT(jac_clamp(a, NAN, 1.0, &O.tensor), JAC_ERR_INVALID_ARGUMENT, "lo = NaN");
+    EXPECT(jac_clamp(a, 0.0, NAN, &O.tensor), JAC_ERR_INVALID_ARGUMENT, "hi = NaN");
+    EXPECT(jac_clamp(a, 1.0, -1.0, &O.tensor), JAC_ERR_INVALID_ARGUMENT, "lo = 1 > hi = -1");
     for (size_t k = 0; k < N_SCALAR; k++) {
         const char *name = scalar_ops[k].name;
         EXPECT_FN(name, scalar_ops[k].f(NULL, 1.0, &O.tensor), JAC_ERR_NULL_ARGUMENT, "a");
@@ -807,6 +818,7 @@ static void bad_tensor_everywhere(const JacTensor *bad, const char *what) {
     EXPECT(jac_reshape(bad, DIMS(2), &O.tensor), e, named("a", what));
     EXPECT(jac_transpose(bad, NULL, 0, &O.tensor), e, named("a", what));
     EXPECT(jac_slice(bad, 0, NONE, NONE, NONE, &O.tensor), e, named("a", what));
+    EXPECT(jac_clamp(bad, 0.0, 1.0, &O.tensor), e, named("a", what));
     EXPECT(jac_where(bad, g, g, &O.tensor), e, named("mask", what));
     EXPECT(jac_where(g, bad, g, &O.tensor), e, named("a", what));
     EXPECT(jac_where(g, g, bad, &O.tensor), e, named("b", what));

@@ -422,8 +422,35 @@ static void empty_results_with_huge_dims_replay_at_once(void) {
     jt_cleanup();
 }
 
+/* A branch on a comparison of the input, recorded where every x < 0, is
+ * taken anew at each replay: y = x < 0 ? -x^3 : min(x^2, 1). */
+static void branches_follow_the_new_point(void) {
+    JacTensor *x = T(true, DIMS(3), VALS(-1, -2, -3));
+    JacTensor *mask = B(jac_less, x, S(false, 0.0));
+    JacTensor *cube = B(jac_mul, B(jac_mul, x, x), x);
+    JacTensor *neg = U(jac_neg, cube);
+    JacTensor *capped = B(jac_minimum, B(jac_mul, x, x), S(false, 1.0));
+    KEEP(y, jac_where(mask, neg, capped, &y));
+    const JacTensor *ins[] = {x}, *outs[] = {y};
+    JacFunction *f = NULL;
+    REQUIRE_OK(jac_function_new(ins, 1, outs, 1, &f));
+    const double at[] = {0.5, -1.0, 2.0};
+    const double *in[] = {at};
+    const size_t lens[] = {3};
+    double v[3] = {0}, g[3] = {0};
+    double *out[] = {v}, *grads[] = {g};
+    CHECK_OK(jac_function_eval(f, in, lens, out, lens));
+    CHECK(v[0] == 0.25 && v[1] == 1.0 && v[2] == 1.0);
+    CHECK_OK(jac_function_vjp(f, in, lens, NULL, NULL, grads, lens));
+    /* d/dx: 2x below the cap, -3x^2 on the negative branch, 0 above the cap */
+    CHECK(g[0] == 1.0 && g[1] == -3.0 && g[2] == 0.0);
+    jac_function_free(f);
+    jt_cleanup();
+}
+
 int main(void) {
     empty_results_with_huge_dims_replay_at_once();
+    branches_follow_the_new_point();
     jvps_and_hvps_at_new_points();
     eval_at_new_points();
     jacobians_and_hessians_at_new_points();

@@ -291,6 +291,44 @@ static const op_case cases[] = {
      .mask = INPUT(DIMS(2, 1), VALS(0, 1)), .n_in = 2,
      .in = {INPUT(DIMS(3), VALS(1, 2, 3)), INPUT(NODIMS, VALS(-5))}, .out = {DIMS(2, 3)},
      .want = {VALS(-5, -5, -5, 1, 2, 3)}},
+    /* ---- ops real programs branch and bound with ---- */
+    {.name = "erf", .kind = UNARY, .unary = jac_erf, .n_in = 1, .in = {X23}, .out = {DIMS(2, 3)},
+     /* erf 0.5, erf -1.2, erf 2, erf -0.3, erf 0.8, erf -2.5 */
+     .want = {VALS(0.5204998778130465, -0.9103139782296353, 0.9953222650189527,
+                   -0.3286267594591274, 0.7421009647076605, -0.999593047982555)},
+     .second = true},
+    {.name = "minimum [2,3] [3]", .kind = BINARY, .binary = jac_minimum, .n_in = 2,
+     .in = {X23, INPUT(DIMS(3), VALS(0, -1, 1))}, .out = {DIMS(2, 3)},
+     .want = {VALS(0, -1.2, 1, -0.3, -1, -2.5)}, .second = true},
+    {.name = "maximum [2,3] [3]", .kind = BINARY, .binary = jac_maximum, .n_in = 2,
+     .in = {X23, INPUT(DIMS(3), VALS(0, -1, 1))}, .out = {DIMS(2, 3)},
+     .want = {VALS(0.5, -1, 2, 0, 0.8, 1)}, .second = true},
+    {.name = "pow", .kind = BINARY, .binary = jac_pow, .n_in = 2, .in = {P23, X23},
+     .out = {DIMS(2, 3)},
+     /* 0.25^0.5, 1.5^-1.2, 4^2, 0.5^-0.3, 2.25^0.8, 9^-2.5 = 1/243 */
+     .want = {VALS(0.5, 0.6147386076544852, 16.0, 1.2311444133449163, 1.9131367509386863,
+                   0.00411522633744856)},
+     .second = true},
+    {.name = "atan2", .kind = BINARY, .binary = jac_atan2, .n_in = 2, .in = {X23, P23},
+     .out = {DIMS(2, 3)},
+     .want = {VALS(1.1071487177940904, -0.6747409422235526, 0.4636476090008061,
+                   -0.5404195002705842, 0.34161549064780716, -0.27094685033842053)},
+     .second = true},
+    {.name = "less [2,3] [3]", .kind = BINARY, .binary = jac_less, .n_in = 2,
+     .in = {X23, INPUT(DIMS(3), VALS(0.5, -1, 1))}, .out = {DIMS(2, 3)},
+     .want = {VALS(0, 1, 0, 1, 0, 1)}, .no_grad = true},
+    {.name = "less_equal [2,3] [3]", .kind = BINARY, .binary = jac_less_equal, .n_in = 2,
+     .in = {X23, INPUT(DIMS(3), VALS(0.5, -1, 1))}, .out = {DIMS(2, 3)},
+     .want = {VALS(1, 1, 0, 1, 0, 1)}, .no_grad = true},
+    {.name = "greater [2,3] [3]", .kind = BINARY, .binary = jac_greater, .n_in = 2,
+     .in = {X23, INPUT(DIMS(3), VALS(0.5, -1, 1))}, .out = {DIMS(2, 3)},
+     .want = {VALS(0, 0, 1, 0, 1, 0)}, .no_grad = true},
+    {.name = "greater_equal [2,3] [3]", .kind = BINARY, .binary = jac_greater_equal, .n_in = 2,
+     .in = {X23, INPUT(DIMS(3), VALS(0.5, -1, 1))}, .out = {DIMS(2, 3)},
+     .want = {VALS(1, 0, 1, 0, 1, 0)}, .no_grad = true},
+    {.name = "equal [2,3] [3]", .kind = BINARY, .binary = jac_equal, .n_in = 2,
+     .in = {X23, INPUT(DIMS(3), VALS(0.5, -1, 1))}, .out = {DIMS(2, 3)},
+     .want = {VALS(1, 0, 0, 0, 0, 0)}, .no_grad = true},
 };
 
 /* Builds the case's op on the inputs `in` (the jt_program of the table). */
@@ -461,6 +499,57 @@ static void broadcast_to_values_and_gradients(void) {
     jt_cleanup();
 }
 
+/* units in the last place between two doubles of one sign */
+static uint64_t ulps_apart(double a, double b) {
+    int64_t ia, ib;
+    memcpy(&ia, &a, sizeof ia);
+    memcpy(&ib, &b, sizeof ib);
+    return ia > ib ? (uint64_t)(ia - ib) : (uint64_t)(ib - ia);
+}
+
+static void erf_matches_libm(void) {
+    /* 4001 points on [-7, 7]: every branch of the evaluation and its joins */
+    enum { N = 4001 };
+    static double x[N], y[N];
+    for (int k = 0; k < N; k++) x[k] = -7.0 + 14.0 * k / (N - 1);
+    const int64_t shape[] = {N};
+    JacTensor *t = NULL, *e = NULL;
+    REQUIRE_OK(jac_tensor_new(x, N, shape, 1, false, &t));
+    REQUIRE_OK(jac_erf(t, &e));
+    REQUIRE_OK(jac_tensor_read(e, y, N));
+    uint64_t worst = 0;
+    for (int k = 0; k < N; k++) {
+        uint64_t d = ulps_apart(y[k], erf(x[k]));
+        if (d > worst) worst = d;
+    }
+    /* libm's erf is itself within an ulp or so of the exact value */
+    CHECK(worst <= 3);
+    jac_tensor_free(e);
+    jac_tensor_free(t);
+}
+
+static void minimum_maximum_ties_and_clamp(void) {
+    /* At a tie each operand gets half of the derivative. */
+    JacTensor *a = T(true, DIMS(3), VALS(1, 2, 3));
+    JacTensor *b = T(true, DIMS(3), VALS(2, 2, 1));
+    CHECK_TENSOR(grad_of_sum(B(jac_minimum, a, b), a), DIMS(3), VALS(1, 0.5, 0), 0.0);
+    CHECK_TENSOR(grad_of_sum(B(jac_maximum, a, b), b), DIMS(3), VALS(1, 0.5, 0), 0.0);
+    /* clamp: bounds hold, infinite bounds are none, the derivative is 1
+     * strictly inside */
+    JacTensor *x = T(true, DIMS(5), VALS(-2, -1, 0, 1, 2));
+    KEEP(c, jac_clamp(x, -1.0, 1.0, &c));
+    CHECK_TENSOR(c, DIMS(5), VALS(-1, -1, 0, 1, 1), 0.0);
+    CHECK_TENSOR(grad_of_sum(c, x), DIMS(5), VALS(0, 0, 1, 0, 0), 0.0);
+    KEEP(lower, jac_clamp(x, 0.5, INFINITY, &lower));
+    CHECK_TENSOR(lower, DIMS(5), VALS(0.5, 0.5, 0.5, 1, 2), 0.0);
+    CHECK_TENSOR(grad_of_sum(lower, x), DIMS(5), VALS(0, 0, 0, 1, 1), 0.0);
+    /* a mask requires no grad */
+    bool rg = true;
+    CHECK_OK(jac_tensor_requires_grad(B(jac_less, x, S(false, 0.0)), &rg));
+    CHECK(!rg);
+    jt_cleanup();
+}
+
 int main(void) {
     table_of_ops();
     kinks_and_ties();
@@ -468,6 +557,8 @@ int main(void) {
     where_mask_is_constant();
     constants_need_no_grad();
     broadcast_to_values_and_gradients();
+    erf_matches_libm();
+    minimum_maximum_ties_and_clamp();
     jt_cleanup();
     return jt_summary("test_ops");
 }

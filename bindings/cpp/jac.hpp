@@ -94,11 +94,14 @@
 
 // The elementwise functions of one tensor, each calling jac_<name>.
 #define JAC_HPP_UNARY_LIST(X) \
-    X(exp) X(log) X(sin) X(cos) X(tan) X(tanh) X(sigmoid) X(relu) X(softplus) X(sqrt) X(square) X(abs)
+    X(exp) X(log) X(sin) X(cos) X(tan) X(tanh) X(sigmoid) X(relu) X(softplus) X(sqrt) X(square) X(abs) X(erf)
 
 // The functions of two tensors (numpy broadcasting): the C++ name and the C call.
 #define JAC_HPP_BINARY_LIST(X) \
-    X(operator+, jac_add) X(operator-, jac_sub) X(operator*, jac_mul) X(operator/, jac_div) X(matmul, jac_matmul)
+    X(operator+, jac_add) X(operator-, jac_sub) X(operator*, jac_mul) X(operator/, jac_div) X(matmul, jac_matmul) \
+    X(minimum, jac_minimum) X(maximum, jac_maximum) X(pow, jac_pow) X(atan2, jac_atan2)                        \
+    X(less, jac_less) X(less_equal, jac_less_equal) X(greater, jac_greater)                                   \
+    X(greater_equal, jac_greater_equal) X(equal, jac_equal)
 
 namespace jac {
 
@@ -515,6 +518,8 @@ inline Tensor stack(const std::vector<Tensor>& ts, int64_t axis = 0) {
 }
 
 /// `a` where `mask` is non-zero, else `b` (no gradient flows to the mask).
+/// A mask from a comparison (`jac::less(x, 0.0)`) is recomputed when a
+/// recorded `jac::Function` replays, so the branch follows the new point.
 inline Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b) {
     return detail::make(jac_where, mask.get(), a.get(), b.get());
 }
@@ -525,6 +530,24 @@ inline Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b) {
 inline Tensor broadcast_to(const Tensor& a, const std::vector<int64_t>& shape) {
     return detail::make(jac_broadcast_to, a.get(), shape.data(), shape.size());
 }
+
+// Comparisons give masks of 1.0 / 0.0 that require no grad (jac::less and
+// the rest above). They are named functions, not operators: with `<`
+// returning a tensor, `if (x < 0.0)` would compile and test the handle.
+/// `less(a, s)`: the mask of `a < s`.
+inline Tensor less(const Tensor& a, double s) { return less(a, scalar(s)); }
+/// `less_equal(a, s)`: the mask of `a <= s`.
+inline Tensor less_equal(const Tensor& a, double s) { return less_equal(a, scalar(s)); }
+/// `greater(a, s)`: the mask of `a > s`.
+inline Tensor greater(const Tensor& a, double s) { return greater(a, scalar(s)); }
+/// `greater_equal(a, s)`: the mask of `a >= s`.
+inline Tensor greater_equal(const Tensor& a, double s) { return greater_equal(a, scalar(s)); }
+/// `equal(a, s)`: the mask of `a == s`.
+inline Tensor equal(const Tensor& a, double s) { return equal(a, scalar(s)); }
+
+/// `a` limited to `[lo, hi]` (an infinite bound is none); the derivative is
+/// 1 strictly inside. InvalidArgumentError for a NaN bound or `lo > hi`.
+inline Tensor clamp(const Tensor& a, double lo, double hi) { return detail::make(jac_clamp, a.get(), lo, hi); }
 
 // ---------------------------------------------------------------- indices
 

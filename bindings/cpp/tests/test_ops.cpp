@@ -53,6 +53,7 @@ UNARY_CASE(softplus, softplus, xs6)
 UNARY_CASE(sqrt, static_cast<double (*)(double)>(std::sqrt), pos6)
 UNARY_CASE(square, square, xs6)
 UNARY_CASE(abs, static_cast<double (*)(double)>(std::fabs), xs6)
+UNARY_CASE(erf, static_cast<double (*)(double)>(std::erf), xs6)
 
 TEST(should_find_the_functions_by_adl_next_to_std) {
     // With std's functions in scope, unqualified calls on a jac::Tensor
@@ -325,4 +326,50 @@ TEST(should_diff_a_composite_program) {
             return jac::mean(jac::softplus(jac::matmul(h, jac::transpose(t[1])) - t[0]), {1});
         },
         {{xs6, {2, 3}}, {other6, {3, 2}}, {{0.05, -0.1}, {2}}});
+}
+
+TEST(should_compute_and_diff_minimum_maximum_pow_atan2_and_clamp) {
+    const Tensor a = jac::tensor(xs6, {2, 3});
+    const Tensor b = jac::tensor(other6, {2, 3});
+    const Tensor p = jac::tensor(pos6, {2, 3});
+    std::vector<double> lo, hi, pw, at, cl;
+    for (std::size_t k = 0; k < 6; ++k) {
+        lo.push_back(std::fmin(xs6[k], other6[k]));
+        hi.push_back(std::fmax(xs6[k], other6[k]));
+        pw.push_back(std::pow(pos6[k], xs6[k]));
+        at.push_back(std::atan2(xs6[k], pos6[k]));
+        cl.push_back(xs6[k] < -0.5 ? -0.5 : xs6[k] > 1.0 ? 1.0 : xs6[k]);
+    }
+    CHECK_NEAR(jac::minimum(a, b).values(), lo, 0.0);
+    CHECK_NEAR(jac::maximum(a, b).values(), hi, 0.0);
+    CHECK_NEAR(jac::pow(p, a).values(), pw, 1e-15);
+    CHECK_NEAR(jac::atan2(a, p).values(), at, 0.0);
+    CHECK_NEAR(jac::clamp(a, -0.5, 1.0).values(), cl, 0.0);
+    CHECK_THROWS(jac::InvalidArgumentError, jac::clamp(a, 1.0, -1.0), "lo <= hi");
+
+    const std::vector<check::Input> two = {{xs6, {2, 3}}, {other6, {2, 3}}};
+    GRADCHECK([](const Ts& t) { return jac::minimum(t[0], t[1]); }, two);
+    GRADCHECK([](const Ts& t) { return jac::maximum(t[0], t[1]) * t[0]; }, two);
+    GRADCHECK([](const Ts& t) { return jac::atan2(t[0], t[1]); }, two);
+    GRADCHECK([](const Ts& t) { return jac::pow(t[1], t[0]); }, {{xs6, {2, 3}}, {pos6, {2, 3}}});
+    GRADCHECK([](const Ts& t) { return jac::clamp(t[0], -0.5, 1.0) * t[0]; }, {{xs6, {2, 3}}});
+}
+
+TEST(should_branch_on_comparisons_and_replay_the_branch) {
+    const Tensor x = jac::tensor({-1.3, 0.4, 2.0}, {3});
+    CHECK_NEAR(jac::less(x, 0.0).values(), (std::vector<double>{1, 0, 0}), 0.0);
+    CHECK_NEAR(jac::less_equal(x, 0.4).values(), (std::vector<double>{1, 1, 0}), 0.0);
+    CHECK_NEAR(jac::greater(x, 0.4).values(), (std::vector<double>{0, 0, 1}), 0.0);
+    CHECK_NEAR(jac::greater_equal(x, 0.4).values(), (std::vector<double>{0, 1, 1}), 0.0);
+    CHECK_NEAR(jac::equal(x, jac::tensor({-1.3, 0.0, 2.0}, {3})).values(), (std::vector<double>{1, 0, 1}), 0.0);
+    CHECK(!jac::less(x, 0.0).requires_grad());
+
+    // |x| as a branch, recorded at one point and replayed at another.
+    const Tensor v = jac::tensor({-1.0, -2.0}, {2}, true);
+    const Tensor y = jac::where(jac::less(v, 0.0), -v, v);
+    const jac::Function f({v}, {y});
+    const std::vector<std::vector<double>> out = f({{3.0, -4.0}});
+    CHECK_NEAR(out[0], (std::vector<double>{3.0, 4.0}), 0.0);
+    GRADCHECK([](const Ts& t) { return jac::where(jac::greater(t[0], 0.0), t[0] * t[0], -t[0]); },
+              {{xs6, {6}}});
 }

@@ -693,8 +693,9 @@ pub unsafe extern "C" fn jac_stack(
 }
 
 /// `a` where `mask` is non-zero, else `b`, elementwise; the three shapes
-/// broadcast together. The mask is a constant: no gradient flows to it.
-/// `*out` receives a new handle.
+/// broadcast together. No gradient flows to the mask; a mask made by a
+/// comparison (`jac_less`, ...) is recomputed when a `JacFunction` replays,
+/// so the branch follows the new point. `*out` receives a new handle.
 ///
 /// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `mask`, `a`, `b` or `out`,
 /// `JAC_ERR_SHAPE` when the shapes do not broadcast.
@@ -718,6 +719,229 @@ pub unsafe extern "C" fn jac_where(
         let t = jac_core::where_(mask, a, b)
             .map_err(|e| naming_shapes(e, &[("mask", mask), ("a", a), ("b", b)]))?;
         new_handle(t, out);
+        Ok(())
+    })
+}
+
+// Ops that real programs branch and bound with.
+
+/// A mask, elementwise with numpy broadcasting: 1.0 where `a < b`, else 0.0
+/// (NaN compares false). The mask requires no grad; when an operand depends
+/// on a differentiable leaf it is recorded, so a `JacFunction` recomputes it
+/// at every replay (use it with `jac_where` or as a factor). `*out` receives
+/// a new handle.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a`, `b` or `out`,
+/// `JAC_ERR_SHAPE` when the shapes do not broadcast.
+///
+/// # Safety
+/// `a` and `b` are NULL or live handles; `out` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_less(
+    a: *const JacTensor,
+    b: *const JacTensor,
+    out: *mut *mut JacTensor,
+) -> JacStatus {
+    // SAFETY: per this function's contract.
+    unsafe { binary("jac_less", a, b, out, jac_core::less) }
+}
+
+/// A mask, elementwise with numpy broadcasting: 1.0 where `a <= b`, else 0.0
+/// (NaN compares false). The mask requires no grad; when an operand depends
+/// on a differentiable leaf it is recorded, so a `JacFunction` recomputes it
+/// at every replay (use it with `jac_where` or as a factor). `*out` receives
+/// a new handle.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a`, `b` or `out`,
+/// `JAC_ERR_SHAPE` when the shapes do not broadcast.
+///
+/// # Safety
+/// `a` and `b` are NULL or live handles; `out` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_less_equal(
+    a: *const JacTensor,
+    b: *const JacTensor,
+    out: *mut *mut JacTensor,
+) -> JacStatus {
+    // SAFETY: per this function's contract.
+    unsafe { binary("jac_less_equal", a, b, out, jac_core::less_equal) }
+}
+
+/// A mask, elementwise with numpy broadcasting: 1.0 where `a > b`, else 0.0
+/// (NaN compares false). The mask requires no grad; when an operand depends
+/// on a differentiable leaf it is recorded, so a `JacFunction` recomputes it
+/// at every replay (use it with `jac_where` or as a factor). `*out` receives
+/// a new handle.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a`, `b` or `out`,
+/// `JAC_ERR_SHAPE` when the shapes do not broadcast.
+///
+/// # Safety
+/// `a` and `b` are NULL or live handles; `out` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_greater(
+    a: *const JacTensor,
+    b: *const JacTensor,
+    out: *mut *mut JacTensor,
+) -> JacStatus {
+    // SAFETY: per this function's contract.
+    unsafe { binary("jac_greater", a, b, out, jac_core::greater) }
+}
+
+/// A mask, elementwise with numpy broadcasting: 1.0 where `a >= b`, else 0.0
+/// (NaN compares false). The mask requires no grad; when an operand depends
+/// on a differentiable leaf it is recorded, so a `JacFunction` recomputes it
+/// at every replay (use it with `jac_where` or as a factor). `*out` receives
+/// a new handle.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a`, `b` or `out`,
+/// `JAC_ERR_SHAPE` when the shapes do not broadcast.
+///
+/// # Safety
+/// `a` and `b` are NULL or live handles; `out` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_greater_equal(
+    a: *const JacTensor,
+    b: *const JacTensor,
+    out: *mut *mut JacTensor,
+) -> JacStatus {
+    // SAFETY: per this function's contract.
+    unsafe { binary("jac_greater_equal", a, b, out, jac_core::greater_equal) }
+}
+
+/// A mask, elementwise with numpy broadcasting: 1.0 where `a == b`, else 0.0
+/// (NaN compares false). The mask requires no grad; when an operand depends
+/// on a differentiable leaf it is recorded, so a `JacFunction` recomputes it
+/// at every replay (use it with `jac_where` or as a factor). `*out` receives
+/// a new handle.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a`, `b` or `out`,
+/// `JAC_ERR_SHAPE` when the shapes do not broadcast.
+///
+/// # Safety
+/// `a` and `b` are NULL or live handles; `out` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_equal(
+    a: *const JacTensor,
+    b: *const JacTensor,
+    out: *mut *mut JacTensor,
+) -> JacStatus {
+    // SAFETY: per this function's contract.
+    unsafe { binary("jac_equal", a, b, out, jac_core::equal) }
+}
+
+/// The smaller of `a` and `b`, elementwise with numpy broadcasting (NaN
+/// when either is NaN). The derivative goes to the smaller operand, half to
+/// each where they are equal. `*out` receives a new handle.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a`, `b` or `out`,
+/// `JAC_ERR_SHAPE` when the shapes do not broadcast.
+///
+/// # Safety
+/// `a` and `b` are NULL or live handles; `out` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_minimum(
+    a: *const JacTensor,
+    b: *const JacTensor,
+    out: *mut *mut JacTensor,
+) -> JacStatus {
+    // SAFETY: per this function's contract.
+    unsafe { binary("jac_minimum", a, b, out, jac_core::minimum) }
+}
+
+/// The larger of `a` and `b`, elementwise with numpy broadcasting (NaN
+/// when either is NaN). The derivative goes to the larger operand, half to
+/// each where they are equal. `*out` receives a new handle.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a`, `b` or `out`,
+/// `JAC_ERR_SHAPE` when the shapes do not broadcast.
+///
+/// # Safety
+/// `a` and `b` are NULL or live handles; `out` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_maximum(
+    a: *const JacTensor,
+    b: *const JacTensor,
+    out: *mut *mut JacTensor,
+) -> JacStatus {
+    // SAFETY: per this function's contract.
+    unsafe { binary("jac_maximum", a, b, out, jac_core::maximum) }
+}
+
+/// `a ^ b`, elementwise with numpy broadcasting (NaN for a negative base
+/// with a non-integer exponent). d/da = `b a^(b-1)` (0 where `b` = 0),
+/// d/db = `a^b log(a)` (0 where `a` = 0 and `b` >= 0). `*out` receives a new
+/// handle.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a`, `b` or `out`,
+/// `JAC_ERR_SHAPE` when the shapes do not broadcast.
+///
+/// # Safety
+/// `a` and `b` are NULL or live handles; `out` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_pow(
+    a: *const JacTensor,
+    b: *const JacTensor,
+    out: *mut *mut JacTensor,
+) -> JacStatus {
+    // SAFETY: per this function's contract.
+    unsafe { binary("jac_pow", a, b, out, jac_core::pow) }
+}
+
+/// `atan2(a, b)`, the angle of the point `(b, a)` in `[-pi, pi]`,
+/// elementwise with numpy broadcasting; d/da = `b / (a^2 + b^2)`, d/db =
+/// `-a / (a^2 + b^2)`. `*out` receives a new handle.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a`, `b` or `out`,
+/// `JAC_ERR_SHAPE` when the shapes do not broadcast.
+///
+/// # Safety
+/// `a` and `b` are NULL or live handles; `out` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_atan2(
+    a: *const JacTensor,
+    b: *const JacTensor,
+    out: *mut *mut JacTensor,
+) -> JacStatus {
+    // SAFETY: per this function's contract.
+    unsafe { binary("jac_atan2", a, b, out, jac_core::atan2) }
+}
+
+/// The error function `erf(a)` elementwise, to within two units in the
+/// last place; derivative `2/sqrt(pi) exp(-a^2)`. `*out` receives a new
+/// handle.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a` or `out`.
+///
+/// # Safety
+/// `a` is NULL or a live handle; `out` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_erf(a: *const JacTensor, out: *mut *mut JacTensor) -> JacStatus {
+    // SAFETY: per this function's contract.
+    unsafe { unary("jac_erf", a, out, jac_core::erf) }
+}
+
+/// `a` limited to `[lo, hi]` elementwise (NaN stays NaN); an infinite bound
+/// is no bound. The derivative is 1 strictly inside the bounds and 0
+/// elsewhere (as Paddle's `clip`). `*out` receives a new handle.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a` or `out`,
+/// `JAC_ERR_INVALID_ARGUMENT` when `lo` or `hi` is NaN or `lo > hi`.
+///
+/// # Safety
+/// `a` is NULL or a live handle; `out` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_clamp(
+    a: *const JacTensor,
+    lo: f64,
+    hi: f64,
+    out: *mut *mut JacTensor,
+) -> JacStatus {
+    call("jac_clamp", || {
+        // SAFETY: pointer arguments per this function's contract.
+        let a = unsafe { tensor_arg(a, "a") }?;
+        let out = unsafe { Out::new(out, "out") }?;
+        new_handle(jac_core::clamp(a, lo, hi)?, out);
         Ok(())
     })
 }

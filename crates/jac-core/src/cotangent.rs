@@ -151,7 +151,7 @@ impl Cot {
 /// A tensor whose buffer this sweep may write: `t` itself when nothing else
 /// holds it, else a copy.
 fn owned(mut t: Tensor) -> Tensor {
-    if !t.requires_grad() && std::sync::Arc::get_mut(&mut t.0).is_some() {
+    if t.is_unrecorded() && std::sync::Arc::get_mut(&mut t.0).is_some() {
         t
     } else {
         Tensor::constant(t.value().clone())
@@ -188,8 +188,8 @@ fn scatter_into(d: &mut Tensor, s: &Sparse) -> Result<()> {
 /// ones are added with the op, so the sum is part of the graph.
 fn add_dense(mut a: Tensor, b: &Tensor) -> Result<Tensor> {
     if a.shape() == b.shape()
-        && !a.requires_grad()
-        && !b.requires_grad()
+        && a.is_unrecorded()
+        && b.is_unrecorded()
         && let Some(node) = std::sync::Arc::get_mut(&mut a.0)
     {
         node.value += b.value();
@@ -320,7 +320,7 @@ fn scale_rows(mut g: Tensor, p: Option<&ArrayD<f64>>, c: f64) -> Result<Tensor> 
         Some(p) => chunk.iter_mut().zip(p).for_each(|(o, &d)| *o *= d * c),
         None => chunk.iter_mut().for_each(|o| *o *= c),
     };
-    if !g.requires_grad()
+    if g.is_unrecorded()
         && let Some(data) = unique_data(&mut g)
     {
         data.chunks_mut(n).for_each(scale);

@@ -242,7 +242,7 @@ impl Function {
                 // Replays read constants as row-major slices.
                 constants.push(if !t.value().is_standard_layout() {
                     Tensor::constant(t.value().as_standard_layout().into_owned())
-                } else if t.requires_grad() {
+                } else if t.requires_grad() || t.0.recipe.is_some() {
                     t.detach()
                 } else {
                     t.clone()

@@ -59,7 +59,8 @@ pub use function::{Buffers, Function};
 pub use graph::NodeId;
 pub use jacobian::{Args, Jacobian, Mode, Nested, Read, hessian, jacobian};
 pub use ops::{
-    abs, add, add_scalar, broadcast_to, concat, cos, div, exp, log, matmul, max, mean, mul, neg,
+    abs, add, add_scalar, atan2, broadcast_to, clamp, concat, cos, div, equal, erf, exp, greater,
+    greater_equal, less, less_equal, log, matmul, max, maximum, mean, minimum, mul, neg, pow,
     pow_scalar, relu, reshape, scale, sigmoid, sin, slice, softplus, sqrt, square, stack, sub, sum,
     tan, tanh, transpose, where_,
 };

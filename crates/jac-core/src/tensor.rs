@@ -120,12 +120,23 @@ impl Tensor {
 
     /// Records the result of `op` applied to `inputs`. The node keeps its
     /// recipe only when grad is enabled on this thread and some input requires
-    /// grad; otherwise it is a constant and holds no inputs alive.
+    /// grad or was itself recorded (a comparison's mask, which a recorded
+    /// [`crate::Function`] must recompute); otherwise it is a constant and
+    /// holds no inputs alive. It requires grad when the op is
+    /// differentiable and some input requires grad.
     pub(crate) fn from_op(op: Rule, inputs: Inputs, value: ArrayD<f64>) -> Tensor {
-        if grad_enabled() && inputs.iter().any(Tensor::requires_grad) {
+        if grad_enabled()
+            && inputs
+                .iter()
+                .any(|t| t.requires_grad() || t.0.recipe.is_some())
+        {
+            let requires_grad = inputs
+                .iter()
+                .enumerate()
+                .any(|(i, t)| t.requires_grad() && op.differentiable(i));
             Tensor(Arc::new(Node::new(
                 value,
-                true,
+                requires_grad,
                 Some(Recipe { op, inputs }),
             )))
         } else {
@@ -161,6 +172,12 @@ impl Tensor {
     /// Whether gradients flow to this tensor.
     pub fn requires_grad(&self) -> bool {
         self.0.requires_grad
+    }
+
+    /// Whether no graph holds this node: it requires no grad and has no
+    /// recipe, so a sweep that owns it may write its buffer.
+    pub(crate) fn is_unrecorded(&self) -> bool {
+        !self.requires_grad() && self.0.recipe.is_none()
     }
 
     /// The op that made this tensor, if it was recorded.

@@ -63,6 +63,9 @@ use jac_core::{
     jvp_stacked, log, matmul, max, mean, mul, neg, pow_scalar, relu, reshape, scale, sigmoid, sin,
     slice, softplus, sqrt, square, stack, sub, sum, tan, tanh, transpose, where_,
 };
+use jac_core::{
+    atan2, clamp, equal, erf, greater, greater_equal, less, less_equal, maximum, minimum, pow,
+};
 use ndarray::ArrayD;
 
 /// Step and tolerances of the first-order check (see the module docs).
@@ -701,5 +704,70 @@ gradcheck! {
         let e = exp(&sub(&scores, &max(&scores, -1, true)?)?)?;
         let attn = div(&e, &sum(&e, Some(&[-1]), true)?)?;
         matmul(&attn, &x[2])?
+    };
+}
+
+/// Rows 0 and 1 of a `[2, ...]` input: two operands of one shape whose
+/// values are all distinct (so minimum, maximum and comparisons see no
+/// ties within a step).
+fn halves(x: &Tensor) -> Result<(Tensor, Tensor)> {
+    let a = reshape(&slice(x, 0, Some(0), Some(1), 1)?, &[-1])?;
+    let b = reshape(&slice(x, 0, Some(1), Some(2), 1)?, &[-1])?;
+    Ok((a, b))
+}
+
+// Elementwise ops of real programs: minimum/maximum (away from ties), pow of
+// two tensors, atan2, erf, clamp (away from the bounds), and masks from
+// comparisons selecting branches.
+gradcheck! {
+    should_diff_minimum_same: [distinct(&[2, 3])] => |x| { let (a, b) = halves(&x[0])?; minimum(&a, &b)? };
+    should_diff_minimum_broadcast: [distinct(&[4])] => |x| {
+        minimum(&slice(&x[0], 0, Some(0), Some(1), 1)?, &slice(&x[0], 0, Some(1), None, 1)?)?
+    };
+    should_diff_minimum_squared: [distinct(&[2, 3])] => |x| { let (a, b) = halves(&x[0])?; square(&minimum(&a, &b)?)? };
+    should_diff_maximum_same: [distinct(&[2, 3])] => |x| { let (a, b) = halves(&x[0])?; maximum(&a, &b)? };
+    should_diff_maximum_broadcast: [distinct(&[4])] => |x| {
+        maximum(&slice(&x[0], 0, Some(1), None, 1)?, &slice(&x[0], 0, Some(0), Some(1), 1)?)?
+    };
+    should_diff_maximum_squared: [distinct(&[2, 3])] => |x| { let (a, b) = halves(&x[0])?; mul(&maximum(&a, &b)?, &a)? };
+
+    should_diff_pow_same: [pos(&[2, 3]), sym(&[2, 3])] => |x| pow(&x[0], &x[1])?;
+    should_diff_pow_scalar_exponent: [pos(&[2, 3]), sym(&[])] => |x| pow(&x[0], &x[1])?;
+    should_diff_pow_scalar_base: [pos(&[]), sym(&[2, 3])] => |x| pow(&x[0], &x[1])?;
+    should_diff_pow_outer: [pos(&[3, 1]), sym(&[1, 4])] => |x| pow(&x[0], &x[1])?;
+    // A negative base with a constant integer exponent: only d/da exists.
+    should_diff_pow_negative_base: [away(&[2, 3])] => |x| pow(&x[0], &Tensor::scalar(3.0))?;
+    should_diff_pow_self: [pos(&[3])] => |x| pow(&x[0], &x[0])?;
+
+    should_diff_atan2_same: [sym(&[2, 3]), away(&[2, 3])] => |x| atan2(&x[0], &x[1])?;
+    should_diff_atan2_outer: [away(&[3, 1]), sym(&[1, 4])] => |x| atan2(&x[0], &x[1])?;
+    should_diff_atan2_scalar: [away(&[]), away(&[])] => |x| atan2(&x[0], &x[1])?;
+
+    should_diff_erf_matrix: [sym(&[2, 3])] => |x| erf(&x[0])?;
+    should_diff_erf_scalar: [sym(&[])] => |x| erf(&x[0])?;
+    // Both branches of the evaluation (series below 1.5, continued fraction above).
+    should_diff_erf_wide: [spec(&[2, 3], Domain::AwayFromZero(1.2, 2.5))] => |x| erf(&x[0])?;
+
+    should_diff_clamp_upper: [away(&[2, 3])] => |x| clamp(&x[0], f64::NEG_INFINITY, 0.0)?;
+    should_diff_clamp_lower: [away(&[2, 3])] => |x| mul(&clamp(&x[0], 0.0, f64::INFINITY)?, &x[0])?;
+    should_diff_clamp_both: [spec(&[2, 3], Domain::Uniform(-1.5, 1.5))] => |x| {
+        // Bounds at +-2 hold every value strictly inside: the identity.
+        square(&clamp(&x[0], -2.0, 2.0)?)?
+    };
+
+    // |x| as x > 0 ? x : -x, and a branch between two smooth functions.
+    should_diff_compare_greater_branch: [away(&[2, 3])] => |x| {
+        where_(&greater(&x[0], &Tensor::scalar(0.0))?, &x[0], &neg(&x[0])?)?
+    };
+    should_diff_compare_less_branch: [distinct(&[2, 3])] => |x| {
+        let (a, b) = halves(&x[0])?;
+        where_(&less(&a, &b)?, &sin(&a)?, &mul(&a, &b)?)?
+    };
+    should_diff_compare_mask_times: [distinct(&[2, 3])] => |x| {
+        let (a, b) = halves(&x[0])?;
+        mul(&add(&greater_equal(&a, &b)?, &less_equal(&a, &b)?)?, &mul(&a, &b)?)?
+    };
+    should_diff_compare_equal_mask: [sym(&[2, 3])] => |x| {
+        mul(&equal(&x[0], &x[0])?, &exp(&x[0])?)?
     };
 }

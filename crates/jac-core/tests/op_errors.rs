@@ -42,7 +42,21 @@ fn v(n: usize) -> Tensor {
 #[test]
 fn binary_ops_reject_shapes_that_do_not_broadcast() {
     type Binary = fn(&Tensor, &Tensor) -> Result<Tensor>;
-    let ops: [(Binary, &str); 4] = [(add, "add"), (sub, "sub"), (mul, "mul"), (div, "div")];
+    let ops: [(Binary, &str); 13] = [
+        (add, "add"),
+        (sub, "sub"),
+        (mul, "mul"),
+        (div, "div"),
+        (jac_core::minimum, "minimum"),
+        (jac_core::maximum, "maximum"),
+        (jac_core::pow, "pow"),
+        (jac_core::atan2, "atan2"),
+        (jac_core::less, "less"),
+        (jac_core::less_equal, "less_equal"),
+        (jac_core::greater, "greater"),
+        (jac_core::greater_equal, "greater_equal"),
+        (jac_core::equal, "equal"),
+    ];
     for (op, name) in ops {
         expect_err(
             op(&m23(), &v(4)),
@@ -704,4 +718,30 @@ fn full_rejects_shapes_that_overflow() {
     );
     let t = Tensor::full(&[3, 0, 2], 1.0, true).unwrap();
     assert_eq!((t.shape(), t.requires_grad()), (&[3, 0, 2][..], true));
+}
+
+#[test]
+fn clamp_rejects_nan_bounds_and_crossed_bounds() {
+    expect_err(
+        jac_core::clamp(&m23(), f64::NAN, 1.0),
+        ErrorKind::InvalidArgument,
+        &["clamp", "lo = NaN"],
+    );
+    expect_err(
+        jac_core::clamp(&m23(), 0.0, f64::NAN),
+        ErrorKind::InvalidArgument,
+        &["clamp", "hi = NaN"],
+    );
+    expect_err(
+        jac_core::clamp(&m23(), 2.0, 1.0),
+        ErrorKind::InvalidArgument,
+        &["clamp", "lo <= hi", "lo = 2 > hi = 1"],
+    );
+    // Equal bounds and infinite bounds are bounds.
+    assert_eq!(
+        jac_core::clamp(&m23(), 2.0, 2.0).unwrap().to_vec(),
+        vec![2.0; 6]
+    );
+    let open = jac_core::clamp(&m23(), f64::NEG_INFINITY, f64::INFINITY).unwrap();
+    assert_eq!(open.to_vec(), m23().to_vec());
 }

@@ -371,3 +371,78 @@ end
 # The C name too, spelled `Jac.var"where"(mask, a, b)` since `where` is a
 # Julia keyword.
 const var"where" = select
+
+# --- branches and bounds ----------------------------------------------------
+
+# Comparisons give masks (1.0 / 0.0 tensors) that require no grad; a mask from
+# a comparison of a recorded input is recomputed whenever a `Jac.Function`
+# replays, so `Jac.select(Jac.less(x, 0), -x, x)` follows the new point. They
+# are functions, not `<` and friends: Base's comparisons must return a Bool.
+for (f, cf, rel) in ((:less, :jac_less, "<"), (:less_equal, :jac_less_equal, "<="),
+                     (:greater, :jac_greater, ">"), (:greater_equal, :jac_greater_equal, ">="),
+                     (:equal, :jac_equal, "=="))
+    doc = """
+        Jac.$f(a, b)
+
+    The mask of `a $rel b` elementwise (numpy broadcasting): 1.0 where it holds,
+    else 0.0 (NaN compares false). `a` and `b` are tensors or Reals/arrays
+    (constants). The mask requires no grad.
+    """
+    @eval begin
+        @doc $doc $f(a, b) = _binary(LibJac.$cf, _as_tensor(a), _as_tensor(b))
+    end
+end
+
+"""
+    max(a::Tensor, b::Tensor), min(a::Tensor, b::Tensor)
+
+The larger (smaller) of `a` and `b` elementwise (`jac_maximum`, `jac_minimum`;
+numpy broadcasting; NaN when either is NaN); the derivative goes to the larger
+(smaller) operand, half to each at a tie. A Real on either side is a constant.
+The reductions along dimensions are `maximum` and `minimum`.
+"""
+Base.max(a::Tensor, b::Tensor) = _binary(LibJac.jac_maximum, a, b)
+Base.min(a::Tensor, b::Tensor) = _binary(LibJac.jac_minimum, a, b)
+Base.max(a::Tensor, s::Real) = max(a, Tensor(s))
+Base.max(s::Real, a::Tensor) = max(Tensor(s), a)
+Base.min(a::Tensor, s::Real) = min(a, Tensor(s))
+Base.min(s::Real, a::Tensor) = min(Tensor(s), a)
+
+"""
+    a ^ b, Jac.pow(a::Tensor, b::Tensor)
+
+Elementwise `a^b` of two tensors (`jac_pow`; NaN for a negative base with a
+non-integer exponent); d/da = `b a^(b-1)` (0 where `b == 0`), d/db =
+`a^b log(a)` (0 where `a == 0` and `b >= 0`).
+"""
+Base.:^(a::Tensor, b::Tensor) = _binary(LibJac.jac_pow, a, b)
+pow(a::Tensor, b::Tensor) = a^b
+
+"""
+    atan(a::Tensor, b::Tensor)
+
+Elementwise `atan(a, b)`, the angle of the point `(b, a)` in `[-π, π]`
+(`jac_atan2`).
+"""
+Base.atan(a::Tensor, b::Tensor) = _binary(LibJac.jac_atan2, a, b)
+
+"""
+    Jac.erf(a::Tensor)
+
+The error function elementwise, to within two units in the last place
+(`jac_erf`).
+"""
+erf(a::Tensor) = _unary(LibJac.jac_erf, a)
+
+"""
+    clamp(a::Tensor, lo::Real, hi::Real)
+
+`a` limited to `[lo, hi]` elementwise (`jac_clamp`; an infinite bound is no
+bound); the derivative is 1 strictly inside the bounds, else 0. A NaN bound or
+`lo > hi` throws a `JacError` (`JAC_ERR_INVALID_ARGUMENT`).
+"""
+function Base.clamp(a::Tensor, lo::Real, hi::Real)
+    out = _out()
+    @check LibJac.jac_clamp(a, Float64(lo), Float64(hi), out)
+    return _adopt(out[])
+end

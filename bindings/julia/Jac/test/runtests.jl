@@ -406,6 +406,35 @@ end
     @test_throws ArgumentError Jac.broadcast_to(row, -1, 3)
 end
 
+@testset "ops: branches and bounds" begin
+    x = Tensor([-1.5, 0.0, 2.0])
+    @test Array(Jac.less(x, 0.0)) == [1.0, 0.0, 0.0]
+    @test Array(Jac.less_equal(x, 0.0)) == [1.0, 1.0, 0.0]
+    @test Array(Jac.greater(x, 0.0)) == [0.0, 0.0, 1.0]
+    @test Array(Jac.greater_equal(x, 0.0)) == [0.0, 1.0, 1.0]
+    @test Array(Jac.equal(x, [-1.5, 1.0, 2.0])) == [1.0, 0.0, 1.0]
+    @test !requires_grad(Jac.less(Tensor([1.0]; requires_grad = true), 0.0))
+    @test Array(max(x, 0.5)) == [0.5, 0.5, 2.0]
+    @test Array(min(x, Tensor([0.0, 1.0, 1.0]))) == [-1.5, 0.0, 1.0]
+    @test Array(clamp(x, -1.0, 1.0)) == [-1.0, 0.0, 1.0]
+    @test_throws JacError clamp(x, 1.0, -1.0)
+    @test Array(atan(Tensor(A23), Tensor(P23))) ≈ atan.(A23, P23)
+    @test Array(Tensor(P23)^Tensor(A23)) ≈ P23 .^ A23
+    @test Array(Jac.erf(Tensor([0.5, -1.0, 3.0]))) ≈ [0.5204998778130465, -0.8427007929497149,
+                                                       0.9999779095030014]
+    for op in ((a, b) -> max(a, b), (a, b) -> min(a, b), (a, b) -> atan(a, b))
+        check_gradient(op, [A23, P23 .- 1.1])
+    end
+    check_gradient((a, b) -> a^b, [P23, A23])
+    check_gradient(t -> Jac.erf(t), [A23])
+    check_gradient(t -> clamp(t, -1.0, 1.0) * t, [A23])
+    check_gradient(t -> Jac.select(Jac.greater(t, 0.0), t * t, -t), [A23])
+    # A branch recorded at one point follows the new point on replay.
+    v = Tensor([-1.0, -2.0]; requires_grad = true)
+    f = Jac.Function(v, Jac.select(Jac.less(v, 0.0), -v, v * v))
+    @test f([3.0, -4.0]) == [9.0, 4.0]
+end
+
 @testset "grad" begin
     x = Tensor([1.0, 2.0, 3.0]; requires_grad = true)
     w = Tensor([0.5, -1.0, 2.0]; requires_grad = true)

@@ -7,7 +7,7 @@ use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Zip};
 
 use super::elementwise::{
     Algebra, Derivative, accumulate_binary, accumulate_scaled, accumulate_zip_flat,
-    add_scaled_flat, number, tangent_times, times, zip_flat, zip_into,
+    add_scaled_flat, number, smaller_share, tangent_times, times, zip_flat, zip_into,
 };
 use super::{Flat, JvpContext, Op, Rule, ScalarRule, VjpContext, apply_shared};
 use crate::alloc::check_alloc;
@@ -276,4 +276,48 @@ binary_op!(
     forward: |p, q| p / q,
     d_a: [|_a, b, _y| b.recip()],
     d_b: [|_a, b, y| y.div(b)?.neg()]
+);
+
+binary_op!(
+    /// The smaller of `a` and `b` elementwise (NaN when either is NaN);
+    /// the derivative goes to the smaller operand, half to each at a tie.
+    minimum, Minimum, "minimum",
+    forward: |p: f64, q: f64| if p.is_nan() || q.is_nan() { f64::NAN } else { p.min(q) },
+    d_a: [|a, b, _y| a.piecewise2(b, smaller_share)],
+    d_b: [|a, b, _y| b.piecewise2(a, smaller_share)]
+);
+
+binary_op!(
+    /// The larger of `a` and `b` elementwise (NaN when either is NaN); the
+    /// derivative goes to the larger operand, half to each at a tie.
+    maximum, Maximum, "maximum",
+    forward: |p: f64, q: f64| if p.is_nan() || q.is_nan() { f64::NAN } else { p.max(q) },
+    d_a: [|a, b, _y| b.piecewise2(a, smaller_share)],
+    d_b: [|a, b, _y| a.piecewise2(b, smaller_share)]
+);
+
+binary_op!(
+    /// `a ^ b` elementwise (NaN for a negative base with a non-integer
+    /// exponent, as in numpy); d/da = `b a^(b-1)`, 0 where `b = 0`;
+    /// d/db = `a^b log(a)`, 0 where `a = 0` and `b >= 0` (the limit, where
+    /// the statement would give `0 * -inf`).
+    pow, Pow, "pow",
+    forward: f64::powf,
+    d_a: [|a, b, _y| a
+        .pow(&b.add_scalar(-1.0)?)?
+        .mul(b)?
+        .keep_where(&b.piecewise(|e| f64::from(u8::from(e != 0.0)))?)],
+    d_b: [|a, b, y| y
+        .mul(&a.log()?)?
+        .keep_where(&a.piecewise2(b, |p, q| f64::from(u8::from(p != 0.0 || q < 0.0)))?)]
+);
+
+binary_op!(
+    /// The angle of the point `(b, a)`, `atan2(a, b)` in `[-pi, pi]`;
+    /// d/da = `b / (a^2 + b^2)`, d/db = `-a / (a^2 + b^2)` (NaN at the
+    /// origin).
+    atan2, Atan2, "atan2",
+    forward: f64::atan2,
+    d_a: [|a, b, _y| b.div(&a.square()?.add(&b.square()?)?)],
+    d_b: [|a, b, _y| a.div(&a.square()?.add(&b.square()?)?)?.neg()]
 );

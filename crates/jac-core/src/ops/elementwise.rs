@@ -33,8 +33,18 @@ pub(crate) trait Algebra: Sized + Clone {
     fn sin(&self) -> Result<Self>;
     fn cos(&self) -> Result<Self>;
     fn sigmoid(&self) -> Result<Self>;
+    fn exp(&self) -> Result<Self>;
+    fn log(&self) -> Result<Self>;
+    fn add(&self, other: &Self) -> Result<Self>;
+    /// `self ^ e` elementwise (the op `pow` on tensors).
+    fn pow(&self, e: &Self) -> Result<Self>;
     /// `f` of each value, as a constant.
-    fn piecewise(&self, f: fn(f64) -> f64) -> Result<Self>;
+    fn piecewise(&self, f: impl Fn(f64) -> f64) -> Result<Self>;
+    /// `f` of each pair of values (broadcast), as a constant.
+    fn piecewise2(&self, other: &Self, f: impl Fn(f64, f64) -> f64) -> Result<Self>;
+    /// `self` where `keep` is non-zero, else 0: selected, not multiplied,
+    /// so what is dropped may be infinite or NaN.
+    fn keep_where(&self, keep: &Self) -> Result<Self>;
 
     /// `1 - self`.
     fn one_minus(&self) -> Result<Self> {
@@ -76,8 +86,26 @@ impl Algebra for f64 {
     fn sigmoid(&self) -> Result<f64> {
         Ok(sigmoid_value(*self))
     }
-    fn piecewise(&self, f: fn(f64) -> f64) -> Result<f64> {
+    fn exp(&self) -> Result<f64> {
+        Ok(f64::exp(*self))
+    }
+    fn log(&self) -> Result<f64> {
+        Ok(f64::ln(*self))
+    }
+    fn add(&self, other: &f64) -> Result<f64> {
+        Ok(self + other)
+    }
+    fn pow(&self, e: &f64) -> Result<f64> {
+        Ok(f64::powf(*self, *e))
+    }
+    fn piecewise(&self, f: impl Fn(f64) -> f64) -> Result<f64> {
         Ok(f(*self))
+    }
+    fn piecewise2(&self, other: &f64, f: impl Fn(f64, f64) -> f64) -> Result<f64> {
+        Ok(f(*self, *other))
+    }
+    fn keep_where(&self, keep: &f64) -> Result<f64> {
+        Ok(if *keep != 0.0 { *self } else { 0.0 })
     }
 }
 
@@ -116,8 +144,30 @@ impl Algebra for Tensor {
     fn sigmoid(&self) -> Result<Tensor> {
         ops::sigmoid(self)
     }
-    fn piecewise(&self, f: fn(f64) -> f64) -> Result<Tensor> {
+    fn exp(&self) -> Result<Tensor> {
+        ops::exp(self)
+    }
+    fn log(&self) -> Result<Tensor> {
+        ops::log(self)
+    }
+    fn add(&self, other: &Tensor) -> Result<Tensor> {
+        ops::add(self, other)
+    }
+    fn pow(&self, e: &Tensor) -> Result<Tensor> {
+        ops::pow(self, e)
+    }
+    fn piecewise(&self, f: impl Fn(f64) -> f64) -> Result<Tensor> {
         Ok(Tensor::constant(self.value().mapv(f)))
+    }
+    fn piecewise2(&self, other: &Tensor, f: impl Fn(f64, f64) -> f64) -> Result<Tensor> {
+        let (a, b) = (self.value(), other.value());
+        let shape = crate::broadcast::broadcast_shapes(a.shape(), b.shape(), "derivative")?;
+        crate::alloc::check_alloc(&shape, "derivative")?;
+        let value = crate::broadcast::zip_map(&a.view(), &b.view(), &shape, f)?;
+        Ok(Tensor::constant(value))
+    }
+    fn keep_where(&self, keep: &Tensor) -> Result<Tensor> {
+        ops::where_(keep, self, &Tensor::scalar(0.0))
     }
 }
 
@@ -184,6 +234,18 @@ pub(crate) fn sign(v: f64) -> f64 {
         1.0
     } else if v < 0.0 {
         -1.0
+    } else {
+        0.0
+    }
+}
+
+/// The share of a derivative that goes to `p` when the smaller of `p` and
+/// `q` is taken: 1 when `p` is smaller, a half at a tie, else 0.
+pub(crate) fn smaller_share(p: f64, q: f64) -> f64 {
+    if p < q {
+        1.0
+    } else if p == q {
+        0.5
     } else {
         0.0
     }

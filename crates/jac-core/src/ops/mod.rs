@@ -19,6 +19,7 @@
 //! leaf values ([`crate::Function`]).
 
 pub mod binary;
+pub mod compare;
 mod elementwise;
 pub mod linalg;
 pub mod reduce;
@@ -58,6 +59,15 @@ pub(crate) trait Op: Send + Sync + fmt::Debug {
     /// vector products, forward over forward); elementwise ops take it from
     /// the same statement of their derivative as their VJP.
     fn jvp(&self, cx: &JvpContext<'_>, tangents: &[Option<Tensor>]) -> Result<Tensor>;
+
+    /// Whether derivatives flow from the output to operand `input`: the
+    /// output requires grad when such an operand does. A comparison is
+    /// piecewise constant (its result never requires grad, though a
+    /// recorded program still recomputes it), and `where` passes nothing
+    /// to its mask.
+    fn differentiable(&self, _input: usize) -> bool {
+        true
+    }
 
     /// A rough cost of this op's VJP for one row, in element operations:
     /// the output's size unless the op does more per element (a matrix
@@ -394,12 +404,13 @@ pub(crate) fn finite(value: f64, arg: &str) -> Result<f64> {
     }
 }
 
-pub use binary::{add, div, mul, sub};
+pub use binary::{add, atan2, div, maximum, minimum, mul, pow, sub};
+pub use compare::{equal, greater, greater_equal, less, less_equal};
 pub use linalg::matmul;
 pub use reduce::{max, mean, sum};
 pub use select::where_;
 pub use shape::{broadcast_to, concat, reshape, slice, stack, transpose};
 pub use unary::{
-    abs, add_scalar, cos, exp, log, neg, pow_scalar, relu, scale, sigmoid, sin, softplus, sqrt,
-    square, tan, tanh,
+    abs, add_scalar, clamp, cos, erf, exp, log, neg, pow_scalar, relu, scale, sigmoid, sin,
+    softplus, sqrt, square, tan, tanh,
 };

@@ -1,6 +1,6 @@
 //! Selection by a constant mask.
 
-use ndarray::{ArrayD, ArrayViewD, Zip};
+use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn, Zip};
 
 use super::{JvpContext, Op, VjpContext, apply};
 use crate::alloc::check_alloc;
@@ -8,11 +8,30 @@ use crate::broadcast::{broadcast_shapes, view_as};
 use crate::error::Result;
 use crate::tensor::Tensor;
 
-/// `mask ? a : b` elementwise, the mask a constant.
+/// `mask ? a : b` elementwise. The operands are `[a, b, mask]`: the mask
+/// is an operand like the others, so a recorded program recomputes it (a
+/// comparison of the inputs), but no derivative flows to it.
 #[derive(Debug)]
 pub(crate) struct Where {
-    mask: Tensor,
     shape: Vec<usize>,
+}
+
+impl Where {
+    fn select(
+        x: &[ArrayViewD<'_, f64>],
+        shape: &[usize],
+        out: &mut ArrayViewMutD<'_, f64>,
+    ) -> Result<()> {
+        let a = view_as(&x[0], shape)?;
+        let b = view_as(&x[1], shape)?;
+        let m = view_as(&x[2], shape)?;
+        Zip::from(out)
+            .and(&m)
+            .and(&a)
+            .and(&b)
+            .for_each(|o, &m, &a, &b| *o = if m != 0.0 { a } else { b });
+        Ok(())
+    }
 }
 
 impl Op for Where {
@@ -20,31 +39,44 @@ impl Op for Where {
         "where"
     }
 
+    fn attributes(&self) -> Option<Vec<u64>> {
+        Some(self.shape.iter().map(|&d| d as u64).collect())
+    }
+
+    fn differentiable(&self, input: usize) -> bool {
+        input != 2
+    }
+
     fn forward(&self, x: &[ArrayViewD<'_, f64>]) -> Result<ArrayD<f64>> {
-        let m = view_as(self.mask.value(), &self.shape)?;
-        let a = view_as(&x[0], &self.shape)?;
-        let b = view_as(&x[1], &self.shape)?;
-        Ok(Zip::from(&m)
-            .and(&a)
-            .and(&b)
-            .map_collect(|&m, &a, &b| if m != 0.0 { a } else { b }))
+        let mut out = ArrayD::zeros(IxDyn(&self.shape));
+        Where::select(x, &self.shape, &mut out.view_mut())?;
+        Ok(out)
+    }
+
+    fn forward_into(
+        &self,
+        x: &[ArrayViewD<'_, f64>],
+        out: &mut ArrayViewMutD<'_, f64>,
+    ) -> Option<Result<()>> {
+        Some(Where::select(x, &self.shape, out))
     }
 
     /// The cotangent goes to `a` where the mask holds and to `b` elsewhere,
     /// selected (not multiplied) so an infinite cotangent stays where it is.
     fn vjp(&self, cx: &VjpContext<'_>, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
         let zero = Tensor::scalar(0.0);
+        let mask = cx.input(2);
         let grad_a = if cx.needs(0) {
-            Some(where_(&self.mask, g, &zero)?)
+            Some(where_(mask, g, &zero)?)
         } else {
             None
         };
         let grad_b = if cx.needs(1) {
-            Some(where_(&self.mask, &zero, g)?)
+            Some(where_(mask, &zero, g)?)
         } else {
             None
         };
-        Ok(vec![grad_a, grad_b])
+        Ok(vec![grad_a, grad_b, None])
     }
 
     /// The tangents selected by the same mask.
@@ -53,12 +85,15 @@ impl Op for Where {
             Some(t) => cx.aligned(i, t),
             None => Ok(Tensor::scalar(0.0)),
         };
-        where_(&self.mask, &pick(0)?, &pick(1)?)
+        // The mask is not stacked: it aligns with the output from the right.
+        where_(cx.input(2), &pick(0)?, &pick(1)?)
     }
 }
 
 /// `a` where `mask` is non-zero, else `b`; the three shapes broadcast
-/// together. The mask is used as a constant: no gradient flows to it.
+/// together. No gradient flows to the mask, but it is an operand: a
+/// [`crate::Function`] recomputes a mask made by a comparison at each
+/// replay.
 ///
 /// Errors: `Shape` when the shapes do not broadcast.
 ///
@@ -74,13 +109,5 @@ pub fn where_(mask: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let ab = broadcast_shapes(a.shape(), b.shape(), "where")?;
     let shape = broadcast_shapes(mask.shape(), &ab, "where")?;
     check_alloc(&shape, "where")?;
-    // The mask is held by the op, not recorded as an input, so no sweep
-    // reaches it: no copy is needed to cut it from the graph.
-    apply(
-        Where {
-            mask: mask.clone(),
-            shape,
-        },
-        vec![a.clone(), b.clone()],
-    )
+    apply(Where { shape }, vec![a.clone(), b.clone(), mask.clone()])
 }

@@ -217,6 +217,186 @@ unary_op!(
     derivative: |x, _y| x.piecewise(sign)
 );
 
+unary_op!(
+    /// The error function `erf(a) = 2/sqrt(pi) * integral_0^a exp(-t^2) dt`,
+    /// to within two units in the last place; derivative
+    /// `2/sqrt(pi) exp(-a^2)`.
+    erf, Erf, "erf",
+    forward: erf_value,
+    derivative: |x, _y| x.square()?.neg()?.exp()?.scale(std::f64::consts::FRAC_2_SQRT_PI)
+);
+
+/// `exp(-x^2)` with the rounding of `x^2` carried: `x^2 = hi + lo`
+/// exactly, and `exp(-lo)` is `1 - lo` to double precision.
+fn exp_neg_square(x: f64) -> f64 {
+    let hi = x * x;
+    let lo = x.mul_add(x, -hi);
+    (-hi).exp() * (1.0 - lo)
+}
+
+/// `erf(x)`: the Maclaurin series below 1.5 (summed smallest term first,
+/// with `2/sqrt(pi)` in two parts), else `1 - erfc(x)` from erfc's
+/// continued fraction, with as many terms as double precision needs at
+/// that `x`; 1 from 6 on, where `erfc(x)` is below half an ulp of 1.
+pub(crate) fn erf_value(x: f64) -> f64 {
+    /// `2/sqrt(pi) - FRAC_2_SQRT_PI`.
+    const TWO_OVER_SQRT_PI_LO: f64 = 1.533545961316588e-17;
+    let a = x.abs();
+    if a.is_nan() {
+        return x;
+    }
+    let magnitude = if a < 1.5 {
+        let x2 = a * a;
+        // Terms a^(2n+1) (-1)^n / (n! (2n+1)) until they no longer count.
+        let mut terms = [0.0f64; 48];
+        let mut count = 0;
+        let mut power = a;
+        for (n, slot) in terms.iter_mut().enumerate() {
+            let term = power / (2 * n + 1) as f64;
+            *slot = term;
+            count = n + 1;
+            if term.abs() < 1e-18 * a {
+                break;
+            }
+            power *= -x2 / (n + 1) as f64;
+        }
+        let tail: f64 = terms[1..count].iter().rev().sum();
+        let sum = a + tail;
+        let rounding = (a - sum) + tail;
+        std::f64::consts::FRAC_2_SQRT_PI * sum
+            + (TWO_OVER_SQRT_PI_LO * sum + std::f64::consts::FRAC_2_SQRT_PI * rounding)
+    } else if a < 6.0 {
+        let terms = if a < 2.0 {
+            100
+        } else if a < 3.0 {
+            60
+        } else if a < 4.0 {
+            30
+        } else {
+            20
+        };
+        // erfc(a) = exp(-a^2) / sqrt(pi) / (a + (1/2) / (a + 1 / (a + (3/2) / ...))).
+        let mut f = a;
+        for k in (1..=terms).rev() {
+            f = a + (f64::from(k) / 2.0) / f;
+        }
+        1.0 - exp_neg_square(a) * (std::f64::consts::FRAC_2_SQRT_PI / 2.0) / f
+    } else {
+        1.0
+    };
+    magnitude.copysign(x)
+}
+
+/// `a` limited to `[lo, hi]` elementwise.
+#[derive(Debug)]
+pub(crate) struct Clamp {
+    lo: f64,
+    hi: f64,
+}
+
+impl Clamp {
+    fn value(&self, v: f64) -> f64 {
+        if v < self.lo {
+            self.lo
+        } else if v > self.hi {
+            self.hi
+        } else {
+            v
+        }
+    }
+
+    /// 1 strictly inside the bounds, else 0 (as Paddle's `clip`).
+    fn derivative<E: Algebra>(&self, x: &E) -> Result<E> {
+        let (lo, hi) = (self.lo, self.hi);
+        x.piecewise(move |v| f64::from(u8::from(v > lo && v < hi)))
+    }
+}
+
+impl Op for Clamp {
+    fn name(&self) -> &'static str {
+        "clamp"
+    }
+
+    fn attributes(&self) -> Option<Vec<u64>> {
+        Some(vec![self.lo.to_bits(), self.hi.to_bits()])
+    }
+
+    fn forward(&self, x: &[ArrayViewD<'_, f64>]) -> Result<ArrayD<f64>> {
+        crate::pool::map(&x[0], |v| self.value(v))
+    }
+
+    fn vjp(&self, cx: &VjpContext<'_>, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        one(times(
+            g,
+            Derivative::Varying(self.derivative(cx.input(0))?),
+        )?)
+    }
+
+    fn jvp(&self, cx: &JvpContext<'_>, t: &[Option<Tensor>]) -> Result<Tensor> {
+        tangent_times(cx, t, |_| {
+            Ok(Derivative::Varying(self.derivative(cx.input(0))?))
+        })
+    }
+
+    fn partial(
+        &self,
+        _i: usize,
+        x: &[Tensor],
+        y: &ArrayD<f64>,
+        at: Option<&[usize]>,
+    ) -> Option<Result<Partial>> {
+        Some(Ok(numbers(x[0].value(), y, at, |x, _y| {
+            Ok(Derivative::Varying(self.derivative(x)?))
+        })))
+    }
+
+    fn flat(&self) -> Option<&dyn Flat> {
+        Some(self)
+    }
+}
+
+impl Flat for Clamp {
+    fn forward_flat(&self, x: &[&[f64]], out: &mut [f64]) {
+        if let [x] = x {
+            map_flat(x, out, |v| self.value(v));
+        }
+    }
+
+    fn vjp_flat(&self, _i: usize, x: &[&[f64]], y: &[f64], g: &[f64], acc: &mut [f64]) {
+        let [x] = x else { return };
+        accumulate_map_flat(x, y, g, acc, |x, _y| {
+            self.derivative(&x).unwrap_or(f64::NAN)
+        });
+    }
+}
+
+/// `a` limited to `[lo, hi]` elementwise: `lo` below it, `hi` above it (NaN
+/// stays NaN); an infinite bound is no bound. The derivative is 1 strictly
+/// inside the bounds and 0 elsewhere, as Paddle's `clip`.
+///
+/// Errors: `InvalidArgument` when a bound is NaN or `lo > hi`.
+///
+/// ```
+/// use jac_core::{Tensor, clamp};
+/// let a = Tensor::from_vec(vec![-2.0, 0.5, 3.0], &[3], false)?;
+/// assert_eq!(clamp(&a, -1.0, 1.0)?.to_vec(), vec![-1.0, 0.5, 1.0]);
+/// assert_eq!(clamp(&a, 0.0, f64::INFINITY)?.to_vec(), vec![0.0, 0.5, 3.0]);
+/// # Ok::<(), jac_core::Error>(())
+/// ```
+pub fn clamp(a: &Tensor, lo: f64, hi: f64) -> Result<Tensor> {
+    if lo.is_nan() || hi.is_nan() {
+        return Err(crate::error::Error::invalid(format!(
+            "clamp: expected bounds that are numbers, got lo = {lo}, hi = {hi}"
+        )));
+    }
+    if lo > hi {
+        return Err(crate::error::Error::invalid(format!(
+            "clamp: expected lo <= hi, got lo = {lo} > hi = {hi}"
+        )));
+    }
+    apply(Clamp { lo, hi }, [a.clone()])
+}
+
 /// The partial of a one-input elementwise op from its derivative on
 /// numbers: one constant, or the derivative at every element (`x` the input,
 /// `y` the output), or at the positions `at` only. Which form a derivative
