@@ -541,6 +541,90 @@ end
     @test jac_status(() -> logsumexp(t; dims = (1, 1))) == INVALID_ARGUMENT
 end
 
+@testset "bundle adjustment: gather, a branch on the angle, recorded once" begin
+    # Residuals as a Julia user writes them: cameras (r, t, f, k1, k2) as the
+    # columns of a (9, C) matrix and points of a (3, P) one, each
+    # observation's gathered by index; Rodrigues' rotation with its
+    # first-order form near a zero angle.
+    C, P, M = 3, 5, 8
+    cam_idx = [1, 2, 3, 1, 2, 3, 1, 2]
+    pt_idx = [1, 4, 2, 5, 3, 1, 4, 2]
+    U = [0.01 * g(0.1 * (k - 1)) for g in (sin, cos), k in 1:M]
+    SMALL = 1e-8
+    row(t, i) = Jac.slice(t, 1, i:i)
+    cross(a, b) = cat(row(a, 2) * row(b, 3) - row(a, 3) * row(b, 2),
+                      row(a, 3) * row(b, 1) - row(a, 1) * row(b, 3),
+                      row(a, 1) * row(b, 2) - row(a, 2) * row(b, 1); dims = 1)
+    function residuals(cams, pts)
+        cam = Jac.gather(reshape(cams, 9, C), 2, cam_idx)        # (9, M)
+        pt = Jac.gather(reshape(pts, 3, P), 2, pt_idx)           # (3, M)
+        r, t = Jac.slice(cam, 1, 1:3), Jac.slice(cam, 1, 4:6)
+        f, k1, k2 = row(cam, 7), row(cam, 8), row(cam, 9)
+        θ2 = sum(r * r; dims = 1)                                 # (1, M)
+        small = Jac.less(θ2, SMALL)
+        θ = sqrt(Jac.select(small, 1.0, θ2))   # no 0/0 in the branch not taken
+        e = r / θ
+        full = pt * cos(θ) + cross(e, pt) * sin(θ) + e * sum(e * pt; dims = 1) * (1 - cos(θ))
+        X = Jac.select(small, pt + cross(r, pt), full) + t
+        q = -Jac.slice(X, 1, 1:2) / row(X, 3)
+        q2 = sum(q * q; dims = 1)
+        return reshape(f * (1 + k1 * q2 + k2 * q2 * q2) * q - Tensor(U), 2M)
+    end
+    function reference(cams, pts)
+        Cm, Pm = reshape(cams, 9, C), reshape(pts, 3, P)
+        out = zeros(2, M)
+        crossv(a, b) = [a[2] * b[3] - a[3] * b[2], a[3] * b[1] - a[1] * b[3], a[1] * b[2] - a[2] * b[1]]
+        for k in 1:M
+            c, p = Cm[:, cam_idx[k]], Pm[:, pt_idx[k]]
+            r = c[1:3]
+            θ2 = sum(abs2, r)
+            X = if θ2 < SMALL
+                p + crossv(r, p)
+            else
+                θ = sqrt(θ2)
+                e = r / θ
+                p * cos(θ) + crossv(e, p) * sin(θ) + e * (e' * p) * (1 - cos(θ))
+            end + c[4:6]
+            q = -X[1:2] / X[3]
+            q2 = sum(abs2, q)
+            out[:, k] = c[7] * (1 + c[8] * q2 + c[9] * q2^2) * q - U[:, k]
+        end
+        return vec(out)
+    end
+    function cameras(r1, r2, shift)
+        cams = zeros(9, C)
+        for c in 1:C
+            cams[1:3, c] = c == 1 ? r1 : c == 2 ? r2 : [0.02 * sin(c + i + shift) for i in 1:3]
+            cams[4:9, c] = [0.1 * sin(c + shift), 0.1 * cos(c), 5 + 0.1 * sin(3c), 1 + 0.01c, 0.01, 0.001]
+        end
+        return vec(cams)
+    end
+    points(shift) = vec([j == 1 ? sin(0.37i + shift) : j == 2 ? cos(0.23i) : sin(0.11i + shift)
+                         for j in 1:3, i in 0:P-1])
+    turning, still = [0.03, -0.02, 0.01], zeros(3)
+    # Recorded where camera 1 turns and camera 2 does not, evaluated where
+    # camera 1 does not and camera 2 does: the branch follows the point.
+    c0, p0 = cameras(turning, still, 0.0), points(0.0)
+    cams = Tensor(c0; requires_grad = true)
+    pts = Tensor(p0; requires_grad = true)
+    f = Jac.Function((cams, pts), residuals(cams, pts))
+    @test f(c0, p0) ≈ reference(c0, p0) atol = 1e-14
+    c1, p1 = cameras(still, turning, 0.4), points(0.3)
+    @test f(c1, p1) ≈ reference(c1, p1) atol = 1e-14
+    Jc, Jp = jacobian(f, c1, p1)
+    @test size(Jc) == (2M, 9C) && size(Jp) == (2M, 3P)
+    h = 1e-6
+    fd(x, k, g) = (g(setindex!(copy(x), x[k] + h, k)) - g(setindex!(copy(x), x[k] - h, k))) / 2h
+    FDc = reduce(hcat, [fd(c1, k, x -> reference(x, p1)) for k in 1:9C])
+    FDp = reduce(hcat, [fd(p1, k, x -> reference(c1, x)) for k in 1:3P])
+    @test Jc[:, :] ≈ FDc atol = 1e-7
+    @test Jp[:, :] ≈ FDp atol = 1e-7
+    # Each residual sees one camera's 9 and one point's 3 parameters only.
+    for r in 1:2M, k in 1:9C
+        (k - 1) ÷ 9 + 1 == cam_idx[(r - 1) ÷ 2 + 1] || @test Jc[r, k] == 0
+    end
+end
+
 @testset "grad" begin
     x = Tensor([1.0, 2.0, 3.0]; requires_grad = true)
     w = Tensor([0.5, -1.0, 2.0]; requires_grad = true)
