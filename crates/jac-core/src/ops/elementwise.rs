@@ -448,6 +448,27 @@ pub(crate) fn tangent_zip_flat(
     out: &mut [f64],
     d: impl Fn(usize, f64, f64, f64) -> f64,
 ) {
+    let n = out.len();
+    let full = |s: &[f64]| s.len() == n;
+    if full(a) && full(b) && full(y) && tangents.iter().flatten().all(|t| full(t)) {
+        // Nothing broadcast: one plain pass per case.
+        let rows = out.iter_mut().zip(a.iter().zip(b)).zip(y);
+        match tangents {
+            [Some(ta), Some(tb)] => {
+                for (k, ((o, (&p, &q)), &v)) in rows.enumerate() {
+                    *o = ta[k] * d(0, p, q, v) + tb[k] * d(1, p, q, v);
+                }
+            }
+            [Some(t), None] | [None, Some(t)] => {
+                let i = usize::from(tangents[0].is_none());
+                for (k, ((o, (&p, &q)), &v)) in rows.enumerate() {
+                    *o = t[k] * d(i, p, q, v);
+                }
+            }
+            [None, None] => out.fill(0.0),
+        }
+        return;
+    }
     let at = |s: &[f64], k: usize| if s.len() == 1 { s[0] } else { s[k] };
     for (k, o) in out.iter_mut().enumerate() {
         let (p, q, v) = (at(a, k), at(b, k), y[k]);
