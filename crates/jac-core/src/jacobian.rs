@@ -805,22 +805,33 @@ impl Jacobian {
             AxisSelection::Range { .. } => None,
         };
         let mut scratch = Vec::new();
+        // Entries of rows that are not cached are in columns: column by
+        // column, each looked up once.
+        let uncached: Vec<(usize, usize)> = m_sel
+            .positions()
+            .enumerate()
+            .filter(|&(_, m)| cache.get(m).is_none())
+            .collect();
+        if !uncached.is_empty() {
+            for (ni, n) in n_sel.positions().enumerate() {
+                let column = columns.get(n).ok_or_else(|| {
+                    Error::internal(format!(
+                        "entries of column {n} of block ({i}, {j}) are in no evaluated row or column"
+                    ))
+                })?;
+                let values = column.values(i)?;
+                for (bi, b) in b_sel.positions().enumerate() {
+                    let from = &values[b * height..(b + 1) * height];
+                    for &(mi, m) in &uncached {
+                        out[(bi * n_m + mi) * n_n + ni] = from[m];
+                    }
+                }
+            }
+        }
         // Row by row (a sparse row is densified once), each sample's stretch
         // to its place in the row-major (b, m, n) result.
         for (mi, m) in m_sel.positions().enumerate() {
             let Some(row) = cache.get(m) else {
-                // Not a row: every entry of it that is read is in a column.
-                for (ni, n) in n_sel.positions().enumerate() {
-                    let column = columns.get(n).ok_or_else(|| {
-                        Error::internal(format!(
-                            "entry ({m}, {n}) of block ({i}, {j}) is in no evaluated row or column"
-                        ))
-                    })?;
-                    let values = column.values(i)?;
-                    for (bi, b) in b_sel.positions().enumerate() {
-                        out[(bi * n_m + mi) * n_n + ni] = values[b * height + m];
-                    }
-                }
                 continue;
             };
             if zeroed && let Cot::Sparse(s) = &row.block.grads[j] {
