@@ -604,6 +604,56 @@ impl Function {
         Ok((xs, ys))
     }
 
+    /// A second handle to the same recorded program.
+    pub(crate) fn share(&self) -> Function {
+        Function {
+            r: Arc::clone(&self.r),
+        }
+    }
+
+    /// The recorded program and its output slots, for analyses of it
+    /// (sparsity detection).
+    pub(crate) fn recorded_program(&self) -> (Program<'_>, &[Slot]) {
+        (self.r.program(), &self.r.outputs)
+    }
+
+    /// `k` vector-Jacobian products of output `output` with respect to
+    /// input `input` at `inputs` (lengths checked by the caller): `seeds`
+    /// holds `k` cotangents of the output (row-major, `k` times its numel);
+    /// the result `k` gradients of the input, by reverse passes of the
+    /// replay that carry many rows each.
+    pub(crate) fn stacked_vjp(
+        &self,
+        inputs: &[&[f64]],
+        output: usize,
+        input: usize,
+        seeds: &[f64],
+        k: usize,
+    ) -> Result<Vec<f64>> {
+        let slot = *self
+            .r
+            .outputs
+            .get(output)
+            .ok_or_else(|| Error::internal("stacked_vjp: no such output"))?;
+        let m = checked_numel(self.shape_of(slot), "output")?;
+        let n = checked_numel(&self.r.input_shapes[input], "input")?;
+        let program = self.r.program();
+        let mut ws = self.r.workspace(&program)?;
+        let per_pass = (REPLAYED_ROW_ELEMENTS / program.plan.cots_len().max(1)).clamp(1, k.max(1));
+        let done = ws.forward(&program, inputs).and_then(|()| {
+            let mut grads = try_with_capacity(k.saturating_mul(n), "stacked_vjp")?;
+            // (No rows at all: nothing to sweep; callers never ask.)
+            for chunk in seeds.chunks(per_pass * m.max(1)) {
+                let rows = chunk.len() / m.max(1);
+                ws.reverse_rows(&program, &[(slot, Seed::Values(chunk))], rows)?;
+                grads.extend_from_slice(ws.input_gradient(program.plan, input)?);
+            }
+            Ok(grads)
+        });
+        self.r.give_back(ws);
+        done
+    }
+
     fn tensor<'a>(&'a self, s: Slot, xs: &'a [Tensor], results: &'a [Tensor]) -> &'a Tensor {
         match s {
             Slot::Input(k) => &xs[k as usize],

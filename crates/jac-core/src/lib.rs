@@ -50,6 +50,7 @@ pub mod ops;
 mod parallel;
 mod pool;
 mod replay;
+mod sparse;
 mod tensor;
 
 pub use backward::{grad, grad_stacked};
@@ -64,4 +65,5 @@ pub use ops::{
     pow_scalar, relu, reshape, scale, sigmoid, sin, slice, softplus, sqrt, square, stack, sub, sum,
     tan, tanh, transpose, where_,
 };
+pub use sparse::{Sparse, Sweep};
 pub use tensor::Tensor;

@@ -20,7 +20,7 @@
 
 pub mod binary;
 pub mod compare;
-mod elementwise;
+pub(crate) mod elementwise;
 pub mod linalg;
 pub mod reduce;
 pub mod select;
@@ -35,6 +35,7 @@ use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 use crate::cotangent::{Cot, Partial, Sparse};
 use crate::error::{Error, Result};
 use crate::graph::Inputs;
+use crate::sparse::Structure;
 use crate::tensor::Tensor;
 
 /// One differentiable operation with its static attributes.
@@ -65,6 +66,23 @@ pub(crate) trait Op: Send + Sync + fmt::Debug {
     /// recorded program still recomputes it from the inputs.
     fn differentiable(&self) -> bool {
         true
+    }
+
+    /// Which operand elements each output element depends on, and which of
+    /// those dependencies the op's second derivative couples, at the given
+    /// operand and output shapes: the rule sparsity detection
+    /// ([`crate::Function::sparse_jacobian`]) propagates through a recorded
+    /// program. It must hold at every point (keep a dependence that only
+    /// vanishes at some values). Not called for an op that is not
+    /// [`Op::differentiable`].
+    ///
+    /// The default, [`Structure::Dense`], is conservative: every output
+    /// element depends on every element of every operand, all coupled. The
+    /// elementwise, shape, reduction, selection and matrix-product ops give
+    /// precise rules in their own files; ops added without one keep the
+    /// default, which is correct but makes patterns denser.
+    fn structure(&self, _operands: &[&[usize]], _output: &[usize]) -> Result<Structure> {
+        Ok(Structure::Dense)
     }
 
     /// A rough cost of this op's VJP for one row, in element operations:

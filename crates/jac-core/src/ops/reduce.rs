@@ -7,6 +7,7 @@ use crate::alloc::{check_alloc, reserve, try_filled, try_zeros};
 use crate::broadcast::reshape_to;
 use crate::error::{Error, Result, fmt_shape};
 use crate::ops::{broadcast_to, div, mul, scale};
+use crate::sparse::Structure;
 use crate::tensor::Tensor;
 
 /// The input shape with every reduced axis kept as 1.
@@ -42,6 +43,11 @@ pub(crate) struct Sum {
 impl Op for Sum {
     fn name(&self) -> &'static str {
         "sum"
+    }
+
+    /// Each output element is the sum of its lane: linear.
+    fn structure(&self, _operands: &[&[usize]], output: &[usize]) -> Result<Structure> {
+        Structure::reduced(&self.input_shape, &self.axes, output)
     }
 
     /// Sums axis by axis from the last, so every intermediate is smaller
@@ -190,6 +196,15 @@ fn argmax(lane: ArrayViewD<'_, f64>) -> usize {
 impl Op for Max {
     fn name(&self) -> &'static str {
         "max"
+    }
+
+    /// Each output element depends on its whole lane (the maximum moves
+    /// with the point) and is piecewise linear in it.
+    fn structure(&self, operands: &[&[usize]], output: &[usize]) -> Result<Structure> {
+        let input = operands
+            .first()
+            .ok_or_else(|| Error::internal("max: no operand"))?;
+        Structure::reduced(input, &[self.axis], output)
     }
 
     fn forward(&self, x: &[ArrayViewD<'_, f64>]) -> Result<ArrayD<f64>> {

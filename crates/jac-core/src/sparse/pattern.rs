@@ -1,0 +1,321 @@
+//! Structural patterns of a recorded program, valid at every point.
+//!
+//! First order: index sets propagated forward. Every element of every slot
+//! (input, constant, result) carries the sorted set of input elements it
+//! depends on; an op's output element gets the union of the sets of the
+//! operand elements its [`Structure`] names. Constants, and the results of
+//! ops that are not differentiable (comparisons), carry nothing. The
+//! Jacobian's row `r` is the set of output element `r`.
+//!
+//! Second order (the Hessian of a 0-D output): the chain rule gives
+//! `H = sum over ops v of (dy/dv) J_u^T (d2 v / du2) J_u`, where `u` are
+//! `v`'s operands; so `H`'s pattern is the union, over every op output
+//! element that reaches `y` (a reverse pass over the same structures marks
+//! them), of `S(p) x S(q)` for every pair of its dependencies `p`, `q` that
+//! its second derivative couples ([`Curvature`]), `S` being the first-order
+//! sets. Linear and piecewise-linear ops add nothing; a nonlinear function
+//! of one operand couples that operand's set with itself; a product couples
+//! its two operands' sets; a matrix product couples `a_ik` with `b_kj`.
+
+use crate::error::{Error, Result};
+use crate::function::Function;
+use crate::replay::{Program, Slot};
+use crate::sparse::structure::{Curvature, Dep, Structure};
+
+/// Per element of one slot, the sorted input elements it depends on;
+/// `None`: it depends on none.
+type Sets = Option<Vec<Vec<u32>>>;
+
+/// A recorded program and what the analysis keeps per slot.
+struct Analysis<'a> {
+    program: Program<'a>,
+    /// The first-order sets of every slot: inputs, constants, results.
+    sets: Vec<Sets>,
+    /// The structure of every instruction whose result has sets.
+    structures: Vec<Option<Structure>>,
+}
+
+impl<'a> Analysis<'a> {
+    fn index(&self, s: Slot) -> usize {
+        let (n_in, n_c) = (
+            self.program.input_shapes.len(),
+            self.program.constants.len(),
+        );
+        match s {
+            Slot::Input(k) => k as usize,
+            Slot::Constant(k) => n_in + k as usize,
+            Slot::Result(k) => n_in + n_c + k as usize,
+        }
+    }
+
+    fn shape(&self, s: Slot) -> &'a [usize] {
+        match s {
+            Slot::Input(k) => &self.program.input_shapes[k as usize],
+            Slot::Constant(k) => self.program.constants[k as usize].shape(),
+            Slot::Result(k) => &self.program.instrs[k as usize].shape,
+        }
+    }
+
+    /// Propagates the sets forward from `seeds` (one per input).
+    fn run(program: Program<'a>, seeds: Vec<Sets>) -> Result<Analysis<'a>> {
+        let n_c = program.constants.len();
+        let n_instrs = program.instrs.len();
+        let mut a = Analysis {
+            program,
+            sets: seeds,
+            structures: Vec::with_capacity(n_instrs),
+        };
+        a.sets.extend(std::iter::repeat_with(|| None).take(n_c));
+        let mut scratch: Vec<u32> = Vec::new();
+        for instr in a.program.instrs {
+            let slots: &[Slot] = &instr.args;
+            let live = slots.iter().any(|&s| a.sets[a.index(s)].is_some());
+            if !live || !instr.op.differentiable() {
+                a.sets.push(None);
+                a.structures.push(None);
+                continue;
+            }
+            let shapes: Vec<&[usize]> = slots.iter().map(|&s| a.shape(s)).collect();
+            let structure = instr.op.structure(&shapes, &instr.shape)?;
+            let n_out = crate::alloc::checked_numel(&instr.shape, "sparsity")?;
+            let operand_sets: Vec<Option<&Vec<Vec<u32>>>> =
+                slots.iter().map(|&s| a.sets[a.index(s)].as_ref()).collect();
+            let out: Vec<Vec<u32>> = match &structure {
+                Structure::Dense => {
+                    scratch.clear();
+                    for sets in operand_sets.iter().flatten() {
+                        sets.iter().for_each(|s| scratch.extend_from_slice(s));
+                    }
+                    sort_dedup(&mut scratch);
+                    vec![scratch.clone(); n_out]
+                }
+                Structure::Map { offsets, .. } => {
+                    if offsets.len() != n_out + 1 {
+                        return Err(Error::internal(format!(
+                            "sparsity: {} described {} elements of {n_out}",
+                            instr.op.name(),
+                            offsets.len().saturating_sub(1)
+                        )));
+                    }
+                    let mut out = Vec::with_capacity(n_out);
+                    for e in 0..n_out {
+                        scratch.clear();
+                        for d in structure.deps_of(e).unwrap_or(&[]) {
+                            if let Some(set) = element_set(&operand_sets, d)? {
+                                scratch.extend_from_slice(set);
+                            }
+                        }
+                        sort_dedup(&mut scratch);
+                        out.push(scratch.clone());
+                    }
+                    out
+                }
+            };
+            a.sets.push(Some(out));
+            a.structures.push(Some(structure));
+        }
+        Ok(a)
+    }
+}
+
+/// The set of the operand element `d`, `None` when that operand has none.
+fn element_set<'s>(
+    operand_sets: &[Option<&'s Vec<Vec<u32>>>],
+    d: &Dep,
+) -> Result<Option<&'s [u32]>> {
+    let sets = operand_sets
+        .get(d.operand as usize)
+        .ok_or_else(|| Error::internal("sparsity: a dependency on an operand the op lacks"))?;
+    match sets {
+        None => Ok(None),
+        Some(sets) => sets
+            .get(d.element)
+            .map(|s| Some(s.as_slice()))
+            .ok_or_else(|| Error::internal("sparsity: a dependency past an operand's end")),
+    }
+}
+
+fn sort_dedup(v: &mut Vec<u32>) {
+    v.sort_unstable();
+    v.dedup();
+}
+
+/// Sets that name each element of an input by `start + position`.
+fn seed(numel: usize, start: usize) -> Result<Vec<Vec<u32>>> {
+    (0..numel)
+        .map(|e| {
+            u32::try_from(start + e)
+                .map(|k| vec![k])
+                .map_err(|_| Error::invalid("sparsity: more than 2^32 input elements"))
+        })
+        .collect()
+}
+
+/// The Jacobian pattern of output `output` with respect to input `input`:
+/// for each output element (row-major), the sorted input elements it
+/// depends on.
+pub(crate) fn jacobian_pattern(f: &Function, output: usize, input: usize) -> Result<Vec<Vec<u32>>> {
+    let (program, outputs) = f.recorded_program();
+    let seeds = program
+        .input_shapes
+        .iter()
+        .enumerate()
+        .map(|(k, shape)| {
+            if k == input {
+                Ok(Some(seed(crate::alloc::checked_numel(shape, "input")?, 0)?))
+            } else {
+                Ok(None)
+            }
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let a = Analysis::run(program, seeds)?;
+    let y = outputs[output];
+    let m = crate::alloc::checked_numel(a.shape(y), "output")?;
+    Ok(match &a.sets[a.index(y)] {
+        Some(sets) => sets.clone(),
+        None => vec![Vec::new(); m],
+    })
+}
+
+/// The Hessian pattern of the 0-D output `output` with respect to every
+/// input (flattened and concatenated in order): for each row, the sorted
+/// columns, both triangles.
+pub(crate) fn hessian_pattern(f: &Function, output: usize) -> Result<Vec<Vec<u32>>> {
+    let (program, outputs) = f.recorded_program();
+    let outputs = outputs.to_vec();
+    let mut start = 0usize;
+    let mut seeds = Vec::with_capacity(program.input_shapes.len());
+    for shape in program.input_shapes {
+        let n = crate::alloc::checked_numel(shape, "input")?;
+        seeds.push(Some(seed(n, start)?));
+        start += n;
+    }
+    let total = start;
+    let a = Analysis::run(program, seeds)?;
+    let program = &a.program;
+
+    // Which elements of each result reach the output (reverse pass).
+    let mut live: Vec<Option<Vec<bool>>> = vec![None; program.instrs.len()];
+    let mut pairs = Pairs::new(total);
+    let Slot::Result(last) = outputs[output] else {
+        // An input or a constant: no op, no curvature.
+        return Ok(pairs.rows());
+    };
+    live[last as usize] = Some(vec![true; 1]);
+    for i in (0..=last as usize).rev() {
+        let (Some(out_live), Some(structure)) = (live[i].take(), &a.structures[i]) else {
+            continue;
+        };
+        if !out_live.iter().any(|&l| l) {
+            continue;
+        }
+        let instr = &program.instrs[i];
+        let slots: &[Slot] = &instr.args;
+        let operand_sets: Vec<Option<&Vec<Vec<u32>>>> =
+            slots.iter().map(|&s| a.sets[a.index(s)].as_ref()).collect();
+        // Mark the operand elements that reach the output.
+        for (n, &s) in slots.iter().enumerate() {
+            let Slot::Result(k) = s else { continue };
+            if a.sets[a.index(s)].is_none() {
+                continue;
+            }
+            let len = crate::alloc::checked_numel(a.shape(s), "sparsity")?;
+            let marks = live[k as usize].get_or_insert_with(|| vec![false; len]);
+            match structure {
+                Structure::Dense => marks.iter_mut().for_each(|m| *m = true),
+                Structure::Map { .. } => {
+                    for (e, _) in out_live.iter().enumerate().filter(|(_, l)| **l) {
+                        for d in structure.deps_of(e).unwrap_or(&[]) {
+                            if d.operand as usize == n
+                                && let Some(m) = marks.get_mut(d.element)
+                            {
+                                *m = true;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // The pairs this op's second derivative couples.
+        match structure {
+            Structure::Dense => {
+                let mut all: Vec<u32> = Vec::new();
+                for sets in operand_sets.iter().flatten() {
+                    sets.iter().for_each(|s| all.extend_from_slice(s));
+                }
+                sort_dedup(&mut all);
+                pairs.product(&all, &all);
+            }
+            Structure::Map { curvature, .. } => {
+                for (e, _) in out_live.iter().enumerate().filter(|(_, l)| **l) {
+                    let deps = structure.deps_of(e).unwrap_or(&[]);
+                    match curvature {
+                        Curvature::Linear => {}
+                        Curvature::Among(among) => {
+                            for &(p, q) in among {
+                                for dp in deps.iter().filter(|d| d.operand == p) {
+                                    for dq in deps.iter().filter(|d| d.operand == q) {
+                                        if let (Some(sp), Some(sq)) = (
+                                            element_set(&operand_sets, dp)?,
+                                            element_set(&operand_sets, dq)?,
+                                        ) {
+                                            pairs.product(sp, sq);
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                        Curvature::Products => {
+                            for term in deps.chunks_exact(2) {
+                                if let (Some(sp), Some(sq)) = (
+                                    element_set(&operand_sets, &term[0])?,
+                                    element_set(&operand_sets, &term[1])?,
+                                ) {
+                                    pairs.product(sp, sq);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(pairs.rows())
+}
+
+/// A symmetric pattern being collected: per row, its columns (repeats
+/// removed from time to time).
+struct Pairs {
+    rows: Vec<Vec<u32>>,
+    /// Each row's length after its last clean-up.
+    clean: Vec<usize>,
+}
+
+impl Pairs {
+    fn new(n: usize) -> Pairs {
+        Pairs {
+            rows: vec![Vec::new(); n],
+            clean: vec![0; n],
+        }
+    }
+
+    /// Adds `p x q` and `q x p` for every `p` in `a` and `q` in `b`.
+    fn product(&mut self, a: &[u32], b: &[u32]) {
+        for (from, to) in [(a, b), (b, a)] {
+            for &p in from {
+                let row = &mut self.rows[p as usize];
+                row.extend_from_slice(to);
+                let p = p as usize;
+                if row.len() > 2 * self.clean[p] + 64 {
+                    sort_dedup(row);
+                    self.clean[p] = row.len();
+                }
+            }
+        }
+    }
+
+    fn rows(mut self) -> Vec<Vec<u32>> {
+        self.rows.iter_mut().for_each(sort_dedup);
+        self.rows
+    }
+}
