@@ -342,3 +342,51 @@ impl Sparse {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use ndarray::{ArrayD, ArrayViewD};
+
+    use crate::error::Result;
+    use crate::ops::{JvpContext, Op, VjpContext, apply};
+    use crate::{Function, Tensor};
+
+    /// An op with no structure of its own: `y = x * x` written as an opaque
+    /// op, which keeps the conservative default.
+    #[derive(Debug)]
+    struct Opaque;
+
+    impl Op for Opaque {
+        fn name(&self) -> &'static str {
+            "opaque"
+        }
+        fn forward(&self, x: &[ArrayViewD<'_, f64>]) -> Result<ArrayD<f64>> {
+            Ok(x[0].mapv(|v| v * v))
+        }
+        fn vjp(&self, cx: &VjpContext<'_>, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
+            Ok(vec![Some(crate::mul(g, &crate::scale(cx.input(0), 2.0)?)?)])
+        }
+        fn jvp(&self, cx: &JvpContext<'_>, t: &[Option<Tensor>]) -> Result<Tensor> {
+            let t = t[0].clone().unwrap_or(Tensor::scalar(0.0));
+            crate::mul(&t, &crate::scale(cx.input(0), 2.0)?)
+        }
+    }
+
+    #[test]
+    fn an_op_without_a_rule_is_dense_but_still_right() {
+        let x = Tensor::from_vec(vec![0.5; 3], &[3], true).unwrap();
+        let y = apply(Opaque, vec![x.clone()]).unwrap();
+        let s = crate::sum(&y, None, false).unwrap();
+        let f = Function::new(&[x], &[y, s]).unwrap();
+        let j = f.sparse_jacobian(0, 0).unwrap();
+        assert_eq!(j.nnz(), 9, "every output element on every input element");
+        let mut values = [0.0; 9];
+        j.eval_into(&[&[1.0, 2.0, 3.0]], &mut values).unwrap();
+        assert_eq!(values, [2.0, 0.0, 0.0, 0.0, 4.0, 0.0, 0.0, 0.0, 6.0]);
+        let h = f.sparse_hessian(1).unwrap();
+        assert_eq!((h.nnz(), h.colors()), (9, 3));
+        let mut values = [0.0; 9];
+        h.eval_into(&[&[1.0, 2.0, 3.0]], &mut values).unwrap();
+        assert_eq!(values, [2.0, 0.0, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0, 2.0]);
+    }
+}
