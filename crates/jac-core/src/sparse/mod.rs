@@ -220,6 +220,12 @@ impl Sparse {
         self.coloring.count
     }
 
+    /// The function it evaluates (a handle to the same program), whose
+    /// inputs [`Sparse::eval_into`] takes.
+    pub fn function(&self) -> &Function {
+        &self.f
+    }
+
     /// Which sweep [`Sparse::eval_into`] runs once per colour.
     pub fn sweep(&self) -> Sweep {
         self.sweep
