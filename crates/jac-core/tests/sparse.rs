@@ -642,3 +642,24 @@ fn a_sparse_matrix_is_send_and_sync() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Sparse>();
 }
+
+#[test]
+fn should_handle_an_output_that_is_an_input_and_zero_d_inputs() {
+    let x = Tensor::from_vec(vec![0.5; 3], &[3], true).unwrap();
+    let s = Tensor::from_vec(vec![0.5], &[], true).unwrap();
+    let y = mul(&s, &s).unwrap();
+    let c = exp(&Tensor::scalar(1.0)).unwrap();
+    let f = Function::new(&[x.clone(), s.clone()], &[x, y, c]).unwrap();
+    let d = Domain::AwayFromZero(0.2, 1.0);
+    // y = x: the identity, by either direction.
+    let j = check_jacobian(&f, 0, 0, d, true, "identity");
+    assert_eq!((j.nnz(), j.colors()), (3, 1));
+    // A 0-D input and output: one entry, 2 s; its Hessian, 2.
+    let j = check_jacobian(&f, 1, 1, d, true, "s^2");
+    assert_eq!((j.shape(), j.nnz()), ((1, 1), 1));
+    let h = check_hessian(&f, 1, d, true, "s^2");
+    assert_eq!(h.pattern(), (&[3usize][..], &[3usize][..]));
+    // A constant output: nothing.
+    let h = check_hessian(&f, 2, d, true, "constant");
+    assert_eq!((h.shape(), h.nnz(), h.colors()), ((4, 4), 0, 0));
+}
