@@ -17,14 +17,21 @@
 //! of one operand couples that operand's set with itself; a product couples
 //! its two operands' sets; a matrix product couples `a_ik` with `b_kj`.
 
+use std::sync::Arc;
+
 use crate::error::{Error, Result};
 use crate::function::Function;
 use crate::replay::{Program, Slot};
 use crate::sparse::structure::{Curvature, Dep, Structure};
 
-/// Per element of one slot, the sorted input elements it depends on;
-/// `None`: it depends on none.
-type Sets = Option<Vec<Vec<u32>>>;
+/// The sorted input elements one element depends on, shared: an op that
+/// moves values (a reshape, a slice, a broadcast) or whose output elements
+/// each depend on one operand element (a unary op) hands its operands' sets
+/// on without copying them.
+type Set = Arc<[u32]>;
+
+/// Per element of one slot, its set; `None`: it depends on no input.
+type Sets = Option<Vec<Set>>;
 
 /// A recorded program and what the analysis keeps per slot.
 struct Analysis<'a> {
@@ -67,6 +74,7 @@ impl<'a> Analysis<'a> {
         };
         a.sets.extend(std::iter::repeat_with(|| None).take(n_c));
         let mut scratch: Vec<u32> = Vec::new();
+        let empty: Set = Arc::from(Vec::new());
         for instr in a.program.instrs {
             let slots: &[Slot] = &instr.args;
             let live = slots.iter().any(|&s| a.sets[a.index(s)].is_some());
@@ -78,16 +86,19 @@ impl<'a> Analysis<'a> {
             let shapes: Vec<&[usize]> = slots.iter().map(|&s| a.shape(s)).collect();
             let structure = instr.op.structure(&shapes, &instr.shape)?;
             let n_out = crate::alloc::checked_numel(&instr.shape, "sparsity")?;
-            let operand_sets: Vec<Option<&Vec<Vec<u32>>>> =
+            let operand_sets: Vec<Option<&Vec<Set>>> =
                 slots.iter().map(|&s| a.sets[a.index(s)].as_ref()).collect();
-            let out: Vec<Vec<u32>> = match &structure {
+            let mut out: Vec<Set> = Vec::new();
+            out.try_reserve_exact(n_out)
+                .map_err(|_| Error::out_of_memory("sparsity: index sets"))?;
+            match &structure {
                 Structure::Dense => {
                     scratch.clear();
                     for sets in operand_sets.iter().flatten() {
                         sets.iter().for_each(|s| scratch.extend_from_slice(s));
                     }
-                    sort_dedup(&mut scratch);
-                    vec![scratch.clone(); n_out]
+                    let union = shared(&mut scratch)?;
+                    out.extend(std::iter::repeat_n(union, n_out));
                 }
                 Structure::Map { offsets, .. } => {
                     if offsets.len() != n_out + 1 {
@@ -97,20 +108,36 @@ impl<'a> Analysis<'a> {
                             offsets.len().saturating_sub(1)
                         )));
                     }
-                    let mut out = Vec::with_capacity(n_out);
                     for e in 0..n_out {
+                        // One set (or none): shared as it is; more: merged.
+                        let mut first: Option<&Set> = None;
+                        let mut many = false;
                         scratch.clear();
                         for d in structure.deps_of(e).unwrap_or(&[]) {
-                            if let Some(set) = element_set(&operand_sets, d)? {
-                                scratch.extend_from_slice(set);
+                            let Some(set) = element_set(&operand_sets, d)? else {
+                                continue;
+                            };
+                            match first {
+                                None if set.is_empty() => {}
+                                None => first = Some(set),
+                                Some(f) if Arc::ptr_eq(f, set) || set.is_empty() => {}
+                                Some(f) => {
+                                    if !many {
+                                        scratch.extend_from_slice(f);
+                                        many = true;
+                                    }
+                                    scratch.extend_from_slice(set);
+                                }
                             }
                         }
-                        sort_dedup(&mut scratch);
-                        out.push(scratch.clone());
+                        out.push(match (first, many) {
+                            (None, _) => Arc::clone(&empty),
+                            (Some(f), false) => Arc::clone(f),
+                            (Some(_), true) => shared(&mut scratch)?,
+                        });
                     }
-                    out
                 }
-            };
+            }
             a.sets.push(Some(out));
             a.structures.push(Some(structure));
         }
@@ -119,10 +146,7 @@ impl<'a> Analysis<'a> {
 }
 
 /// The set of the operand element `d`, `None` when that operand has none.
-fn element_set<'s>(
-    operand_sets: &[Option<&'s Vec<Vec<u32>>>],
-    d: &Dep,
-) -> Result<Option<&'s [u32]>> {
+fn element_set<'s>(operand_sets: &[Option<&'s Vec<Set>>], d: &Dep) -> Result<Option<&'s Set>> {
     let sets = operand_sets
         .get(d.operand as usize)
         .ok_or_else(|| Error::internal("sparsity: a dependency on an operand the op lacks"))?;
@@ -130,9 +154,17 @@ fn element_set<'s>(
         None => Ok(None),
         Some(sets) => sets
             .get(d.element)
-            .map(|s| Some(s.as_slice()))
+            .map(Some)
             .ok_or_else(|| Error::internal("sparsity: a dependency past an operand's end")),
     }
+}
+
+/// `v` sorted, without repeats, as a new shared set (a large one asked of
+/// the allocator first).
+fn shared(v: &mut Vec<u32>) -> Result<Set> {
+    sort_dedup(v);
+    crate::alloc::reserve(v.len().div_ceil(2), &[v.len()], "sparsity: index sets")?;
+    Ok(Arc::from(v.as_slice()))
 }
 
 fn sort_dedup(v: &mut Vec<u32>) {
@@ -141,11 +173,11 @@ fn sort_dedup(v: &mut Vec<u32>) {
 }
 
 /// Sets that name each element of an input by `start + position`.
-fn seed(numel: usize, start: usize) -> Result<Vec<Vec<u32>>> {
+fn seed(numel: usize, start: usize) -> Result<Vec<Set>> {
     (0..numel)
         .map(|e| {
             u32::try_from(start + e)
-                .map(|k| vec![k])
+                .map(|k| Arc::from([k]))
                 .map_err(|_| Error::invalid("sparsity: more than 2^32 input elements"))
         })
         .collect()
@@ -172,7 +204,7 @@ pub(crate) fn jacobian_pattern(f: &Function, output: usize, input: usize) -> Res
     let y = outputs[output];
     let m = crate::alloc::checked_numel(a.shape(y), "output")?;
     Ok(match &a.sets[a.index(y)] {
-        Some(sets) => sets.clone(),
+        Some(sets) => sets.iter().map(|s| s.to_vec()).collect(),
         None => vec![Vec::new(); m],
     })
 }
@@ -211,7 +243,7 @@ pub(crate) fn hessian_pattern(f: &Function, output: usize) -> Result<Vec<Vec<u32
         }
         let instr = &program.instrs[i];
         let slots: &[Slot] = &instr.args;
-        let operand_sets: Vec<Option<&Vec<Vec<u32>>>> =
+        let operand_sets: Vec<Option<&Vec<Set>>> =
             slots.iter().map(|&s| a.sets[a.index(s)].as_ref()).collect();
         // Mark the operand elements that reach the output.
         for (n, &s) in slots.iter().enumerate() {
@@ -244,7 +276,7 @@ pub(crate) fn hessian_pattern(f: &Function, output: usize) -> Result<Vec<Vec<u32
                     sets.iter().for_each(|s| all.extend_from_slice(s));
                 }
                 sort_dedup(&mut all);
-                pairs.product(&all, &all);
+                pairs.product(&all, &all)?;
             }
             Structure::Map { curvature, .. } => {
                 for (e, _) in out_live.iter().enumerate().filter(|(_, l)| **l) {
@@ -259,7 +291,7 @@ pub(crate) fn hessian_pattern(f: &Function, output: usize) -> Result<Vec<Vec<u32
                                             element_set(&operand_sets, dp)?,
                                             element_set(&operand_sets, dq)?,
                                         ) {
-                                            pairs.product(sp, sq);
+                                            pairs.product(sp, sq)?;
                                         }
                                     }
                                 }
@@ -271,7 +303,7 @@ pub(crate) fn hessian_pattern(f: &Function, output: usize) -> Result<Vec<Vec<u32
                                     element_set(&operand_sets, &term[0])?,
                                     element_set(&operand_sets, &term[1])?,
                                 ) {
-                                    pairs.product(sp, sq);
+                                    pairs.product(sp, sq)?;
                                 }
                             }
                         }
@@ -299,8 +331,11 @@ impl Pairs {
         }
     }
 
-    /// Adds `p x q` and `q x p` for every `p` in `a` and `q` in `b`.
-    fn product(&mut self, a: &[u32], b: &[u32]) {
+    /// Adds `p x q` and `q x p` for every `p` in `a` and `q` in `b` (a
+    /// large product asked of the allocator first).
+    fn product(&mut self, a: &[u32], b: &[u32]) -> Result<()> {
+        let pairs = a.len().saturating_mul(b.len());
+        crate::alloc::reserve(pairs, &[a.len(), b.len()], "sparsity: Hessian pairs")?;
         for (from, to) in [(a, b), (b, a)] {
             for &p in from {
                 let row = &mut self.rows[p as usize];
@@ -312,6 +347,7 @@ impl Pairs {
                 }
             }
         }
+        Ok(())
     }
 
     fn rows(mut self) -> Vec<Vec<u32>> {
