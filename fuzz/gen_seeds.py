@@ -56,9 +56,10 @@ FUNCTION_CALLS = (["function_new"] * 4 + ["function_free"] * 2 + ["function_quer
                   + ["function_hessian"] * 3)
 FOP = {name: FUNCTION_BASE + FUNCTION_CALLS.index(name) for name in FUNCTION_CALLS}
 UNARY = ["neg", "exp", "log", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "softplus",
-         "sqrt", "square", "abs"]
-BINARY = ["add", "sub", "mul", "div", "matmul"]
-SCALAR = ["scale", "add_scalar", "pow_scalar"]
+         "sqrt", "square", "abs", "erf"]
+BINARY = ["add", "sub", "mul", "div", "matmul", "minimum", "maximum", "pow", "atan2", "less",
+          "less_equal", "greater", "greater_equal", "equal"]
+SCALAR = ["scale", "add_scalar", "pow_scalar", "clamp"]
 ALL, INT, SLICE, ELLIPSIS = 0, 1, 2, 3
 NT, NJ, NF, MAXL = 16, 4, 4, 4
 NULL_SLOT = 0xFF
@@ -222,8 +223,10 @@ class P:
     def binary(self, name, a, b, null=0):
         return self.raw(OP["binary"], BINARY.index(name), slot(a), slot(b), nulls(null))
 
-    def scalar(self, name, a, s, null=0):
-        return self.raw(OP["scalar"], SCALAR.index(name), slot(a), f64(s), nulls(null))
+    def scalar(self, name, a, s, null=0, hi=None):
+        """`s` is the scalar; clamp takes `s` as lo and `hi`."""
+        extra = [f64(hi)] if name == "clamp" else []
+        return self.raw(OP["scalar"], SCALAR.index(name), slot(a), f64(s), *extra, nulls(null))
 
     def reduce(self, a, axes=(), mean=False, keepdim=False, null=0):
         f = int(mean) | (int(keepdim) << 1) | (len(axes) << 2)
@@ -465,7 +468,7 @@ def seeds():
     p.binary("matmul", 6, 2).binary("matmul", 1, 4)
     s["matmul"] = p
     p = P().tensor([3], (1.0, -2.0, 0.0)).tensor([BIG, 0], ())
-    for name in SCALAR:
+    for name in SCALAR[:3]:
         for v in (2.0, -0.5, 0.0, math.nan, math.inf, 1e308, 0.5):
             p.scalar(name, 0, v)
         p.scalar(name, 1, 3.0)
@@ -512,6 +515,26 @@ def seeds():
     p.tensor([3], (9.0, 8.0, 7.0)).tensor([], (-1.0,)).tensor([BIG, 0], ()).tensor([4], VALS)
     p.where(0, 1, 2).where(0, 2, 3).where(3, 1, 2).where(4, 4, 3).where(0, 1, 5).where(NULL_SLOT, 1, 2)
     s["where"] = p
+    # Ops of real programs: minimum/maximum with ties and NaN, pow, atan2,
+    # comparisons, clamp with infinite, equal, crossed and NaN bounds.
+    p = P().tensor([2, 3], (1.0, -2.0, 0.0, math.nan, 3.0, -0.0)).tensor([3], (1.0, 0.0, -1.0))
+    p.tensor([], (0.0,), rg=False).tensor([BIG, 0], ())
+    for name in BINARY[5:]:
+        p.binary(name, 0, 1).binary(name, 1, 2).binary(name, 0, 0).binary(name, 3, 2)
+    for lo, hi in [(-1.0, 1.0), (-math.inf, 0.0), (0.5, 0.5), (1.0, -1.0), (math.nan, 1.0), (0.0, math.inf)]:
+        p.scalar("clamp", 0, lo, hi=hi)
+    p.scalar("clamp", 3, 0.0, hi=1.0)
+    s["branch-and-bound"] = p
+    # A branch on a comparison of the input, recorded and replayed elsewhere;
+    # the create_graph gradient of where is a mask times the seed: recorded
+    # though it requires no grad.
+    p = P().tensor([3], (-1.0, -2.0, 3.0)).tensor([], (0.0,), rg=False)
+    p.binary("less", 0, 1).unary("neg", 0).binary("mul", 0, 0).where(2, 3, 4)  # 2: mask, 5: branch
+    p.where(0, 1, 1).reduce(5, ())                                               # 6: mask x, 7: sum
+    p.fnew([0], [5, 7]).feval(0, (2.0, -1.0, 0.5)).fvjp(0, cot="ones").fjac(0, (0.5, -0.5, 1.0))
+    p.jread(0, 0, 0).grad([7], [0], create_graph=True).fnew([8], [8]).fnew([0], [2, 6])
+    p.fnew([2], [5]).fnew([6], [6])
+    s["branch-replay"] = p
 
     # --- gradients
     p = P().tensor([3], (1.0, -2.0, 3.0)).tensor([3], (0.5, 0.5, 2.0), rg=False).tensor([2, 3], VALS)

@@ -165,6 +165,11 @@ static int next_id;
 static int next_node;
 static int pending_node = -1; /* the next adopted tensor is this node (an op that returns its operand) */
 static int pending_leaf = -1; /* 1: the next adopted tensor is a leaf; -1: a leaf exactly when a constant */
+/* An operand of the current call requires grad or was recorded (a
+ * comparison's mask, or an op of one, requires no grad but is recorded): an
+ * op's result is then recorded too, not a leaf, whether or not it requires
+ * grad. */
+static bool operand_recorded;
 static bool sentinel_in_input; /* the input holds the out-buffer sentinel's bits (a value may be it) */
 static int evict_cursor;
 static uint64_t total_work;
@@ -623,6 +628,7 @@ static void invalid(Model *m, const char *why) {
 }
 
 static void model_t(Model *m, const TArg *a) {
+    if (a->kind == ARG_LIVE && (!T[a->slot].leaf || T[a->slot].rg)) operand_recorded = true;
     if (a->kind == ARG_NULL) invalid(m, "a NULL handle");
     if (a->kind == ARG_MIXED) {
         invalid(m, a->given == TY_FUNCTION ? "a JacFunction* passed as a JacTensor*" : "a JacJacobian* passed as a JacTensor*");
@@ -909,6 +915,7 @@ static void finish_op(const char *fn, JacStatus st, const Model *m, JacTensor *o
         if (out_given && out != SENT_T) fail(fn, "%s but *out was written", sname(st));
         return;
     }
+    if (pending_leaf < 0 && operand_recorded) pending_leaf = 0;
     adopt_tensor(fn, out, s, rg, cost, want, tol, mode);
 }
 
@@ -964,9 +971,10 @@ NOCOV static void vals_unary(int k, const double *x, uint64_t n, double *want, d
     }
 }
 
-NOCOV static void vals_scalar(int k, const double *x, double sc, uint64_t n, double *want, double *tol) {
+NOCOV static void vals_scalar(int k, const double *x, double sc, double hi, uint64_t n, double *want, double *tol) {
     for (uint64_t q = 0; q < n; q++) {
-        want[q] = k == 0 ? x[q] * sc : k == 1 ? x[q] + sc : pow(x[q], sc);
+        double v = x[q];
+        want[q] = k == 0 ? v * sc : k == 1 ? v + sc : k == 2 ? pow(v, sc) : v < sc ? sc : v > hi ? hi : v;
         tol[q] = rel_tol(want[q]);
     }
 }
@@ -977,8 +985,23 @@ NOCOV static void vals_binary(int k, const TSlot *ta, const TSlot *tb, const Sha
     uint64_t idx[MAXD] = {0};
     for (uint64_t q = 0; q < n; q++, inc_index(idx, s)) {
         double x = ta->v[boffset(&ta->s, s, idx)], y = tb->v[boffset(&tb->s, s, idx)];
-        want[q] = k == 0 ? x + y : k == 1 ? x - y : k == 2 ? x * y : x / y;
-        tol[q] = 0;
+        bool nan = isnan(x) || isnan(y);
+        switch (k) {
+        case 0: want[q] = x + y; break;
+        case 1: want[q] = x - y; break;
+        case 2: want[q] = x * y; break;
+        case 3: want[q] = x / y; break;
+        case 5: want[q] = nan ? NAN : fmin(x, y); break;
+        case 6: want[q] = nan ? NAN : fmax(x, y); break;
+        case 7: want[q] = pow(x, y); break;
+        case 8: want[q] = atan2(x, y); break;
+        case 9: want[q] = x < y; break;
+        case 10: want[q] = x <= y; break;
+        case 11: want[q] = x > y; break;
+        case 12: want[q] = x >= y; break;
+        default: want[q] = x == y; break;
+        }
+        tol[q] = rel_tol(want[q]);
     }
 }
 
@@ -1310,10 +1333,12 @@ static void op_tensor_read(Rd *r) {
 /* ----- unary and scalar ops */
 
 static const char *UNARY_NAMES[] = {"jac_neg", "jac_exp", "jac_log", "jac_sin", "jac_cos", "jac_tan", "jac_tanh",
-                                    "jac_sigmoid", "jac_relu", "jac_softplus", "jac_sqrt", "jac_square", "jac_abs"};
+                                    "jac_sigmoid", "jac_relu", "jac_softplus", "jac_sqrt", "jac_square", "jac_abs",
+                                    "jac_erf"};
 typedef JacStatus (*UnaryFn)(const JacTensor *, JacTensor **);
 static const UnaryFn UNARY_FNS[] = {jac_neg, jac_exp, jac_log, jac_sin, jac_cos, jac_tan, jac_tanh,
-                                    jac_sigmoid, jac_relu, jac_softplus, jac_sqrt, jac_square, jac_abs};
+                                    jac_sigmoid, jac_relu, jac_softplus, jac_sqrt, jac_square, jac_abs, jac_erf};
+#define N_UNARY (int)(sizeof UNARY_FNS / sizeof UNARY_FNS[0])
 
 static double unary_value(int k, double x, int *mode) {
     *mode = VAL_IEEE;
@@ -1330,6 +1355,7 @@ static double unary_value(int k, double x, int *mode) {
     case 9: *mode = VAL_TOL; return isnan(x) ? x : (x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)));
     case 10: return sqrt(x);
     case 11: return x * x;
+    case 13: *mode = VAL_TOL; return erf(x);
     default: *mode = VAL_EXACT; return fabs(x);
     }
 }
@@ -1337,7 +1363,7 @@ static double unary_value(int k, double x, int *mode) {
 static double rel_tol(double w) { return isfinite(w) ? 1e-12 * fmax(fabs(w), 1e-300) + 1e-300 : 0.0; }
 
 static void op_unary(Rd *r) {
-    int k = rd8(r) % 13;
+    int k = rd8(r) % N_UNARY;
     const char *fn = UNARY_NAMES[k];
     TArg a = pick_t(r);
     unsigned nulls = pick_nulls(r);
@@ -1369,18 +1395,20 @@ static void op_unary(Rd *r) {
 }
 
 static void op_scalar(Rd *r) {
-    static const char *NAMES[] = {"jac_scale", "jac_add_scalar", "jac_pow_scalar"};
-    int k = rd8(r) % 3;
+    static const char *NAMES[] = {"jac_scale", "jac_add_scalar", "jac_pow_scalar", "jac_clamp"};
+    int k = rd8(r) % 4;
     const char *fn = NAMES[k];
     TArg a = pick_t(r);
-    double sc = pick_f64(r);
+    double sc = pick_f64(r), hi = k == 3 ? pick_f64(r) : 0.0;
     unsigned nulls = pick_nulls(r);
     Model m = {true, false, NULL, NULL, 0};
     model_t(&m, &a);
     JacTensor *out = SENT_T;
     JacTensor **op = (nulls & 1) ? NULL : &out;
     if (!op) invalid(&m, "out is NULL");
-    if (!isfinite(sc)) invalid(&m, "a non-finite scalar");
+    if (k < 3 && !isfinite(sc)) invalid(&m, "a non-finite scalar");
+    if (k == 3 && (isnan(sc) || isnan(hi))) invalid(&m, "a NaN bound");
+    else if (k == 3 && sc > hi) invalid(&m, "lo > hi");
     const TSlot *t = a.kind == ARG_LIVE ? &T[a.slot] : NULL;
     Shape s = t ? t->s : (Shape){0, {0}};
     uint64_t n = t ? t->numel : 0, cost = t ? sat_add(t->cost, n) : 0;
@@ -1389,18 +1417,23 @@ static void op_scalar(Rd *r) {
         return;
     }
     double *want = NULL, *tol = NULL;
-    int mode = k == 2 ? VAL_TOL : VAL_IEEE;
+    int mode = k == 2 ? VAL_TOL : k == 3 ? VAL_EXACT : VAL_IEEE;
     if (m.ok && n) {
         want = malloc(n * sizeof *want);
         tol = malloc(n * sizeof *tol);
         if (!want || !tol) abort();
-        vals_scalar(k, t->v, sc, n, want, tol);
+        vals_scalar(k, t->v, sc, hi, n, want, tol);
     }
-    TR("    st = %s(%s, %s, %s);\n", fn, a.name, F64(sc), op ? "&t" : "NULL");
     JacStatus st;
-    if (k == 0) st = CALL(fn, jac_scale(a.p, sc, op));
-    else if (k == 1) st = CALL(fn, jac_add_scalar(a.p, sc, op));
-    else st = CALL(fn, jac_pow_scalar(a.p, sc, op));
+    if (k == 3) {
+        TR("    st = %s(%s, %s, %s, %s);\n", fn, a.name, F64(sc), F64(hi), op ? "&t" : "NULL");
+        st = CALL(fn, jac_clamp(a.p, sc, hi, op));
+    } else {
+        TR("    st = %s(%s, %s, %s);\n", fn, a.name, F64(sc), op ? "&t" : "NULL");
+        if (k == 0) st = CALL(fn, jac_scale(a.p, sc, op));
+        else if (k == 1) st = CALL(fn, jac_add_scalar(a.p, sc, op));
+        else st = CALL(fn, jac_pow_scalar(a.p, sc, op));
+    }
     finish_op(fn, st, &m, out, op != NULL, &s, t ? t->rg : -1, cost, want, tol, mode);
     free(want);
     free(tol);
@@ -1430,8 +1463,17 @@ static bool matmul_shape(const Shape *a, const Shape *b, Shape *out, uint64_t *m
 }
 
 static void op_binary(Rd *r) {
-    static const char *NAMES[] = {"jac_add", "jac_sub", "jac_mul", "jac_div", "jac_matmul"};
-    int k = rd8(r) % 5;
+    static const char *NAMES[] = {"jac_add",     "jac_sub",        "jac_mul",     "jac_div",
+                                  "jac_matmul",  "jac_minimum",    "jac_maximum", "jac_pow",
+                                  "jac_atan2",   "jac_less",       "jac_less_equal", "jac_greater",
+                                  "jac_greater_equal", "jac_equal"};
+    typedef JacStatus (*BinaryFn)(const JacTensor *, const JacTensor *, JacTensor **);
+    static const BinaryFn FNS[] = {jac_add,     jac_sub,  jac_mul,   jac_div,  jac_matmul,
+                                   jac_minimum, jac_maximum, jac_pow, jac_atan2, jac_less,
+                                   jac_less_equal, jac_greater, jac_greater_equal, jac_equal};
+    int k = rd8(r) % (int)(sizeof FNS / sizeof FNS[0]);
+    /* comparisons (9..) give masks that require no grad */
+    bool mask = k >= 9;
     const char *fn = NAMES[k];
     TArg a = pick_t(r), b = pick_t(r);
     unsigned nulls = pick_nulls(r);
@@ -1459,32 +1501,26 @@ static void op_binary(Rd *r) {
         TR("    /* skipped %s(%s, %s): over budget */\n", fn, a.name, b.name);
         return;
     }
-    if (m.ok && k < 4 && (broadcasts_huge(&ta->s, &s) || broadcasts_huge(&tb->s, &s)) &&
+    if (m.ok && k != 4 && (broadcasts_huge(&ta->s, &s) || broadcasts_huge(&tb->s, &s)) &&
         known_bug("the gradient of a broadcast sums over the huge axis (sum_to, Sum::forward)"))
         return;
     if (m.ok && k == 4 && numel_of(&batch) > HUGE_EMPTY &&
         known_bug("matmul checks an allocation of its whole batch shape, even for an empty result"))
         return;
     double *want = NULL, *tol = NULL;
-    int mode = k == 4 ? VAL_TOL : VAL_IEEE;
+    int mode = k == 4 || k == 7 || k == 8 ? VAL_TOL : VAL_IEEE;
     if (m.ok && n) {
         want = malloc(n * sizeof *want);
         tol = malloc(n * sizeof *tol);
         if (!want || !tol) abort();
-        if (k < 4) vals_binary(k, ta, tb, &s, n, want, tol);
+        if (k != 4) vals_binary(k, ta, tb, &s, n, want, tol);
         else if (work <= ORACLE_CAP) vals_matmul(ta, tb, &batch, &ae, &be, mm, nn, pp, n, want, tol);
         else mode = VAL_NONE;
     }
     TR("    st = %s(%s, %s, %s);\n", fn, a.name, b.name, op ? "&t" : "NULL");
-    JacStatus st;
-    switch (k) {
-    case 0: st = CALL(fn, jac_add(a.p, b.p, op)); break;
-    case 1: st = CALL(fn, jac_sub(a.p, b.p, op)); break;
-    case 2: st = CALL(fn, jac_mul(a.p, b.p, op)); break;
-    case 3: st = CALL(fn, jac_div(a.p, b.p, op)); break;
-    default: st = CALL(fn, jac_matmul(a.p, b.p, op)); break;
-    }
-    finish_op(fn, st, &m, out, op != NULL, &s, known ? (ta->rg || tb->rg) : -1, cost, want, tol, mode);
+    JacStatus st = CALL(fn, FNS[k](a.p, b.p, op));
+    int rg = !known ? -1 : mask ? 0 : (ta->rg || tb->rg);
+    finish_op(fn, st, &m, out, op != NULL, &s, rg, cost, want, tol, mode);
     free(want);
     free(tol);
 }
@@ -1942,6 +1978,32 @@ static void resolve_node(int gs) {
        g->node < next_node - 1 ? ", an existing node" : "");
 }
 
+/* A gradient recorded with create_graph that does not require grad is a
+ * constant, unless it depends on a comparison's mask (the derivative of
+ * where, of minimum, ...): then it is recorded so that a function made from
+ * it recomputes the mask. jac_function_new({g}, {g}) tells: a leaf that
+ * requires no grad is NOT_DIFFERENTIABLE, the result of an op
+ * INVALID_ARGUMENT. */
+static void resolve_constant(int gs) {
+    const char *fn = "jac_function_new";
+    TSlot *g = &T[gs];
+    const JacTensor *one[1] = {g->h};
+    JacFunction *f = NULL;
+    quiet = 1;
+    JacStatus st = CALL(fn, jac_function_new(one, 1, one, 1, &f));
+    quiet = 0;
+    if (st == JAC_OK) {
+        jac_function_free(f);
+        fail(fn, "recorded a function whose input is a gradient that requires no grad");
+    }
+    if (st == JAC_ERR_INVALID_ARGUMENT) {
+        g->leaf = false;
+        TR("    /* t%d requires no grad but is recorded (it depends on a mask) */\n", g->id);
+    } else if (st != JAC_ERR_NOT_DIFFERENTIABLE) {
+        fail(fn, "%s recording a gradient that requires no grad as its own input: %s", sname(st), last_msg);
+    }
+}
+
 /* jac_jvp, decoded as jac_grad is (op_grad hands over its flags): tangents
  * when bit 0 of the second byte is set (else NULL), one tangent per x. */
 static void op_jvp(Rd *r, uint8_t f, const TArg *ys, size_t n_ys, const TArg *xs, size_t n_xs, uint8_t g) {
@@ -2026,6 +2088,7 @@ static void op_jvp(Rd *r, uint8_t f, const TArg *ys, size_t n_ys, const TArg *xs
         int slot = adopt_tensor(fn, outs[k], &s, create_graph ? -1 : 0, cost, zeros, NULL, VAL_IEEE);
         free(zeros);
         if (create_graph && T[slot].rg) resolve_node(slot);
+        else if (create_graph) resolve_constant(slot);
     }
 }
 
@@ -2116,6 +2179,7 @@ static void op_grad(Rd *r) {
         int slot = adopt_tensor(fn, outs[k], &s, create_graph ? -1 : 0, cost, zeros, NULL, VAL_IEEE);
         free(zeros);
         if (create_graph && T[slot].rg) resolve_node(slot);
+        else if (create_graph) resolve_constant(slot);
     }
 }
 
@@ -3826,6 +3890,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     TR("/* ---- input of %zu bytes */\n    JacTensor *t; JacJacobian *J; JacFunction *f; JacStatus st;\n", size);
     for (ncalls = 0; ncalls < MAX_CALLS && r.i < r.n; ncalls++) {
         uint8_t opc = rd8(&r);
+        operand_recorded = false;
         if (opc >= FUNCTION_BASE) FUNCTION_CALLS[opc - FUNCTION_BASE](&r);
         else OPS[opc % N_OPS](&r);
     }

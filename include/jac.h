@@ -166,7 +166,7 @@ typedef int32_t JacMode;
  * it. Every call checks the handle's type tag, as for `JacTensor`.
  *
  * Replay is exact for what libjac records: ops whose derivative depends on
- * values (relu, abs, max) take their branch from the new inputs. What the
+ * values (relu, abs, max, min) take their branch from the new inputs. What the
  * host decided in C from values it read (which op to call, a mask it built
  * for `jac_where`) is not recorded: it stays as it was when recording.
  */
@@ -940,6 +940,62 @@ JacStatus jac_mean(const JacTensor *a, const int64_t *axes, size_t n_axes, bool 
 JacStatus jac_max(const JacTensor *a, int64_t axis, bool keepdim, JacTensor **out);
 
 /**
+ * The minimum of `a` along `axis` (negative counts from the end); with
+ * `keepdim` the axis stays as 1. The gradient flows to the first minimal
+ * element of each lane (a NaN counts as the minimum, as in numpy), and a
+ * tangent is taken at that element. `*out` receives a new handle.
+ *
+ * Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a` or `out`, `JAC_ERR_INDEX`
+ * for an axis out of range (any axis of a 0-D tensor), `JAC_ERR_SHAPE` for
+ * an empty axis.
+ *
+ * # Safety
+ * `a` is NULL or a live handle; `out` is NULL or valid for one write.
+ */
+JacStatus jac_min(const JacTensor *a, int64_t axis, bool keepdim, JacTensor **out);
+
+/**
+ * `log(sum(exp(a)))` over the `n_axes` axes in `axes`, with the arguments
+ * and statuses of `jac_sum` (`n_axes` 0 reduces every axis; `axes` may
+ * then be NULL). Computed as `m + log(sum(exp(a - m)))` with `m` the
+ * maximum of each reduced block, so large entries do not overflow; a block
+ * of only `-INFINITY` (or an empty one) gives `-INFINITY`, one holding
+ * `+INFINITY` gives `+INFINITY`. The gradient is `g * exp(a - y)`, the
+ * softmax over the axes (NaN where `y` is `-INFINITY`).
+ *
+ * # Safety
+ * As `jac_sum`.
+ */
+JacStatus jac_logsumexp(const JacTensor *a, const int64_t *axes, size_t n_axes, bool keepdim, JacTensor **out);
+
+/**
+ * The softmax of `a` along `axis` (negative counts from the end):
+ * `exp(a - m) / sum(exp(a - m))` with `m` the maximum of each lane, so
+ * large entries do not overflow. `-INFINITY` entries get 0; a lane of only
+ * `-INFINITY`, or one holding `+INFINITY`, gives NaN. `*out` receives a
+ * new handle.
+ *
+ * Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a` or `out`, `JAC_ERR_INDEX`
+ * for an axis out of range (any axis of a 0-D tensor).
+ *
+ * # Safety
+ * `a` is NULL or a live handle; `out` is NULL or valid for one write.
+ */
+JacStatus jac_softmax(const JacTensor *a, int64_t axis, JacTensor **out);
+
+/**
+ * The log-softmax of `a` along `axis`: `a - m - log(sum(exp(a - m)))`
+ * with `m` the maximum of each lane, so large entries neither overflow nor
+ * lose precision. `-INFINITY` entries stay `-INFINITY`; a lane of only
+ * `-INFINITY`, or one holding `+INFINITY`, gives NaN. Arguments and
+ * statuses as `jac_softmax`.
+ *
+ * # Safety
+ * As `jac_softmax`.
+ */
+JacStatus jac_log_softmax(const JacTensor *a, int64_t axis, JacTensor **out);
+
+/**
  * `a` with the `ndim` dims of `shape` (row-major; the same number of
  * elements). One dim may be -1 and is then inferred. `*out` receives a new
  * handle.
@@ -1174,6 +1230,60 @@ JacStatus jac_erf(const JacTensor *a, JacTensor **out);
  * `a` is NULL or a live handle; `out` is NULL or valid for one write.
  */
 JacStatus jac_clamp(const JacTensor *a, double lo, double hi, JacTensor **out);
+
+/**
+ * The entries of `a` at the `n_idx` positions `idx` along `axis`: numpy's
+ * `take(a, idx, axis)`. The output has `a`'s shape with that axis of
+ * length `n_idx`; negative indices and a negative `axis` count from the
+ * end, and an index may repeat. The gradient adds each row of the
+ * cotangent into the row it was taken from. `*out` receives a new handle.
+ *
+ * Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a` or `out` (or NULL `idx`
+ * with `n_idx` > 0), `JAC_ERR_INDEX` for an axis out of range (any axis of
+ * a 0-D tensor) or an index outside `[-len, len)` of that axis,
+ * `JAC_ERR_OUT_OF_MEMORY` when the output cannot be allocated.
+ *
+ * # Safety
+ * `a` is NULL or a live handle; `idx` is NULL or valid for `n_idx` reads;
+ * `out` is NULL or valid for one write.
+ */
+JacStatus jac_gather(const JacTensor *a, int64_t axis, const int64_t *idx, size_t n_idx, JacTensor **out);
+
+/**
+ * The adjoint of `jac_gather`: zeros shaped like `a` but of length `dim`
+ * along `axis`, with row `j` of `a` along the axis added into row
+ * `idx[j]` (`out[.., idx[j], ..] += a[.., j, ..]`; repeated indices add
+ * up). `n_idx` must equal `a`'s length along `axis`; negative indices
+ * count from the end of `dim`, a negative `axis` from the end of `a`'s
+ * axes. The gradient gathers the cotangent's rows back. `*out` receives a
+ * new handle.
+ *
+ * Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a` or `out` (or NULL `idx`
+ * with `n_idx` > 0), `JAC_ERR_INVALID_ARGUMENT` for a negative `dim`,
+ * `JAC_ERR_INDEX` for an axis out of range or an index outside
+ * `[-dim, dim)`, `JAC_ERR_SHAPE` when `n_idx` differs from `a`'s length
+ * along `axis`, `JAC_ERR_OUT_OF_MEMORY` when the output cannot be
+ * allocated.
+ *
+ * # Safety
+ * `a` is NULL or a live handle; `idx` is NULL or valid for `n_idx` reads;
+ * `out` is NULL or valid for one write.
+ */
+JacStatus jac_scatter_add(const JacTensor *a, int64_t axis, const int64_t *idx, size_t n_idx, int64_t dim, JacTensor **out);
+
+/**
+ * The inclusive cumulative sum of `a` along `axis` (negative counts from
+ * the end): `out[.., j, ..] = sum over m <= j of a[.., m, ..]`, numpy's
+ * `cumsum(a, axis)`. The gradient is the cumulative sum of the cotangent
+ * from the last row back. `*out` receives a new handle.
+ *
+ * Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a` or `out`, `JAC_ERR_INDEX`
+ * for an axis out of range (any axis of a 0-D tensor).
+ *
+ * # Safety
+ * `a` is NULL or a live handle; `out` is NULL or valid for one write.
+ */
+JacStatus jac_cumsum(const JacTensor *a, int64_t axis, JacTensor **out);
 
 /**
  * The sparse Jacobian of output `output` with respect to input `input`:

@@ -320,8 +320,8 @@ static void reductions(void) {
     const struct {
         const char *name;
         JacStatus (*f)(const JacTensor *, const int64_t *, size_t, bool, JacTensor **);
-    } fns[] = {{"jac_sum", jac_sum}, {"jac_mean", jac_mean}};
-    for (size_t f = 0; f < 2; f++) {
+    } fns[] = {{"jac_sum", jac_sum}, {"jac_mean", jac_mean}, {"jac_logsumexp", jac_logsumexp}};
+    for (size_t f = 0; f < sizeof fns / sizeof fns[0]; f++) {
         EXPECT_FN(fns[f].name, fns[f].f(a, NULL, 0, false, NULL), JAC_ERR_NULL_ARGUMENT, "out");
         for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
             const reduce_case *c = &cases[k];
@@ -339,6 +339,35 @@ static void reductions(void) {
     EXPECT(jac_max(s, -1, false, &O.tensor), JAC_ERR_INDEX, "axis");
     /* the maximum of an empty axis is undefined */
     EXPECT(jac_max(e, 0, false, &O.tensor), JAC_ERR_SHAPE, "axis");
+    /* jac_min as jac_max; jac_softmax and jac_log_softmax take one axis too,
+     * and an empty one is fine for them */
+    EXPECT(jac_min(NULL, 0, false, &O.tensor), JAC_ERR_NULL_ARGUMENT, "a");
+    EXPECT(jac_min(a, 0, false, NULL), JAC_ERR_NULL_ARGUMENT, "out");
+    EXPECT(jac_min(a, 2, false, &O.tensor), JAC_ERR_INDEX, "axis");
+    EXPECT(jac_min(a, -3, true, &O.tensor), JAC_ERR_INDEX, "axis");
+    EXPECT(jac_min(a, INT64_MIN, false, &O.tensor), JAC_ERR_INDEX, "axis");
+    EXPECT(jac_min(a, INT64_MAX, true, &O.tensor), JAC_ERR_INDEX, "axis");
+    EXPECT(jac_min(s, 0, false, &O.tensor), JAC_ERR_INDEX, "axis");
+    EXPECT(jac_min(s, -1, false, &O.tensor), JAC_ERR_INDEX, "axis");
+    EXPECT(jac_min(e, 0, true, &O.tensor), JAC_ERR_SHAPE, "minimum");
+    const struct {
+        const char *name;
+        JacStatus (*f)(const JacTensor *, int64_t, JacTensor **);
+    } along[] = {{"jac_softmax", jac_softmax}, {"jac_log_softmax", jac_log_softmax}};
+    for (size_t f = 0; f < sizeof along / sizeof along[0]; f++) {
+        const char *name = along[f].name;
+        EXPECT_FN(name, along[f].f(NULL, 0, &O.tensor), JAC_ERR_NULL_ARGUMENT, "a");
+        EXPECT_FN(name, along[f].f(a, 0, NULL), JAC_ERR_NULL_ARGUMENT, "out");
+        EXPECT_FN(name, along[f].f(a, 2, &O.tensor), JAC_ERR_INDEX, "axis");
+        EXPECT_FN(name, along[f].f(a, -3, &O.tensor), JAC_ERR_INDEX, "[-2, 2)");
+        EXPECT_FN(name, along[f].f(a, INT64_MIN, &O.tensor), JAC_ERR_INDEX, "axis");
+        EXPECT_FN(name, along[f].f(a, INT64_MAX, &O.tensor), JAC_ERR_INDEX, "axis");
+        EXPECT_FN(name, along[f].f(s, 0, &O.tensor), JAC_ERR_INDEX, "0-D");
+        EXPECT_FN(name, along[f].f(s, -1, &O.tensor), JAC_ERR_INDEX, "axis");
+        JacTensor *ok = NULL;
+        CHECK_OK(along[f].f(e, 0, &ok));
+        jac_tensor_free(ok);
+    }
     jt_cleanup();
 }
 
@@ -393,6 +422,57 @@ static void slices(void) {
     EXPECT(jac_slice(a, -3, 0, 1, 1, &O.tensor), JAC_ERR_INDEX, "axis");
     EXPECT(jac_slice(a, INT64_MAX, 0, 1, 1, &O.tensor), JAC_ERR_INDEX, "axis");
     EXPECT(jac_slice(s, 0, 0, 1, 1, &O.tensor), JAC_ERR_INDEX, "axis");
+    jt_cleanup();
+}
+
+static void gathers_and_cumsums(void) {
+    JacTensor *a = T(true, DIMS(2, 3), VALS(1, 2, 3, 4, 5, 6));
+    JacTensor *s = S(true, 2.0);
+    const int64_t ok2[] = {0, 1}, ok3[] = {0, 1, 2};
+    EXPECT(jac_gather(NULL, 0, ok2, 2, &O.tensor), JAC_ERR_NULL_ARGUMENT, "a");
+    EXPECT(jac_gather(a, 0, NULL, 2, &O.tensor), JAC_ERR_NULL_ARGUMENT, "idx");
+    EXPECT(jac_gather(a, 0, ok2, 2, NULL), JAC_ERR_NULL_ARGUMENT, "out");
+    EXPECT(jac_gather(a, 0, ok2, SIZE_MAX, &O.tensor), JAC_ERR_INVALID_ARGUMENT, "idx");
+    EXPECT(jac_gather(a, 2, ok2, 2, &O.tensor), JAC_ERR_INDEX, "axis");
+    EXPECT(jac_gather(a, -3, ok2, 2, &O.tensor), JAC_ERR_INDEX, "axis");
+    EXPECT(jac_gather(a, INT64_MIN, ok2, 2, &O.tensor), JAC_ERR_INDEX, "axis");
+    EXPECT(jac_gather(s, 0, NULL, 0, &O.tensor), JAC_ERR_INDEX, "axis");
+    /* indices in [-2, 2) along axis 0, [-3, 3) along axis 1 */
+    EXPECT(jac_gather(a, 0, DIMS(0, 2), &O.tensor), JAC_ERR_INDEX,
+           "idx[1]: expected an index in [-2, 2)");
+    EXPECT(jac_gather(a, 0, DIMS(-3), &O.tensor), JAC_ERR_INDEX, "got -3");
+    EXPECT(jac_gather(a, -1, DIMS(2, -3, 3), &O.tensor), JAC_ERR_INDEX, "idx[2]");
+    EXPECT(jac_gather(a, 1, DIMS(INT64_MIN), &O.tensor), JAC_ERR_INDEX, "idx[0]");
+
+    EXPECT(jac_scatter_add(NULL, 0, ok2, 2, 4, &O.tensor), JAC_ERR_NULL_ARGUMENT, "a");
+    EXPECT(jac_scatter_add(a, 0, NULL, 2, 4, &O.tensor), JAC_ERR_NULL_ARGUMENT, "idx");
+    EXPECT(jac_scatter_add(a, 0, ok2, 2, 4, NULL), JAC_ERR_NULL_ARGUMENT, "out");
+    EXPECT(jac_scatter_add(a, 0, ok2, SIZE_MAX, 4, &O.tensor), JAC_ERR_INVALID_ARGUMENT, "idx");
+    EXPECT(jac_scatter_add(a, 0, ok2, 2, -1, &O.tensor), JAC_ERR_INVALID_ARGUMENT, "dim");
+    EXPECT(jac_scatter_add(a, 0, ok2, 2, INT64_MIN, &O.tensor), JAC_ERR_INVALID_ARGUMENT, "dim");
+    EXPECT(jac_scatter_add(a, 2, ok2, 2, 4, &O.tensor), JAC_ERR_INDEX, "axis");
+    EXPECT(jac_scatter_add(s, 0, NULL, 0, 4, &O.tensor), JAC_ERR_INDEX, "axis");
+    /* one index per row of a along the axis: 2 along axis 0, 3 along axis 1 */
+    EXPECT(jac_scatter_add(a, 0, ok3, 3, 4, &O.tensor), JAC_ERR_SHAPE, "idx has 3 indices");
+    EXPECT(jac_scatter_add(a, 1, ok2, 2, 4, &O.tensor), JAC_ERR_SHAPE, "length 3");
+    EXPECT(jac_scatter_add(a, 0, NULL, 0, 4, &O.tensor), JAC_ERR_SHAPE, "idx has 0 indices");
+    /* indices in [-dim, dim) */
+    EXPECT(jac_scatter_add(a, 0, DIMS(0, 4), 4, &O.tensor), JAC_ERR_INDEX,
+           "idx[1]: expected an index in [-4, 4)");
+    EXPECT(jac_scatter_add(a, 1, DIMS(-5, 0, 1), 4, &O.tensor), JAC_ERR_INDEX, "got -5");
+    EXPECT(jac_scatter_add(a, 0, DIMS(0, 0), 0, &O.tensor), JAC_ERR_INDEX, "[0, 0)");
+
+    EXPECT(jac_cumsum(NULL, 0, &O.tensor), JAC_ERR_NULL_ARGUMENT, "a");
+    EXPECT(jac_cumsum(a, 0, NULL), JAC_ERR_NULL_ARGUMENT, "out");
+    EXPECT(jac_cumsum(a, 2, &O.tensor), JAC_ERR_INDEX, "axis");
+    EXPECT(jac_cumsum(a, -3, &O.tensor), JAC_ERR_INDEX, "axis");
+    EXPECT(jac_cumsum(a, INT64_MAX, &O.tensor), JAC_ERR_INDEX, "axis");
+    EXPECT(jac_cumsum(s, 0, &O.tensor), JAC_ERR_INDEX, "axis");
+    /* an output larger than memory: 2^40 empty rows scattered to length 3 */
+    JacTensor *tall = T(true, DIMS(INT64_C(1) << 40, 0), NOVALS);
+    EXPECT(jac_scatter_add(tall, 1, NULL, 0, 3, &O.tensor), JAC_ERR_OUT_OF_MEMORY, "scatter_add");
+    EXPECT(jac_scatter_add(a, 1, ok3, 3, INT64_MAX, &O.tensor), JAC_ERR_OUT_OF_MEMORY,
+           "scatter_add");
     jt_cleanup();
 }
 
@@ -717,6 +797,7 @@ static void huge_empty_tensors(void) {
     JacTensor *tall = T(true, DIMS(INT64_C(1) << 40, 0), NOVALS);
     EXPECT(jac_sum(tall, DIMS(1), false, &O.tensor), JAC_ERR_OUT_OF_MEMORY, "sum");
     EXPECT(jac_mean(tall, DIMS(1), false, &O.tensor), JAC_ERR_OUT_OF_MEMORY, "mean");
+    EXPECT(jac_logsumexp(tall, DIMS(1), false, &O.tensor), JAC_ERR_OUT_OF_MEMORY, "logsumexp");
     jt_cleanup();
 }
 
@@ -758,6 +839,10 @@ static void bad_tensor_everywhere(const JacTensor *bad, const char *what) {
     EXPECT(jac_sum(bad, NULL, 0, false, &O.tensor), e, named("a", what));
     EXPECT(jac_mean(bad, DIMS(0), true, &O.tensor), e, named("a", what));
     EXPECT(jac_max(bad, 0, false, &O.tensor), e, named("a", what));
+    EXPECT(jac_min(bad, 0, false, &O.tensor), e, named("a", what));
+    EXPECT(jac_logsumexp(bad, NULL, 0, false, &O.tensor), e, named("a", what));
+    EXPECT(jac_softmax(bad, 0, &O.tensor), e, named("a", what));
+    EXPECT(jac_log_softmax(bad, 0, &O.tensor), e, named("a", what));
     EXPECT(jac_reshape(bad, DIMS(2), &O.tensor), e, named("a", what));
     EXPECT(jac_transpose(bad, NULL, 0, &O.tensor), e, named("a", what));
     EXPECT(jac_slice(bad, 0, NONE, NONE, NONE, &O.tensor), e, named("a", what));
@@ -765,6 +850,9 @@ static void bad_tensor_everywhere(const JacTensor *bad, const char *what) {
     EXPECT(jac_where(bad, g, g, &O.tensor), e, named("mask", what));
     EXPECT(jac_where(g, bad, g, &O.tensor), e, named("a", what));
     EXPECT(jac_where(g, g, bad, &O.tensor), e, named("b", what));
+    EXPECT(jac_gather(bad, 0, NULL, 0, &O.tensor), e, named("a", what));
+    EXPECT(jac_scatter_add(bad, 0, NULL, 0, 1, &O.tensor), e, named("a", what));
+    EXPECT(jac_cumsum(bad, 0, &O.tensor), e, named("a", what));
     /* arrays of handles: a bad entry first, and after good ones */
     const JacTensor *good[] = {g, g}, *last[] = {g, bad}, *first[] = {bad, g};
     EXPECT(jac_concat(last, 2, 0, &O.tensor), e, named("ts[1]", what));
@@ -850,6 +938,7 @@ int main(void) {
     reductions();
     reshape_and_transpose();
     slices();
+    gathers_and_cumsums();
     joins();
     grad();
     jvp();

@@ -509,6 +509,260 @@ static void minimum_maximum_ties_and_clamp(void) {
     jt_cleanup();
 }
 
+/* ---- gather, scatter_add and cumsum ---- */
+
+/* One gather / scatter_add / cumsum, its attributes and expected values. */
+typedef enum { GATHER, SCATTER_ADD, CUMSUM } rows_kind;
+typedef struct {
+    const char *name;
+    rows_kind kind;
+    int64_t axis;
+    const int64_t *idx;
+    size_t n_idx;
+    int64_t dim;  /* SCATTER_ADD */
+    bool squared; /* square the result: a second derivative that is not 0 */
+    jt_input in;
+    dims_t out;
+    vals_t want; /* of the op itself, before any square */
+} rows_case;
+
+#define POSITIONS(...) .idx = (const int64_t[]){__VA_ARGS__}, \
+                 .n_idx = sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t)
+
+static const rows_case rows_cases[] = {
+    /* take(A, [1, -2, 1], axis=0) for A = [[1, 2, 3], [4, 5, 6]] */
+    {.name = "gather axis 0", .kind = GATHER, .axis = 0, POSITIONS(1, -2, 1), .in = A23,
+     .out = {DIMS(3, 3)}, .want = {VALS(4, 5, 6, 1, 2, 3, 4, 5, 6)}},
+    {.name = "gather axis -1", .kind = GATHER, .axis = -1, POSITIONS(2, 2, 0, -1), .in = A23,
+     .out = {DIMS(2, 4)}, .want = {VALS(3, 3, 1, 3, 6, 6, 4, 6)}, .squared = true},
+    /* R[b, m, n] = 12 b + 4 m + n; take(R, [2, 0], axis=1) */
+    {.name = "gather [2,3,4] axis 1", .kind = GATHER, .axis = 1, POSITIONS(2, 0), .in = R234,
+     .out = {DIMS(2, 2, 4)},
+     .want = {VALS(8, 9, 10, 11, 0, 1, 2, 3, 20, 21, 22, 23, 12, 13, 14, 15)}},
+    {.name = "gather nothing", .kind = GATHER, .axis = 1, .idx = NULL, .n_idx = 0, .in = A23,
+     .out = {DIMS(2, 0)}, .want = {NOVALS}},
+    /* np.add.at(zeros([4, 3]), [3, -1], A) along axis 0: rows 0 and 1 of A
+     * both land in row 3 */
+    {.name = "scatter_add axis 0", .kind = SCATTER_ADD, .axis = 0, POSITIONS(3, -1), .dim = 4,
+     .in = A23, .out = {DIMS(4, 3)}, .want = {VALS(0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 7, 9)},
+     .squared = true},
+    {.name = "scatter_add axis 1", .kind = SCATTER_ADD, .axis = 1, POSITIONS(0, 3, 0), .dim = 4,
+     .in = A23, .out = {DIMS(2, 4)}, .want = {VALS(4, 0, 0, 2, 10, 0, 0, 5)}},
+    {.name = "cumsum axis 1", .kind = CUMSUM, .axis = 1, .in = A23, .out = {DIMS(2, 3)},
+     .want = {VALS(1, 3, 6, 4, 9, 15)}, .squared = true},
+    {.name = "cumsum axis -2", .kind = CUMSUM, .axis = -2, .in = A23, .out = {DIMS(2, 3)},
+     .want = {VALS(1, 2, 3, 5, 7, 9)}},
+    {.name = "cumsum of a vector", .kind = CUMSUM, .axis = 0, .in = V6, .out = {DIMS(6)},
+     .want = {VALS(0, 1, 3, 6, 10, 15)}},
+};
+
+static JacTensor *rows_op(JacTensor *a, const rows_case *c) {
+    JacTensor *out = NULL;
+    JacStatus status = JAC_ERR_INTERNAL;
+    switch (c->kind) {
+    case GATHER: status = jac_gather(a, c->axis, c->idx, c->n_idx, &out); break;
+    case SCATTER_ADD: status = jac_scatter_add(a, c->axis, c->idx, c->n_idx, c->dim, &out); break;
+    case CUMSUM: status = jac_cumsum(a, c->axis, &out); break;
+    }
+    if (!jt_status(status, JAC_OK, NULL, __FILE__, __LINE__, c->name)) jt_abort(__FILE__);
+    return jt_keep(out);
+}
+
+static JacTensor *build_rows(JacTensor *const *in, const void *ctx) {
+    const rows_case *c = ctx;
+    JacTensor *y = rows_op(in[0], c);
+    return c->squared ? U(jac_square, y) : y;
+}
+
+static void gathers_scatters_and_cumsums(void) {
+    for (size_t k = 0; k < sizeof rows_cases / sizeof rows_cases[0]; k++) {
+        const rows_case *c = &rows_cases[k];
+        JacTensor *x[1];
+        jt_leaves(&c->in, 1, true, 1, 0, 0.0, x);
+        jt_check_tensor(rows_op(x[0], c), c->out.shape, c->out.ndim, c->want.values, c->want.n,
+                        0.0, __FILE__, __LINE__, c->name);
+        GRADCHECK(c->name, build_rows, c, &c->in, 1, c->squared, 1e-6);
+        jt_cleanup();
+    }
+    /* The gradient of a gather adds up over repeated indices:
+     * d/dv sum(w * v[[2, 0, 2]]) = [w1, 0, w0 + w2]. */
+    JacTensor *v = T(true, DIMS(3), VALS(1, 2, 3));
+    KEEP(g, jac_gather(v, 0, (const int64_t[]){2, 0, 2}, 3, &g));
+    JacTensor *w = T(false, DIMS(3), VALS(10, 100, 1000));
+    const JacTensor *ys[] = {g}, *xs[] = {v}, *ws[] = {w};
+    JacTensor *d = NULL;
+    REQUIRE_OK(jac_grad(ys, 1, xs, 1, ws, false, &d));
+    CHECK_TENSOR(jt_keep(d), DIMS(3), VALS(100, 0, 1010), 0.0);
+    /* The gradient of a cumsum is the sum from the other end:
+     * d/dv sum(w * cumsum(v)) = [w0 + w1 + w2, w1 + w2, w2]. */
+    KEEP(c, jac_cumsum(v, 0, &c));
+    const JacTensor *cs[] = {c};
+    REQUIRE_OK(jac_grad(cs, 1, xs, 1, ws, false, &d));
+    CHECK_TENSOR(jt_keep(d), DIMS(3), VALS(1110, 1100, 1000), 0.0);
+    /* Scattering nothing gives zeros; a 0-length axis gathers nothing. */
+    JacTensor *none = T(true, DIMS(2, 0), NOVALS);
+    KEEP(z, jac_scatter_add(none, 1, NULL, 0, 3, &z));
+    CHECK_TENSOR(z, DIMS(2, 3), VALS(0, 0, 0, 0, 0, 0), 0.0);
+    KEEP(e, jac_gather(none, 0, (const int64_t[]){1, 1, 0}, 3, &e));
+    CHECK_TENSOR(e, DIMS(3, 0), NOVALS, 0.0);
+    jt_cleanup();
+}
+
+/* ---- min, logsumexp, softmax, log_softmax ---- */
+
+/* A buffer and its length as two macro arguments, as VALS gives them. */
+#define BUF(values, n) (values), ((size_t)(n))
+
+/* Which op of the family a program applies, and along what. */
+typedef struct {
+    enum { F_MIN, F_LSE, F_SOFTMAX, F_LOG_SOFTMAX } op;
+    int64_t axis;        /* F_MIN, F_SOFTMAX, F_LOG_SOFTMAX */
+    const int64_t *axes; /* F_LSE (NULL with n_axes 0: every axis) */
+    size_t n_axes;
+    bool keepdim;
+} family_case;
+
+static JacTensor *family(JacTensor *const *in, const void *ctx) {
+    const family_case *c = ctx;
+    JacTensor *out = NULL;
+    JacStatus status = JAC_ERR_INTERNAL;
+    switch (c->op) {
+    case F_MIN: status = jac_min(in[0], c->axis, c->keepdim, &out); break;
+    case F_LSE: status = jac_logsumexp(in[0], c->axes, c->n_axes, c->keepdim, &out); break;
+    case F_SOFTMAX: status = jac_softmax(in[0], c->axis, &out); break;
+    case F_LOG_SOFTMAX: status = jac_log_softmax(in[0], c->axis, &out); break;
+    }
+    REQUIRE_OK(status);
+    return jt_keep(out);
+}
+
+/* The op on a tracked tensor. */
+static JacTensor *apply_family(JacTensor *x, family_case c) {
+    JacTensor *in[] = {x};
+    return family(in, &c);
+}
+
+/* Row-wise references in plain C for a [rows, n] buffer: the shift m is the
+ * row's maximum; lse = m + log(sum(exp(x - m))), softmax = exp(x - lse). */
+static double lse_row(const double *x, size_t n) {
+    double m = -INFINITY, s = 0.0;
+    for (size_t k = 0; k < n; k++) m = fmax(m, x[k]);
+    for (size_t k = 0; k < n; k++) s += exp(x[k] - m);
+    return m + log(s);
+}
+
+static void softmax_family_values(void) {
+    /* X = [[0.5, -1.2, 2], [-0.3, 0.8, -2.5]] */
+    const double x[] = {0.5, -1.2, 2.0, -0.3, 0.8, -2.5};
+    JacTensor *t = T(true, DIMS(2, 3), BUF(x, 6));
+    double lse[2], sm[6], lsm[6];
+    for (size_t r = 0; r < 2; r++) {
+        lse[r] = lse_row(x + 3 * r, 3);
+        for (size_t k = 0; k < 3; k++) {
+            lsm[3 * r + k] = x[3 * r + k] - lse[r];
+            sm[3 * r + k] = exp(lsm[3 * r + k]);
+        }
+    }
+    const double all = lse_row(x, 6);
+    family_case c = {.op = F_LSE, .axes = (const int64_t[]){-1}, .n_axes = 1};
+    CHECK_TENSOR(apply_family(t, c), DIMS(2), BUF(lse, 2), 1e-15);
+    c.keepdim = true;
+    CHECK_TENSOR(apply_family(t, c), DIMS(2, 1), BUF(lse, 2), 1e-15);
+    CHECK_TENSOR(apply_family(t, (family_case){.op = F_LSE}), NODIMS, VALS(all), 1e-15);
+    CHECK_TENSOR(apply_family(t, (family_case){.op = F_LSE, .keepdim = true}), DIMS(1, 1),
+                 VALS(all), 1e-15);
+    /* down the columns: log(e^0.5 + e^-0.3), log(e^-1.2 + e^0.8), log(e^2 + e^-2.5) */
+    const double cols[] = {log(exp(0.5) + exp(-0.3)), log(exp(-1.2) + exp(0.8)),
+                           log(exp(2.0) + exp(-2.5))};
+    c = (family_case){.op = F_LSE, .axes = (const int64_t[]){0}, .n_axes = 1};
+    CHECK_TENSOR(apply_family(t, c), DIMS(3), BUF(cols, 3), 1e-15);
+    CHECK_TENSOR(apply_family(t, (family_case){.op = F_SOFTMAX, .axis = 1}), DIMS(2, 3), BUF(sm, 6),
+                 1e-15);
+    CHECK_TENSOR(apply_family(t, (family_case){.op = F_LOG_SOFTMAX, .axis = -1}), DIMS(2, 3),
+                 BUF(lsm, 6), 1e-15);
+    CHECK_TENSOR(apply_family(t, (family_case){.op = F_MIN, .axis = 1}), DIMS(2), VALS(-1.2, -2.5),
+                 0.0);
+    CHECK_TENSOR(apply_family(t, (family_case){.op = F_MIN, .axis = 0, .keepdim = true}),
+                 DIMS(1, 3), VALS(-0.3, -1.2, -2.5), 0.0);
+
+    /* 1000 and -1000: no overflow; the same softmax, lse shifted by 1000 */
+    for (int sign = -1; sign <= 1; sign += 2) {
+        double big[6], shifted[2];
+        for (size_t k = 0; k < 6; k++) big[k] = x[k] + 1000.0 * sign;
+        for (size_t r = 0; r < 2; r++) shifted[r] = lse[r] + 1000.0 * sign;
+        JacTensor *b = T(true, DIMS(2, 3), BUF(big, 6));
+        c = (family_case){.op = F_LSE, .axes = (const int64_t[]){1}, .n_axes = 1};
+        CHECK_TENSOR(apply_family(b, c), DIMS(2), BUF(shifted, 2), 1e-15);
+        CHECK_TENSOR(apply_family(b, (family_case){.op = F_SOFTMAX, .axis = 1}), DIMS(2, 3), BUF(sm, 6),
+                     1e-12);
+        CHECK_TENSOR(apply_family(b, (family_case){.op = F_LOG_SOFTMAX, .axis = 1}), DIMS(2, 3),
+                     BUF(lsm, 6), 1e-12);
+        /* d lse / dx = softmax */
+        CHECK_TENSOR(grad_of_sum(apply_family(b, c), b), DIMS(2, 3), BUF(sm, 6), 1e-12);
+    }
+
+    /* -inf gets no weight; a lane of -inf has lse -inf; +inf gives +inf */
+    JacTensor *n = T(true, DIMS(3, 2), VALS(0.0, -INFINITY, -INFINITY, -INFINITY, 1.0, INFINITY));
+    c = (family_case){.op = F_LSE, .axes = (const int64_t[]){1}, .n_axes = 1};
+    JacTensor *l = apply_family(n, c);
+    CHECK_TENSOR(l, DIMS(3), VALS(0.0, -INFINITY, INFINITY), 0.0);
+    JacTensor *finite = T(true, DIMS(3), VALS(0.0, -INFINITY, 0.0));
+    CHECK_TENSOR(apply_family(finite, (family_case){.op = F_SOFTMAX, .axis = 0}), DIMS(3),
+                 VALS(0.5, 0.0, 0.5), 0.0);
+    CHECK_TENSOR(apply_family(finite, (family_case){.op = F_LOG_SOFTMAX, .axis = 0}), DIMS(3),
+                 VALS(-log(2.0), -INFINITY, -log(2.0)), 1e-15);
+    CHECK_TENSOR(grad_of_sum(apply_family(finite, (family_case){.op = F_LSE}), finite), DIMS(3),
+                 VALS(0.5, 0.0, 0.5), 0.0);
+
+    /* min: the gradient goes to the first minimal element of each lane */
+    JacTensor *ties = T(true, DIMS(2, 3), VALS(3, 1, 1, 2, 2, 5));
+    JacTensor *m = apply_family(ties, (family_case){.op = F_MIN, .axis = 1});
+    CHECK_TENSOR(m, DIMS(2), VALS(1, 2), 0.0);
+    CHECK_TENSOR(grad_of_sum(m, ties), DIMS(2, 3), VALS(0, 1, 0, 1, 0, 0), 0.0);
+    /* a NaN wins the min, as in numpy */
+    JacTensor *nan = T(false, DIMS(3), VALS(1, NAN, 0));
+    CHECK(isnan(jt_scalar_value(apply_family(nan, (family_case){.op = F_MIN, .axis = 0}))));
+
+    /* the Jacobian of a row-wise softmax, per sample: diag(p) - p p^T */
+    const JacTensor *ys[] = {apply_family(t, (family_case){.op = F_SOFTMAX, .axis = -1})};
+    const JacTensor *xs[] = {t};
+    KEEPJ(jac, jac_jacobian_new(ys, 1, xs, 1, 0, &jac));
+    double want[18];
+    for (size_t b = 0; b < 2; b++)
+        for (size_t i = 0; i < 3; i++)
+            for (size_t j = 0; j < 3; j++)
+                want[9 * b + 3 * i + j] = (i == j ? sm[3 * b + i] : 0.0) - sm[3 * b + i] * sm[3 * b + j];
+    CHECK_READ(jac, 0, 0, NOIDX, DIMS(2, 3, 3), BUF(want, 18), 1e-15);
+    jt_cleanup();
+}
+
+static void softmax_family_derivatives(void) {
+    const jt_input x23 = X23;
+    const jt_input distinct = INPUT(DIMS(2, 3), VALS(0.4, -1.1, 1.7, 0.9, -0.2, 2.3));
+    const family_case cases[] = {
+        {.op = F_MIN, .axis = 1},
+        {.op = F_MIN, .axis = -2, .keepdim = true},
+        {.op = F_LSE},
+        {.op = F_LSE, .axes = (const int64_t[]){0}, .n_axes = 1, .keepdim = true},
+        {.op = F_LSE, .axes = (const int64_t[]){-1, 0}, .n_axes = 2},
+        {.op = F_SOFTMAX, .axis = 0},
+        {.op = F_SOFTMAX, .axis = -1},
+        {.op = F_LOG_SOFTMAX, .axis = 1},
+        {.op = F_LOG_SOFTMAX, .axis = -2},
+    };
+    static const char *const names[] = {"min axis 1", "min axis -2 keepdim", "logsumexp all",
+                                        "logsumexp axis 0 keepdim", "logsumexp axes -1,0",
+                                        "softmax axis 0", "softmax axis -1", "log_softmax axis 1",
+                                        "log_softmax axis -2"};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        /* min: values apart, so no step of the differences reorders them;
+         * its second derivative is 0 */
+        bool is_min = cases[k].op == F_MIN;
+        GRADCHECK(names[k], family, &cases[k], is_min ? &distinct : &x23, 1, !is_min, 1e-6);
+        jt_cleanup();
+    }
+}
+
 int main(void) {
     table_of_ops();
     kinks_and_ties();
@@ -517,6 +771,9 @@ int main(void) {
     constants_need_no_grad();
     erf_matches_libm();
     minimum_maximum_ties_and_clamp();
+    gathers_scatters_and_cumsums();
+    softmax_family_values();
+    softmax_family_derivatives();
     jt_cleanup();
     return jt_summary("test_ops");
 }

@@ -34,7 +34,8 @@
 // JAC_HPP_STATUS_LIST). There is one throw point, `detail::check`; the few
 // checks this header makes itself (a `grad_ys` of the wrong length, an
 // `Array` element out of range, a `Function` call with the wrong number of
-// buffers) go through it with their own message.
+// buffers, an axis given twice to the list form of `min`) go through it with
+// their own message.
 // Destructors never throw.
 //
 // Threads. As the C handles: distinct objects, and copies of one tensor,
@@ -69,6 +70,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -359,6 +361,75 @@ inline Tensor max(const Tensor& a, int64_t axis, bool keepdim = false) {
     return detail::make(jac_max, a.get(), axis, keepdim);
 }
 
+/// The minimum along `axis`; the gradient flows to the first minimum.
+inline Tensor min(const Tensor& a, int64_t axis, bool keepdim = false) {
+    return detail::make(jac_min, a.get(), axis, keepdim);
+}
+
+/// The minimum over `axes`, taken as `sum` takes them (negative count from
+/// the end; `{}` every axis; an axis out of range throws IndexError, one
+/// given twice InvalidArgumentError): one `jac_min` per axis in turn, each
+/// keeping its axis as 1 (so the others keep their numbers), and a reshape
+/// that drops them unless `keepdim`. At ties the gradient flows to the first
+/// minimum along each axis in turn.
+inline Tensor min(const Tensor& a, const std::vector<int64_t>& axes, bool keepdim = false) {
+    const auto n = static_cast<int64_t>(a.ndim());
+    std::vector<int64_t> each = axes;
+    if (each.empty()) {
+        for (int64_t k = 0; k < n; ++k) {
+            each.push_back(k);
+        }
+    }
+    std::vector<bool> reduced(static_cast<std::size_t>(n), false);
+    Tensor out = a;
+    for (const int64_t axis : each) {
+        out = min(out, axis, true);  // libjac checks the axis
+        const auto k = static_cast<std::size_t>(axis < 0 ? axis + n : axis);
+        if (reduced[k]) {
+            const std::string message =
+                "jac::min: axes: axis " + std::to_string(k) + " is given more than once";
+            detail::check(JAC_ERR_INVALID_ARGUMENT, message.c_str());
+        }
+        reduced[k] = true;
+    }
+    if (keepdim) {
+        return out;
+    }
+    std::vector<int64_t> dims;
+    const std::vector<int64_t> kept = out.shape();
+    for (std::size_t k = 0; k < kept.size(); ++k) {
+        if (!reduced[k]) {
+            dims.push_back(kept[k]);
+        }
+    }
+    return detail::make(jac_reshape, out.get(), static_cast<const int64_t*>(dims.data()), dims.size());
+}
+/// A braced list of axes (`{}` is every axis, not axis 0).
+inline Tensor min(const Tensor& a, std::initializer_list<int64_t> axes, bool keepdim = false) {
+    return min(a, std::vector<int64_t>(axes), keepdim);
+}
+/// The minimum of every element (0-D).
+inline Tensor min(const Tensor& a) { return min(a, std::vector<int64_t>{}, false); }
+
+/// `log(sum(exp(a)))` over `axes`, taken as `sum` takes them, shifted by the
+/// maximum so large entries do not overflow (a block of only -inf gives
+/// -inf, one holding +inf gives +inf). The gradient is the softmax over the
+/// axes.
+inline Tensor logsumexp(const Tensor& a, const std::vector<int64_t>& axes, bool keepdim = false) {
+    return detail::make(jac_logsumexp, a.get(), axes.data(), axes.size(), keepdim);
+}
+/// `log(sum(exp(a)))` over every element (0-D).
+inline Tensor logsumexp(const Tensor& a) { return logsumexp(a, {}, false); }
+
+/// `exp(a) / sum(exp(a))` along `axis`, shifted by the maximum (-inf
+/// entries get 0; a lane of only -inf, or holding +inf, gives NaN).
+inline Tensor softmax(const Tensor& a, int64_t axis) { return detail::make(jac_softmax, a.get(), axis); }
+
+/// `a - log(sum(exp(a)))` along `axis`, shifted by the maximum.
+inline Tensor log_softmax(const Tensor& a, int64_t axis) {
+    return detail::make(jac_log_softmax, a.get(), axis);
+}
+
 /// `a` with the dims `shape` (one may be -1).
 inline Tensor reshape(const Tensor& a, const std::vector<int64_t>& shape) {
     return detail::make(jac_reshape, a.get(), shape.data(), shape.size());
@@ -413,6 +484,22 @@ inline Tensor equal(const Tensor& a, double s) { return equal(a, scalar(s)); }
 /// `a` limited to `[lo, hi]` (an infinite bound is none); the derivative is
 /// 1 strictly inside. InvalidArgumentError for a NaN bound or `lo > hi`.
 inline Tensor clamp(const Tensor& a, double lo, double hi) { return detail::make(jac_clamp, a.get(), lo, hi); }
+
+/// The entries of `a` at positions `idx` along `axis` (numpy's `take`; negative
+/// indices count from the end, repeats are allowed); the gradient adds each
+/// cotangent row into the row it came from.
+inline Tensor gather(const Tensor& a, int64_t axis, const std::vector<int64_t>& idx) {
+    return detail::make(jac_gather, a.get(), axis, idx.data(), idx.size());
+}
+
+/// The adjoint of gather: zeros shaped like `a` but of length `dim` along
+/// `axis`, with row j of `a` added into row idx[j] (one index per row of `a`).
+inline Tensor scatter_add(const Tensor& a, int64_t axis, const std::vector<int64_t>& idx, int64_t dim) {
+    return detail::make(jac_scatter_add, a.get(), axis, idx.data(), idx.size(), dim);
+}
+
+/// The inclusive cumulative sum along `axis` (numpy's `cumsum`).
+inline Tensor cumsum(const Tensor& a, int64_t axis) { return detail::make(jac_cumsum, a.get(), axis); }
 
 // ---------------------------------------------------------------- indices
 
@@ -884,7 +971,7 @@ struct OutBuffers {
 ///
 /// Recording captures every other tensor the outputs depend on as a
 /// constant with its current value; shapes are fixed. Replay is exact for
-/// what libjac records: relu, abs and max take their branch from the new
+/// what libjac records: relu, abs, max and min take their branch from the new
 /// inputs. What the host decided in C++ from values it read (which op to
 /// call, a mask it built for `where`) is not recorded and stays as it was.
 ///

@@ -169,6 +169,33 @@ TEST(should_throw_index_errors) {
     CHECK_LIBRARY_ERROR(jac::IndexError, J.block(0, 0)(jac::ellipsis, jac::ellipsis), "jac_jacobian_read_shape");
 }
 
+TEST(should_throw_gather_scatter_add_and_cumsum_errors) {
+    const Tensor m = jac::tensor({1, 2, 3, 4, 5, 6}, {2, 3}, true);
+    CHECK_LIBRARY_ERROR(jac::IndexError, jac::gather(m, 2, {0}), "jac_gather: gather: axis");
+    CHECK_LIBRARY_ERROR(jac::IndexError, jac::gather(m, 0, {0, 2}), "jac_gather: gather: idx[1]");
+    CHECK_LIBRARY_ERROR(jac::IndexError, jac::scatter_add(m, 0, {0, 5}, 5), "jac_scatter_add: scatter_add: idx[1]");
+    CHECK_LIBRARY_ERROR(jac::ShapeError, jac::scatter_add(m, 1, {0, 1}, 4), "idx has 2 indices");
+    CHECK_LIBRARY_ERROR(jac::InvalidArgumentError, jac::scatter_add(m, 0, {0, 1}, -1), "jac_scatter_add: dim");
+    CHECK_LIBRARY_ERROR(jac::IndexError, jac::cumsum(jac::scalar(1.0), 0), "jac_cumsum: cumsum: axis");
+}
+
+TEST(should_throw_errors_of_min_logsumexp_and_softmax) {
+    const Tensor m = jac::tensor({1, 2, 3, 4, 5, 6}, {2, 3}, true);
+    CHECK_LIBRARY_ERROR(jac::IndexError, jac::min(m, 2), "jac_min");
+    CHECK_LIBRARY_ERROR(jac::IndexError, jac::min(jac::scalar(1.0), 0), "jac_min");
+    CHECK_LIBRARY_ERROR(jac::ShapeError, jac::min(jac::tensor({}, {0}), 0), "jac_min");
+    CHECK_LIBRARY_ERROR(jac::IndexError, jac::min(m, {0, 2}), "jac_min");
+    CHECK_LIBRARY_ERROR(jac::ShapeError, jac::min(jac::tensor({}, {2, 0}), {}), "jac_min");
+    CHECK_THROWS(jac::InvalidArgumentError, jac::min(m, {1, -1}), "jac::min: axes: axis 1 is given more than once");
+    CHECK_LIBRARY_ERROR(jac::IndexError, jac::logsumexp(m, {5}), "jac_logsumexp");
+    CHECK_LIBRARY_ERROR(jac::InvalidArgumentError, jac::logsumexp(m, {0, -2}), "jac_logsumexp");
+    CHECK_LIBRARY_ERROR(jac::IndexError, jac::softmax(m, -3), "jac_softmax");
+    CHECK_LIBRARY_ERROR(jac::IndexError, jac::softmax(jac::scalar(1.0), 0), "jac_softmax");
+    CHECK_LIBRARY_ERROR(jac::IndexError, jac::log_softmax(m, 2), "jac_log_softmax");
+    CHECK_THROWS(jac::NullArgumentError, jac::softmax(Tensor(), 0), "jac_softmax: a");
+    CHECK_THROWS(jac::NullArgumentError, jac::logsumexp(Tensor()), "jac_logsumexp: a");
+}
+
 TEST(should_throw_batch_axis_errors) {
     const Tensor x = jac::tensor({1, 2}, {2}, true);
     const Tensor m = jac::tensor({1, 2, 3, 4, 5, 6}, {2, 3}, true);

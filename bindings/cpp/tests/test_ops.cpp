@@ -207,6 +207,127 @@ TEST(should_compute_and_diff_max) {
     GRADCHECK([](const Ts& t) { return jac::max(jac::square(t[0]), 1); }, {{xs6, {2, 3}}});
 }
 
+namespace {
+
+// log(sum(exp(v))) of v[begin, end), shifted by its maximum.
+double lse(const std::vector<double>& v, std::size_t begin, std::size_t end) {
+    double m = -INFINITY;
+    for (std::size_t k = begin; k < end; ++k) {
+        m = std::fmax(m, v[k]);
+    }
+    double s = 0.0;
+    for (std::size_t k = begin; k < end; ++k) {
+        s += std::exp(v[k] - m);
+    }
+    return m + std::log(s);
+}
+
+// Softmax (or log-softmax) of each row of n values.
+std::vector<double> softmax_rows(const std::vector<double>& v, std::size_t n, bool log) {
+    std::vector<double> out;
+    for (std::size_t r = 0; r < v.size(); r += n) {
+        const double l = lse(v, r, r + n);
+        for (std::size_t k = r; k < r + n; ++k) {
+            out.push_back(log ? v[k] - l : std::exp(v[k] - l));
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST(should_compute_and_diff_min) {
+    const Tensor x = jac::tensor({1, 7, 3, 9, 5, 6}, {2, 3});
+    CHECK_NEAR(jac::min(x, 1).values(), (std::vector<double>{1, 5}), 0.0);
+    CHECK_NEAR(jac::min(x, 0).values(), (std::vector<double>{1, 5, 3}), 0.0);
+    CHECK(jac::min(x, -1, true).shape() == (std::vector<int64_t>{2, 1}));
+    // Axis lists as sum takes them: each axis in turn, {} every axis.
+    CHECK_NEAR(jac::min(x, {0, 1}).values(), (std::vector<double>{1}), 0.0);
+    CHECK(jac::min(x, {0, 1}).shape().empty());
+    CHECK(jac::min(x, {1, -2}, true).shape() == (std::vector<int64_t>{1, 1}));
+    CHECK_NEAR(jac::min(x, {}).values(), (std::vector<double>{1}), 0.0);
+    CHECK(jac::min(x, {}).shape().empty());
+    CHECK_NEAR(jac::min(x).item(), 1.0, 0.0);
+    CHECK_NEAR(jac::min(x, std::vector<int64_t>{-1}).values(), (std::vector<double>{1, 5}), 0.0);
+    const Tensor cube = jac::tensor({4, 2, 8, 6, 3, 1, 7, 5}, {2, 2, 2});
+    // cube[b, m, n] = 4b + 2m + n holds [[4, 2], [8, 6]] and [[3, 1], [7, 5]].
+    CHECK_NEAR(jac::min(cube, {0, 2}).values(), (std::vector<double>{1, 5}), 0.0);
+    CHECK(jac::min(cube, {2, 0}, true).shape() == (std::vector<int64_t>{1, 2, 1}));
+    CHECK(jac::min(jac::scalar(2.5), {}).shape().empty());
+    // The gradient flows to the first minimum of each lane.
+    const Tensor t = jac::tensor({2, 1, 1, 5}, {4}, true);
+    CHECK_NEAR(jac::grad({jac::min(t, 0)}, {t})[0].values(), (std::vector<double>{0, 1, 0, 0}), 0.0);
+    // Over a list, to the first minimum along each axis in turn: axis 0 picks
+    // rows 1 and 0 of the columns, axis 1 then the first of those.
+    const Tensor m = jac::tensor({3, 1, 1, 1}, {2, 2}, true);
+    CHECK_NEAR(jac::grad({jac::min(m, {0, 1})}, {m})[0].values(), (std::vector<double>{0, 0, 1, 0}), 0.0);
+    GRADCHECK([](const Ts& t) { return jac::min(jac::square(t[0]), 1); }, {{xs6, {2, 3}}});
+    GRADCHECK([](const Ts& t) { return jac::min(jac::exp(t[0]), {1, 0}, true); }, {{xs6, {3, 2}}});
+}
+
+TEST(should_compute_and_diff_logsumexp) {
+    const Tensor x = jac::tensor(xs6, {2, 3});
+    CHECK_NEAR(jac::logsumexp(x, {1}).values(), (std::vector<double>{lse(xs6, 0, 3), lse(xs6, 3, 6)}), 1e-15);
+    CHECK(jac::logsumexp(x, {-1}, true).shape() == (std::vector<int64_t>{2, 1}));
+    CHECK_NEAR(jac::logsumexp(x).item(), lse(xs6, 0, 6), 1e-15);
+    CHECK_NEAR(jac::logsumexp(x, {}, true).values(), (std::vector<double>{lse(xs6, 0, 6)}), 1e-15);
+    CHECK_NEAR(jac::logsumexp(x, {0, 1}).item(), lse(xs6, 0, 6), 1e-15);
+    // 1000 and -1000 neither overflow nor underflow: log(2) + 1000, and -inf
+    // has no weight (a block of only -inf gives -inf, +inf gives +inf).
+    CHECK_NEAR(jac::logsumexp(jac::tensor({1000, 1000}, {2})).item(), 1000 + std::log(2.0), 1e-15);
+    CHECK_NEAR(jac::logsumexp(jac::tensor({-1000, -1000}, {2})).item(), -1000 + std::log(2.0), 1e-15);
+    const Tensor inf = jac::tensor({0.0, -INFINITY, -INFINITY, -INFINITY, 2.0, INFINITY}, {3, 2}, true);
+    CHECK_NEAR(jac::logsumexp(inf, {1}).values(), (std::vector<double>{0.0, -INFINITY, INFINITY}), 0.0);
+    const Tensor some = jac::tensor({0.0, -INFINITY, 0.0}, {3}, true);
+    CHECK_NEAR(jac::grad({jac::logsumexp(some)}, {some})[0].values(), (std::vector<double>{0.5, 0.0, 0.5}), 0.0);
+    // The gradient is the softmax over the axes.
+    const Tensor v = jac::tensor(xs6, {2, 3}, true);
+    CHECK_NEAR(jac::grad({jac::logsumexp(v, {1})}, {v})[0].values(), softmax_rows(xs6, 3, false), 1e-15);
+    GRADCHECK([](const Ts& t) { return jac::logsumexp(t[0], {1}); }, {{xs6, {2, 3}}});
+    GRADCHECK([](const Ts& t) { return jac::logsumexp(t[0], {0}, true); }, {{xs6, {2, 3}}});
+    GRADCHECK([](const Ts& t) { return jac::logsumexp(t[0]); }, {{xs6, {3, 2}}});
+}
+
+TEST(should_compute_and_diff_softmax_and_log_softmax) {
+    const Tensor x = jac::tensor(xs6, {2, 3});
+    CHECK_NEAR(jac::softmax(x, 1).values(), softmax_rows(xs6, 3, false), 1e-15);
+    CHECK_NEAR(jac::log_softmax(x, -1).values(), softmax_rows(xs6, 3, true), 1e-15);
+    CHECK(jac::softmax(x, 0).shape() == (std::vector<int64_t>{2, 3}));
+    // Columns: the softmax of the transpose's rows, transposed back.
+    const std::vector<double> cols = softmax_rows(jac::transpose(x).values(), 2, false);
+    CHECK_NEAR(jac::transpose(jac::softmax(x, 0)).values(), cols, 1e-15);
+    // Shifted by the maximum: the same values at 1000 and -1000.
+    std::vector<double> big;
+    for (double v : xs6) {
+        big.push_back(v + 1000.0);
+    }
+    CHECK_NEAR(jac::softmax(jac::tensor(big, {2, 3}), 1).values(), softmax_rows(xs6, 3, false), 1e-12);
+    CHECK_NEAR(jac::log_softmax(jac::tensor(big, {2, 3}), 1).values(), softmax_rows(xs6, 3, true), 1e-12);
+    const Tensor some = jac::tensor({0.0, -INFINITY, 0.0}, {3});
+    CHECK_NEAR(jac::softmax(some, 0).values(), (std::vector<double>{0.5, 0.0, 0.5}), 0.0);
+    CHECK_NEAR(jac::log_softmax(some, 0).values(), (std::vector<double>{-std::log(2.0), -INFINITY, -std::log(2.0)}),
+               1e-15);
+    GRADCHECK([](const Ts& t) { return jac::softmax(t[0], 1); }, {{xs6, {2, 3}}});
+    GRADCHECK([](const Ts& t) { return jac::softmax(t[0], -2); }, {{xs6, {3, 2}}});
+    GRADCHECK([](const Ts& t) { return jac::log_softmax(t[0], 0); }, {{xs6, {2, 3}}});
+    GRADCHECK([](const Ts& t) { return jac::log_softmax(t[0], -1); }, {{xs6, {3, 2}}});
+    // A batched Jacobian of the row-wise softmax: diag(p) - p p^T per row.
+    const Tensor v = jac::tensor(xs6, {2, 3}, true);
+    const jac::Jacobian J = jac::jacobian({jac::softmax(v, -1)}, {v}, 0);
+    const std::vector<double> p = softmax_rows(xs6, 3, false);
+    std::vector<double> want;
+    for (std::size_t b = 0; b < 2; ++b) {
+        for (std::size_t i = 0; i < 3; ++i) {
+            for (std::size_t j = 0; j < 3; ++j) {
+                want.push_back((i == j ? p[3 * b + i] : 0.0) - p[3 * b + i] * p[3 * b + j]);
+            }
+        }
+    }
+    const jac::Array block = J.block(0, 0)();
+    CHECK(block.shape() == (std::vector<int64_t>{2, 3, 3}));
+    CHECK_NEAR(block.data(), want, 1e-15);
+}
+
 TEST(should_compute_and_diff_reshape_and_transpose) {
     const Tensor x = jac::tensor({1, 2, 3, 4, 5, 6}, {2, 3});
     CHECK(jac::reshape(x, {3, -1}).shape() == (std::vector<int64_t>{3, 2}));
@@ -257,6 +378,40 @@ TEST(should_compute_and_diff_where) {
     GRADCHECK([](const Ts& t) {
         return jac::where(jac::tensor({1, 0, 1}, {3}), jac::exp(t[0]), t[1] * t[1]);
     }, {{{0.3, -0.1, 0.8}, {3}}, {{1.2, -0.4, 0.5}, {3}}});
+}
+
+TEST(should_compute_and_diff_gather_scatter_add_and_cumsum) {
+    const Tensor m = jac::tensor({1, 2, 3, 4, 5, 6}, {2, 3});
+    // take(m, [2, 0, -1], axis=1): repeats and negatives.
+    CHECK_NEAR(jac::gather(m, 1, {2, 0, -1}).values(), (std::vector<double>{3, 1, 3, 6, 4, 6}), 0.0);
+    CHECK(jac::gather(m, 0, {}).shape() == (std::vector<int64_t>{0, 3}));
+    // Rows 0 and 1 of m both land in row 2 of four.
+    CHECK_NEAR(jac::scatter_add(m, 0, {2, -2}, 4).values(),
+               (std::vector<double>{0, 0, 0, 0, 0, 0, 5, 7, 9, 0, 0, 0}), 0.0);
+    CHECK_NEAR(jac::cumsum(m, 1).values(), (std::vector<double>{1, 3, 6, 4, 9, 15}), 0.0);
+    CHECK_NEAR(jac::cumsum(m, -2).values(), (std::vector<double>{1, 2, 3, 5, 7, 9}), 0.0);
+    // d/dv sum(gather(v, [1, 1, 0])) counts each index.
+    const Tensor v = jac::tensor({0.5, 1.5}, {2}, true);
+    CHECK_NEAR(jac::grad({jac::sum(jac::gather(v, 0, {1, 1, 0}))}, {v})[0].values(),
+               (std::vector<double>{1, 2}), 0.0);
+    GRADCHECK([](const Ts& t) { return jac::square(jac::gather(t[0], 0, {1, 0, 1})) * t[1]; },
+              {{xs6, {2, 3}}, {{0.2, -0.4, 0.9}, {3}}});
+    GRADCHECK([](const Ts& t) { return jac::square(jac::scatter_add(t[0], 1, {3, 0, 3}, 4)); },
+              {{xs6, {2, 3}}});
+    GRADCHECK([](const Ts& t) { return jac::cumsum(jac::sin(t[0]), 0); }, {{xs6, {2, 3}}});
+    // Recorded once, replayed at a new point as the eager program there.
+    const auto program = [](const Tensor& x) {
+        return jac::cumsum(jac::scatter_add(jac::square(jac::gather(x, 0, {2, 0, 2})), 0, {1, 1, 0}, 2), 0);
+    };
+    const Tensor x0 = jac::tensor({0.1, 0.2, 0.3}, {3}, true);
+    const jac::Function f({x0}, {program(x0)});
+    const std::vector<double> p = {-0.7, 1.1, 2.5};
+    const Tensor x = jac::tensor(p, {3}, true);
+    const Tensor y = program(x);
+    CHECK_NEAR(f({p})[0], y.values(), 0.0);
+    CHECK_NEAR(f.vjp({p})[0], jac::grad({jac::sum(y)}, {x})[0].values(), 1e-15);
+    // y = [x2^2, x2^2 + x2^2 + x0^2]: J = [[0, 0, 2 x2], [2 x0, 0, 4 x2]].
+    CHECK_NEAR(f.jacobian({p}).block(0, 0)().data(), (std::vector<double>{0, 0, 5, -1.4, 0, 10}), 1e-15);
 }
 
 TEST(should_diff_a_composite_program) {

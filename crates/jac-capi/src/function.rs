@@ -19,7 +19,7 @@ use crate::tensor::{JacTensor, tensor_list};
 /// it. Every call checks the handle's type tag, as for `JacTensor`.
 ///
 /// Replay is exact for what libjac records: ops whose derivative depends on
-/// values (relu, abs, max) take their branch from the new inputs. What the
+/// values (relu, abs, max, min) take their branch from the new inputs. What the
 /// host decided in C from values it read (which op to call, a mask it built
 /// for `jac_where`) is not recorded: it stays as it was when recording.
 pub struct JacFunction {

@@ -477,6 +477,124 @@ pub unsafe extern "C" fn jac_max(
     })
 }
 
+/// The minimum of `a` along `axis` (negative counts from the end); with
+/// `keepdim` the axis stays as 1. The gradient flows to the first minimal
+/// element of each lane (a NaN counts as the minimum, as in numpy), and a
+/// tangent is taken at that element. `*out` receives a new handle.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a` or `out`, `JAC_ERR_INDEX`
+/// for an axis out of range (any axis of a 0-D tensor), `JAC_ERR_SHAPE` for
+/// an empty axis.
+///
+/// # Safety
+/// `a` is NULL or a live handle; `out` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_min(
+    a: *const JacTensor,
+    axis: i64,
+    keepdim: bool,
+    out: *mut *mut JacTensor,
+) -> JacStatus {
+    call("jac_min", || {
+        // SAFETY: pointer arguments per this function's contract.
+        let a = unsafe { tensor_arg(a, "a") }?;
+        let out = unsafe { Out::new(out, "out") }?;
+        new_handle(jac_core::min(a, axis as isize, keepdim)?, out);
+        Ok(())
+    })
+}
+
+/// `log(sum(exp(a)))` over the `n_axes` axes in `axes`, with the arguments
+/// and statuses of `jac_sum` (`n_axes` 0 reduces every axis; `axes` may
+/// then be NULL). Computed as `m + log(sum(exp(a - m)))` with `m` the
+/// maximum of each reduced block, so large entries do not overflow; a block
+/// of only `-INFINITY` (or an empty one) gives `-INFINITY`, one holding
+/// `+INFINITY` gives `+INFINITY`. The gradient is `g * exp(a - y)`, the
+/// softmax over the axes (NaN where `y` is `-INFINITY`).
+///
+/// # Safety
+/// As `jac_sum`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_logsumexp(
+    a: *const JacTensor,
+    axes: *const i64,
+    n_axes: usize,
+    keepdim: bool,
+    out: *mut *mut JacTensor,
+) -> JacStatus {
+    // SAFETY: per this function's contract.
+    unsafe {
+        reduction(
+            "jac_logsumexp",
+            a,
+            axes,
+            n_axes,
+            keepdim,
+            out,
+            jac_core::logsumexp,
+        )
+    }
+}
+
+/// The shared body of `jac_softmax` and `jac_log_softmax`.
+///
+/// # Safety
+/// As `jac_softmax`.
+unsafe fn along_axis(
+    name: &str,
+    a: *const JacTensor,
+    axis: i64,
+    out: *mut *mut JacTensor,
+    op: fn(&Tensor, isize) -> CoreResult<Tensor>,
+) -> JacStatus {
+    call(name, || {
+        // SAFETY: forwarded caller contract.
+        let a = unsafe { tensor_arg(a, "a") }?;
+        let out = unsafe { Out::new(out, "out") }?;
+        new_handle(op(a, axis as isize)?, out);
+        Ok(())
+    })
+}
+
+/// The softmax of `a` along `axis` (negative counts from the end):
+/// `exp(a - m) / sum(exp(a - m))` with `m` the maximum of each lane, so
+/// large entries do not overflow. `-INFINITY` entries get 0; a lane of only
+/// `-INFINITY`, or one holding `+INFINITY`, gives NaN. `*out` receives a
+/// new handle.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a` or `out`, `JAC_ERR_INDEX`
+/// for an axis out of range (any axis of a 0-D tensor).
+///
+/// # Safety
+/// `a` is NULL or a live handle; `out` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_softmax(
+    a: *const JacTensor,
+    axis: i64,
+    out: *mut *mut JacTensor,
+) -> JacStatus {
+    // SAFETY: per this function's contract.
+    unsafe { along_axis("jac_softmax", a, axis, out, jac_core::softmax) }
+}
+
+/// The log-softmax of `a` along `axis`: `a - m - log(sum(exp(a - m)))`
+/// with `m` the maximum of each lane, so large entries neither overflow nor
+/// lose precision. `-INFINITY` entries stay `-INFINITY`; a lane of only
+/// `-INFINITY`, or one holding `+INFINITY`, gives NaN. Arguments and
+/// statuses as `jac_softmax`.
+///
+/// # Safety
+/// As `jac_softmax`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_log_softmax(
+    a: *const JacTensor,
+    axis: i64,
+    out: *mut *mut JacTensor,
+) -> JacStatus {
+    // SAFETY: per this function's contract.
+    unsafe { along_axis("jac_log_softmax", a, axis, out, jac_core::log_softmax) }
+}
+
 /// `a` with the `ndim` dims of `shape` (row-major; the same number of
 /// elements). One dim may be -1 and is then inferred. `*out` receives a new
 /// handle.
@@ -897,6 +1015,106 @@ pub unsafe extern "C" fn jac_clamp(
         let a = unsafe { tensor_arg(a, "a") }?;
         let out = unsafe { Out::new(out, "out") }?;
         new_handle(jac_core::clamp(a, lo, hi)?, out);
+        Ok(())
+    })
+}
+
+/// The entries of `a` at the `n_idx` positions `idx` along `axis`: numpy's
+/// `take(a, idx, axis)`. The output has `a`'s shape with that axis of
+/// length `n_idx`; negative indices and a negative `axis` count from the
+/// end, and an index may repeat. The gradient adds each row of the
+/// cotangent into the row it was taken from. `*out` receives a new handle.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a` or `out` (or NULL `idx`
+/// with `n_idx` > 0), `JAC_ERR_INDEX` for an axis out of range (any axis of
+/// a 0-D tensor) or an index outside `[-len, len)` of that axis,
+/// `JAC_ERR_OUT_OF_MEMORY` when the output cannot be allocated.
+///
+/// # Safety
+/// `a` is NULL or a live handle; `idx` is NULL or valid for `n_idx` reads;
+/// `out` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_gather(
+    a: *const JacTensor,
+    axis: i64,
+    idx: *const i64,
+    n_idx: usize,
+    out: *mut *mut JacTensor,
+) -> JacStatus {
+    call("jac_gather", || {
+        // SAFETY: pointer arguments per this function's contract.
+        let a = unsafe { tensor_arg(a, "a") }?;
+        let idx = unsafe { int64s(idx, n_idx, "idx") }?;
+        let out = unsafe { Out::new(out, "out") }?;
+        new_handle(jac_core::gather(a, axis as isize, idx)?, out);
+        Ok(())
+    })
+}
+
+/// The adjoint of `jac_gather`: zeros shaped like `a` but of length `dim`
+/// along `axis`, with row `j` of `a` along the axis added into row
+/// `idx[j]` (`out[.., idx[j], ..] += a[.., j, ..]`; repeated indices add
+/// up). `n_idx` must equal `a`'s length along `axis`; negative indices
+/// count from the end of `dim`, a negative `axis` from the end of `a`'s
+/// axes. The gradient gathers the cotangent's rows back. `*out` receives a
+/// new handle.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a` or `out` (or NULL `idx`
+/// with `n_idx` > 0), `JAC_ERR_INVALID_ARGUMENT` for a negative `dim`,
+/// `JAC_ERR_INDEX` for an axis out of range or an index outside
+/// `[-dim, dim)`, `JAC_ERR_SHAPE` when `n_idx` differs from `a`'s length
+/// along `axis`, `JAC_ERR_OUT_OF_MEMORY` when the output cannot be
+/// allocated.
+///
+/// # Safety
+/// `a` is NULL or a live handle; `idx` is NULL or valid for `n_idx` reads;
+/// `out` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_scatter_add(
+    a: *const JacTensor,
+    axis: i64,
+    idx: *const i64,
+    n_idx: usize,
+    dim: i64,
+    out: *mut *mut JacTensor,
+) -> JacStatus {
+    call("jac_scatter_add", || {
+        // SAFETY: pointer arguments per this function's contract.
+        let a = unsafe { tensor_arg(a, "a") }?;
+        let idx = unsafe { int64s(idx, n_idx, "idx") }?;
+        let out = unsafe { Out::new(out, "out") }?;
+        let dim = usize::try_from(dim).map_err(|_| {
+            Failure::new(
+                JacStatus::JacErrInvalidArgument,
+                format!("dim: expected a length >= 0, got {dim}"),
+            )
+        })?;
+        new_handle(jac_core::scatter_add(a, axis as isize, idx, dim)?, out);
+        Ok(())
+    })
+}
+
+/// The inclusive cumulative sum of `a` along `axis` (negative counts from
+/// the end): `out[.., j, ..] = sum over m <= j of a[.., m, ..]`, numpy's
+/// `cumsum(a, axis)`. The gradient is the cumulative sum of the cotangent
+/// from the last row back. `*out` receives a new handle.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a` or `out`, `JAC_ERR_INDEX`
+/// for an axis out of range (any axis of a 0-D tensor).
+///
+/// # Safety
+/// `a` is NULL or a live handle; `out` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_cumsum(
+    a: *const JacTensor,
+    axis: i64,
+    out: *mut *mut JacTensor,
+) -> JacStatus {
+    call("jac_cumsum", || {
+        // SAFETY: pointer arguments per this function's contract.
+        let a = unsafe { tensor_arg(a, "a") }?;
+        let out = unsafe { Out::new(out, "out") }?;
+        new_handle(jac_core::cumsum(a, axis as isize)?, out);
         Ok(())
     })
 }

@@ -361,6 +361,21 @@ fn bad_shapes_are_refused_without_writing() {
         assert_failure(s, JacStatus::JacErrInvalidArgument, "jac_transpose", "perm");
         let s = jac_slice(a.0, 0, NONE, NONE, 0, &mut out);
         assert_failure(s, JacStatus::JacErrInvalidArgument, "jac_slice", "step");
+        let s = jac_gather(a.0, 1, null(), 2, &mut out);
+        assert_failure(s, JacStatus::JacErrNullArgument, "jac_gather", "idx");
+        let s = jac_gather(a.0, 1, [0i64, 3].as_ptr(), 2, &mut out);
+        assert_failure(s, JacStatus::JacErrIndex, "jac_gather", "idx[1]");
+        let s = jac_scatter_add(a.0, 1, [0i64, 1].as_ptr(), 2, 4, &mut out);
+        assert_failure(s, JacStatus::JacErrShape, "jac_scatter_add", "idx has 2");
+        let s = jac_scatter_add(a.0, 0, [0i64, 1].as_ptr(), 2, -4, &mut out);
+        assert_failure(
+            s,
+            JacStatus::JacErrInvalidArgument,
+            "jac_scatter_add",
+            "dim",
+        );
+        let s = jac_cumsum(a.0, -3, &mut out);
+        assert_failure(s, JacStatus::JacErrIndex, "jac_cumsum", "axis");
         let s = jac_scale(a.0, f64::NAN, &mut out);
         assert_failure(s, JacStatus::JacErrInvalidArgument, "jac_scale", "s:");
         let s = jac_sum(a.0, [2i64].as_ptr(), 1, false, &mut out);

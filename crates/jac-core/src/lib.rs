@@ -65,5 +65,7 @@ pub use ops::{
     pow_scalar, relu, reshape, scale, sigmoid, sin, slice, softplus, sqrt, square, stack, sub, sum,
     tan, tanh, transpose, where_,
 };
+pub use ops::{cumsum, gather, scatter_add};
+pub use ops::{log_softmax, logsumexp, min, softmax};
 pub use sparse::{Sparse, Sweep};
 pub use tensor::Tensor;

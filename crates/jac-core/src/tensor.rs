@@ -108,7 +108,10 @@ impl Tensor {
                 .iter()
                 .any(|t| t.requires_grad() || t.0.recipe.is_some())
         {
-            let requires_grad = op.differentiable() && inputs.iter().any(Tensor::requires_grad);
+            let requires_grad = inputs
+                .iter()
+                .enumerate()
+                .any(|(i, t)| t.requires_grad() && op.differentiable(i));
             Tensor(Arc::new(Node::new(
                 value,
                 requires_grad,

@@ -60,12 +60,14 @@ mod common;
 use common::{Domain, Rng, assert_close, central_diff, dot, max_abs, seed_from};
 use jac_core::{
     Result, Tensor, abs, add, add_scalar, broadcast_to, concat, cos, div, exp, grad, jvp,
-    jvp_stacked, log, matmul, max, mean, mul, neg, pow_scalar, relu, reshape, scale, sigmoid, sin,
-    slice, softplus, sqrt, square, stack, sub, sum, tan, tanh, transpose, where_,
+    jvp_stacked, log, log_softmax, logsumexp, matmul, max, mean, min, mul, neg, pow_scalar, relu,
+    reshape, scale, sigmoid, sin, slice, softmax, softplus, sqrt, square, stack, sub, sum, tan,
+    tanh, transpose, where_,
 };
 use jac_core::{
     atan2, clamp, equal, erf, greater, greater_equal, less, less_equal, maximum, minimum, pow,
 };
+use jac_core::{cumsum, gather, scatter_add};
 use ndarray::ArrayD;
 
 /// Step and tolerances of the first-order check (see the module docs).
@@ -561,6 +563,60 @@ gradcheck! {
     should_diff_max_vector: [distinct(&[5])] => |x| max(&x[0], 0, false)?;
     // max's own second derivative is 0; squaring checks the mask under a chain.
     should_diff_max_squared: [distinct(&[3, 4])] => |x| square(&max(&x[0], 1, false)?)?;
+
+    should_diff_min_axis0: [distinct(&[2, 3, 4])] => |x| min(&x[0], 0, false)?;
+    should_diff_min_axis1_keepdim: [distinct(&[2, 3, 4])] => |x| min(&x[0], 1, true)?;
+    should_diff_min_axis2: [distinct(&[2, 3, 4])] => |x| min(&x[0], 2, false)?;
+    should_diff_min_negative_axis_keepdim: [distinct(&[2, 3, 4])] => |x| min(&x[0], -3, true)?;
+    should_diff_min_vector: [distinct(&[5])] => |x| min(&x[0], 0, false)?;
+    should_diff_min_squared: [distinct(&[3, 4])] => |x| square(&min(&x[0], 0, false)?)?;
+}
+
+// Softmax, log-softmax and log-sum-exp: every axis, and keepdim and axis
+// lists as sum takes them.
+gradcheck! {
+    should_diff_softmax_axis0: [sym(&[2, 3, 4])] => |x| softmax(&x[0], 0)?;
+    should_diff_softmax_axis1: [sym(&[2, 3, 4])] => |x| softmax(&x[0], 1)?;
+    should_diff_softmax_axis2: [sym(&[2, 3, 4])] => |x| softmax(&x[0], 2)?;
+    should_diff_softmax_negative_axis: [sym(&[3, 4])] => |x| softmax(&x[0], -2)?;
+    should_diff_softmax_vector: [sym(&[5])] => |x| softmax(&x[0], 0)?;
+    // A lane of 9: longer than the 8 partial sums of a contiguous sum.
+    should_diff_softmax_long_lane: [sym(&[2, 9])] => |x| softmax(&x[0], 1)?;
+    should_diff_softmax_squared: [sym(&[2, 3])] => |x| square(&softmax(&x[0], 1)?)?;
+    // The operand is a transposed (strided) result.
+    should_diff_softmax_of_transpose: [sym(&[3, 4])] => |x| softmax(&transpose(&x[0], &[1, 0])?, 1)?;
+
+    should_diff_log_softmax_axis0: [sym(&[2, 3, 4])] => |x| log_softmax(&x[0], 0)?;
+    should_diff_log_softmax_axis1: [sym(&[2, 3, 4])] => |x| log_softmax(&x[0], 1)?;
+    should_diff_log_softmax_axis2: [sym(&[2, 3, 4])] => |x| log_softmax(&x[0], 2)?;
+    should_diff_log_softmax_negative_axis: [sym(&[3, 4])] => |x| log_softmax(&x[0], -1)?;
+    should_diff_log_softmax_vector: [sym(&[5])] => |x| log_softmax(&x[0], 0)?;
+    should_diff_log_softmax_long_lane: [sym(&[9, 2])] => |x| log_softmax(&x[0], 0)?;
+    should_diff_log_softmax_squared: [sym(&[2, 3])] => |x| square(&log_softmax(&x[0], 0)?)?;
+
+    should_diff_logsumexp_all: [sym(&[2, 3, 4])] => |x| logsumexp(&x[0], None, false)?;
+    should_diff_logsumexp_all_keepdim: [sym(&[2, 3, 4])] => |x| logsumexp(&x[0], None, true)?;
+    should_diff_logsumexp_axis0: [sym(&[2, 3, 4])] => |x| logsumexp(&x[0], Some(&[0]), false)?;
+    should_diff_logsumexp_axis1_keepdim: [sym(&[2, 3, 4])] => |x| logsumexp(&x[0], Some(&[1]), true)?;
+    should_diff_logsumexp_axis2: [sym(&[2, 3, 4])] => |x| logsumexp(&x[0], Some(&[2]), false)?;
+    should_diff_logsumexp_negative_axis: [sym(&[2, 3, 4])] => |x| logsumexp(&x[0], Some(&[-1]), false)?;
+    should_diff_logsumexp_multi: [sym(&[2, 3, 4])] => |x| logsumexp(&x[0], Some(&[0, 2]), false)?;
+    should_diff_logsumexp_multi_keepdim: [sym(&[2, 3, 4])] => |x| logsumexp(&x[0], Some(&[2, 0]), true)?;
+    should_diff_logsumexp_multi_negative: [sym(&[2, 3, 4])] => |x| logsumexp(&x[0], Some(&[-1, 1]), false)?;
+    // No axes: every element its own block, so y = a.
+    should_diff_logsumexp_no_axes: [sym(&[2, 3])] => |x| logsumexp(&x[0], Some(&[]), false)?;
+    should_diff_logsumexp_scalar: [sym(&[])] => |x| logsumexp(&x[0], None, false)?;
+    should_diff_logsumexp_vector: [sym(&[5])] => |x| logsumexp(&x[0], Some(&[0]), true)?;
+    should_diff_logsumexp_squared: [sym(&[3, 4])] => |x| square(&logsumexp(&x[0], Some(&[1]), false)?)?;
+    should_diff_logsumexp_cross_entropy: [sym(&[2, 4])] => |x| {
+        // -mean(log_softmax(x)[target]) with one-hot targets as a mask.
+        let target = where_(&mask(&[2, 4], 9), &Tensor::scalar(1.0), &Tensor::scalar(0.0))?;
+        neg(&mean(&mul(&log_softmax(&x[0], -1)?, &target)?, None, false)?)?
+    };
+    should_diff_softmax_attention: [sym(&[3, 2]), sym(&[4, 2]), sym(&[4, 2])] => |x| {
+        let scores = matmul(&x[0], &transpose(&x[1], &[1, 0])?)?;
+        matmul(&softmax(&scores, -1)?, &x[2])?
+    };
 }
 
 // Ops that move values.
@@ -646,6 +702,40 @@ gradcheck! {
     should_diff_broadcast_to_inner: [sym(&[3, 1])] => |x| broadcast_to(&x[0], &[2, 3, 4])?;
     should_diff_broadcast_to_same: [sym(&[2, 3])] => |x| broadcast_to(&x[0], &[2, 3])?;
     should_diff_broadcast_to_squared: [sym(&[3])] => |x| square(&broadcast_to(&x[0], &[2, 3])?)?;
+}
+
+// Gather, its adjoint scatter_add, and cumsum: linear, so each also runs
+// under a square (or a product) for a second order that is not 0.
+gradcheck! {
+    should_diff_gather_axis0: [sym(&[4, 3])] => |x| gather(&x[0], 0, &[2, 0, 3, 0])?;
+    should_diff_gather_axis1: [sym(&[2, 4, 3])] => |x| gather(&x[0], 1, &[-1, 1, 1, 0, 2])?;
+    should_diff_gather_last_axis: [sym(&[2, 5])] => |x| gather(&x[0], -1, &[4, 0, -5, 2])?;
+    should_diff_gather_vector: [sym(&[5])] => |x| gather(&x[0], 0, &[3, 3, 1])?;
+    should_diff_gather_one_index: [sym(&[3, 2])] => |x| gather(&x[0], 0, &[-2])?;
+    should_diff_gather_squared: [sym(&[4, 3])] => |x| square(&gather(&x[0], 0, &[1, 3, 1])?)?;
+    // x[idx] * y: both operands, the gathered one with repeats.
+    should_diff_gather_product: [sym(&[3, 2]), sym(&[5, 2])] => |x| {
+        mul(&gather(&x[0], 0, &[0, 2, 2, 1, 0])?, &x[1])?
+    };
+
+    should_diff_scatter_add_axis0: [sym(&[3, 2])] => |x| scatter_add(&x[0], 0, &[1, -1, 1], 4)?;
+    should_diff_scatter_add_axis1: [sym(&[2, 3, 2])] => |x| scatter_add(&x[0], 1, &[0, 2, 0], 3)?;
+    should_diff_scatter_add_last_axis: [sym(&[2, 3])] => |x| scatter_add(&x[0], -1, &[4, 0, 4], 5)?;
+    should_diff_scatter_add_squared: [sym(&[4])] => |x| square(&scatter_add(&x[0], 0, &[2, 0, 2, 1], 3)?)?;
+    should_diff_scatter_add_product: [sym(&[3, 2]), sym(&[2, 2])] => |x| {
+        mul(&scatter_add(&x[0], 0, &[1, 0, 1], 2)?, &x[1])?
+    };
+
+    should_diff_cumsum_vector: [sym(&[5])] => |x| cumsum(&x[0], 0)?;
+    should_diff_cumsum_axis0: [sym(&[3, 4])] => |x| cumsum(&x[0], 0)?;
+    should_diff_cumsum_axis1: [sym(&[2, 3, 4])] => |x| cumsum(&x[0], 1)?;
+    should_diff_cumsum_negative_axis: [sym(&[2, 3, 4])] => |x| cumsum(&x[0], -1)?;
+    should_diff_cumsum_squared: [sym(&[2, 4])] => |x| square(&cumsum(&x[0], 1)?)?;
+    // A gather of running sums scattered back: every rule in one chain.
+    should_diff_cumsum_gather_scatter: [sym(&[4, 2])] => |x| {
+        let c = cumsum(&square(&x[0])?, 0)?;
+        scatter_add(&mul(&gather(&c, 0, &[3, 1, 3])?, &gather(&x[0], 0, &[0, 0, 2])?)?, 0, &[1, 0, 1], 2)?
+    };
 }
 
 /// A two-layer perceptron `tanh(x W1 + b1) W2 + b2`.

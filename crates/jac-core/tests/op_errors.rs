@@ -8,9 +8,11 @@ use std::fmt::Debug;
 
 use common::tensor;
 use jac_core::{
-    ErrorKind, Result, Tensor, add, add_scalar, broadcast_to, concat, div, grad, grad_stacked, max,
-    mean, mul, pow_scalar, reshape, scale, slice, stack, sub, sum, transpose, where_,
+    ErrorKind, Result, Tensor, add, add_scalar, broadcast_to, concat, div, grad, grad_stacked,
+    log_softmax, logsumexp, max, mean, min, mul, pow_scalar, reshape, scale, slice, softmax, stack,
+    sub, sum, transpose, where_,
 };
+use jac_core::{cumsum, gather, scatter_add};
 
 /// Asserts that `result` is an error of `kind` whose message contains every
 /// one of `needles` (the argument's name, the expected and the actual value).
@@ -181,6 +183,71 @@ fn max_rejects_an_empty_axis() {
 }
 
 #[test]
+fn min_softmax_and_logsumexp_reject_bad_axes() {
+    let x = m23();
+    let s = tensor(&[1.0], &[], true);
+    type OneAxis = fn(&Tensor, isize) -> Result<Tensor>;
+    let min_of: OneAxis = |a, axis| min(a, axis, false);
+    let ops: [(OneAxis, &str); 3] = [
+        (min_of, "min: axis"),
+        (softmax, "softmax: axis"),
+        (log_softmax, "log_softmax: axis"),
+    ];
+    for (op, arg) in ops {
+        expect_err(
+            op(&x, 2),
+            ErrorKind::Index,
+            &[arg, "[-2, 2)", "2-D", "got 2"],
+        );
+        expect_err(op(&x, -3), ErrorKind::Index, &[arg, "[-2, 2)", "got -3"]);
+        expect_err(op(&x, isize::MIN), ErrorKind::Index, &[arg]);
+        expect_err(op(&x, isize::MAX), ErrorKind::Index, &[arg]);
+        // A 0-D operand has no axis at all.
+        expect_err(op(&s, 0), ErrorKind::Index, &[arg, "0-D", "got axis 0"]);
+        expect_err(op(&s, -1), ErrorKind::Index, &[arg, "0-D", "-1"]);
+    }
+    expect_err(
+        min(&Tensor::zeros(&[2, 0]).unwrap(), -1, true),
+        ErrorKind::Shape,
+        &["min", "axis 1", "[2, 0]", "empty", "minimum"],
+    );
+
+    // logsumexp takes its axes as sum does.
+    expect_err(
+        logsumexp(&x, Some(&[2]), false),
+        ErrorKind::Index,
+        &["logsumexp: axes", "[-2, 2)", "got 2"],
+    );
+    expect_err(
+        logsumexp(&x, Some(&[0, -3]), true),
+        ErrorKind::Index,
+        &["logsumexp: axes", "got -3"],
+    );
+    expect_err(
+        logsumexp(&x, Some(&[isize::MIN]), true),
+        ErrorKind::Index,
+        &["logsumexp: axes"],
+    );
+    expect_err(
+        logsumexp(&s, Some(&[0]), false),
+        ErrorKind::Index,
+        &["logsumexp: axes", "0-D", "got axis 0"],
+    );
+    expect_err(
+        logsumexp(&x, Some(&[1, -1]), false),
+        ErrorKind::InvalidArgument,
+        &["logsumexp: axes", "axis 1", "more than once", "[1, -1]"],
+    );
+    // Reducing an empty axis away asks for 2^40 values: refused.
+    let tall = Tensor::from_vec(vec![], &[1 << 40, 0], true).unwrap();
+    expect_err(
+        logsumexp(&tall, Some(&[1]), false),
+        ErrorKind::OutOfMemory,
+        &["logsumexp"],
+    );
+}
+
+#[test]
 fn transpose_rejects_bad_permutations() {
     let x = m23();
     // Wrong length.
@@ -283,6 +350,122 @@ fn slice_rejects_step_zero_and_bad_axes() {
         slice(&tensor(&[1.0], &[], true), 0, None, None, 1),
         ErrorKind::Index,
         &["slice: axis", "0-D"],
+    );
+}
+
+#[test]
+fn gather_rejects_bad_axes_and_indices_out_of_range() {
+    let x = m23();
+    expect_err(
+        gather(&x, 2, &[0]),
+        ErrorKind::Index,
+        &["gather: axis", "[-2, 2)", "got 2"],
+    );
+    expect_err(
+        gather(&x, -3, &[0]),
+        ErrorKind::Index,
+        &["gather: axis", "got -3"],
+    );
+    expect_err(
+        gather(&Tensor::scalar(1.0), 0, &[]),
+        ErrorKind::Index,
+        &["gather: axis", "0-D", "got axis 0"],
+    );
+    // Indices in [-3, 3) along axis 1; the first bad one is named.
+    expect_err(
+        gather(&x, 1, &[0, 2, 3, 9]),
+        ErrorKind::Index,
+        &["gather: idx[2]", "[-3, 3)", "axis 1 of length 3", "got 3"],
+    );
+    expect_err(
+        gather(&x, 0, &[-3]),
+        ErrorKind::Index,
+        &["gather: idx[0]", "[-2, 2)", "got -3"],
+    );
+    expect_err(
+        gather(&x, 0, &[i64::MIN]),
+        ErrorKind::Index,
+        &["gather: idx[0]", &i64::MIN.to_string()],
+    );
+    // An empty axis has no valid index at all.
+    let e = Tensor::new(ndarray::ArrayD::zeros(ndarray::IxDyn(&[2, 0])), false);
+    expect_err(
+        gather(&e, 1, &[0]),
+        ErrorKind::Index,
+        &["gather: idx[0]", "[0, 0)", "length 0"],
+    );
+    // An output of 2^40 values: 2^20 rows, each taking 2^20 copies.
+    let tall = Tensor::new(ndarray::ArrayD::zeros(ndarray::IxDyn(&[1 << 20, 1])), false);
+    expect_err(
+        gather(&tall, 1, &vec![0; 1 << 20]),
+        ErrorKind::OutOfMemory,
+        &["gather"],
+    );
+}
+
+#[test]
+fn scatter_add_rejects_bad_axes_lengths_and_indices() {
+    let x = m23();
+    expect_err(
+        scatter_add(&x, 2, &[0, 0, 0], 4),
+        ErrorKind::Index,
+        &["scatter_add: axis", "[-2, 2)", "got 2"],
+    );
+    expect_err(
+        scatter_add(&Tensor::scalar(1.0), -1, &[], 1),
+        ErrorKind::Index,
+        &["scatter_add: axis", "0-D"],
+    );
+    // One index per row of x along the axis: 3 along axis 1, 2 along 0.
+    expect_err(
+        scatter_add(&x, 1, &[0, 1], 4),
+        ErrorKind::Shape,
+        &["scatter_add: idx has 2 indices", "length 3", "[2, 3]"],
+    );
+    expect_err(
+        scatter_add(&x, 0, &[0, 1, 2], 4),
+        ErrorKind::Shape,
+        &["idx has 3 indices", "axis 0", "length 2"],
+    );
+    expect_err(
+        scatter_add(&x, -1, &[0, 4, 1], 4),
+        ErrorKind::Index,
+        &["scatter_add: idx[1]", "[-4, 4)", "dim 4", "got 4"],
+    );
+    expect_err(
+        scatter_add(&x, 0, &[-1, -3], 2),
+        ErrorKind::Index,
+        &["scatter_add: idx[1]", "[-2, 2)", "got -3"],
+    );
+    // dim 0 takes no index; a huge dim is more than memory holds.
+    expect_err(
+        scatter_add(&x, 0, &[0, 0], 0),
+        ErrorKind::Index,
+        &["scatter_add: idx[0]", "[0, 0)"],
+    );
+    expect_err(
+        scatter_add(&x, 0, &[0, 0], usize::MAX),
+        ErrorKind::OutOfMemory,
+        &["scatter_add"],
+    );
+}
+
+#[test]
+fn cumsum_rejects_bad_axes() {
+    expect_err(
+        cumsum(&m23(), 2),
+        ErrorKind::Index,
+        &["cumsum: axis", "[-2, 2)", "got 2"],
+    );
+    expect_err(
+        cumsum(&m23(), isize::MIN),
+        ErrorKind::Index,
+        &["cumsum: axis", "got"],
+    );
+    expect_err(
+        cumsum(&Tensor::scalar(1.0), 0),
+        ErrorKind::Index,
+        &["cumsum: axis", "0-D"],
     );
 }
 

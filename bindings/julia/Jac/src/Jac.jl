@@ -49,7 +49,7 @@ using .LibJac: JacStatus, JAC_OK, JAC_ERR_NULL_ARGUMENT, JAC_ERR_INVALID_ARGUMEN
 
 export Tensor, JacError, Jacobian, jacobian, hessian, grad, jvp, rows_evaluated, columns_evaluated,
     requires_grad,
-    matmul, sigmoid, relu, softplus, ..,
+    matmul, sigmoid, relu, softplus, logsumexp, softmax, log_softmax, ..,
     eval!, vjp, vjp!, hvp, n_inputs, n_outputs, input_size, output_size
 # Not exported: `Jac.Function`, since Base exports a `Function` too.
 

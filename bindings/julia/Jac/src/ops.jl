@@ -172,6 +172,75 @@ function Base.maximum(a::Tensor; dims = :, keepdims::Bool = !(dims isa Colon))
     return _max(a, _axis(d, "maximum"), keepdims)
 end
 
+function _min(a::Tensor, axis::Int64, keepdims::Bool)
+    out = _out()
+    @check LibJac.jac_min(a, axis, keepdims, out)
+    return _adopt(out[])
+end
+
+"""
+    minimum(a::Tensor; dims = :, keepdims = dims !== (:))
+
+The minimum over `dims`: one dimension, a collection of them (reduced one
+after the other, in the order given), or `:` for all elements (a 0-D
+tensor). Reduced dimensions stay as 1 unless `keepdims = false`, as for
+[`sum`](@ref). The gradient flows to the first minimal element of each lane
+(over a collection, along each dimension in turn; for `:`, the first in
+row-major order); a NaN counts as the minimum.
+"""
+function Base.minimum(a::Tensor; dims = :, keepdims::Bool = !(dims isa Colon))
+    if dims isa Colon
+        m = _min(reshape_rowmajor(a, :), Int64(0), false)
+        return keepdims ? reshape_rowmajor(m, ntuple(_ -> 1, ndims(a))) : m
+    end
+    axes = _reduce_axes(dims, "minimum")
+    allunique(axes) || throw(ArgumentError("minimum: a dimension is given more than once in $dims"))
+    m = a
+    for axis in axes
+        m = _min(m, axis, true)
+    end
+    keepdims && return m
+    kept = Tuple(size(m, k) for k in 1:ndims(m) if (k - 1) ∉ axes)
+    return reshape_rowmajor(m, kept)
+end
+
+"""
+    logsumexp(a::Tensor; dims = :, keepdims = dims !== (:))
+
+`log(sum(exp(a)))` over `dims`, with the conventions of [`sum`](@ref),
+computed as `m + log(sum(exp(a - m)))` with `m` the maximum of each reduced
+block (so entries of ±1000 neither overflow nor vanish). A block of only
+`-Inf` gives `-Inf`, one holding `Inf` gives `Inf`. The gradient is the
+softmax over `dims`.
+"""
+logsumexp(a::Tensor; dims = :, keepdims::Bool = !(dims isa Colon)) =
+    _reduce(LibJac.jac_logsumexp, a, dims, keepdims, "logsumexp")
+
+function _along(f::F, a::Tensor, dims::Integer, what::AbstractString) where {F}
+    out = _out()
+    @check f(a, _axis(dims, what), out)
+    return _adopt(out[])
+end
+
+"""
+    softmax(a::Tensor; dims = 1)
+
+`exp.(a) ./ sum(exp.(a); dims)` along the one dimension `dims` (columns by
+default, as NNlib's), shifted by the maximum so large entries do not
+overflow. `-Inf` entries get 0; a slice of only `-Inf`, or holding `Inf`,
+gives NaN.
+"""
+softmax(a::Tensor; dims::Integer = 1) = _along(LibJac.jac_softmax, a, dims, "softmax")
+
+"""
+    log_softmax(a::Tensor; dims = 1)
+
+`a .- logsumexp(a; dims)` along the one dimension `dims`, shifted by the
+maximum: as [`softmax`](@ref), in the log domain (`-Inf` entries stay
+`-Inf`).
+"""
+log_softmax(a::Tensor; dims::Integer = 1) = _along(LibJac.jac_log_softmax, a, dims, "log_softmax")
+
 # --- shape ------------------------------------------------------------------
 
 _dim(d::Integer) = d >= 0 ? Int64(d) : throw(ArgumentError("reshape: negative dimension $d (use `:` for one inferred dimension)"))
@@ -418,5 +487,71 @@ bound); the derivative is 1 strictly inside the bounds, else 0. A NaN bound or
 function Base.clamp(a::Tensor, lo::Real, hi::Real)
     out = _out()
     @check LibJac.jac_clamp(a, Float64(lo), Float64(hi), out)
+    return _adopt(out[])
+end
+
+# --- gather, scatter_add, cumsum ---------------------------------------------
+
+# 1-based positions `idx` along a dimension of length `n` as the library's
+# 0-based indices; a position outside 1:n throws BoundsError (for `a`, or for
+# the new dimension of a scatter).
+function _positions(idx::AbstractVector{<:Integer}, n::Integer, a, dim::Integer)
+    for i in idx
+        1 <= i <= n || throw(BoundsError(a, (dim, idx)))
+    end
+    return Int64[Int64(i) - 1 for i in idx]
+end
+
+"""
+    Jac.gather(a::Tensor, dim::Integer, idx::AbstractVector{<:Integer})
+
+The slices of `a` at the 1-based positions `idx` along dimension `dim`, in that
+order (positions may repeat): the differentiable counterpart of indexing with a
+vector, `Array(Jac.gather(Tensor(A), 2, idx)) == A[:, idx]` (numpy's `take`).
+The gradient adds each slice of the cotangent into the slice it was taken
+from. Positions outside the dimension throw `BoundsError`.
+"""
+function gather(a::Tensor, dim::Integer, idx::AbstractVector{<:Integer})
+    axis = _axis(dim, "gather")
+    positions = dim <= ndims(a) ? _positions(idx, size(a, dim), a, dim) : Int64[i - 1 for i in idx]
+    out = _out()
+    @check LibJac.jac_gather(a, axis, positions, length(positions), out)
+    return _adopt(out[])
+end
+
+"""
+    Jac.scatter_add(a::Tensor, dim::Integer, idx::AbstractVector{<:Integer}, n::Integer)
+
+The adjoint of [`Jac.gather`](@ref): zeros shaped like `a` but of length `n`
+along dimension `dim`, with slice `j` of `a` along `dim` added into slice
+`idx[j]` (1-based; repeated positions add up), one position per slice of `a`:
+for a matrix and `dim = 1`, `out[idx[j], :] += A[j, :]` for every `j`.
+Positions outside `1:n` throw `BoundsError`; a length of `idx` other than
+`size(a, dim)` throws `JacError` (`JAC_ERR_SHAPE`).
+"""
+function scatter_add(a::Tensor, dim::Integer, idx::AbstractVector{<:Integer}, n::Integer)
+    axis = _axis(dim, "scatter_add")
+    positions = n >= 0 ? _positions(idx, n, a, dim) : Int64[i - 1 for i in idx]
+    out = _out()
+    @check LibJac.jac_scatter_add(a, axis, positions, length(positions), Int64(n), out)
+    return _adopt(out[])
+end
+
+"""
+    cumsum(a::Tensor; dims)
+
+The inclusive cumulative sum along dimension `dims`, as `cumsum` of a Julia
+array: `Array(cumsum(Tensor(A); dims = 2)) == cumsum(A; dims = 2)`. A vector
+may omit `dims`. The gradient is the cumulative sum of the cotangent from the
+other end.
+"""
+function Base.cumsum(a::Tensor; dims::Union{Integer,Nothing} = nothing)
+    if dims === nothing
+        ndims(a) == 1 ||
+            throw(ArgumentError("cumsum: give dims for a tensor of $(ndims(a)) dimensions"))
+        dims = 1
+    end
+    out = _out()
+    @check LibJac.jac_cumsum(a, _axis(dims, "cumsum"), out)
     return _adopt(out[])
 end

@@ -375,6 +375,112 @@ end
     @test f([3.0, -4.0]) == [9.0, 4.0]
 end
 
+@testset "gather, scatter_add, cumsum: values, gradients, replay, errors" begin
+    A = [0.3 -1.2 0.7; 1.1 0.4 -0.5]
+    t = Tensor(A)
+    # 1-based positions, repeats allowed: the same as indexing with a vector.
+    @test Array(Jac.gather(t, 2, [3, 1, 3])) == A[:, [3, 1, 3]]
+    @test Array(Jac.gather(t, 1, [2, 2])) == A[[2, 2], :]
+    @test size(Jac.gather(t, 1, Int[])) == (0, 3)
+    # out[idx[j], :] += A[j, :]
+    S = Array(Jac.scatter_add(t, 1, [3, 3], 4))
+    @test S == [zeros(2, 3); reshape(A[1, :] + A[2, :], 1, 3); zeros(1, 3)]
+    @test Array(Jac.scatter_add(t, 2, [2, 1, 2], 2)) == [A[:, 2] A[:, 1] + A[:, 3]]
+    @test size(Jac.scatter_add(Tensor(zeros(2, 0)), 2, Int[], 3)) == (2, 3)
+    @test Array(cumsum(t; dims = 2)) ≈ cumsum(A; dims = 2)
+    @test Array(cumsum(t; dims = 1)) ≈ cumsum(A; dims = 1)
+    @test Array(cumsum(Tensor([1.0, 2.0, 3.0]))) == [1.0, 3.0, 6.0]
+    # Gradients against central differences.
+    check_gradient(x -> Jac.gather(x, 2, [3, 1, 3, 2]), [A])
+    check_gradient(x -> Jac.square(Jac.gather(x, 1, [2, 1, 2])), [A])
+    check_gradient(x -> Jac.scatter_add(sin(x), 2, [1, 4, 1], 4), [A])
+    check_gradient(x -> cumsum(x * x; dims = 2), [A])
+    # A recorded program replays them at a new point as the eager program.
+    rows(x) = Jac.gather(x, 1, [3, 1, 3]) * Jac.gather(x, 1, [1, 2, 2])
+    chain(x) = cumsum(Jac.scatter_add(rows(x), 1, [2, 2, 1], 2))
+    x0 = Tensor([0.1, 0.2, 0.3]; requires_grad = true)
+    f = Jac.Function(x0, chain(x0))
+    p = [-0.7, 1.1, 2.5]
+    xt = Tensor(p; requires_grad = true)
+    @test f(p) ≈ Array(chain(xt))
+    @test vjp(f, p) ≈ Array(grad(sum(chain(xt)), xt))
+    # rows = [x3 x1, x1 x2, x3 x2]; scattered: [x3 x2, x3 x1 + x1 x2];
+    # y = [x3 x2, x3 x2 + x3 x1 + x1 x2].
+    J = jacobian(f, p)[:, :]
+    @test J ≈ [0 p[3] p[2]; p[2]+p[3] p[1]+p[3] p[1]+p[2]]
+    # Errors: positions out of range are BoundsError; the library's statuses
+    # come through as JacError.
+    @test_throws BoundsError Jac.gather(t, 2, [0])
+    @test_throws BoundsError Jac.gather(t, 1, [3])
+    @test_throws BoundsError Jac.scatter_add(t, 1, [1, 5], 4)
+    @test_throws ArgumentError Jac.gather(t, 0, [1])
+    @test_throws ArgumentError cumsum(t)
+    @test jac_status(() -> Jac.gather(t, 3, [1])) == INDEX
+    @test jac_status(() -> Jac.scatter_add(t, 2, [1, 2], 4)) == SHAPE
+    @test jac_status(() -> Jac.scatter_add(t, 1, [1, 1], -1)) == INVALID_ARGUMENT
+    @test jac_status(() -> cumsum(t; dims = 3)) == INDEX
+end
+
+@testset "minimum, logsumexp, softmax, log_softmax" begin
+    # References in plain Julia, shifted by the maximum (softmax as
+    # exp(x - lse), which rounds differently from libjac's e / sum(e)).
+    lse(x; dims) = (top = maximum(x; dims = dims); top .+ log.(sum(exp.(x .- top); dims = dims)))
+    sm(x; dims) = exp.(x .- lse(x; dims = dims))
+    t = Tensor(A23)
+    @test Array(minimum(t; dims = 2)) == minimum(A23; dims = 2)
+    @test Array(minimum(t; dims = 1, keepdims = false)) == vec(minimum(A23; dims = 1))
+    @test Array(minimum(t; dims = (2, 1))) == fill(minimum(A23), 1, 1)
+    @test size(minimum(t; dims = (1, 2), keepdims = false)) == ()
+    @test value(minimum(t)) == minimum(A23)
+    @test Array(logsumexp(t; dims = 2)) ≈ lse(A23; dims = 2) rtol = 1e-15
+    @test Array(logsumexp(t; dims = 1, keepdims = false)) ≈ vec(lse(A23; dims = 1)) rtol = 1e-15
+    @test value(logsumexp(t)) ≈ log(sum(exp.(A23))) rtol = 1e-15
+    @test Array(softmax(t)) ≈ sm(A23; dims = 1) rtol = 1e-14
+    @test Array(softmax(t; dims = 2)) ≈ sm(A23; dims = 2) rtol = 1e-14
+    @test Array(log_softmax(t; dims = 2)) ≈ A23 .- lse(A23; dims = 2) rtol = 1e-14
+
+    # ±1000: no overflow, the shifted values.
+    for c in (1000.0, -1000.0)
+        @test Array(logsumexp(Tensor(A23 .+ c); dims = 2)) ≈ lse(A23; dims = 2) .+ c rtol = 1e-15
+        @test Array(softmax(Tensor(A23 .+ c); dims = 2)) ≈ sm(A23; dims = 2) atol = 1e-12
+    end
+    # -Inf has no weight; a slice of only -Inf gives -Inf, +Inf gives +Inf.
+    I = [0.0 -Inf; -Inf -Inf; 2.0 Inf]
+    @test Array(logsumexp(Tensor(I); dims = 2, keepdims = false)) == [0.0, -Inf, Inf]
+    @test Array(softmax(Tensor([0.0, -Inf, 0.0]))) == [0.5, 0.0, 0.5]
+    z = Tensor([0.0, -Inf, 0.0]; requires_grad = true)
+    @test Array(grad(logsumexp(z), z)) == [0.5, 0.0, 0.5]
+
+    # Ties: the gradient flows to the first minimum.
+    ties = Tensor([3.0 1.0 1.0; 2.0 2.0 5.0]; requires_grad = true)
+    @test Array(grad(sum(minimum(ties; dims = 2)), ties)) == [0.0 1.0 0.0; 1.0 0.0 0.0]
+
+    for op in (t -> minimum(t; dims = 2), minimum, t -> minimum(t; dims = (1, 2)),
+               logsumexp, t -> logsumexp(t; dims = 1), t -> logsumexp(t; dims = (2, 1), keepdims = false),
+               softmax, t -> softmax(t; dims = 2), log_softmax, t -> log_softmax(t; dims = 2))
+        check_gradient(op, [A23])
+    end
+
+    # A batched Jacobian of the row-wise softmax: diag(p) - p p' per sample.
+    x = Tensor(A23; requires_grad = true)
+    J = jacobian(softmax(x; dims = 2), x; batch_axis = 1)
+    P = sm(A23; dims = 2)
+    for b in 1:2
+        @test J[b, :, :] ≈ diagonal(P[b, :]) .- P[b, :] * P[b, :]' atol = 1e-15
+    end
+
+    # Errors: dimensions count from 1; out of range is an index error.
+    @test_throws ArgumentError softmax(t; dims = 0)
+    @test_throws ArgumentError minimum(t; dims = (2, 2))
+    @test_throws ArgumentError logsumexp(t; dims = ())
+    @test jac_status(() -> softmax(t; dims = 3)) == INDEX
+    @test jac_status(() -> log_softmax(Tensor(1.0))) == INDEX
+    @test jac_status(() -> minimum(t; dims = 3)) == INDEX
+    @test jac_status(() -> minimum(Tensor(zeros(2, 0)); dims = 2)) == SHAPE
+    @test jac_status(() -> logsumexp(t; dims = (1, 3))) == INDEX
+    @test jac_status(() -> logsumexp(t; dims = (1, 1))) == INVALID_ARGUMENT
+end
+
 @testset "grad" begin
     x = Tensor([1.0, 2.0, 3.0]; requires_grad = true)
     w = Tensor([0.5, -1.0, 2.0]; requires_grad = true)

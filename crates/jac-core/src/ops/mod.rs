@@ -21,10 +21,13 @@
 pub mod binary;
 pub mod compare;
 pub(crate) mod elementwise;
+// Private: a public module would share its name with `gather` itself.
+mod gather;
 pub mod linalg;
 pub mod reduce;
 pub mod select;
 pub mod shape;
+pub mod softmax;
 pub mod unary;
 
 use std::fmt;
@@ -61,10 +64,12 @@ pub(crate) trait Op: Send + Sync + fmt::Debug {
     /// the same statement of their derivative as their VJP.
     fn jvp(&self, cx: &JvpContext<'_>, tangents: &[Option<Tensor>]) -> Result<Tensor>;
 
-    /// Whether derivatives flow through the op at all. A comparison's mask
-    /// is piecewise constant: its result never requires grad, though a
-    /// recorded program still recomputes it from the inputs.
-    fn differentiable(&self) -> bool {
+    /// Whether derivatives flow from the output to operand `input`: the
+    /// output requires grad when such an operand does. A comparison is
+    /// piecewise constant (its result never requires grad, though a
+    /// recorded program still recomputes it), and `where` passes nothing
+    /// to its mask.
+    fn differentiable(&self, _input: usize) -> bool {
         true
     }
 
@@ -73,11 +78,13 @@ pub(crate) trait Op: Send + Sync + fmt::Debug {
     /// operand and output shapes: the rule sparsity detection
     /// ([`crate::Function::sparse_jacobian`]) propagates through a recorded
     /// program. It must hold at every point (keep a dependence that only
-    /// vanishes at some values). Not called for an op that is not
-    /// [`Op::differentiable`].
+    /// vanishes at some values). Operands that are not
+    /// [`Op::differentiable`] are ignored whatever it says, and it is not
+    /// called when no other operand depends on an input.
     ///
     /// The default, [`Structure::Dense`], is conservative: every output
-    /// element depends on every element of every operand, all coupled. The
+    /// element depends on every element of every differentiable operand,
+    /// all coupled. The
     /// elementwise, shape, reduction, selection and matrix-product ops give
     /// precise rules in their own files; ops added without one keep the
     /// default, which is correct but makes patterns denser.
@@ -184,6 +191,32 @@ pub(crate) trait Flat: Send + Sync {
     /// Adds the VJP of the cotangent `g` with respect to operand `i` into
     /// `acc` (that operand's length), `y` being the output.
     fn vjp_flat(&self, i: usize, inputs: &[&[f64]], y: &[f64], g: &[f64], acc: &mut [f64]);
+
+    /// Whether the op is linear in its one operand (a slice, a gather): the
+    /// output's tangent is then [`Flat::forward_flat`] of the operand's.
+    fn linear(&self) -> bool {
+        false
+    }
+
+    /// Writes the output's tangent into `out` from the operands' tangents
+    /// (`None`: zero; each as long as its operand), `y` being the output,
+    /// from the same statement of the derivative as [`Flat::vjp_flat`].
+    /// `false`: no such kernel (the sweep runs the op's graph JVP rule).
+    fn jvp_flat(
+        &self,
+        _inputs: &[&[f64]],
+        _y: &[f64],
+        tangents: &[Option<&[f64]>],
+        out: &mut [f64],
+    ) -> bool {
+        match tangents {
+            [Some(t)] if self.linear() => {
+                self.forward_flat(&[t], out);
+                true
+            }
+            _ => false,
+        }
+    }
 
     /// The op's rule on numbers (one or two operands of one value each),
     /// as plain functions and an attribute that a scalar program keeps
@@ -422,10 +455,12 @@ pub(crate) fn finite(value: f64, arg: &str) -> Result<f64> {
 
 pub use binary::{add, atan2, div, maximum, minimum, mul, pow, sub};
 pub use compare::{equal, greater, greater_equal, less, less_equal};
+pub use gather::{cumsum, gather, scatter_add};
 pub use linalg::matmul;
-pub use reduce::{max, mean, sum};
+pub use reduce::{max, mean, min, sum};
 pub use select::where_;
 pub use shape::{broadcast_to, concat, reshape, slice, stack, transpose};
+pub use softmax::{log_softmax, logsumexp, softmax};
 pub use unary::{
     abs, add_scalar, clamp, cos, erf, exp, log, neg, pow_scalar, relu, scale, sigmoid, sin,
     softplus, sqrt, square, tan, tanh,

@@ -1,4 +1,5 @@
-//! Reductions: sum and mean over all or given axes, max along one axis.
+//! Reductions: sum and mean over all or given axes, max and min along one
+//! axis.
 
 use ndarray::{ArrayD, ArrayViewD, Axis};
 
@@ -11,7 +12,7 @@ use crate::sparse::Structure;
 use crate::tensor::Tensor;
 
 /// The input shape with every reduced axis kept as 1.
-fn kept_shape(shape: &[usize], axes: &[usize]) -> Vec<usize> {
+pub(super) fn kept_shape(shape: &[usize], axes: &[usize]) -> Vec<usize> {
     shape
         .iter()
         .enumerate()
@@ -20,7 +21,7 @@ fn kept_shape(shape: &[usize], axes: &[usize]) -> Vec<usize> {
 }
 
 /// The output shape: reduced axes dropped, or kept as 1 with `keepdim`.
-fn reduced_shape(shape: &[usize], axes: &[usize], keepdim: bool) -> Vec<usize> {
+pub(super) fn reduced_shape(shape: &[usize], axes: &[usize], keepdim: bool) -> Vec<usize> {
     if keepdim {
         return kept_shape(shape, axes);
     }
@@ -132,7 +133,8 @@ pub fn sum(a: &Tensor, axes: Option<&[isize]>, keepdim: bool) -> Result<Tensor> 
     )
 }
 
-fn resolve_axes(a: &Tensor, axes: Option<&[isize]>, arg: &str) -> Result<Vec<usize>> {
+/// The axes a reduction takes (`None`: every axis), resolved and sorted.
+pub(super) fn resolve_axes(a: &Tensor, axes: Option<&[isize]>, arg: &str) -> Result<Vec<usize>> {
     let mut axes = match axes {
         None => (0..a.ndim()).collect(),
         Some(list) => normalize_axes(list, a.ndim(), arg)?,
@@ -170,22 +172,55 @@ pub fn mean(a: &Tensor, axes: Option<&[isize]>, keepdim: bool) -> Result<Tensor>
     }
 }
 
-/// Max along one axis.
-#[derive(Debug)]
-pub(crate) struct Max {
-    axis: usize,
-    keepdim: bool,
+/// Which extreme [`Extremum`] picks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pick {
+    Max,
+    Min,
 }
 
-/// The position of the first maximum of a lane; a NaN wins, as in numpy.
-fn argmax(lane: ArrayViewD<'_, f64>) -> usize {
+impl Pick {
+    fn name(self) -> &'static str {
+        match self {
+            Pick::Max => "max",
+            Pick::Min => "min",
+        }
+    }
+
+    fn mask_name(self) -> &'static str {
+        match self {
+            Pick::Max => "max: mask",
+            Pick::Min => "min: mask",
+        }
+    }
+
+    /// Whether `v` beats the best value so far.
+    fn beats(self, v: f64, best: f64) -> bool {
+        match self {
+            Pick::Max => v > best,
+            Pick::Min => v < best,
+        }
+    }
+}
+
+/// Max or min along one axis: one rule for both, which differ only in the
+/// comparison that picks each lane's element.
+#[derive(Debug)]
+pub(crate) struct Extremum {
+    axis: usize,
+    keepdim: bool,
+    pick: Pick,
+}
+
+/// The position of the first extreme of a lane; a NaN wins, as in numpy.
+fn first_extreme(lane: ArrayViewD<'_, f64>, pick: Pick) -> usize {
     let mut best = 0;
-    let mut best_value = f64::NEG_INFINITY;
+    let mut best_value = f64::NAN;
     for (k, &v) in lane.iter().enumerate() {
         if v.is_nan() {
             return k;
         }
-        if k == 0 || v > best_value {
+        if k == 0 || pick.beats(v, best_value) {
             best = k;
             best_value = v;
         }
@@ -193,9 +228,9 @@ fn argmax(lane: ArrayViewD<'_, f64>) -> usize {
     best
 }
 
-impl Op for Max {
+impl Op for Extremum {
     fn name(&self) -> &'static str {
-        "max"
+        self.pick.name()
     }
 
     /// Each output element depends on its whole lane (the maximum moves
@@ -209,7 +244,7 @@ impl Op for Max {
 
     fn forward(&self, x: &[ArrayViewD<'_, f64>]) -> Result<ArrayD<f64>> {
         let ax = Axis(self.axis);
-        let out = x[0].map_axis(ax, |lane| lane[argmax(lane.into_dyn())]);
+        let out = x[0].map_axis(ax, |lane| lane[first_extreme(lane.into_dyn(), self.pick)]);
         Ok(if self.keepdim {
             out.insert_axis(ax)
         } else {
@@ -217,48 +252,99 @@ impl Op for Max {
         })
     }
 
-    /// The cotangent flows to the first maximal element of each lane only
-    /// (a subgradient at ties, as numpy's argmax picks).
+    /// The cotangent flows to the first extreme element of each lane only
+    /// (a subgradient at ties, as numpy's argmax and argmin pick).
     fn vjp(&self, cx: &VjpContext<'_>, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
         let input = cx.input(0);
         let kept = cx.with_lead(&kept_shape(input.shape(), &[self.axis]));
         let g = reshape_to(g, &kept)?;
-        one(mul(&g, &self.first_maxima(input)?)?)
+        one(mul(&g, &self.first_extremes(input)?)?)
     }
 
     /// The tangent at the same element of each lane.
     fn jvp(&self, cx: &JvpContext<'_>, t: &[Option<Tensor>]) -> Result<Tensor> {
         let t = cx.tangent_or_zeros(0, &t[0])?;
-        let picked = mul(&t, &self.first_maxima(cx.input(0))?)?;
+        let picked = mul(&t, &self.first_extremes(cx.input(0))?)?;
         sum(&picked, Some(&[cx.axis(self.axis) as isize]), self.keepdim)
     }
 }
 
-impl Max {
-    /// A constant of the input's shape: 1 at the first maximum of each
+impl Extremum {
+    /// A constant of the input's shape: 1 at the first extreme of each
     /// lane, 0 elsewhere.
-    fn first_maxima(&self, input: &Tensor) -> Result<Tensor> {
+    fn first_extremes(&self, input: &Tensor) -> Result<Tensor> {
         let input = input.value();
         let ax = Axis(self.axis);
-        let mut mask = try_zeros(input.shape(), "max: mask")?;
+        let mut mask = try_zeros(input.shape(), self.pick.mask_name())?;
         for (lane, mut mask_lane) in input.lanes(ax).into_iter().zip(mask.lanes_mut(ax)) {
-            mask_lane[argmax(lane.into_dyn())] = 1.0;
+            mask_lane[first_extreme(lane.into_dyn(), self.pick)] = 1.0;
         }
         Ok(Tensor::constant(mask))
     }
 }
 
+/// The shared body of [`max`] and [`min`].
+fn extremum(a: &Tensor, axis: isize, keepdim: bool, pick: Pick) -> Result<Tensor> {
+    let name = pick.name();
+    let axis = normalize_axis(axis, a.ndim(), &format!("{name}: axis"))?;
+    if a.shape()[axis] == 0 {
+        return Err(Error::shape(format!(
+            "{name}: axis {axis} of shape {} is empty; a {} needs at least one element",
+            fmt_shape(a.shape()),
+            match pick {
+                Pick::Max => "maximum",
+                Pick::Min => "minimum",
+            }
+        )));
+    }
+    apply(
+        Extremum {
+            axis,
+            keepdim,
+            pick,
+        },
+        vec![a.clone()],
+    )
+}
+
 /// Max of `a` along `axis` (negative counts from the end), keeping it as 1
-/// when `keepdim`. The gradient goes to the first maximal element.
+/// when `keepdim`. The gradient goes to the first maximal element of each
+/// lane (a NaN counts as the maximum, as in numpy).
+///
+/// ```
+/// use jac_core::{Tensor, grad, max};
+/// let x = Tensor::from_vec(vec![1.0, 5.0, 5.0, 2.0], &[2, 2], true)?;
+/// let m = max(&x, 1, false)?;
+/// assert_eq!(m.to_vec(), vec![5.0, 5.0]);
+/// // The tie in row 0 sends the gradient to its first 5 only.
+/// let g = grad(&[m], &[x], None, false)?;
+/// assert_eq!(g[0].to_vec(), vec![0.0, 1.0, 1.0, 0.0]);
+/// # Ok::<(), jac_core::Error>(())
+/// ```
 ///
 /// Errors: `Index` for an axis out of range, `Shape` when that axis is empty.
 pub fn max(a: &Tensor, axis: isize, keepdim: bool) -> Result<Tensor> {
-    let axis = normalize_axis(axis, a.ndim(), "max: axis")?;
-    if a.shape()[axis] == 0 {
-        return Err(Error::shape(format!(
-            "max: axis {axis} of shape {} is empty; a maximum needs at least one element",
-            fmt_shape(a.shape())
-        )));
-    }
-    apply(Max { axis, keepdim }, vec![a.clone()])
+    extremum(a, axis, keepdim, Pick::Max)
+}
+
+/// Min of `a` along `axis` (negative counts from the end), keeping it as 1
+/// when `keepdim`. The gradient goes to the first minimal element of each
+/// lane (a NaN counts as the minimum, as in numpy), and the JVP takes that
+/// element's tangent.
+///
+/// ```
+/// use jac_core::{Tensor, grad, min};
+/// let x = Tensor::from_vec(vec![3.0, 1.0, 1.0, 2.0, 4.0, 0.5], &[2, 3], true)?;
+/// let m = min(&x, -1, true)?;
+/// assert_eq!(m.shape(), &[2, 1]);
+/// assert_eq!(m.to_vec(), vec![1.0, 0.5]);
+/// // The tie in row 0 sends the gradient to its first 1 only.
+/// let g = grad(&[m], &[x], None, false)?;
+/// assert_eq!(g[0].to_vec(), vec![0.0, 1.0, 0.0, 0.0, 0.0, 1.0]);
+/// # Ok::<(), jac_core::Error>(())
+/// ```
+///
+/// Errors: `Index` for an axis out of range, `Shape` when that axis is empty.
+pub fn min(a: &Tensor, axis: isize, keepdim: bool) -> Result<Tensor> {
+    extremum(a, axis, keepdim, Pick::Min)
 }

@@ -50,6 +50,10 @@ impl Op for Where {
         Some(self.shape.iter().map(|&d| d as u64).collect())
     }
 
+    fn differentiable(&self, input: usize) -> bool {
+        input != 2
+    }
+
     fn forward(&self, x: &[ArrayViewD<'_, f64>]) -> Result<ArrayD<f64>> {
         let mut out = ArrayD::zeros(IxDyn(&self.shape));
         Where::select(x, &self.shape, &mut out.view_mut())?;

@@ -73,6 +73,10 @@ impl Flat for Reshape {
         true
     }
 
+    fn linear(&self) -> bool {
+        true
+    }
+
     fn forward_flat(&self, x: &[&[f64]], out: &mut [f64]) {
         if let [x] = x {
             out.iter_mut().zip(*x).for_each(|(o, &v)| *o = v);
@@ -293,6 +297,33 @@ impl Op for Slice {
         slice_strided(&cx.tangent_or_zeros(0, &t[0])?, self.at.shifted(cx.lead()))
     }
 
+    /// A sparse cotangent stays sparse: each entry moves to the operand
+    /// position it was sliced from (a Jacobian row of a few sliced columns
+    /// touches a few entries of the operand, not a zero-filled copy of it).
+    fn vjp_sparse(&self, cx: &VjpContext<'_>, g: &Sparse) -> Option<Result<Vec<Option<Cot>>>> {
+        let (inner, at) = (self.inner, self.at);
+        if inner == 0 || at.len == 0 {
+            return None;
+        }
+        let (out_block, in_block) = (at.len * inner, self.axis_len * inner);
+        let moved: std::sync::Arc<[usize]> = g
+            .positions
+            .iter()
+            .map(|&p| {
+                let (b, rest) = (p / out_block, p % out_block);
+                let (k, r) = (rest / inner, rest % inner);
+                let from = (at.start as isize + k as isize * at.step) as usize;
+                b * in_block + from * inner + r
+            })
+            .collect();
+        let sparse = Sparse {
+            shape: IxDyn(cx.input(0).shape()),
+            positions: moved,
+            ..g.clone()
+        };
+        Some(Ok(vec![Some(Cot::Sparse(sparse))]))
+    }
+
     fn flat(&self) -> Option<&dyn Flat> {
         Some(self)
     }
@@ -302,6 +333,10 @@ impl Op for Slice {
 /// `inner` values, and its slice the same blocks of the chosen rows.
 impl Flat for Slice {
     fn applies(&self, _inputs: &mut dyn Iterator<Item = &[usize]>, _output: &[usize]) -> bool {
+        true
+    }
+
+    fn linear(&self) -> bool {
         true
     }
 

@@ -3,8 +3,9 @@
 //! First order: index sets propagated forward. Every element of every slot
 //! (input, constant, result) carries the sorted set of input elements it
 //! depends on; an op's output element gets the union of the sets of the
-//! operand elements its [`Structure`] names. Constants, and the results of
-//! ops that are not differentiable (comparisons), carry nothing. The
+//! operand elements its [`Structure`] names. Constants carry nothing, and
+//! an operand that derivatives do not flow to (`Op::differentiable`: a
+//! comparison's operands, `where`'s mask) counts as carrying nothing. The
 //! Jacobian's row `r` is the set of output element `r`.
 //!
 //! Second order (the Hessian of a 0-D output): the chain rule gives
@@ -21,7 +22,7 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::function::Function;
-use crate::replay::{Program, Slot};
+use crate::replay::{Instr, Program, Slot};
 use crate::sparse::structure::{Curvature, Dep, Structure};
 
 /// The sorted input elements one element depends on, shared: an op that
@@ -55,6 +56,24 @@ impl<'a> Analysis<'a> {
         }
     }
 
+    /// The sets of an instruction's operands, `None` for an operand that
+    /// depends on no input or that derivatives do not flow to (a
+    /// comparison's operands, `where`'s mask).
+    fn operand_sets(&self, instr: &Instr) -> Vec<Option<&Vec<Set>>> {
+        instr
+            .args
+            .iter()
+            .enumerate()
+            .map(|(n, &s)| {
+                if instr.op.differentiable(n) {
+                    self.sets[self.index(s)].as_ref()
+                } else {
+                    None
+                }
+            })
+            .collect()
+    }
+
     fn shape(&self, s: Slot) -> &'a [usize] {
         match s {
             Slot::Input(k) => &self.program.input_shapes[k as usize],
@@ -77,8 +96,7 @@ impl<'a> Analysis<'a> {
         let empty: Set = Arc::from(Vec::new());
         for instr in a.program.instrs {
             let slots: &[Slot] = &instr.args;
-            let live = slots.iter().any(|&s| a.sets[a.index(s)].is_some());
-            if !live || !instr.op.differentiable() {
+            if a.operand_sets(instr).iter().all(Option::is_none) {
                 a.sets.push(None);
                 a.structures.push(None);
                 continue;
@@ -86,8 +104,7 @@ impl<'a> Analysis<'a> {
             let shapes: Vec<&[usize]> = slots.iter().map(|&s| a.shape(s)).collect();
             let structure = instr.op.structure(&shapes, &instr.shape)?;
             let n_out = crate::alloc::checked_numel(&instr.shape, "sparsity")?;
-            let operand_sets: Vec<Option<&Vec<Set>>> =
-                slots.iter().map(|&s| a.sets[a.index(s)].as_ref()).collect();
+            let operand_sets = a.operand_sets(instr);
             let mut out: Vec<Set> = Vec::new();
             out.try_reserve_exact(n_out)
                 .map_err(|_| Error::out_of_memory("sparsity: index sets"))?;
@@ -243,12 +260,11 @@ pub(crate) fn hessian_pattern(f: &Function, output: usize) -> Result<Vec<Vec<u32
         }
         let instr = &program.instrs[i];
         let slots: &[Slot] = &instr.args;
-        let operand_sets: Vec<Option<&Vec<Set>>> =
-            slots.iter().map(|&s| a.sets[a.index(s)].as_ref()).collect();
+        let operand_sets = a.operand_sets(instr);
         // Mark the operand elements that reach the output.
         for (n, &s) in slots.iter().enumerate() {
             let Slot::Result(k) = s else { continue };
-            if a.sets[a.index(s)].is_none() {
+            if operand_sets[n].is_none() {
                 continue;
             }
             let len = crate::alloc::checked_numel(a.shape(s), "sparsity")?;
