@@ -293,20 +293,11 @@ impl Sparse {
         Ok(seed)
     }
 
-    /// `J S`, colour by colour: one forward sweep carrying every colour.
+    /// `J S`, colour by colour: forward passes of the replay.
     fn forward(&self, inputs: &[&[f64]]) -> Result<Vec<f64>> {
-        let (xs, ys) = self.f.trace(inputs)?;
-        let x = &xs[self.input];
-        let mut shape = vec![self.coloring.count];
-        shape.extend_from_slice(x.shape());
-        let seed = Tensor::from_vec(self.seeds(0, self.shape.1)?, &shape, false)?;
-        let t = crate::forward::jvp_stacked(
-            &ys[self.output..=self.output],
-            std::slice::from_ref(x),
-            &[seed],
-            false,
-        )?;
-        Ok(t[0].to_vec())
+        let seed = self.seeds(0, self.shape.1)?;
+        self.f
+            .stacked_jvp(inputs, self.output, self.input, &seed, self.coloring.count)
     }
 
     /// `S^T J`, colour by colour: reverse passes of the replay.
