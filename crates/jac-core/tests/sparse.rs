@@ -10,9 +10,10 @@ mod common;
 use common::{Domain, Rng, seed_from, values};
 use jac_core::{
     ErrorKind, Function, Sparse, Sweep, Tensor, abs, add, add_scalar, atan2, broadcast_to, clamp,
-    concat, cos, div, erf, exp, greater, less, log, matmul, max, maximum, mean, minimum, mul, neg,
-    pow, pow_scalar, relu, reshape, scale, sigmoid, sin, slice, softplus, sqrt, square, stack, sub,
-    sum, tan, tanh, transpose, where_,
+    concat, cos, cumsum, div, erf, exp, gather, greater, less, log, log_softmax, logsumexp, matmul,
+    max, maximum, mean, min, minimum, mul, neg, pow, pow_scalar, relu, reshape, scale, scatter_add,
+    sigmoid, sin, slice, softmax, softplus, sqrt, square, stack, sub, sum, tan, tanh, transpose,
+    where_,
 };
 
 type Built = jac_core::Result<Vec<Tensor>>;
@@ -662,4 +663,40 @@ fn should_handle_an_output_that_is_an_input_and_zero_d_inputs() {
     // A constant output: nothing.
     let h = check_hessian(&f, 2, d, true, "constant");
     assert_eq!((h.shape(), h.nnz(), h.colors()), ((4, 4), 0, 0));
+}
+
+/// min takes its lanes as max does; gather and scatter_add follow their
+/// indices, cumsum its prefixes, softmax and log_softmax their lanes,
+/// logsumexp its reduced lanes (nonlinearly).
+#[test]
+fn should_follow_gathers_scans_and_softmax_lanes() {
+    let f = record(&[&[2, 3]], |x| {
+        let x = &x[0];
+        Ok(vec![
+            min(x, 0, false)?,
+            gather(x, 1, &[2, 0])?,
+            scatter_add(x, 1, &[1, 1, 0], 2)?,
+            cumsum(x, 1)?,
+            softmax(x, 1)?,
+            log_softmax(x, 0)?,
+            sum(&square(&logsumexp(x, Some(&[1]), false)?)?, None, false)?,
+        ])
+    });
+    let d = Domain::Distinct;
+    let j = check_jacobian(&f, 0, 0, d, false, "min");
+    assert_eq!(j.pattern().1, [0, 3, 1, 4, 2, 5]);
+    let j = check_jacobian(&f, 1, 0, d, true, "gather");
+    assert_eq!(j.pattern().1, [2, 0, 5, 3]);
+    // out[i, 0] = x[i, 2], out[i, 1] = x[i, 0] + x[i, 1].
+    let j = check_jacobian(&f, 2, 0, d, true, "scatter_add");
+    assert_eq!(j.pattern().0, [0, 1, 1, 2, 3, 3]);
+    assert_eq!(j.pattern().1, [2, 0, 1, 5, 3, 4]);
+    let j = check_jacobian(&f, 3, 0, d, true, "cumsum");
+    assert_eq!(j.pattern().1, [0, 0, 1, 0, 1, 2, 3, 3, 4, 3, 4, 5]);
+    let j = check_jacobian(&f, 4, 0, d, true, "softmax");
+    assert_eq!((j.nnz(), j.colors()), (18, 3));
+    let j = check_jacobian(&f, 5, 0, d, true, "log_softmax");
+    assert_eq!(j.pattern().1, [0, 3, 1, 4, 2, 5, 0, 3, 1, 4, 2, 5]);
+    let h = check_hessian(&f, 6, d, true, "logsumexp^2");
+    assert_eq!((h.nnz(), h.colors()), (18, 3));
 }

@@ -84,9 +84,9 @@ pub(crate) trait Op: Send + Sync + fmt::Debug {
     ///
     /// The default, [`Structure::Dense`], is conservative: every output
     /// element depends on every element of every differentiable operand,
-    /// all coupled. The
-    /// elementwise, shape, reduction, selection and matrix-product ops give
-    /// precise rules in their own files; ops added without one keep the
+    /// all coupled. Every op of the crate gives a precise rule in its own
+    /// file (elementwise, shape, reduction, selection, gather and scan,
+    /// softmax and matrix-product ops); an op added without one keeps the
     /// default, which is correct but makes patterns denser.
     fn structure(&self, _operands: &[&[usize]], _output: &[usize]) -> Result<Structure> {
         Ok(Structure::Dense)

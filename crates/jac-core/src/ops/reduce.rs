@@ -233,8 +233,8 @@ impl Op for Extremum {
         self.pick.name()
     }
 
-    /// Each output element depends on its whole lane (the maximum moves
-    /// with the point) and is piecewise linear in it.
+    /// Each output element depends on its whole lane (which element is
+    /// the extreme moves with the point) and is piecewise linear in it.
     fn structure(&self, operands: &[&[usize]], output: &[usize]) -> Result<Structure> {
         let input = operands
             .first()

@@ -165,49 +165,99 @@ impl Structure {
     /// element depends on every element of its lane (for max too: which
     /// element is the maximum changes with the point). Linear.
     pub(crate) fn reduced(input: &[usize], axes: &[usize], output: &[usize]) -> Result<Structure> {
-        let kept: Vec<usize> = input
-            .iter()
-            .enumerate()
-            .map(|(k, &d)| if axes.contains(&k) { 1 } else { d })
-            .collect();
+        Structure::reduced_with(input, axes, output, Curvature::Linear)
+    }
+
+    /// [`Structure::reduced`] with the given curvature (a nonlinear
+    /// reduction, such as logsumexp: `Among(vec![(0, 0)])`).
+    pub(crate) fn reduced_with(
+        input: &[usize],
+        axes: &[usize],
+        output: &[usize],
+        curvature: Curvature,
+    ) -> Result<Structure> {
         let n_out = numel(output)?;
-        if numel(&kept)? != n_out {
+        let (lane, n_lanes) = lanes(input, axes)?;
+        if n_lanes != n_out {
             return Err(Error::internal("structure: a reduction's shapes disagree"));
         }
-        let n_in = numel(input)?;
-        // Input element e goes to the output element at its position with
-        // the reduced axes dropped.
-        let to = BroadcastMap::new(input, &kept);
-        let mut counts = vec![0usize; n_out + 1];
-        let targets: Vec<usize> = (0..n_in).map(|e| to.map(e)).collect();
-        for &t in &targets {
-            counts[t + 1] += 1;
+        let pairs: Vec<(usize, usize)> = lane.iter().enumerate().map(|(e, &l)| (l, e)).collect();
+        Structure::from_pairs(n_out, &pairs, curvature)
+    }
+
+    /// An op whose output has its operand's shape, each output element
+    /// depending on every element of its lane along `axes` (softmax).
+    pub(crate) fn within_lanes(
+        shape: &[usize],
+        axes: &[usize],
+        curvature: Curvature,
+    ) -> Result<Structure> {
+        let (lane, n_lanes) = lanes(shape, axes)?;
+        let mut members: Vec<Vec<usize>> = vec![Vec::new(); n_lanes];
+        for (e, &l) in lane.iter().enumerate() {
+            members[l].push(e);
+        }
+        let mut pairs = Vec::new();
+        for (e, &l) in lane.iter().enumerate() {
+            pairs.extend(members[l].iter().map(|&m| (e, m)));
+        }
+        Structure::from_pairs(lane.len(), &pairs, curvature)
+    }
+
+    /// Output element `o` depends on operand 0's element `i` for every
+    /// `(o, i)` of `pairs` (any order; each output's dependencies come out
+    /// in the order given).
+    pub(crate) fn from_pairs(
+        n_out: usize,
+        pairs: &[(usize, usize)],
+        curvature: Curvature,
+    ) -> Result<Structure> {
+        let mut offsets = vec![0usize; n_out + 1];
+        for &(o, _) in pairs {
+            let count = offsets
+                .get_mut(o + 1)
+                .ok_or_else(|| Error::internal("structure: a pair past the output's end"))?;
+            *count += 1;
         }
         for e in 0..n_out {
-            counts[e + 1] += counts[e];
+            offsets[e + 1] += offsets[e];
         }
-        let offsets = counts.clone();
-        let mut fill = counts;
+        let mut fill = offsets.clone();
         let mut deps = vec![
             Dep {
                 operand: 0,
                 element: 0
             };
-            n_in
+            pairs.len()
         ];
-        for (e, &t) in targets.iter().enumerate() {
-            deps[fill[t]] = Dep {
+        for &(o, i) in pairs {
+            deps[fill[o]] = Dep {
                 operand: 0,
-                element: e,
+                element: i,
             };
-            fill[t] += 1;
+            fill[o] += 1;
         }
         Ok(Structure::Map {
             offsets,
             deps,
-            curvature: Curvature::Linear,
+            curvature,
         })
     }
+}
+
+/// The lane of every element of `shape` along `axes` (its position with
+/// those axes dropped, row-major), and the number of lanes.
+fn lanes(shape: &[usize], axes: &[usize]) -> Result<(Vec<usize>, usize)> {
+    let kept: Vec<usize> = shape
+        .iter()
+        .enumerate()
+        .map(|(k, &d)| if axes.contains(&k) { 1 } else { d })
+        .collect();
+    let to = BroadcastMap::new(shape, &kept);
+    Ok((
+        (0..numel(shape)?).map(|e| to.map(e)).collect(),
+        numel(&kept)?,
+    ))
 }
 
 fn numel(shape: &[usize]) -> Result<usize> {
