@@ -700,3 +700,35 @@ fn should_follow_gathers_scans_and_softmax_lanes() {
     let h = check_hessian(&f, 6, d, true, "logsumexp^2");
     assert_eq!((h.nnz(), h.colors()), (18, 3));
 }
+
+#[test]
+fn threads_evaluate_one_sparse_matrix_at_once() {
+    let n = 16;
+    let f = record(&[&[n]], |x| {
+        let y = tridiagonal(&x[0], n)?;
+        Ok(vec![y.clone(), sum(&mul(&y, &y)?, None, false)?])
+    });
+    let (j, h) = (
+        f.sparse_jacobian(0, 0).unwrap(),
+        f.sparse_hessian(1).unwrap(),
+    );
+    let pts = points(&f, Domain::AwayFromZero(0.2, 1.0), "threads", 4);
+    let serial = |s: &Sparse, p: &[Vec<f64>]| {
+        let mut v = vec![0.0; s.nnz()];
+        s.eval_into(&refs(p), &mut v).unwrap();
+        v
+    };
+    let want: Vec<(Vec<f64>, Vec<f64>)> =
+        pts.iter().map(|p| (serial(&j, p), serial(&h, p))).collect();
+    std::thread::scope(|scope| {
+        for (p, w) in pts.iter().zip(&want) {
+            let (j, h) = (&j, &h);
+            scope.spawn(move || {
+                for _ in 0..5 {
+                    assert_eq!(serial(j, p), w.0);
+                    assert_eq!(serial(h, p), w.1);
+                }
+            });
+        }
+    });
+}
