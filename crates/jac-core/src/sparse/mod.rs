@@ -123,14 +123,39 @@ impl Function {
         let out_shape = self.output_shape(output).unwrap_or(&[]);
         let m = crate::alloc::checked_numel(out_shape, "output")?;
         let rows = pattern::jacobian_pattern(self, output, input)?;
-        let by_columns = coloring::color_columns(&rows, n);
-        let by_rows = coloring::color_columns(&coloring::transpose(&rows, n), m);
-        let (sweep, coloring, at) = if by_columns.count < by_rows.count {
-            let at = coloring::recover_columns(&rows, &by_columns);
-            (Sweep::Forward, by_columns, at)
+        let columns = coloring::transpose(&rows, n);
+        // A row's nonzeros need as many column colours, a column's as many
+        // row colours: a colouring that reaches the other side's bound wins
+        // without the other being computed (a tall dense Jacobian's rows
+        // would cost m^2).
+        let at_least = |lists: &[Vec<u32>]| lists.iter().map(Vec::len).max().unwrap_or(0);
+        let (min_columns, min_rows) = (at_least(&rows), at_least(&columns));
+        let (by_columns, by_rows) = if min_columns <= min_rows {
+            let by_columns = coloring::color_columns(&rows, n);
+            if by_columns.count < min_rows {
+                (Some(by_columns), None)
+            } else {
+                (Some(by_columns), Some(coloring::color_columns(&columns, m)))
+            }
         } else {
-            let at = coloring::recover_rows(&rows, n, &by_rows);
-            (Sweep::Reverse, by_rows, at)
+            let by_rows = coloring::color_columns(&columns, m);
+            if by_rows.count <= min_columns {
+                (None, Some(by_rows))
+            } else {
+                (Some(coloring::color_columns(&rows, n)), Some(by_rows))
+            }
+        };
+        // Fewer colours wins; reverse on a tie.
+        let (sweep, coloring) = match (by_columns, by_rows) {
+            (Some(c), Some(r)) if c.count < r.count => (Sweep::Forward, c),
+            (Some(c), None) => (Sweep::Forward, c),
+            (_, Some(r)) => (Sweep::Reverse, r),
+            (None, None) => return Err(Error::internal("sparse: no colouring")),
+        };
+        let at = if sweep == Sweep::Forward {
+            coloring::recover_columns(&rows, &coloring)
+        } else {
+            coloring::recover_rows(&rows, n, &coloring)
         };
         let (r, c) = coordinates(&rows);
         Ok(Sparse {
