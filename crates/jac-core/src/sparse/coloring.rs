@@ -170,12 +170,33 @@ pub(crate) fn recover_rows(rows: &[Vec<u32>], n_cols: usize, coloring: &Coloring
 pub(crate) fn recover_star(rows: &[Vec<u32>], coloring: &Coloring) -> Result<Vec<usize>> {
     let n = rows.len();
     let colors = &coloring.colors;
-    // How many neighbours of vertex v have colour c (the diagonal apart).
+    // Per vertex, how many of its neighbours (the diagonal apart) have
+    // each colour, sorted by colour: a hub's entries are then recovered in
+    // a lookup each, not a walk of its row each.
+    let per_color: Vec<Vec<(u32, usize)>> = rows
+        .iter()
+        .enumerate()
+        .map(|(v, row)| {
+            let mut seen: Vec<u32> = row
+                .iter()
+                .filter(|&&w| w as usize != v)
+                .map(|&w| colors[w as usize])
+                .collect();
+            seen.sort_unstable();
+            let mut runs: Vec<(u32, usize)> = Vec::new();
+            for c in seen {
+                match runs.last_mut() {
+                    Some((last, k)) if *last == c => *k += 1,
+                    _ => runs.push((c, 1)),
+                }
+            }
+            runs
+        })
+        .collect();
     let count = |v: usize, c: u32| {
-        rows[v]
-            .iter()
-            .filter(|&&w| w as usize != v && colors[w as usize] == c)
-            .count()
+        let runs = &per_color[v];
+        runs.binary_search_by_key(&c, |&(c, _)| c)
+            .map_or(0, |k| runs[k].1)
     };
     let mut at = Vec::new();
     for (i, row) in rows.iter().enumerate() {
