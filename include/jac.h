@@ -189,6 +189,20 @@ typedef struct JacFunction JacFunction;
 typedef struct JacJacobian JacJacobian;
 
 /**
+ * An opaque handle to a sparse Jacobian or Hessian of a `JacFunction`:
+ * its structural pattern (valid at every point: an entry that is zero at
+ * every point is left out, one that is zero only at some points, such as
+ * the other branch of a relu, is kept), its colouring, and the program to
+ * evaluate it with.
+ *
+ * Made by `jac_function_sparse_jacobian` or `jac_function_sparse_hessian`,
+ * freed with `jac_sparse_free`. Immutable: any number of threads may query
+ * and evaluate one at once. It does not depend on the `JacFunction`
+ * staying alive. Every call checks the handle's type tag.
+ */
+typedef struct JacSparse JacSparse;
+
+/**
  * An opaque handle to a float64 tensor: a node of the graph.
  *
  * Made by `jac_tensor_new` and by every op; freed with `jac_tensor_free`.
@@ -1288,6 +1302,122 @@ JacStatus jac_scatter_add(const JacTensor *a, int64_t axis, const int64_t *idx, 
  * `a` is NULL or a live handle; `out` is NULL or valid for one write.
  */
 JacStatus jac_cumsum(const JacTensor *a, int64_t axis, JacTensor **out);
+
+/**
+ * The sparse Jacobian of output `output` with respect to input `input`:
+ * rows are the output's elements and columns the input's (each flattened
+ * row-major). Detects the structural pattern on the recorded program once,
+ * colours it by columns (forward sweeps) and by rows (reverse sweeps) and
+ * keeps the direction with fewer colours. Evaluates nothing. `*out`
+ * receives a handle to free with `jac_sparse_free`.
+ *
+ * Returns `JAC_ERR_NULL_ARGUMENT` (`f` or `out` NULL),
+ * `JAC_ERR_INVALID_ARGUMENT` (`f` not a function handle), `JAC_ERR_INDEX`
+ * (`output` or `input` past the last), `JAC_ERR_OUT_OF_MEMORY`.
+ *
+ * # Safety
+ * `f` is NULL or a live handle; `out` is NULL or valid for one write.
+ */
+JacStatus jac_function_sparse_jacobian(const JacFunction *f, size_t output, size_t input, JacSparse **out);
+
+/**
+ * The sparse Hessian of output `output`, which must be 0-D: rows and
+ * columns are every input's elements, flattened and concatenated in input
+ * order; both triangles are listed. Detects the pattern of the second
+ * derivative on the recorded program once and star-colours it; each
+ * evaluation runs one Hessian-vector product per colour. `*out` receives
+ * a handle to free with `jac_sparse_free`.
+ *
+ * Returns `JAC_ERR_NULL_ARGUMENT` (`f` or `out` NULL),
+ * `JAC_ERR_INVALID_ARGUMENT` (`f` not a function handle), `JAC_ERR_INDEX`
+ * (`output` past the last), `JAC_ERR_SHAPE` (an output that is not 0-D),
+ * `JAC_ERR_OUT_OF_MEMORY`.
+ *
+ * # Safety
+ * As `jac_function_sparse_jacobian`.
+ */
+JacStatus jac_function_sparse_hessian(const JacFunction *f, size_t output, JacSparse **out);
+
+/**
+ * Frees a sparse handle; NULL is ignored. A live handle of another type is
+ * not freed (the reason is left in `jac_last_error()`).
+ *
+ * # Safety
+ * `s` is NULL or a live handle not used after this call.
+ */
+void jac_sparse_free(JacSparse *s);
+
+/**
+ * Writes the numbers of rows and columns to `*n_rows` and `*n_cols`: for
+ * a Jacobian the output's and the input's numbers of elements, for a
+ * Hessian the total number of input elements, twice.
+ *
+ * Returns `JAC_ERR_NULL_ARGUMENT` for a NULL argument,
+ * `JAC_ERR_INVALID_ARGUMENT` for a handle of another type.
+ *
+ * # Safety
+ * `s` is NULL or a live handle; `n_rows` and `n_cols` are NULL or valid
+ * for one write each.
+ */
+JacStatus jac_sparse_shape(const JacSparse *s, size_t *n_rows, size_t *n_cols);
+
+/**
+ * Writes the number of structural nonzeros (the pattern's entries) to
+ * `*out`.
+ *
+ * Returns as `jac_sparse_shape`.
+ *
+ * # Safety
+ * `s` is NULL or a live handle; `out` is NULL or valid for one write.
+ */
+JacStatus jac_sparse_nnz(const JacSparse *s, size_t *out);
+
+/**
+ * Writes the number of colours to `*out`: the number of compressed sweeps
+ * (forward, reverse or Hessian-vector) one `jac_sparse_eval` runs.
+ *
+ * Returns as `jac_sparse_shape`.
+ *
+ * # Safety
+ * `s` is NULL or a live handle; `out` is NULL or valid for one write.
+ */
+JacStatus jac_sparse_colors(const JacSparse *s, size_t *out);
+
+/**
+ * Writes the pattern in coordinate form: `rows[k]` and `cols[k]` are the
+ * row and column (0-based, into the flattened output and input) of entry
+ * `k`, sorted by row, then column. Both buffers hold `nnz` values, which
+ * must equal `jac_sparse_nnz` (0 with NULL buffers for an empty pattern).
+ * Nothing is written on failure.
+ *
+ * Returns `JAC_ERR_NULL_ARGUMENT` (`s`, or a buffer with `nnz > 0`),
+ * `JAC_ERR_INVALID_ARGUMENT` (`nnz` not the pattern's, a handle of another
+ * type).
+ *
+ * # Safety
+ * `s` is NULL or a live handle; `rows` and `cols` are NULL or valid for
+ * `nnz` writes each, and do not overlap.
+ */
+JacStatus jac_sparse_pattern(const JacSparse *s, int64_t *rows, int64_t *cols, size_t nnz);
+
+/**
+ * Evaluates the entries at new inputs, in pattern order, into `values`
+ * (`nnz` values, which must equal `jac_sparse_nnz`): one compressed sweep
+ * per colour. `in` holds one row-major buffer per input of the function
+ * and `in_lens` their lengths, each equal to that input's numel. Nothing
+ * is written on failure.
+ *
+ * Returns `JAC_ERR_NULL_ARGUMENT` (`s`, `in`, `in_lens`, a buffer with a
+ * non-zero length, or `values` with `nnz > 0`), `JAC_ERR_INVALID_ARGUMENT`
+ * (`nnz` not the pattern's, a length that is not its input's numel, a
+ * handle of another type), `JAC_ERR_OUT_OF_MEMORY`.
+ *
+ * # Safety
+ * `s` is NULL or a live handle; `in` and `in_lens` are NULL or valid for
+ * one read per input, each `in[k]` valid for `in_lens[k]` reads; `values`
+ * is NULL or valid for `nnz` writes and overlaps no input.
+ */
+JacStatus jac_sparse_eval(const JacSparse *s, const double *const *in, const size_t *in_lens, double *values, size_t nnz);
 
 /**
  * The name of a status (`"JAC_ERR_SHAPE"` for `JAC_ERR_SHAPE`), or

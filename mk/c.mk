@@ -11,7 +11,7 @@
 # Every output goes under build/tests. The programs are small on purpose: the
 # whole C part of `make test` stays within a few minutes on two cores.
 
-C_TESTS := tensor ops grad jacobian hessian function errors threads version
+C_TESTS := tensor ops grad jacobian hessian function errors threads version sparse
 # Run plainly only: they limit the address space, which valgrind and ASan
 # need room in for their own bookkeeping.
 C_PLAIN_TESTS := oom

@@ -1309,6 +1309,125 @@ private:
     std::shared_ptr<const State> state_;
 };
 
+// ---------------------------------------------------------------- sparse
+
+namespace detail {
+using SparseHandle = Handle<JacSparse, jac_sparse_free>;
+}  // namespace detail
+
+/// A sparse Jacobian or Hessian of a Function (libjac's JacSparse): the
+/// structural pattern, detected once on the recorded program and valid at
+/// every point, its colouring, and the program, to evaluate the entries at
+/// new inputs by one compressed sweep per colour. Made by
+/// jac::sparse_jacobian or jac::sparse_hessian.
+///
+/// Rows and columns index the flattened (row-major) output and input; a
+/// Hessian's are every input's elements, concatenated in order, and it
+/// lists both triangles. Entries come sorted by row, then column.
+///
+/// Immutable: copies share one handle, and any number of threads may
+/// evaluate one Sparse at once. It does not depend on the Function staying
+/// alive. A moved-from or default-constructed Sparse is empty: any use but
+/// destruction and assignment throws NullArgumentError.
+class Sparse {
+public:
+    /// The coordinates of the entries.
+    struct Pattern {
+        std::vector<int64_t> rows;
+        std::vector<int64_t> cols;
+    };
+
+    Sparse() noexcept = default;
+
+    /// Takes ownership of `handle` (which may be empty), for a function of
+    /// `n_inputs` inputs.
+    Sparse(detail::SparseHandle handle, std::size_t n_inputs)
+        : handle_(handle ? std::make_shared<const detail::SparseHandle>(std::move(handle)) : nullptr),
+          n_inputs_(n_inputs) {}
+
+    /// The C handle, valid while this Sparse or a copy lives (NULL if empty).
+    const JacSparse* get() const noexcept { return handle_ ? handle_->get() : nullptr; }
+    explicit operator bool() const noexcept { return get() != nullptr; }
+
+    /// (rows, cols): a Jacobian's output and input numels, a Hessian's
+    /// total input numel twice.
+    std::pair<std::size_t, std::size_t> shape() const {
+        std::size_t rows = 0;
+        std::size_t cols = 0;
+        detail::check(jac_sparse_shape(get(), &rows, &cols));
+        return {rows, cols};
+    }
+
+    /// The number of structural nonzeros.
+    std::size_t nnz() const {
+        std::size_t n = 0;
+        detail::check(jac_sparse_nnz(get(), &n));
+        return n;
+    }
+
+    /// The number of compressed sweeps one evaluation runs.
+    std::size_t colors() const {
+        std::size_t n = 0;
+        detail::check(jac_sparse_colors(get(), &n));
+        return n;
+    }
+
+    /// The pattern (COO).
+    Pattern pattern() const {
+        const std::size_t n = nnz();
+        Pattern p{std::vector<int64_t>(n), std::vector<int64_t>(n)};
+        detail::check(jac_sparse_pattern(get(), p.rows.data(), p.cols.data(), n));
+        return p;
+    }
+
+    /// The entries at `inputs` (one buffer per input of the function), in
+    /// pattern order.
+    std::vector<double> eval(const std::vector<std::vector<double>>& inputs) const {
+        if (get()) {
+            detail::check_count("jac::Sparse::eval", "inputs", n_inputs_, inputs.size(), "input");
+        }
+        const std::size_t n = get() ? nnz() : 0;
+        std::vector<double> values(n);
+        detail::ConstBuffers in(inputs);
+        detail::check(jac_sparse_eval(get(), in.data.data(), in.lens.data(), values.data(), n));
+        return values;
+    }
+
+    /// As eval(inputs), into a caller buffer of `nnz` values, allocating
+    /// nothing: `in[k]` holds `in_lens[k]` values of input k (`n_in` of them,
+    /// one per input).
+    void eval(const double* const* in, const std::size_t* in_lens, std::size_t n_in, double* values,
+              std::size_t nnz) const {
+        if (get()) {
+            detail::check_count("jac::Sparse::eval", "n_in", n_inputs_, n_in, "input");
+        }
+        detail::check(jac_sparse_eval(get(), in, in_lens, values, nnz));
+    }
+
+private:
+    std::shared_ptr<const detail::SparseHandle> handle_;
+    std::size_t n_inputs_ = 0;
+};
+
+/// The sparse Jacobian of output `output` of `f` with respect to input
+/// `input`: IndexError for either past the last.
+inline Sparse sparse_jacobian(const Function& f, std::size_t output, std::size_t input) {
+    JacSparse* raw = nullptr;
+    detail::check(jac_function_sparse_jacobian(f.get(), output, input, &raw));
+    detail::SparseHandle handle(raw);
+    return Sparse(std::move(handle), f.n_inputs());
+}
+
+/// The sparse Hessian of the 0-D output `output` of `f` with respect to
+/// every input: IndexError past the last output, ShapeError for an output
+/// that is not 0-D.
+inline Sparse sparse_hessian(const Function& f, std::size_t output) {
+    JacSparse* raw = nullptr;
+    detail::check(jac_function_sparse_hessian(f.get(), output, &raw));
+    detail::SparseHandle handle(raw);
+    return Sparse(std::move(handle), f.n_inputs());
+}
+
 // ---------------------------------------------------------------- version
 
 /// The library's version, "MAJOR.MINOR.PATCH" (JAC_VERSION is the header's).

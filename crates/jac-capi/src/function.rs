@@ -33,7 +33,10 @@ impl HandleType for JacFunction {
 
 /// # Safety
 /// `p` is NULL or a live handle (of any type).
-unsafe fn function_arg<'a>(p: *const JacFunction, arg: &str) -> Result<&'a Function, Failure> {
+pub(crate) unsafe fn function_arg<'a>(
+    p: *const JacFunction,
+    arg: &str,
+) -> Result<&'a Function, Failure> {
     // SAFETY: forwarded caller contract.
     unsafe { handle(p, arg) }
 }
@@ -111,7 +114,7 @@ unsafe fn buffers_mut<'a>(
 ///
 /// # Safety
 /// As [`lens`] and [`buffers`].
-unsafe fn inputs<'a>(
+pub(crate) unsafe fn inputs<'a>(
     f: &Function,
     input: *const *const f64,
     in_lens: *const usize,

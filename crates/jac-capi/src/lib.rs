@@ -35,6 +35,7 @@ mod grad;
 mod jacobian;
 mod ops;
 mod ptr;
+mod sparse;
 mod status;
 mod tensor;
 mod version;
@@ -55,6 +56,10 @@ pub use jacobian::{
     jac_jacobian_set_block_rows,
 };
 pub use ops::*;
+pub use sparse::{
+    JacSparse, jac_function_sparse_hessian, jac_function_sparse_jacobian, jac_sparse_colors,
+    jac_sparse_eval, jac_sparse_free, jac_sparse_nnz, jac_sparse_pattern, jac_sparse_shape,
+};
 pub use status::{JacStatus, JacStatusCode, jac_status_name};
 pub use tensor::{
     JacTensor, jac_tensor_clone, jac_tensor_free, jac_tensor_full, jac_tensor_ndim, jac_tensor_new,

@@ -53,6 +53,7 @@ pub(crate) enum HandleKind {
     Tensor,
     Jacobian,
     Function,
+    Sparse,
 }
 
 /// A tag from eight ASCII bytes, which a memory dump shows as they are.
@@ -65,10 +66,11 @@ pub(crate) const FREED: u64 = tag(b"jac:free");
 
 impl HandleKind {
     /// Every kind, to decode a tag.
-    const ALL: [HandleKind; 3] = [
+    const ALL: [HandleKind; 4] = [
         HandleKind::Tensor,
         HandleKind::Jacobian,
         HandleKind::Function,
+        HandleKind::Sparse,
     ];
 
     /// The word at offset 0 of every live handle of this kind.
@@ -77,6 +79,7 @@ impl HandleKind {
             HandleKind::Tensor => tag(b"jac:tens"),
             HandleKind::Jacobian => tag(b"jac:jacb"),
             HandleKind::Function => tag(b"jac:func"),
+            HandleKind::Sparse => tag(b"jac:sprs"),
         }
     }
 
@@ -86,6 +89,7 @@ impl HandleKind {
             HandleKind::Tensor => "JacTensor",
             HandleKind::Jacobian => "JacJacobian",
             HandleKind::Function => "JacFunction",
+            HandleKind::Sparse => "JacSparse",
         }
     }
 

@@ -841,6 +841,75 @@ fn freeing_a_handle_of_another_type_frees_nothing() {
     assert_eq!(values, [1.0, 0.0, 0.0, 1.0]);
 }
 
+/// A sparse Jacobian from Rust as from C: the pattern and values of
+/// `y = sin(x)` (a diagonal), NULL buffers for nothing, a misaligned
+/// values buffer refused before anything is written, and the handle freed.
+#[test]
+fn sparse_jacobian_round_trip() {
+    let x = Handle::new(&[0.0; 3], &[3], true);
+    let mut y = null_mut();
+    // SAFETY: live handles, writable out pointers, buffers of the lengths
+    // given; every handle made here is freed once.
+    unsafe {
+        assert_ok(jac_sin(x.0, &mut y));
+        let y = Handle::from(y);
+        let (inputs, outputs) = ([x.0.cast_const()], [y.0.cast_const()]);
+        let mut f = null_mut();
+        assert_ok(jac_function_new(
+            inputs.as_ptr(),
+            1,
+            outputs.as_ptr(),
+            1,
+            &mut f,
+        ));
+        let mut s = null_mut();
+        assert_ok(jac_function_sparse_jacobian(f, 0, 0, &mut s));
+        jac_function_free(f);
+        let (mut nnz, mut colors) = (0, 0);
+        assert_ok(jac_sparse_nnz(s, &mut nnz));
+        assert_ok(jac_sparse_colors(s, &mut colors));
+        assert_eq!((nnz, colors), (3, 1));
+        let (mut rows, mut cols) = ([0i64; 3], [0i64; 3]);
+        assert_ok(jac_sparse_pattern(
+            s,
+            rows.as_mut_ptr(),
+            cols.as_mut_ptr(),
+            3,
+        ));
+        assert_eq!((rows, cols), ([0, 1, 2], [0, 1, 2]));
+        let status = jac_sparse_pattern(s, null_mut(), null_mut(), 0);
+        assert_failure(
+            status,
+            JacStatus::JacErrInvalidArgument,
+            "jac_sparse_pattern",
+            "nnz: expected 3",
+        );
+
+        let point = [0.5, -1.0, 2.0];
+        let (ins, lens) = ([point.as_ptr()], [3usize]);
+        let mut values = [0.0; 3];
+        assert_ok(jac_sparse_eval(
+            s,
+            ins.as_ptr(),
+            lens.as_ptr(),
+            values.as_mut_ptr(),
+            3,
+        ));
+        assert_eq!(values, point.map(f64::cos));
+        let mut bytes = [0u8; 32];
+        let odd = bytes.as_mut_ptr().add(1).cast::<f64>();
+        let status = jac_sparse_eval(s, ins.as_ptr(), lens.as_ptr(), odd, 3);
+        assert_failure(
+            status,
+            JacStatus::JacErrInvalidArgument,
+            "jac_sparse_eval",
+            "values: pointer is not aligned",
+        );
+        assert!(bytes.iter().all(|&b| b == 0), "written on failure");
+        jac_sparse_free(s);
+    }
+}
+
 #[test]
 fn full_clone_broadcast_and_element_reads() {
     // SAFETY: live handles and writable outputs throughout; NULLs where the

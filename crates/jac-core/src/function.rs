@@ -628,6 +628,98 @@ impl Function {
         Ok((xs, ys))
     }
 
+    /// A second handle to the same recorded program.
+    pub(crate) fn share(&self) -> Function {
+        Function {
+            r: Arc::clone(&self.r),
+        }
+    }
+
+    /// The recorded program and its output slots, for analyses of it
+    /// (sparsity detection).
+    pub(crate) fn recorded_program(&self) -> (Program<'_>, &[Slot]) {
+        (self.r.program(), &self.r.outputs)
+    }
+
+    /// `k` vector-Jacobian products of output `output` with respect to
+    /// input `input` at `inputs` (lengths checked by the caller): `seeds`
+    /// holds `k` cotangents of the output (row-major, `k` times its numel);
+    /// the result `k` gradients of the input, by reverse passes of the
+    /// replay that carry many rows each.
+    pub(crate) fn stacked_vjp(
+        &self,
+        inputs: &[&[f64]],
+        output: usize,
+        input: usize,
+        seeds: &[f64],
+        k: usize,
+    ) -> Result<Vec<f64>> {
+        let slot = *self
+            .r
+            .outputs
+            .get(output)
+            .ok_or_else(|| Error::internal("stacked_vjp: no such output"))?;
+        let m = checked_numel(self.shape_of(slot), "output")?;
+        let n = checked_numel(&self.r.input_shapes[input], "input")?;
+        let program = self.r.program();
+        let mut ws = self.r.workspace(&program)?;
+        let per_pass = (REPLAYED_ROW_ELEMENTS / program.plan.cots_len().max(1)).clamp(1, k.max(1));
+        let done = ws.forward(&program, inputs).and_then(|()| {
+            let mut grads = try_with_capacity(k.saturating_mul(n), "stacked_vjp")?;
+            // (No rows at all: nothing to sweep; callers never ask.)
+            for chunk in seeds.chunks(per_pass * m.max(1)) {
+                let rows = chunk.len() / m.max(1);
+                ws.reverse_rows(&program, &[(slot, Seed::Values(chunk))], rows)?;
+                grads.extend_from_slice(ws.input_gradient(program.plan, input)?);
+            }
+            Ok(grads)
+        });
+        self.r.give_back(ws);
+        done
+    }
+
+    /// `k` Jacobian-vector products of output `output` with respect to
+    /// input `input` at `inputs` (lengths checked by the caller): `seeds`
+    /// holds `k` tangents of the input (row-major, `k` times its numel);
+    /// the result `k` tangents of the output, by forward passes of the
+    /// replay that carry many tangents each.
+    pub(crate) fn stacked_jvp(
+        &self,
+        inputs: &[&[f64]],
+        output: usize,
+        input: usize,
+        seeds: &[f64],
+        k: usize,
+    ) -> Result<Vec<f64>> {
+        let slot = *self
+            .r
+            .outputs
+            .get(output)
+            .ok_or_else(|| Error::internal("stacked_jvp: no such output"))?;
+        let m = checked_numel(self.shape_of(slot), "output")?;
+        let n = checked_numel(&self.r.input_shapes[input], "input")?;
+        let program = self.r.program();
+        let mut ws = self.r.workspace(&program)?;
+        let per_pass = (REPLAYED_ROW_ELEMENTS / program.plan.cots_len().max(1)).clamp(1, k.max(1));
+        let done = ws.forward(&program, inputs).and_then(|()| {
+            let mut out = try_with_capacity(k.saturating_mul(m), "stacked_jvp")?;
+            // (An input with no elements: nothing to sweep; callers never ask.)
+            for chunk in seeds.chunks(per_pass * n.max(1)) {
+                let rows = chunk.len() / n.max(1);
+                let mut tangents: Vec<Option<&[f64]>> = vec![None; self.r.input_shapes.len()];
+                tangents[input] = Some(chunk);
+                ws.forward_tangents(&program, &tangents, rows)?;
+                match ws.tangent(program.plan, slot)? {
+                    Some(t) => out.extend_from_slice(t),
+                    None => out.resize(out.len() + rows * m, 0.0),
+                }
+            }
+            Ok(out)
+        });
+        self.r.give_back(ws);
+        done
+    }
+
     fn tensor<'a>(&'a self, s: Slot, xs: &'a [Tensor], results: &'a [Tensor]) -> &'a Tensor {
         match s {
             Slot::Input(k) => &xs[k as usize],

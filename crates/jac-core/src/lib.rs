@@ -50,6 +50,7 @@ pub mod ops;
 mod parallel;
 mod pool;
 mod replay;
+mod sparse;
 mod tensor;
 
 pub use backward::{grad, grad_stacked};
@@ -66,4 +67,5 @@ pub use ops::{
 };
 pub use ops::{cumsum, gather, scatter_add};
 pub use ops::{log_softmax, logsumexp, min, softmax};
+pub use sparse::{Sparse, Sweep};
 pub use tensor::Tensor;

@@ -34,6 +34,9 @@ mutable struct JacJacobian end
 """The opaque C `JacFunction`; only ever used as `Ptr{JacFunction}`."""
 mutable struct JacFunction end
 
+"""The opaque C `JacSparse`; only ever used as `Ptr{JacSparse}`."""
+mutable struct JacSparse end
+
 """The C `JacStatus`, an `int32_t`-sized enum."""
 const JacStatus = Int32
 
@@ -109,6 +112,14 @@ const FUNCTIONS = [
     (:jac_function_hvp,             JacStatus, [:f => Ptr{JacFunction}, (:in) => Ptr{Ptr{Cdouble}}, :in_lens => Ptr{Csize_t}, :output => Csize_t, :v => Ptr{Ptr{Cdouble}}, :v_lens => Ptr{Csize_t}, (:out) => Ptr{Ptr{Cdouble}}, :out_lens => Ptr{Csize_t}]),
     (:jac_function_jacobian,        JacStatus, [:f => Ptr{JacFunction}, (:in) => Ptr{Ptr{Cdouble}}, :in_lens => Ptr{Csize_t}, :batch_axis => Int64, :out => Ptr{Ptr{JacJacobian}}]),
     (:jac_function_hessian,         JacStatus, [:f => Ptr{JacFunction}, (:in) => Ptr{Ptr{Cdouble}}, :in_lens => Ptr{Csize_t}, :output => Csize_t, :batch_axis => Int64, :out => Ptr{Ptr{JacJacobian}}]),
+    (:jac_function_sparse_jacobian, JacStatus, [:f => Ptr{JacFunction}, :output => Csize_t, :input => Csize_t, :out => Ptr{Ptr{JacSparse}}]),
+    (:jac_function_sparse_hessian,  JacStatus, [:f => Ptr{JacFunction}, :output => Csize_t, :out => Ptr{Ptr{JacSparse}}]),
+    (:jac_sparse_free,              Cvoid,     [:s => Ptr{JacSparse}]),
+    (:jac_sparse_shape,             JacStatus, [:s => Ptr{JacSparse}, :n_rows => Ptr{Csize_t}, :n_cols => Ptr{Csize_t}]),
+    (:jac_sparse_nnz,               JacStatus, [:s => Ptr{JacSparse}, :out => Ptr{Csize_t}]),
+    (:jac_sparse_colors,            JacStatus, [:s => Ptr{JacSparse}, :out => Ptr{Csize_t}]),
+    (:jac_sparse_pattern,           JacStatus, [:s => Ptr{JacSparse}, :rows => Ptr{Int64}, :cols => Ptr{Int64}, :nnz => Csize_t]),
+    (:jac_sparse_eval,              JacStatus, [:s => Ptr{JacSparse}, (:in) => Ptr{Ptr{Cdouble}}, :in_lens => Ptr{Csize_t}, :values => Ptr{Cdouble}, :nnz => Csize_t]),
     (:jac_grad,                     JacStatus, [:ys => Ptr{Ptr{JacTensor}}, :n_ys => Csize_t, :xs => Ptr{Ptr{JacTensor}}, :n_xs => Csize_t, :grad_ys => Ptr{Ptr{JacTensor}}, :create_graph => Bool, :out_grads => Ptr{Ptr{JacTensor}}]),
     (:jac_jvp,                      JacStatus, [:ys => Ptr{Ptr{JacTensor}}, :n_ys => Csize_t, :xs => Ptr{Ptr{JacTensor}}, :n_xs => Csize_t, :tangents => Ptr{Ptr{JacTensor}}, :create_graph => Bool, :out_tangents => Ptr{Ptr{JacTensor}}]),
     (:jac_jacobian_new,             JacStatus, [:ys => Ptr{Ptr{JacTensor}}, :n_ys => Csize_t, :xs => Ptr{Ptr{JacTensor}}, :n_xs => Csize_t, :batch_axis => Int64, :out => Ptr{Ptr{JacJacobian}}]),

@@ -16,6 +16,7 @@ use crate::broadcast::{broadcast_shapes, view_as, zip_map};
 use crate::cotangent::{BroadcastMap, Partial};
 use crate::error::Result;
 use crate::ops::unary::standard_layout;
+use crate::sparse::{Structure, Uses, curvature_of};
 use crate::tensor::Tensor;
 
 /// The operands of one binary op, for computing its partials.
@@ -207,6 +208,15 @@ macro_rules! binary_op {
 
             fn flat(&self) -> Option<&dyn Flat> {
                 Some(self)
+            }
+
+            /// Elementwise with broadcasting; its derivatives' statements
+            /// tell which operands the second derivative couples.
+            fn structure(&self, operands: &[&[usize]], output: &[usize]) -> Result<Structure> {
+                let (a, b) = (Uses::operand(0), Uses::operand(1));
+                let curvature =
+                    curvature_of(2, |i| $ty::derivative(i as usize, &a, &b, &Uses::OUTPUT));
+                Structure::elementwise(operands, output, &[0, 1], curvature)
             }
         }
 

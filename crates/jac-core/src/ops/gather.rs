@@ -18,6 +18,7 @@ use crate::alloc::check_alloc;
 use crate::broadcast::from_vec;
 use crate::cotangent::{Cot, Sparse};
 use crate::error::{Error, Result, fmt_shape};
+use crate::sparse::{Curvature, Structure};
 use crate::tensor::Tensor;
 
 /// The positions `idx` (each below `len`) along `axis` of an operand whose
@@ -185,6 +186,11 @@ impl Op for Gather {
         "gather"
     }
 
+    /// It only moves values: its forward rule on named elements tells.
+    fn structure(&self, operands: &[&[usize]], output: &[usize]) -> Result<Structure> {
+        Structure::moved(self, operands, output)
+    }
+
     fn attributes(&self) -> Option<Vec<u64>> {
         Some(self.at.attributes())
     }
@@ -292,6 +298,22 @@ pub(crate) struct ScatterAdd {
 impl Op for ScatterAdd {
     fn name(&self) -> &'static str {
         "scatter_add"
+    }
+
+    /// Each output element is the sum of the input elements added into
+    /// it: linear.
+    fn structure(&self, operands: &[&[usize]], output: &[usize]) -> Result<Structure> {
+        let input = operands
+            .first()
+            .ok_or_else(|| Error::internal("scatter_add: no operand"))?;
+        let n_in = crate::alloc::checked_numel(input, "scatter_add")?;
+        let n_out = crate::alloc::checked_numel(output, "scatter_add")?;
+        let mut pairs = Vec::with_capacity(n_in);
+        let inner = self.at.inner;
+        self.at.for_each_row(n_in, |short, long| {
+            pairs.extend((0..inner).map(|t| (long + t, short + t)));
+        });
+        Structure::from_pairs(n_out, &pairs, Curvature::Linear)
     }
 
     fn attributes(&self) -> Option<Vec<u64>> {
@@ -533,6 +555,23 @@ impl Cumsum {
 impl Op for Cumsum {
     fn name(&self) -> &'static str {
         "cumsum"
+    }
+
+    /// Each output element is the sum of its lane's elements up to it (from
+    /// the other end when reversed): linear.
+    fn structure(&self, _operands: &[&[usize]], output: &[usize]) -> Result<Structure> {
+        let (len, inner) = (self.len, self.inner);
+        let n = crate::alloc::checked_numel(output, "cumsum")?;
+        let block = len * inner;
+        let mut pairs = Vec::new();
+        for e in 0..n {
+            // (An empty block: no elements at all.)
+            let Some(b) = e.checked_div(block) else { break };
+            let (start, j, lane) = (b * block, e % block / inner, e % inner);
+            let upto = if self.reverse { j..len } else { 0..j + 1 };
+            pairs.extend(upto.map(|m| (e, start + m * inner + lane)));
+        }
+        Structure::from_pairs(n, &pairs, Curvature::Linear)
     }
 
     fn attributes(&self) -> Option<Vec<u64>> {

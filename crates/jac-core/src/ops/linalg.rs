@@ -19,6 +19,7 @@ use crate::broadcast::{broadcast_shapes, reshape_to};
 use crate::cotangent::{Cot, Sparse};
 use crate::error::{Error, Result, fmt_shape};
 use crate::ops::{mul, transpose};
+use crate::sparse::{Curvature, Dep, Structure};
 use crate::tensor::Tensor;
 
 /// Shapes of one product, with 1-D operands promoted to matrices.
@@ -326,6 +327,56 @@ impl Op for Matmul {
     /// Its plan follows from the operands' shapes.
     fn attributes(&self) -> Option<Vec<u64>> {
         Some(Vec::new())
+    }
+
+    /// `c[.., i, j] = sum_k a[.., i, k] b[.., k, j]`: each output element
+    /// depends on row `i` of `a` and column `j` of `b` (of its batch item,
+    /// batch axes broadcast), each product term coupling one `a_ik` with
+    /// one `b_kj`.
+    fn structure(&self, operands: &[&[usize]], _output: &[usize]) -> Result<Structure> {
+        let [a, b] = operands else {
+            return Err(Error::internal("matmul: expected two operands"));
+        };
+        let Plan { batch, m, n, p, .. } = &self.plan;
+        let (m, n, p) = (*m, *n, *p);
+        // Each operand's batch axes (a 1-D operand has none), broadcast.
+        let batch_of = |s: &[usize]| s[..s.len().saturating_sub(2)].to_vec();
+        let (map_a, map_b) = (
+            crate::cotangent::BroadcastMap::new(batch, &batch_of(a)),
+            crate::cotangent::BroadcastMap::new(batch, &batch_of(b)),
+        );
+        let items: usize = batch.iter().product();
+        let total = items
+            .checked_mul(m * p)
+            .and_then(|e| e.checked_mul(2 * n))
+            .ok_or_else(|| Error::out_of_memory("matmul: structure larger than memory"))?;
+        crate::alloc::reserve(total, &[total], "matmul: structure")?;
+        let mut offsets = Vec::with_capacity(items * m * p + 1);
+        let mut deps = Vec::with_capacity(total);
+        offsets.push(0);
+        for item in 0..items {
+            let (ia, ib) = (map_a.map(item), map_b.map(item));
+            for i in 0..m {
+                for j in 0..p {
+                    for k in 0..n {
+                        deps.push(Dep {
+                            operand: 0,
+                            element: (ia * m + i) * n + k,
+                        });
+                        deps.push(Dep {
+                            operand: 1,
+                            element: (ib * n + k) * p + j,
+                        });
+                    }
+                    offsets.push(deps.len());
+                }
+            }
+        }
+        Ok(Structure::Map {
+            offsets,
+            deps,
+            curvature: Curvature::Products,
+        })
     }
 
     fn forward(&self, x: &[ArrayViewD<'_, f64>]) -> Result<ArrayD<f64>> {

@@ -20,7 +20,7 @@
 
 pub mod binary;
 pub mod compare;
-mod elementwise;
+pub(crate) mod elementwise;
 // Private: a public module would share its name with `gather` itself.
 mod gather;
 pub mod linalg;
@@ -38,6 +38,7 @@ use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 use crate::cotangent::{Cot, Partial, Sparse};
 use crate::error::{Error, Result};
 use crate::graph::Inputs;
+use crate::sparse::Structure;
 use crate::tensor::Tensor;
 
 /// One differentiable operation with its static attributes.
@@ -70,6 +71,25 @@ pub(crate) trait Op: Send + Sync + fmt::Debug {
     /// to its mask.
     fn differentiable(&self, _input: usize) -> bool {
         true
+    }
+
+    /// Which operand elements each output element depends on, and which of
+    /// those dependencies the op's second derivative couples, at the given
+    /// operand and output shapes: the rule sparsity detection
+    /// ([`crate::Function::sparse_jacobian`]) propagates through a recorded
+    /// program. It must hold at every point (keep a dependence that only
+    /// vanishes at some values). Operands that are not
+    /// [`Op::differentiable`] are ignored whatever it says, and it is not
+    /// called when no other operand depends on an input.
+    ///
+    /// The default, [`Structure::Dense`], is conservative: every output
+    /// element depends on every element of every differentiable operand,
+    /// all coupled. Every op of the crate gives a precise rule in its own
+    /// file (elementwise, shape, reduction, selection, gather and scan,
+    /// softmax and matrix-product ops); an op added without one keeps the
+    /// default, which is correct but makes patterns denser.
+    fn structure(&self, _operands: &[&[usize]], _output: &[usize]) -> Result<Structure> {
+        Ok(Structure::Dense)
     }
 
     /// A rough cost of this op's VJP for one row, in element operations:

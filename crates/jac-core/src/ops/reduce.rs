@@ -8,6 +8,7 @@ use crate::alloc::{check_alloc, reserve, try_filled, try_zeros};
 use crate::broadcast::reshape_to;
 use crate::error::{Error, Result, fmt_shape};
 use crate::ops::{broadcast_to, div, mul, scale};
+use crate::sparse::Structure;
 use crate::tensor::Tensor;
 
 /// The input shape with every reduced axis kept as 1.
@@ -43,6 +44,11 @@ pub(crate) struct Sum {
 impl Op for Sum {
     fn name(&self) -> &'static str {
         "sum"
+    }
+
+    /// Each output element is the sum of its lane: linear.
+    fn structure(&self, _operands: &[&[usize]], output: &[usize]) -> Result<Structure> {
+        Structure::reduced(&self.input_shape, &self.axes, output)
     }
 
     /// Sums axis by axis from the last, so every intermediate is smaller
@@ -225,6 +231,15 @@ fn first_extreme(lane: ArrayViewD<'_, f64>, pick: Pick) -> usize {
 impl Op for Extremum {
     fn name(&self) -> &'static str {
         self.pick.name()
+    }
+
+    /// Each output element depends on its whole lane (which element is
+    /// the extreme moves with the point) and is piecewise linear in it.
+    fn structure(&self, operands: &[&[usize]], output: &[usize]) -> Result<Structure> {
+        let input = operands
+            .first()
+            .ok_or_else(|| Error::internal("max: no operand"))?;
+        Structure::reduced(input, &[self.axis], output)
     }
 
     fn forward(&self, x: &[ArrayViewD<'_, f64>]) -> Result<ArrayD<f64>> {

@@ -6,6 +6,7 @@ use super::{JvpContext, Op, VjpContext, apply};
 use crate::alloc::check_alloc;
 use crate::broadcast::{broadcast_shapes, view_as};
 use crate::error::Result;
+use crate::sparse::{Curvature, Structure};
 use crate::tensor::Tensor;
 
 /// `mask ? a : b` elementwise. The operands are `[a, b, mask]`: the mask
@@ -37,6 +38,12 @@ impl Where {
 impl Op for Where {
     fn name(&self) -> &'static str {
         "where"
+    }
+
+    /// Elementwise in `a` and `b` (not the mask, whose derivative is 0),
+    /// and linear: each output element is one of them.
+    fn structure(&self, operands: &[&[usize]], output: &[usize]) -> Result<Structure> {
+        Structure::elementwise(operands, output, &[0, 1], Curvature::Linear)
     }
 
     fn attributes(&self) -> Option<Vec<u64>> {

@@ -9,6 +9,7 @@ use crate::broadcast::{broadcast_shapes, reshape_to, view_as};
 use crate::cotangent::{Cot, Sparse};
 use crate::error::{Error, Result, fmt_shape};
 use crate::index::slice_indices;
+use crate::sparse::Structure;
 use crate::tensor::Tensor;
 
 /// An owned, row-major copy of a view.
@@ -25,6 +26,11 @@ pub(crate) struct Reshape {
 impl Op for Reshape {
     fn name(&self) -> &'static str {
         "reshape"
+    }
+
+    /// It only moves values: its forward rule on named elements tells.
+    fn structure(&self, operands: &[&[usize]], output: &[usize]) -> Result<Structure> {
+        Structure::moved(self, operands, output)
     }
 
     fn attributes(&self) -> Option<Vec<u64>> {
@@ -135,6 +141,11 @@ impl Op for Transpose {
         "transpose"
     }
 
+    /// It only moves values: its forward rule on named elements tells.
+    fn structure(&self, operands: &[&[usize]], output: &[usize]) -> Result<Structure> {
+        Structure::moved(self, operands, output)
+    }
+
     fn attributes(&self) -> Option<Vec<u64>> {
         Some(self.perm.iter().map(|&d| d as u64).collect())
     }
@@ -231,6 +242,11 @@ pub(crate) struct Slice {
 impl Op for Slice {
     fn name(&self) -> &'static str {
         "slice"
+    }
+
+    /// It only moves values: its forward rule on named elements tells.
+    fn structure(&self, operands: &[&[usize]], output: &[usize]) -> Result<Structure> {
+        Structure::moved(self, operands, output)
     }
 
     fn attributes(&self) -> Option<Vec<u64>> {
@@ -437,6 +453,11 @@ impl Op for SliceScatter {
         "slice_scatter"
     }
 
+    /// It only moves values: its forward rule on named elements tells.
+    fn structure(&self, operands: &[&[usize]], output: &[usize]) -> Result<Structure> {
+        Structure::moved(self, operands, output)
+    }
+
     fn forward(&self, x: &[ArrayViewD<'_, f64>]) -> Result<ArrayD<f64>> {
         let mut out = try_zeros(&self.shape, "slice: gradient")?;
         if x[0].is_empty() {
@@ -476,6 +497,11 @@ pub(crate) struct Concat {
 impl Op for Concat {
     fn name(&self) -> &'static str {
         "concat"
+    }
+
+    /// It only moves values: its forward rule on named elements tells.
+    fn structure(&self, operands: &[&[usize]], output: &[usize]) -> Result<Structure> {
+        Structure::moved(self, operands, output)
     }
 
     fn forward(&self, x: &[ArrayViewD<'_, f64>]) -> Result<ArrayD<f64>> {
@@ -565,6 +591,11 @@ impl Op for Stack {
         "stack"
     }
 
+    /// It only moves values: its forward rule on named elements tells.
+    fn structure(&self, operands: &[&[usize]], output: &[usize]) -> Result<Structure> {
+        Structure::moved(self, operands, output)
+    }
+
     fn forward(&self, x: &[ArrayViewD<'_, f64>]) -> Result<ArrayD<f64>> {
         let views: Vec<_> = x.iter().map(|a| a.view()).collect();
         ndarray::stack(Axis(self.axis), &views).map_err(|e| Error::internal(format!("stack: {e}")))
@@ -639,6 +670,11 @@ pub(crate) struct BroadcastTo {
 impl Op for BroadcastTo {
     fn name(&self) -> &'static str {
         "broadcast_to"
+    }
+
+    /// It only moves values: its forward rule on named elements tells.
+    fn structure(&self, operands: &[&[usize]], output: &[usize]) -> Result<Structure> {
+        Structure::moved(self, operands, output)
     }
 
     fn forward(&self, x: &[ArrayViewD<'_, f64>]) -> Result<ArrayD<f64>> {

@@ -44,6 +44,7 @@ use crate::alloc::{check_alloc, try_filled};
 use crate::broadcast::reshape_to;
 use crate::error::{Error, Result, fmt_shape};
 use crate::ops::{exp, mul, sub, sum};
+use crate::sparse::{Curvature, Structure};
 use crate::tensor::Tensor;
 
 /// What a lane or block is shifted by: its largest element, or 0 when that
@@ -128,6 +129,12 @@ impl Softmax {
 impl Op for Softmax {
     fn name(&self) -> &'static str {
         if self.log { "log_softmax" } else { "softmax" }
+    }
+
+    /// Each output element depends on its whole lane along the axis, and
+    /// nonlinearly: every pair of the lane couples.
+    fn structure(&self, _operands: &[&[usize]], output: &[usize]) -> Result<Structure> {
+        Structure::within_lanes(output, &[self.axis], Curvature::Among(vec![(0, 0)]))
     }
 
     fn attributes(&self) -> Option<Vec<u64>> {
@@ -299,6 +306,16 @@ impl LogSumExp {
 impl Op for LogSumExp {
     fn name(&self) -> &'static str {
         "logsumexp"
+    }
+
+    /// A reduction over the axes, nonlinear in every pair of its lane.
+    fn structure(&self, _operands: &[&[usize]], output: &[usize]) -> Result<Structure> {
+        Structure::reduced_with(
+            &self.input_shape,
+            &self.axes,
+            output,
+            Curvature::Among(vec![(0, 0)]),
+        )
     }
 
     fn attributes(&self) -> Option<Vec<u64>> {

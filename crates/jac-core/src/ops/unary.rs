@@ -16,6 +16,7 @@ use super::elementwise::{
 use super::{Flat, JvpContext, Op, Rule, ScalarRule, VjpContext, apply, apply_shared, finite, one};
 use crate::cotangent::Partial;
 use crate::error::Result;
+use crate::sparse::{Curvature, Structure, Uses, curvature_of};
 use crate::tensor::Tensor;
 
 /// The generic statement of a derivative, from either form an op may give:
@@ -89,6 +90,14 @@ macro_rules! unary_op {
 
             fn flat(&self) -> Option<&dyn Flat> {
                 Some(self)
+            }
+
+            /// Elementwise; its derivative's statement tells whether it
+            /// is linear.
+            fn structure(&self, operands: &[&[usize]], output: &[usize]) -> Result<Structure> {
+                let curvature =
+                    curvature_of(1, |_| $ty::derivative(&Uses::operand(0), &Uses::OUTPUT));
+                Structure::elementwise(operands, output, &[0], curvature)
             }
         }
 
@@ -337,6 +346,14 @@ impl Op for Clamp {
         crate::pool::map(&x[0], |v| self.value(v))
     }
 
+    /// Elementwise and piecewise linear.
+    fn structure(&self, operands: &[&[usize]], output: &[usize]) -> Result<Structure> {
+        let curvature = curvature_of(1, |_| {
+            Ok(Derivative::Varying(self.derivative(&Uses::operand(0))?))
+        });
+        Structure::elementwise(operands, output, &[0], curvature)
+    }
+
     fn vjp(&self, cx: &VjpContext<'_>, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
         one(times(
             g,
@@ -500,6 +517,11 @@ macro_rules! scalar_op {
                 one(times(g, Derivative::Constant(self.derivative()))?)
             }
 
+            /// Elementwise with a constant derivative: linear.
+            fn structure(&self, operands: &[&[usize]], output: &[usize]) -> Result<Structure> {
+                Structure::elementwise(operands, output, &[0], Curvature::Linear)
+            }
+
             fn jvp(&self, cx: &JvpContext<'_>, t: &[Option<Tensor>]) -> Result<Tensor> {
                 tangent_times(cx, t, |_| Ok(Derivative::Constant(self.derivative())))
             }
@@ -604,6 +626,25 @@ impl Op for PowScalar {
     fn forward(&self, x: &[ArrayViewD<'_, f64>]) -> Result<ArrayD<f64>> {
         let p = self.0;
         crate::pool::map(&x[0], |v| v.powf(p))
+    }
+
+    /// Elementwise: constant for `p = 0` (no dependence), linear for
+    /// `p = 1`, else nonlinear.
+    fn structure(&self, operands: &[&[usize]], output: &[usize]) -> Result<Structure> {
+        let p = self.0;
+        if p == 0.0 {
+            return Structure::elementwise(operands, output, &[], Curvature::Linear);
+        }
+        if p == 1.0 {
+            return Structure::elementwise(operands, output, &[0], Curvature::Linear);
+        }
+        let curvature = curvature_of(1, |_| {
+            Ok(Derivative::Varying(PowScalar::derivative(
+                p,
+                &Uses::operand(0),
+            )?))
+        });
+        Structure::elementwise(operands, output, &[0], curvature)
     }
 
     fn vjp(&self, cx: &VjpContext<'_>, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
