@@ -44,6 +44,8 @@ module Jac
 
 include("LibJac.jl")
 
+using SparseArrays: SparseArrays, SparseMatrixCSC
+
 using .LibJac: JacStatus, JAC_OK, JAC_ERR_NULL_ARGUMENT, JAC_ERR_INVALID_ARGUMENT,
     JAC_ERR_SHAPE, JAC_ERR_INDEX, JAC_ERR_BATCH_AXIS, JAC_ERR_NOT_DIFFERENTIABLE,
     JAC_ERR_OUT_OF_MEMORY, JAC_ERR_INTERNAL
@@ -51,7 +53,8 @@ using .LibJac: JacStatus, JAC_OK, JAC_ERR_NULL_ARGUMENT, JAC_ERR_INVALID_ARGUMEN
 export Tensor, JacError, Jacobian, Block, jacobian, hessian, grad, jvp, rows_evaluated, columns_evaluated,
     requires_grad,
     matmul, sigmoid, relu, softplus, logsumexp, softmax, log_softmax, ..,
-    eval!, vjp, vjp!, hvp, n_inputs, n_outputs, input_size, output_size
+    eval!, vjp, vjp!, hvp, n_inputs, n_outputs, input_size, output_size,
+    sparse_jacobian, sparse_hessian, colors
 # Not exported: `Jac.Function`, since Base exports a `Function` too.
 
 include("errors.jl")
@@ -59,6 +62,7 @@ include("tensor.jl")
 include("ops.jl")
 include("jacobian.jl")
 include("function.jl")
+include("sparse.jl")
 
 """
     Jac.library_version() -> String

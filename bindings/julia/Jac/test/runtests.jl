@@ -11,6 +11,7 @@
 # (`make julia-tests` does this when julia is on PATH.)
 
 using Test
+using SparseArrays: SparseArrays
 using Jac
 using Jac: LibJac
 
@@ -623,6 +624,39 @@ end
     for r in 1:2M, k in 1:9C
         (k - 1) ÷ 9 + 1 == cam_idx[(r - 1) ÷ 2 + 1] || @test Jc[r, k] == 0
     end
+end
+
+@testset "sparse Jacobians and Hessians, as SparseMatrixCSC" begin
+    # y_i = x_i * x_{i+1} (a band of two) and f = sum(softplus(x_i) (x_{i+1} - x_i)^2)
+    n = 6
+    x = Tensor(zeros(n); requires_grad = true)
+    head, tail = Jac.slice(x, 1, 1:n-1), Jac.slice(x, 1, 2:n)
+    f = Jac.Function(x, (head * tail, sum(softplus(head) * Jac.square(tail - head))))
+    x1 = [0.3 * sin(i) for i in 1:n]
+    s = sparse_jacobian(f; output = 1)
+    @test size(s) == (n - 1, n)
+    @test SparseArrays.nnz(s) == 2(n - 1)
+    @test colors(s) == 2
+    S = SparseArrays.sparse(s, x1)
+    @test S isa SparseArrays.SparseMatrixCSC{Float64,Int}
+    @test Matrix(S) ≈ jacobian(f, x1)[1][:, :] atol = 1e-15
+    h = sparse_hessian(f; output = 2)
+    @test size(h) == (n, n)
+    @test SparseArrays.nnz(h) == 3n - 2                   # tridiagonal, both triangles
+    H = SparseArrays.sparse(h, x1)
+    @test Matrix(H) ≈ hessian(f, x1; output = 2)[:, :] atol = 1e-13
+    @test H == H'
+    # A matrix input: rows and columns are numbered as vec numbers them.
+    X = Tensor(zeros(2, 3); requires_grad = true)
+    g = Jac.Function(X, sum(X; dims = 1) * 2.0)            # (1, 3): column sums
+    sg = sparse_jacobian(g)
+    @test size(sg) == (3, 6)
+    G = SparseArrays.sparse(sg, [1.0 2 3; 4 5 6])
+    @test Matrix(G) == [2 2 0 0 0 0; 0 0 2 2 0 0; 0 0 0 0 2 2]
+    @test_throws JacError sparse_jacobian(f; output = 3)
+    @test_throws JacError sparse_hessian(f; output = 1)    # not 0-D
+    close(s)
+    @test !isopen(s)
 end
 
 @testset "grad" begin
