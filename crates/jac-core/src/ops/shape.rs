@@ -220,6 +220,19 @@ impl Strided {
         out
     }
 
+    /// The positions as an ndarray slice of the axis (`len` > 0): the range
+    /// from the lowest to the highest, walked by `step` from `start` (for a
+    /// negative step, ndarray walks back from the range's end).
+    fn as_slice(&self) -> ndarray::Slice {
+        let last = self.start as isize + (self.len as isize - 1) * self.step;
+        let (low, high) = if self.step > 0 {
+            (self.start as isize, last + 1)
+        } else {
+            (last, self.start as isize + 1)
+        };
+        ndarray::Slice::new(low, Some(high), self.step)
+    }
+
     /// The same positions, on an operand with `lead` more leading axes.
     fn shifted(self, lead: usize) -> Strided {
         Strided {
@@ -276,8 +289,10 @@ impl Op for Slice {
             );
             return Ok(standard(view));
         }
-        let positions: Vec<usize> = at.positions().collect();
-        Ok(a.select(Axis(at.axis), &positions))
+        if at.len == 0 {
+            return try_zeros(&at.sliced_shape(a.shape()), "slice");
+        }
+        Ok(standard(a.slice_axis(Axis(at.axis), at.as_slice())))
     }
 
     /// Scatter the cotangent back into zeros at the sliced positions.
@@ -463,11 +478,12 @@ impl Op for SliceScatter {
         if x[0].is_empty() {
             return Ok(out);
         }
-        let axis = Axis(self.at.axis);
-        for (k, p) in self.at.positions().enumerate() {
-            out.index_axis_mut(axis, p)
-                .assign(&x[0].index_axis(axis, k));
+        if self.at.len == 0 {
+            return Ok(out);
         }
+        // One strided assignment, not a view per position.
+        out.slice_axis_mut(Axis(self.at.axis), self.at.as_slice())
+            .assign(&x[0]);
         Ok(out)
     }
 
