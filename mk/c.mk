@@ -28,7 +28,7 @@ C_SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitiz
 
 VALGRIND ?= valgrind
 VALGRIND_FLAGS := --leak-check=full --show-leak-kinds=all --errors-for-leak-kinds=all \
-	--error-exitcode=99 --quiet
+	--error-exitcode=99 --quiet --suppressions=$(abspath tests/valgrind.supp)
 
 INSTALL_TEST_PREFIX := $(abspath $(BUILD)/prefix)
 

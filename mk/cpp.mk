@@ -24,7 +24,7 @@ CPP_EXAMPLE := $(CPP_BUILD)/seed
 CPP_PROGRAMS := $(CPP_TEST_BINS) $(CPP_EXAMPLE)
 
 CPP_VALGRIND := valgrind -q --leak-check=full --show-leak-kinds=all --errors-for-leak-kinds=all \
-	--error-exitcode=99
+	--error-exitcode=99 --suppressions=$(abspath tests/valgrind.supp)
 
 CPP_PREFIX := $(abspath $(BUILD)/prefix-cpp)
 CPP_VENV := $(BUILD)/venv
