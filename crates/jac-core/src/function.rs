@@ -88,6 +88,15 @@ pub(crate) struct Recorded {
     workspaces: Mutex<Vec<Workspace>>,
 }
 
+/// The direction of a replayed pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pass {
+    /// Tangents of inputs to tangents of outputs.
+    Forward,
+    /// Cotangents of outputs to gradients of inputs.
+    Reverse,
+}
+
 impl Recorded {
     fn shape_of(&self, s: Slot) -> &[usize] {
         match s {
@@ -640,14 +649,15 @@ impl Function {
     pub(crate) fn recorded_program(&self) -> (Program<'_>, &[Slot]) {
         (self.r.program(), &self.r.outputs)
     }
-
-    /// `k` vector-Jacobian products of output `output` with respect to
-    /// input `input` at `inputs` (lengths checked by the caller): `seeds`
-    /// holds `k` cotangents of the output (row-major, `k` times its numel);
-    /// the result `k` gradients of the input, by reverse passes of the
-    /// replay that carry many rows each.
-    pub(crate) fn stacked_vjp(
+    /// `k` stacked products of output `output` and input `input` at
+    /// `inputs` (lengths checked by the caller), by passes of the replay
+    /// that carry many rows each: with [`Pass::Reverse`], `seeds` holds
+    /// `k` cotangents of the output (row-major, `k` times its numel) and
+    /// the result is `k` gradients of the input; with [`Pass::Forward`],
+    /// `k` tangents of the input and `k` tangents of the output.
+    pub(crate) fn stacked(
         &self,
+        pass: Pass,
         inputs: &[&[f64]],
         output: usize,
         input: usize,
@@ -658,60 +668,37 @@ impl Function {
             .r
             .outputs
             .get(output)
-            .ok_or_else(|| Error::internal("stacked_vjp: no such output"))?;
+            .ok_or_else(|| Error::internal("stacked products: no such output"))?;
         let m = checked_numel(self.shape_of(slot), "output")?;
         let n = checked_numel(&self.r.input_shapes[input], "input")?;
+        let (seed_len, result_len) = match pass {
+            Pass::Reverse => (m, n),
+            Pass::Forward => (n, m),
+        };
         let program = self.r.program();
         let mut ws = self.r.workspace(&program)?;
         let per_pass = (REPLAYED_ROW_ELEMENTS / program.plan.cots_len().max(1)).clamp(1, k.max(1));
         let done = ws.forward(&program, inputs).and_then(|()| {
-            let mut grads = try_with_capacity(k.saturating_mul(n), "stacked_vjp")?;
-            // (No rows at all: nothing to sweep; callers never ask.)
-            for chunk in seeds.chunks(per_pass * m.max(1)) {
-                let rows = chunk.len() / m.max(1);
-                ws.reverse_rows(&program, &[(slot, Seed::Values(chunk))], rows)?;
-                grads.extend_from_slice(ws.input_gradient(program.plan, input)?);
-            }
-            Ok(grads)
-        });
-        self.r.give_back(ws);
-        done
-    }
-
-    /// `k` Jacobian-vector products of output `output` with respect to
-    /// input `input` at `inputs` (lengths checked by the caller): `seeds`
-    /// holds `k` tangents of the input (row-major, `k` times its numel);
-    /// the result `k` tangents of the output, by forward passes of the
-    /// replay that carry many tangents each.
-    pub(crate) fn stacked_jvp(
-        &self,
-        inputs: &[&[f64]],
-        output: usize,
-        input: usize,
-        seeds: &[f64],
-        k: usize,
-    ) -> Result<Vec<f64>> {
-        let slot = *self
-            .r
-            .outputs
-            .get(output)
-            .ok_or_else(|| Error::internal("stacked_jvp: no such output"))?;
-        let m = checked_numel(self.shape_of(slot), "output")?;
-        let n = checked_numel(&self.r.input_shapes[input], "input")?;
-        let program = self.r.program();
-        let mut ws = self.r.workspace(&program)?;
-        let per_pass = (REPLAYED_ROW_ELEMENTS / program.plan.cots_len().max(1)).clamp(1, k.max(1));
-        let done = ws.forward(&program, inputs).and_then(|()| {
-            let mut out = try_with_capacity(k.saturating_mul(m), "stacked_jvp")?;
-            // (An input with no elements: nothing to sweep; callers never ask.)
-            for chunk in seeds.chunks(per_pass * n.max(1)) {
-                let rows = chunk.len() / n.max(1);
-                let mut tangents: Vec<Option<&[f64]>> = vec![None; self.r.input_shapes.len()];
-                tangents[input] = Some(chunk);
-                ws.forward_tangents(&program, &tangents, rows)?;
-                match ws.tangent(program.plan, slot)? {
-                    Some(t) => out.extend_from_slice(t),
-                    None => out.resize(out.len() + rows * m, 0.0),
+            let mut out = try_with_capacity(k.saturating_mul(result_len), "stacked products")?;
+            // (No rows, or a seed with no elements: nothing to sweep; callers
+            // never ask.)
+            for chunk in seeds.chunks(per_pass * seed_len.max(1)) {
+                let rows = chunk.len() / seed_len.max(1);
+                match pass {
+                    Pass::Reverse => {
+                        ws.reverse_rows(&program, &[(slot, Seed::Values(chunk))], rows)?;
+                        out.extend_from_slice(ws.input_gradient(program.plan, input)?);
+                    }
+                    Pass::Forward => {
+                        let mut tangents: Vec<Option<&[f64]>> =
+                            vec![None; self.r.input_shapes.len()];
+                        tangents[input] = Some(chunk);
+                        ws.forward_tangents(&program, &tangents, rows)?;
+                        match ws.tangent(program.plan, slot)? {
+                            Some(t) => out.extend_from_slice(t),
+                            None => out.resize(out.len() + rows * result_len, 0.0),
+                        }
+                    }
                 }
             }
             Ok(out)

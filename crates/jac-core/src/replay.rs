@@ -484,18 +484,7 @@ impl Workspace {
         k: usize,
     ) -> Result<()> {
         let plan = program.plan;
-        let len = plan
-            .cots_len
-            .checked_mul(k)
-            .ok_or_else(|| Error::out_of_memory("workspace: more cotangents than memory holds"))?;
-        if self.cots.len() != len {
-            self.cots.clear();
-            self.cots
-                .try_reserve_exact(len)
-                .map_err(|_| Error::out_of_memory(format!("workspace: {len} cotangents")))?;
-            self.cots.resize(len, 0.0);
-        }
-        self.rows = k;
+        self.stack_rows(plan, k, "cotangents")?;
         // Every cotangent starts at zero and only accumulates; `touched`
         // tells which ones something reached, so that steps nothing
         // reached are skipped (and never multiply a zero by an infinite
@@ -630,18 +619,7 @@ impl Workspace {
         k: usize,
     ) -> Result<()> {
         let plan = program.plan;
-        let len = plan
-            .cots_len
-            .checked_mul(k)
-            .ok_or_else(|| Error::out_of_memory("workspace: more tangents than memory holds"))?;
-        if self.cots.len() != len {
-            self.cots.clear();
-            self.cots
-                .try_reserve_exact(len)
-                .map_err(|_| Error::out_of_memory(format!("workspace: {len} tangents")))?;
-            self.cots.resize(len, 0.0);
-        }
-        self.rows = k;
+        self.stack_rows(plan, k, "tangents")?;
         self.touched.iter_mut().for_each(|t| *t = false);
         for (input, seed) in seeds.iter().enumerate() {
             let Some(data) = seed else { continue };
@@ -780,6 +758,23 @@ impl Workspace {
             .map(Some),
             _ => Ok(None),
         }
+    }
+
+    /// Room for `k` rows of cotangents (or tangents: `what`) of every
+    /// buffer, allocated fallibly when `k` changes.
+    fn stack_rows(&mut self, plan: &Plan, k: usize, what: &str) -> Result<()> {
+        let len = plan.cots_len.checked_mul(k).ok_or_else(|| {
+            Error::out_of_memory(format!("workspace: more {what} than memory holds"))
+        })?;
+        if self.cots.len() != len {
+            self.cots.clear();
+            self.cots
+                .try_reserve_exact(len)
+                .map_err(|_| Error::out_of_memory(format!("workspace: {len} {what}")))?;
+            self.cots.resize(len, 0.0);
+        }
+        self.rows = k;
+        Ok(())
     }
 
     /// The gradient of input `k` (row-major) after [`Workspace::reverse`]:

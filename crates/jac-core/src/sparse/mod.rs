@@ -16,7 +16,7 @@ mod structure;
 pub(crate) use structure::{Curvature, Dep, Structure, Uses, curvature_of};
 
 use crate::error::{Error, Result, fmt_shape};
-use crate::function::{Buffers, Function};
+use crate::function::{Buffers, Function, Pass};
 use crate::tensor::Tensor;
 use coloring::{Coloring, NONE};
 
@@ -321,15 +321,27 @@ impl Sparse {
     /// `J S`, colour by colour: forward passes of the replay.
     fn forward(&self, inputs: &[&[f64]]) -> Result<Vec<f64>> {
         let seed = self.seeds(0, self.shape.1)?;
-        self.f
-            .stacked_jvp(inputs, self.output, self.input, &seed, self.coloring.count)
+        self.f.stacked(
+            Pass::Forward,
+            inputs,
+            self.output,
+            self.input,
+            &seed,
+            self.coloring.count,
+        )
     }
 
     /// `S^T J`, colour by colour: reverse passes of the replay.
     fn reverse(&self, inputs: &[&[f64]]) -> Result<Vec<f64>> {
         let seed = self.seeds(0, self.shape.0)?;
-        self.f
-            .stacked_vjp(inputs, self.output, self.input, &seed, self.coloring.count)
+        self.f.stacked(
+            Pass::Reverse,
+            inputs,
+            self.output,
+            self.input,
+            &seed,
+            self.coloring.count,
+        )
     }
 
     /// `H S`, colour by colour: one forward sweep over the recorded
