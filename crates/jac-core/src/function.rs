@@ -504,11 +504,42 @@ impl Function {
         self.check_buffers(Buffers::Directions, v)?;
         let lens: Vec<usize> = out.iter().map(|o| o.len()).collect();
         self.check_lens(Buffers::Products, &lens)?;
-        let (xs, ys) = self.trace(inputs)?;
-        let v = self.tensors_of(v)?;
-        let g = crate::grad(&ys[output..=output], &xs, None, true)?;
-        let hv = crate::forward::jvp(&g, &xs, &v, false)?;
-        write_all(&hv, out)
+        self.hessian_vectors(inputs, output, &[v], &mut [out])
+    }
+
+    /// Hessian-vector products of output `output` (0-D) at `inputs`, one
+    /// per direction (each one buffer per input) into the matching `out`
+    /// (one buffer per input), on one workspace evaluated once; lengths
+    /// checked by the caller. Nothing is written before every product of
+    /// a direction exists.
+    pub(crate) fn hessian_vectors(
+        &self,
+        inputs: &[&[f64]],
+        output: usize,
+        directions: &[&[&[f64]]],
+        out: &mut [&mut [&mut [f64]]],
+    ) -> Result<()> {
+        let program = self.r.program();
+        let mut ws = self.r.workspace(&program)?;
+        let slot = self.r.outputs[output];
+        let done = ws.forward(&program, inputs).and_then(|()| {
+            for (v, out) in directions.iter().zip(out.iter_mut()) {
+                let v: Vec<Option<&[f64]>> = v.iter().map(|d| Some(*d)).collect();
+                ws.hessian_vector(&program, slot, &v)?;
+                let products = (0..out.len())
+                    .map(|k| ws.input_hvp(program.plan, k))
+                    .collect::<Result<Vec<_>>>()?;
+                for (o, p) in out.iter_mut().zip(products) {
+                    match p {
+                        Some(p) => o.copy_from_slice(p),
+                        None => o.fill(0.0),
+                    }
+                }
+            }
+            Ok(())
+        });
+        self.r.give_back(ws);
+        done
     }
 
     /// Checks that `output` names a 0-D output (a Hessian-vector product's).
@@ -530,14 +561,6 @@ impl Function {
     fn check_buffers(&self, buffers: Buffers, data: &[&[f64]]) -> Result<()> {
         let lens: Vec<usize> = data.iter().map(|d| d.len()).collect();
         self.check_lens(buffers, &lens)
-    }
-
-    /// Constants of the inputs' shapes holding `data` (checked lengths).
-    fn tensors_of(&self, data: &[&[f64]]) -> Result<Vec<Tensor>> {
-        data.iter()
-            .zip(&self.r.input_shapes)
-            .map(|(d, shape)| Tensor::from_slice(d, shape, false))
-            .collect()
     }
 
     /// The lazy Jacobian of the outputs with respect to the inputs at
@@ -978,33 +1001,6 @@ impl ReplayedRows {
             })
             .collect()
     }
-}
-
-/// Copies each tensor's values, row-major, into its buffer (lengths
-/// checked): after every result exists, so nothing is written on error.
-fn write_all(results: &[Tensor], out: &mut [&mut [f64]]) -> Result<()> {
-    if results.len() != out.len() {
-        return Err(Error::internal("a result per buffer was expected"));
-    }
-    for (t, o) in results.iter().zip(out.iter_mut()) {
-        if t.numel() != o.len() {
-            return Err(Error::internal(format!(
-                "a result of {} values for a buffer of {}",
-                t.numel(),
-                o.len()
-            )));
-        }
-    }
-    for (t, o) in results.iter().zip(out.iter_mut()) {
-        match t.value().as_slice() {
-            Some(data) => o.copy_from_slice(data),
-            None => o
-                .iter_mut()
-                .zip(t.value().iter())
-                .for_each(|(o, &v)| *o = v),
-        }
-    }
-    Ok(())
 }
 
 /// The lists of buffers a [`Function`] evaluation takes, for

@@ -25,7 +25,7 @@ use crate::backward::check_rule_arity;
 use crate::broadcast::sum_to;
 use crate::error::{Error, Result};
 use crate::graph::GradMode;
-use crate::ops::{JvpContext, Op, ScalarRule, VjpContext, forward};
+use crate::ops::{Dual, JvpContext, Op, ScalarRule, VjpContext, forward};
 use crate::tensor::Tensor;
 
 /// Where an instruction finds an operand.
@@ -367,6 +367,11 @@ pub(crate) struct Workspace {
     cots: Vec<f64>,
     rows: usize,
     touched: Vec<bool>,
+    /// A second-order pass's tangents of the values (one row), which
+    /// buffers have one, and the tangents of the cotangents.
+    tans: Vec<f64>,
+    tan_touched: Vec<bool>,
+    cot_tans: Vec<f64>,
 }
 
 impl Workspace {
@@ -388,6 +393,9 @@ impl Workspace {
             cots: try_filled_vec(plan.cots_len, 0.0, "workspace")?,
             rows: 1,
             touched: vec![false; plan.buffers.len()],
+            tans: Vec::new(),
+            tan_touched: Vec::new(),
+            cot_tans: Vec::new(),
         })
     }
 
@@ -760,6 +768,178 @@ impl Workspace {
         }
     }
 
+    /// The Hessian of the 0-D output `output` times the direction
+    /// `directions` (one per input, `None`: zero), after
+    /// [`Workspace::forward`]: a forward pass of the direction's tangents,
+    /// then a reverse pass that carries each cotangent and its derivative
+    /// along the direction (forward over reverse, on the planned buffers).
+    /// Each elementwise op's partials are its one derivative statement
+    /// evaluated on duals; other ops differentiate their graph VJP rule on
+    /// a graph of that one op. Afterwards [`Workspace::input_hvp`] holds
+    /// each input's product.
+    pub(crate) fn hessian_vector(
+        &mut self,
+        program: &Program<'_>,
+        output: Slot,
+        directions: &[Option<&[f64]>],
+    ) -> Result<()> {
+        let plan = program.plan;
+        self.forward_tangents(program, directions, 1)?;
+        std::mem::swap(&mut self.cots, &mut self.tans);
+        std::mem::swap(&mut self.touched, &mut self.tan_touched);
+        for arena in [&mut self.cots, &mut self.cot_tans] {
+            if arena.len() != plan.cots_len {
+                arena.clear();
+                arena.try_reserve_exact(plan.cots_len).map_err(|_| {
+                    Error::out_of_memory(format!("workspace: {} cotangents", plan.cots_len))
+                })?;
+                arena.resize(plan.cots_len, 0.0);
+            }
+            arena.fill(0.0);
+        }
+        self.touched.clear();
+        self.touched.resize(plan.buffers.len(), false);
+        self.rows = 1;
+        let b = plan.buffer_of(output);
+        if let Some(seed) = touch(&mut self.cots, plan, b, 1, &mut self.touched)? {
+            seed.iter_mut().for_each(|g| *g = 1.0);
+        }
+        let _unrecorded = GradMode::set(false);
+        let (values, tans, tan_touched) = (&self.values, &self.tans, &self.tan_touched);
+        // The tangent of buffer `b`'s values, if the direction reached it.
+        let tangent = |b: u32| -> Result<Option<&[f64]>> {
+            match plan.buffer(b).cot() {
+                Some(span) if tan_touched.get(b as usize).copied().unwrap_or(false) => {
+                    span.of(tans).map(Some)
+                }
+                _ => Ok(None),
+            }
+        };
+        for (i, step) in plan.steps.iter().enumerate().rev() {
+            if step.kind == Kind::View || !self.touched[step.out as usize] {
+                continue;
+            }
+            let operands = &plan.operands[step.from as usize..step.to as usize];
+            if let Some(rule) = step.rule {
+                let [y, g, a, a_cot, b, b_cot] = step.scalar;
+                // Tangents sit where cotangents do: a buffer's tangent is at
+                // its cotangent's position when the direction reached it.
+                let tan_of = |n: usize, cot: u32| -> Result<f64> {
+                    let reached = operands.get(n).is_some_and(|&b| tan_touched[b as usize]);
+                    if cot == NO_SCALAR || !reached {
+                        return Ok(0.0);
+                    }
+                    tans.get(cot as usize).copied().ok_or_else(order)
+                };
+                let out_reached = tan_touched[step.out as usize];
+                let ty = if out_reached {
+                    *tans.get(g as usize).ok_or_else(order)?
+                } else {
+                    0.0
+                };
+                let d = (rule.partials_dual)(
+                    Dual::new(number(values, a)?, tan_of(0, a_cot)?),
+                    Dual::new(number(values, b)?, tan_of(1, b_cot)?),
+                    Dual::new(number(values, y)?, ty),
+                    rule.attribute,
+                );
+                let gv = *self.cots.get(g as usize).ok_or_else(order)?;
+                let gt = *self.cot_tans.get(g as usize).ok_or_else(order)?;
+                for ((&buffer, cot), d) in operands.iter().zip([a_cot, b_cot]).zip(d) {
+                    if cot == NO_SCALAR {
+                        continue;
+                    }
+                    self.touched[buffer as usize] = true;
+                    *self.cots.get_mut(cot as usize).ok_or_else(order)? += gv * d.v;
+                    *self.cot_tans.get_mut(cot as usize).ok_or_else(order)? +=
+                        gt * d.v + if gv == 0.0 { 0.0 } else { gv * d.t };
+                }
+                continue;
+            }
+            let out = plan.buffer(step.out);
+            let out_cot = out.cot().ok_or_else(order)?;
+            let at = out_cot.start.min(self.cots.len());
+            let (before, after) = self.cots.split_at_mut(at);
+            let (before_t, after_t) = self.cot_tans.split_at_mut(at);
+            let g = after.get(..out_cot.len).ok_or_else(order)?;
+            let gt = after_t.get(..out_cot.len).ok_or_else(order)?;
+            let y = out.value().of(values)?;
+            let ty = tangent(step.out)?;
+            let touched = &mut self.touched;
+            let mut done = false;
+            if step.kind == Kind::Flat
+                && let Some(kernel) = program.instrs[i].op.flat()
+            {
+                let slice = |_: usize, b: u32| plan.buffer(b).value().of(values);
+                done = with_operands(operands, slice, |args| {
+                    let tx = operands
+                        .iter()
+                        .map(|&b| tangent(b))
+                        .collect::<Result<Vec<_>>>()?;
+                    for (n, &b) in operands.iter().enumerate() {
+                        let Some(span) = plan.buffer(b).cot() else {
+                            continue;
+                        };
+                        touched[b as usize] = true;
+                        let acc = span_mut(before, span)?;
+                        let acc_t = span_mut(before_t, span)?;
+                        if !kernel.hvp_flat(n, args, &tx, y, ty, g, gt, acc, acc_t) {
+                            return Ok(false);
+                        }
+                    }
+                    Ok(true)
+                })?;
+            }
+            if done {
+                continue;
+            }
+            let op = &program.instrs[i].op;
+            let shape = &program.instrs[i].shape;
+            program.with_views(i, operands, values, |args| {
+                let tx = operands
+                    .iter()
+                    .zip(args)
+                    .map(|(&b, a)| match tangent(b)? {
+                        Some(t) => Ok(Some(view(a.shape(), t)?.to_owned())),
+                        None => Ok(None),
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                let (grads, grads_t) =
+                    graph_hvp(op, args, &tx, &view(shape, g)?, &view(shape, gt)?)?;
+                for (n, &b) in operands.iter().enumerate() {
+                    let Some(span) = plan.buffer(b).cot() else {
+                        continue;
+                    };
+                    touched[b as usize] = true;
+                    for (grad, arena) in [(&grads[n], &mut *before), (&grads_t[n], &mut *before_t)]
+                    {
+                        let Some(grad) = grad else { continue };
+                        let grad = sum_to(grad.clone(), 0, args[n].shape())?;
+                        let values = grad.value().as_standard_layout();
+                        let values = values.as_slice().ok_or_else(order)?;
+                        span_mut(arena, span)?
+                            .iter_mut()
+                            .zip(values)
+                            .for_each(|(a, &v)| *a += v);
+                    }
+                }
+                Ok(())
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Input `k`'s Hessian-vector product after
+    /// [`Workspace::hessian_vector`]: zeros when the output does not
+    /// depend on it.
+    pub(crate) fn input_hvp(&self, plan: &Plan, k: usize) -> Result<Option<&[f64]>> {
+        let b = plan.slots[k];
+        match plan.buffer(b).cot() {
+            Some(span) if self.touched[b as usize] => span.of(&self.cot_tans).map(Some),
+            _ => Ok(None),
+        }
+    }
+
     /// Room for `k` rows of cotangents (or tangents: `what`) of every
     /// buffer, allocated fallibly when `k` changes.
     fn stack_rows(&mut self, plan: &Plan, k: usize, what: &str) -> Result<()> {
@@ -942,6 +1122,66 @@ fn graph_jvp(
         lead_shape: &lead_shape,
     };
     op.jvp(&cx, tangents)
+}
+
+/// One gradient per operand (`None`: none flows to it).
+type Grads = Vec<Option<Tensor>>;
+
+/// A second-order VJP of an op without a flat kernel: its graph VJP rule
+/// on a graph of this one op (operands as leaves `x`), so that the
+/// gradients `vjp(x, g)` can be swept forward along the operands' tangents
+/// `tx`; with the rule applied to `gt`, the tangent of each gradient is
+/// `vjp(x, gt) + d vjp(x, g) / dx [tx]`. Returns both per operand.
+fn graph_hvp(
+    op: &crate::ops::Rule,
+    args: &[ArrayViewD<'_, f64>],
+    tx: &[Option<ndarray::ArrayD<f64>>],
+    g: &ArrayViewD<'_, f64>,
+    gt: &ArrayViewD<'_, f64>,
+) -> Result<(Grads, Grads)> {
+    let _recorded = GradMode::set(true);
+    let xs: Vec<Tensor> = args
+        .iter()
+        .map(|a| Tensor::new(a.to_owned(), true))
+        .collect();
+    let y = crate::ops::apply_shared(op.clone(), xs.clone())?;
+    let needs = vec![true; xs.len()];
+    let cx = VjpContext {
+        inputs: &xs,
+        output: &y,
+        lead_shape: &[],
+        lead: 0,
+        needs: &needs,
+    };
+    let grads = op.vjp(&cx, &Tensor::constant(g.to_owned()))?;
+    check_rule_arity(op.name(), grads.len(), xs.len())?;
+    let grads_gt = op.vjp(&cx, &Tensor::constant(gt.to_owned()))?;
+    // The gradients' tangents along tx, by one forward sweep of the
+    // one-op graph (gradients that do not depend on x have none).
+    let present: Vec<Tensor> = grads.iter().flatten().cloned().collect();
+    let tangents = xs
+        .iter()
+        .zip(tx)
+        .map(|(x, t)| match t {
+            Some(t) => Ok(Tensor::constant(t.clone())),
+            None => Tensor::zeros(x.shape()),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let swept = crate::forward::jvp(&present, &xs, &tangents, false)?;
+    let mut swept = swept.into_iter();
+    let mut out_t = Vec::with_capacity(xs.len());
+    for (grad, extra) in grads.iter().zip(grads_gt) {
+        out_t.push(match (grad, extra) {
+            (Some(_), Some(e)) => {
+                let d = swept.next().ok_or_else(order)?;
+                Some(crate::ops::add(&d, &e)?)
+            }
+            (Some(_), None) => swept.next(),
+            (None, e) => e,
+        });
+    }
+    let grads = grads.into_iter().map(|g| g.map(|g| g.detach())).collect();
+    Ok((grads, out_t))
 }
 
 /// The graph VJP rule of an op without an in-place kernel, run on constant

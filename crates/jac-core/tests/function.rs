@@ -951,3 +951,61 @@ fn forward_passes_of_the_replay_equal_the_graph_and_the_reverse_passes() {
         }
     }
 }
+
+/// Hessian-vector products of a replay (forward over reverse on the planned
+/// buffers: elementwise partials on duals, other ops through their graph
+/// rule) equal reverse over reverse on the graph built at the point, on
+/// programs of every kind of planned step and of masks, gathers and
+/// normalisations.
+#[test]
+fn replayed_hessian_vector_products_equal_the_graphs() {
+    let mut rng = Rng::new(seed_from("replayed hvps"));
+    type Program = fn(&[Tensor]) -> jac_core::Result<Vec<Tensor>>;
+    // One 0-D output, nonlinear in every output of the program.
+    fn scalar(ys: Vec<Tensor>) -> jac_core::Result<Vec<Tensor>> {
+        let mut total = Tensor::scalar(0.0);
+        for y in &ys {
+            total = add(&total, &sum(&sin(y)?, None, false)?)?;
+        }
+        Ok(vec![total])
+    }
+    let programs: [(&[&[usize]], Program); 2] = [
+        (&[&[12], &[], &[6]], |x| {
+            scalar(mixed_program(&x[0], &x[1], &x[2])?)
+        }),
+        (&[&[6], &[]], |x| scalar(branching_program(&x[0], &x[1])?)),
+    ];
+    for (p, (shapes, program)) in programs.iter().enumerate() {
+        let point = |rng: &mut Rng| -> Vec<Vec<f64>> {
+            shapes
+                .iter()
+                .map(|s| values(s, Domain::Uniform(-1.0, 1.0), rng))
+                .collect()
+        };
+        let leaf = |data: &[f64], shape: &[usize]| Tensor::from_slice(data, shape, true).unwrap();
+        let at0 = point(&mut rng);
+        let xs0: Vec<Tensor> = at0.iter().zip(*shapes).map(|(d, s)| leaf(d, s)).collect();
+        let f = Function::new(&xs0, &program(&xs0).unwrap()).unwrap();
+        for trial in 0..3 {
+            let at = point(&mut rng);
+            let v = point(&mut rng);
+            let xs: Vec<Tensor> = at.iter().zip(*shapes).map(|(d, s)| leaf(d, s)).collect();
+            let vs: Vec<Tensor> = v
+                .iter()
+                .zip(*shapes)
+                .map(|(d, s)| Tensor::from_slice(d, s, false).unwrap())
+                .collect();
+            let ys = program(&xs).unwrap();
+            let g = grad(&ys, &xs, None, true).unwrap();
+            let want = grad(&g, &xs, Some(&vs), false).unwrap();
+            let mut got: Vec<Vec<f64>> = at.iter().map(|a| vec![f64::NAN; a.len()]).collect();
+            let mut bufs: Vec<&mut [f64]> = got.iter_mut().map(Vec::as_mut_slice).collect();
+            f.hvp_into(&refs(&at), 0, &refs(&v), &mut bufs).unwrap();
+            for (j, (got, w)) in got.iter().zip(&want).enumerate() {
+                let got = ArrayD::from_shape_vec(IxDyn(w.shape()), got.clone()).unwrap();
+                let what = format!("program {p} trial {trial}: H v of input {j}");
+                assert_close(&got, w.value(), 1e-12, 1e-12, &what);
+            }
+        }
+    }
+}

@@ -487,7 +487,9 @@ fn recorded_programs_replay_at_new_points_as_built_there() {
             false,
         )
         .unwrap();
-        assert_eq!(bits(&hv), bits(&want[0].to_vec()), "trial {trial}: hvp");
+        // The replay runs forward over reverse on its own buffers, in its
+        // own order: equal to rounding, not to the bit.
+        assert_close(&arr(hv, &[3, 4]), want[0].value(), 1e-13, 1e-15, "hvp");
     }
 }
 

@@ -6,9 +6,9 @@
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Zip};
 
 use super::elementwise::{
-    Algebra, Derivative, accumulate_binary, accumulate_scaled, accumulate_zip_flat,
-    add_scaled_flat, number, smaller_share, tangent_times, tangent_zip_flat, times, zip_flat,
-    zip_into,
+    Algebra, Derivative, accumulate_binary, accumulate_dual_flat, accumulate_scaled,
+    accumulate_zip_flat, add_scaled_flat, dual, number, smaller_share, tangent_times,
+    tangent_zip_flat, times, zip_flat, zip_into,
 };
 use super::{Flat, JvpContext, Op, Rule, ScalarRule, VjpContext, apply_shared};
 use crate::alloc::check_alloc;
@@ -251,11 +251,33 @@ macro_rules! binary_op {
                 true
             }
 
+            fn hvp_flat(
+                &self,
+                i: usize,
+                x: &[&[f64]],
+                tx: &[Option<&[f64]>],
+                y: &[f64],
+                ty: Option<&[f64]>,
+                g: &[f64],
+                gt: &[f64],
+                acc: &mut [f64],
+                acc_t: &mut [f64],
+            ) -> bool {
+                let ([a, b], [ta, tb]) = (x, tx) else { return false };
+                accumulate_dual_flat(a, *ta, b, *tb, y, ty, g, gt, acc, acc_t, |a, b, y| {
+                    dual($ty::derivative(i, &a, &b, &y))
+                });
+                true
+            }
+
             fn scalar_rule(&self) -> Option<ScalarRule> {
                 Some(ScalarRule {
                     value: |a, b, _| ($forward)(a, b),
                     partials: |a, b, y, _| {
                         [number($ty::d_a(&a, &b, &y)), number($ty::d_b(&a, &b, &y))]
+                    },
+                    partials_dual: |a, b, y, _| {
+                        [dual($ty::d_a(&a, &b, &y)), dual($ty::d_b(&a, &b, &y))]
                     },
                     attribute: 0.0,
                 })

@@ -10,7 +10,7 @@
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 
 use super::elementwise::{zip_flat, zip_into};
-use super::{Flat, JvpContext, Op, Rule, ScalarRule, VjpContext, apply_shared};
+use super::{Dual, Flat, JvpContext, Op, Rule, ScalarRule, VjpContext, apply_shared};
 use crate::alloc::check_alloc;
 use crate::broadcast::{broadcast_shapes, zip_map};
 use crate::cotangent::Partial;
@@ -116,10 +116,26 @@ macro_rules! comparison {
                 true
             }
 
+            fn hvp_flat(
+                &self,
+                _i: usize,
+                _x: &[&[f64]],
+                _tx: &[Option<&[f64]>],
+                _y: &[f64],
+                _ty: Option<&[f64]>,
+                _g: &[f64],
+                _gt: &[f64],
+                _acc: &mut [f64],
+                _acc_t: &mut [f64],
+            ) -> bool {
+                true
+            }
+
             fn scalar_rule(&self) -> Option<ScalarRule> {
                 Some(ScalarRule {
                     value: |a, b, _| $ty::mask(a, b),
                     partials: |_, _, _, _| [0.0, 0.0],
+                    partials_dual: |_, _, _, _| [Dual::new(0.0, 0.0), Dual::new(0.0, 0.0)],
                     attribute: 0.0,
                 })
             }

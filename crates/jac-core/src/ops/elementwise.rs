@@ -171,6 +171,119 @@ impl Algebra for Tensor {
     }
 }
 
+/// A number and its directional derivative (`v + t ε`, `ε² = 0`): the
+/// algebra a replay evaluates a derivative statement on to get the
+/// statement's own derivative along a tangent, for second-order passes
+/// (Hessian-vector products) from the same one statement.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Dual {
+    pub(crate) v: f64,
+    pub(crate) t: f64,
+}
+
+impl Dual {
+    pub(crate) fn new(v: f64, t: f64) -> Dual {
+        Dual { v, t }
+    }
+
+    /// `self.t * d`, and 0 when the tangent is 0 (so an infinite or NaN
+    /// `d` along a direction not taken adds nothing).
+    fn along(self, d: f64) -> f64 {
+        if self.t == 0.0 { 0.0 } else { self.t * d }
+    }
+}
+
+impl Algebra for Dual {
+    fn neg(&self) -> Result<Dual> {
+        Ok(Dual::new(-self.v, -self.t))
+    }
+    fn mul(&self, o: &Dual) -> Result<Dual> {
+        Ok(Dual::new(self.v * o.v, self.along(o.v) + o.along(self.v)))
+    }
+    fn div(&self, o: &Dual) -> Result<Dual> {
+        let q = self.v / o.v;
+        Ok(Dual::new(q, (self.t - o.along(q)) / o.v))
+    }
+    fn recip(&self) -> Result<Dual> {
+        let r = 1.0 / self.v;
+        Ok(Dual::new(r, -self.along(r * r)))
+    }
+    fn scale(&self, s: f64) -> Result<Dual> {
+        Ok(Dual::new(self.v * s, self.t * s))
+    }
+    fn add_scalar(&self, s: f64) -> Result<Dual> {
+        Ok(Dual::new(self.v + s, self.t))
+    }
+    fn square(&self) -> Result<Dual> {
+        Ok(Dual::new(self.v * self.v, self.along(2.0 * self.v)))
+    }
+    fn powf(&self, p: f64) -> Result<Dual> {
+        let d = if p == 0.0 {
+            0.0
+        } else {
+            p * f64::powf(self.v, p - 1.0)
+        };
+        Ok(Dual::new(f64::powf(self.v, p), self.along(d)))
+    }
+    fn sin(&self) -> Result<Dual> {
+        Ok(Dual::new(f64::sin(self.v), self.along(f64::cos(self.v))))
+    }
+    fn cos(&self) -> Result<Dual> {
+        Ok(Dual::new(f64::cos(self.v), -self.along(f64::sin(self.v))))
+    }
+    fn sigmoid(&self) -> Result<Dual> {
+        let s = sigmoid_value(self.v);
+        Ok(Dual::new(s, self.along(s * (1.0 - s))))
+    }
+    fn exp(&self) -> Result<Dual> {
+        let e = f64::exp(self.v);
+        Ok(Dual::new(e, self.along(e)))
+    }
+    fn log(&self) -> Result<Dual> {
+        Ok(Dual::new(f64::ln(self.v), self.along(1.0 / self.v)))
+    }
+    fn add(&self, o: &Dual) -> Result<Dual> {
+        Ok(Dual::new(self.v + o.v, self.t + o.t))
+    }
+    fn pow(&self, e: &Dual) -> Result<Dual> {
+        let y = f64::powf(self.v, e.v);
+        let d_base = if e.v == 0.0 {
+            0.0
+        } else {
+            e.v * f64::powf(self.v, e.v - 1.0)
+        };
+        let d_exponent = if self.v == 0.0 && e.v >= 0.0 {
+            0.0
+        } else {
+            y * f64::ln(self.v)
+        };
+        Ok(Dual::new(y, self.along(d_base) + e.along(d_exponent)))
+    }
+    fn piecewise(&self, f: impl Fn(f64) -> f64) -> Result<Dual> {
+        Ok(Dual::new(f(self.v), 0.0))
+    }
+    fn piecewise2(&self, o: &Dual, f: impl Fn(f64, f64) -> f64) -> Result<Dual> {
+        Ok(Dual::new(f(self.v, o.v), 0.0))
+    }
+    fn keep_where(&self, keep: &Dual) -> Result<Dual> {
+        Ok(if keep.v != 0.0 {
+            *self
+        } else {
+            Dual::new(0.0, 0.0)
+        })
+    }
+}
+
+/// A derivative evaluated on duals, as one dual (a constant has no
+/// tangent).
+pub(crate) fn dual(d: Result<Derivative<Dual>>) -> Dual {
+    match d {
+        Ok(Derivative::Varying(v)) => v,
+        Ok(Derivative::Constant(c)) => Dual::new(c, 0.0),
+        Err(_) => Dual::new(f64::NAN, f64::NAN),
+    }
+}
+
 /// `d output / d input` of an elementwise op: the same number at every
 /// element (which the sweeps exploit), or an expression of the values.
 pub(crate) enum Derivative<E> {
@@ -479,6 +592,46 @@ pub(crate) fn tangent_zip_flat(
             }
         }
         *o = sum;
+    }
+}
+
+/// The second-order VJP of one operand of an elementwise op (see
+/// [`super::Flat::hvp_flat`]): `d(a, b, y)` evaluated on duals gives the
+/// partial and its derivative along the tangents; an operand (and its
+/// tangent) of one value is broadcast, an accumulator of one value sums.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the values, tangents and cotangents of one step"
+)]
+pub(crate) fn accumulate_dual_flat(
+    a: &[f64],
+    ta: Option<&[f64]>,
+    b: &[f64],
+    tb: Option<&[f64]>,
+    y: &[f64],
+    ty: Option<&[f64]>,
+    g: &[f64],
+    gt: &[f64],
+    acc: &mut [f64],
+    acc_t: &mut [f64],
+    d: impl Fn(Dual, Dual, Dual) -> Dual,
+) {
+    let at = |s: &[f64], k: usize| if s.len() == 1 { s[0] } else { s[k] };
+    let tangent = |t: Option<&[f64]>, k: usize| t.map_or(0.0, |t| at(t, k));
+    let sums = acc.len() == 1 && y.len() != 1;
+    for k in 0..y.len() {
+        let (gv, gtv) = (g[k], gt[k]);
+        if gv == 0.0 && gtv == 0.0 {
+            continue;
+        }
+        let d = d(
+            Dual::new(at(a, k), tangent(ta, k)),
+            Dual::new(at(b, k), tangent(tb, k)),
+            Dual::new(y[k], tangent(ty, k)),
+        );
+        let j = if sums { 0 } else { k };
+        acc[j] += gv * d.v;
+        acc_t[j] += gtv * d.v + if gv == 0.0 { 0.0 } else { gv * d.t };
     }
 }
 

@@ -40,6 +40,7 @@ use crate::error::{Error, Result};
 use crate::graph::Inputs;
 use crate::sparse::Structure;
 use crate::tensor::Tensor;
+pub(crate) use elementwise::Dual;
 
 /// One differentiable operation with its static attributes.
 pub(crate) trait Op: Send + Sync + fmt::Debug {
@@ -198,6 +199,37 @@ pub(crate) trait Flat: Send + Sync {
         false
     }
 
+    /// The VJP of operand `i` in a second-order pass (a Hessian-vector
+    /// product): `acc += g d_i` and `acc_t += gt d_i + g (d_i along the
+    /// tangents)`, with `tx` the operands' tangents and `ty` the output's
+    /// (`None`: zero), `gt` the tangent of the cotangent `g`, from the same
+    /// statement of the derivative as [`Flat::vjp_flat`]. An op linear in
+    /// its one operand has a VJP that does not depend on the values: `g`
+    /// and `gt` go through it alike. `false`: no such kernel.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the values, tangents and cotangents of one step"
+    )]
+    fn hvp_flat(
+        &self,
+        i: usize,
+        inputs: &[&[f64]],
+        _tx: &[Option<&[f64]>],
+        y: &[f64],
+        _ty: Option<&[f64]>,
+        g: &[f64],
+        gt: &[f64],
+        acc: &mut [f64],
+        acc_t: &mut [f64],
+    ) -> bool {
+        if !self.linear() {
+            return false;
+        }
+        self.vjp_flat(i, inputs, y, g, acc);
+        self.vjp_flat(i, inputs, y, gt, acc_t);
+        true
+    }
+
     /// Writes the output's tangent into `out` from the operands' tangents
     /// (`None`: zero; each as long as its operand), `y` being the output,
     /// from the same statement of the derivative as [`Flat::vjp_flat`].
@@ -237,6 +269,10 @@ pub(crate) struct ScalarRule {
     /// `[d out / d a, d out / d b]` from the operands, the output and the
     /// attribute.
     pub(crate) partials: fn(f64, f64, f64, f64) -> [f64; 2],
+    /// The same partials on duals (each operand and the output with its
+    /// tangent): the partials and their derivatives along the tangents,
+    /// for second-order passes.
+    pub(crate) partials_dual: fn(Dual, Dual, Dual, f64) -> [Dual; 2],
     pub(crate) attribute: f64,
 }
 

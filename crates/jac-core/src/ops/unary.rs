@@ -10,10 +10,12 @@
 use ndarray::{ArrayD, ArrayViewD};
 
 use super::elementwise::{
-    Algebra, Derivative, accumulate_map_flat, add_scaled_flat, map_flat, number, sigmoid_value,
-    sign, step, tangent_map_flat, tangent_times, times,
+    Algebra, Derivative, accumulate_dual_flat, accumulate_map_flat, add_scaled_flat, dual,
+    map_flat, number, sigmoid_value, sign, step, tangent_map_flat, tangent_times, times,
 };
-use super::{Flat, JvpContext, Op, Rule, ScalarRule, VjpContext, apply, apply_shared, finite, one};
+use super::{
+    Dual, Flat, JvpContext, Op, Rule, ScalarRule, VjpContext, apply, apply_shared, finite, one,
+};
 use crate::cotangent::Partial;
 use crate::error::Result;
 use crate::sparse::{Curvature, Structure, Uses, curvature_of};
@@ -130,10 +132,30 @@ macro_rules! unary_op {
                 true
             }
 
+            fn hvp_flat(
+                &self,
+                _i: usize,
+                x: &[&[f64]],
+                tx: &[Option<&[f64]>],
+                y: &[f64],
+                ty: Option<&[f64]>,
+                g: &[f64],
+                gt: &[f64],
+                acc: &mut [f64],
+                acc_t: &mut [f64],
+            ) -> bool {
+                let ([x], [tx]) = (x, tx) else { return false };
+                accumulate_dual_flat(x, *tx, x, None, y, ty, g, gt, acc, acc_t, |a, _, y| {
+                    dual($ty::derivative(&a, &y))
+                });
+                true
+            }
+
             fn scalar_rule(&self) -> Option<ScalarRule> {
                 Some(ScalarRule {
                     value: |a, _, _| ($forward)(a),
                     partials: |a, _, y, _| [number($ty::derivative::<f64>(&a, &y)), 0.0],
+                    partials_dual: |a, _, y, _| [dual($ty::derivative(&a, &y)), Dual::new(0.0, 0.0)],
                     attribute: 0.0,
                 })
             }
@@ -407,6 +429,26 @@ impl Flat for Clamp {
         });
         true
     }
+
+    fn hvp_flat(
+        &self,
+        _i: usize,
+        x: &[&[f64]],
+        tx: &[Option<&[f64]>],
+        y: &[f64],
+        ty: Option<&[f64]>,
+        g: &[f64],
+        gt: &[f64],
+        acc: &mut [f64],
+        acc_t: &mut [f64],
+    ) -> bool {
+        let ([x], [tx]) = (x, tx) else { return false };
+        let nan = Dual::new(f64::NAN, f64::NAN);
+        accumulate_dual_flat(x, *tx, x, None, y, ty, g, gt, acc, acc_t, |a, _, _| {
+            self.derivative(&a).unwrap_or(nan)
+        });
+        true
+    }
 }
 
 /// `a` limited to `[lo, hi]` elementwise: `lo` below it, `hi` above it (NaN
@@ -566,12 +608,34 @@ macro_rules! scalar_op {
                 true
             }
 
+            fn hvp_flat(
+                &self,
+                _i: usize,
+                _x: &[&[f64]],
+                _tx: &[Option<&[f64]>],
+                _y: &[f64],
+                _ty: Option<&[f64]>,
+                g: &[f64],
+                gt: &[f64],
+                acc: &mut [f64],
+                acc_t: &mut [f64],
+            ) -> bool {
+                // A constant derivative: no second-order term.
+                add_scaled_flat(g, self.derivative(), acc);
+                add_scaled_flat(gt, self.derivative(), acc_t);
+                true
+            }
+
             fn scalar_rule(&self) -> Option<ScalarRule> {
                 Some(ScalarRule {
                     value: |$v, _, $s| $forward,
                     partials: |_, _, _, $s| {
                         let _ = $s;
                         [$c, 0.0]
+                    },
+                    partials_dual: |_, _, _, $s| {
+                        let _ = $s;
+                        [Dual::new($c, 0.0), Dual::new(0.0, 0.0)]
                     },
                     attribute: self.0,
                 })
@@ -719,6 +783,30 @@ impl Flat for PowScalar {
         true
     }
 
+    fn hvp_flat(
+        &self,
+        _i: usize,
+        x: &[&[f64]],
+        tx: &[Option<&[f64]>],
+        y: &[f64],
+        ty: Option<&[f64]>,
+        g: &[f64],
+        gt: &[f64],
+        acc: &mut [f64],
+        acc_t: &mut [f64],
+    ) -> bool {
+        let (p, [x], [tx]) = (self.0, x, tx) else {
+            return false;
+        };
+        if p != 0.0 {
+            let nan = Dual::new(f64::NAN, f64::NAN);
+            accumulate_dual_flat(x, *tx, x, None, y, ty, g, gt, acc, acc_t, |a, _, _| {
+                PowScalar::derivative(p, &a).unwrap_or(nan)
+            });
+        }
+        true
+    }
+
     fn scalar_rule(&self) -> Option<ScalarRule> {
         Some(ScalarRule {
             value: |a, _, p| a.powf(p),
@@ -727,6 +815,15 @@ impl Flat for PowScalar {
                     [0.0, 0.0]
                 } else {
                     [PowScalar::derivative(p, &a).unwrap_or(f64::NAN), 0.0]
+                }
+            },
+            partials_dual: |a, _, _, p| {
+                let zero = Dual::new(0.0, 0.0);
+                if p == 0.0 {
+                    [zero, zero]
+                } else {
+                    let nan = Dual::new(f64::NAN, f64::NAN);
+                    [PowScalar::derivative(p, &a).unwrap_or(nan), zero]
                 }
             },
             attribute: self.0,
