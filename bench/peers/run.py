@@ -41,7 +41,8 @@ REQUIREMENTS = PEERS_DIR / "requirements.txt"
 WORKLOAD_IDS = ("W1", "W2", "W3rows", "W3cols", "W3full", "W4", "W5", "W6", "W6replay",
                 "W7rebuild", "W7replay", "W8rebuild", "W8replay", "W9rebuild", "W9replay",
                 "W10denseRebuild", "W10denseReplay", "W10batchedRebuild", "W10batchedReplay",
-                "W11rebuild", "W11replay", "M1rebuild", "M1replay")
+                "W11rebuild", "W11replay", "M1rebuild", "M1replay",
+                "W5sparse", "W10sparse", "W12n", "W12n4")
 # The suffixes of a family's variants: W7 stands for W7rebuild and W7replay, W10dense for
 # W10denseRebuild and W10denseReplay.
 VARIANT_SUFFIXES = ("rebuild", "replay", "Rebuild", "Replay")
