@@ -264,6 +264,14 @@ def w12_from_bands(diag, off):
     return rows.reshape(-1)[1:-1]
 
 
+def w12_pattern(n):
+    """W12: the rows and columns of the tridiagonal Hessian's 3n - 2 nonzeros, in row-major order."""
+    rows = np.repeat(np.arange(n), 3)
+    cols = rows + np.tile(np.array([-1, 0, 1]), n)
+    keep = (cols >= 0) & (cols < n)
+    return rows[keep], cols[keep]
+
+
 def w12_color(n):
     """W12's colouring of the Hessian's columns, by hand (for the peers that detect no sparsity): column j has
     colour j mod 3, so no row of the tridiagonal Hessian has two columns of one colour: 3 Hessian-vector
