@@ -289,6 +289,11 @@ MICRO_X = 0.3
 M1_NOT_RUN = "not implemented: M1 (the per-op chain) runs on libjac, ADOL-C, CppAD, torch (M1rebuild) and numpy"
 
 
+# W5sparse, W10sparse, W12: the reason the peers without sparse derivatives give.
+SPARSE_NOT_RUN = ("not run: no sparsity detection (JAX stands for the peers without it, with colourings made by "
+                  "hand); the sparse workloads run on libjac, CasADi, CppAD, ADOL-C, JAX and numpy")
+
+
 def micro_chain(x, steps, sin, scale, add):
     """M1's chain (bench/c/micro.c) on the scalar x: `steps` times y = add(scale(sin(y), 0.9), x)."""
     y = x
