@@ -3,7 +3,10 @@
 the numpy reference (hand-derived Jacobians), and fails unless every checksum
 agrees with numpy's to 1e-9 relative. Timing is printed, never asserted.
 W10batched runs at W10dense's sizes here, so its checksum (the full Jacobian's
-nonzeros) must also equal W10dense's.
+nonzeros) must also equal W10dense's; W10sparse's must equal W10batched's, and
+W5sparse's (the diagonal) W5's. The hand-derived references of the sparse
+workloads are first checked against central differences (numpy_ref.py
+--check-differences).
 
 usage: check_smoke.py PYTHON_WITH_NUMPY RUST_DRIVER C_DRIVER
 """
@@ -15,10 +18,13 @@ import sys
 WORKLOADS = ("W1", "W2", "W3rows", "W3cols", "W3full", "W4", "W5", "W6", "W6replay",
              "W7rebuild", "W7replay", "W8rebuild", "W8replay", "W9rebuild", "W9replay",
              "W10denseRebuild", "W10denseReplay", "W10batchedRebuild", "W10batchedReplay",
-             "W11rebuild", "W11replay", "M1rebuild", "M1replay")
+             "W11rebuild", "W11replay", "M1rebuild", "M1replay",
+             "W5sparse", "W10sparse", "W12n", "W12n4")
 # (workload, the workload whose checksum it must equal): the batched variant's 24 values per
 # observation are the dense Jacobian's nonzeros.
-SAME_CHECKSUM = (("W10batchedRebuild", "W10denseRebuild"), ("W10batchedReplay", "W10denseReplay"))
+# W10sparse's nonzeros are the same again, and W5sparse's diagonal is all of W5's nonzeros.
+SAME_CHECKSUM = (("W10batchedRebuild", "W10denseRebuild"), ("W10batchedReplay", "W10denseReplay"),
+                 ("W10sparse", "W10batchedReplay"), ("W5sparse", "W5"))
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -38,6 +44,10 @@ def close(a, b):
 def main():
     python, rust, c = sys.argv[1:4]
     failures = 0
+    # The sparse workloads' hand derivatives against central differences, before they judge libjac.
+    if subprocess.run([python, os.path.join(HERE, "peers", "numpy_ref.py"), "--check-differences"]).returncode:
+        failures += 1
+        print("check_smoke: numpy_ref.py's sparse derivatives disagree with central differences")
     # Every reference in one numpy process: starting Python and numpy is most of the time here.
     refs = lines([python, os.path.join(HERE, "peers", "numpy_ref.py"), "--mode", "smoke", "--workload", ",".join(WORKLOADS)])
     refs = {ref["workload"]: ref for ref in refs}
@@ -56,7 +66,7 @@ def main():
             failures += not ok
             print(f"{w} vs {same_as} ({a['impl']}): {'same checksum' if ok else 'MISMATCH ' + repr((a['sum'], b['sum']))}")
     if failures:
-        sys.exit(f"check_smoke: {failures} checksum(s) differ from the numpy reference (or W10batched from W10dense)")
+        sys.exit(f"check_smoke: {failures} checksum(s) differ from the numpy reference (or W10batched from W10dense, ...)")
     print("check_smoke: every checksum agrees with the numpy reference to 1e-9")
 
 

@@ -3,7 +3,7 @@
  *     WID: W1 W2 W3rows W3cols W3full W4 W5 W6 W6replay W7rebuild W7replay
  *          W8rebuild W8replay W9rebuild W9replay W10denseRebuild W10denseReplay
  *          W10batchedRebuild W10batchedReplay W11rebuild W11replay M1rebuild
- *          M1replay
+ *          M1replay W5sparse W10sparse W12n W12n4
  *
  * The BENCHMARKS.md workloads through libjac's C ABI, as a C host calls it.
  * Prints the same one-line JSON report as the Rust driver and every peer.
@@ -14,6 +14,10 @@
  * graph once, jac_function_new, freeing the graph's handles: the report's
  * record_ms) and only evaluates it in the timed region. M1rebuild and
  * M1replay are bench/c/micro.c's op chain, their report also per op (ns_per_op).
+ * W5sparse, W10sparse, W12n and W12n4 record a JacFunction and make its
+ * JacSparse Jacobian or Hessian (detection and colouring) before the timed
+ * runs, all in record_ms (detect_ms: the JacSparse alone); the timed region is
+ * one jac_sparse_eval at the point.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -157,6 +161,13 @@ typedef struct {
     double *w10_cams, *w10_pts, *w10_cam_obs, *w10_pt_obs;
     int64_t *w10_ci, *w10_pi;
     JacTensor *w10_u[2];
+    /* W5sparse, W10sparse, W12: the sparse derivative, its inputs, the time making it took and
+     * its size (W12: n). */
+    JacSparse *sparse;
+    const double *sparse_in;
+    size_t sparse_len, nnz, colors;
+    double detect_ms;
+    long w12_n;
 } Context;
 
 /* part 0: the whole Jacobian; 1: the rows of W3rows; 2: the columns of W3cols. */
@@ -732,6 +743,84 @@ static Result run_w10replay(Context *c, JacFunction *f) {
     return read_residuals(c, j);
 }
 
+/* ---- W5sparse, W10sparse, W12: through detected sparsity. */
+
+static double now_ms(void);
+
+/* Records f(xs) = ys (one input, one output) and makes its sparse Jacobian (hessian: Hessian),
+ * timing that alone into detect_ms; the arena is freed. */
+static void record_sparse(Context *c, const JacTensor *x, const JacTensor *y, int hessian) {
+    JacFunction *f = NULL;
+    check(jac_function_new(&x, 1, &y, 1, &f), "jac_function_new");
+    arena_free();
+    double t0 = now_ms();
+    if (hessian)
+        check(jac_function_sparse_hessian(f, 0, &c->sparse), "jac_function_sparse_hessian");
+    else
+        check(jac_function_sparse_jacobian(f, 0, 0, &c->sparse), "jac_function_sparse_jacobian");
+    c->detect_ms = now_ms() - t0;
+    check(jac_sparse_nnz(c->sparse, &c->nnz), "jac_sparse_nnz");
+    check(jac_sparse_colors(c->sparse, &c->colors), "jac_sparse_colors");
+    /* The sparse handle holds the program: the function is not needed any more. */
+    jac_function_free(f);
+}
+
+/* W5sparse: W5's sin(x) exp(x) + x x recorded, its Jacobian through the detected (diagonal) pattern. */
+static void record_w5sparse(Context *c) {
+    const int64_t shape[1] = {c->mode->w5s_n};
+    c->x0 = vector((size_t)shape[0], input_at, (size_t)shape[0], 0);
+    c->sparse_in = c->x0;
+    c->sparse_len = (size_t)shape[0];
+    JacTensor *x = keep(tensor(c->x0, c->sparse_len, shape, 1, true));
+    JacTensor *y = op2(jac_add, op2(jac_mul, op1(jac_sin, x), op1(jac_exp, x)), op2(jac_mul, x, x));
+    record_sparse(c, x, y, 0);
+}
+
+/* W10sparse: one leaf, the cameras [9C] then the points [3P] (w10_cams holds both), sliced and seen
+ * as [C, 9] and [P, 3], each observation's camera and point gathered by index as in W10dense, the
+ * residuals flattened to [2m]; the full [2m, 9C + 3P] Jacobian through the detected pattern. */
+static void record_w10sparse(Context *c) {
+    size_t m = (size_t)c->w10_m, split = 9 * (size_t)c->w10_c;
+    c->sparse_len = split + 3 * (size_t)c->w10_p;
+    c->sparse_in = c->w10_cams;
+    const int64_t shape[1] = {(int64_t)c->sparse_len}, as_cams[2] = {c->w10_c, 9}, as_pts[2] = {c->w10_p, 3};
+    const int64_t flat[1] = {2 * c->w10_m};
+    JacTensor *leaf = keep(tensor(c->w10_cams, c->sparse_len, shape, 1, true));
+    JacTensor *cs = NULL, *ps = NULL, *cam2 = NULL, *pt2 = NULL, *cam = NULL, *pt = NULL, *res = NULL;
+    check(jac_slice(leaf, 0, 0, (int64_t)split, 1, &cs), "jac_slice");
+    check(jac_slice(leaf, 0, (int64_t)split, JAC_SLICE_NONE, 1, &ps), "jac_slice");
+    check(jac_reshape(keep(cs), as_cams, 2, &cam2), "jac_reshape");
+    check(jac_reshape(keep(ps), as_pts, 2, &pt2), "jac_reshape");
+    check(jac_gather(keep(cam2), 0, c->w10_ci, m, &cam), "jac_gather");
+    check(jac_gather(keep(pt2), 0, c->w10_pi, m, &pt), "jac_gather");
+    check(jac_reshape(reprojection(keep(cam), keep(pt), c->w10_u), flat, 1, &res), "jac_reshape");
+    record_sparse(c, leaf, keep(res), 0);
+}
+
+/* W12: sum(softplus(x[:-1]) (x[1:] - x[:-1])^2) + 0.5 sum(x x) recorded, its tridiagonal Hessian
+ * (both triangles) through the detected pattern. */
+static void record_w12(Context *c) {
+    long n = c->w12_n = c->mode->w12_n[strcmp(c->workload, "W12n") != 0];
+    const int64_t shape[1] = {n};
+    c->x0 = vector((size_t)n, input_at, (size_t)n, 0);
+    c->sparse_in = c->x0;
+    c->sparse_len = (size_t)n;
+    JacTensor *x = keep(tensor(c->x0, (size_t)n, shape, 1, true)), *lo = NULL, *hi = NULL, *t = NULL, *q = NULL;
+    check(jac_slice(x, 0, 0, n - 1, 1, &lo), "jac_slice");
+    check(jac_slice(x, 0, 1, JAC_SLICE_NONE, 1, &hi), "jac_slice");
+    JacTensor *d = op2(jac_sub, keep(hi), keep(lo));
+    check(jac_sum(op2(jac_mul, op1(jac_softplus, lo), op2(jac_mul, d, d)), NULL, 0, false, &t), "jac_sum");
+    check(jac_sum(op2(jac_mul, x, x), NULL, 0, false, &q), "jac_sum");
+    record_sparse(c, x, op2(jac_add, keep(t), scaled(keep(q), 0.5)), 1);
+}
+
+/* The timed region: the nonzeros at the point, in pattern order (row-major). */
+static Result run_sparse(Context *c) {
+    Result r = alloc_result(c->nnz);
+    check(jac_sparse_eval(c->sparse, &c->sparse_in, &c->sparse_len, r.data, r.len), "jac_sparse_eval");
+    return r;
+}
+
 /* M1: bench/c/micro.c's op chain from the 0-D leaf x: steps times
  * y = add(scale(sin(y), 0.9), x), three ops a step. The result is (dy/dx, y). */
 static const double M1_X = 0.3;
@@ -782,6 +871,7 @@ static Result run_m1replay(Context *c, JacFunction *f) {
 
 static Result run(Context *c) {
     const char *w = c->workload;
+    if (c->sparse) return run_sparse(c);
     if (!strcmp(w, "W6replay")) return run_w6replay(c, c->f);
     if (!strcmp(w, "W7rebuild")) return run_w7rebuild(c);
     if (!strcmp(w, "W7replay")) return run_w7replay(c, c->f);
@@ -804,7 +894,6 @@ static Result run(Context *c) {
     return run_w6(c);
 }
 
-static double now_ms(void);
 
 static double det_input_at(size_t i, size_t j, double unused) {
     (void)unused;
@@ -843,8 +932,9 @@ static void skin_data(Context *c, long n) {
 
 /* W10's data (see Context). */
 static void residual_data(Context *c) {
-    static const char *const variants[4] = {"W10denseRebuild", "W10denseReplay", "W10batchedRebuild", "W10batchedReplay"};
-    for (int k = 0; k < 4; k++)
+    static const char *const variants[5] = {"W10denseRebuild", "W10denseReplay", "W10batchedRebuild", "W10batchedReplay",
+                                            "W10sparse"};
+    for (int k = 0; k < 5; k++)
         if (!strcmp(c->workload, variants[k])) c->w10 = k;
     long nc = c->w10_c = c->mode->w10_c[c->w10], np = c->w10_p = c->mode->w10_p[c->w10], m = c->w10_m = c->mode->w10_m[c->w10];
     c->w10_cams = malloc((size_t)(9 * nc) * sizeof(double));
@@ -920,10 +1010,35 @@ static int setup_scalar_programs(Context *c) {
     return 1;
 }
 
+/* W5sparse, W10sparse, W12: their data, the recorded function and its sparse derivative. */
+static int setup_sparse(Context *c) {
+    const char *w = c->workload;
+    double t0 = now_ms();
+    if (!strcmp(w, "W5sparse")) {
+        record_w5sparse(c);
+    } else if (!strcmp(w, "W10sparse")) {
+        residual_data(c);
+        /* One leaf: the cameras then the points, in w10_cams. */
+        size_t split = 9 * (size_t)c->w10_c, len = split + 3 * (size_t)c->w10_p;
+        double *both = realloc(c->w10_cams, len * sizeof(double));
+        if (!both) exit(3);
+        memcpy(both + split, c->w10_pts, 3 * (size_t)c->w10_p * sizeof(double));
+        c->w10_cams = both;
+        t0 = now_ms();
+        record_w10sparse(c);
+    } else if (!strcmp(w, "W12n") || !strcmp(w, "W12n4")) {
+        record_w12(c);
+    } else {
+        return 0;
+    }
+    c->record_ms = now_ms() - t0;
+    return 1;
+}
+
 static void setup(Context *c) {
     const char *w = c->workload;
     const BenchMode *m = c->mode;
-    if (setup_scalar_programs(c)) return;
+    if (setup_sparse(c) || setup_scalar_programs(c)) return;
     if (!strcmp(w, "W1") || !strcmp(w, "W3rows") || !strcmp(w, "W3cols") || !strcmp(w, "W3full")) {
         const long *s = !strcmp(w, "W1") ? m->w1 : !strcmp(w, "W3cols") ? m->w3c : m->w3;
         c->mlp = mlp_layers(s, 0);
@@ -979,7 +1094,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: jac-bench-c --mode {full,smoke} --workload {W1,W2,W3rows,W3cols,W3full,W4,W5,W6,"
                         "W6replay,W7rebuild,W7replay,W8rebuild,W8replay,W9rebuild,W9replay,W10denseRebuild,W10denseReplay,"
                         "W10batchedRebuild,W10batchedReplay,W11rebuild,W11replay,"
-                        "M1rebuild,M1replay} [--runs N] "
+                        "M1rebuild,M1replay,W5sparse,W10sparse,W12n,W12n4} [--runs N] "
                         "[--iterations N]\n");
         return 2;
     }
@@ -1016,7 +1131,11 @@ int main(int argc, char **argv) {
         long steps = c.mode->m1_steps[strcmp(workload, "M1rebuild") != 0];
         printf(", \"ns_per_op\": %.17g", median * 1e6 / (3.0 * (double)steps));
     }
-    if (c.f) printf(", \"record_ms\": %.17g", c.record_ms);
+    if (c.f || c.sparse) printf(", \"record_ms\": %.17g", c.record_ms);
+    if (c.sparse) {
+        printf(", \"detect_ms\": %.17g, \"nnz\": %zu, \"colors\": %zu", c.detect_ms, c.nnz, c.colors);
+        if (c.w12_n) printf(", \"ns_per_n\": %.17g", median * 1e6 / (double)c.w12_n);
+    }
     printf("}\n");
     free(r.data);
     free(times);
@@ -1027,6 +1146,7 @@ int main(int argc, char **argv) {
     }
     jac_tensor_free(c.a);
     jac_function_free(c.f);
+    jac_sparse_free(c.sparse);
     for (int k = 0; k < 3; k++) free(c.rnn[k]);
     for (long t = 0; c.u_t && t < c.rnn_t; t++) jac_tensor_free(c.u_t[t]);
     jac_tensor_free(c.skin_v);

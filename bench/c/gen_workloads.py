@@ -5,7 +5,7 @@ import json
 import sys
 
 spec = json.load(open(sys.argv[1]))
-W10 = ("W10denseRebuild", "W10denseReplay", "W10batchedRebuild", "W10batchedReplay")
+W10 = ("W10denseRebuild", "W10denseReplay", "W10batchedRebuild", "W10batchedReplay", "W10sparse")
 out = ["/* Generated from bench/workloads.json by bench/c/gen_workloads.py; do not edit. */",
        "#ifndef JAC_BENCH_WORKLOADS_H", "#define JAC_BENCH_WORKLOADS_H", "",
        "typedef struct {", "    const char *name;", "    int runs;",
@@ -13,8 +13,10 @@ out = ["/* Generated from bench/workloads.json by bench/c/gen_workloads.py; do n
     "    /* Index 0: the rebuild variant, 1: the replay variant (W6: W6 and W6replay). */",
     "    long w6_iter[2], w7_l[2], w8_h[2], w8_d[2], w8_t[2], w9_n[2], w11_steps[2], m1_steps[2];",
     "    double w11_h[2];",
-    "    /* W10: 0 W10denseRebuild, 1 W10denseReplay, 2 W10batchedRebuild, 3 W10batchedReplay. */",
-    "    long w10_c[4], w10_p[4], w10_m[4];",
+    "    /* W10: 0 W10denseRebuild, 1 W10denseReplay, 2 W10batchedRebuild, 3 W10batchedReplay, 4 W10sparse. */",
+    "    long w10_c[5], w10_p[5], w10_m[5];",
+    "    /* W5sparse's n; W12's n (0: W12n, 1: W12n4). */",
+    "    long w5s_n, w12_n[2];",
        "} BenchMode;", "", "static const BenchMode BENCH_MODES[] = {"]
 for name, m in spec["modes"].items():
     s = lambda v: "{" + ", ".join(str(x) for x in v) + "}"
@@ -27,6 +29,7 @@ for name, m in spec["modes"].items():
                            for w, key in (("W7", "l"), ("W8", "H"), ("W8", "D"), ("W8", "T"),
                                           ("W9", "n"), ("W11", "steps"), ("M1", "steps"), ("W11", "h")))
                + ", " + ", ".join(s([m[w][key] for w in W10]) for key in ("C", "P", "m"))
+               + f', {m["W5sparse"]["n"]}, {s([m[w]["n"] for w in ("W12n", "W12n4")])}'
                + '},')
 out += ["};", "", "#endif", ""]
 open(sys.argv[2], "w").write("\n".join(out))

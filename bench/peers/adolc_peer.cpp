@@ -2,7 +2,7 @@
 // then ADOL-C's jacobian() / hessian() drivers (fov_reverse for the W3rows rows,
 // fov_forward for the W3cols columns).
 //
-//   adolc_peer --mode {full,smoke} --workload {W1,...,W6,W6replay,W7rebuild,...,W10denseRebuild,...,W11replay,M1rebuild,M1replay}
+//   adolc_peer --mode {full,smoke} --workload {W1,...,W6,W6replay,W7rebuild,...,W10denseRebuild,...,W11replay,M1rebuild,M1replay,W5sparse,W10sparse,W12n,W12n4}
 //              [--workloads-json PATH]   (default: ../../workloads.json beside this binary)
 //
 // Prints one JSON report line (impl "adolc"). Every timed run tapes the function
@@ -23,6 +23,14 @@
 // jacobian() [2m, 9C + 3P]. W10batched tapes one observation (its camera [9], point [3] and u [2]
 // as independents) and runs jacobian() at each of the m observations, as W2 (rebuild: taped in
 // every timed run; replay: once before), keeping the 12 camera and point columns.
+// W5sparse, W10sparse, W12n, W12n4 (through detected sparsity): Debian's libadolc is built without
+// ColPack, so its sparse_jac / sparse_hess drivers cannot colour. The pattern is still ADOL-C's:
+// jac_pat (W12: hess_pat) on the tape; the colouring is this peer's own greedy one (columns in
+// order, each the smallest colour no column sharing a row with it has; as direct recovery needs);
+// then fov_forward (W12: hess_mat, a Hessian-matrix product) with that seed matrix, and each
+// nonzero read from its column's colour. Taping, pattern and colouring are record_ms; the timed
+// region is the one compressed vector sweep and the recovery. W5sparse and W10sparse tape the
+// programs of W5 and W10dense (cameras then points as the independents).
 // Build: g++ -O2 -std=c++17 adolc_peer.cpp -ladolc
 
 #include <adolc/adolc.h>
@@ -654,6 +662,148 @@ Program residuals_batched(const json& config) {
     return {tape, driver};
 }
 
+// ------------------------------------------------------------------ sparse
+
+// A pattern in ADOL-C's compressed row form (crs[i][0] entries, then their columns), taken over
+// into row lists with the columns sorted; ADOL-C's rows freed.
+std::vector<std::vector<unsigned>> take_pattern(unsigned** crs, size_t rows) {
+    std::vector<std::vector<unsigned>> pattern(rows);
+    for (size_t i = 0; i < rows; ++i) {
+        pattern[i].assign(crs[i] + 1, crs[i] + 1 + crs[i][0]);
+        std::sort(pattern[i].begin(), pattern[i].end());
+        free(crs[i]);
+    }
+    return pattern;
+}
+
+// Greedy column colouring of a pattern for direct recovery: no two columns of one colour share
+// a row. Columns in order; each takes the smallest colour not used by a column of its rows.
+std::vector<unsigned> color_columns(const std::vector<std::vector<unsigned>>& pattern, size_t cols, unsigned& count) {
+    std::vector<std::vector<unsigned>> rows_of(cols);
+    for (size_t i = 0; i < pattern.size(); ++i)
+        for (unsigned j : pattern[i]) rows_of[j].push_back(unsigned(i));
+    std::vector<unsigned> color(cols, UINT_MAX);
+    std::vector<size_t> forbidden;  // forbidden[c] == j + 1: colour c is taken near column j
+    count = 0;
+    for (size_t j = 0; j < cols; ++j) {
+        for (unsigned i : rows_of[j])
+            for (unsigned k : pattern[i])
+                if (color[k] != UINT_MAX) forbidden[color[k]] = j + 1;
+        unsigned c = 0;
+        while (c < count && forbidden[c] == j + 1) ++c;
+        if (c == count) {
+            ++count;
+            forbidden.push_back(0);
+        }
+        color[j] = c;
+    }
+    return color;
+}
+
+// A sparse derivative on a tape: its pattern (row lists), each column's colour, the seed matrix
+// [n][colours] and the compressed product [rows][colours].
+struct SparseTape {
+    short tag = 6;
+    bool hessian = false;
+    size_t rows = 0, n = 0;
+    Vec x0, y;
+    std::vector<std::vector<unsigned>> pattern;
+    std::vector<unsigned> color;
+    unsigned colors = 0;
+    std::unique_ptr<AdolcMatrix> seed, compressed;
+};
+
+// Tapes (tape(tag)), detects the pattern, colours it (record_ms); the timed call sweeps once
+// and reads the nonzeros in row-major order into result [1, nnz].
+Timed sparse_program(std::function<void(short)> tape, Vec x0, size_t rows, bool hessian, Result& result,
+                     double& record_ms, unsigned& colors) {
+    auto s = std::make_shared<SparseTape>();
+    auto start = std::chrono::steady_clock::now();
+    s->hessian = hessian;
+    s->x0 = std::move(x0);
+    s->n = s->x0.size();
+    s->rows = hessian ? s->n : rows;
+    s->y.resize(s->rows);
+    tape(s->tag);
+    std::vector<unsigned*> crs(s->rows);
+    if (hessian) {
+        hess_pat(s->tag, int(s->n), s->x0.data(), crs.data(), 0);
+    } else {
+        int options[3] = {0, 0, 0};  // index domains, safe mode, forward or reverse as ADOL-C picks
+        jac_pat(s->tag, int(s->rows), int(s->n), s->x0.data(), crs.data(), options);
+    }
+    s->pattern = take_pattern(crs.data(), s->rows);
+    s->color = color_columns(s->pattern, s->n, s->colors);
+    s->seed = std::make_unique<AdolcMatrix>(s->n, s->colors);
+    s->compressed = std::make_unique<AdolcMatrix>(s->rows, s->colors);
+    for (size_t j = 0; j < s->n; ++j) {
+        std::fill(s->seed->p[j], s->seed->p[j] + s->colors, 0.0);
+        s->seed->p[j][s->color[j]] = 1.0;
+    }
+    record_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    colors = s->colors;
+    size_t nnz = 0;
+    for (const auto& row : s->pattern) nnz += row.size();
+    return [s, nnz, &result] {
+        double** w = s->compressed->p;
+        if (s->hessian)
+            hess_mat(s->tag, int(s->n), int(s->colors), s->x0.data(), s->seed->p, w);
+        else
+            fov_forward(s->tag, int(s->rows), int(s->n), int(s->colors), s->x0.data(), s->seed->p, s->y.data(), w);
+        double* out = fresh(result, 1, nnz).p[0];
+        for (size_t i = 0; i < s->rows; ++i)
+            for (unsigned j : s->pattern[i]) *out++ = w[i][s->color[j]];
+    };
+}
+
+// W5sparse: W5's sin(x) exp(x) + x x taped once.
+Timed diag_sparse(const json& config, Result& result, double& record_ms, unsigned& colors) {
+    size_t n = config.at("n").get<size_t>();
+    Vec x0 = input_vector(n);
+    auto tape = [=](short tag) {
+        tape_on(tag, 8 * n);
+        std::vector<adouble> x(n);
+        double out;
+        for (size_t j = 0; j < n; ++j) x[j] <<= x0[j];
+        for (size_t j = 0; j < n; ++j) {
+            adouble y = sin(x[j]) * exp(x[j]) + x[j] * x[j];
+            y >>= out;
+        }
+        trace_off();
+    };
+    return sparse_program(tape, x0, n, false, result, record_ms, colors);
+}
+
+// W10sparse: W10dense's tape.
+Timed residuals_sparse(const json& config, Result& result, double& record_ms, unsigned& colors) {
+    Residuals d = residual_data(config);
+    Vec x0 = d.cameras;
+    x0.insert(x0.end(), d.points.begin(), d.points.end());
+    return sparse_program(residuals_dense(config).tape, x0, 2 * d.m, false, result, record_ms, colors);
+}
+
+// W12: f(x) = sum_{i<n-1} softplus(x_i) (x_{i+1} - x_i)^2 + 0.5 sum_i x_i^2, the one dependent.
+Timed sparse_hessian(const json& config, Result& result, double& record_ms, unsigned& colors) {
+    size_t n = config.at("n").get<size_t>();
+    Vec x0 = input_vector(n);
+    auto tape = [=](short tag) {
+        tape_on(tag, 16 * n);
+        std::vector<adouble> x(n);
+        for (size_t j = 0; j < n; ++j) x[j] <<= x0[j];
+        adouble terms = 0.0, squares = 0.0;
+        for (size_t i = 0; i + 1 < n; ++i) {
+            adouble d = x[i + 1] - x[i];
+            terms += log(1.0 + exp(x[i])) * (d * d);
+        }
+        for (size_t j = 0; j < n; ++j) squares += x[j] * x[j];
+        adouble f = terms + 0.5 * squares;
+        double out;
+        f >>= out;
+        trace_off();
+    };
+    return sparse_program(tape, x0, 1, true, result, record_ms, colors);
+}
+
 // M1: bench/c/micro.c's op chain from the one independent x = 0.3: steps times
 // y = 0.9 sin(y) + x (three ops a step), the one dependent y; result (dy/dx, y).
 // gradient() does not return y: the result's y is the one taped at the same x.
@@ -740,7 +890,11 @@ int main(int argc, char** argv) {
     double record_ms = -1;
     bool replay = workload.size() > 6 && (workload.compare(workload.size() - 6, 6, "replay") == 0
                                           || workload.compare(workload.size() - 6, 6, "Replay") == 0);
-    if (workload.rfind("W10", 0) == 0) {
+    unsigned colors = 0;
+    if (workload == "W5sparse") timed = diag_sparse(config, result, record_ms, colors);
+    else if (workload == "W10sparse") timed = residuals_sparse(config, result, record_ms, colors);
+    else if (workload == "W12n" || workload == "W12n4") timed = sparse_hessian(config, result, record_ms, colors);
+    else if (workload.rfind("W10", 0) == 0) {
         Program prog = workload.rfind("W10dense", 0) == 0 ? residuals_dense(config) : residuals_batched(config);
         timed = replay ? replayed(prog, result, record_ms) : rebuilt(prog, result);
     } else if (workload == "W6replay") {
@@ -765,6 +919,10 @@ int main(int argc, char** argv) {
                  {"max_ms", *std::max_element(times.begin(), times.end())},
                  {"peak_rss_kb", 0}, {"sum", sum}, {"first", result->p[0][0]}};
     if (record_ms >= 0) line["record_ms"] = record_ms;
+    if (colors) {
+        line["nnz"] = result->cols;
+        line["colors"] = colors;
+    }
     if (workload.rfind("M1", 0) == 0) line["ns_per_op"] = median(times) * 1e6 / (3 * config.at("steps").get<double>());
     if (workload == "W6replay") line["per_iter_us"] = median(times) * 1e3 / config.at("iterations").get<double>();
     if (workload == "W6") {

@@ -1,6 +1,6 @@
 """CasADi peer: symbolic jacobian / hessian turned into a casadi.Function and evaluated.
 
-    python3 casadi_peer.py --mode {full,smoke} --workload {W1,...,W6,W6replay,W7rebuild,...,W10denseRebuild,...,W11replay}
+    python3 casadi_peer.py --mode {full,smoke} --workload {W1,...,W6,W6replay,W7rebuild,...,W10denseRebuild,...,W11replay,W5sparse,W10sparse,W12n,W12n4}
 CasADi separates building an expression graph from evaluating it. BENCHMARKS.md's
 timed region includes building the graph from the inputs, so every timed call here
 builds the symbolic expression, its jacobian / hessian and the Function from
@@ -21,6 +21,11 @@ observation's residual from the entries of its camera and point (the gather is p
 elements by index), jacobian w.r.t. vertcat(cameras, points) [2m, 9C + 3P], sparse, scattered
 dense. W10batched: one observation's SX residual (camera [9], point [3], u [2]), its jacobian
 [2, 12] as a Function, mapped over the m observations (Function.map, as W2).
+W5sparse, W10sparse, W12n, W12n4 (through detected sparsity): SX expressions (W10sparse as W10dense,
+the input one vector of the cameras then the points), ca.jacobian / ca.hessian, which find the
+structural pattern and colour it themselves, in a Function built once before the timed calls (its
+time is record_ms); the timed call evaluates it and puts the nonzeros (CasADi stores them column
+by column) in row-major order with a permutation made from the pattern once.
 """
 
 import casadi as ca
@@ -272,6 +277,73 @@ def build_residuals(config, batched, replay):
     return lambda: read(evaluate_dense(make(), *inputs)[0])
 
 
+def sparse_function(x, expression):
+    """The Function of a sparse derivative, and the permutation that puts its nonzeros (column-major) in
+    row-major order."""
+    function = ca.Function("sparse_derivative", [x], [expression])
+    sparsity = function.sparsity_out(0)
+    rows, cols = np.asarray(sparsity.row()), np.asarray(sparsity.get_col())
+    return function, np.lexsort((cols, rows))
+
+
+def evaluate_nonzeros(function, order, x0):
+    """Evaluate the one-input, one-output `function` at x0 through Function.buffer; its nonzeros reordered."""
+    buffer, trigger = function.buffer()
+    x0 = np.ascontiguousarray(x0, dtype=np.float64)
+    buffer.set_arg(0, memoryview(x0))
+    nonzeros = np.empty(function.nnz_out(0))
+    buffer.set_res(0, memoryview(nonzeros))
+    trigger()
+    return nonzeros[order]
+
+
+def build_sparse(make, x0):
+    """A sparse workload: make() -> (Function, order) once (record_ms), its evaluation timed."""
+    (function, order), record_ms = common.timed_once(make)
+    nnz = function.nnz_out(0)
+    return (lambda: evaluate_nonzeros(function, order, x0)), {"record_ms": record_ms, "nnz": nnz}
+
+
+def build_diag_sparse(config):
+    """W5sparse: sin(x) exp(x) + x x on an SX vector, jacobian w.r.t. x (the diagonal)."""
+    n = config["n"]
+
+    def make():
+        x = ca.SX.sym("x", n)
+        return sparse_function(x, ca.jacobian(ca.sin(x) * ca.exp(x) + x * x, x))
+
+    return build_sparse(make, common.input_vector(n))
+
+
+def build_residuals_sparse(config):
+    """W10sparse: W10dense's SX residuals of one input, the cameras then the points, and its sparse jacobian."""
+    cams, pts, cam_idx, pt_idx, u = common.residual_data(config)
+    split = 9 * config["C"]
+
+    def make():
+        x = ca.SX.sym("x", split + 3 * config["P"])
+        res = []
+        for k, (c, j) in enumerate(zip(cam_idx.tolist(), pt_idx.tolist())):
+            res += common.reprojection([x[9 * c + i] for i in range(9)], [x[split + 3 * j + i] for i in range(3)],
+                                       (float(u[k, 0]), float(u[k, 1])), ca.sqrt, ca.sin, ca.cos)
+        return sparse_function(x, ca.jacobian(ca.vertcat(*res), x))
+
+    return build_sparse(make, np.concatenate([cams.reshape(-1), pts.reshape(-1)]))
+
+
+def build_sparse_hessian(config):
+    """W12: f on an SX vector (slices, elementwise ops, sum1), ca.hessian w.r.t. x (tridiagonal)."""
+    n = config["n"]
+
+    def make():
+        x = ca.SX.sym("x", n)
+        f = common.w12_objective(x, lambda z: ca.log1p(ca.exp(z)), ca.sum1)
+        hessian, _ = ca.hessian(f, x)
+        return sparse_function(x, hessian)
+
+    return build_sparse(make, common.input_vector(n))
+
+
 def ode_function(steps, h):
     """W11: SX scalars, S RK4 steps, the jacobian of y(T) w.r.t. p and w.r.t. y(0)."""
     p, y0 = ca.SX.sym("p", 6), ca.SX.sym("y0", 4)
@@ -313,6 +385,10 @@ WORKLOADS = {
     "W11replay": lambda c: build_ode(c, True),
     "M1rebuild": common.M1_NOT_RUN,
     "M1replay": common.M1_NOT_RUN,
+    "W5sparse": build_diag_sparse,
+    "W10sparse": build_residuals_sparse,
+    "W12n": build_sparse_hessian,
+    "W12n4": build_sparse_hessian,
 }
 
 if __name__ == "__main__":

@@ -18,7 +18,8 @@ WORKLOADS_JSON = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", 
 WORKLOAD_IDS = ("W1", "W2", "W3rows", "W3cols", "W3full", "W4", "W5", "W6", "W6replay",
                 "W7rebuild", "W7replay", "W8rebuild", "W8replay", "W9rebuild", "W9replay",
                 "W10denseRebuild", "W10denseReplay", "W10batchedRebuild", "W10batchedReplay",
-                "W11rebuild", "W11replay", "M1rebuild", "M1replay")
+                "W11rebuild", "W11replay", "M1rebuild", "M1replay",
+                "W5sparse", "W10sparse", "W12n", "W12n4")
 # The ids whose report carries per_iter_us (the result is the list of blocks per iteration).
 PER_ITERATION = ("W6", "W6replay")
 # The ids whose report carries ns_per_op (M1's chain has 3 ops a step).
@@ -227,6 +228,57 @@ def dense_from_blocks(blocks, cam_idx, pt_idx, n_cameras, n_points):
     return jac.reshape(2 * m, -1)
 
 
+def w10_color(n_cameras, n_points):
+    """W10sparse's colouring of the Jacobian's columns, made by hand from the program's structure (for the
+    peers that detect no sparsity): parameter p of every camera has colour p, coordinate q of every point
+    colour 9 + q. No observation sees two cameras or two points, so no row has two columns of one colour:
+    12 forward sweeps, and J[row][col] is the row's entry of the sweep of col's colour. [9C + 3P]."""
+    return np.concatenate([np.tile(np.arange(CAMERA_PARAMS), n_cameras),
+                           CAMERA_PARAMS + np.tile(np.arange(POINT_PARAMS), n_points)])
+
+
+def w10_pattern(cam_idx, pt_idx, n_cameras):
+    """W10sparse: the columns of the 24 nonzeros of each observation (12 per row, both rows alike), in row-major
+    order, [m, 2, 12]: the 9 of its camera, then the 3 of its point."""
+    cam_cols = CAMERA_PARAMS * np.asarray(cam_idx)[:, None] + np.arange(CAMERA_PARAMS)[None, :]
+    pt_cols = CAMERA_PARAMS * n_cameras + POINT_PARAMS * np.asarray(pt_idx)[:, None] + np.arange(POINT_PARAMS)[None, :]
+    cols = np.concatenate([cam_cols, pt_cols], axis=1)
+    return np.repeat(cols[:, None, :], 2, axis=1)
+
+
+def w12_objective(x, softplus, total):
+    """W12's f(x) = sum_{i<n-1} softplus(x_i) (x_{i+1} - x_i)^2 + 0.5 sum_i x_i^2 on a vector x of the caller's
+    type (slices, elementwise ops and `total`, its sum)."""
+    d = x[1:] - x[:-1]
+    return total(softplus(x[:-1]) * (d * d)) + 0.5 * total(x * x)
+
+
+def w12_from_bands(diag, off):
+    """W12: the nonzeros of the tridiagonal symmetric Hessian in row-major order from its diagonal [n] and its
+    first off-diagonal [n - 1] (H[i][i+1] = H[i+1][i] = off[i]): row i is (off[i-1],) diag[i], (off[i],)."""
+    n = diag.shape[0]
+    rows = np.empty((n, 3))
+    rows[:, 1] = diag
+    rows[1:, 0] = off
+    rows[:-1, 2] = off
+    return rows.reshape(-1)[1:-1]
+
+
+def w12_pattern(n):
+    """W12: the rows and columns of the tridiagonal Hessian's 3n - 2 nonzeros, in row-major order."""
+    rows = np.repeat(np.arange(n), 3)
+    cols = rows + np.tile(np.array([-1, 0, 1]), n)
+    keep = (cols >= 0) & (cols < n)
+    return rows[keep], cols[keep]
+
+
+def w12_color(n):
+    """W12's colouring of the Hessian's columns, by hand (for the peers that detect no sparsity): column j has
+    colour j mod 3, so no row of the tridiagonal Hessian has two columns of one colour: 3 Hessian-vector
+    products, H[i][j] = (H v_{j mod 3})[i]."""
+    return np.arange(n) % 3
+
+
 # W11: the ODE's parameters and initial state.
 ODE_P = np.array([1.0, 0.1, 2.0, 0.05, 0.3, 0.2])
 ODE_Y0 = np.array([1.0, 0.0, 0.5, 0.0])
@@ -235,6 +287,11 @@ ODE_Y0 = np.array([1.0, 0.0, 0.5, 0.0])
 # M1: the leaf x of the per-op chain, and the reason the peers that do not run it give.
 MICRO_X = 0.3
 M1_NOT_RUN = "not implemented: M1 (the per-op chain) runs on libjac, ADOL-C, CppAD, torch (M1rebuild) and numpy"
+
+
+# W5sparse, W10sparse, W12: the reason the peers without sparse derivatives give.
+SPARSE_NOT_RUN = ("not run: no sparsity detection (JAX stands for the peers without it, with colourings made by "
+                  "hand); the sparse workloads run on libjac, CasADi, CppAD, ADOL-C, JAX and numpy")
 
 
 def micro_chain(x, steps, sin, scale, add):

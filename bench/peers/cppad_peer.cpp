@@ -2,7 +2,7 @@
 // CppAD::Independent / AD<double> / ADFun, then ADFun's Jacobian() or a
 // first-order Reverse() sweep.
 //
-//   cppad_peer --mode {full,smoke} --workload {W3cols,W6,W6replay,W7rebuild,...,W10denseRebuild,...,W11replay,M1rebuild,M1replay}
+//   cppad_peer --mode {full,smoke} --workload {W3cols,W6,W6replay,W7rebuild,...,W10denseRebuild,...,W11replay,M1rebuild,M1replay,W5sparse,W10sparse,W12n,W12n4}
 //              [--workloads-json PATH]   (default: ../../workloads.json beside this binary)
 //
 // Prints one JSON report line (impl "cppad"); a workload it does not run (W1-W5)
@@ -22,6 +22,15 @@
 // Jacobian() [2m, 9C + 3P]. W10batched records one observation (its camera [9], point [3] and
 // u [2] as inputs; rebuild: in every timed run, replay: once, optimized) and runs Jacobian() at
 // each of the m observations, keeping the 12 camera and point columns.
+// W5sparse, W10sparse, W12n, W12n4 (through detected sparsity): the program recorded once and
+// optimized, its pattern detected (for_jac_sparsity of the identity; for W12's Hessian then
+// rev_hes_sparsity), the nonzeros asked for in row-major order (a sparse_rcv subset), and one
+// sparse_jac_for (all colours in one vector sweep) or sparse_hes ("cppad.general": 3 colours on
+// W12, where "cppad.symmetric" finds 4 and takes longer) call that colours the pattern into its sparse_jac_work /
+// sparse_hes_work: all in record_ms. The timed region repeats that call, the work reused:
+// compressed forward sweeps (W12: second-order sweeps) and the recovery of the nonzeros.
+// W5sparse and W10sparse have the programs of W5 and W10dense (cameras then points as one input);
+// W12 sums its terms pairwise (see pairwise_sum).
 // Build: g++ -O2 -std=c++17 -I<prefix>/include cppad_peer.cpp -L<prefix>/lib -lcppad_lib
 
 #include <cppad/cppad.hpp>
@@ -391,6 +400,119 @@ Timed residuals_batched(const json& config, Vec& result, bool replay, double& re
     };
 }
 
+// ------------------------------------------------------------------ sparse
+
+using Sizes = std::vector<size_t>;
+using Pattern = CppAD::sparse_rc<Sizes>;
+using Values = CppAD::sparse_rcv<Sizes, Vec>;
+
+// A sparse derivative detected on a recorded ADFun: the nonzeros wanted (the whole pattern in
+// row-major order), and CppAD's colouring and work, kept across evaluations.
+struct SparseRun {
+    Fun f;
+    Vec x0;
+    bool hessian = false;
+    Pattern pattern;
+    Values subset;
+    CppAD::sparse_jac_work jac_work;
+    CppAD::sparse_hes_work hes_work;
+    size_t colors = 0;
+};
+
+// The pattern's entries in row-major order, as the subset to compute.
+Values row_major_subset(const Pattern& pattern) {
+    Sizes order = pattern.row_major();
+    Pattern sub(pattern.nr(), pattern.nc(), pattern.nnz());
+    for (size_t k = 0; k < pattern.nnz(); ++k) sub.set(k, pattern.row()[order[k]], pattern.col()[order[k]]);
+    return Values(sub);
+}
+
+// One evaluation (the first also colours the pattern into the work).
+void sparse_eval(SparseRun& s) {
+    if (s.hessian) {
+        s.colors = s.f.sparse_hes(s.x0, Vec{1.0}, s.subset, s.pattern, "cppad.general", s.hes_work);
+    } else {
+        // All colours' directions in one vector forward sweep.
+        size_t group_max = 64;
+        s.colors = s.f.sparse_jac_for(group_max, s.x0, s.subset, s.pattern, "cppad", s.jac_work);
+    }
+}
+
+// Records `prog`, detects its Jacobian's (hessian: Hessian's) pattern and colours it (record_ms);
+// the timed call evaluates the nonzeros into result.
+Timed sparse_program(const Program& prog, bool hessian, Vec& result, double& record_ms, size_t& colors) {
+    auto s = std::make_shared<SparseRun>();
+    auto start = std::chrono::steady_clock::now();
+    record(s->f, prog);
+    // optimize() folds sums into cumulative-sum ops, whose forward sparsity is quadratic in the
+    // number of terms (W12's sum of n terms: minutes at n = 100,000); the Hessian's keeps them.
+    s->f.optimize(hessian ? "no_cumulative_sum_op" : "");
+    s->x0 = prog.x0;
+    s->hessian = hessian;
+    size_t n = s->f.Domain();
+    Pattern identity(n, n, n), jac;
+    for (size_t k = 0; k < n; ++k) identity.set(k, k, k);
+    if (hessian) {
+        // The forward Jacobian sweep of the identity, then the reverse Hessian sweep of the one output.
+        s->f.for_jac_sparsity(identity, false, false, false, jac);
+        s->f.rev_hes_sparsity(std::vector<bool>(s->f.Range(), true), false, false, s->pattern);
+    } else {
+        s->f.for_jac_sparsity(identity, false, false, false, s->pattern);
+    }
+    s->subset = row_major_subset(s->pattern);
+    sparse_eval(*s);
+    colors = s->colors;
+    record_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    return [s, &result] {
+        sparse_eval(*s);
+        result.assign(s->subset.val().begin(), s->subset.val().end());
+    };
+}
+
+// W5sparse: W5's sin(x) exp(x) + x x, elementwise.
+Program diag_wide(const json& config) {
+    size_t n = config.at("n").get<size_t>();
+    Vec x0(n);
+    for (size_t j = 0; j < n; ++j) x0[j] = std::sin(0.5 * double(j));
+    auto body = [](const ADVec& x) {
+        ADVec y(x.size());
+        for (size_t j = 0; j < x.size(); ++j) y[j] = sin(x[j]) * exp(x[j]) + x[j] * x[j];
+        return y;
+    };
+    return {x0, body, nullptr};
+}
+
+// The sum of v, added in pairs level by level (a tree of depth log2 n): CppAD's sparsity sweeps
+// keep one index set per variable, and a running sum's sets grow by one element per term (n^2 / 2
+// set elements in all); the tree's sets hold n elements per level, n log2 n in all.
+AD pairwise_sum(ADVec v) {
+    if (v.empty()) return AD(0.0);
+    while (v.size() > 1) {
+        size_t half = (v.size() + 1) / 2;
+        for (size_t k = 0; k < v.size() / 2; ++k) v[k] = v[2 * k] + v[2 * k + 1];
+        if (v.size() % 2) v[half - 1] = v[v.size() - 1];
+        v.resize(half);
+    }
+    return v[0];
+}
+
+// W12: f(x) = sum_{i<n-1} softplus(x_i) (x_{i+1} - x_i)^2 + 0.5 sum_i x_i^2.
+Program sparse_hessian(const json& config) {
+    size_t n = config.at("n").get<size_t>();
+    Vec x0(n);
+    for (size_t j = 0; j < n; ++j) x0[j] = std::sin(0.5 * double(j));
+    auto body = [](const ADVec& x) {
+        ADVec terms, squares;
+        for (size_t i = 0; i + 1 < x.size(); ++i) {
+            AD d = x[i + 1] - x[i];
+            terms.push_back(log(1.0 + exp(x[i])) * (d * d));
+        }
+        for (const AD& v : x) squares.push_back(v * v);
+        return ADVec{pairwise_sum(terms) + 0.5 * pairwise_sum(squares)};
+    };
+    return {x0, body, nullptr};
+}
+
 // W3cols: the MLP W2 tanh(W1 tanh(W0 x + b0) + b1) + b2 recorded on AD<double>
 // (dense layers written out), then Forward(0, x) and Forward(1, r, dx) with the
 // r = c1 - c0 unit columns as directions: yq[r * i + l] = J[i][c0 + l], row-major [n3, r].
@@ -504,9 +626,13 @@ int main(int argc, char** argv) {
     Vec result;
     Timed timed;
     double record_ms = -1;
+    size_t colors = 0;
     bool replay = workload.size() > 6 && (workload.compare(workload.size() - 6, 6, "replay") == 0
                                           || workload.compare(workload.size() - 6, 6, "Replay") == 0);
-    if (workload == "W6" || workload == "W6replay") timed = tiny(config, result, replay, record_ms);
+    if (workload == "W5sparse") timed = sparse_program(diag_wide(config), false, result, record_ms, colors);
+    else if (workload == "W10sparse") timed = sparse_program(residuals_dense(config), false, result, record_ms, colors);
+    else if (workload == "W12n" || workload == "W12n4") timed = sparse_program(sparse_hessian(config), true, result, record_ms, colors);
+    else if (workload == "W6" || workload == "W6replay") timed = tiny(config, result, replay, record_ms);
     else if (workload == "W3cols") timed = mlp_cols(config, result);
     else if (workload.rfind("W10dense", 0) == 0) timed = workload_program(residuals_dense(config), result, replay, record_ms);
     else if (workload.rfind("W10batched", 0) == 0) timed = residuals_batched(config, result, replay, record_ms);
@@ -517,7 +643,7 @@ int main(int argc, char** argv) {
     else if (workload.rfind("M1", 0) == 0) timed = workload_program(micro(config), result, replay, record_ms);
     else {
         Report line = {{"impl", "cppad"}, {"workload", workload}, {"mode", mode},
-                       {"skipped", "the CppAD peer runs W3cols, W6-W11 and M1 only"}};
+                       {"skipped", "the CppAD peer runs W3cols, W5sparse, W6-W12 and M1 only"}};
         std::printf("%s\n", line.dump().c_str());
         return 0;
     }
@@ -534,6 +660,10 @@ int main(int argc, char** argv) {
         line["per_iter_us"] = median(times) * 1e3 / config.at("iterations").get<double>();
     if (workload.rfind("M1", 0) == 0) line["ns_per_op"] = median(times) * 1e6 / (3 * config.at("steps").get<double>());
     if (record_ms >= 0) line["record_ms"] = record_ms;
+    if (colors) {
+        line["nnz"] = result.size();
+        line["colors"] = colors;
+    }
     std::printf("%s\n", line.dump().c_str());
     return 0;
 }

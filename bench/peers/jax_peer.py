@@ -1,6 +1,6 @@
 """JAX peer: jax.jit of jax.jacrev / jax.vmap / jax.hessian in float64 on the CPU.
 
-    python3 jax_peer.py --mode {full,smoke} --workload {W1,...,W6,W6replay,W7rebuild,...,W10denseRebuild,...,W11replay}
+    python3 jax_peer.py --mode {full,smoke} --workload {W1,...,W6,W6replay,W7rebuild,...,W10denseRebuild,...,W11replay,W5sparse,W10sparse,W12n,W12n4}
 W3cols: jit of jvp, vmapped over the 8 unit tangents of the columns (W3rows' vjp, forward).
 W1-W6: the warm-up call compiles; every timed call runs the compiled function on
 the inputs and waits for the result with block_until_ready.
@@ -14,6 +14,11 @@ W8 and W11 replay write their loop as lax.scan / lax.fori_loop, as JAX's docs ad
 for loops under jit (an unrolled Python loop compiles one copy of the body per step);
 W7 has no loop: its jit compiles the unrolled recursion. W6replay is W6's compiled
 jacrev, with its compile time reported.
+W5sparse, W10sparse, W12n, W12n4: JAX detects no sparsity, so these use the colourings of the
+programs' structure made by hand (common.w10_color, common.w12_color; W5sparse's one colour):
+one jvp per colour (W12: jvp of grad, a Hessian-vector product per colour), vmapped over the
+colours' seed vectors, and the nonzeros gathered from the compressed products in row-major order,
+all in one jit compiled ahead of time (record_ms).
 """
 
 import jax
@@ -22,6 +27,8 @@ jax.config.update("jax_enable_x64", True)
 
 import jax.numpy as jnp  # noqa: E402  (x64 must be enabled first)
 from jax import lax  # noqa: E402
+
+import numpy as np  # noqa: E402
 
 import common  # noqa: E402
 
@@ -249,6 +256,52 @@ def build_residuals(config, batched, replay):
     return (lambda: jax.block_until_ready(compiled_fn(*args))), {"record_ms": record_ms}
 
 
+def compressed(fn, x, color):
+    """Column j of the derivative of `fn` summed into product color[j]: jvp along each colour's seed
+    vector (1 on the columns of that colour), vmapped over the colours; [colours, outputs]."""
+    seeds = jnp.asarray(np.arange(color.max() + 1)[:, None] == color[None, :], dtype=jnp.float64)
+    return jax.vmap(lambda v: jax.jvp(fn, (x,), (v,))[1])(seeds)
+
+
+def build_sparse(fn, x0, rows, cols, color):
+    """A sparse workload with a hand-made colouring: entry (r, c) of the derivative is row r of the compressed
+    product of colour color[c]; compiled once (record_ms), then evaluated at x0."""
+    pick = jnp.asarray(color[cols]), jnp.asarray(rows)
+
+    def sparse(x):
+        return compressed(fn, x, color)[pick]
+
+    x0 = jnp.asarray(x0)
+    compiled_fn, record_ms = compiled(sparse, x0)
+    return (lambda: jax.block_until_ready(compiled_fn(x0))), {"record_ms": record_ms, "colors": int(color.max()) + 1}
+
+
+def build_diag_sparse(config):
+    """W5sparse: one colour, the diagonal is the jvp along ones."""
+    n = config["n"]
+    return build_sparse(lambda x: jnp.sin(x) * jnp.exp(x) + x * x, common.input_vector(n), np.arange(n),
+                        np.arange(n), np.zeros(n, dtype=np.int64))
+
+
+def build_residuals_sparse(config):
+    """W10sparse: W10dense's residuals of one input, the cameras then the points, 12 colours."""
+    cams, pts, cam_idx, pt_idx, u = common.residual_data(config)
+    split, m = cams.size, config["m"]
+    args = tuple(map(jnp.asarray, (cam_idx, pt_idx, u)))
+    fn = lambda x: residuals(x[:split].reshape(cams.shape), x[split:].reshape(pts.shape), *args)  # noqa: E731
+    cols = common.w10_pattern(cam_idx, pt_idx, config["C"]).reshape(-1)
+    return build_sparse(fn, np.concatenate([cams.reshape(-1), pts.reshape(-1)]), np.repeat(np.arange(2 * m), 12), cols,
+                        common.w10_color(config["C"], config["P"]))
+
+
+def build_sparse_hessian(config):
+    """W12: Hessian-vector products (jvp of grad) along the 3 colours of columns j mod 3."""
+    n = config["n"]
+    f = lambda x: common.w12_objective(x, jax.nn.softplus, jnp.sum)  # noqa: E731
+    rows, cols = common.w12_pattern(n)
+    return build_sparse(jax.grad(f), common.input_vector(n), rows, cols, common.w12_color(n))
+
+
 def ode_final_loop(p, y0, steps, h):
     """W11 on 0-D arrays, a Python loop of RK4 steps (rebuild)."""
     ps, y = [p[k] for k in range(6)], [y0[k] for k in range(4)]
@@ -298,6 +351,10 @@ WORKLOADS = {
     "W11replay": lambda c: build_ode(c, True),
     "M1rebuild": common.M1_NOT_RUN,
     "M1replay": common.M1_NOT_RUN,
+    "W5sparse": build_diag_sparse,
+    "W10sparse": build_residuals_sparse,
+    "W12n": build_sparse_hessian,
+    "W12n4": build_sparse_hessian,
 }
 
 if __name__ == "__main__":

@@ -1,14 +1,16 @@
-"""The no-autodiff reference: every Jacobian / Hessian of W1-W11 derived by hand,
+"""The no-autodiff reference: every Jacobian / Hessian of W1-W12 derived by hand,
 and M1's derivative by dual numbers.
 
 Needs nothing but numpy (CI runs it in smoke mode to check libjac's checksums):
-    python3 numpy_ref.py --mode {full,smoke} --workload {W1,W2,W3rows,W3cols,...,W6,W6replay,W7rebuild,...,W10denseRebuild,...,W11replay,M1rebuild,M1replay}
+    python3 numpy_ref.py --mode {full,smoke} --workload {W1,W2,W3rows,W3cols,...,W6,W6replay,W7rebuild,...,W10denseRebuild,...,W11replay,M1rebuild,M1replay,W5sparse,W10sparse,W12n,W12n4}
+    python3 numpy_ref.py --check-differences   (the sparse workloads' hand derivatives against central differences)
 Prints one JSON report line (impl "numpy"). The timed region computes the result
 from the data (weights and inputs are made before it). numpy has no graph, so a
 workload's rebuild and replay variants run the same code.
 """
 
 import math
+import sys
 
 import numpy as np
 
@@ -270,6 +272,108 @@ def build_ode(config):
     return timed
 
 
+def build_diag_sparse(config):
+    """W5sparse: the n nonzeros of W5's diagonal Jacobian, cos(x) e^x + sin(x) e^x + 2x."""
+    x = common.input_vector(config["n"])
+
+    def timed():
+        e = np.exp(x)
+        return np.cos(x) * e + np.sin(x) * e + 2.0 * x
+
+    return timed
+
+
+def build_residuals_sparse(config):
+    """W10sparse: residual_blocks at the parameters gathered by index in the timed region: [m, 2, 12] is the
+    full Jacobian's nonzeros in row-major order (a row's camera columns come before its point columns)."""
+    cams, pts, cam_idx, pt_idx, u = common.residual_data(config)
+    return lambda: residual_blocks(cams[cam_idx], pts[pt_idx], u)
+
+
+def sparse_hessian_bands(x):
+    """W12's Hessian by hand, as (diagonal [n], off-diagonal [n - 1]). With s_i = softplus(x_i), s' = sigmoid,
+    s'' = s' (1 - s'), d_i = x_{i+1} - x_i, the term g_i = s_i d_i^2 of x_i and x_{i+1} has
+    d2g/dx_i^2 = s''_i d_i^2 - 4 s'_i d_i + 2 s_i, d2g/dx_i dx_{i+1} = 2 s'_i d_i - 2 s_i, d2g/dx_{i+1}^2 = 2 s_i;
+    0.5 x.x adds the identity."""
+    lo, d = x[:-1], x[1:] - x[:-1]
+    s = np.logaddexp(0.0, lo)
+    s1 = 1.0 / (1.0 + np.exp(-lo))
+    s2 = s1 * (1.0 - s1)
+    diag = np.ones_like(x)
+    diag[:-1] += s2 * d * d - 4.0 * s1 * d + 2.0 * s
+    diag[1:] += 2.0 * s
+    return diag, 2.0 * s1 * d - 2.0 * s
+
+
+def build_sparse_hessian(config):
+    """W12n / W12n4: the tridiagonal Hessian's 3n - 2 nonzeros in row-major order."""
+    x = common.input_vector(config["n"])
+    return lambda: common.w12_from_bands(*sparse_hessian_bands(x))
+
+
+def check_differences():
+    """The hand-derived W5sparse, W10sparse and W12 results against central differences at the smoke sizes:
+    first differences of f for the Jacobians, second differences of f for the Hessian, and the nonzeros
+    against the whole difference matrix (so that the pattern is checked too: every other entry is 0).
+    Returns the list of failures."""
+    modes = common.load_workloads()["modes"]["smoke"]
+    failures = []
+
+    def compare(what, got, want, tol):
+        err = np.max(np.abs(got - want)) / max(1.0, np.max(np.abs(want)))
+        print(f"{what:10} vs central differences: max relative error {err:.2e} (tolerance {tol:g})")
+        if not err <= tol:
+            failures.append(what)
+
+    def jacobian_fd(f, x, h=1e-6):
+        cols = []
+        for j in range(x.shape[0]):
+            e = np.zeros_like(x)
+            e[j] = h
+            cols.append((f(x + e) - f(x - e)) / (2 * h))
+        return np.stack(cols, axis=1)
+
+    # W5sparse: J is diagonal.
+    x = common.input_vector(modes["W5sparse"]["n"])
+    fd = jacobian_fd(lambda v: np.sin(v) * np.exp(v) + v * v, x)
+    compare("W5sparse", np.diag(build_diag_sparse(modes["W5sparse"])()), fd, 1e-8)
+
+    # W10sparse: the residuals [2m] of the flat parameters (cameras [9C], then points [3P]).
+    config = modes["W10sparse"]
+    cams, pts, cam_idx, pt_idx, u = common.residual_data(config)
+    split = cams.size
+
+    def residuals(v):
+        c, p = v[:split].reshape(cams.shape)[cam_idx], v[split:].reshape(pts.shape)[pt_idx]
+        res = common.reprojection(c.T, p.T, u.T, np.sqrt, np.sin, np.cos)
+        return np.stack(res, axis=1).reshape(-1)
+
+    fd = jacobian_fd(residuals, np.concatenate([cams.reshape(-1), pts.reshape(-1)]))
+    values = build_residuals_sparse(config)()
+    cols = common.w10_pattern(cam_idx, pt_idx, config["C"]).reshape(-1)
+    rows = np.repeat(np.arange(2 * config["m"]), 12)
+    dense = np.zeros_like(fd)
+    dense[rows, cols] = values.reshape(-1)
+    compare("W10sparse", dense, fd, 1e-8)
+
+    # W12: second differences of f.
+    for w in ("W12n", "W12n4"):
+        n = modes[w]["n"]
+        x = common.input_vector(n)
+        f = lambda v: common.w12_objective(v, lambda z: np.logaddexp(0.0, z), np.sum)
+        h = 1e-4
+        fd = np.empty((n, n))
+        for i in range(n):
+            for j in range(n):
+                ei, ej = np.eye(n)[i] * h, np.eye(n)[j] * h
+                fd[i, j] = (f(x + ei + ej) - f(x + ei - ej) - f(x - ei + ej) + f(x - ei - ej)) / (4 * h * h)
+        diag, off = sparse_hessian_bands(x)
+        dense = np.diag(diag) + np.diag(off, 1) + np.diag(off, -1)
+        compare(w, dense, fd, 1e-6)
+        compare(w + " order", build_sparse_hessian(modes[w])(), dense[np.abs(dense) > 0], 0.0)
+    return failures
+
+
 def build_micro(config):
     """M1: the chain on dual numbers (value, d/dx), as bench/c/micro.c's chain_derivative:
     sin (v, dv) = (sin v, cos v * dv), scale by c = (c v, c dv), add adds both; (dy/dx, y)."""
@@ -309,7 +413,13 @@ WORKLOADS = {
     "W11replay": build_ode,
     "M1rebuild": build_micro,
     "M1replay": build_micro,
+    "W5sparse": build_diag_sparse,
+    "W10sparse": build_residuals_sparse,
+    "W12n": build_sparse_hessian,
+    "W12n4": build_sparse_hessian,
 }
 
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--check-differences"]:
+        sys.exit(1 if check_differences() else 0)
     common.run_peer("numpy", WORKLOADS, __doc__.splitlines()[0])

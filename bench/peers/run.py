@@ -1,4 +1,4 @@
-"""Run libjac's benchmark drivers and every peer on W1-W11 and M1 and print one comparison table.
+"""Run libjac's benchmark drivers and every peer on W1-W12 and M1 and print one comparison table.
 
     python3 bench/peers/run.py [--mode full|smoke] [--peers numpy,jax,torch,paddle,casadi,adolc,cppad]
                                [--workloads W1,W2,...] [--skip-install]
@@ -16,7 +16,8 @@ checked against libjac's (numpy's where libjac has no result) to 1e-9 relative.
 Exit status 1 if any checksum disagrees. A peer that has no way to run a workload
 says so (a report line with "skipped"); the table then reads n/a and the reason is
 listed under it. Replay variants also list their record / compile time (record_ms).
-M1 (bench/c/micro.c's op chain) is shown in ns per op.
+M1 (bench/c/micro.c's op chain) is shown in ns per op. The sparse workloads (W5sparse, W10sparse,
+W12n, W12n4) also list each implementation's number of colours, and W12 its time per n at both sizes.
 """
 
 import argparse
@@ -41,7 +42,8 @@ REQUIREMENTS = PEERS_DIR / "requirements.txt"
 WORKLOAD_IDS = ("W1", "W2", "W3rows", "W3cols", "W3full", "W4", "W5", "W6", "W6replay",
                 "W7rebuild", "W7replay", "W8rebuild", "W8replay", "W9rebuild", "W9replay",
                 "W10denseRebuild", "W10denseReplay", "W10batchedRebuild", "W10batchedReplay",
-                "W11rebuild", "W11replay", "M1rebuild", "M1replay")
+                "W11rebuild", "W11replay", "M1rebuild", "M1replay",
+                "W5sparse", "W10sparse", "W12n", "W12n4")
 # The suffixes of a family's variants: W7 stands for W7rebuild and W7replay, W10dense for
 # W10denseRebuild and W10denseReplay.
 VARIANT_SUFFIXES = ("rebuild", "replay", "Rebuild", "Replay")
@@ -313,10 +315,33 @@ def extra_notes(reports, workloads, mode_runs):
         if recorded:
             notes.append(f"{workload} record/compile ms (once, outside the timed region): "
                          + ", ".join(f"{impl} {fmt(ms)}" for impl, ms in recorded))
+    for workload in workloads:
+        colored = [(impl, r["colors"]) for (impl, wid), r in reports.items() if wid == workload and "colors" in r]
+        if colored:
+            notes.append(f"{workload} colours (compressed sweeps per evaluation): "
+                         + ", ".join(f"{impl} {count}" for impl, count in colored))
+    notes += linearity_notes(reports, workloads)
     for (impl, workload), report in reports.items():
         if report["runs"] < mode_runs:
             notes.append(f"{impl} {workload}: timed {report['runs']} time(s), not {mode_runs}: its warm-up call "
                          "alone took most of the per-workload budget (common.RUN_BUDGET_S)")
+    return notes
+
+
+def linearity_notes(reports, workloads):
+    """W12 at n and 4n: each implementation's time per n at both sizes, and the ratio of the two
+    times (4 for time linear in n)."""
+    if not {"W12n", "W12n4"} <= set(workloads):
+        return []
+    sizes = json.loads((ROOT / "bench" / "workloads.json").read_text())["modes"]
+    notes = []
+    for impl in sorted({impl for impl, wid in reports if wid == "W12n"}):
+        small, large = reports.get((impl, "W12n")), reports.get((impl, "W12n4"))
+        if small and large:
+            n, n4 = sizes[small["mode"]]["W12n"]["n"], sizes[large["mode"]]["W12n4"]["n"]
+            notes.append(f"W12 {impl}: {fmt(small['median_ms'] * 1e6 / n)} ns per n at n = {n}, "
+                         f"{fmt(large['median_ms'] * 1e6 / n4)} at n = {n4} "
+                         f"(time ratio {large['median_ms'] / small['median_ms']:.2f} for {n4 / n:g}x n)")
     return notes
 
 

@@ -309,6 +309,10 @@ WORKLOADS = {
     "W11replay": SKIPPED["W11replay"],
     "M1rebuild": build_micro,
     "M1replay": SKIPPED["M1replay"],
+    "W5sparse": common.SPARSE_NOT_RUN,
+    "W10sparse": common.SPARSE_NOT_RUN,
+    "W12n": common.SPARSE_NOT_RUN,
+    "W12n4": common.SPARSE_NOT_RUN,
 }
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 //! workload of `bench/workloads.json` (W1, W2, W3rows, W3cols, W3full, W4,
 //! W5, W6, W6replay, W7rebuild, W7replay, W8rebuild, W8replay, W9rebuild,
 //! W9replay, W10denseRebuild, W10denseReplay, W10batchedRebuild,
-//! W10batchedReplay, W11rebuild, W11replay, M1rebuild, M1replay) through
+//! W10batchedReplay, W11rebuild, W11replay, M1rebuild, M1replay, W5sparse,
+//! W10sparse, W12n, W12n4) through
 //! libjac's Rust API and prints one JSON line (median/min/max ms, peak RSS,
 //! checksums), the format every peer of `bench/peers/run.py` prints.
 //!
@@ -13,13 +14,19 @@
 //! time is the report's `record_ms`: building the graph once and recording
 //! it) and only evaluates it in the timed region. M1rebuild and M1replay are
 //! `bench/c/micro.c`'s op chain; their report also gives the time per op.
+//! W5sparse, W10sparse, W12n and W12n4 record a [`Function`] and make its
+//! [`Sparse`] Jacobian or Hessian (detection and colouring) before the timed
+//! runs, which evaluate it at the point; the report adds `detect_ms` (making
+//! the `Sparse` alone), `nnz`, `colors` and, for W12, `ns_per_n`.
 
+use std::sync::OnceLock;
 use std::time::Instant;
 
 use jac_core::index::Index;
 use jac_core::{
-    Error, Function, Tensor, add, add_scalar, concat, cos, div, gather, grad, hessian, jacobian,
-    matmul, mul, neg, reshape, scale, sin, slice, softplus, sqrt, stack, sub, sum, tanh, transpose,
+    Error, Function, Sparse, Tensor, add, add_scalar, concat, cos, div, gather, grad, hessian,
+    jacobian, matmul, mul, neg, reshape, scale, sin, slice, softplus, sqrt, stack, sub, sum, tanh,
+    transpose,
 };
 use serde_json::Value;
 
@@ -127,6 +134,14 @@ fn report(
     if let Some(ms) = record_ms {
         line["record_ms"] = Value::from(ms);
     }
+    if let Some(made) = SPARSE_MADE.get() {
+        line["detect_ms"] = Value::from(made.detect_ms);
+        line["nnz"] = Value::from(made.nnz);
+        line["colors"] = Value::from(made.colors);
+        if workload.starts_with("W12") {
+            line["ns_per_n"] = Value::from(median * 1e6 / config["n"].as_f64().unwrap_or(1.0));
+        }
+    }
     line.to_string()
 }
 
@@ -172,6 +187,9 @@ fn build(workload: &str, config: &Value) -> Result<(Task, Option<f64>)> {
         "W11replay" => return replayed(&|| ode_replay(ode())),
         "M1rebuild" => return Ok((micro_rebuild(get("steps")), None)),
         "M1replay" => return replayed(&|| micro_replay(get("steps"))),
+        "W5sparse" => return replayed(&|| diag_sparse(get("n"))),
+        "W10sparse" => return replayed(&|| residuals_sparse(residual_sizes())),
+        "W12n" | "W12n4" => return replayed(&|| sparse_hessian(get("n"))),
         _ => {}
     }
     let task = match workload {
@@ -782,4 +800,87 @@ fn micro_replay(steps: usize) -> Result<Task> {
         f.vjp_into(&[&[data::MICRO_X]], None, &mut [&mut g])?;
         Ok(vec![g[0], y0])
     }))
+}
+
+/// What making a workload's [`Sparse`] found, for the report.
+struct SparseMade {
+    /// The time of `Function::sparse_jacobian` / `sparse_hessian` alone
+    /// (detection and colouring), ms.
+    detect_ms: f64,
+    nnz: usize,
+    colors: usize,
+}
+
+static SPARSE_MADE: OnceLock<SparseMade> = OnceLock::new();
+
+/// Makes the sparse derivative of `f` with `make` (timed into the report),
+/// then the timed task: its nonzeros at `inputs`, in pattern order
+/// (row-major).
+fn sparse_task(
+    f: &Function,
+    make: impl Fn(&Function) -> Result<Sparse>,
+    inputs: Vec<Vec<f64>>,
+) -> Result<Task> {
+    let start = Instant::now();
+    let sparse = make(f)?;
+    let detect_ms = start.elapsed().as_secs_f64() * 1e3;
+    let _ = SPARSE_MADE.set(SparseMade {
+        detect_ms,
+        nnz: sparse.nnz(),
+        colors: sparse.colors(),
+    });
+    Ok(Box::new(move || {
+        let mut values = vec![0.0; sparse.nnz()];
+        let inputs: Vec<&[f64]> = inputs.iter().map(Vec::as_slice).collect();
+        sparse.eval_into(&inputs, &mut values)?;
+        Ok(values)
+    }))
+}
+
+/// W5sparse: W5's elementwise program recorded, its Jacobian through the
+/// detected (diagonal) pattern.
+fn diag_sparse(n: usize) -> Result<Task> {
+    let x0 = data::input(n);
+    let x = Tensor::from_vec(x0.clone(), &[n], true)?;
+    let y = add(&mul(&sin(&x)?, &jac_core::exp(&x)?)?, &mul(&x, &x)?)?;
+    let f = Function::new(&[x], &[y])?;
+    sparse_task(&f, |f| f.sparse_jacobian(0, 0), vec![x0])
+}
+
+/// W10sparse: one leaf, the cameras `[9C]` then the points `[3P]`, sliced
+/// and seen as `[C, 9]` and `[P, 3]`, each observation's camera and point
+/// gathered by index as in W10dense, the residuals flattened to `[2m]`;
+/// the full `[2m, 9C + 3P]` Jacobian through the detected pattern (one
+/// leaf, so that one `Sparse` holds every column in row-major order).
+fn residuals_sparse((nc, np, m): (usize, usize, usize)) -> Result<Task> {
+    let d = data::residuals(nc, np, m);
+    let u = residual_u(&d)?;
+    let mut params = d.cameras.clone();
+    params.extend_from_slice(&d.points);
+    let leaf = Tensor::from_vec(params.clone(), &[params.len()], true)?;
+    let split = (9 * nc) as i64;
+    let cams = reshape(
+        &slice(&leaf, 0, Some(0), Some(split), 1)?,
+        &[nc as isize, 9],
+    )?;
+    let pts = reshape(&slice(&leaf, 0, Some(split), None, 1)?, &[np as isize, 3])?;
+    let cam = gather(&cams, 0, &d.cam_idx)?;
+    let pt = gather(&pts, 0, &d.pt_idx)?;
+    let res = reshape(&reprojection(&cam, &pt, &u)?, &[2 * m as isize])?;
+    let f = Function::new(&[leaf], &[res])?;
+    sparse_task(&f, |f| f.sparse_jacobian(0, 0), vec![params])
+}
+
+/// W12: `sum(softplus(x[:-1]) (x[1:] - x[:-1])^2) + 0.5 sum(x x)` recorded,
+/// its tridiagonal Hessian through the detected pattern (both triangles).
+fn sparse_hessian(n: usize) -> Result<Task> {
+    let x0 = data::input(n);
+    let x = Tensor::from_vec(x0.clone(), &[n], true)?;
+    let lo = slice(&x, 0, Some(0), Some(n as i64 - 1), 1)?;
+    let hi = slice(&x, 0, Some(1), None, 1)?;
+    let d = sub(&hi, &lo)?;
+    let terms = sum(&mul(&softplus(&lo)?, &mul(&d, &d)?)?, None, false)?;
+    let f = add(&terms, &scale(&sum(&mul(&x, &x)?, None, false)?, 0.5)?)?;
+    let f = Function::new(&[x], &[f])?;
+    sparse_task(&f, |f| f.sparse_hessian(0), vec![x0])
 }
