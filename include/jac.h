@@ -972,7 +972,8 @@ JacStatus jac_logsumexp(const JacTensor *a, const int64_t *axes, size_t n_axes, 
  * The softmax of `a` along `axis` (negative counts from the end):
  * `exp(a - m) / sum(exp(a - m))` with `m` the maximum of each lane, so
  * large entries do not overflow. `-INFINITY` entries get 0; a lane of only
- * `-INFINITY`, or one holding `+INFINITY`, gives NaN. `*out` receives a
+ * `-INFINITY` gives NaN, and in a lane holding `+INFINITY` the `+INFINITY`
+ * entries are NaN and the others 0. `*out` receives a
  * new handle.
  *
  * Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a` or `out`, `JAC_ERR_INDEX`
@@ -987,7 +988,8 @@ JacStatus jac_softmax(const JacTensor *a, int64_t axis, JacTensor **out);
  * The log-softmax of `a` along `axis`: `a - m - log(sum(exp(a - m)))`
  * with `m` the maximum of each lane, so large entries neither overflow nor
  * lose precision. `-INFINITY` entries stay `-INFINITY`; a lane of only
- * `-INFINITY`, or one holding `+INFINITY`, gives NaN. Arguments and
+ * `-INFINITY` gives NaN, and in a lane holding `+INFINITY` the `+INFINITY`
+ * entries are NaN and the others `-INFINITY`. Arguments and
  * statuses as `jac_softmax`.
  *
  * # Safety

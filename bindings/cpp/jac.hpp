@@ -521,7 +521,8 @@ inline Tensor logsumexp(const Tensor& a, const std::vector<int64_t>& axes, bool 
 inline Tensor logsumexp(const Tensor& a) { return logsumexp(a, {}, false); }
 
 /// `exp(a) / sum(exp(a))` along `axis`, shifted by the maximum (-inf
-/// entries get 0; a lane of only -inf, or holding +inf, gives NaN).
+/// entries get 0; a lane of only -inf gives NaN, and in a lane holding +inf
+/// the +inf entries are NaN and the others 0).
 inline Tensor softmax(const Tensor& a, int64_t axis) { return detail::make(jac_softmax, a.get(), axis); }
 
 /// `a - log(sum(exp(a)))` along `axis`, shifted by the maximum.

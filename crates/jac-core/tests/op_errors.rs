@@ -928,3 +928,21 @@ fn clamp_rejects_nan_bounds_and_crossed_bounds() {
     let open = jac_core::clamp(&m23(), f64::NEG_INFINITY, f64::INFINITY).unwrap();
     assert_eq!(open.to_vec(), m23().to_vec());
 }
+
+#[test]
+fn broadcast_to_checks_the_rule_before_the_size() {
+    // Neither call is a broadcast: a shape error, not a refused allocation
+    // of the shapes joined.
+    let empty = Tensor::from_vec(vec![], &[1 << 40, 0, 1], false).unwrap();
+    expect_err(
+        broadcast_to(&empty, &[1, 1, 1 << 32]),
+        ErrorKind::Shape,
+        &["broadcast_to", "does not broadcast"],
+    );
+    let ones = tensor(&[2.0], &[1, 1, 1, 1, 1], false);
+    expect_err(
+        broadcast_to(&ones, &[1 << 31]),
+        ErrorKind::Shape,
+        &["broadcast_to", "[1, 1, 1, 1, 1]"],
+    );
+}

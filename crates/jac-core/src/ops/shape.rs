@@ -715,8 +715,9 @@ pub fn broadcast_to(a: &Tensor, shape: &[usize]) -> Result<Tensor> {
     if a.shape() == shape {
         return Ok(a.clone());
     }
+    // The rule first: a call that is not a broadcast is a shape error
+    // whatever its size, and only a valid one asks for its output.
     let joined = broadcast_shapes(a.shape(), shape, "broadcast_to")?;
-    check_alloc(&joined, "broadcast_to")?;
     if joined != shape {
         return Err(Error::shape(format!(
             "broadcast_to: shape {} does not broadcast to {}",
@@ -724,6 +725,7 @@ pub fn broadcast_to(a: &Tensor, shape: &[usize]) -> Result<Tensor> {
             fmt_shape(shape)
         )));
     }
+    check_alloc(shape, "broadcast_to")?;
     apply(
         BroadcastTo {
             shape: shape.to_vec(),
