@@ -1064,8 +1064,8 @@ NOCOV static void vals_reduce(const TSlot *t, const bool *red, bool mean, uint64
     free(wild);
 }
 
-/* max along axis ax of t (NaN wins). */
-NOCOV static void vals_max(const TSlot *t, int ax, uint64_t n, double *want) {
+/* max (or min) along axis ax of t (NaN wins, as in numpy). */
+NOCOV static void vals_max(const TSlot *t, int ax, bool min, uint64_t n, double *want) {
     bool *seen = calloc(n, sizeof *seen);
     if (!seen) abort();
     uint64_t idx[MAXD] = {0};
@@ -1075,9 +1075,152 @@ NOCOV static void vals_max(const TSlot *t, int ax, uint64_t n, double *want) {
             if (k != ax) o = o * t->s.d[k] + idx[k];
         double x = t->v[q];
         if (!seen[o]) { want[o] = x; seen[o] = true; }
-        else if (!isnan(want[o]) && (isnan(x) || x > want[o])) want[o] = x;
+        else if (!isnan(want[o]) && (isnan(x) || (min ? x < want[o] : x > want[o]))) want[o] = x;
     }
     free(seen);
+}
+
+/* A shape seen along axis ax: outer blocks of len rows of inner values. */
+typedef struct {
+    uint64_t outer, len, inner;
+} Rows3;
+
+static Rows3 rows3(const Shape *s, int ax) {
+    Rows3 r = {1, s->d[ax], 1};
+    for (int k = 0; k < ax; k++) r.outer *= s->d[k];
+    for (int k = ax + 1; k < s->nd; k++) r.inner *= s->d[k];
+    return r;
+}
+
+/* A running sum that knows when its order cannot matter: finite terms
+ * below 1e290 never overflow, and a sum holding NaN, or both infinities,
+ * is NaN, one holding a single infinity is that infinity, in any order. */
+typedef struct {
+    double s, mag;
+    uint64_t terms;
+    bool nan, pinf, ninf, huge;
+} Acc;
+
+NOCOV static void acc_add(Acc *a, double x) {
+    a->s += x;
+    a->mag += isfinite(x) ? fabs(x) : 0.0;
+    a->terms++;
+    if (isnan(x)) a->nan = true;
+    else if (x == INFINITY) a->pinf = true;
+    else if (x == -INFINITY) a->ninf = true;
+    else if (fabs(x) > 1e290) a->huge = true;
+}
+
+/* The sum's value and rounding bound; exact (tol 0, the bits of 0.0 + x)
+ * for at most one term. */
+NOCOV static void acc_want(const Acc *a, double *want, double *tol) {
+    *tol = 0.0;
+    if (a->terms <= 1) { *want = a->s; return; }
+    if (a->huge) { *want = dontcare(); return; }
+    if (a->nan || (a->pinf && a->ninf)) { *want = NAN; return; }
+    if (a->pinf || a->ninf) { *want = a->pinf ? INFINITY : -INFINITY; return; }
+    *want = a->s;
+    *tol = 1e-12 * (double)(a->terms + 1) * a->mag + 1e-300;
+}
+
+/* The inclusive cumulative sum along ax. */
+NOCOV static void vals_cumsum(const TSlot *t, int ax, double *want, double *tol) {
+    Rows3 r = rows3(&t->s, ax);
+    for (uint64_t o = 0; o < r.outer; o++)
+        for (uint64_t i = 0; i < r.inner; i++) {
+            Acc a = {0};
+            for (uint64_t j = 0; j < r.len; j++) {
+                uint64_t p = (o * r.len + j) * r.inner + i;
+                acc_add(&a, t->v[p]);
+                acc_want(&a, &want[p], &tol[p]);
+            }
+        }
+}
+
+/* The rows idx (already resolved) of t along ax: exact copies. */
+NOCOV static void vals_gather(const TSlot *t, int ax, const uint64_t *idx, size_t n_idx, double *want) {
+    Rows3 r = rows3(&t->s, ax);
+    for (uint64_t o = 0; o < r.outer; o++)
+        for (size_t q = 0; q < n_idx; q++)
+            for (uint64_t i = 0; i < r.inner; i++)
+                want[(o * n_idx + q) * r.inner + i] = t->v[(o * r.len + idx[q]) * r.inner + i];
+}
+
+/* Zeros of length dim along ax with row j of t added into row idx[j], in
+ * the order of j. */
+NOCOV static void vals_scatter(const TSlot *t, int ax, const uint64_t *idx, uint64_t dim, uint64_t n, double *want,
+                               double *tol) {
+    Rows3 r = rows3(&t->s, ax);
+    Acc *acc = calloc(n, sizeof *acc);
+    if (!acc) abort();
+    if (t->numel)
+        for (uint64_t o = 0; o < r.outer; o++)
+            for (uint64_t j = 0; j < r.len; j++)
+                for (uint64_t i = 0; i < r.inner; i++)
+                    acc_add(&acc[(o * dim + idx[j]) * r.inner + i], t->v[(o * r.len + j) * r.inner + i]);
+    for (uint64_t q = 0; q < n; q++) acc_want(&acc[q], &want[q], &tol[q]);
+    free(acc);
+}
+
+/* What the library shifts a lane or block by: its largest element (NaN
+ * ignored), or 0 when that is infinite or the lane is empty. */
+NOCOV static double lane_shift(double m) { return isfinite(m) ? m : 0.0; }
+
+/* Softmax or log-softmax along ax, with the maximum's shift:
+ * exp(x - m) / s and x - m - log(s), s = sum(exp(x - m)). */
+NOCOV static void vals_softmax(const TSlot *t, int ax, bool log_, double *want, double *tol) {
+    Rows3 r = rows3(&t->s, ax);
+    for (uint64_t o = 0; o < r.outer; o++)
+        for (uint64_t i = 0; i < r.inner; i++) {
+            double m = -INFINITY, s = 0.0;
+            for (uint64_t j = 0; j < r.len; j++) {
+                double x = t->v[(o * r.len + j) * r.inner + i];
+                if (x > m) m = x;
+            }
+            m = lane_shift(m);
+            for (uint64_t j = 0; j < r.len; j++) s += exp(t->v[(o * r.len + j) * r.inner + i] - m);
+            double l = log(s);
+            for (uint64_t j = 0; j < r.len; j++) {
+                uint64_t p = (o * r.len + j) * r.inner + i;
+                double d = t->v[p] - m;
+                want[p] = log_ ? d - l : exp(d) / s;
+                /* the sum's rounding (len terms), the exp's and the division's */
+                tol[p] = log_ ? 1e-12 * (fabs(d) + fabs(l) + (double)r.len) + 1e-300
+                              : 1e-12 * fabs(want[p]) * (double)(r.len + 2) + 1e-300;
+                if (!isfinite(want[p])) tol[p] = 0.0;
+            }
+        }
+}
+
+/* log(sum(exp(x))) over the axes red[] of t, shifted by each block's
+ * maximum: m + log(sum(exp(x - m))); n output elements. */
+NOCOV static void vals_logsumexp(const TSlot *t, const bool *red, uint64_t n, double *want, double *tol) {
+    double *m = malloc(n * sizeof *m), *s = calloc(n, sizeof *s);
+    uint64_t *count = calloc(n, sizeof *count);
+    if (!m || !s || !count) abort();
+    for (uint64_t o = 0; o < n; o++) m[o] = -INFINITY;
+    for (int pass = 0; pass < 2 && t->numel; pass++) {
+        uint64_t idx[MAXD] = {0};
+        for (uint64_t q = 0; q < t->numel; q++, inc_index(idx, &t->s)) {
+            uint64_t o = 0;
+            for (int k = 0; k < t->s.nd; k++)
+                if (!red[k]) o = o * t->s.d[k] + idx[k];
+            double x = t->v[q];
+            if (pass == 0 && x > m[o]) m[o] = x;
+            if (pass == 1) s[o] += exp(x - m[o]), count[o]++;
+        }
+        if (pass == 0)
+            for (uint64_t o = 0; o < n; o++) m[o] = lane_shift(m[o]);
+    }
+    for (uint64_t o = 0; o < n; o++) {
+        if (!t->numel) m[o] = 0.0;
+        double l = log(s[o]);
+        want[o] = m[o] + l;
+        tol[o] = isfinite(want[o]) ? 1e-12 * (fabs(m[o]) + fabs(l) + (double)count[o]) + 1e-300 : 0.0;
+    }
+    free(m);
+    free(s);
+    free(count);
 }
 
 /* Output axis k is input axis p[k]. */
@@ -1527,22 +1670,28 @@ static void op_binary(Rd *r) {
 
 /* ----- reductions */
 
+static void expect_t(Exp *e, const TArg *a, const char *arg);
+static void finish_exp(const char *fn, JacStatus st, const Exp *e, JacTensor *out, bool out_given, const Shape *s,
+                       int rg, uint64_t cost, const double *want, const double *tol, int mode);
+
+/* jac_sum, jac_mean and jac_logsumexp: the same arguments and checks (a,
+ * axes, out, then each axis in order), their statuses modelled exactly. */
 static void op_reduce(Rd *r) {
     uint8_t f = rd8(r);
-    bool mean = f & 1, keepdim = f & 2;
-    const char *fn = mean ? "jac_mean" : "jac_sum";
+    bool mean = f & 1, keepdim = f & 2, lse = !mean && f >= 0xA0;
+    const char *fn = mean ? "jac_mean" : lse ? "jac_logsumexp" : "jac_sum", *core = fn + 4;
     TArg a = pick_t(r);
     size_t n_axes = (f >> 2) % 5;
     int64_t axes[8];
     for (size_t k = 0; k < n_axes; k++) axes[k] = pick_axis(r);
     unsigned nulls = pick_nulls(r);
-    Model m = {true, false, NULL, NULL, 0};
-    model_t(&m, &a);
+    Exp e = {0};
+    expect_t(&e, &a, "a");
     const int64_t *ap = (nulls & 2) ? NULL : axes;
     JacTensor *out = SENT_T;
     JacTensor **op = (nulls & 1) ? NULL : &out;
-    if (!op) invalid(&m, "out is NULL");
-    if (!ap && n_axes > 0) invalid(&m, "axes is NULL with n_axes > 0");
+    if (!ap && n_axes > 0) expect(&e, JAC_ERR_NULL_ARGUMENT, "axes is NULL with n_axes > 0", "axes");
+    if (!op) expect(&e, JAC_ERR_NULL_ARGUMENT, "out is NULL", "out");
     const TSlot *t = a.kind == ARG_LIVE ? &T[a.slot] : NULL;
     Shape s = {0, {0}};
     bool red[MAXD] = {false};
@@ -1552,86 +1701,216 @@ static void op_reduce(Rd *r) {
             for (int k = 0; k < t->s.nd; k++) red[k] = true;
         for (size_t k = 0; k < n_axes; k++) {
             int ax;
-            if (!norm_axis(axes[k], t->s.nd, &ax)) { invalid(&m, "an axis out of range"); break; }
-            if (red[ax]) { invalid(&m, "an axis given twice"); break; }
+            if (!norm_axis(axes[k], t->s.nd, &ax)) { expect(&e, JAC_ERR_INDEX, "an axis out of range", "%s: axes", core); break; }
+            if (red[ax]) { expect(&e, JAC_ERR_INVALID_ARGUMENT, "an axis given twice", "%s: axes", core); break; }
             red[ax] = true;
         }
         for (int k = 0; k < t->s.nd; k++) {
             if (!red[k]) s.d[s.nd++] = t->s.d[k];
             else if (keepdim) s.d[s.nd++] = 1;
         }
-        if (m.ok) n = numel_of(&s);
+        if (e.st == JAC_OK) n = numel_of(&s);
     }
-    uint64_t cost = t ? sat_add(t->cost, sat_add(t->numel, n)) : 0;
-    if (m.ok && (n > OUT_BUDGET || cost > COST_CAP || !budget(sat_add(t->numel, n) + 1))) {
+    /* logsumexp's VJP forms exp(a - y) and its product: three of a's size */
+    uint64_t in_n = t ? t->numel : 0;
+    uint64_t cost = t ? sat_add(t->cost, sat_add(lse ? sat_mul(3, in_n) : in_n, n)) : 0;
+    if (e.st == JAC_OK && t && (n > OUT_BUDGET || cost > COST_CAP || !budget(sat_add(in_n, n) + 1))) {
         TR("    /* skipped %s: over budget */\n", fn);
         return;
     }
-    if (m.ok && t->numel == 0) {
+    if (e.st == JAC_OK && t && t->numel == 0) {
         for (int k = 0; k < t->s.nd; k++)
             if (t->s.d[k] > HUGE_EMPTY && known_bug("sum/mean loop over a huge axis of an empty tensor")) return;
     }
     double *want = NULL, *tol = NULL;
-    if (m.ok && n) {
+    if (e.st == JAC_OK && n) {
         want = malloc(n * sizeof *want);
         tol = malloc(n * sizeof *tol);
         if (!want || !tol) abort();
-        vals_reduce(t, red, mean, n, want, tol);
+        if (lse) vals_logsumexp(t, red, n, want, tol);
+        else vals_reduce(t, red, mean, n, want, tol);
     }
     if (trace) {
         trace_i64s("axes", axes, n_axes);
         fprintf(stderr, "    st = %s(%s, %s, %zu, %s, %s);\n", fn, a.name, ap ? "axes" : "NULL", n_axes,
                 keepdim ? "true" : "false", op ? "&t" : "NULL");
     }
-    JacStatus st = mean ? CALL(fn, jac_mean(a.p, ap, n_axes, keepdim, op)) : CALL(fn, jac_sum(a.p, ap, n_axes, keepdim, op));
-    finish_op(fn, st, &m, out, op != NULL, &s, t ? t->rg : -1, cost, want, tol, VAL_TOL);
+    JacStatus st = mean  ? CALL(fn, jac_mean(a.p, ap, n_axes, keepdim, op))
+                   : lse ? CALL(fn, jac_logsumexp(a.p, ap, n_axes, keepdim, op))
+                         : CALL(fn, jac_sum(a.p, ap, n_axes, keepdim, op));
+    finish_exp(fn, st, &e, out, op != NULL, &s, t ? t->rg : -1, cost, want, tol, VAL_TOL);
     free(want);
     free(tol);
 }
 
-static void op_max(Rd *r) {
-    const char *fn = "jac_max";
+/* ----- ops along one axis: max, min, softmax, log_softmax, cumsum, gather, scatter_add
+ *
+ * Their statuses are modelled exactly, as the function calls' are: each
+ * export checks its pointer arguments in the order of its signature (a,
+ * idx, out, then scatter_add's dim), then the engine its axis, scatter_add's
+ * index count, the indices in order and the result's size; the message
+ * starts with the argument ("jac_gather: gather: idx[2]: ..."). */
+
+enum { AX_MAX, AX_MIN, AX_SOFTMAX, AX_LOG_SOFTMAX, AX_CUMSUM, AX_GATHER, AX_SCATTER, N_AXIS_OPS };
+static const char *AXIS_NAMES[] = {"jac_max", "jac_min", "jac_softmax", "jac_log_softmax", "jac_cumsum",
+                                   "jac_gather", "jac_scatter_add"};
+#define MAX_IDX 7 /* longest index list passed as a buffer */
+
+/* A tensor argument of an op modelled exactly (arg: its name in the message). */
+static void expect_t(Exp *e, const TArg *a, const char *arg) {
+    if (a->kind == ARG_LIVE && (!T[a->slot].leaf || T[a->slot].rg)) operand_recorded = true;
+    if (a->kind == ARG_NULL) expect(e, JAC_ERR_NULL_ARGUMENT, "a NULL handle", "%s", arg);
+    if (a->kind == ARG_MIXED && e->st == JAC_OK) {
+        expect(e, JAC_ERR_INVALID_ARGUMENT, a->given == TY_FUNCTION ? "a JacFunction* passed as a JacTensor*"
+                                                                    : "a JacJacobian* passed as a JacTensor*",
+               "%s", arg);
+        e->mix_want = "JacTensor";
+        e->mix_got = a->given;
+    }
+}
+
+/* finish_op for an op whose exact status is modelled. */
+static void finish_exp(const char *fn, JacStatus st, const Exp *e, JacTensor *out, bool out_given, const Shape *s,
+                       int rg, uint64_t cost, const double *want, const double *tol, int mode) {
+    check_exp(fn, st, e);
+    if (st != JAC_OK) {
+        pending_node = pending_leaf = -1;
+        if (out_given && out != SENT_T) fail(fn, "%s but *out was written", sname(st));
+        return;
+    }
+    if (pending_leaf < 0 && operand_recorded) pending_leaf = 0;
+    adopt_tensor(fn, out, s, rg, cost, want, tol, mode);
+}
+
+/* An index of a gather or scatter_add into a length len (the axis's, or
+ * dim): b < 0x40: b % len; < 0x80: b % len - len (both valid when len > 0,
+ * else as the next); < 0xC0: b % 16 - 8; else as an axis A. */
+static int64_t pick_position(Rd *r, uint64_t len) {
+    uint8_t b = rd8(r);
+    if (b < 0x80 && len > 0 && len <= (uint64_t)INT64_MAX) {
+        int64_t i = (int64_t)(b % len);
+        return b < 0x40 ? i : i - (int64_t)len;
+    }
+    if (b < 0xC0) return (int64_t)(b % 16) - 8;
+    if (b == 0xFF) return (int64_t)rdn(r, 8);
+    return special_i64(b);
+}
+
+static void op_axis(Rd *r) {
     TArg a = pick_t(r);
     int64_t axis = pick_axis(r);
     uint8_t f = rd8(r);
+    int k = (f >> 1) % N_AXIS_OPS;
     bool keepdim = f & 1;
-    unsigned nulls = pick_nulls(r);
-    Model m = {true, false, NULL, NULL, 0};
-    model_t(&m, &a);
-    JacTensor *out = SENT_T;
-    JacTensor **op = (nulls & 1) ? NULL : &out;
-    if (!op) invalid(&m, "out is NULL");
+    const char *fn = AXIS_NAMES[k], *core = fn + 4;
     const TSlot *t = a.kind == ARG_LIVE ? &T[a.slot] : NULL;
-    Shape s = {0, {0}};
     int ax = -1;
-    uint64_t n = 0;
-    if (t) {
-        if (!norm_axis(axis, t->s.nd, &ax)) invalid(&m, "the axis is out of range");
-        else if (t->s.d[ax] == 0) invalid(&m, "the axis is empty");
-        else {
-            for (int k = 0; k < t->s.nd; k++) {
-                if (k != ax) s.d[s.nd++] = t->s.d[k];
-                else if (keepdim) s.d[s.nd++] = 1;
-            }
-            n = numel_of(&s);
+    bool ax_ok = t && norm_axis(axis, t->s.nd, &ax);
+    int64_t dim = k == AX_SCATTER ? pick_dim(r) : 0;
+    size_t n_idx = 0;
+    bool idx_null = false;
+    int64_t idx[MAX_IDX];
+    if (k >= AX_GATHER) {
+        uint8_t c = rd8(r);
+        if (c >= 0xF0) {
+            n_idx = pick_size(r);
+            idx_null = true;
+        } else {
+            n_idx = c % (MAX_IDX + 1);
+            uint64_t len = k == AX_GATHER ? (ax_ok ? t->s.d[ax] : 0) : (dim > 0 ? (uint64_t)dim : 0);
+            for (size_t q = 0; q < n_idx; q++) idx[q] = pick_position(r, len);
         }
     }
-    uint64_t cost = t ? sat_add(t->cost, sat_add(t->numel, n)) : 0;
-    if (m.ok && (cost > COST_CAP || !budget(t->numel + 1))) {
-        TR("    /* skipped jac_max: over budget */\n");
+    unsigned nulls = pick_nulls(r);
+    const int64_t *ip = idx_null || (nulls & 2) ? NULL : idx;
+    JacTensor *out = SENT_T;
+    JacTensor **op = (nulls & 1) ? NULL : &out;
+
+    Exp e = {0};
+    expect_t(&e, &a, "a");
+    if (k >= AX_GATHER && !ip && n_idx > 0) expect(&e, JAC_ERR_NULL_ARGUMENT, "idx is NULL with n_idx > 0", "idx");
+    if (!op) expect(&e, JAC_ERR_NULL_ARGUMENT, "out is NULL", "out");
+    if (k == AX_SCATTER && dim < 0) expect(&e, JAC_ERR_INVALID_ARGUMENT, "a negative dim", "dim");
+    Shape s = {0, {0}};
+    uint64_t at[MAX_IDX]; /* the indices resolved */
+    bool repeated = false;
+    if (t && e.st == JAC_OK) {
+        uint64_t len = ax_ok ? t->s.d[ax] : 0;
+        uint64_t range = k == AX_SCATTER ? (uint64_t)dim : len;
+        if (!ax_ok) expect(&e, JAC_ERR_INDEX, "the axis is out of range", "%s: axis", core);
+        else if ((k == AX_MAX || k == AX_MIN) && len == 0) expect(&e, JAC_ERR_SHAPE, "the axis is empty", "%s: axis", core);
+        else if (k == AX_SCATTER && n_idx != len)
+            expect(&e, JAC_ERR_SHAPE, "n_idx differs from the length of the axis", "scatter_add: idx");
+        for (size_t q = 0; q < n_idx && ip && e.st == JAC_OK; q++) {
+            __int128 i = idx[q], n = (__int128)range;
+            if (i < -n || i >= n) expect(&e, JAC_ERR_INDEX, "an index out of range", "%s: idx[%zu]", core, q);
+            else at[q] = (uint64_t)(i < 0 ? i + n : i);
+            for (size_t p = 0; p < q && e.st == JAC_OK; p++) repeated |= at[p] == at[q];
+        }
+        if (e.st == JAC_OK) {
+            if (k == AX_MAX || k == AX_MIN) {
+                for (int d = 0; d < t->s.nd; d++) {
+                    if (d != ax) s.d[s.nd++] = t->s.d[d];
+                    else if (keepdim) s.d[s.nd++] = 1;
+                }
+            } else {
+                s = t->s;
+                if (k == AX_GATHER) s.d[ax] = n_idx;
+                if (k == AX_SCATTER) s.d[ax] = (uint64_t)dim;
+            }
+            if (oversize(&s)) expect(&e, JAC_ERR_OUT_OF_MEMORY, "the result overflows the address space", "%s", core);
+        }
+    }
+    uint64_t n = e.st == JAC_OK && t ? numel_of(&s) : 0, in_n = t ? t->numel : 0;
+    /* graph size: the result, and what its VJP forms (an operand-sized
+     * gradient; a softmax's few temporaries) */
+    uint64_t cost = t ? sat_add(t->cost, sat_add(in_n, k == AX_SOFTMAX || k == AX_LOG_SOFTMAX ? 4 * n : n)) : 0;
+    if (e.st == JAC_OK && t && (n > OUT_BUDGET || cost > COST_CAP || !budget(sat_add(in_n, n) + 1))) {
+        TR("    /* skipped %s: over budget */\n", fn);
         return;
     }
-    double *want = NULL;
-    if (m.ok && n) {
+    double *want = NULL, *tol = NULL;
+    int mode = VAL_TOL;
+    if (e.st == JAC_OK && t && n) {
         want = malloc(n * sizeof *want);
-        if (!want) abort();
-        vals_max(t, ax, n, want);
+        tol = malloc(n * sizeof *tol);
+        if (!want || !tol) abort();
+        switch (k) {
+        case AX_MAX: case AX_MIN: vals_max(t, ax, k == AX_MIN, n, want); mode = VAL_IEEE; break;
+        case AX_SOFTMAX: case AX_LOG_SOFTMAX: vals_softmax(t, ax, k == AX_LOG_SOFTMAX, want, tol); break;
+        case AX_CUMSUM: vals_cumsum(t, ax, want, tol); break;
+        case AX_GATHER: vals_gather(t, ax, at, n_idx, want); mode = VAL_EXACT; break;
+        default:
+            vals_scatter(t, ax, at, (uint64_t)dim, n, want, tol);
+            /* each row is 0.0 + one row of a: its bits, unless an index repeats */
+            if (!repeated) mode = VAL_EXACT;
+            break;
+        }
     }
-    TR("    st = jac_max(%s, %s, %s, %s);\n", a.name, I64(axis), keepdim ? "true" : "false", op ? "&t" : "NULL");
-    JacStatus st = CALL(fn, jac_max(a.p, axis, keepdim, op));
-    /* VAL_IEEE: a maximum of 0 and -0 may be either. */
-    finish_op(fn, st, &m, out, op != NULL, &s, t ? t->rg : -1, cost, want, NULL, VAL_IEEE);
+    if (trace && k >= AX_GATHER) trace_i64s("idx", ip ? idx : NULL, ip ? n_idx : 0);
+    const char *on = op ? "&t" : "NULL", *kd = keepdim ? "true" : "false", *in = ip ? "idx" : "NULL";
+    JacStatus st;
+    switch (k) {
+    case AX_MAX: case AX_MIN:
+        TR("    st = %s(%s, %s, %s, %s);\n", fn, a.name, I64(axis), kd, on);
+        st = CALL(fn, (k == AX_MAX ? jac_max : jac_min)(a.p, axis, keepdim, op));
+        break;
+    case AX_SOFTMAX: case AX_LOG_SOFTMAX: case AX_CUMSUM:
+        TR("    st = %s(%s, %s, %s);\n", fn, a.name, I64(axis), on);
+        st = CALL(fn, (k == AX_SOFTMAX ? jac_softmax : k == AX_LOG_SOFTMAX ? jac_log_softmax : jac_cumsum)(a.p, axis, op));
+        break;
+    case AX_GATHER:
+        TR("    st = jac_gather(%s, %s, %s, %zu, %s);\n", a.name, I64(axis), in, n_idx, on);
+        st = CALL(fn, jac_gather(a.p, axis, ip, n_idx, op));
+        break;
+    default:
+        TR("    st = jac_scatter_add(%s, %s, %s, %zu, %s, %s);\n", a.name, I64(axis), in, n_idx, I64(dim), on);
+        st = CALL(fn, jac_scatter_add(a.p, axis, ip, n_idx, dim, op));
+        break;
+    }
+    finish_exp(fn, st, &e, out, op != NULL, &s, t ? t->rg : -1, cost, want, tol, mode);
     free(want);
+    free(tol);
 }
 
 /* ----- shape ops */
@@ -3834,7 +4113,7 @@ static void op_misc(Rd *r) {
 typedef void (*OpFn)(Rd *);
 static const OpFn OPS[] = {
     op_tensor_new, op_tensor_new, op_tensor_free, op_tensor_query, op_tensor_read, op_unary, op_binary,
-    op_scalar, op_reduce, op_max, op_reshape, op_transpose, op_slice, op_join, op_where, op_grad,
+    op_scalar, op_reduce, op_axis, op_reshape, op_transpose, op_slice, op_join, op_where, op_grad,
     op_jacobian_new, op_hessian_new, op_jac_blocks, op_jac_block_shape, op_jac_read_shape, op_jac_read,
     op_jac_rows, op_jac_set_block_rows, op_jac_free, op_misc,
 };
