@@ -2924,12 +2924,26 @@ NOCOV static bool row_close(const double *a, const double *b, uint64_t n, uint64
     return true;
 }
 
+static void check_column_against_jvp(int js, size_t bi, size_t bj, const double *blk, uint8_t pick);
+
 static void check_row_against_grad(int js, size_t bi, size_t bj, const double *blk, uint8_t pick) {
     const char *fn = "jac_jacobian_read";
     const JSlot *j = &J[js];
     if (j->hess) return;
     int ys = j->yslot[bi], xs = j->xslot[bj];
     if (!T[ys].h || T[ys].id != j->yid[bi] || !T[xs].h || T[xs].id != j->xid[bj]) return;
+    /* A batched Jacobian assumes that samples do not interact; where they
+     * do, an entry depends on the sweep that computed it (jac.h, at
+     * jac_jacobian_set_mode): a row by a reverse sweep sums over the samples
+     * of y, as jac_grad with this one-hot cotangent does, a column by a
+     * forward sweep over the samples of x, as jac_jvp with a one-hot
+     * tangent does. A block from columns only is compared with jac_jvp; one
+     * from both rows and columns is not compared. */
+    if (j->batched && j->cevaluated[bj] > 0) {
+        if (j->evaluated[bi] == 0) check_column_against_jvp(js, bi, bj, blk, pick);
+        else TR("    /* block (%zu, %zu) has entries of rows and of columns: not compared */\n", bi, bj);
+        return;
+    }
     const TSlot *y = &T[ys], *x = &T[xs];
     uint64_t M = j->rlen[bi], B = j->batched ? j->B : 1, N = j->clen[bj];
     if (!y->numel || !x->numel || !budget(sat_add(y->cost, y->numel) + x->numel)) return;
@@ -2965,6 +2979,50 @@ static void check_row_against_grad(int js, size_t bi, size_t bj, const double *b
     free(row);
     free(cot);
     jac_tensor_free(c);
+    jac_tensor_free(g);
+}
+
+/* Column k of block (bi, bj) of a batched Jacobian read whole into blk
+ * from forward sweeps, against jac_jvp of y_i with the tangent 1 at every
+ * position of x_j whose last index (or only one) is k:
+ * J[.., :, k] = the tangent of y[.., :]. */
+static void check_column_against_jvp(int js, size_t bi, size_t bj, const double *blk, uint8_t pick) {
+    const char *fn = "jac_jacobian_read";
+    const JSlot *j = &J[js];
+    const TSlot *y = &T[j->yslot[bi]], *x = &T[j->xslot[bj]];
+    uint64_t M = j->rlen[bi], B = j->B, N = j->clen[bj];
+    if (!y->numel || !x->numel || !budget(sat_add(y->cost, y->numel) + x->numel)) return;
+    uint64_t k = pick % N;
+    double *tan = calloc(x->numel, sizeof *tan);
+    if (!tan) abort();
+    uint64_t per = j->caxis[bj] ? N : 1;
+    for (uint64_t q = 0; q < x->numel; q++)
+        if (q % per == k) tan[q] = 1.0;
+    int64_t shape[MAXD];
+    for (int d = 0; d < x->s.nd; d++) shape[d] = (int64_t)x->s.d[d];
+    JacTensor *t = NULL, *g = NULL;
+    quiet = 1;
+    if (CALL("jac_tensor_new", jac_tensor_new(tan, x->numel, shape, (size_t)x->s.nd, false, &t)) != JAC_OK)
+        fail(fn, "could not make a tangent tensor");
+    const JacTensor *yl[1] = {y->h}, *xl[1] = {x->h}, *tl[1] = {t};
+    JacStatus st = CALL("jac_jvp", jac_jvp(yl, 1, xl, 1, tl, false, &g));
+    quiet = 0;
+    TR("    /* checked column %" PRIu64 " of block (%zu, %zu) against jac_jvp(t%d, t%d) */\n", k, bi, bj, y->id, x->id);
+    if (st != JAC_OK) fail(fn, "jac_jvp of ys[%zu] with respect to xs[%zu] failed: %s", bi, bj, last_msg);
+    double *gv = malloc(y->numel * sizeof *gv), *col = malloc(y->numel * sizeof *col);
+    if (!gv || !col) abort();
+    if (CALL("jac_tensor_read", jac_tensor_read(g, gv, y->numel)) != JAC_OK) fail(fn, "reading the tangent failed");
+    /* Block layout [B, M?, N?]: entry (m, k) of sample b is at (b * M + m) * N + k. */
+    for (uint64_t b = 0; b < B; b++)
+        for (uint64_t m = 0; m < M; m++) col[b * M + m] = blk[(b * M + m) * N + k];
+    uint64_t at = 0;
+    if (!row_close(col, gv, y->numel, &at))
+        fail(fn, "block (%zu, %zu) column %" PRIu64 ": J = %.17g at y element %" PRIu64 ", jac_jvp with the one-hot tangent gives %.17g",
+             bi, bj, k, col[at], at, gv[at]);
+    free(gv);
+    free(col);
+    free(tan);
+    jac_tensor_free(t);
     jac_tensor_free(g);
 }
 
