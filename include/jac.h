@@ -1012,6 +1012,24 @@ JacStatus jac_reshape(const JacTensor *a, const int64_t *shape, size_t ndim, Jac
 JacStatus jac_transpose(const JacTensor *a, const int64_t *perm, size_t ndim, JacTensor **out);
 
 /**
+ * `a` broadcast to the `ndim` dims of `shape` with numpy's rules: the
+ * trailing axes of `a` line up with those of `shape`, and each is equal or
+ * 1 (stretched); `shape` may add leading axes. The gradient sums back over
+ * the stretched axes. `*out` receives a new handle (to the same node when
+ * the shapes are equal).
+ *
+ * Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a` or `out` (or NULL `shape`
+ * with `ndim` > 0), `JAC_ERR_INVALID_ARGUMENT` for a negative dim,
+ * `JAC_ERR_OUT_OF_MEMORY` when the product of the dims overflows,
+ * `JAC_ERR_SHAPE` when `a` does not broadcast to `shape`.
+ *
+ * # Safety
+ * `a` is NULL or a live handle; `shape` is NULL or valid for `ndim` reads;
+ * `out` is NULL or valid for one write.
+ */
+JacStatus jac_broadcast_to(const JacTensor *a, const int64_t *shape, size_t ndim, JacTensor **out);
+
+/**
  * `a` restricted along `axis` to the Python slice `start:stop:step`
  * (`JAC_SLICE_NONE` for an omitted bound, or an omitted `step`, which is
  * 1; negative bounds count from the end; out-of-range bounds clamp; a
@@ -1371,6 +1389,56 @@ JacStatus jac_tensor_requires_grad(const JacTensor *t, bool *out);
  * writes.
  */
 JacStatus jac_tensor_read(const JacTensor *t, double *out, size_t out_len);
+
+/**
+ * Creates a tensor of the `ndim` dims of `shape` with every element
+ * `value` (any double, NaN and infinities included, as `jac_tensor_new`
+ * takes them). `ndim` 0 makes a 0-D scalar (`shape` may then be NULL).
+ * With `requires_grad`, derivatives can be taken with respect to it. On
+ * success `*out` receives a handle to free with `jac_tensor_free`.
+ *
+ * Returns `JAC_ERR_NULL_ARGUMENT` (NULL `out`, or NULL `shape` with a
+ * non-zero `ndim`), `JAC_ERR_INVALID_ARGUMENT` (a negative dim),
+ * `JAC_ERR_OUT_OF_MEMORY` (the product of the dims overflows, or the
+ * values cannot be allocated).
+ *
+ * # Safety
+ * `shape` is NULL or valid for `ndim` reads; `out` is NULL or valid for one
+ * write.
+ */
+JacStatus jac_tensor_full(double value, const int64_t *shape, size_t ndim, bool requires_grad, JacTensor **out);
+
+/**
+ * Writes to `*out` a second handle to the node of `t`: the same value,
+ * the same `requires_grad`, the same place in every graph (a gradient with
+ * respect to one is a gradient with respect to the other). Each handle is
+ * freed with `jac_tensor_free`, in either order; freeing one leaves the
+ * other valid. Bindings use it to copy their tensor objects without a
+ * reference count of their own. Copies no values.
+ *
+ * Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `t` or `out`.
+ *
+ * # Safety
+ * `t` is NULL or a live handle; `out` is NULL or valid for one write.
+ */
+JacStatus jac_tensor_clone(const JacTensor *t, JacTensor **out);
+
+/**
+ * Writes to `*out` the one element of `t` at `index`: `ndim` positions,
+ * one per axis of `t` (0 for a scalar, `index` may then be NULL), each
+ * from 0, a negative position counting from the end of its axis. Copies
+ * nothing else: for reading a few elements of a large tensor.
+ *
+ * Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `t` or `out` (or NULL `index`
+ * with `ndim` > 0), `JAC_ERR_INVALID_ARGUMENT` when `ndim` differs from
+ * the number of axes of `t`, `JAC_ERR_INDEX` for a position outside its
+ * axis. Nothing is written on failure.
+ *
+ * # Safety
+ * `t` is NULL or a live handle; `index` is NULL or valid for `ndim` reads;
+ * `out` is NULL or valid for one write.
+ */
+JacStatus jac_tensor_read_element(const JacTensor *t, const int64_t *index, size_t ndim, double *out);
 
 /**
  * The library's version, `"MAJOR.MINOR.PATCH"`, equal to the header's

@@ -14,7 +14,7 @@ BENCH_RUST := target/release/jac-bench
 BENCH_VENV := $(BUILD)/venv-bench
 NUMPY_PIN := $(shell sed -n 's/^numpy==//p' bench/peers/requirements.txt)
 WORKLOADS := W1 W2 W3rows W3cols W3full W4 W5 W6 W6replay W7rebuild W7replay W8rebuild W8replay W9rebuild W9replay \
-	W11rebuild W11replay M1rebuild M1replay
+	W10denseRebuild W10denseReplay W10batchedRebuild W10batchedReplay W11rebuild W11replay M1rebuild M1replay
 
 TEST_TARGETS += bench-smoke
 

@@ -809,6 +809,63 @@ static void huge_empty_tensors(void) {
  */
 #define WANT_T_GOT_J "expected a JacTensor handle, got a JacJacobian handle"
 #define WANT_J_GOT_T "expected a JacJacobian handle, got a JacTensor handle"
+/* jac_tensor_full, jac_tensor_clone, jac_broadcast_to, jac_tensor_read_element */
+static void full_clone_broadcast_element(void) {
+    JacTensor *a = T(true, DIMS(2, 3), VALS(1, 2, 3, 4, 5, 6));
+    JacTensor *s = S(true, 2.0);
+    static const int64_t max2[] = {INT64_MAX, 2}, huge2[] = {INT64_C(1) << 32, INT64_C(1) << 32};
+    static const int64_t empty_max[] = {INT64_MAX, 0};
+
+    EXPECT(jac_tensor_full(1.0, S23, 2, true, NULL), JAC_ERR_NULL_ARGUMENT, "out");
+    EXPECT(jac_tensor_full(1.0, NULL, 2, true, &O.tensor), JAC_ERR_NULL_ARGUMENT, "shape");
+    EXPECT(jac_tensor_full(1.0, DIMS(2, -3), true, &O.tensor), JAC_ERR_INVALID_ARGUMENT, "shape[1]");
+    EXPECT(jac_tensor_full(1.0, DIMS(INT64_MIN), false, &O.tensor), JAC_ERR_INVALID_ARGUMENT,
+           "shape[0]");
+    EXPECT(jac_tensor_full(1.0, max2, 2, false, &O.tensor), JAC_ERR_OUT_OF_MEMORY, "shape");
+    EXPECT(jac_tensor_full(1.0, huge2, 2, false, &O.tensor), JAC_ERR_OUT_OF_MEMORY, "shape");
+    EXPECT(jac_tensor_full(1.0, empty_max, 2, false, &O.tensor), JAC_ERR_OUT_OF_MEMORY, "shape");
+    EXPECT(jac_tensor_full(1.0, S23, SIZE_MAX, false, &O.tensor), JAC_ERR_INVALID_ARGUMENT, "shape");
+
+    EXPECT(jac_tensor_clone(NULL, &O.tensor), JAC_ERR_NULL_ARGUMENT, "t");
+    EXPECT(jac_tensor_clone(a, NULL), JAC_ERR_NULL_ARGUMENT, "out");
+
+    EXPECT(jac_broadcast_to(NULL, DIMS(2, 3), &O.tensor), JAC_ERR_NULL_ARGUMENT, "a");
+    EXPECT(jac_broadcast_to(a, DIMS(2, 3), NULL), JAC_ERR_NULL_ARGUMENT, "out");
+    EXPECT(jac_broadcast_to(a, NULL, 2, &O.tensor), JAC_ERR_NULL_ARGUMENT, "shape");
+    EXPECT(jac_broadcast_to(a, DIMS(2, -3), &O.tensor), JAC_ERR_INVALID_ARGUMENT, "shape[1]");
+    EXPECT(jac_broadcast_to(a, max2, 2, &O.tensor), JAC_ERR_OUT_OF_MEMORY, "shape");
+    EXPECT(jac_broadcast_to(a, DIMS(INT64_C(1) << 32, INT64_C(1) << 32, 3), &O.tensor),
+           JAC_ERR_OUT_OF_MEMORY, "shape");
+    /* shapes a does not broadcast to: fewer axes, a dim that is neither
+     * equal nor 1, stretching a 2 to a 1 */
+    EXPECT(jac_broadcast_to(a, DIMS(3), &O.tensor), JAC_ERR_SHAPE, "[2, 3]");
+    EXPECT(jac_broadcast_to(a, NULL, 0, &O.tensor), JAC_ERR_SHAPE, "shape");
+    EXPECT(jac_broadcast_to(a, DIMS(2, 4), &O.tensor), JAC_ERR_SHAPE, "[2, 4]");
+    EXPECT(jac_broadcast_to(a, DIMS(1, 3), &O.tensor), JAC_ERR_SHAPE, "shape");
+    EXPECT(jac_broadcast_to(a, DIMS(4, 3, 3), &O.tensor), JAC_ERR_SHAPE, "shape");
+    EXPECT(jac_broadcast_to(a, DIMS(2, 0), &O.tensor), JAC_ERR_SHAPE, "shape");
+
+    EXPECT(jac_tensor_read_element(NULL, DIMS(0, 0), O.values), JAC_ERR_NULL_ARGUMENT, "t");
+    EXPECT(jac_tensor_read_element(a, DIMS(0, 0), NULL), JAC_ERR_NULL_ARGUMENT, "out");
+    EXPECT(jac_tensor_read_element(a, NULL, 2, O.values), JAC_ERR_NULL_ARGUMENT, "index");
+    /* one position per axis */
+    EXPECT(jac_tensor_read_element(a, DIMS(0), O.values), JAC_ERR_INVALID_ARGUMENT, "index");
+    EXPECT(jac_tensor_read_element(a, DIMS(0, 0, 0), O.values), JAC_ERR_INVALID_ARGUMENT, "index");
+    EXPECT(jac_tensor_read_element(a, NULL, 0, O.values), JAC_ERR_INVALID_ARGUMENT, "index");
+    EXPECT(jac_tensor_read_element(s, DIMS(0), O.values), JAC_ERR_INVALID_ARGUMENT, "index");
+    /* positions outside their axis, from either end */
+    EXPECT(jac_tensor_read_element(a, DIMS(2, 0), O.values), JAC_ERR_INDEX, "index[0]");
+    EXPECT(jac_tensor_read_element(a, DIMS(0, 3), O.values), JAC_ERR_INDEX, "index[1]");
+    EXPECT(jac_tensor_read_element(a, DIMS(-3, 0), O.values), JAC_ERR_INDEX, "index[0]");
+    EXPECT(jac_tensor_read_element(a, DIMS(0, -4), O.values), JAC_ERR_INDEX, "index[1]");
+    EXPECT(jac_tensor_read_element(a, DIMS(INT64_MIN, 0), O.values), JAC_ERR_INDEX, "index[0]");
+    EXPECT(jac_tensor_read_element(a, DIMS(0, INT64_MAX), O.values), JAC_ERR_INDEX, "index[1]");
+    JacTensor *empty = T(false, DIMS(2, 0), NOVALS);
+    EXPECT(jac_tensor_read_element(empty, DIMS(0, 0), O.values), JAC_ERR_INDEX, "index[1]");
+    EXPECT(jac_tensor_read_element(a, S23, SIZE_MAX, O.values), JAC_ERR_INVALID_ARGUMENT, "index");
+    jt_cleanup();
+}
+
 #define NOT_LIVE "got a pointer that is not a live libjac handle"
 
 /* "arg: what", the needle of one bad-handle check. */
@@ -853,6 +910,9 @@ static void bad_tensor_everywhere(const JacTensor *bad, const char *what) {
     EXPECT(jac_gather(bad, 0, NULL, 0, &O.tensor), e, named("a", what));
     EXPECT(jac_scatter_add(bad, 0, NULL, 0, 1, &O.tensor), e, named("a", what));
     EXPECT(jac_cumsum(bad, 0, &O.tensor), e, named("a", what));
+    EXPECT(jac_tensor_clone(bad, &O.tensor), e, named("t", what));
+    EXPECT(jac_broadcast_to(bad, DIMS(2, 2), &O.tensor), e, named("a", what));
+    EXPECT(jac_tensor_read_element(bad, DIMS(0), O.values), e, named("t", what));
     /* arrays of handles: a bad entry first, and after good ones */
     const JacTensor *good[] = {g, g}, *last[] = {g, bad}, *first[] = {bad, g};
     EXPECT(jac_concat(last, 2, 0, &O.tensor), e, named("ts[1]", what));
@@ -947,6 +1007,7 @@ int main(void) {
     jacobian_reads();
     huge_empty_tensors();
     handle_types();
+    full_clone_broadcast_element();
     jt_cleanup();
     jac_tensor_free(good);
     return jt_summary("test_errors");

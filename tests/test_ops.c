@@ -458,6 +458,47 @@ static void constants_need_no_grad(void) {
     jt_cleanup();
 }
 
+/* jac_broadcast_to: values as numpy's, gradients summed back over the
+ * stretched axes, and a same-shape target is the same node. */
+static void broadcast_to_values_and_gradients(void) {
+    JacTensor *row = T(true, DIMS(1, 3), VALS(1, 2, 3));
+    KEEP(r, jac_broadcast_to(row, DIMS(2, 2, 3), &r));
+    CHECK_TENSOR(r, DIMS(2, 2, 3), VALS(1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3), 0.0);
+    /* d sum(broadcast(row) * w) / d row = w summed over the new axis and
+     * the stretched one: w[:, :, n] = n + 1 + 10 * (i * 2 + j) */
+    JacTensor *w = T(false, DIMS(2, 2, 3), VALS(1, 2, 3, 11, 12, 13, 21, 22, 23, 31, 32, 33));
+    CHECK_TENSOR(grad_of_sum(B(jac_mul, r, w), row), DIMS(1, 3), VALS(64, 68, 72), 0.0);
+    /* a column to a matrix, a 0-D value to a vector */
+    JacTensor *col = T(true, DIMS(2, 1), VALS(-1, 5));
+    KEEP(c, jac_broadcast_to(col, DIMS(2, 4), &c));
+    CHECK_TENSOR(c, DIMS(2, 4), VALS(-1, -1, -1, -1, 5, 5, 5, 5), 0.0);
+    CHECK_TENSOR(grad_of_sum(c, col), DIMS(2, 1), VALS(4, 4), 0.0);
+    JacTensor *s = S(true, 0.5);
+    KEEP(v, jac_broadcast_to(s, DIMS(3), &v));
+    CHECK_TENSOR(v, DIMS(3), VALS(0.5, 0.5, 0.5), 0.0);
+    CHECK_TENSOR(grad_of_sum(v, s), NODIMS, VALS(3), 0.0);
+    /* to an empty shape, and from a shape to itself */
+    KEEP(e, jac_broadcast_to(col, DIMS(0, 2, 1), &e));
+    CHECK_TENSOR(e, DIMS(0, 2, 1), NOVALS, 0.0);
+    CHECK_TENSOR(grad_of_sum(e, col), DIMS(2, 1), VALS(0, 0), 0.0);
+    KEEP(same, jac_broadcast_to(col, DIMS(2, 1), &same));
+    CHECK_TENSOR(same, DIMS(2, 1), VALS(-1, 5), 0.0);
+    /* the Jacobian of a broadcast is a 0/1 matrix: d v[k] / d col[m] */
+    JacTensor *u = T(true, DIMS(2), VALS(-1, 5));
+    KEEP(u21, jac_reshape(u, DIMS(2, 1), &u21));
+    KEEP(ub, jac_broadcast_to(u21, DIMS(2, 4), &ub));
+    KEEP(flat, jac_reshape(ub, DIMS(8), &flat));
+    const JacTensor *ys[] = {flat}, *xs[] = {u};
+    KEEPJ(jac, jac_jacobian_new(ys, 1, xs, 1, JAC_BATCH_NONE, &jac));
+    double jv[16];
+    REQUIRE_OK(jac_jacobian_read(jac, 0, 0, NULL, 0, jv, 16));
+    for (int k = 0; k < 8; k++) {
+        CHECK(jv[2 * k] == (k < 4 ? 1.0 : 0.0));
+        CHECK(jv[2 * k + 1] == (k < 4 ? 0.0 : 1.0));
+    }
+    jt_cleanup();
+}
+
 /* units in the last place between two doubles of one sign */
 static uint64_t ulps_apart(double a, double b) {
     int64_t ia, ib;
@@ -769,6 +810,7 @@ int main(void) {
     broadcasting_sums_gradients();
     where_mask_is_constant();
     constants_need_no_grad();
+    broadcast_to_values_and_gradients();
     erf_matches_libm();
     minimum_maximum_ties_and_clamp();
     gathers_scatters_and_cumsums();

@@ -136,11 +136,119 @@ static void empty_tensors_flow_through_ops(void) {
     jt_cleanup();
 }
 
+/* jac_tensor_full: every element the value, any shape, both requires_grad. */
+static void full_tensors(void) {
+    KEEP(f, jac_tensor_full(-1.5, DIMS(2, 3), true, &f));
+    CHECK_TENSOR(f, DIMS(2, 3), VALS(-1.5, -1.5, -1.5, -1.5, -1.5, -1.5), 0.0);
+    bool rg = false;
+    CHECK_OK(jac_tensor_requires_grad(f, &rg));
+    CHECK(rg);
+    /* a leaf like any other: d sum(f * f) / d f = 2 f */
+    JacTensor *sq = B(jac_mul, f, f);
+    JacTensor *y = SUM(sq);
+    const JacTensor *ys[] = {y}, *xs[] = {f};
+    KEEP(g, jac_grad(ys, 1, xs, 1, NULL, false, &g));
+    CHECK_TENSOR(g, DIMS(2, 3), VALS(-3, -3, -3, -3, -3, -3), 0.0);
+
+    KEEP(c, jac_tensor_full(4.0, NODIMS, false, &c));
+    CHECK_TENSOR(c, NODIMS, VALS(4.0), 0.0);
+    CHECK_OK(jac_tensor_requires_grad(c, &rg));
+    CHECK(!rg);
+    /* a constant: not differentiable */
+    const JacTensor *cs[] = {c};
+    JacTensor *none = NULL;
+    CHECK_STATUS(jac_grad(cs, 1, cs, 1, NULL, false, &none), JAC_ERR_NOT_DIFFERENTIABLE, "xs[0]");
+    /* no elements, and values libjac takes as given */
+    KEEP(e, jac_tensor_full(1.0, DIMS(3, 0), false, &e));
+    CHECK_TENSOR(e, DIMS(3, 0), NOVALS, 0.0);
+    KEEP(n, jac_tensor_full(NAN, DIMS(2), false, &n));
+    CHECK_TENSOR(n, DIMS(2), VALS(NAN, NAN), 0.0);
+    KEEP(i, jac_tensor_full(-INFINITY, DIMS(1, 1, 1, 1, 1), false, &i));
+    CHECK_TENSOR(i, DIMS(1, 1, 1, 1, 1), VALS(-INFINITY), 0.0);
+    jt_cleanup();
+}
+
+/* jac_tensor_clone: a second handle to the same node, freed in either order. */
+static void clones_are_the_same_node(void) {
+    JacTensor *x = NULL, *x2 = NULL, *y = NULL;
+    REQUIRE_OK(jac_tensor_new((const double[]){1.0, -2.0, 0.5}, 3, (const int64_t[]){3}, 1, true, &x));
+    REQUIRE_OK(jac_tensor_clone(x, &x2));
+    CHECK(x2 != NULL && x2 != x);
+    CHECK_TENSOR(x2, DIMS(3), VALS(1.0, -2.0, 0.5), 0.0);
+    bool rg = false;
+    CHECK_OK(jac_tensor_requires_grad(x2, &rg));
+    CHECK(rg);
+    /* y built from the clone; the gradient with respect to the original
+     * is the gradient with respect to the clone: d sum(x2^2)/dx = 2 x */
+    REQUIRE_OK(jac_mul(x2, x2, &y));
+    const JacTensor *ys[] = {y}, *xs[] = {x}, *xs2[] = {x2};
+    JacTensor *g[2] = {NULL, NULL};
+    CHECK_OK(jac_grad(ys, 1, xs, 1, NULL, false, &g[0]));
+    jt_keep(g[0]);
+    CHECK_TENSOR(g[0], DIMS(3), VALS(2.0, -4.0, 1.0), 0.0);
+    /* the original freed first: the clone stays valid */
+    jac_tensor_free(x);
+    CHECK_TENSOR(x2, DIMS(3), VALS(1.0, -2.0, 0.5), 0.0);
+    CHECK_OK(jac_grad(ys, 1, xs2, 1, NULL, false, &g[1]));
+    jt_keep(g[1]);
+    CHECK_TENSOR(g[1], DIMS(3), VALS(2.0, -4.0, 1.0), 0.0);
+
+    /* the clone freed first: the original stays valid, through a
+     * Jacobian too; each clone of a clone is one more handle */
+    JacTensor *z = NULL, *z2 = NULL, *z3 = NULL;
+    REQUIRE_OK(jac_tensor_new((const double[]){3.0, 4.0}, 2, (const int64_t[]){2}, 1, true, &z));
+    REQUIRE_OK(jac_tensor_clone(z, &z2));
+    REQUIRE_OK(jac_tensor_clone(z2, &z3));
+    jac_tensor_free(z2);
+    JacTensor *w = U(jac_exp, z3);
+    jac_tensor_free(z3);
+    const JacTensor *ws[] = {w}, *zs[] = {z};
+    KEEPJ(jac, jac_jacobian_new(ws, 1, zs, 1, JAC_BATCH_NONE, &jac));
+    CHECK_READ(jac, 0, 0, NOIDX, DIMS(2, 2), VALS(exp(3.0), 0, 0, exp(4.0)), 1e-15);
+    CHECK_TENSOR(z, DIMS(2), VALS(3.0, 4.0), 0.0);
+    jac_tensor_free(z);
+    jac_tensor_free(y);
+    jac_tensor_free(x2);
+    jt_cleanup();
+}
+
+/* jac_tensor_read_element: one element per call, at positions from either end. */
+static void reading_one_element(void) {
+    JacTensor *t = T(false, DIMS(2, 3, 4), VALS(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+                                                 17, 18, 19, 20, 21, 22, 23));
+    for (int64_t i = 0; i < 2; i++)
+        for (int64_t j = 0; j < 3; j++)
+            for (int64_t k = 0; k < 4; k++) {
+                double v = -1.0, w = -1.0;
+                CHECK_OK(jac_tensor_read_element(t, (const int64_t[]){i, j, k}, 3, &v));
+                CHECK_EQ(v, i * 12 + j * 4 + k);
+                /* the same element counted from the end of each axis */
+                CHECK_OK(jac_tensor_read_element(t, (const int64_t[]){i - 2, j - 3, k - 4}, 3, &w));
+                CHECK(w == v);
+            }
+    /* a 0-D tensor takes no index (NULL is fine); a transposed view reads
+     * its own (not its operand's) element */
+    JacTensor *s = S(false, -2.25);
+    double v = 0.0;
+    CHECK_OK(jac_tensor_read_element(s, NULL, 0, &v));
+    CHECK(v == -2.25);
+    JacTensor *m = T(false, DIMS(2, 3), VALS(1, 2, 3, 4, 5, 6));
+    KEEP(mt, jac_transpose(m, DIMS(1, 0), &mt));
+    CHECK_OK(jac_tensor_read_element(mt, DIMS(2, 1), &v));
+    CHECK(v == 6.0);
+    CHECK_OK(jac_tensor_read_element(mt, DIMS(0, 1), &v));
+    CHECK(v == 4.0);
+    jt_cleanup();
+}
+
 int main(void) {
     round_trips_every_rank();
     values_are_copied();
     freeing_handles_keeps_graphs();
     empty_tensors_flow_through_ops();
+    full_tensors();
+    clones_are_the_same_node();
+    reading_one_element();
     jt_cleanup();
     return jt_summary("test_tensor");
 }

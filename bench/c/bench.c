@@ -1,7 +1,8 @@
 /*
  * jac-bench-c --mode {full,smoke} --workload WID [--runs N] [--iterations N (W6, W6replay)]
  *     WID: W1 W2 W3rows W3cols W3full W4 W5 W6 W6replay W7rebuild W7replay
- *          W8rebuild W8replay W9rebuild W9replay W11rebuild W11replay M1rebuild
+ *          W8rebuild W8replay W9rebuild W9replay W10denseRebuild W10denseReplay
+ *          W10batchedRebuild W10batchedReplay W11rebuild W11replay M1rebuild
  *          M1replay
  *
  * The BENCHMARKS.md workloads through libjac's C ABI, as a C host calls it.
@@ -148,6 +149,14 @@ typedef struct {
     JacTensor **u_t;
     JacTensor *skin_v, *skin_w[8]; /* W9: the vertices [n, 3] and each bone's weights [n, 1] */
     long skin_n;
+    /* W10: the variant (0 denseRebuild, 1 denseReplay, 2 batchedRebuild, 3 batchedReplay), the sizes,
+     * the cameras [C, 9] and points [P, 3], each observation's camera and point index, its camera
+     * [m, 9] and point [m, 3] gathered, and u as two constant [m, 1] columns. */
+    int w10;
+    long w10_c, w10_p, w10_m;
+    double *w10_cams, *w10_pts, *w10_cam_obs, *w10_pt_obs;
+    int64_t *w10_ci, *w10_pi;
+    JacTensor *w10_u[2];
 } Context;
 
 /* part 0: the whole Jacobian; 1: the rows of W3rows; 2: the columns of W3cols. */
@@ -602,6 +611,127 @@ static Result run_w9replay(Context *c, JacFunction *f) {
     return read_skinning(c, j);
 }
 
+/* W10: column i of t [m, n] as [m, 1]. */
+static JacTensor *column(const JacTensor *t, int64_t i) {
+    JacTensor *out = NULL;
+    check(jac_slice(t, 1, i, i + 1, 1, &out), "jac_slice");
+    return keep(out);
+}
+
+static JacTensor *shifted(const JacTensor *a, double s) {
+    JacTensor *out = NULL;
+    check(jac_add_scalar(a, s, &out), "jac_add_scalar");
+    return keep(out);
+}
+
+/* W10's residuals [m, 2] of the observations' cameras cam [m, 9] and points pt [m, 3] (u: two
+ * [m, 1] columns), on [m, 1] columns, op for op as the peers' common.reprojection: theta = |r|,
+ * e = r / theta, X = p cos(theta) + (e x p) sin(theta) + e ((e.p)(1 - cos(theta))) + t,
+ * q = -(X0, X1) / X2, s = q.q, res = (f (1 + k1 s + k2 s^2)) q - u. */
+static JacTensor *reprojection(const JacTensor *cam, const JacTensor *pt, JacTensor *const *u) {
+    JacTensor *c[9], *p[3], *e[3], *x[3], *res[2], *out = NULL;
+    for (int i = 0; i < 9; i++) c[i] = column(cam, i);
+    for (int i = 0; i < 3; i++) p[i] = column(pt, i);
+    JacTensor *theta = op1(jac_sqrt, op2(jac_add, op2(jac_add, op2(jac_mul, c[0], c[0]), op2(jac_mul, c[1], c[1])),
+                                         op2(jac_mul, c[2], c[2])));
+    for (int i = 0; i < 3; i++) e[i] = op2(jac_div, c[i], theta);
+    JacTensor *cs = op1(jac_cos, theta), *sn = op1(jac_sin, theta);
+    JacTensor *ep = op2(jac_add, op2(jac_add, op2(jac_mul, e[0], p[0]), op2(jac_mul, e[1], p[1])), op2(jac_mul, e[2], p[2]));
+    JacTensor *w = op2(jac_mul, ep, shifted(op1(jac_neg, cs), 1.0));
+    for (int i = 0; i < 3; i++) { /* (e x p)_i = e_a p_b - e_b p_a */
+        int a = (i + 1) % 3, b = (i + 2) % 3;
+        JacTensor *cross = op2(jac_sub, op2(jac_mul, e[a], p[b]), op2(jac_mul, e[b], p[a]));
+        x[i] = op2(jac_add, op2(jac_add, op2(jac_add, op2(jac_mul, p[i], cs), op2(jac_mul, cross, sn)), op2(jac_mul, e[i], w)),
+                   c[3 + i]);
+    }
+    JacTensor *q0 = op2(jac_div, op1(jac_neg, x[0]), x[2]), *q1 = op2(jac_div, op1(jac_neg, x[1]), x[2]);
+    JacTensor *sq = op2(jac_add, op2(jac_mul, q0, q0), op2(jac_mul, q1, q1));
+    JacTensor *distortion = op2(jac_add, shifted(op2(jac_mul, c[7], sq), 1.0), op2(jac_mul, c[8], op2(jac_mul, sq, sq)));
+    JacTensor *factor = op2(jac_mul, c[6], distortion);
+    res[0] = op2(jac_sub, op2(jac_mul, factor, q0), u[0]);
+    res[1] = op2(jac_sub, op2(jac_mul, factor, q1), u[1]);
+    const JacTensor *parts[2] = {res[0], res[1]};
+    check(jac_concat(parts, 2, 1, &out), "jac_concat");
+    return keep(out);
+}
+
+/* W10dense: flat leaves cameras [9C] and points [3P] (an unbatched Jacobian's xs are 1-D), seen
+ * as [C, 9] and [P, 3], each observation's camera and point gathered by index (jac_gather along
+ * axis 0), the residuals flattened to [2m]. */
+static JacTensor *residuals_dense(Context *c, JacTensor **cams, JacTensor **pts) {
+    const int64_t s_cams[1] = {9 * c->w10_c}, s_pts[1] = {3 * c->w10_p};
+    const int64_t as_cams[2] = {c->w10_c, 9}, as_pts[2] = {c->w10_p, 3}, flat[1] = {2 * c->w10_m};
+    size_t m = (size_t)c->w10_m;
+    *cams = keep(tensor(c->w10_cams, (size_t)s_cams[0], s_cams, 1, true));
+    *pts = keep(tensor(c->w10_pts, (size_t)s_pts[0], s_pts, 1, true));
+    JacTensor *cam2 = NULL, *pt2 = NULL, *cam = NULL, *pt = NULL, *res = NULL;
+    check(jac_reshape(*cams, as_cams, 2, &cam2), "jac_reshape");
+    check(jac_reshape(*pts, as_pts, 2, &pt2), "jac_reshape");
+    check(jac_gather(keep(cam2), 0, c->w10_ci, m, &cam), "jac_gather");
+    check(jac_gather(keep(pt2), 0, c->w10_pi, m, &pt), "jac_gather");
+    check(jac_reshape(reprojection(keep(cam), keep(pt), c->w10_u), flat, 1, &res), "jac_reshape");
+    return keep(res);
+}
+
+/* W10batched: leaves the observations' cameras [m, 9] and points [m, 3], the residuals [m, 2]. */
+static JacTensor *residuals_batched(Context *c, JacTensor **cam, JacTensor **pt) {
+    const int64_t s_cam[2] = {c->w10_m, 9}, s_pt[2] = {c->w10_m, 3};
+    *cam = keep(tensor(c->w10_cam_obs, (size_t)(9 * c->w10_m), s_cam, 2, true));
+    *pt = keep(tensor(c->w10_pt_obs, (size_t)(3 * c->w10_m), s_pt, 2, true));
+    return reprojection(*cam, *pt, c->w10_u);
+}
+
+/* Blocks (0, 0) and (0, 1), rows of w0 and w1 entries, side by side (W10dense: the full Jacobian
+ * [2m, 9C + 3P]; W10batched: [m, 2, 12] from [m, 2, 9] and [m, 2, 3]); frees j. */
+static Result side_by_side(JacJacobian *j, size_t rows, size_t w0, size_t w1) {
+    Result a = alloc_result(rows * w0), b = alloc_result(rows * w1), r = alloc_result(rows * (w0 + w1));
+    check(jac_jacobian_read(j, 0, 0, NULL, 0, a.data, a.len), "read");
+    check(jac_jacobian_read(j, 0, 1, NULL, 0, b.data, b.len), "read");
+    for (size_t i = 0; i < rows; i++) {
+        memcpy(r.data + i * (w0 + w1), a.data + i * w0, w0 * sizeof(double));
+        memcpy(r.data + i * (w0 + w1) + w0, b.data + i * w1, w1 * sizeof(double));
+    }
+    free(a.data);
+    free(b.data);
+    jac_jacobian_free(j);
+    return r;
+}
+
+static Result read_residuals(Context *c, JacJacobian *j) {
+    size_t m = (size_t)c->w10_m;
+    return c->w10 < 2 ? side_by_side(j, 2 * m, 9 * (size_t)c->w10_c, 3 * (size_t)c->w10_p) : side_by_side(j, 2 * m, 9, 3);
+}
+
+/* Rebuild: the graph built anew, its lazy Jacobian (batched: batch axis 0) read in full. */
+static Result run_w10rebuild(Context *c) {
+    JacTensor *a = NULL, *b = NULL;
+    const JacTensor *ys[1] = {c->w10 < 2 ? residuals_dense(c, &a, &b) : residuals_batched(c, &a, &b)}, *xs[2] = {a, b};
+    JacJacobian *j = NULL;
+    check(jac_jacobian_new(ys, 1, xs, 2, c->w10 < 2 ? JAC_BATCH_NONE : 0, &j), "jacobian");
+    Result r = read_residuals(c, j);
+    arena_free();
+    return r;
+}
+
+static JacFunction *record_w10(Context *c) {
+    JacTensor *a = NULL, *b = NULL;
+    const JacTensor *ys[1] = {c->w10 < 2 ? residuals_dense(c, &a, &b) : residuals_batched(c, &a, &b)}, *xs[2] = {a, b};
+    JacFunction *f = NULL;
+    check(jac_function_new(xs, 2, ys, 1, &f), "jac_function_new");
+    arena_free();
+    return f;
+}
+
+/* Replay: the Function's lazy Jacobian at the inputs, read in full. */
+static Result run_w10replay(Context *c, JacFunction *f) {
+    size_t m = (size_t)c->w10_m;
+    const double *in[2] = {c->w10 < 2 ? c->w10_cams : c->w10_cam_obs, c->w10 < 2 ? c->w10_pts : c->w10_pt_obs};
+    const size_t lens[2] = {c->w10 < 2 ? 9 * (size_t)c->w10_c : 9 * m, c->w10 < 2 ? 3 * (size_t)c->w10_p : 3 * m};
+    JacJacobian *j = NULL;
+    check(jac_function_jacobian(f, in, lens, c->w10 < 2 ? JAC_BATCH_NONE : 0, &j), "jac_function_jacobian");
+    return read_residuals(c, j);
+}
+
 /* M1: bench/c/micro.c's op chain from the 0-D leaf x: steps times
  * y = add(scale(sin(y), 0.9), x), three ops a step. The result is (dy/dx, y). */
 static const double M1_X = 0.3;
@@ -659,6 +789,7 @@ static Result run(Context *c) {
     if (!strcmp(w, "W8replay")) return run_w8replay(c, c->f);
     if (!strcmp(w, "W9rebuild")) return run_w9rebuild(c);
     if (!strcmp(w, "W9replay")) return run_w9replay(c, c->f);
+    if (!strncmp(w, "W10", 3)) return c->w10 % 2 ? run_w10replay(c, c->f) : run_w10rebuild(c);
     if (!strcmp(w, "W11rebuild")) return run_w11rebuild(c);
     if (!strcmp(w, "W11replay")) return run_w11replay(c->f);
     if (!strcmp(w, "M1rebuild")) return run_m1rebuild(c);
@@ -710,12 +841,53 @@ static void skin_data(Context *c, long n) {
     free(w);
 }
 
+/* W10's data (see Context). */
+static void residual_data(Context *c) {
+    static const char *const variants[4] = {"W10denseRebuild", "W10denseReplay", "W10batchedRebuild", "W10batchedReplay"};
+    for (int k = 0; k < 4; k++)
+        if (!strcmp(c->workload, variants[k])) c->w10 = k;
+    long nc = c->w10_c = c->mode->w10_c[c->w10], np = c->w10_p = c->mode->w10_p[c->w10], m = c->w10_m = c->mode->w10_m[c->w10];
+    c->w10_cams = malloc((size_t)(9 * nc) * sizeof(double));
+    c->w10_pts = malloc((size_t)(3 * np) * sizeof(double));
+    c->w10_cam_obs = malloc((size_t)(9 * m) * sizeof(double));
+    c->w10_pt_obs = malloc((size_t)(3 * m) * sizeof(double));
+    c->w10_ci = malloc((size_t)m * sizeof(int64_t));
+    c->w10_pi = malloc((size_t)m * sizeof(int64_t));
+    double *u = malloc((size_t)(2 * m) * sizeof(double));
+    if (!c->w10_cams || !c->w10_pts || !c->w10_cam_obs || !c->w10_pt_obs || !c->w10_ci || !c->w10_pi || !u) exit(3);
+    for (long k = 0; k < nc; k++) {
+        double x = (double)k, *cam = c->w10_cams + 9 * k;
+        const double v[9] = {0.01 * sin(x), 0.01 * cos(x), 0.01 * sin(2 * x), 0.1 * sin(x), 0.1 * cos(x),
+                             5.0 + 0.1 * sin(3 * x), 1.0 + 0.01 * x, 0.01, 0.001};
+        memcpy(cam, v, sizeof v);
+    }
+    for (long j = 0; j < np; j++) {
+        double x = (double)j;
+        c->w10_pts[3 * j] = sin(0.37 * x);
+        c->w10_pts[3 * j + 1] = cos(0.23 * x);
+        c->w10_pts[3 * j + 2] = sin(0.11 * x);
+    }
+    for (long k = 0; k < m; k++) {
+        c->w10_ci[k] = k % nc;
+        c->w10_pi[k] = (7919 * k) % np;
+        memcpy(c->w10_cam_obs + 9 * k, c->w10_cams + 9 * c->w10_ci[k], 9 * sizeof(double));
+        memcpy(c->w10_pt_obs + 3 * k, c->w10_pts + 3 * c->w10_pi[k], 3 * sizeof(double));
+        u[k] = 0.01 * sin(0.1 * (double)k);
+        u[m + k] = 0.01 * cos(0.1 * (double)k);
+    }
+    const int64_t shape[2] = {m, 1};
+    for (int i = 0; i < 2; i++) c->w10_u[i] = tensor(u + i * m, (size_t)m, shape, 2, false);
+    free(u);
+}
+
 /* W6replay..W11replay, M1: their data, and for a replay variant the recorded function. */
 static int setup_scalar_programs(Context *c) {
     const char *w = c->workload;
     const BenchMode *m = c->mode;
-    int replay = strstr(w, "replay") != NULL;
-    if (!strncmp(w, "W7", 2)) {
+    int replay = strstr(w, "replay") != NULL || strstr(w, "Replay") != NULL;
+    if (!strncmp(w, "W10", 3)) {
+        residual_data(c);
+    } else if (!strncmp(w, "W7", 2)) {
         size_t l = (size_t)m->w7_l[replay];
         c->x0 = vector(l * l, det_input_at, l, 0);
     } else if (!strncmp(w, "W8", 2)) {
@@ -742,7 +914,7 @@ static int setup_scalar_programs(Context *c) {
         double t0 = now_ms();
         c->f = !strcmp(w, "W6replay") ? record_tiny() : !strcmp(w, "W7replay") ? record_w7(c)
              : !strcmp(w, "W8replay") ? record_w8(c) : !strcmp(w, "W9replay") ? record_w9(c)
-             : !strcmp(w, "M1replay") ? record_micro(c) : record_w11(c);
+             : !strcmp(w, "M1replay") ? record_micro(c) : !strncmp(w, "W10", 3) ? record_w10(c) : record_w11(c);
         c->record_ms = now_ms() - t0;
     }
     return 1;
@@ -805,7 +977,8 @@ int main(int argc, char **argv) {
     if (c.mode && iterations_override > 0) mode.w6_iterations = mode.w6_iter[0] = mode.w6_iter[1] = iterations_override;
     if (!c.mode || !workload) {
         fprintf(stderr, "usage: jac-bench-c --mode {full,smoke} --workload {W1,W2,W3rows,W3cols,W3full,W4,W5,W6,"
-                        "W6replay,W7rebuild,W7replay,W8rebuild,W8replay,W9rebuild,W9replay,W11rebuild,W11replay,"
+                        "W6replay,W7rebuild,W7replay,W8rebuild,W8replay,W9rebuild,W9replay,W10denseRebuild,W10denseReplay,"
+                        "W10batchedRebuild,W10batchedReplay,W11rebuild,W11replay,"
                         "M1rebuild,M1replay} [--runs N] "
                         "[--iterations N]\n");
         return 2;
@@ -860,6 +1033,13 @@ int main(int argc, char **argv) {
     for (int b = 0; b < 8; b++) jac_tensor_free(c.skin_w[b]);
     free(c.u_t);
     free(c.zeros);
+    free(c.w10_cams);
+    free(c.w10_pts);
+    free(c.w10_cam_obs);
+    free(c.w10_pt_obs);
+    free(c.w10_ci);
+    free(c.w10_pi);
+    for (int i = 0; i < 2; i++) jac_tensor_free(c.w10_u[i]);
     free(arena.v);
     return 0;
 }

@@ -2,7 +2,7 @@
 // then ADOL-C's jacobian() / hessian() drivers (fov_reverse for the W3rows rows,
 // fov_forward for the W3cols columns).
 //
-//   adolc_peer --mode {full,smoke} --workload {W1,...,W6,W6replay,W7rebuild,...,W11replay,M1rebuild,M1replay}
+//   adolc_peer --mode {full,smoke} --workload {W1,...,W6,W6replay,W7rebuild,...,W10denseRebuild,...,W11replay,M1rebuild,M1replay}
 //              [--workloads-json PATH]   (default: ../../workloads.json beside this binary)
 //
 // Prints one JSON report line (impl "adolc"). Every timed run tapes the function
@@ -18,6 +18,11 @@
 // M1 (bench/c/micro.c's op chain) the same, with gradient(); its report adds ns_per_op.
 // W9 (the tall Jacobian [3n, 24]) the same, with jacobian(), which picks vector forward
 // mode (fov_forward with the 24 x 24 identity) for more dependents than independents.
+// W10dense (bundle-adjustment residuals) the same: independents the cameras [9C] and points
+// [3P], each observation's residual from the adoubles of its camera and point (picked by index),
+// jacobian() [2m, 9C + 3P]. W10batched tapes one observation (its camera [9], point [3] and u [2]
+// as independents) and runs jacobian() at each of the m observations, as W2 (rebuild: taped in
+// every timed run; replay: once before), keeping the 12 camera and point columns.
 // Build: g++ -O2 -std=c++17 adolc_peer.cpp -ladolc
 
 #include <adolc/adolc.h>
@@ -534,6 +539,121 @@ Program skinning(const json& config) {
     return {tape, driver};
 }
 
+// ------------------------------------------------------------------ W10
+
+// W10's data: camera c (r0, r1, r2, t0, t1, t2, f, k1, k2) = (0.01 sin c, 0.01 cos c, 0.01 sin 2c,
+// 0.1 sin c, 0.1 cos c, 5 + 0.1 sin 3c, 1 + 0.01 c, 0.01, 0.001); point j (sin 0.37j, cos 0.23j,
+// sin 0.11j); observation k sees camera k mod C and point (7919 k) mod P at
+// u_k = 0.01 (sin 0.1k, cos 0.1k).
+struct Residuals {
+    size_t n_cameras, n_points, m;
+    Vec cameras, points, u;  // [C, 9], [P, 3], [m, 2], row-major
+    std::vector<size_t> cam_idx, pt_idx;
+};
+
+Residuals residual_data(const json& config) {
+    Residuals d;
+    d.n_cameras = config.at("C").get<size_t>();
+    d.n_points = config.at("P").get<size_t>();
+    d.m = config.at("m").get<size_t>();
+    for (size_t c = 0; c < d.n_cameras; ++c) {
+        double x = double(c);
+        d.cameras.insert(d.cameras.end(), {0.01 * std::sin(x), 0.01 * std::cos(x), 0.01 * std::sin(2 * x), 0.1 * std::sin(x),
+                                           0.1 * std::cos(x), 5.0 + 0.1 * std::sin(3 * x), 1.0 + 0.01 * x, 0.01, 0.001});
+    }
+    for (size_t j = 0; j < d.n_points; ++j) {
+        double x = double(j);
+        d.points.insert(d.points.end(), {std::sin(0.37 * x), std::cos(0.23 * x), std::sin(0.11 * x)});
+    }
+    for (size_t k = 0; k < d.m; ++k) {
+        d.cam_idx.push_back(k % d.n_cameras);
+        d.pt_idx.push_back((7919 * k) % d.n_points);
+        d.u.push_back(0.01 * std::sin(0.1 * double(k)));
+        d.u.push_back(0.01 * std::cos(0.1 * double(k)));
+    }
+    return d;
+}
+
+// One observation's residual, op for op as common.reprojection: theta = |r|, e = r / theta,
+// X = p cos(theta) + (e x p) sin(theta) + e ((e.p)(1 - cos(theta))) + t, q = -(X0, X1) / X2,
+// s = q.q, res = (f (1 + k1 s + k2 s^2)) q - u.
+// U is the type of u: a constant (double) or one more input (T).
+template <class T, class U>
+std::array<T, 2> reprojection(const T* cam, const T* pt, const U& u0, const U& u1) {
+    const T &r0 = cam[0], &r1 = cam[1], &r2 = cam[2], &p0 = pt[0], &p1 = pt[1], &p2 = pt[2];
+    T theta = sqrt(r0 * r0 + r1 * r1 + r2 * r2);
+    T e0 = r0 / theta, e1 = r1 / theta, e2 = r2 / theta;
+    T c = cos(theta), s = sin(theta);
+    T w = (e0 * p0 + e1 * p1 + e2 * p2) * (1.0 - c);
+    T x0 = p0 * c + (e1 * p2 - e2 * p1) * s + e0 * w + cam[3];
+    T x1 = p1 * c + (e2 * p0 - e0 * p2) * s + e1 * w + cam[4];
+    T x2 = p2 * c + (e0 * p1 - e1 * p0) * s + e2 * w + cam[5];
+    T q0 = -x0 / x2, q1 = -x1 / x2;
+    T sq = q0 * q0 + q1 * q1;
+    T scale = cam[6] * (1.0 + cam[7] * sq + cam[8] * (sq * sq));
+    return {scale * q0 - u0, scale * q1 - u1};
+}
+
+// W10dense: independents cameras [9C] then points [3P], dependents the [2m] residuals.
+Program residuals_dense(const json& config) {
+    Residuals d = residual_data(config);
+    size_t n = d.cameras.size() + d.points.size();
+    Vec x0 = d.cameras;
+    x0.insert(x0.end(), d.points.begin(), d.points.end());
+    auto tape = [=](short tag) {
+        tape_on(tag, 100 * d.m + n + 4096);
+        std::vector<adouble> x(n);
+        for (size_t k = 0; k < n; ++k) x[k] <<= x0[k];
+        const adouble* pts = x.data() + d.cameras.size();
+        double out;
+        for (size_t k = 0; k < d.m; ++k) {
+            auto res = reprojection(x.data() + 9 * d.cam_idx[k], pts + 3 * d.pt_idx[k], d.u[2 * k], d.u[2 * k + 1]);
+            res[0] >>= out;
+            res[1] >>= out;
+        }
+        trace_off();
+    };
+    auto driver = [=](short tag, Result& result) {
+        jacobian(tag, int(2 * d.m), int(n), const_cast<double*>(x0.data()), fresh(result, 2 * d.m, n).p);
+    };
+    return {tape, driver};
+}
+
+// W10batched: one observation taped, independents its camera [9], point [3] and u [2] (the tape
+// then holds for every observation), jacobian() [2, 14] at each observation; the result [2m, 12]
+// keeps the camera and point columns, i.e. [m, 2, 12] row-major.
+Program residuals_batched(const json& config) {
+    Residuals d = residual_data(config);
+    auto point = [d](size_t k) {
+        Vec x(d.cameras.begin() + 9 * d.cam_idx[k], d.cameras.begin() + 9 * d.cam_idx[k] + 9);
+        x.insert(x.end(), d.points.begin() + 3 * d.pt_idx[k], d.points.begin() + 3 * d.pt_idx[k] + 3);
+        x.push_back(d.u[2 * k]);
+        x.push_back(d.u[2 * k + 1]);
+        return x;
+    };
+    std::vector<Vec> xs;
+    for (size_t k = 0; k < d.m; ++k) xs.push_back(point(k));
+    auto tape = [=](short tag) {
+        tape_on(tag, 256);
+        std::vector<adouble> x(14);
+        for (size_t k = 0; k < 14; ++k) x[k] <<= xs[0][k];
+        auto res = reprojection(x.data(), x.data() + 9, x[12], x[13]);
+        double out;
+        res[0] >>= out;
+        res[1] >>= out;
+        trace_off();
+    };
+    auto driver = [=](short tag, Result& result) {
+        AdolcMatrix& j = fresh(result, 2 * d.m, 12);
+        AdolcMatrix one(2, 14);
+        for (size_t k = 0; k < d.m; ++k) {
+            jacobian(tag, 2, 14, const_cast<double*>(xs[k].data()), one.p);
+            for (size_t r = 0; r < 2; ++r) std::copy(one.p[r], one.p[r] + 12, j.p[2 * k + r]);
+        }
+    };
+    return {tape, driver};
+}
+
 // M1: bench/c/micro.c's op chain from the one independent x = 0.3: steps times
 // y = 0.9 sin(y) + x (three ops a step), the one dependent y; result (dy/dx, y).
 // gradient() does not return y: the result's y is the one taped at the same x.
@@ -618,8 +738,12 @@ int main(int argc, char** argv) {
     else if (workload == "W5") timed = diag_wide(config, result);
     else if (workload == "W6") timed = tiny_repeat(config, result, true);
     double record_ms = -1;
-    bool replay = workload.size() > 6 && workload.compare(workload.size() - 6, 6, "replay") == 0;
-    if (workload == "W6replay") {
+    bool replay = workload.size() > 6 && (workload.compare(workload.size() - 6, 6, "replay") == 0
+                                          || workload.compare(workload.size() - 6, 6, "Replay") == 0);
+    if (workload.rfind("W10", 0) == 0) {
+        Program prog = workload.rfind("W10dense", 0) == 0 ? residuals_dense(config) : residuals_batched(config);
+        timed = replay ? replayed(prog, result, record_ms) : rebuilt(prog, result);
+    } else if (workload == "W6replay") {
         auto start = std::chrono::steady_clock::now();
         timed = tiny_replay(config, result);
         record_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();

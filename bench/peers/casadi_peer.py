@@ -1,6 +1,6 @@
 """CasADi peer: symbolic jacobian / hessian turned into a casadi.Function and evaluated.
 
-    python3 casadi_peer.py --mode {full,smoke} --workload {W1,W2,W3rows,W3full,W4,W5,W6}
+    python3 casadi_peer.py --mode {full,smoke} --workload {W1,...,W6,W6replay,W7rebuild,...,W10denseRebuild,...,W11replay}
 CasADi separates building an expression graph from evaluating it. BENCHMARKS.md's
 timed region includes building the graph from the inputs, so every timed call here
 builds the symbolic expression, its jacobian / hessian and the Function from
@@ -16,6 +16,11 @@ and only evaluates it in them. W9 (the tall Jacobian [3n, 24]) the same, in SX: 
 24 angles, the rotations from their cos / sin, p = sum_b w[:, b] (V G_b^T) with V and w
 numeric, jacobian w.r.t. the angles. W3cols: MX, the input split as
 x = vertcat(x[:c0], x[c0:c1], x[c1:]) and the jacobian w.r.t. the middle part only.
+W10dense (bundle-adjustment residuals): SX symbols for the cameras [9C] and points [3P], each
+observation's residual from the entries of its camera and point (the gather is picking SX
+elements by index), jacobian w.r.t. vertcat(cameras, points) [2m, 9C + 3P], sparse, scattered
+dense. W10batched: one observation's SX residual (camera [9], point [3], u [2]), its jacobian
+[2, 12] as a Function, mapped over the m observations (Function.map, as W2).
 """
 
 import casadi as ca
@@ -228,6 +233,45 @@ def build_skinning(config, replay):
     return lambda: evaluate_dense(skinning_function(vertices, weights), theta)
 
 
+def residuals_dense_function(config, cam_idx, pt_idx, u):
+    """W10dense: the [2m] residuals from SX cameras [9C] and points [3P]; the Function of their jacobian."""
+    cams, pts = ca.SX.sym("cameras", 9 * config["C"]), ca.SX.sym("points", 3 * config["P"])
+    res = []
+    for k, (c, j) in enumerate(zip(cam_idx.tolist(), pt_idx.tolist())):
+        res += common.reprojection([cams[9 * c + i] for i in range(9)], [pts[3 * j + i] for i in range(3)],
+                                   (float(u[k, 0]), float(u[k, 1])), ca.sqrt, ca.sin, ca.cos)
+    x = ca.vertcat(cams, pts)
+    return ca.Function("residuals_jacobian", [x], [ca.jacobian(ca.vertcat(*res), x)])
+
+
+def residuals_batched_function(m):
+    """W10batched: one observation's residual from SX camera [9], point [3] and u [2], the Function of its
+    jacobian w.r.t. (camera, point) [2, 12], mapped over the m observations."""
+    cam, pt, u = ca.SX.sym("camera", 9), ca.SX.sym("point", 3), ca.SX.sym("u", 2)
+    res = ca.vertcat(*common.reprojection([cam[i] for i in range(9)], [pt[i] for i in range(3)], (u[0], u[1]),
+                                          ca.sqrt, ca.sin, ca.cos))
+    one = ca.Function("observation_jacobian", [cam, pt, u], [ca.jacobian(res, ca.vertcat(cam, pt))])
+    return one.map(m)
+
+
+def build_residuals(config, batched, replay):
+    cams, pts, cam_idx, pt_idx, u = common.residual_data(config)
+    m = config["m"]
+    if batched:
+        make = lambda: residuals_batched_function(m)  # noqa: E731
+        inputs = (cams[cam_idx].T, pts[pt_idx].T, u.T)  # observations as columns
+        # [2, 12 m], observation k in columns 12k..12k+11: as [m, 2, 12].
+        read = lambda out: out.reshape(2, m, 12).transpose(1, 0, 2)  # noqa: E731
+    else:
+        make = lambda: residuals_dense_function(config, cam_idx, pt_idx, u)  # noqa: E731
+        inputs = (np.concatenate([cams.reshape(-1), pts.reshape(-1)]),)
+        read = lambda out: out  # noqa: E731
+    if replay:
+        function, record_ms = common.timed_once(make)
+        return (lambda: read(evaluate_dense(function, *inputs)[0])), {"record_ms": record_ms}
+    return lambda: read(evaluate_dense(make(), *inputs)[0])
+
+
 def ode_function(steps, h):
     """W11: SX scalars, S RK4 steps, the jacobian of y(T) w.r.t. p and w.r.t. y(0)."""
     p, y0 = ca.SX.sym("p", 6), ca.SX.sym("y0", 4)
@@ -261,6 +305,10 @@ WORKLOADS = {
     "W8replay": lambda c: build_rnn(c, True),
     "W9rebuild": lambda c: build_skinning(c, False),
     "W9replay": lambda c: build_skinning(c, True),
+    "W10denseRebuild": lambda c: build_residuals(c, False, False),
+    "W10denseReplay": lambda c: build_residuals(c, False, True),
+    "W10batchedRebuild": lambda c: build_residuals(c, True, False),
+    "W10batchedReplay": lambda c: build_residuals(c, True, True),
     "W11rebuild": lambda c: build_ode(c, False),
     "W11replay": lambda c: build_ode(c, True),
     "M1rebuild": common.M1_NOT_RUN,

@@ -17,6 +17,7 @@ import numpy as np
 WORKLOADS_JSON = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "workloads.json")
 WORKLOAD_IDS = ("W1", "W2", "W3rows", "W3cols", "W3full", "W4", "W5", "W6", "W6replay",
                 "W7rebuild", "W7replay", "W8rebuild", "W8replay", "W9rebuild", "W9replay",
+                "W10denseRebuild", "W10denseReplay", "W10batchedRebuild", "W10batchedReplay",
                 "W11rebuild", "W11replay", "M1rebuild", "M1replay")
 # The ids whose report carries per_iter_us (the result is the list of blocks per iteration).
 PER_ITERATION = ("W6", "W6replay")
@@ -154,6 +155,76 @@ def rotation(axis, c, s, zero, one):
     m[axis][axis] = one
     m[p][p], m[q][q], m[q][p], m[p][q] = c, c, s, -s
     return m
+
+
+# W10: the parameters of a camera and of a point, in the order of the Jacobian's columns.
+CAMERA_PARAMS = 9
+POINT_PARAMS = 3
+
+
+def cameras(count):
+    """W10: camera c is (r0, r1, r2, t0, t1, t2, f, k1, k2) = (0.01 sin c, 0.01 cos c, 0.01 sin 2c,
+    0.1 sin c, 0.1 cos c, 5 + 0.1 sin 3c, 1 + 0.01 c, 0.01, 0.001), [C, 9]."""
+    c = np.arange(count, dtype=np.float64)
+    one = np.ones_like(c)
+    return np.stack([0.01 * np.sin(c), 0.01 * np.cos(c), 0.01 * np.sin(2 * c), 0.1 * np.sin(c), 0.1 * np.cos(c),
+                     5.0 + 0.1 * np.sin(3 * c), 1.0 + 0.01 * c, 0.01 * one, 0.001 * one], axis=1)
+
+
+def points(count):
+    """W10: point j is (sin 0.37j, cos 0.23j, sin 0.11j), [P, 3]."""
+    j = np.arange(count, dtype=np.float64)
+    return np.stack([np.sin(0.37 * j), np.cos(0.23 * j), np.sin(0.11 * j)], axis=1)
+
+
+def observations(n_cameras, n_points, m):
+    """W10: observation k sees camera k mod C and point (7919 k) mod P at u_k = 0.01 (sin 0.1k, cos 0.1k):
+    (camera index [m], point index [m], u [m, 2])."""
+    k = np.arange(m, dtype=np.int64)
+    kf = k.astype(np.float64)
+    return k % n_cameras, (7919 * k) % n_points, 0.01 * np.stack([np.sin(0.1 * kf), np.cos(0.1 * kf)], axis=1)
+
+
+def residual_data(config):
+    """W10's data for a config {C, P, m}: (cameras [C, 9], points [P, 3], camera index, point index, u [m, 2])."""
+    n_cameras, n_points, m = config["C"], config["P"], config["m"]
+    return (cameras(n_cameras), points(n_points)) + observations(n_cameras, n_points, m)
+
+
+def reprojection(cam, point, u, sqrt, sin, cos):
+    """W10's residual of one observation (or of many at once, component by component), written as
+    every peer writes it: cam = (r0, r1, r2, t0, t1, t2, f, k1, k2), point = (p0, p1, p2), u = (u0, u1),
+    each a scalar of the caller's type (or a vector of them); returns [res0, res1].
+    theta = |r|, e = r / theta, X = p cos(theta) + (e x p) sin(theta) + e ((e.p)(1 - cos(theta))) + t,
+    q = -(X0, X1) / X2, s = q.q, res = (f (1 + k1 s + k2 s^2)) q - u."""
+    r0, r1, r2, t0, t1, t2, f, k1, k2 = cam
+    p0, p1, p2 = point
+    theta = sqrt(r0 * r0 + r1 * r1 + r2 * r2)
+    e0, e1, e2 = r0 / theta, r1 / theta, r2 / theta
+    c, s = cos(theta), sin(theta)
+    w = (e0 * p0 + e1 * p1 + e2 * p2) * (1.0 - c)
+    x0 = p0 * c + (e1 * p2 - e2 * p1) * s + e0 * w + t0
+    x1 = p1 * c + (e2 * p0 - e0 * p2) * s + e1 * w + t1
+    x2 = p2 * c + (e0 * p1 - e1 * p0) * s + e2 * w + t2
+    q0, q1 = -x0 / x2, -x1 / x2
+    sq = q0 * q0 + q1 * q1
+    scale = f * (1.0 + k1 * sq + k2 * (sq * sq))
+    return [scale * q0 - u[0], scale * q1 - u[1]]
+
+
+def dense_from_blocks(blocks, cam_idx, pt_idx, n_cameras, n_points):
+    """W10: the full Jacobian [2m, 9C + 3P] from the per-observation values [m, 2, 12] (9 camera, then 3 point
+    derivatives per residual row), scattered to the columns of the observation's camera and point."""
+    m = blocks.shape[0]
+    jac = np.zeros((m, 2, CAMERA_PARAMS * n_cameras + POINT_PARAMS * n_points))
+    k = np.arange(m)[:, None, None]
+    r = np.arange(2)[None, :, None]
+    cam_cols = CAMERA_PARAMS * np.asarray(cam_idx)[:, None, None] + np.arange(CAMERA_PARAMS)[None, None, :]
+    pt_cols = (CAMERA_PARAMS * n_cameras + POINT_PARAMS * np.asarray(pt_idx)[:, None, None]
+               + np.arange(POINT_PARAMS)[None, None, :])
+    jac[k, r, cam_cols] = blocks[:, :, :CAMERA_PARAMS]
+    jac[k, r, pt_cols] = blocks[:, :, CAMERA_PARAMS:]
+    return jac.reshape(2 * m, -1)
 
 
 # W11: the ODE's parameters and initial state.

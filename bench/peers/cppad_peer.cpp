@@ -2,7 +2,7 @@
 // CppAD::Independent / AD<double> / ADFun, then ADFun's Jacobian() or a
 // first-order Reverse() sweep.
 //
-//   cppad_peer --mode {full,smoke} --workload {W3cols,W6,W6replay,W7rebuild,...,W11replay,M1rebuild,M1replay}
+//   cppad_peer --mode {full,smoke} --workload {W3cols,W6,W6replay,W7rebuild,...,W10denseRebuild,...,W11replay,M1rebuild,M1replay}
 //              [--workloads-json PATH]   (default: ../../workloads.json beside this binary)
 //
 // Prints one JSON report line (impl "cppad"); a workload it does not run (W1-W5)
@@ -17,6 +17,11 @@
 // more inputs than outputs: W9's 24 for [3n, 24]). W6 records a new ADFun every
 // iteration. W3cols records the MLP in every timed run, then Forward(0, x) and one
 // Forward(1, 8, ...) with the 8 unit columns as directions.
+// W10dense (bundle-adjustment residuals): inputs the cameras [9C] and points [3P], each
+// observation's residual from the AD values of its camera and point (picked by index),
+// Jacobian() [2m, 9C + 3P]. W10batched records one observation (its camera [9], point [3] and
+// u [2] as inputs; rebuild: in every timed run, replay: once, optimized) and runs Jacobian() at
+// each of the m observations, keeping the 12 camera and point columns.
 // Build: g++ -O2 -std=c++17 -I<prefix>/include cppad_peer.cpp -L<prefix>/lib -lcppad_lib
 
 #include <cppad/cppad.hpp>
@@ -278,6 +283,114 @@ Program skinning(const json& config) {
     return {theta0, body, derive};
 }
 
+// ------------------------------------------------------------------ W10
+
+// W10's data: camera c (r0, r1, r2, t0, t1, t2, f, k1, k2) = (0.01 sin c, 0.01 cos c, 0.01 sin 2c,
+// 0.1 sin c, 0.1 cos c, 5 + 0.1 sin 3c, 1 + 0.01 c, 0.01, 0.001); point j (sin 0.37j, cos 0.23j,
+// sin 0.11j); observation k sees camera k mod C and point (7919 k) mod P at
+// u_k = 0.01 (sin 0.1k, cos 0.1k).
+struct Residuals {
+    size_t n_cameras, n_points, m;
+    Vec cameras, points, u;  // [C, 9], [P, 3], [m, 2], row-major
+    std::vector<size_t> cam_idx, pt_idx;
+};
+
+Residuals residual_data(const json& config) {
+    Residuals d;
+    d.n_cameras = config.at("C").get<size_t>();
+    d.n_points = config.at("P").get<size_t>();
+    d.m = config.at("m").get<size_t>();
+    for (size_t c = 0; c < d.n_cameras; ++c) {
+        double x = double(c);
+        d.cameras.insert(d.cameras.end(), {0.01 * std::sin(x), 0.01 * std::cos(x), 0.01 * std::sin(2 * x), 0.1 * std::sin(x),
+                                           0.1 * std::cos(x), 5.0 + 0.1 * std::sin(3 * x), 1.0 + 0.01 * x, 0.01, 0.001});
+    }
+    for (size_t j = 0; j < d.n_points; ++j) {
+        double x = double(j);
+        d.points.insert(d.points.end(), {std::sin(0.37 * x), std::cos(0.23 * x), std::sin(0.11 * x)});
+    }
+    for (size_t k = 0; k < d.m; ++k) {
+        d.cam_idx.push_back(k % d.n_cameras);
+        d.pt_idx.push_back((7919 * k) % d.n_points);
+        d.u.push_back(0.01 * std::sin(0.1 * double(k)));
+        d.u.push_back(0.01 * std::cos(0.1 * double(k)));
+    }
+    return d;
+}
+
+// One observation's residual, op for op as common.reprojection: theta = |r|, e = r / theta,
+// X = p cos(theta) + (e x p) sin(theta) + e ((e.p)(1 - cos(theta))) + t, q = -(X0, X1) / X2,
+// s = q.q, res = (f (1 + k1 s + k2 s^2)) q - u.
+// U is the type of u: a constant (double) or one more input (T).
+template <class T, class U>
+std::array<T, 2> reprojection(const T* cam, const T* pt, const U& u0, const U& u1) {
+    const T &r0 = cam[0], &r1 = cam[1], &r2 = cam[2], &p0 = pt[0], &p1 = pt[1], &p2 = pt[2];
+    T theta = sqrt(r0 * r0 + r1 * r1 + r2 * r2);
+    T e0 = r0 / theta, e1 = r1 / theta, e2 = r2 / theta;
+    T c = cos(theta), s = sin(theta);
+    T w = (e0 * p0 + e1 * p1 + e2 * p2) * (1.0 - c);
+    T x0 = p0 * c + (e1 * p2 - e2 * p1) * s + e0 * w + cam[3];
+    T x1 = p1 * c + (e2 * p0 - e0 * p2) * s + e1 * w + cam[4];
+    T x2 = p2 * c + (e0 * p1 - e1 * p0) * s + e2 * w + cam[5];
+    T q0 = -x0 / x2, q1 = -x1 / x2;
+    T sq = q0 * q0 + q1 * q1;
+    T scale = cam[6] * (1.0 + cam[7] * sq + cam[8] * (sq * sq));
+    return {scale * q0 - u0, scale * q1 - u1};
+}
+
+// W10dense: inputs cameras [9C] then points [3P], outputs the [2m] residuals.
+Program residuals_dense(const json& config) {
+    Residuals d = residual_data(config);
+    Vec x0 = d.cameras;
+    x0.insert(x0.end(), d.points.begin(), d.points.end());
+    auto body = [d](const ADVec& x) {
+        const AD* pts = x.data() + d.cameras.size();
+        ADVec res(2 * d.m);
+        for (size_t k = 0; k < d.m; ++k) {
+            auto r = reprojection(x.data() + 9 * d.cam_idx[k], pts + 3 * d.pt_idx[k], d.u[2 * k], d.u[2 * k + 1]);
+            res[2 * k] = r[0];
+            res[2 * k + 1] = r[1];
+        }
+        return res;
+    };
+    auto derive = [](Fun& f, const Vec& x, Vec& result) { result = f.Jacobian(x); };
+    return {x0, body, derive};
+}
+
+// W10batched: one observation recorded, inputs its camera [9], point [3] and u [2] (the ADFun then
+// holds for every observation), Jacobian() [2, 14] at each observation; the result keeps the
+// camera and point columns, [m, 2, 12] row-major.
+Timed residuals_batched(const json& config, Vec& result, bool replay, double& record_ms) {
+    Residuals d = residual_data(config);
+    std::vector<Vec> xs;
+    for (size_t k = 0; k < d.m; ++k) {
+        Vec x(d.cameras.begin() + 9 * d.cam_idx[k], d.cameras.begin() + 9 * d.cam_idx[k] + 9);
+        x.insert(x.end(), d.points.begin() + 3 * d.pt_idx[k], d.points.begin() + 3 * d.pt_idx[k] + 3);
+        x.push_back(d.u[2 * k]);
+        x.push_back(d.u[2 * k + 1]);
+        xs.push_back(x);
+    }
+    Program one{xs[0], [](const ADVec& x) {
+        auto r = reprojection(x.data(), x.data() + 9, x[12], x[13]);
+        return ADVec{r[0], r[1]};
+    }, nullptr};
+    auto f = std::make_shared<Fun>();
+    if (replay) {
+        auto start = std::chrono::steady_clock::now();
+        record(*f, one);
+        f->optimize();
+        record_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    }
+    return [=, &result] {
+        if (!replay) record(*f, one);
+        result.assign(24 * d.m, 0.0);
+        for (size_t k = 0; k < d.m; ++k) {
+            Vec j = f->Jacobian(xs[k]);  // [2, 14] row-major
+            for (size_t r = 0; r < 2; ++r) std::copy(j.begin() + 14 * r, j.begin() + 14 * r + 12, result.begin() + 24 * k + 12 * r);
+        }
+    };
+}
+
 // W3cols: the MLP W2 tanh(W1 tanh(W0 x + b0) + b1) + b2 recorded on AD<double>
 // (dense layers written out), then Forward(0, x) and Forward(1, r, dx) with the
 // r = c1 - c0 unit columns as directions: yq[r * i + l] = J[i][c0 + l], row-major [n3, r].
@@ -391,9 +504,12 @@ int main(int argc, char** argv) {
     Vec result;
     Timed timed;
     double record_ms = -1;
-    bool replay = workload.size() > 6 && workload.compare(workload.size() - 6, 6, "replay") == 0;
+    bool replay = workload.size() > 6 && (workload.compare(workload.size() - 6, 6, "replay") == 0
+                                          || workload.compare(workload.size() - 6, 6, "Replay") == 0);
     if (workload == "W6" || workload == "W6replay") timed = tiny(config, result, replay, record_ms);
     else if (workload == "W3cols") timed = mlp_cols(config, result);
+    else if (workload.rfind("W10dense", 0) == 0) timed = workload_program(residuals_dense(config), result, replay, record_ms);
+    else if (workload.rfind("W10batched", 0) == 0) timed = residuals_batched(config, result, replay, record_ms);
     else if (workload.rfind("W9", 0) == 0) timed = workload_program(skinning(config), result, replay, record_ms);
     else if (workload.rfind("W7", 0) == 0) timed = workload_program(det_minors(config), result, replay, record_ms);
     else if (workload.rfind("W8", 0) == 0) timed = workload_program(rnn(config), result, replay, record_ms);

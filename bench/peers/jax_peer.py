@@ -1,12 +1,15 @@
 """JAX peer: jax.jit of jax.jacrev / jax.vmap / jax.hessian in float64 on the CPU.
 
-    python3 jax_peer.py --mode {full,smoke} --workload {W1,...,W6,W6replay,W7rebuild,...,W11replay}
+    python3 jax_peer.py --mode {full,smoke} --workload {W1,...,W6,W6replay,W7rebuild,...,W10denseRebuild,...,W11replay}
 W3cols: jit of jvp, vmapped over the 8 unit tangents of the columns (W3rows' vjp, forward).
 W1-W6: the warm-up call compiles; every timed call runs the compiled function on
 the inputs and waits for the result with block_until_ready.
 W7, W8, W9, W11: `rebuild` is eager jax.grad / jax.jacrev (W9: jax.jacfwd) without jit (every timed call
 traces and runs the program op by op); `replay` is jax.jit, compiled ahead of time
 (jit(...).lower(...).compile(), reported as record_ms) before the timed calls.
+W10dense (the full Jacobian of the bundle-adjustment residuals w.r.t. the cameras and points,
+gathered by index with jnp.take) is jacrev w.r.t. both, reshaped to [2m, 9C + 3P]; W10batched is
+vmap(jacrev) of one observation's residual over the gathered per-observation parameters.
 W8 and W11 replay write their loop as lax.scan / lax.fori_loop, as JAX's docs advise
 for loops under jit (an unrolled Python loop compiles one copy of the body per step);
 W7 has no loop: its jit compiles the unrolled recursion. W6replay is W6's compiled
@@ -206,6 +209,46 @@ def build_skinning(config, replay):
     return (lambda: jax.block_until_ready(fn(theta))), {"record_ms": record_ms}
 
 
+def residuals(cams, pts, cam_idx, pt_idx, u):
+    """W10: the [2m] residuals; each observation's camera and point gathered by index."""
+    cam, pt = jnp.take(cams, cam_idx, axis=0), jnp.take(pts, pt_idx, axis=0)
+    res = common.reprojection([cam[:, i] for i in range(9)], [pt[:, i] for i in range(3)], (u[:, 0], u[:, 1]),
+                              jnp.sqrt, jnp.sin, jnp.cos)
+    return jnp.stack(res, axis=1).reshape(-1)
+
+
+def residuals_dense_jacobian(cams, pts, cam_idx, pt_idx, u):
+    """W10dense: jacrev w.r.t. (cams, pts), [2m, C, 9] and [2m, P, 3], side by side as [2m, 9C + 3P]."""
+    d_cams, d_pts = jax.jacrev(residuals, argnums=(0, 1))(cams, pts, cam_idx, pt_idx, u)
+    rows = d_cams.shape[0]
+    return jnp.concatenate([d_cams.reshape(rows, -1), d_pts.reshape(rows, -1)], axis=1)
+
+
+def observation_residual(cam, pt, u):
+    """W10batched: one observation's residual [2] from its camera [9] and point [3]."""
+    return jnp.stack(common.reprojection([cam[i] for i in range(9)], [pt[i] for i in range(3)], (u[0], u[1]),
+                                         jnp.sqrt, jnp.sin, jnp.cos))
+
+
+def residuals_batched_jacobian(cam, pt, u):
+    """W10batched: vmap over the observations of jacrev w.r.t. (camera, point): [m, 2, 9] and [m, 2, 3] as [m, 2, 12]."""
+    d_cam, d_pt = jax.vmap(jax.jacrev(observation_residual, argnums=(0, 1)))(cam, pt, u)
+    return jnp.concatenate([d_cam, d_pt], axis=2)
+
+
+def build_residuals(config, batched, replay):
+    """W10: rebuild eager (traced op by op in every call), replay jit, compiled ahead of time."""
+    cams, pts, cam_idx, pt_idx, u = common.residual_data(config)
+    if batched:
+        fn, args = residuals_batched_jacobian, (jnp.asarray(cams[cam_idx]), jnp.asarray(pts[pt_idx]), jnp.asarray(u))
+    else:
+        fn, args = residuals_dense_jacobian, tuple(map(jnp.asarray, (cams, pts, cam_idx, pt_idx, u)))
+    if not replay:
+        return lambda: jax.block_until_ready(fn(*args))
+    compiled_fn, record_ms = compiled(fn, *args)
+    return (lambda: jax.block_until_ready(compiled_fn(*args))), {"record_ms": record_ms}
+
+
 def ode_final_loop(p, y0, steps, h):
     """W11 on 0-D arrays, a Python loop of RK4 steps (rebuild)."""
     ps, y = [p[k] for k in range(6)], [y0[k] for k in range(4)]
@@ -247,6 +290,10 @@ WORKLOADS = {
     "W8replay": lambda c: build_rnn(c, True),
     "W9rebuild": lambda c: build_skinning(c, False),
     "W9replay": lambda c: build_skinning(c, True),
+    "W10denseRebuild": lambda c: build_residuals(c, False, False),
+    "W10denseReplay": lambda c: build_residuals(c, False, True),
+    "W10batchedRebuild": lambda c: build_residuals(c, True, False),
+    "W10batchedReplay": lambda c: build_residuals(c, True, True),
     "W11rebuild": lambda c: build_ode(c, False),
     "W11replay": lambda c: build_ode(c, True),
     "M1rebuild": common.M1_NOT_RUN,

@@ -1,8 +1,8 @@
-"""The no-autodiff reference: every Jacobian / Hessian of W1-W9 and W11 derived by hand,
+"""The no-autodiff reference: every Jacobian / Hessian of W1-W11 derived by hand,
 and M1's derivative by dual numbers.
 
 Needs nothing but numpy (CI runs it in smoke mode to check libjac's checksums):
-    python3 numpy_ref.py --mode {full,smoke} --workload {W1,W2,W3rows,W3cols,...,W6,W6replay,W7rebuild,...,W11replay,M1rebuild,M1replay}
+    python3 numpy_ref.py --mode {full,smoke} --workload {W1,W2,W3rows,W3cols,...,W6,W6replay,W7rebuild,...,W10denseRebuild,...,W11replay,M1rebuild,M1replay}
 Prints one JSON report line (impl "numpy"). The timed region computes the result
 from the data (weights and inputs are made before it). numpy has no graph, so a
 workload's rebuild and replay variants run the same code.
@@ -175,6 +175,70 @@ def build_skinning(config):
     return timed
 
 
+def skew(v):
+    """[v]_x of each row of v [m, 3]: skew(v) @ w = v x w, [m, 3, 3]."""
+    z = np.zeros(v.shape[0])
+    return np.stack([np.stack([z, -v[:, 2], v[:, 1]], 1),
+                     np.stack([v[:, 2], z, -v[:, 0]], 1),
+                     np.stack([-v[:, 1], v[:, 0], z], 1)], 1)
+
+
+def residual_blocks(cam, pt, u):
+    """W10: the derivatives of each observation's residual [2] w.r.t. its camera [9] and point [3], [m, 2, 12],
+    by hand. With X = p cos(theta) + (e x p) sin(theta) + e (e.p)(1 - cos(theta)) + t:
+    dX/dtheta (e fixed) = -p sin + (e x p) cos + e (e.p) sin; dX/de (theta fixed) = -sin [p]_x + (1 - cos)((e.p) I + e p^T);
+    dtheta/dr = e^T, de/dr = (I - e e^T) / theta; dX/dp = cos I + sin [e]_x + (1 - cos) e e^T; dX/dt = I.
+    q = -(X0, X1) / X2: dq_i/dX_i = -1 / X2, dq_i/dX2 = X_i / X2^2. res = f d q - u with d = 1 + k1 s + k2 s^2, s = q.q:
+    dres/dq = f (d I + q (dd/dq)^T), dd/dq = 2 (k1 + 2 k2 s) q; dres/df = d q, dres/dk1 = f s q, dres/dk2 = f s^2 q."""
+    m = cam.shape[0]
+    r, t, f, k1, k2 = cam[:, 0:3], cam[:, 3:6], cam[:, 6], cam[:, 7], cam[:, 8]
+    theta = np.sqrt(np.sum(r * r, axis=1))
+    e = r / theta[:, None]
+    c, s = np.cos(theta)[:, None], np.sin(theta)[:, None]
+    ep = np.sum(e * pt, axis=1)[:, None]
+    exp_ = np.cross(e, pt)
+    x = pt * c + exp_ * s + e * (ep * (1.0 - c)) + t
+    eye = np.eye(3)[None]
+    dx_dtheta = -pt * s + exp_ * c + e * (ep * s)
+    dx_de = -s[:, :, None] * skew(pt) + (1.0 - c)[:, :, None] * (ep[:, :, None] * eye + e[:, :, None] * pt[:, None, :])
+    de_dr = (eye - e[:, :, None] * e[:, None, :]) / theta[:, None, None]
+    dx_dr = dx_dtheta[:, :, None] * e[:, None, :] + dx_de @ de_dr
+    dx_dp = c[:, :, None] * eye + s[:, :, None] * skew(e) + (1.0 - c)[:, :, None] * (e[:, :, None] * e[:, None, :])
+    x2 = x[:, 2]
+    q = -x[:, 0:2] / x2[:, None]
+    dq_dx = np.zeros((m, 2, 3))
+    dq_dx[:, 0, 0] = dq_dx[:, 1, 1] = -1.0 / x2
+    dq_dx[:, :, 2] = x[:, 0:2] / (x2 * x2)[:, None]
+    sq = np.sum(q * q, axis=1)
+    d = 1.0 + k1 * sq + k2 * sq * sq
+    dd_dq = (2.0 * (k1 + 2.0 * k2 * sq))[:, None] * q
+    dres_dq = f[:, None, None] * (d[:, None, None] * np.eye(2)[None] + q[:, :, None] * dd_dq[:, None, :])
+    dres_dx = dres_dq @ dq_dx
+    blocks = np.empty((m, 2, 12))
+    blocks[:, :, 0:3] = dres_dx @ dx_dr
+    blocks[:, :, 3:6] = dres_dx
+    blocks[:, :, 6] = d[:, None] * q
+    blocks[:, :, 7] = (f * sq)[:, None] * q
+    blocks[:, :, 8] = (f * sq * sq)[:, None] * q
+    blocks[:, :, 9:12] = dres_dx @ dx_dp
+    return blocks
+
+
+def build_residuals_dense(config):
+    """W10dense: the per-observation derivatives of residual_blocks at the gathered parameters, scattered into
+    the full Jacobian [2m, 9C + 3P]."""
+    cams, pts, cam_idx, pt_idx, u = common.residual_data(config)
+    return lambda: common.dense_from_blocks(residual_blocks(cams[cam_idx], pts[pt_idx], u), cam_idx, pt_idx,
+                                            config["C"], config["P"])
+
+
+def build_residuals_batched(config):
+    """W10batched: residual_blocks at the per-observation parameters (gathered before the timed region)."""
+    cams, pts, cam_idx, pt_idx, u = common.residual_data(config)
+    cam, pt = cams[cam_idx], pts[pt_idx]
+    return lambda: residual_blocks(cam, pt, u)
+
+
 def build_ode(config):
     """W11: forward sensitivities. RK4 applied to (y, S) with S' = f_y(y) S + [f_p(y) | 0] is
     exactly the derivative of RK4 applied to y (the stages of S use the same stage points),
@@ -237,6 +301,10 @@ WORKLOADS = {
     "W8replay": build_rnn,
     "W9rebuild": build_skinning,
     "W9replay": build_skinning,
+    "W10denseRebuild": build_residuals_dense,
+    "W10denseReplay": build_residuals_dense,
+    "W10batchedRebuild": build_residuals_batched,
+    "W10batchedReplay": build_residuals_batched,
     "W11rebuild": build_ode,
     "W11replay": build_ode,
     "M1rebuild": build_micro,

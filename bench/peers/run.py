@@ -1,7 +1,10 @@
-"""Run libjac's benchmark drivers and every peer on W1-W9, W11 and M1 and print one comparison table.
+"""Run libjac's benchmark drivers and every peer on W1-W11 and M1 and print one comparison table.
 
     python3 bench/peers/run.py [--mode full|smoke] [--peers numpy,jax,torch,paddle,casadi,adolc,cppad]
                                [--workloads W1,W2,...] [--skip-install]
+
+--workloads takes ids (W7rebuild) or a family's name for all its variants (W7: W7rebuild and
+W7replay; W10dense: W10denseRebuild and W10denseReplay).
 
 Installs on demand (never when CI is set): the pinned peers of requirements.txt into
 bench/peers/.venv, Debian's libadolc-dev (+ nlohmann-json3-dev) with apt-get, and
@@ -37,7 +40,11 @@ REQUIREMENTS = PEERS_DIR / "requirements.txt"
 
 WORKLOAD_IDS = ("W1", "W2", "W3rows", "W3cols", "W3full", "W4", "W5", "W6", "W6replay",
                 "W7rebuild", "W7replay", "W8rebuild", "W8replay", "W9rebuild", "W9replay",
+                "W10denseRebuild", "W10denseReplay", "W10batchedRebuild", "W10batchedReplay",
                 "W11rebuild", "W11replay", "M1rebuild", "M1replay")
+# The suffixes of a family's variants: W7 stands for W7rebuild and W7replay, W10dense for
+# W10denseRebuild and W10denseReplay.
+VARIANT_SUFFIXES = ("rebuild", "replay", "Rebuild", "Replay")
 # Workloads reported per iteration (µs), not per timed region (ms).
 PER_ITERATION = ("W6", "W6replay")
 # Workloads reported per op (ns), not per timed region (ms).
@@ -315,8 +322,17 @@ def extra_notes(reports, workloads, mode_runs):
 
 # ---------------------------------------------------------------- main
 
+def expand_families(items, allowed):
+    """Each item that is not an id but the name of a family of variants (W7, W10dense) becomes its ids."""
+    out = []
+    for item in items:
+        variants = [item + suffix for suffix in VARIANT_SUFFIXES if item + suffix in allowed]
+        out += [item] if item in allowed or not variants else variants
+    return out
+
+
 def parse_list(text, allowed, what):
-    items = [item for item in text.split(",") if item]
+    items = expand_families([item for item in text.split(",") if item], allowed)
     unknown = [item for item in items if item not in allowed]
     if unknown:
         sys.exit(f"unknown {what}: {', '.join(unknown)} (choose from {', '.join(allowed)})")

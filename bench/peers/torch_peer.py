@@ -1,6 +1,6 @@
 """PyTorch peer: torch.func.jacrev / vmap / hessian in float64 on the CPU (eager).
 
-    python3 torch_peer.py --mode {full,smoke} --workload {W1,...,W6,W6replay,W7rebuild,...,W11replay,M1rebuild}
+    python3 torch_peer.py --mode {full,smoke} --workload {W1,...,W6,W6replay,W7rebuild,...,W10denseRebuild,...,W11replay,M1rebuild}
 Eager mode: every timed call traces the function on the inputs and returns the
 materialised result. The thread count is torch's default.
 W7, W8, W11 `rebuild`: eager autograd (torch.autograd.grad for the gradients of W7
@@ -17,6 +17,9 @@ skipped as W11replay is.
 W3cols: torch.func.jvp vmapped over the 8 unit tangents of the columns (W3rows' vjp,
 forward). W9 (the tall Jacobian [3n, 24]): `rebuild` eager torch.func.jacfwd (24 forward
 tangents, vmapped); `replay` torch.compile of that jacfwd, compiled by its first call.
+W10dense: torch.func.jacrev w.r.t. the cameras and points (gathered with index_select), reshaped to
+[2m, 9C + 3P]; W10batched: vmap(jacrev) of one observation's residual over the gathered
+per-observation parameters. `rebuild` eager, `replay` torch.compile of the same, compiled by its first call.
 """
 
 import torch
@@ -218,6 +221,45 @@ def build_skinning(config, replay):
     return (lambda: fn(theta)), {"record_ms": record_ms}
 
 
+def residuals(cams, pts, cam_idx, pt_idx, u):
+    """W10: the [2m] residuals; each observation's camera and point gathered by index."""
+    cam, pt = torch.index_select(cams, 0, cam_idx), torch.index_select(pts, 0, pt_idx)
+    res = common.reprojection([cam[:, i] for i in range(9)], [pt[:, i] for i in range(3)], (u[:, 0], u[:, 1]),
+                              torch.sqrt, torch.sin, torch.cos)
+    return torch.stack(res, dim=1).reshape(-1)
+
+
+def residuals_dense_jacobian(cams, pts, cam_idx, pt_idx, u):
+    """W10dense: jacrev w.r.t. (cams, pts), [2m, C, 9] and [2m, P, 3], side by side as [2m, 9C + 3P]."""
+    d_cams, d_pts = jacrev(residuals, argnums=(0, 1))(cams, pts, cam_idx, pt_idx, u)
+    rows = d_cams.shape[0]
+    return torch.cat([d_cams.reshape(rows, -1), d_pts.reshape(rows, -1)], dim=1)
+
+
+def observation_residual(cam, pt, u):
+    """W10batched: one observation's residual [2] from its camera [9] and point [3]."""
+    return torch.stack(common.reprojection([cam[i] for i in range(9)], [pt[i] for i in range(3)], (u[0], u[1]),
+                                           torch.sqrt, torch.sin, torch.cos))
+
+
+def residuals_batched_jacobian(cam, pt, u):
+    """W10batched: vmap over the observations of jacrev w.r.t. (camera, point): [m, 2, 9] and [m, 2, 3] as [m, 2, 12]."""
+    d_cam, d_pt = vmap(jacrev(observation_residual, argnums=(0, 1)))(cam, pt, u)
+    return torch.cat([d_cam, d_pt], dim=2)
+
+
+def build_residuals(config, batched, replay):
+    cams, pts, cam_idx, pt_idx, u = common.residual_data(config)
+    if batched:
+        fn, args = residuals_batched_jacobian, tuple(map(torch.from_numpy, (cams[cam_idx], pts[pt_idx], u)))
+    else:
+        fn, args = residuals_dense_jacobian, tuple(map(torch.from_numpy, (cams, pts, cam_idx, pt_idx, u)))
+    if not replay:
+        return lambda: fn(*args)
+    compiled_fn, record_ms = compiled(fn, *args)
+    return (lambda: compiled_fn(*args)), {"record_ms": record_ms}
+
+
 def build_micro(config):
     """M1rebuild: the op chain on a 0-D leaf, recorded by autograd, then one backward pass."""
     steps = config["steps"]
@@ -259,6 +301,10 @@ WORKLOADS = {
     "W8replay": build_rnn_replay,
     "W9rebuild": lambda c: build_skinning(c, False),
     "W9replay": lambda c: build_skinning(c, True),
+    "W10denseRebuild": lambda c: build_residuals(c, False, False),
+    "W10denseReplay": lambda c: build_residuals(c, False, True),
+    "W10batchedRebuild": lambda c: build_residuals(c, True, False),
+    "W10batchedReplay": lambda c: build_residuals(c, True, True),
     "W11rebuild": build_ode,
     "W11replay": SKIPPED["W11replay"],
     "M1rebuild": build_micro,

@@ -15,16 +15,18 @@
 //
 // Ownership. Every libjac handle is owned by one `detail::Handle<T, Free>`
 // (move-only, explicit adopting constructor, `get()`, `release()`, a
-// destructor that only frees). `Tensor` and `Jacobian` hold that owner
-// through a `std::shared_ptr`, so they are cheap to copy and copies share
-// one handle: a tensor is an immutable graph node, so sharing it is
-// indistinguishable from copying it, and copies are what expressions and
-// brace lists (`jac::jacobian({y}, {x1, x2})` copies x1 and x2 into a
-// `std::vector`) need. Copies of a `Jacobian` share its lazy row cache and its
-// block-rows setting. A `Function` is immutable too, and its copies share its
-// handle in the same way. A `Block` is a copyable view that holds its Jacobian
-// alive. A moved-from or default-constructed `Tensor`/`Jacobian`/`Function` is
-// empty: destroying or reassigning it is fine, and any other use throws
+// destructor that only frees). A `Tensor` is one such owner of one C handle:
+// copying it asks libjac for a second handle to the same node
+// (jac_tensor_clone; the node is immutable, so the copy behaves as a deep
+// one and differentiates as the original), moving it steals the handle.
+// Copies are what expressions and brace lists (`jac::jacobian({y}, {x1,
+// x2})` copies x1 and x2 into a `std::vector`) need. `Jacobian` and
+// `Function` hold their owner through a `std::shared_ptr` (libjac has no
+// clone for them): copies share one handle, and copies of a `Jacobian` share
+// its lazy row cache, its block-rows and its mode setting. A `Block` is a
+// copyable view that holds its Jacobian alive. A moved-from or
+// default-constructed `Tensor`/`Jacobian`/`Function` is empty: destroying,
+// copying or reassigning it is fine, and any other use throws
 // `jac::NullArgumentError` with libjac's message.
 //
 // Errors. Every status other than JAC_OK throws `jac::Error` (a
@@ -41,7 +43,7 @@
 // Threads. As the C handles: distinct objects, and copies of one tensor,
 // Jacobian or Function, may be used from several threads at once; one object
 // that is assigned to while another thread reads it is a data race, as for
-// any `std::shared_ptr`.
+// any C++ object.
 //
 // Indices. `block(idx...)` takes integers (negative count from the end; the
 // axis is dropped), `jac::all` (`:`), `jac::ellipsis` (`...`) and
@@ -49,17 +51,13 @@
 // or step (Python semantics). INT64_MIN as a bound means `jac::none`
 // (JAC_SLICE_NONE).
 //
-// Scalars. `x + s`, `x - s`, `s - x`, `x * s`, `s * x` use jac_add_scalar,
-// jac_neg and jac_scale, which reject a NaN or infinite `s`
-// (InvalidArgumentError); `x / s` and `s / x` divide by or into a 0-D
-// constant, so they are IEEE division exactly as numpy's.
-//
-// Where early 0.1.0 builds of the C ABI needed help (both since fixed in
-// libjac, kept so this header is right with either): jac_grad rejected a
-// NULL `out_grads` even for zero xs, so `grad` always passes a buffer;
-// jac_slice read a JAC_SLICE_NONE step as INT64_MIN, so the tensor `slice`
-// maps a `jac::none` step to 1 itself. Block shapes are read into a fixed
-// buffer of 8 dims (blocks have at most 3).
+// Scalars. `x + s`, `x - s`, `s - x`, `x * s`, `s * x` and `x / s` are one
+// scalar op each (jac_add_scalar, jac_neg, jac_scale; `x / s` is
+// `x * (1 / s)`), with no 0-D node per call; jac_add_scalar and jac_scale
+// reject a NaN or infinite `s` (InvalidArgumentError). `x / s` for an `s`
+// whose reciprocal is not finite (0, NaN, subnormals) divides by a 0-D
+// constant instead, so it is IEEE division as numpy's (`x / 0.0` is inf).
+// `s / x` has no scalar op: it divides a 0-D constant by `x`.
 
 #ifndef JAC_HPP
 #define JAC_HPP
@@ -68,9 +66,11 @@
 #error "jac.hpp needs C++17 or later"
 #endif
 
+#include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <initializer_list>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -199,28 +199,81 @@ private:
 using TensorHandle = Handle<JacTensor, jac_tensor_free>;
 using JacobianHandle = Handle<JacJacobian, jac_jacobian_free>;
 
+/// The dims a shape query `query(shape_out, cap, &ndim)` writes. The C
+/// queries give no ndim on its own and refuse a capacity that is too small
+/// (JAC_ERR_INVALID_ARGUMENT, nothing written), so this tries 8 dims and
+/// then twice as many, up to 2^16, before it lets the refusal through.
+template <class Query>
+std::vector<int64_t> query_shape(Query query) {
+    constexpr std::size_t max_cap = std::size_t{1} << 16;
+    std::vector<int64_t> dims(8);
+    for (;;) {
+        std::size_t n = 0;
+        const JacStatus status = query(dims.data(), dims.size(), &n);
+        if (status == JAC_ERR_INVALID_ARGUMENT && dims.size() < max_cap) {
+            dims.resize(dims.size() * 2);
+            continue;
+        }
+        check(status);
+        dims.resize(n);
+        return dims;
+    }
+}
+
+/// The number of elements of a shape libjac reported (every dim >= 0, the
+/// product known to fit).
+inline std::size_t numel_of(const std::vector<int64_t>& shape) noexcept {
+    std::size_t n = 1;
+    for (int64_t d : shape) {
+        n *= static_cast<std::size_t>(d);
+    }
+    return n;
+}
+
 }  // namespace detail
 
 // ---------------------------------------------------------------- tensors
 
-/// A float64 tensor: a node of the graph (immutable). Copies share the
-/// handle; see the top of this file.
+/// A float64 tensor: a node of the graph (immutable). Owns one C handle; a
+/// copy owns a second handle to the same node (jac_tensor_clone), a move
+/// steals it; see the top of this file.
 class Tensor {
 public:
-    /// An empty tensor (no handle); any use but destruction and assignment
-    /// throws NullArgumentError.
+    /// An empty tensor (no handle); any use but destruction, copying and
+    /// assignment throws NullArgumentError.
     Tensor() noexcept = default;
 
     /// Takes ownership of `handle` (which may be empty).
-    explicit Tensor(detail::TensorHandle handle)
-        : handle_(handle ? std::make_shared<const detail::TensorHandle>(std::move(handle)) : nullptr) {}
+    explicit Tensor(detail::TensorHandle handle) noexcept : handle_(std::move(handle)) {}
 
     /// Takes ownership of a raw handle from the C API.
-    static Tensor adopt(JacTensor* raw) { return Tensor(detail::TensorHandle(raw)); }
+    static Tensor adopt(JacTensor* raw) noexcept { return Tensor(detail::TensorHandle(raw)); }
 
-    /// The C handle, valid while this tensor or a copy lives (NULL if empty).
-    const JacTensor* get() const noexcept { return handle_ ? handle_->get() : nullptr; }
+    /// A second handle to the node of `other` (none if `other` is empty).
+    /// OutOfMemoryError if libjac cannot make one.
+    Tensor(const Tensor& other) : handle_(clone(other.get())) {}
+
+    /// Frees this tensor's handle and owns a second handle to the node of
+    /// `other`; unchanged if that throws.
+    Tensor& operator=(const Tensor& other) {
+        if (this != &other) {
+            detail::TensorHandle copy(clone(other.get()));
+            handle_ = std::move(copy);
+        }
+        return *this;
+    }
+
+    Tensor(Tensor&&) noexcept = default;
+    Tensor& operator=(Tensor&&) noexcept = default;
+    ~Tensor() = default;
+
+    /// The C handle, valid while this tensor owns it (NULL if empty).
+    const JacTensor* get() const noexcept { return handle_.get(); }
     explicit operator bool() const noexcept { return get() != nullptr; }
+
+    /// Gives up the handle: the caller frees it with jac_tensor_free. The
+    /// tensor is empty afterwards.
+    JacTensor* release() noexcept { return handle_.release(); }
 
     /// The number of axes (0 for a scalar).
     std::size_t ndim() const {
@@ -267,7 +320,16 @@ public:
     }
 
 private:
-    std::shared_ptr<const detail::TensorHandle> handle_;
+    static JacTensor* clone(const JacTensor* raw) {
+        if (raw == nullptr) {
+            return nullptr;
+        }
+        JacTensor* out = nullptr;
+        detail::check(jac_tensor_clone(raw, &out));
+        return out;
+    }
+
+    detail::TensorHandle handle_;
 };
 
 namespace detail {
@@ -302,6 +364,23 @@ inline Tensor tensor(std::vector<double> data, std::vector<int64_t> shape, bool 
 /// A 0-D tensor holding `value`.
 inline Tensor scalar(double value, bool requires_grad = false) { return tensor({value}, {}, requires_grad); }
 
+/// A tensor of the dims `shape` (`{}` for a scalar) with every element
+/// `value`. InvalidArgumentError for a negative dim, OutOfMemoryError when
+/// the dims overflow.
+inline Tensor full(const std::vector<int64_t>& shape, double value, bool requires_grad = false) {
+    return detail::make(jac_tensor_full, value, shape.data(), shape.size(), requires_grad);
+}
+
+/// A tensor of the dims `shape` filled with zeros; as full(shape, 0.0, requires_grad).
+inline Tensor zeros(const std::vector<int64_t>& shape, bool requires_grad = false) {
+    return full(shape, 0.0, requires_grad);
+}
+
+/// A tensor of the dims `shape` filled with ones; as full(shape, 1.0, requires_grad).
+inline Tensor ones(const std::vector<int64_t>& shape, bool requires_grad = false) {
+    return full(shape, 1.0, requires_grad);
+}
+
 // ---------------------------------------------------------------- ops
 
 #define JAC_HPP_DEFINE_UNARY(name) \
@@ -317,17 +396,23 @@ JAC_HPP_BINARY_LIST(JAC_HPP_DEFINE_BINARY)
 /// `-a`.
 inline Tensor operator-(const Tensor& a) { return detail::make(jac_neg, a.get()); }
 
-// Tensor-scalar arithmetic. `+ - *` go through jac_add_scalar / jac_scale,
-// which reject a NaN or infinite scalar (InvalidArgumentError); `/` divides
-// by (or into) a 0-D constant, so it is IEEE division exactly as numpy's
-// (x / 3.0 is not x * (1 / 3.0), and x / 0.0 is inf).
+// Tensor-scalar arithmetic, one scalar op each: `+ - *` go through
+// jac_add_scalar / jac_scale, which reject a NaN or infinite scalar
+// (InvalidArgumentError), and `a / s` is `a * (1 / s)` (within one rounding
+// of IEEE division; exact when s is a power of two). When 1 / s is not
+// finite (s is 0, NaN or subnormal), `a / s` divides by a 0-D constant:
+// IEEE division, as numpy's (x / 0.0 is inf). `s / a` has no scalar op and
+// divides a 0-D constant by `a`.
 inline Tensor operator+(const Tensor& a, double s) { return detail::make(jac_add_scalar, a.get(), s); }
 inline Tensor operator+(double s, const Tensor& a) { return a + s; }
 inline Tensor operator-(const Tensor& a, double s) { return a + (-s); }
 inline Tensor operator-(double s, const Tensor& a) { return -a + s; }
 inline Tensor operator*(const Tensor& a, double s) { return detail::make(jac_scale, a.get(), s); }
 inline Tensor operator*(double s, const Tensor& a) { return a * s; }
-inline Tensor operator/(const Tensor& a, double s) { return a / scalar(s); }
+inline Tensor operator/(const Tensor& a, double s) {
+    const double reciprocal = 1.0 / s;
+    return std::isfinite(reciprocal) ? a * reciprocal : a / scalar(s);
+}
 inline Tensor operator/(double s, const Tensor& a) { return scalar(s) / a; }
 
 inline Tensor& operator+=(Tensor& a, const Tensor& b) { return a = a + b; }
@@ -356,57 +441,71 @@ inline Tensor mean(const Tensor& a, const std::vector<int64_t>& axes, bool keepd
 /// The mean of every element (0-D).
 inline Tensor mean(const Tensor& a) { return mean(a, {}, false); }
 
-/// The maximum along `axis`; the gradient flows to the first maximum.
-inline Tensor max(const Tensor& a, int64_t axis, bool keepdim = false) {
-    return detail::make(jac_max, a.get(), axis, keepdim);
+namespace detail {
+
+// `reduce` (jac_max or jac_min) over each of `axes` (negative count from the
+// end; `{}` is every axis), the highest axis first so that the others keep
+// their numbers, with `keepdim` as for sum. IndexError for an axis out of
+// range (libjac's own), InvalidArgumentError for an axis given twice. A 0-D
+// tensor is its own extreme over `{}`.
+inline Tensor extreme_over(const char* name, JacStatus (*reduce)(const JacTensor*, int64_t, bool, JacTensor**),
+                           const Tensor& a, const std::vector<int64_t>& axes, bool keepdim) {
+    const int64_t n = static_cast<int64_t>(a.ndim());
+    std::vector<int64_t> order;
+    order.reserve(axes.empty() ? static_cast<std::size_t>(n) : axes.size());
+    for (int64_t k = 0; axes.empty() && k < n; ++k) {
+        order.push_back(k);
+    }
+    for (int64_t axis : axes) {
+        const int64_t k = axis < 0 ? axis + n : axis;
+        if (k < 0 || k >= n) {
+            return make(reduce, a.get(), axis, keepdim);  // libjac's IndexError for this axis
+        }
+        order.push_back(k);
+    }
+    std::sort(order.begin(), order.end(), std::greater<int64_t>());
+    const auto repeated = std::adjacent_find(order.begin(), order.end());
+    if (repeated != order.end()) {
+        const std::string message =
+            std::string(name) + ": axes: axis " + std::to_string(*repeated) + " is given more than once";
+        check(JAC_ERR_INVALID_ARGUMENT, message.c_str());
+    }
+    if (order.empty()) {
+        return a;
+    }
+    Tensor m = make(reduce, a.get(), order[0], keepdim);
+    for (std::size_t k = 1; k < order.size(); ++k) {
+        m = make(reduce, m.get(), order[k], keepdim);
+    }
+    return m;
 }
+
+}  // namespace detail
+
+/// The maximum along `axis` (negative counts from the end); the gradient
+/// flows to the first maximum of each lane.
+template <class I, std::enable_if_t<std::is_integral_v<I> && !std::is_same_v<I, bool>, int> = 0>
+inline Tensor max(const Tensor& a, I axis, bool keepdim = false) {
+    return detail::make(jac_max, a.get(), static_cast<int64_t>(axis), keepdim);
+}
+/// The maximum over `axes` (`{}` is every axis), one jac_max per axis, the
+/// highest first; the gradient flows to the first maximum of each lane of
+/// each step. IndexError for an axis out of range, InvalidArgumentError for
+/// an axis given twice.
+inline Tensor max(const Tensor& a, const std::vector<int64_t>& axes, bool keepdim = false) {
+    return detail::extreme_over("jac::max", jac_max, a, axes, keepdim);
+}
+/// The maximum of every element (0-D).
+inline Tensor max(const Tensor& a) { return max(a, std::vector<int64_t>{}, false); }
 
 /// The minimum along `axis`; the gradient flows to the first minimum.
-inline Tensor min(const Tensor& a, int64_t axis, bool keepdim = false) {
-    return detail::make(jac_min, a.get(), axis, keepdim);
+template <class I, std::enable_if_t<std::is_integral_v<I> && !std::is_same_v<I, bool>, int> = 0>
+inline Tensor min(const Tensor& a, I axis, bool keepdim = false) {
+    return detail::make(jac_min, a.get(), static_cast<int64_t>(axis), keepdim);
 }
-
-/// The minimum over `axes`, taken as `sum` takes them (negative count from
-/// the end; `{}` every axis; an axis out of range throws IndexError, one
-/// given twice InvalidArgumentError): one `jac_min` per axis in turn, each
-/// keeping its axis as 1 (so the others keep their numbers), and a reshape
-/// that drops them unless `keepdim`. At ties the gradient flows to the first
-/// minimum along each axis in turn.
+/// The minimum over `axes`, as `max` takes them.
 inline Tensor min(const Tensor& a, const std::vector<int64_t>& axes, bool keepdim = false) {
-    const auto n = static_cast<int64_t>(a.ndim());
-    std::vector<int64_t> each = axes;
-    if (each.empty()) {
-        for (int64_t k = 0; k < n; ++k) {
-            each.push_back(k);
-        }
-    }
-    std::vector<bool> reduced(static_cast<std::size_t>(n), false);
-    Tensor out = a;
-    for (const int64_t axis : each) {
-        out = min(out, axis, true);  // libjac checks the axis
-        const auto k = static_cast<std::size_t>(axis < 0 ? axis + n : axis);
-        if (reduced[k]) {
-            const std::string message =
-                "jac::min: axes: axis " + std::to_string(k) + " is given more than once";
-            detail::check(JAC_ERR_INVALID_ARGUMENT, message.c_str());
-        }
-        reduced[k] = true;
-    }
-    if (keepdim) {
-        return out;
-    }
-    std::vector<int64_t> dims;
-    const std::vector<int64_t> kept = out.shape();
-    for (std::size_t k = 0; k < kept.size(); ++k) {
-        if (!reduced[k]) {
-            dims.push_back(kept[k]);
-        }
-    }
-    return detail::make(jac_reshape, out.get(), static_cast<const int64_t*>(dims.data()), dims.size());
-}
-/// A braced list of axes (`{}` is every axis, not axis 0).
-inline Tensor min(const Tensor& a, std::initializer_list<int64_t> axes, bool keepdim = false) {
-    return min(a, std::vector<int64_t>(axes), keepdim);
+    return detail::extreme_over("jac::min", jac_min, a, axes, keepdim);
 }
 /// The minimum of every element (0-D).
 inline Tensor min(const Tensor& a) { return min(a, std::vector<int64_t>{}, false); }
@@ -429,6 +528,7 @@ inline Tensor softmax(const Tensor& a, int64_t axis) { return detail::make(jac_s
 inline Tensor log_softmax(const Tensor& a, int64_t axis) {
     return detail::make(jac_log_softmax, a.get(), axis);
 }
+
 
 /// `a` with the dims `shape` (one may be -1).
 inline Tensor reshape(const Tensor& a, const std::vector<int64_t>& shape) {
@@ -465,6 +565,13 @@ inline Tensor stack(const std::vector<Tensor>& ts, int64_t axis = 0) {
 /// recorded `jac::Function` replays, so the branch follows the new point.
 inline Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b) {
     return detail::make(jac_where, mask.get(), a.get(), b.get());
+}
+
+/// `a` broadcast to the dims `shape` with numpy's rules (trailing axes line
+/// up; each is equal or 1; `shape` may add leading axes). The gradient sums
+/// back over the stretched axes. ShapeError when `a` does not broadcast.
+inline Tensor broadcast_to(const Tensor& a, const std::vector<int64_t>& shape) {
+    return detail::make(jac_broadcast_to, a.get(), shape.data(), shape.size());
 }
 
 // Comparisons give masks of 1.0 / 0.0 that require no grad (jac::less and
@@ -575,10 +682,7 @@ constexpr Index slice(Bound start, Bound stop, Bound step = 1) noexcept { return
 /// `a` restricted along `axis` to `start:stop:step` (Python semantics; a
 /// `jac::none` step is 1).
 inline Tensor slice(const Tensor& a, int64_t axis, Bound start, Bound stop, Bound step = 1) {
-    // Early 0.1.0 builds of jac_slice read a JAC_SLICE_NONE step as INT64_MIN;
-    // pass Python's 1 for an omitted step, which every build reads the same.
-    const int64_t raw_step = step.is_none() ? 1 : step.raw();
-    return detail::make(jac_slice, a.get(), axis, start.raw(), stop.raw(), raw_step);
+    return detail::make(jac_slice, a.get(), axis, start.raw(), stop.raw(), step.raw());
 }
 
 // ---------------------------------------------------------------- arrays
@@ -721,6 +825,9 @@ class Block {
 public:
     /// The block's shape ([M, N], [B, M, N], or fewer dims where a side is 0-D).
     const std::vector<int64_t>& shape() const noexcept { return shape_; }
+    /// The number of values of the whole block: the length read_into(out,
+    /// out_len) takes without an index.
+    std::size_t numel() const noexcept { return detail::numel_of(shape_); }
     std::size_t row() const noexcept { return i_; }
     std::size_t col() const noexcept { return j_; }
     const Jacobian& jacobian() const noexcept { return jacobian_; }
@@ -746,18 +853,29 @@ public:
         return Array(std::move(dims), std::move(values));
     }
 
+    /// Reads the block indexed by `index...` (none: the whole block, numel()
+    /// values) into the caller's `out`, row-major, evaluating only the rows
+    /// it touches that are not cached yet. Allocates nothing and queries no
+    /// shape: `out_len` must equal the read's number of values (the product
+    /// of read_shape(index)), else InvalidArgumentError and nothing is
+    /// written. For loops that read the same part of many Jacobians.
+    template <class... I, std::enable_if_t<(std::is_convertible_v<const I&, Index> && ...), int> = 0>
+    void read_into(double* out, std::size_t out_len, const I&... index) const {
+        const JacIndex items[] = {Index(index).raw()..., JacIndex{}};
+        detail::check(jac_jacobian_read(jacobian_.get(), i_, j_, items, sizeof...(I), out, out_len));
+    }
+
     /// The shape `read(index)` returns. Computes nothing.
     std::vector<int64_t> read_shape(const std::vector<Index>& index) const { return shape_of(raw(index)); }
 
 private:
     friend class Jacobian;
-    static constexpr std::size_t max_dims = 8;  // blocks have at most 3
 
     Block(Jacobian jacobian, std::size_t i, std::size_t j) : jacobian_(std::move(jacobian)), i_(i), j_(j) {
-        int64_t dims[max_dims] = {};
-        std::size_t n = 0;
-        detail::check(jac_jacobian_block_shape(jacobian_.get(), i_, j_, dims, max_dims, &n));
-        shape_.assign(dims, dims + n);
+        const JacJacobian* jac = jacobian_.get();
+        shape_ = detail::query_shape([jac, i, j](int64_t* dims, std::size_t cap, std::size_t* n) {
+            return jac_jacobian_block_shape(jac, i, j, dims, cap, n);
+        });
     }
 
     static std::vector<JacIndex> raw(const std::vector<Index>& index) {
@@ -769,12 +887,14 @@ private:
         return items;
     }
 
+    /// A read has at most the block's dims (an index adds no axis).
     std::vector<int64_t> shape_of(const std::vector<JacIndex>& items) const {
-        int64_t dims[max_dims] = {};
+        std::vector<int64_t> dims(shape_.size());
         std::size_t n = 0;
-        detail::check(
-            jac_jacobian_read_shape(jacobian_.get(), i_, j_, items.data(), items.size(), dims, max_dims, &n));
-        return std::vector<int64_t>(dims, dims + n);
+        detail::check(jac_jacobian_read_shape(jacobian_.get(), i_, j_, items.data(), items.size(), dims.data(),
+                                              dims.size(), &n));
+        dims.resize(n);
+        return dims;
     }
 
     Jacobian jacobian_;
@@ -835,9 +955,7 @@ inline std::vector<Tensor> grad(const std::vector<Tensor>& ys, const std::vector
     grads.reserve(xs.size());
     std::vector<detail::TensorHandle> owned;
     owned.reserve(xs.size());
-    // Early 0.1.0 builds of jac_grad rejected a NULL out_grads even when xs
-    // is empty, so always pass a real buffer (one spare slot).
-    std::vector<JacTensor*> slots(xs.size() + 1, nullptr);
+    std::vector<JacTensor*> slots(xs.size(), nullptr);
     detail::check(jac_grad(y_ptrs.data(), y_ptrs.size(), x_ptrs.data(), x_ptrs.size(),
                            grad_ys.empty() ? nullptr : g_ptrs.data(), create_graph, slots.data()));
     for (std::size_t k = 0; k < xs.size(); ++k) {
@@ -887,37 +1005,6 @@ inline std::vector<Tensor> jvp(const std::vector<Tensor>& ys, const std::vector<
 namespace detail {
 
 using FunctionHandle = Handle<JacFunction, jac_function_free>;
-
-/// The dims a shape query `query(shape_out, cap, &ndim)` writes. The C
-/// queries give no ndim on its own and refuse a capacity that is too small
-/// (JAC_ERR_INVALID_ARGUMENT, nothing written), so this tries 8 dims and
-/// then twice as many, up to 2^16, before it lets the refusal through.
-template <class Query>
-std::vector<int64_t> query_shape(Query query) {
-    constexpr std::size_t max_cap = std::size_t{1} << 16;
-    std::vector<int64_t> dims(8);
-    for (;;) {
-        std::size_t n = 0;
-        const JacStatus status = query(dims.data(), dims.size(), &n);
-        if (status == JAC_ERR_INVALID_ARGUMENT && dims.size() < max_cap) {
-            dims.resize(dims.size() * 2);
-            continue;
-        }
-        check(status);
-        dims.resize(n);
-        return dims;
-    }
-}
-
-/// The number of elements of a shape libjac reported (every dim >= 0, the
-/// product known to fit).
-inline std::size_t numel_of(const std::vector<int64_t>& shape) noexcept {
-    std::size_t n = 1;
-    for (int64_t d : shape) {
-        n *= static_cast<std::size_t>(d);
-    }
-    return n;
-}
 
 /// Throws InvalidArgumentError unless a list of `got` buffers, the argument
 /// `arg` of `where`, has one buffer per `what` (`expected` of them). libjac

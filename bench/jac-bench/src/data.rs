@@ -165,6 +165,75 @@ pub fn skinning_weights(n: usize) -> Vec<Vec<f64>> {
         .collect()
 }
 
+/// W10's data: the cameras `[C, 9]`, the points `[P, 3]`, and per
+/// observation its camera's and point's index and its `u` (`[m, 2]`), all
+/// row-major.
+pub struct Residuals {
+    pub cameras: Vec<f64>,
+    pub points: Vec<f64>,
+    pub cam_idx: Vec<i64>,
+    pub pt_idx: Vec<i64>,
+    pub u: Vec<f64>,
+}
+
+/// W10: camera `c` is `(r0, r1, r2, t0, t1, t2, f, k1, k2) = (0.01 sin c,
+/// 0.01 cos c, 0.01 sin 2c, 0.1 sin c, 0.1 cos c, 5 + 0.1 sin 3c,
+/// 1 + 0.01 c, 0.01, 0.001)`, point `j` is `(sin 0.37j, cos 0.23j,
+/// sin 0.11j)`, observation `k` sees camera `k mod C` and point
+/// `(7919 k) mod P` at `u_k = 0.01 (sin 0.1k, cos 0.1k)`.
+pub fn residuals(n_cameras: usize, n_points: usize, m: usize) -> Residuals {
+    let cameras = (0..n_cameras)
+        .flat_map(|c| {
+            let c = c as f64;
+            [
+                0.01 * c.sin(),
+                0.01 * c.cos(),
+                0.01 * (2.0 * c).sin(),
+                0.1 * c.sin(),
+                0.1 * c.cos(),
+                5.0 + 0.1 * (3.0 * c).sin(),
+                1.0 + 0.01 * c,
+                0.01,
+                0.001,
+            ]
+        })
+        .collect();
+    let points = (0..n_points)
+        .flat_map(|j| {
+            let j = j as f64;
+            [(0.37 * j).sin(), (0.23 * j).cos(), (0.11 * j).sin()]
+        })
+        .collect();
+    Residuals {
+        cameras,
+        points,
+        cam_idx: (0..m).map(|k| (k % n_cameras) as i64).collect(),
+        pt_idx: (0..m).map(|k| ((7919 * k) % n_points) as i64).collect(),
+        u: (0..m)
+            .flat_map(|k| {
+                let k = k as f64;
+                [0.01 * (0.1 * k).sin(), 0.01 * (0.1 * k).cos()]
+            })
+            .collect(),
+    }
+}
+
+impl Residuals {
+    /// Each observation's camera `[m, 9]` and point `[m, 3]`, gathered by
+    /// index (W10batched's inputs).
+    pub fn per_observation(&self) -> (Vec<f64>, Vec<f64>) {
+        let pick = |data: &[f64], idx: &[i64], width: usize| -> Vec<f64> {
+            idx.iter()
+                .flat_map(|&i| data[i as usize * width..][..width].iter().copied())
+                .collect()
+        };
+        (
+            pick(&self.cameras, &self.cam_idx, 9),
+            pick(&self.points, &self.pt_idx, 3),
+        )
+    }
+}
+
 /// The process's peak resident set, in kB (VmHWM).
 pub fn peak_rss_kb() -> u64 {
     std::fs::read_to_string("/proc/self/status")

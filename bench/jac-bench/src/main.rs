@@ -1,8 +1,9 @@
 //! `jac-bench --mode {full,smoke} --workload WID [--runs N]`: runs one
 //! workload of `bench/workloads.json` (W1, W2, W3rows, W3cols, W3full, W4,
 //! W5, W6, W6replay, W7rebuild, W7replay, W8rebuild, W8replay, W9rebuild,
-//! W9replay, W11rebuild, W11replay, M1rebuild, M1replay) through libjac's
-//! Rust API and prints one JSON line (median/min/max ms, peak RSS,
+//! W9replay, W10denseRebuild, W10denseReplay, W10batchedRebuild,
+//! W10batchedReplay, W11rebuild, W11replay, M1rebuild, M1replay) through
+//! libjac's Rust API and prints one JSON line (median/min/max ms, peak RSS,
 //! checksums), the format every peer of `bench/peers/run.py` prints.
 //!
 //! The timed region builds the graph from the inputs (the input leaves, every
@@ -17,8 +18,8 @@ use std::time::Instant;
 
 use jac_core::index::Index;
 use jac_core::{
-    Error, Function, Tensor, add, cos, grad, hessian, jacobian, matmul, mul, neg, reshape, scale,
-    sin, slice, softplus, stack, sub, sum, tanh, transpose,
+    Error, Function, Tensor, add, add_scalar, concat, cos, div, gather, grad, hessian, jacobian,
+    matmul, mul, neg, reshape, scale, sin, slice, softplus, sqrt, stack, sub, sum, tanh, transpose,
 };
 use serde_json::Value;
 
@@ -149,6 +150,7 @@ fn build(workload: &str, config: &Value) -> Result<(Task, Option<f64>)> {
     let get = |k: &str| config[k].as_u64().unwrap_or(0) as usize;
     let rnn_sizes = || (get("H"), get("D"), get("T"));
     let ode = || (get("steps"), config["h"].as_f64().unwrap_or(0.0));
+    let residual_sizes = || (get("C"), get("P"), get("m"));
     let replayed = |record: &dyn Fn() -> Result<Task>| -> Result<(Task, Option<f64>)> {
         let start = Instant::now();
         let task = record()?;
@@ -162,6 +164,10 @@ fn build(workload: &str, config: &Value) -> Result<(Task, Option<f64>)> {
         "W8replay" => return replayed(&|| rnn_replay(rnn_sizes())),
         "W9rebuild" => return Ok((skinning_rebuild(get("n")), None)),
         "W9replay" => return replayed(&|| skinning_replay(get("n"))),
+        "W10denseRebuild" => return Ok((residuals_dense(residual_sizes(), false)?, None)),
+        "W10denseReplay" => return replayed(&|| residuals_dense(residual_sizes(), true)),
+        "W10batchedRebuild" => return Ok((residuals_batched(residual_sizes(), false)?, None)),
+        "W10batchedReplay" => return replayed(&|| residuals_batched(residual_sizes(), true)),
         "W11rebuild" => return Ok((ode_rebuild(ode()), None)),
         "W11replay" => return replayed(&|| ode_replay(ode())),
         "M1rebuild" => return Ok((micro_rebuild(get("steps")), None)),
@@ -527,6 +533,146 @@ fn skinning_replay(n: usize) -> Result<Task> {
     let y = skinning(&theta, &skin)?;
     let f = Function::new(&[theta], &[y])?;
     Ok(Box::new(move || read(&f.jacobian(&[&theta0], None)?, &[])))
+}
+
+/// Column `i` of `t` (`[m, n]`) as `[m, 1]`.
+fn column(t: &Tensor, i: i64) -> Result<Tensor> {
+    slice(t, 1, Some(i), Some(i + 1), 1)
+}
+
+/// W10's residuals `[m, 2]` of the observations' cameras `[m, 9]` and
+/// points `[m, 3]` (and `u` as two `[m, 1]` columns), on columns `[m, 1]`,
+/// op for op as the peers' `common.reprojection`: `theta = |r|`,
+/// `e = r / theta`, `X = p cos(theta) + (e x p) sin(theta) +
+/// e ((e.p)(1 - cos(theta))) + t`, `q = -(X0, X1) / X2`, `s = q.q`,
+/// `res = (f (1 + k1 s + k2 s^2)) q - u`: about 60 ops, whatever m.
+fn reprojection(cam: &Tensor, pt: &Tensor, u: &[Tensor; 2]) -> Result<Tensor> {
+    let c = |i: i64| column(cam, i);
+    let (r0, r1, r2) = (c(0)?, c(1)?, c(2)?);
+    let (p0, p1, p2) = (column(pt, 0)?, column(pt, 1)?, column(pt, 2)?);
+    let theta = sqrt(&add(
+        &add(&mul(&r0, &r0)?, &mul(&r1, &r1)?)?,
+        &mul(&r2, &r2)?,
+    )?)?;
+    let (e0, e1, e2) = (div(&r0, &theta)?, div(&r1, &theta)?, div(&r2, &theta)?);
+    let (cs, sn) = (cos(&theta)?, sin(&theta)?);
+    let ep = add(&add(&mul(&e0, &p0)?, &mul(&e1, &p1)?)?, &mul(&e2, &p2)?)?;
+    let w = mul(&ep, &add_scalar(&neg(&cs)?, 1.0)?)?;
+    // p_i cos + (e x p)_i sin + e_i w + t_i, with (e x p)_i = e_a p_b - e_b p_a.
+    let x =
+        |p: &Tensor, (ea, pb, eb, pa): (&Tensor, &Tensor, &Tensor, &Tensor), e: &Tensor, t: i64| {
+            let cross = sub(&mul(ea, pb)?, &mul(eb, pa)?)?;
+            add(
+                &add(&add(&mul(p, &cs)?, &mul(&cross, &sn)?)?, &mul(e, &w)?)?,
+                &c(t)?,
+            )
+        };
+    let x0 = x(&p0, (&e1, &p2, &e2, &p1), &e0, 3)?;
+    let x1 = x(&p1, (&e2, &p0, &e0, &p2), &e1, 4)?;
+    let x2 = x(&p2, (&e0, &p1, &e1, &p0), &e2, 5)?;
+    let (q0, q1) = (div(&neg(&x0)?, &x2)?, div(&neg(&x1)?, &x2)?);
+    let sq = add(&mul(&q0, &q0)?, &mul(&q1, &q1)?)?;
+    let distortion = add(
+        &add_scalar(&mul(&c(7)?, &sq)?, 1.0)?,
+        &mul(&c(8)?, &mul(&sq, &sq)?)?,
+    )?;
+    let factor = mul(&c(6)?, &distortion)?;
+    concat(
+        &[
+            sub(&mul(&factor, &q0)?, &u[0])?,
+            sub(&mul(&factor, &q1)?, &u[1])?,
+        ],
+        1,
+    )
+}
+
+/// W10's `u` as two constant `[m, 1]` columns.
+fn residual_u(d: &data::Residuals) -> Result<[Tensor; 2]> {
+    let m = d.u.len() / 2;
+    let col = |r: usize| {
+        Tensor::from_vec(
+            d.u.iter().skip(r).step_by(2).copied().collect(),
+            &[m, 1],
+            false,
+        )
+    };
+    Ok([col(0)?, col(1)?])
+}
+
+/// Blocks (0, 0) and (0, 1) of `j`, `rows` rows of `w0` and `w1` entries,
+/// side by side: W10dense's full Jacobian `[2m, 9C + 3P]`, W10batched's
+/// `[m, 2, 12]` from `[m, 2, 9]` and `[m, 2, 3]`; both the full Jacobian's
+/// nonzeros in its row-major order.
+fn side_by_side(j: &jac_core::Jacobian, rows: usize, w0: usize, w1: usize) -> Result<Output> {
+    let (mut a, mut b) = (vec![0.0; rows * w0], vec![0.0; rows * w1]);
+    j.read_into(0, 0, &[], &mut a)?;
+    j.read_into(0, 1, &[], &mut b)?;
+    Ok(a.chunks(w0)
+        .zip(b.chunks(w1))
+        .flat_map(|(x, y)| x.iter().chain(y))
+        .copied()
+        .collect())
+}
+
+/// W10dense: leaves the cameras `[9C]` and points `[3P]` (seen as `[C, 9]`
+/// and `[P, 3]`), each observation's camera and point gathered by index
+/// (`gather` along axis 0), the residuals `[m, 2]` flattened to `[2m]`; the
+/// lazy Jacobian w.r.t. both read in full as `[2m, 9C + 3P]`. Rebuild: the
+/// graph built anew in the timed region; replay: recorded once, then the
+/// Function's lazy Jacobian.
+fn residuals_dense((nc, np, m): (usize, usize, usize), replay: bool) -> Result<Task> {
+    let d = data::residuals(nc, np, m);
+    let u = residual_u(&d)?;
+    let program = move |d: &data::Residuals| -> Result<(Tensor, Tensor, Tensor)> {
+        // Flat leaves (an unbatched Jacobian's xs are 1-D), seen as [C, 9] and [P, 3].
+        let cams = Tensor::from_vec(d.cameras.clone(), &[9 * nc], true)?;
+        let pts = Tensor::from_vec(d.points.clone(), &[3 * np], true)?;
+        let cam = gather(&reshape(&cams, &[nc as isize, 9])?, 0, &d.cam_idx)?;
+        let pt = gather(&reshape(&pts, &[np as isize, 3])?, 0, &d.pt_idx)?;
+        let res = reshape(&reprojection(&cam, &pt, &u)?, &[2 * m as isize])?;
+        Ok((cams, pts, res))
+    };
+    if replay {
+        let (cams, pts, res) = program(&d)?;
+        let f = Function::new(&[cams, pts], &[res])?;
+        return Ok(Box::new(move || {
+            let j = f.jacobian(&[&d.cameras, &d.points], None)?;
+            side_by_side(&j, 2 * m, 9 * nc, 3 * np)
+        }));
+    }
+    Ok(Box::new(move || {
+        let (cams, pts, res) = program(&d)?;
+        side_by_side(&jacobian(&res, &[cams, pts], None)?, 2 * m, 9 * nc, 3 * np)
+    }))
+}
+
+/// W10batched: leaves the observations' cameras `[m, 9]` and points
+/// `[m, 3]` (gathered from the data before the timed region), the
+/// residuals `[m, 2]`; the lazy Jacobian with batch axis 0, `[m, 2, 9]` and
+/// `[m, 2, 3]`, read as `[m, 2, 12]`.
+fn residuals_batched((nc, np, m): (usize, usize, usize), replay: bool) -> Result<Task> {
+    let d = data::residuals(nc, np, m);
+    let u = residual_u(&d)?;
+    let (cam0, pt0) = d.per_observation();
+    let leaves = move |cam0: &[f64], pt0: &[f64]| -> Result<(Tensor, Tensor)> {
+        Ok((
+            Tensor::from_vec(cam0.to_vec(), &[m, 9], true)?,
+            Tensor::from_vec(pt0.to_vec(), &[m, 3], true)?,
+        ))
+    };
+    if replay {
+        let (cam, pt) = leaves(&cam0, &pt0)?;
+        let res = reprojection(&cam, &pt, &u)?;
+        let f = Function::new(&[cam, pt], &[res])?;
+        return Ok(Box::new(move || {
+            side_by_side(&f.jacobian(&[&cam0, &pt0], Some(0))?, 2 * m, 9, 3)
+        }));
+    }
+    Ok(Box::new(move || {
+        let (cam, pt) = leaves(&cam0, &pt0)?;
+        let res = reprojection(&cam, &pt, &u)?;
+        side_by_side(&jacobian(&res, &[cam, pt], Some(0))?, 2 * m, 9, 3)
+    }))
 }
 
 /// W11's right-hand side on 0-D tensors, as every peer writes it:

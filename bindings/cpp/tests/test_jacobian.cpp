@@ -63,6 +63,38 @@ TEST(should_lay_out_a_grid_of_blocks_over_several_ys_and_xs) {
     CHECK_EQ(J.block(1, 2)()(), 3.0);  // a 0-D Array reads with no positions
 }
 
+TEST(should_read_into_a_callers_buffer) {
+    // y = [x0 x1, x1 + x2, 3 x2], x = [1, 2, 3]: J = [[2, 1, 0], [0, 1, 1], [0, 0, 3]]
+    const Tensor x = jac::tensor({1, 2, 3}, {3}, true);
+    const Tensor y = jac::concat({jac::slice(x, 0, 0, 1) * jac::slice(x, 0, 1, 2), jac::slice(x, 0, 1, 2) +
+                                  jac::slice(x, 0, 2, 3), jac::slice(x, 0, 2, 3) * 3.0});
+    const jac::Jacobian J = jac::jacobian({y}, {x});
+    const jac::Block b = J.block(0, 0);
+    CHECK_EQ(b.numel(), std::size_t{9});
+    double out[10];
+    for (double& v : out) {
+        v = -7.0;
+    }
+    b.read_into(out, 9);
+    CHECK_NEAR(std::vector<double>(out, out + 9), (std::vector<double>{2, 1, 0, 0, 1, 1, 0, 0, 3}), 0.0);
+    CHECK_EQ(out[9], -7.0);  // nothing past out_len
+    // an index: row 1 (one value per column), then one element
+    double row[3] = {};
+    b.read_into(row, 3, 1);
+    CHECK_NEAR(std::vector<double>(row, row + 3), (std::vector<double>{0, 1, 1}), 0.0);
+    double one = 0.0;
+    b.read_into(&one, 1, -1, jac::slice(2, jac::none));
+    CHECK_EQ(one, 3.0);
+    b.read_into(&one, 1, 0, 0);
+    CHECK_EQ(one, 2.0);
+    // a length that is not the read's: nothing written
+    out[0] = -7.0;
+    CHECK_THROWS(jac::InvalidArgumentError, b.read_into(out, 8), "jac_jacobian_read: out_len");
+    CHECK_THROWS(jac::InvalidArgumentError, b.read_into(out, 2, 1), "jac_jacobian_read: out_len");
+    CHECK_EQ(out[0], -7.0);
+    CHECK_THROWS(jac::IndexError, b.read_into(out, 1, 3), "jac_jacobian_read");
+}
+
 TEST(should_match_finite_differences) {
     // y = tanh(W x) * x[0] + exp(x[1:]) padded: a dense, nonlinear [3] <- [3].
     const std::vector<double> x0 = {0.3, -0.8, 0.5};

@@ -1,5 +1,6 @@
-// Ownership: detail::Handle frees exactly once and moves; Tensor and
-// Jacobian copies share one handle; moved-from objects are empty, safe to
+// Ownership: detail::Handle frees exactly once and moves; a Tensor copy owns
+// a second handle to the same node (jac_tensor_clone); Jacobian copies share
+// one handle; moved-from objects are empty, safe to
 // destroy and reassign, and throw NullArgumentError when used; blocks,
 // gradients and Jacobians outlive the objects they came from. Run under
 // valgrind (make cpp-valgrind), a double free or a leak fails.
@@ -103,18 +104,49 @@ TEST(should_release_a_tensor_handle_to_c) {
     CHECK(!h);
 }
 
-TEST(should_share_one_handle_between_tensor_copies) {
+TEST(should_give_each_tensor_copy_its_own_handle_to_the_same_node) {
     const Tensor a = jac::tensor({1, 2, 3}, {3}, true);
     Tensor b = a;
-    CHECK(b.get() == a.get());
+    CHECK(b.get() != nullptr && b.get() != a.get());
     Tensor c;
     c = b;
-    CHECK(c.get() == a.get());
+    CHECK(c.get() != nullptr && c.get() != a.get() && c.get() != b.get());
+    const JacTensor* before = c.get();
     const Tensor& same = c;
-    c = same;  // self copy-assignment
-    CHECK(c.get() == a.get());
+    c = same;  // self copy-assignment keeps the handle
+    CHECK(c.get() == before);
     // a copy differentiates as the original (it is the same node)
     CHECK_NEAR(jac::grad({jac::sum(a * b)}, {c})[0].values(), (std::vector<double>{2, 4, 6}), 0.0);
+    // copying an empty tensor gives an empty one, without a call
+    const Tensor empty;
+    Tensor e = empty;
+    CHECK(!e);
+    c = empty;
+    CHECK(!c);
+    CHECK(b.requires_grad());
+}
+
+TEST(should_keep_the_original_valid_after_a_copy_is_gone) {
+    const Tensor original = jac::tensor({4, 5}, {2}, true);
+    Tensor y;
+    {
+        const Tensor copy = original;
+        y = jac::exp(copy);
+    }
+    // the copy's handle is freed; the original and the graph through it live on
+    CHECK_NEAR(original.values(), (std::vector<double>{4, 5}), 0.0);
+    CHECK_NEAR(jac::grad({jac::sum(y)}, {original})[0].values(), (std::vector<double>{std::exp(4.0), std::exp(5.0)}),
+               1e-15);
+}
+
+TEST(should_release_a_tensors_handle_to_c) {
+    Tensor t = jac::tensor({1, 2}, {2});
+    const JacTensor* held = t.get();
+    JacTensor* raw = t.release();
+    CHECK(raw == held);
+    CHECK(!t);
+    const Tensor back = Tensor::adopt(raw);  // owned again, freed once
+    CHECK_NEAR(back.values(), (std::vector<double>{1, 2}), 0.0);
 }
 
 TEST(should_keep_a_copy_valid_after_the_original_is_gone) {

@@ -103,7 +103,7 @@ TEST(should_compute_and_diff_scalar_operators_on_either_side) {
         e4.push_back(1.5 + v);
         e5.push_back(v - 0.75);
         e6.push_back(0.75 - v);
-        e7.push_back(v / 3.0);
+        e7.push_back(v * (1.0 / 3.0));
         e8.push_back(1.0 / v);
     }
     CHECK_NEAR((x * 2.5).values(), e1, 0.0);
@@ -112,9 +112,15 @@ TEST(should_compute_and_diff_scalar_operators_on_either_side) {
     CHECK_NEAR((1.5 + x).values(), e4, 0.0);
     CHECK_NEAR((x - 0.75).values(), e5, 0.0);
     CHECK_NEAR((0.75 - x).values(), e6, 0.0);
-    CHECK_NEAR((x / 3.0).values(), e7, 0.0);  // exact IEEE division, not x * (1/3)
+    // x / s is one scale by 1 / s (bit for bit), not a division by a 0-D node
+    CHECK_NEAR((x / 3.0).values(), e7, 0.0);
     CHECK_NEAR((1.0 / x).values(), e8, 0.0);
+    // a reciprocal that is not finite falls back to IEEE division
     CHECK_NEAR((x / 0.0).values(), std::vector<double>(6, INFINITY), 0.0);
+    CHECK_NEAR((x / -0.0).values(), std::vector<double>(6, -INFINITY), 0.0);
+    CHECK_NEAR((x / 1e-310).values(), map(pos6, [](double v) { return v / 1e-310; }), 0.0);
+    CHECK(std::isnan((x / NAN).values()[0]));
+    CHECK_NEAR((x / INFINITY).values(), std::vector<double>(6, 0.0), 0.0);
     CHECK_NEAR((-x).values(), map(pos6, [](double v) { return -v; }), 0.0);
     CHECK_NEAR((x * 2).values(), map(pos6, [](double v) { return v * 2; }), 0.0);  // an int promotes to double
 
@@ -257,10 +263,11 @@ TEST(should_compute_and_diff_min) {
     // The gradient flows to the first minimum of each lane.
     const Tensor t = jac::tensor({2, 1, 1, 5}, {4}, true);
     CHECK_NEAR(jac::grad({jac::min(t, 0)}, {t})[0].values(), (std::vector<double>{0, 1, 0, 0}), 0.0);
-    // Over a list, to the first minimum along each axis in turn: axis 0 picks
-    // rows 1 and 0 of the columns, axis 1 then the first of those.
+    // Over a list, to the first minimum along each axis in turn, the
+    // highest axis first: axis 1 picks columns 1 and 0 of the rows, axis 0
+    // then the first of those.
     const Tensor m = jac::tensor({3, 1, 1, 1}, {2, 2}, true);
-    CHECK_NEAR(jac::grad({jac::min(m, {0, 1})}, {m})[0].values(), (std::vector<double>{0, 0, 1, 0}), 0.0);
+    CHECK_NEAR(jac::grad({jac::min(m, {0, 1})}, {m})[0].values(), (std::vector<double>{0, 1, 0, 0}), 0.0);
     GRADCHECK([](const Ts& t) { return jac::min(jac::square(t[0]), 1); }, {{xs6, {2, 3}}});
     GRADCHECK([](const Ts& t) { return jac::min(jac::exp(t[0]), {1, 0}, true); }, {{xs6, {3, 2}}});
 }
@@ -326,6 +333,46 @@ TEST(should_compute_and_diff_softmax_and_log_softmax) {
     const jac::Array block = J.block(0, 0)();
     CHECK(block.shape() == (std::vector<int64_t>{2, 3, 3}));
     CHECK_NEAR(block.data(), want, 1e-15);
+}
+
+TEST(should_compute_and_diff_max_over_several_axes) {
+    // x[i, j, k] = 100 i + 10 ((j + 2 k) % 3) + k, shape [2, 3, 2]
+    std::vector<double> v;
+    for (int i = 0; i < 2; ++i) {
+        for (int j = 0; j < 3; ++j) {
+            for (int k = 0; k < 2; ++k) {
+                v.push_back(100.0 * i + 10.0 * ((j + 2 * k) % 3) + k);
+            }
+        }
+    }
+    const Tensor x = jac::tensor(v, {2, 3, 2}, true);
+    // over axes 1 and 2: max_j,k per i = 100 i + 21 (j = 0, k = 1: (0 + 2) % 3 = 2)
+    CHECK_NEAR(jac::max(x, {1, 2}).values(), (std::vector<double>{21, 121}), 0.0);
+    CHECK(jac::max(x, {1, 2}).shape() == (std::vector<int64_t>{2}));
+    // the order and sign of the axes do not matter
+    CHECK_NEAR(jac::max(x, {-1, 1}).values(), (std::vector<double>{21, 121}), 0.0);
+    CHECK_NEAR(jac::max(x, {2, -2}).values(), (std::vector<double>{21, 121}), 0.0);
+    // keepdim keeps every reduced axis as 1
+    CHECK(jac::max(x, {0, 2}, true).shape() == (std::vector<int64_t>{1, 3, 1}));
+    // over axes 0 and 2: per j, 100 + max(10 (j % 3), 10 ((j + 2) % 3) + 1) = 100 + {21, 10, 20}
+    CHECK_NEAR(jac::max(x, {0, 2}, true).values(), (std::vector<double>{121, 110, 120}), 0.0);
+    // {} and no list: every axis, 0-D (or all 1s with keepdim)
+    CHECK_NEAR(jac::max(x).item(), 121.0, 0.0);
+    CHECK(jac::max(x).shape().empty());
+    CHECK(jac::max(x, {}, true).shape() == (std::vector<int64_t>{1, 1, 1}));
+    CHECK_NEAR(jac::max(jac::scalar(4.0), {}).item(), 4.0, 0.0);
+    // one axis in a list is jac_max along it
+    CHECK_NEAR(jac::max(x, {1}).values(), jac::max(x, 1).values(), 0.0);
+    // the gradient reaches the maximum: x[1, 0, 1], element 7
+    std::vector<double> onehot(12, 0.0);
+    onehot[7] = 1.0;
+    CHECK_NEAR(jac::grad({jac::max(x)}, {x})[0].values(), onehot, 0.0);
+    GRADCHECK([](const Ts& t) { return jac::max(jac::sin(t[0]), {0, 1}); }, {{xs6, {2, 3}}});
+    GRADCHECK([](const Ts& t) { return jac::max(t[0] * t[0], {-1, 0}, true); }, {{xs6, {3, 2}}});
+    // bad axes: libjac's IndexError for one out of range, ours for a repeat
+    CHECK_THROWS(jac::IndexError, jac::max(x, {0, 3}), "axis: expected an axis in [-3, 3) for a 3-D operand, got 3");
+    CHECK_THROWS(jac::IndexError, jac::max(x, {-4}), "got -4");
+    CHECK_THROWS(jac::InvalidArgumentError, jac::max(x, {1, -2}), "jac::max: axes: axis 1");
 }
 
 TEST(should_compute_and_diff_reshape_and_transpose) {
@@ -412,6 +459,19 @@ TEST(should_compute_and_diff_gather_scatter_add_and_cumsum) {
     CHECK_NEAR(f.vjp({p})[0], jac::grad({jac::sum(y)}, {x})[0].values(), 1e-15);
     // y = [x2^2, x2^2 + x2^2 + x0^2]: J = [[0, 0, 2 x2], [2 x0, 0, 4 x2]].
     CHECK_NEAR(f.jacobian({p}).block(0, 0)().data(), (std::vector<double>{0, 0, 5, -1.4, 0, 10}), 1e-15);
+}
+
+TEST(should_compute_and_diff_broadcast_to) {
+    const Tensor col = jac::tensor({1, 2}, {2, 1});
+    const Tensor b = jac::broadcast_to(col, {3, 2, 2});
+    CHECK(b.shape() == (std::vector<int64_t>{3, 2, 2}));
+    CHECK_NEAR(b.values(), (std::vector<double>{1, 1, 2, 2, 1, 1, 2, 2, 1, 1, 2, 2}), 0.0);
+    CHECK_NEAR(jac::broadcast_to(jac::scalar(3.0), {2}).values(), (std::vector<double>{3, 3}), 0.0);
+    GRADCHECK([](const Ts& t) { return jac::broadcast_to(t[0], {3, 2, 3}) * jac::broadcast_to(t[0], {2, 3}); },
+              {{xs6, {2, 3}}});
+    GRADCHECK([](const Ts& t) { return jac::sin(jac::broadcast_to(t[0], {4, 3})); }, {{{0.1, -0.7, 1.3}, {1, 3}}});
+    CHECK_THROWS(jac::ShapeError, jac::broadcast_to(col, {3, 3}), "jac_broadcast_to: shape");
+    CHECK_THROWS(jac::InvalidArgumentError, jac::broadcast_to(col, {2, -1}), "jac_broadcast_to: shape[1]");
 }
 
 TEST(should_diff_a_composite_program) {

@@ -49,6 +49,25 @@ TEST(should_handle_tensors_with_no_elements) {
     CHECK(jac::sum(e2).item() == 0.0);
 }
 
+TEST(should_fill_tensors_with_full_zeros_and_ones) {
+    const Tensor f = jac::full({2, 3}, -1.5);
+    CHECK(f.shape() == (std::vector<int64_t>{2, 3}));
+    CHECK_NEAR(f.values(), std::vector<double>(6, -1.5), 0.0);
+    CHECK(!f.requires_grad());
+    const Tensor z = jac::zeros({4}, true);
+    CHECK_NEAR(z.values(), std::vector<double>(4, 0.0), 0.0);
+    CHECK(z.requires_grad());
+    const Tensor o = jac::ones({});
+    CHECK(o.shape().empty());
+    CHECK_EQ(o.item(), 1.0);
+    CHECK_EQ(jac::ones({2, 0, 3}).numel(), std::size_t{0});
+    // a leaf like any other: d sum(z * z + 3 z) / d z = 2 z + 3 = 3
+    CHECK_NEAR(jac::grad({jac::sum(z * z + z * 3.0)}, {z})[0].values(), std::vector<double>(4, 3.0), 0.0);
+    CHECK_THROWS(jac::InvalidArgumentError, jac::full({2, -1}, 0.0), "jac_tensor_full: shape[1]");
+    CHECK_THROWS(jac::OutOfMemoryError, jac::zeros({INT64_MAX, 2}), "jac_tensor_full: shape");
+    CHECK_THROWS(jac::NotDifferentiableError, jac::grad({jac::sum(o)}, {o}), "xs[0]");
+}
+
 TEST(should_copy_the_callers_data) {
     std::vector<double> data = {1, 2, 3};
     const Tensor t = jac::tensor(data, {3});

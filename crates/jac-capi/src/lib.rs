@@ -57,7 +57,8 @@ pub use jacobian::{
 pub use ops::*;
 pub use status::{JacStatus, JacStatusCode, jac_status_name};
 pub use tensor::{
-    JacTensor, jac_tensor_free, jac_tensor_ndim, jac_tensor_new, jac_tensor_numel, jac_tensor_read,
-    jac_tensor_requires_grad, jac_tensor_shape,
+    JacTensor, jac_tensor_clone, jac_tensor_free, jac_tensor_full, jac_tensor_ndim, jac_tensor_new,
+    jac_tensor_numel, jac_tensor_read, jac_tensor_read_element, jac_tensor_requires_grad,
+    jac_tensor_shape,
 };
 pub use version::jac_version;

@@ -4,7 +4,7 @@
 use jac_core::{ErrorKind, Result as CoreResult, Tensor};
 
 use crate::boundary::{Failure, call};
-use crate::convert::{int64s, numel, signed};
+use crate::convert::{dims, int64s, numel, signed};
 use crate::ptr::Out;
 use crate::status::JacStatus;
 use crate::tensor::{JacTensor, new_handle, tensor_arg, tensor_list};
@@ -659,6 +659,51 @@ pub unsafe extern "C" fn jac_transpose(
         let perm = signed(unsafe { int64s(perm, ndim, "perm") }?);
         let out = unsafe { Out::new(out, "out") }?;
         new_handle(jac_core::transpose(a, &perm)?, out);
+        Ok(())
+    })
+}
+
+/// `a` broadcast to the `ndim` dims of `shape` with numpy's rules: the
+/// trailing axes of `a` line up with those of `shape`, and each is equal or
+/// 1 (stretched); `shape` may add leading axes. The gradient sums back over
+/// the stretched axes. `*out` receives a new handle (to the same node when
+/// the shapes are equal).
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `a` or `out` (or NULL `shape`
+/// with `ndim` > 0), `JAC_ERR_INVALID_ARGUMENT` for a negative dim,
+/// `JAC_ERR_OUT_OF_MEMORY` when the product of the dims overflows,
+/// `JAC_ERR_SHAPE` when `a` does not broadcast to `shape`.
+///
+/// # Safety
+/// `a` is NULL or a live handle; `shape` is NULL or valid for `ndim` reads;
+/// `out` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_broadcast_to(
+    a: *const JacTensor,
+    shape: *const i64,
+    ndim: usize,
+    out: *mut *mut JacTensor,
+) -> JacStatus {
+    call("jac_broadcast_to", || {
+        // SAFETY: pointer arguments per this function's contract.
+        let a = unsafe { tensor_arg(a, "a") }?;
+        let shape = dims(unsafe { int64s(shape, ndim, "shape") }?, "shape")?;
+        let out = unsafe { Out::new(out, "out") }?;
+        numel(&shape, "shape")?;
+        let t = jac_core::broadcast_to(a, &shape).map_err(|e| {
+            if e.kind() == ErrorKind::Shape {
+                Failure::new(
+                    JacStatus::JacErrShape,
+                    format!(
+                        "shape: a of shape {:?} does not broadcast to {shape:?}",
+                        a.shape()
+                    ),
+                )
+            } else {
+                e.into()
+            }
+        })?;
+        new_handle(t, out);
         Ok(())
     })
 }

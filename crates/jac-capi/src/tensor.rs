@@ -4,7 +4,7 @@
 use jac_core::Tensor;
 
 use crate::boundary::{Failure, call, release};
-use crate::convert::{dims, int64s, numel, write_shape};
+use crate::convert::{dims, int64s, numel, signed, write_shape};
 use crate::ptr::{
     HandleKind, HandleType, Out, free_handle, handle, handles, into_handle, slice, slice_mut,
 };
@@ -231,5 +231,92 @@ pub unsafe extern "C" fn jac_tensor_read(
         }
         let out = unsafe { slice_mut(out, out_len, "out") }?;
         Ok(t.read_into(out)?)
+    })
+}
+
+/// Creates a tensor of the `ndim` dims of `shape` with every element
+/// `value` (any double, NaN and infinities included, as `jac_tensor_new`
+/// takes them). `ndim` 0 makes a 0-D scalar (`shape` may then be NULL).
+/// With `requires_grad`, derivatives can be taken with respect to it. On
+/// success `*out` receives a handle to free with `jac_tensor_free`.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` (NULL `out`, or NULL `shape` with a
+/// non-zero `ndim`), `JAC_ERR_INVALID_ARGUMENT` (a negative dim),
+/// `JAC_ERR_OUT_OF_MEMORY` (the product of the dims overflows, or the
+/// values cannot be allocated).
+///
+/// # Safety
+/// `shape` is NULL or valid for `ndim` reads; `out` is NULL or valid for one
+/// write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_tensor_full(
+    value: f64,
+    shape: *const i64,
+    ndim: usize,
+    requires_grad: bool,
+    out: *mut *mut JacTensor,
+) -> JacStatus {
+    call("jac_tensor_full", || {
+        // SAFETY: pointer arguments per this function's contract.
+        let out = unsafe { Out::new(out, "out") }?;
+        let shape = dims(unsafe { int64s(shape, ndim, "shape") }?, "shape")?;
+        numel(&shape, "shape")?;
+        new_handle(Tensor::full(&shape, value, requires_grad)?, out);
+        Ok(())
+    })
+}
+
+/// Writes to `*out` a second handle to the node of `t`: the same value,
+/// the same `requires_grad`, the same place in every graph (a gradient with
+/// respect to one is a gradient with respect to the other). Each handle is
+/// freed with `jac_tensor_free`, in either order; freeing one leaves the
+/// other valid. Bindings use it to copy their tensor objects without a
+/// reference count of their own. Copies no values.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `t` or `out`.
+///
+/// # Safety
+/// `t` is NULL or a live handle; `out` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_tensor_clone(
+    t: *const JacTensor,
+    out: *mut *mut JacTensor,
+) -> JacStatus {
+    call("jac_tensor_clone", || {
+        // SAFETY: pointer arguments per this function's contract.
+        let t = unsafe { tensor_arg(t, "t") }?;
+        let out = unsafe { Out::new(out, "out") }?;
+        new_handle(t.clone(), out);
+        Ok(())
+    })
+}
+
+/// Writes to `*out` the one element of `t` at `index`: `ndim` positions,
+/// one per axis of `t` (0 for a scalar, `index` may then be NULL), each
+/// from 0, a negative position counting from the end of its axis. Copies
+/// nothing else: for reading a few elements of a large tensor.
+///
+/// Returns `JAC_ERR_NULL_ARGUMENT` for a NULL `t` or `out` (or NULL `index`
+/// with `ndim` > 0), `JAC_ERR_INVALID_ARGUMENT` when `ndim` differs from
+/// the number of axes of `t`, `JAC_ERR_INDEX` for a position outside its
+/// axis. Nothing is written on failure.
+///
+/// # Safety
+/// `t` is NULL or a live handle; `index` is NULL or valid for `ndim` reads;
+/// `out` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jac_tensor_read_element(
+    t: *const JacTensor,
+    index: *const i64,
+    ndim: usize,
+    out: *mut f64,
+) -> JacStatus {
+    call("jac_tensor_read_element", || {
+        // SAFETY: pointer arguments per this function's contract.
+        let t = unsafe { tensor_arg(t, "t") }?;
+        let index = signed(unsafe { int64s(index, ndim, "index") }?);
+        let out = unsafe { Out::new(out, "out") }?;
+        out.write(t.element(&index)?);
+        Ok(())
     })
 }

@@ -569,6 +569,18 @@ unsafe fn every_tensor_argument(bad: *const JacTensor, what: &str) {
         check(s, "jac_tensor_shape", "t", what);
         let s = jac_tensor_read(bad, values.as_mut_ptr(), 2);
         check(s, "jac_tensor_read", "t", what);
+        check(
+            jac_tensor_clone(bad, &mut out),
+            "jac_tensor_clone",
+            "t",
+            what,
+        );
+        let index = [0i64];
+        let s = jac_tensor_read_element(bad, index.as_ptr(), 1, values.as_mut_ptr());
+        check(s, "jac_tensor_read_element", "t", what);
+        let dims = [2i64, 2];
+        let s = jac_broadcast_to(bad, dims.as_ptr(), 2, &mut out);
+        check(s, "jac_broadcast_to", "a", what);
 
         let unary: [(&str, Unary); 13] = [
             ("jac_neg", jac_neg),
@@ -827,4 +839,100 @@ fn freeing_a_handle_of_another_type_frees_nothing() {
     // SAFETY: a live Jacobian handle and a buffer of 4 values.
     assert_ok(unsafe { jac_jacobian_read(j.0, 0, 0, null(), 0, values.as_mut_ptr(), 4) });
     assert_eq!(values, [1.0, 0.0, 0.0, 1.0]);
+}
+
+#[test]
+fn full_clone_broadcast_and_element_reads() {
+    // SAFETY: live handles and writable outputs throughout; NULLs where the
+    // contract allows them.
+    unsafe {
+        let mut out = null_mut();
+        let dims = [2i64, 3];
+        assert_ok(jac_tensor_full(0.25, dims.as_ptr(), 2, true, &mut out));
+        let full = Handle::from(out);
+        assert_eq!(full.values(), vec![0.25; 6]);
+        // a 0-D tensor needs no shape
+        assert_ok(jac_tensor_full(-1.0, null(), 0, false, &mut out));
+        assert_eq!(Handle::from(out).values(), vec![-1.0]);
+        let neg = [2i64, -1];
+        out = null_mut();
+        let s = jac_tensor_full(0.0, neg.as_ptr(), 2, false, &mut out);
+        assert_failure(
+            s,
+            JacStatus::JacErrInvalidArgument,
+            "jac_tensor_full",
+            "shape[1]",
+        );
+        let huge = [i64::MAX, 2];
+        let s = jac_tensor_full(0.0, huge.as_ptr(), 2, false, &mut out);
+        assert_failure(s, JacStatus::JacErrOutOfMemory, "jac_tensor_full", "shape");
+        assert!(out.is_null(), "wrote a handle on failure");
+
+        // a clone freed first leaves the original valid, and the other way round
+        assert_ok(jac_tensor_clone(full.0, &mut out));
+        let clone = Handle::from(out);
+        assert_ne!(clone.0, full.0);
+        let mut flag = false;
+        assert_ok(jac_tensor_requires_grad(clone.0, &mut flag));
+        assert!(flag);
+        drop(clone);
+        assert_eq!(full.values(), vec![0.25; 6]);
+        assert_ok(jac_tensor_clone(full.0, &mut out));
+        drop(full);
+        let clone = Handle::from(out);
+        assert_eq!(clone.values(), vec![0.25; 6]);
+
+        // one element, from either end of each axis
+        let t = Handle::new(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3], false);
+        let mut v = 0.0;
+        for (index, want) in [([1i64, 2], 6.0), ([-2, -3], 1.0), ([0, -1], 3.0)] {
+            assert_ok(jac_tensor_read_element(t.0, index.as_ptr(), 2, &mut v));
+            assert_eq!(v, want);
+        }
+        let far = [2i64, 0];
+        let s = jac_tensor_read_element(t.0, far.as_ptr(), 2, &mut v);
+        assert_failure(
+            s,
+            JacStatus::JacErrIndex,
+            "jac_tensor_read_element",
+            "index[0]",
+        );
+        let s = jac_tensor_read_element(t.0, far.as_ptr(), 1, &mut v);
+        assert_failure(
+            s,
+            JacStatus::JacErrInvalidArgument,
+            "jac_tensor_read_element",
+            "index",
+        );
+        let s = jac_tensor_read_element(t.0, null(), 2, &mut v);
+        assert_failure(
+            s,
+            JacStatus::JacErrNullArgument,
+            "jac_tensor_read_element",
+            "index",
+        );
+        assert_eq!(v, 3.0, "wrote the element on failure");
+
+        // broadcast a [3] row to [2, 3]; a [2] one does not broadcast to it
+        let row = Handle::new(&[1.0, 2.0, 3.0], &[3], true);
+        out = null_mut();
+        assert_ok(jac_broadcast_to(row.0, dims.as_ptr(), 2, &mut out));
+        assert_eq!(
+            Handle::from(out).values(),
+            vec![1.0, 2.0, 3.0, 1.0, 2.0, 3.0]
+        );
+        let pair = Handle::new(&[1.0, 2.0], &[2], true);
+        out = null_mut();
+        let s = jac_broadcast_to(pair.0, dims.as_ptr(), 2, &mut out);
+        assert_failure(s, JacStatus::JacErrShape, "jac_broadcast_to", "shape");
+        let s = jac_broadcast_to(pair.0, null(), 2, &mut out);
+        assert_failure(
+            s,
+            JacStatus::JacErrNullArgument,
+            "jac_broadcast_to",
+            "shape",
+        );
+        assert!(out.is_null(), "wrote a handle on failure");
+        drop(clone);
+    }
 }

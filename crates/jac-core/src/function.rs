@@ -21,7 +21,6 @@ use std::sync::{Arc, Mutex};
 use crate::alloc::checked_numel;
 use crate::alloc::try_with_capacity;
 use crate::error::{Error, Result, fmt_shape};
-use crate::forward::jvp_stacked;
 use crate::graph::{GradMode, IdHasher, IdSet, NodeId};
 use crate::jacobian::{Jacobian, SweepSource, hessian, one_hot_columns, replayed_jacobian};
 use crate::ops::apply_shared;
@@ -87,6 +86,16 @@ pub(crate) struct Recorded {
     /// Buffers of earlier calls, for the next ones: each call takes one
     /// (or makes one) and gives it back, so concurrent calls never share.
     workspaces: Mutex<Vec<Workspace>>,
+}
+
+impl Recorded {
+    fn shape_of(&self, s: Slot) -> &[usize] {
+        match s {
+            Slot::Input(k) => &self.input_shapes[k as usize],
+            Slot::Constant(k) => self.constants[k as usize].shape(),
+            Slot::Result(k) => &self.instrs[k as usize].shape,
+        }
+    }
 }
 
 /// Stacked cotangents per replayed pass of a Jacobian read, at most (32 MiB).
@@ -311,11 +320,7 @@ impl Function {
     }
 
     fn shape_of(&self, s: Slot) -> &[usize] {
-        match s {
-            Slot::Input(k) => &self.r.input_shapes[k as usize],
-            Slot::Constant(k) => self.r.constants[k as usize].shape(),
-            Slot::Result(k) => &self.r.instrs[k as usize].shape,
-        }
+        self.r.shape_of(s)
     }
 
     /// Writes the outputs at `inputs` (one row-major buffer per input, each
@@ -434,10 +439,30 @@ impl Function {
         self.check_buffers(Buffers::Tangents, tangents)?;
         let lens: Vec<usize> = out.iter().map(|o| o.len()).collect();
         self.check_lens(Buffers::OutputTangents, &lens)?;
-        let (xs, ys) = self.trace(inputs)?;
-        let tangents = self.tensors_of(tangents)?;
-        let results = crate::forward::jvp(&ys, &xs, &tangents, false)?;
-        write_all(&results, out)
+        let program = self.r.program();
+        let mut ws = self.r.workspace(&program)?;
+        let seeds: Vec<Option<&[f64]>> = tangents.iter().map(|t| Some(*t)).collect();
+        let done = ws
+            .forward(&program, inputs)
+            .and_then(|()| ws.forward_tangents(&program, &seeds, 1))
+            .and_then(|()| {
+                let results = self
+                    .r
+                    .outputs
+                    .iter()
+                    .map(|&slot| ws.tangent(program.plan, slot))
+                    .collect::<Result<Vec<_>>>()?;
+                // Every tangent exists before anything is written.
+                for (o, t) in out.iter_mut().zip(results) {
+                    match t {
+                        Some(t) => o.copy_from_slice(t),
+                        None => o.fill(0.0),
+                    }
+                }
+                Ok(())
+            });
+        self.r.give_back(ws);
+        done
     }
 
     /// Writes the Hessian of output `output` (0-D) at `inputs` times `v`
@@ -542,7 +567,6 @@ impl Function {
             r: Arc::clone(&self.r),
             point: inputs.iter().map(|x| x.to_vec()).collect(),
             evaluated: Mutex::new(evaluated),
-            traced: Mutex::new(None),
         };
         replayed_jacobian(ys?, xs, batch_axis, Box::new(source))
     }
@@ -696,21 +720,16 @@ impl Recorded {
     }
 }
 
-/// The rows of a [`Function`]'s Jacobian at one point: reverse passes of
-/// the replay that carry many rows each, on a workspace of the function's.
+/// The rows and columns of a [`Function`]'s Jacobian at one point: reverse
+/// and forward passes of the replay that carry many rows (columns) each,
+/// on a workspace of the function's.
 struct ReplayedRows {
     r: Arc<Recorded>,
     point: Vec<Vec<f64>>,
     /// A workspace whose values are those at the point (the Jacobian's
     /// creation evaluated them), for the first read.
     evaluated: Mutex<Option<Workspace>>,
-    /// The program traced as a graph at the point (leaves, outputs), made
-    /// by the first column read: forward sweeps run on it.
-    traced: Mutex<Option<Arc<Traced>>>,
 }
-
-/// A program traced as a graph: its leaves and its outputs.
-type Traced = (Vec<Tensor>, Vec<Tensor>);
 
 impl SweepSource for ReplayedRows {
     fn rows(
@@ -721,23 +740,8 @@ impl SweepSource for ReplayedRows {
         per_sample: usize,
     ) -> Result<Vec<Tensor>> {
         let program = self.r.program();
-        let evaluated = self
-            .evaluated
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
-        let (mut ws, forwarded) = match evaluated {
-            Some(ws) => (ws, true),
-            None => (self.r.workspace(&program)?, false),
-        };
-        let point: Vec<&[f64]> = self.point.iter().map(Vec::as_slice).collect();
-        let done = if forwarded {
-            Ok(())
-        } else {
-            ws.forward(&program, &point)
-        };
-        let done =
-            done.and_then(|()| self.rows_on(&mut ws, &program, i, rows, samples, per_sample));
+        let mut ws = self.evaluated_workspace(&program)?;
+        let done = self.rows_on(&mut ws, &program, i, rows, samples, per_sample);
         self.r.give_back(ws);
         done
     }
@@ -749,34 +753,96 @@ impl SweepSource for ReplayedRows {
         samples: usize,
         per_sample: usize,
     ) -> Result<Vec<Tensor>> {
-        let traced = self.traced()?;
-        let (xs, ys) = &*traced;
-        let x = xs
-            .get(j)
-            .ok_or_else(|| Error::internal("replayed columns: no such input"))?;
-        let seed = one_hot_columns(columns, x.shape(), samples, per_sample)?;
-        jvp_stacked(ys, std::slice::from_ref(x), &[seed], false)
+        let program = self.r.program();
+        let mut ws = self.evaluated_workspace(&program)?;
+        let done = self.columns_on(&mut ws, &program, j, columns, samples, per_sample);
+        self.r.give_back(ws);
+        done
     }
 }
 
 impl ReplayedRows {
-    /// The program as a graph at the point, traced once.
-    fn traced(&self) -> Result<Arc<Traced>> {
-        let mut traced = self
-            .traced
+    /// A workspace whose values are those at the point: the one the
+    /// Jacobian's creation evaluated, for the first read, else one of the
+    /// function's evaluated anew. Give it back when done.
+    fn evaluated_workspace(&self, program: &Program<'_>) -> Result<Workspace> {
+        let evaluated = self
+            .evaluated
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(t) = &*traced {
-            return Ok(Arc::clone(t));
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(ws) = evaluated {
+            return Ok(ws);
         }
+        let mut ws = self.r.workspace(program)?;
         let point: Vec<&[f64]> = self.point.iter().map(Vec::as_slice).collect();
-        let graph = Function {
-            r: Arc::clone(&self.r),
+        match ws.forward(program, &point) {
+            Ok(()) => Ok(ws),
+            Err(e) => {
+                self.r.give_back(ws);
+                Err(e)
+            }
         }
-        .trace(&point)?;
-        let graph = Arc::new(graph);
-        *traced = Some(Arc::clone(&graph));
-        Ok(graph)
+    }
+
+    /// The columns of input `j` (one-hot tangents, per sample when
+    /// batched), by forward passes of the replay on a workspace already
+    /// evaluated at the point: each output's `k` rows of tangents.
+    fn columns_on(
+        &self,
+        ws: &mut Workspace,
+        program: &Program<'_>,
+        j: usize,
+        columns: &[usize],
+        samples: usize,
+        per_sample: usize,
+    ) -> Result<Vec<Tensor>> {
+        let shape = self
+            .r
+            .input_shapes
+            .get(j)
+            .ok_or_else(|| Error::internal("replayed columns: no such input"))?;
+        let k = columns.len();
+        let mut tangents = self
+            .r
+            .outputs
+            .iter()
+            .map(|&slot| {
+                let numel = checked_numel(self.r.shape_of(slot), "read")?;
+                try_with_capacity(k.saturating_mul(numel), "read: columns")
+            })
+            .collect::<Result<Vec<_>>>()?;
+        // As many columns per pass as keep the stacked tangents near
+        // REPLAYED_ROW_ELEMENTS.
+        let per_pass = (REPLAYED_ROW_ELEMENTS / program.plan.cots_len().max(1)).clamp(1, k.max(1));
+        for chunk in columns.chunks(per_pass) {
+            let seed = one_hot_columns(chunk, shape, samples, per_sample)?;
+            let data = seed
+                .value()
+                .as_slice()
+                .ok_or_else(|| Error::internal("replayed columns: a seed is not contiguous"))?;
+            let mut seeds: Vec<Option<&[f64]>> = vec![None; self.r.input_shapes.len()];
+            seeds[j] = Some(data);
+            ws.forward_tangents(program, &seeds, chunk.len())?;
+            for (t, &slot) in tangents.iter_mut().zip(&self.r.outputs) {
+                match ws.tangent(program.plan, slot)? {
+                    Some(rows) => t.extend_from_slice(rows),
+                    None => {
+                        let numel = checked_numel(self.r.shape_of(slot), "read")?;
+                        t.resize(t.len() + chunk.len() * numel, 0.0);
+                    }
+                }
+            }
+        }
+        tangents
+            .into_iter()
+            .zip(&self.r.outputs)
+            .map(|(t, &slot)| {
+                let mut stacked = vec![k];
+                stacked.extend_from_slice(self.r.shape_of(slot));
+                Tensor::from_vec(t, &stacked, false)
+            })
+            .collect()
     }
 
     /// The rows, on a workspace already evaluated at the point.

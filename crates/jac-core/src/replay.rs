@@ -25,7 +25,7 @@ use crate::backward::check_rule_arity;
 use crate::broadcast::sum_to;
 use crate::error::{Error, Result};
 use crate::graph::GradMode;
-use crate::ops::{Op, ScalarRule, VjpContext, forward};
+use crate::ops::{JvpContext, Op, ScalarRule, VjpContext, forward};
 use crate::tensor::Tensor;
 
 /// Where an instruction finds an operand.
@@ -615,6 +615,167 @@ impl Workspace {
         Ok(())
     }
 
+    /// The forward pass of tangents after [`Workspace::forward`]: `seeds`
+    /// gives `k` tangents of each input (row-major, `k` times its numel;
+    /// `None`: zero), and each step's tangent follows from its operands'
+    /// (its op's derivative evaluated once for all `k`), from the same
+    /// statements as the graph's JVP rules. Afterwards
+    /// [`Workspace::tangent`] holds each slot's `k` rows. Tangents live
+    /// where the cotangents of a reverse pass do, and only the ones some
+    /// seed reaches are computed; nothing is zeroed or recorded.
+    pub(crate) fn forward_tangents(
+        &mut self,
+        program: &Program<'_>,
+        seeds: &[Option<&[f64]>],
+        k: usize,
+    ) -> Result<()> {
+        let plan = program.plan;
+        let len = plan
+            .cots_len
+            .checked_mul(k)
+            .ok_or_else(|| Error::out_of_memory("workspace: more tangents than memory holds"))?;
+        if self.cots.len() != len {
+            self.cots.clear();
+            self.cots
+                .try_reserve_exact(len)
+                .map_err(|_| Error::out_of_memory(format!("workspace: {len} tangents")))?;
+            self.cots.resize(len, 0.0);
+        }
+        self.rows = k;
+        self.touched.iter_mut().for_each(|t| *t = false);
+        for (input, seed) in seeds.iter().enumerate() {
+            let Some(data) = seed else { continue };
+            let b = *plan.slots.get(input).ok_or_else(order)?;
+            if let Some(t) = touch(&mut self.cots, plan, b, k, &mut self.touched)? {
+                copy(data, t)?;
+            }
+        }
+        // The graph rules of ops without kernels must not record.
+        let _unrecorded = GradMode::set(false);
+        let values = &self.values;
+        for (i, step) in plan.steps.iter().enumerate() {
+            let operands = &plan.operands[step.from as usize..step.to as usize];
+            if step.kind == Kind::View || !operands.iter().any(|&b| self.touched[b as usize]) {
+                continue;
+            }
+            let out = plan.buffer(step.out);
+            let out_t = out.cot().ok_or_else(order)?;
+            self.touched[step.out as usize] = true;
+            let touched = &self.touched;
+            // Operands' tangents are stored before their consumer's.
+            let at = (out_t.start * k).min(self.cots.len());
+            let (before, after) = self.cots.split_at_mut(at);
+            let target = after.get_mut(..out_t.len * k).ok_or_else(order)?;
+            let before = &*before;
+            // Operand `n`'s `k` rows of tangents, if a seed reached it.
+            let tangent = |b: u32| -> Result<Option<&[f64]>> {
+                match plan.buffer(b).cot() {
+                    Some(span) if touched[b as usize] => Span {
+                        start: span.start * k,
+                        len: span.len * k,
+                    }
+                    .of(before)
+                    .map(Some),
+                    _ => Ok(None),
+                }
+            };
+            if let Some(rule) = step.rule {
+                let [y, _, a, _, b, _] = step.scalar;
+                let d = (rule.partials)(
+                    number(values, a)?,
+                    number(values, b)?,
+                    number(values, y)?,
+                    rule.attribute,
+                );
+                target.fill(0.0);
+                for (&buffer, d) in operands.iter().zip(d) {
+                    if let Some(t) = tangent(buffer)? {
+                        target.iter_mut().zip(t).for_each(|(o, &t)| *o += t * d);
+                    }
+                }
+                continue;
+            }
+            let y = out.value().of(values)?;
+            if step.kind == Kind::Flat
+                && let Some(kernel) = program.instrs[i].op.flat()
+            {
+                let slice = |_: usize, b: u32| plan.buffer(b).value().of(values);
+                let done = with_operands(operands, slice, |args| {
+                    // Row `r` of each operand's tangents, on the stack for
+                    // the one and two operands of elementwise ops.
+                    let mut ts: [Option<&[f64]>; 2] = [None, None];
+                    let [first, second] = &mut ts;
+                    match operands {
+                        [a] => *first = tangent(*a)?,
+                        [a, b] => (*first, *second) = (tangent(*a)?, tangent(*b)?),
+                        _ => return Ok(false),
+                    }
+                    let n = operands.len();
+                    for (r, out_row) in rows_mut(target, k).enumerate() {
+                        let mut row_ts = ts;
+                        for (t, a) in row_ts.iter_mut().zip(args) {
+                            *t = t.and_then(|t| t.get(r * a.len()..(r + 1) * a.len()));
+                        }
+                        if !kernel.jvp_flat(args, y, &row_ts[..n], out_row) {
+                            return Ok(false);
+                        }
+                    }
+                    Ok(true)
+                })?;
+                if done {
+                    continue;
+                }
+            }
+            let op = &*program.instrs[i].op;
+            let shape = &program.instrs[i].shape;
+            program.with_views(i, operands, values, |args| {
+                let lead = usize::from(k > 1);
+                let stacked = |inner: &[usize]| {
+                    let mut s = Vec::with_capacity(inner.len() + 1);
+                    if k > 1 {
+                        s.push(k);
+                    }
+                    s.extend_from_slice(inner);
+                    s
+                };
+                let mut ts = Vec::with_capacity(args.len());
+                for (&b, a) in operands.iter().zip(args) {
+                    ts.push(match tangent(b)? {
+                        Some(t) => Some(Tensor::constant(view(&stacked(a.shape()), t)?.to_owned())),
+                        None => None,
+                    });
+                }
+                let t = graph_jvp(op, args, &view(shape, y)?, &ts, lead)?;
+                let full = stacked(shape);
+                let t = t.value().broadcast(IxDyn(&full)).ok_or_else(|| {
+                    Error::internal(format!(
+                        "replay: {}'s tangent of shape {:?} does not broadcast to {full:?}",
+                        op.name(),
+                        t.shape()
+                    ))
+                })?;
+                view_mut(&full, target)?.assign(&t);
+                Ok(())
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Slot `s`'s `k` rows of tangents after [`Workspace::forward_tangents`];
+    /// `None` when no seed reached it (its tangent is 0).
+    pub(crate) fn tangent(&self, plan: &Plan, s: Slot) -> Result<Option<&[f64]>> {
+        let b = plan.buffer_of(s);
+        match plan.buffer(b).cot() {
+            Some(span) if self.touched[b as usize] => Span {
+                start: span.start * self.rows,
+                len: span.len * self.rows,
+            }
+            .of(&self.cots)
+            .map(Some),
+            _ => Ok(None),
+        }
+    }
+
     /// The gradient of input `k` (row-major) after [`Workspace::reverse`]:
     /// zeros when nothing reached it.
     pub(crate) fn input_gradient(&mut self, plan: &Plan, k: usize) -> Result<&[f64]> {
@@ -751,6 +912,35 @@ fn in_place_vjp(
         }
     }
     Some(Ok(()))
+}
+
+/// The graph JVP rule of an op without a flat tangent kernel, run on
+/// constant copies of its operands (nothing is recorded); the tangents
+/// stack rows along `lead` (0 or 1) leading axes.
+fn graph_jvp(
+    op: &dyn Op,
+    args: &[ArrayViewD<'_, f64>],
+    y: &ArrayViewD<'_, f64>,
+    tangents: &[Option<Tensor>],
+    lead: usize,
+) -> Result<Tensor> {
+    let inputs: Vec<Tensor> = args
+        .iter()
+        .map(|a| Tensor::constant(a.to_owned()))
+        .collect();
+    let output = Tensor::constant(y.to_owned());
+    let lead_shape = tangents
+        .iter()
+        .flatten()
+        .next()
+        .map(|t| t.shape()[..lead].to_vec())
+        .unwrap_or_default();
+    let cx = JvpContext {
+        inputs: &inputs,
+        output: &output,
+        lead_shape: &lead_shape,
+    };
+    op.jvp(&cx, tangents)
 }
 
 /// The graph VJP rule of an op without an in-place kernel, run on constant

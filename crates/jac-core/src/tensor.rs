@@ -93,7 +93,29 @@ impl Tensor {
     }
 
     fn filled(shape: &[usize], value: f64) -> Result<Tensor> {
-        Ok(Tensor::constant(try_filled(shape, value, "shape")?))
+        Tensor::full(shape, value, false)
+    }
+
+    /// A leaf of `shape` with every element `value` (any value, NaN and
+    /// infinities included, as [`Tensor::from_vec`] takes them);
+    /// `requires_grad` as for [`Tensor::new`].
+    ///
+    /// Errors: `OutOfMemory` when the product of `shape` overflows or the
+    /// allocation is refused.
+    ///
+    /// ```
+    /// use jac_core::Tensor;
+    /// let x = Tensor::full(&[2, 3], 0.5, true)?;
+    /// assert_eq!(x.shape(), &[2, 3]);
+    /// assert_eq!(x.to_vec(), vec![0.5; 6]);
+    /// assert!(x.requires_grad());
+    /// # Ok::<(), jac_core::Error>(())
+    /// ```
+    pub fn full(shape: &[usize], value: f64, requires_grad: bool) -> Result<Tensor> {
+        Ok(Tensor::new(
+            try_filled(shape, value, "shape")?,
+            requires_grad,
+        ))
     }
 
     /// Records the result of `op` applied to `inputs`. The node keeps its
@@ -175,6 +197,48 @@ impl Tensor {
             Some(s) => s.to_vec(),
             None => v.iter().copied().collect(),
         }
+    }
+
+    /// The element at `index`: one position per axis (none for a 0-D
+    /// tensor), a negative position counting from the end of its axis.
+    ///
+    /// Errors: `InvalidArgument` when `index` does not have one position per
+    /// axis, `Index` for a position outside its axis.
+    ///
+    /// ```
+    /// use jac_core::Tensor;
+    /// let x = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3], false)?;
+    /// assert_eq!(x.element(&[1, 0])?, 4.0);
+    /// assert_eq!(x.element(&[0, -1])?, 3.0);
+    /// assert!(x.element(&[2, 0]).is_err());
+    /// assert_eq!(Tensor::scalar(2.5).element(&[])?, 2.5);
+    /// # Ok::<(), jac_core::Error>(())
+    /// ```
+    pub fn element(&self, index: &[isize]) -> Result<f64> {
+        let shape = self.shape();
+        if index.len() != shape.len() {
+            return Err(Error::invalid(format!(
+                "index: expected {} positions (one per axis of shape {}), got {}",
+                shape.len(),
+                fmt_shape(shape),
+                index.len()
+            )));
+        }
+        let mut at = Vec::with_capacity(index.len());
+        for (axis, (&p, &dim)) in index.iter().zip(shape).enumerate() {
+            // Every dim fits in isize: ndarray refuses larger arrays.
+            let n = dim as isize;
+            let q = if p < 0 { p + n } else { p };
+            if !(0..n).contains(&q) {
+                return Err(Error::index(format!(
+                    "index[{axis}]: position {p} is out of range for axis {axis} of size {dim} \
+                     (shape {})",
+                    fmt_shape(shape)
+                )));
+            }
+            at.push(q as usize);
+        }
+        Ok(self.0.value[IxDyn(&at)])
     }
 
     /// Writes the values in row-major order into `out`, whose length must

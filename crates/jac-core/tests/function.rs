@@ -849,3 +849,105 @@ fn jvps_and_hvps_at_new_points_equal_the_program_built_there() {
     );
     assert!(canary.iter().flatten().all(|&v| v == 7.0));
 }
+
+/// A program of the ops real programs add to the families above: masks
+/// from comparisons (scalar steps, flat steps, where), minimum/maximum,
+/// pow, atan2, erf, clamp, gather, cumsum, softmax, logsumexp and min.
+fn branching_program(x: &Tensor, s: &Tensor) -> jac_core::Result<Vec<Tensor>> {
+    use jac_core::{
+        atan2, clamp, cumsum, erf, gather, greater, less, logsumexp, maximum, min, minimum, pow,
+        softmax,
+    };
+    let zero = Tensor::scalar(0.0);
+    // Scalars: s is 0-D, so these are scalar steps.
+    let s1 = where_(&less(s, &zero)?, &neg(s)?, &mul(s, s)?)?;
+    let s2 = add(&atan2(s, &add_scalar(&s1, 1.5)?)?, &erf(s)?)?;
+    // Vectors: x is [6].
+    let branch = where_(&greater(x, &s2)?, &sin(x)?, &clamp(x, -0.4, 0.4)?)?;
+    let bounded = add(&minimum(x, &s1)?, &maximum(&branch, &scale(x, 0.5)?)?)?;
+    let powered = pow(&add_scalar(&square(x)?, 1.0)?, &add_scalar(&s2, 0.5)?)?;
+    let picked = gather(&mul(&bounded, &powered)?, 0, &[5, 0, 2, 2, -1, 3])?;
+    let grid = reshape(&cumsum(&picked, 0)?, &[2, 3])?;
+    let soft = softmax(&grid, 1)?;
+    let lse = logsumexp(&grid, Some(&[0]), false)?;
+    Ok(vec![
+        add(&soft, &reshape(&lse, &[1, 3])?)?,
+        min(&grid, 1, false)?,
+        s2,
+    ])
+}
+
+/// Forward passes of the replay (JVPs and the columns of lazy Jacobians)
+/// equal the eager forward sweep and the reverse passes, on a program of
+/// every kind of planned step (scalar, flat, view, array) and one of
+/// masks, gathers and normalisations.
+#[test]
+fn forward_passes_of_the_replay_equal_the_graph_and_the_reverse_passes() {
+    use jac_core::Mode;
+    let mut rng = Rng::new(seed_from("replayed forward passes"));
+    type Program = fn(&[Tensor]) -> jac_core::Result<Vec<Tensor>>;
+    // Outputs flattened: a Jacobian takes 0-D and 1-D ones.
+    fn flat(ys: Vec<Tensor>) -> jac_core::Result<Vec<Tensor>> {
+        ys.iter().map(|y| reshape(y, &[-1])).collect()
+    }
+    let programs: [(&[&[usize]], Program); 2] = [
+        (&[&[12], &[], &[6]], |x| {
+            flat(mixed_program(&x[0], &x[1], &x[2])?)
+        }),
+        (&[&[6], &[]], |x| flat(branching_program(&x[0], &x[1])?)),
+    ];
+    for (p, (shapes, program)) in programs.iter().enumerate() {
+        let point = |rng: &mut Rng| -> Vec<Vec<f64>> {
+            shapes
+                .iter()
+                .map(|s| values(s, Domain::Uniform(-1.0, 1.0), rng))
+                .collect()
+        };
+        let leaf = |data: &[f64], shape: &[usize]| Tensor::from_slice(data, shape, true).unwrap();
+        let at0 = point(&mut rng);
+        let xs0: Vec<Tensor> = at0.iter().zip(*shapes).map(|(d, s)| leaf(d, s)).collect();
+        let f = Function::new(&xs0, &program(&xs0).unwrap()).unwrap();
+        for trial in 0..3 {
+            let at = point(&mut rng);
+            let xs: Vec<Tensor> = at.iter().zip(*shapes).map(|(d, s)| leaf(d, s)).collect();
+            let ys = program(&xs).unwrap();
+            let u = point(&mut rng);
+            let us: Vec<Tensor> = u
+                .iter()
+                .zip(*shapes)
+                .map(|(v, s)| Tensor::from_slice(v, s, false).unwrap())
+                .collect();
+            let want = jac_core::jvp(&ys, &xs, &us, false).unwrap();
+            let mut got: Vec<Vec<f64>> = ys.iter().map(|y| vec![f64::NAN; y.numel()]).collect();
+            let mut bufs: Vec<&mut [f64]> = got.iter_mut().map(Vec::as_mut_slice).collect();
+            f.jvp_into(&refs(&at), &refs(&u), &mut bufs).unwrap();
+            for (k, (g, w)) in got.iter().zip(&want).enumerate() {
+                let g = ArrayD::from_shape_vec(IxDyn(w.shape()), g.clone()).unwrap();
+                let what = format!("program {p} trial {trial}: the JVP of output {k}");
+                assert_close(&g, w.value(), 1e-13, 1e-13, &what);
+            }
+            // Every block read by columns (forward passes of the replay)
+            // against the same block read by rows (reverse passes).
+            let by_rows = f.jacobian(&refs(&at), None).unwrap();
+            by_rows.set_mode(Mode::Reverse);
+            let by_columns = f.jacobian(&refs(&at), None).unwrap();
+            by_columns.set_mode(Mode::Forward);
+            for i in 0..ys.len() {
+                for j in 0..xs.len() {
+                    let want = by_rows.read(i, j, &[]).unwrap();
+                    let got = by_columns.read(i, j, &[]).unwrap();
+                    let what = format!("program {p} trial {trial}: block ({i}, {j}) by columns");
+                    assert_close(&got, &want, 1e-13, 1e-13, &what);
+                    assert_eq!(by_columns.rows_evaluated(i).unwrap(), 0, "{what}: no rows");
+                }
+            }
+            for (j, x) in at.iter().enumerate() {
+                assert_eq!(
+                    by_columns.columns_evaluated(j).unwrap(),
+                    x.len(),
+                    "program {p}: each column of input {j} once"
+                );
+            }
+        }
+    }
+}

@@ -850,6 +850,60 @@ fn empty_tensors_with_huge_dims_are_out_of_memory_not_internal() {
 }
 
 #[test]
+fn element_rejects_a_wrong_count_and_positions_out_of_range() {
+    let m = m23();
+    expect_err(
+        m.element(&[0]),
+        ErrorKind::InvalidArgument,
+        &["index", "2 positions", "got 1"],
+    );
+    expect_err(
+        m.element(&[0, 0, 0]),
+        ErrorKind::InvalidArgument,
+        &["got 3"],
+    );
+    expect_err(
+        Tensor::scalar(1.0).element(&[0]),
+        ErrorKind::InvalidArgument,
+        &["0 positions"],
+    );
+    expect_err(
+        m.element(&[2, 0]),
+        ErrorKind::Index,
+        &["index[0]", "position 2", "size 2"],
+    );
+    expect_err(
+        m.element(&[0, -4]),
+        ErrorKind::Index,
+        &["index[1]", "position -4", "size 3"],
+    );
+    expect_err(m.element(&[isize::MIN, 0]), ErrorKind::Index, &["index[0]"]);
+    let empty = Tensor::from_vec(vec![], &[2, 0], false).unwrap();
+    expect_err(
+        empty.element(&[0, 0]),
+        ErrorKind::Index,
+        &["index[1]", "size 0"],
+    );
+    // every position, from both ends: row-major values
+    for (k, want) in m.to_vec().into_iter().enumerate() {
+        let (i, j) = ((k / 3) as isize, (k % 3) as isize);
+        assert_eq!(m.element(&[i, j]).unwrap(), want);
+        assert_eq!(m.element(&[i - 2, j - 3]).unwrap(), want);
+    }
+}
+
+#[test]
+fn full_rejects_shapes_that_overflow() {
+    expect_err(
+        Tensor::full(&[usize::MAX, 2], 1.0, true),
+        ErrorKind::OutOfMemory,
+        &["shape"],
+    );
+    let t = Tensor::full(&[3, 0, 2], 1.0, true).unwrap();
+    assert_eq!((t.shape(), t.requires_grad()), (&[3, 0, 2][..], true));
+}
+
+#[test]
 fn clamp_rejects_nan_bounds_and_crossed_bounds() {
     expect_err(
         jac_core::clamp(&m23(), f64::NAN, 1.0),

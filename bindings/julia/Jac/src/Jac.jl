@@ -10,8 +10,9 @@ using Jac
 x1 = Tensor([-0.4624, 0.6623, 0.38]; requires_grad = true)
 x2 = Tensor([1.0051, 0.7353, 1.9495]; requires_grad = true)
 y = x1 + x2
-J = jacobian(y, (x1, x2))   # a tuple of two lazy blocks; computes nothing
+J = jacobian(y, (x1, x2))   # a tuple of two lazy Blocks; computes nothing
 J[2][:, :]                  # the 3x3 identity, as a Julia Matrix
+parent(J[2])                # the Jacobian: the grid of blocks, holding the C handle
 ```
 
 Conventions (see the package README for the whole list):
@@ -47,7 +48,7 @@ using .LibJac: JacStatus, JAC_OK, JAC_ERR_NULL_ARGUMENT, JAC_ERR_INVALID_ARGUMEN
     JAC_ERR_SHAPE, JAC_ERR_INDEX, JAC_ERR_BATCH_AXIS, JAC_ERR_NOT_DIFFERENTIABLE,
     JAC_ERR_OUT_OF_MEMORY, JAC_ERR_INTERNAL
 
-export Tensor, JacError, Jacobian, jacobian, hessian, grad, jvp, rows_evaluated, columns_evaluated,
+export Tensor, JacError, Jacobian, Block, jacobian, hessian, grad, jvp, rows_evaluated, columns_evaluated,
     requires_grad,
     matmul, sigmoid, relu, softplus, logsumexp, softmax, log_softmax, ..,
     eval!, vjp, vjp!, hvp, n_inputs, n_outputs, input_size, output_size

@@ -152,6 +152,7 @@ const FUNCTIONS = [
     (:jac_log_softmax,              JacStatus, [:a => Ptr{JacTensor}, :axis => Int64, :out => Ptr{Ptr{JacTensor}}]),
     (:jac_reshape,                  JacStatus, [:a => Ptr{JacTensor}, :shape => Ptr{Int64}, :ndim => Csize_t, :out => Ptr{Ptr{JacTensor}}]),
     (:jac_transpose,                JacStatus, [:a => Ptr{JacTensor}, :perm => Ptr{Int64}, :ndim => Csize_t, :out => Ptr{Ptr{JacTensor}}]),
+    (:jac_broadcast_to,             JacStatus, [:a => Ptr{JacTensor}, :shape => Ptr{Int64}, :ndim => Csize_t, :out => Ptr{Ptr{JacTensor}}]),
     (:jac_slice,                    JacStatus, [:a => Ptr{JacTensor}, :axis => Int64, :start => Int64, :stop => Int64, :step => Int64, :out => Ptr{Ptr{JacTensor}}]),
     (:jac_concat,                   JacStatus, [:ts => Ptr{Ptr{JacTensor}}, :n => Csize_t, :axis => Int64, :out => Ptr{Ptr{JacTensor}}]),
     (:jac_stack,                    JacStatus, [:ts => Ptr{Ptr{JacTensor}}, :n => Csize_t, :axis => Int64, :out => Ptr{Ptr{JacTensor}}]),
@@ -178,6 +179,9 @@ const FUNCTIONS = [
     (:jac_tensor_numel,             JacStatus, [:t => Ptr{JacTensor}, :out => Ptr{Csize_t}]),
     (:jac_tensor_requires_grad,     JacStatus, [:t => Ptr{JacTensor}, :out => Ptr{Bool}]),
     (:jac_tensor_read,              JacStatus, [:t => Ptr{JacTensor}, :out => Ptr{Cdouble}, :out_len => Csize_t]),
+    (:jac_tensor_full,              JacStatus, [:value => Cdouble, :shape => Ptr{Int64}, :ndim => Csize_t, :requires_grad => Bool, :out => Ptr{Ptr{JacTensor}}]),
+    (:jac_tensor_clone,             JacStatus, [:t => Ptr{JacTensor}, :out => Ptr{Ptr{JacTensor}}]),
+    (:jac_tensor_read_element,      JacStatus, [:t => Ptr{JacTensor}, :index => Ptr{Int64}, :ndim => Csize_t, :out => Ptr{Cdouble}]),
     (:jac_version,                  Cstring,   []),
 ]
 

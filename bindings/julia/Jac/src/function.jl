@@ -41,7 +41,7 @@ How results nest follows how `f` was recorded, as for [`jacobian`](@ref) (a
   [`eval!`](@ref)`(outs, f, xs...)` writes them into arrays you own.
 - [`vjp`](@ref), [`vjp!`](@ref): vector-Jacobian products (gradients).
 - [`jacobian`](@ref)`(f, xs...; batch_axis)` and [`hessian`](@ref)`(f, xs...;
-  output, batch_axis)`: lazy [`Jacobian`](@ref) blocks at new inputs, read as
+  output, batch_axis)`: lazy [`Block`](@ref)s at new inputs, read as
   those of the eager `jacobian`/`hessian`.
 - [`n_inputs`](@ref), [`n_outputs`](@ref), [`input_size`](@ref),
   [`output_size`](@ref).
@@ -450,9 +450,9 @@ end
 The lazy Jacobian of `f`'s outputs with respect to its inputs at the inputs
 `xs...`, with the semantics of `jacobian(outputs, inputs; batch_axis)` on the
 recorded tensors (see [`jacobian`](@ref)) and its nesting: one
-[`Jacobian`](@ref) block when `f` was recorded from a `Tensor` and a `Tensor`,
+[`Block`](@ref) when `f` was recorded from a `Tensor` and a `Tensor`,
 a tuple over inputs, over outputs, or a tuple (over outputs) of tuples (over
-inputs) when from tuples. Reads work as for any `Jacobian`: 1-based indices,
+inputs) when from tuples. Reads work as for any `Block`: 1-based indices,
 only the rows a read touches are evaluated, [`rows_evaluated`](@ref) counts
 them.
 
@@ -468,7 +468,7 @@ function jacobian(f::Function, xs...; batch_axis = nothing)
         in_ptrs, in_lens = _pointers(ins)
         @check LibJac.jac_function_jacobian(f, in_ptrs, in_lens, b, out)
     end
-    return _nest(_Grid(out[]), n_outputs(f), n_inputs(f), f.ytuple, f.xtuple)
+    return _nest(_adopt(out[]), n_outputs(f), n_inputs(f), f.ytuple, f.xtuple)
 end
 
 # Julia's 1-based `output` as the library's 0-based output index.
@@ -486,7 +486,7 @@ end
 The lazy Hessian of output number `output` (1-based: the first output is
 `output = 1`, the library's output 0) with respect to every input of `f`, at
 the inputs `xs...`: what `hessian(outputs[output], inputs; batch_axis)` gives
-on the recorded tensors (see [`hessian`](@ref)). One [`Jacobian`](@ref) block
+on the recorded tensors (see [`hessian`](@ref)). One [`Block`](@ref)
 when `f` was recorded with a `Tensor` as `inputs`, else a tuple of tuples,
 `H[i][j] = d² y / d inputs[i] d inputs[j]`.
 
@@ -505,5 +505,5 @@ function hessian(f::Function, xs...; output = 1, batch_axis = nothing)
         in_ptrs, in_lens = _pointers(ins)
         @check LibJac.jac_function_hessian(f, in_ptrs, in_lens, o, b, out)
     end
-    return _nest(_Grid(out[]), n_inputs(f), n_inputs(f), f.xtuple, f.xtuple)
+    return _nest(_adopt(out[]), n_inputs(f), n_inputs(f), f.xtuple, f.xtuple)
 end

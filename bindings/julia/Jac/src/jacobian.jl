@@ -9,24 +9,45 @@
 #   ..             -> JAC_INDEX_ELLIPSIS (as many `:` as needed)
 # So row i of a block is the library's row i - 1, and `5:-1:1` reads rows 4..0.
 
-# --- the C handle shared by all blocks of one Jacobian/Hessian --------------
+# --- the Jacobian: one C handle, a grid of blocks -----------------------------
 
-# Owns one JacJacobian handle; every block (Jacobian) of the grid refers to it,
-# so the handle lives as long as any block does.
-mutable struct _Grid
+"""
+    Jacobian
+
+A lazy Jacobian or Hessian: the grid of blocks one [`jacobian`](@ref) or
+[`hessian`](@ref) call (or the `Jac.Function` versions) made, owning its C
+handle (`JacJacobian`), as `jac::Jacobian` in C++. Block `(i, j)` is
+`d ys[i] / d xs[j]` (a Hessian: `d² y / d xs[i] d xs[j]`); `J[i, j]` (1-based)
+is that [`Block`](@ref), and `size(J)` the grid's `(number of ys, number of
+xs)`. `jacobian` itself returns Paddle's nesting of the blocks; `parent(b)` is
+the grid a block belongs to.
+
+Every block of a grid shares its caches: a row of `ys[i]` fills every block
+`(i, *)` at once, a column of `xs[j]` every block `(*, j)`.
+[`rows_evaluated`](@ref)`(J, i)` and [`columns_evaluated`](@ref)`(J, j)` count
+them; [`Jac.set_mode!`](@ref) and [`Jac.set_block_rows!`](@ref) change how
+later reads evaluate what is not cached.
+
+The handle is freed by a finalizer once the grid and all its blocks are
+garbage, or now by `close(J)` (which closes every block of the grid).
+"""
+mutable struct Jacobian
     ptr::Ptr{LibJac.JacJacobian}
-    function _Grid(ptr::Ptr{LibJac.JacJacobian})
-        ptr == C_NULL && throw(ArgumentError("Jac: cannot adopt a NULL Jacobian handle"))
-        g = new(ptr)
-        finalizer(_free_grid!, g)
-        return g
+    function Jacobian(::_Adopt, ptr::Ptr{LibJac.JacJacobian})
+        ptr == C_NULL && throw(ArgumentError("Jac.Jacobian: cannot adopt a NULL handle"))
+        J = new(ptr)
+        finalizer(_free_jacobian!, J)
+        return J
     end
 end
 
-function _free_grid!(g::_Grid)
-    p = g.ptr
+_adopt(ptr::Ptr{LibJac.JacJacobian}) = Jacobian(_Adopt(), ptr)
+
+# The finalizer and `close`: frees the handle once, never throws.
+function _free_jacobian!(J::Jacobian)
+    p = J.ptr
     p == C_NULL && return nothing
-    g.ptr = C_NULL
+    J.ptr = C_NULL
     try
         LibJac.jac_jacobian_free(p)
     catch
@@ -35,59 +56,111 @@ function _free_grid!(g::_Grid)
     return nothing
 end
 
-Base.unsafe_convert(::Type{Ptr{LibJac.JacJacobian}}, g::_Grid) = g.ptr
+# Passing the Jacobian itself to a ccall argument keeps it rooted for the call.
+Base.unsafe_convert(::Type{Ptr{LibJac.JacJacobian}}, J::Jacobian) = J.ptr
 
 """
-    Jacobian
+    Block{N} <: AbstractArray{Float64,N}
 
-One block `(i, j)` of a lazy Jacobian or Hessian: `d ys[i] / d xs[j]` (a
-Hessian: `d² y / d xs[i] d xs[j]`). What [`jacobian`](@ref) and
-[`hessian`](@ref) return, nested like Paddle's results.
+One block `(i, j)` of a lazy [`Jacobian`](@ref): `d ys[i] / d xs[j]` (a
+Hessian: `d² y / d xs[i] d xs[j]`), as `jac::Block` in C++. What
+[`jacobian`](@ref) and [`hessian`](@ref) return, nested like Paddle's results;
+`parent(b)` is its Jacobian, `b.i` and `b.j` its block row and column
+(1-based: `parent(b)[b.i, b.j]` is the same block).
 
-Creating it computes nothing. Reading it evaluates only the rows of `ys[i]`
-that the read touches and that are not cached yet (one reverse sweep per row,
-or per block of rows), and caches them; a row of `ys[i]` fills every block
-`(i, *)` at once. [`rows_evaluated`](@ref) tells how many rows have been.
+A block is a read-only array view of values not computed yet. Creating it
+computes nothing; reading it evaluates only the rows (reverse sweeps) or
+columns (forward sweeps) the read touches that are not cached yet, whichever
+needs fewer sweeps, and caches them. [`rows_evaluated`](@ref) and
+[`columns_evaluated`](@ref) tell how many have been.
 
-Shape (`size(J)`), Paddle's: `(M, N)` for a y of `M` and an x of `N` elements
+Shape (`size(b)`), Paddle's: `(M, N)` for a y of `M` and an x of `N` elements
 (`batch_axis = nothing`; a 0-D side is dropped), `(B, M, N)` with
 `batch_axis = 1` (a 1-D, per-sample scalar side is dropped).
 
-Reads, `J[I...]`, with 1-based indices (index `i` is the library's row or
-column `i - 1`):
+Reads, `b[I...]`, 1-based as every Julia array (index `i` is the library's
+row or column `i - 1`), one C read each:
 
-- an integer (dropping that dimension), `end`, `end - 1`;
-- a range `a:b`, `a:s:b`, including negative steps (`5:-1:1`, `end:-2:1`);
-- `:` for a whole dimension, `..` for as many `:` as needed (one at most;
-  `end` after `..` still counts dimensions from the left, so avoid it there);
-- fewer indices than dimensions read whole trailing dimensions, as in numpy:
-  `J[2]` is row 2, `J[]` the whole block.
+- one item per dimension, each an integer (dropping that dimension), `end`,
+  a range `a:b`, `a:s:b` (negative steps too: `5:-1:1`, `end:-2:1`), or `:`;
+- `..` for as many `:` as the other items leave (one at most; `end` after
+  `..` still counts dimensions from the left, so avoid it there): `b[2, ..]`
+  is row 2, `b[.., 3]` column 3, `b[..]` the whole block.
 
-The result is a new Julia `Array{Float64}` with the shape of the read (a
-`Float64` when every dimension is indexed by an integer), holding at each
-multi-index the value the library's row-major result holds there:
-`J[:, :][r, c]` is `d y[r] / d x[c]`. It never shares memory with the library.
-`Array(J)` and `collect(J)` read the whole block. An index outside the block
-throws `BoundsError`; a malformed one (two `..`, more indices than
-dimensions) throws `JacError` with `JAC_ERR_INDEX`.
+The result is a new `Array{Float64}` with the shape of the read (a `Float64`
+when every item is an integer): `b[:, :][r, c]` is `d y[r] / d x[c]`. It never
+shares memory with the library. An index outside the block throws
+`BoundsError`; two `..` throw `JacError` with `JAC_ERR_INDEX`.
+
+Everything else is Julia's `AbstractArray` behaviour: `b[k]` is linear
+(column-major) indexing, fewer or more indices than dimensions follow
+Julia's rules, iteration, broadcasting, `==`, `≈` and `sum` work; they read
+one element per C call (rows or columns are still evaluated once). `Array(b)`,
+`collect(b)`, `copy(b)` and `Matrix(b)` read the whole block in one call.
 """
-struct Jacobian
-    grid::_Grid
-    i::Int                 # the library's 0-based block row (the y)
-    j::Int                 # the library's 0-based block column (the x)
-    dims::Tuple{Vararg{Int}}
+struct Block{N} <: AbstractArray{Float64,N}
+    jacobian::Jacobian
+    i::Int                 # the block row (the y), 1-based: the library's i - 1
+    j::Int                 # the block column (the x), 1-based
+    dims::NTuple{N,Int}
 end
 
-function _block(grid::_Grid, i::Int, j::Int)
-    shape = Vector{Int64}(undef, 3)  # a block has at most 3 dims
-    n = Ref{Csize_t}(0)
-    @check LibJac.jac_jacobian_block_shape(grid, i, j, shape, length(shape), n)
-    return Jacobian(grid, i, j, ntuple(k -> Int(shape[k]), Int(n[])))
+# The dims a C shape query `query(buffer, cap, ndim_out)` writes. The queries
+# of blocks give no ndim on its own and refuse a capacity that is too small
+# (JAC_ERR_INVALID_ARGUMENT, nothing written): start at `cap` and double, up to
+# 2^16 dims, before letting the refusal through.
+function _query_shape(query::F, cap::Int) where {F}
+    cap = max(cap, 1)
+    while true
+        shape = Vector{Int64}(undef, cap)
+        n = Ref{Csize_t}(0)
+        status = query(shape, length(shape), n)
+        if status == JAC_ERR_INVALID_ARGUMENT && cap < 2^16
+            cap *= 2
+            continue
+        end
+        _check(status)
+        return ntuple(k -> Int(shape[k]), Int(n[]))
+    end
 end
+
+# Block (i, j), 0-based as the library counts.
+function _block(J::Jacobian, i::Int, j::Int)
+    # A block has [M, N] or [B, M, N] dims, so 3 is the usual capacity.
+    dims = _query_shape((shape, cap, n) -> LibJac.jac_jacobian_block_shape(J, i, j, shape, cap, n), 3)
+    return Block{length(dims)}(J, i + 1, j + 1, dims)
+end
+
+"""
+    size(J::Jacobian) -> (rows, cols)
+
+The grid: `(number of ys, number of xs)`; a Hessian `(number of xs, number of
+xs)`.
+"""
+function Base.size(J::Jacobian)
+    rows = Ref{Csize_t}(0)
+    cols = Ref{Csize_t}(0)
+    @check LibJac.jac_jacobian_blocks(J, rows, cols)
+    return (Int(rows[]), Int(cols[]))
+end
+
+"""
+    J[i, j] -> Block
+
+Block `(i, j)` (1-based) of the grid `J`: `d ys[i] / d xs[j]`. Computes
+nothing. Outside the grid: `BoundsError`.
+"""
+function Base.getindex(J::Jacobian, i::Integer, j::Integer)
+    rows, cols = size(J)
+    (1 <= i <= rows && 1 <= j <= cols) || throw(BoundsError(J, (i, j)))
+    return _block(J, Int(i) - 1, Int(j) - 1)
+end
+
+Base.parent(b::Block) = b.jacobian
 
 # Paddle's nesting: one block, a tuple over the tuple argument, or a tuple (over
 # ys) of tuples (over xs). A 1-tuple nests too.
-function _nest(grid::_Grid, ny::Int, nx::Int, ytuple::Bool, xtuple::Bool)
+function _nest(grid::Jacobian, ny::Int, nx::Int, ytuple::Bool, xtuple::Bool)
     if ytuple && xtuple
         return ntuple(i -> ntuple(j -> _block(grid, i - 1, j - 1), nx), ny)
     elseif ytuple
@@ -120,13 +193,14 @@ end
 The lazy Jacobian of `ys` with respect to `xs`, each a `Tensor` or a tuple (or
 vector) of them, with `paddle.autograd.jacobian`'s semantics and nesting:
 
-- tensor, tensor: one [`Jacobian`](@ref) block;
+- tensor, tensor: one [`Block`](@ref);
 - tensor, tuple of n: an n-tuple of blocks, `J[j]` being `d y / d xs[j]`;
 - tuple of m, tensor: an m-tuple, `J[i]` being `d ys[i] / d x`;
 - tuple, tuple: a tuple (over ys) of tuples (over xs), `J[i][j]`.
 
-A 1-tuple nests too. Computes nothing. (`ys` is typed so that this method and
-`jacobian(f::Jac.Function, xs...)` never both apply.)
+A 1-tuple nests too. Every block belongs to one [`Jacobian`](@ref) (the grid,
+`parent(block)`), which holds the C handle. Computes nothing. (`ys` is typed
+so that this method and `jacobian(f::Jac.Function, xs...)` never both apply.)
 
 `batch_axis = nothing`: every y and x is 0-D or 1-D; block `(M, N)`.
 `batch_axis = 1` (Paddle's `batch_axis=0`; Julia counts dimensions from 1):
@@ -145,7 +219,7 @@ function jacobian(ys::Union{Tensor,Tuple,AbstractVector}, xs; batch_axis = nothi
     GC.@preserve yv xv begin
         @check LibJac.jac_jacobian_new(yh, length(yh), xh, length(xh), b, out)
     end
-    return _nest(_Grid(out[]), length(yv), length(xv), ytuple, xtuple)
+    return _nest(_adopt(out[]), length(yv), length(xv), ytuple, xtuple)
 end
 
 """
@@ -153,7 +227,7 @@ end
 
 The lazy Hessian of `y` with respect to `xs` (a `Tensor` or a tuple of them):
 the Jacobian of the gradient, with `paddle.autograd.hessian`'s nesting: one
-[`Jacobian`](@ref) block for a tensor, a tuple of tuples `H[i][j] = d² y / d
+[`Block`](@ref) for a tensor, a tuple of tuples `H[i][j] = d² y / d
 xs[i] d xs[j]` for a tuple (a 1-tuple too). `y` has one element
 (`batch_axis = nothing`) or one per sample (`(B,)` or `(B, 1)` with
 `batch_axis = 1`). Computes nothing; the gradient is built on the first read.
@@ -166,7 +240,7 @@ function hessian(y::Tensor, xs; batch_axis = nothing)
     GC.@preserve xv begin
         @check LibJac.jac_hessian_new(y, xh, length(xh), b, out)
     end
-    return _nest(_Grid(out[]), length(xv), length(xv), xtuple, xtuple)
+    return _nest(_adopt(out[]), length(xv), length(xv), xtuple, xtuple)
 end
 
 """
@@ -230,49 +304,44 @@ function jvp(ys, xs, tangents; create_graph::Bool = false)
     return ytuple ? Tuple(ts) : ts[1]
 end
 
-# --- blocks: shape ----------------------------------------------------------
+# --- blocks: shape, counts, settings ---------------------------------------
 
-Base.size(J::Jacobian) = J.dims
-
-function Base.size(J::Jacobian, d::Integer)
-    d >= 1 || throw(ArgumentError("size: dimension must be ≥ 1, got $d"))
-    return d <= length(J.dims) ? J.dims[d] : 1
-end
-
-Base.ndims(J::Jacobian) = length(J.dims)
-Base.length(J::Jacobian) = prod(J.dims; init = 1)
-Base.eltype(::Type{Jacobian}) = Float64
-Base.axes(J::Jacobian) = map(Base.OneTo, J.dims)
-Base.axes(J::Jacobian, d::Integer) = Base.OneTo(size(J, d))
-Base.firstindex(J::Jacobian) = 1
-Base.firstindex(J::Jacobian, d::Integer) = 1
-# `J[end]` is the last row: one index reads the leading dimension (numpy).
-Base.lastindex(J::Jacobian) = size(J, 1)
-Base.lastindex(J::Jacobian, d::Integer) = size(J, d)
+Base.size(b::Block) = b.dims
+Base.IndexStyle(::Type{<:Block}) = IndexCartesian()
 
 """
-    rows_evaluated(J::Jacobian) -> Int
+    rows_evaluated(b::Block) -> Int
+    rows_evaluated(J::Jacobian, i::Integer) -> Int
 
-How many rows of this block's y (a Hessian: of the gradient of its `xs[i]`)
-have been evaluated so far; each is evaluated at most once and shared by every
-block of the same y.
+How many rows of this block's y (a Hessian: of the gradient of its `xs[i]`),
+or of `ys[i]` of the grid `J` (1-based), reverse sweeps have evaluated so far;
+each is evaluated at most once and shared by every block of the same y.
 """
-function rows_evaluated(J::Jacobian)
+rows_evaluated(b::Block) = _rows_evaluated(b.jacobian, b.i - 1)
+rows_evaluated(J::Jacobian, i::Integer) = _rows_evaluated(J, Int(i) - 1)
+
+function _rows_evaluated(J::Jacobian, i::Int)
+    i >= 0 || throw(BoundsError(J, i + 1))
     n = Ref{Csize_t}(0)
-    @check LibJac.jac_jacobian_rows_evaluated(J.grid, J.i, n)
+    @check LibJac.jac_jacobian_rows_evaluated(J, i, n)
     return Int(n[])
 end
 
 """
-    columns_evaluated(J::Jacobian) -> Int
+    columns_evaluated(b::Block) -> Int
+    columns_evaluated(J::Jacobian, j::Integer) -> Int
 
-How many columns of this block's x forward sweeps have evaluated so far
-(batched: per-sample columns); each is evaluated at most once and shared by
-every block of the same x.
+How many columns of this block's x, or of `xs[j]` of the grid `J` (1-based),
+forward sweeps have evaluated so far (batched: per-sample columns); each is
+evaluated at most once and shared by every block of the same x.
 """
-function columns_evaluated(J::Jacobian)
+columns_evaluated(b::Block) = _columns_evaluated(b.jacobian, b.j - 1)
+columns_evaluated(J::Jacobian, j::Integer) = _columns_evaluated(J, Int(j) - 1)
+
+function _columns_evaluated(J::Jacobian, j::Int)
+    j >= 0 || throw(BoundsError(J, j + 1))
     n = Ref{Csize_t}(0)
-    @check LibJac.jac_jacobian_columns_evaluated(J.grid, J.j, n)
+    @check LibJac.jac_jacobian_columns_evaluated(J, j, n)
     return Int(n[])
 end
 
@@ -280,57 +349,83 @@ const _MODES = Dict(:auto => LibJac.JAC_MODE_AUTO, :reverse => LibJac.JAC_MODE_R
                     :forward => LibJac.JAC_MODE_FORWARD)
 
 """
-    Jac.set_mode!(J::Jacobian, mode::Symbol)
+    Jac.set_mode!(J::Jacobian, mode::Symbol) -> J
+    Jac.set_mode!(b::Block, mode::Symbol) -> b
 
-Which sweeps later reads of the grid `J` belongs to run for what is not
-cached: `:auto` (the default: rows by reverse sweeps or columns by forward
-sweeps, whichever needs fewer), `:reverse` or `:forward`. Results do not
-depend on it; what is cached is read whichever way it was computed.
+Which sweeps later reads of the Jacobian `J` (or the one `b` belongs to) run
+for what is not cached: `:auto` (the default: rows by reverse sweeps or
+columns by forward sweeps, whichever needs fewer), `:reverse` or `:forward`.
+Results do not depend on it; what is cached is read whichever way it was
+computed.
 """
 function set_mode!(J::Jacobian, mode::Symbol)
     code = get(_MODES, mode, nothing)
     code === nothing && throw(ArgumentError("mode: expected :auto, :reverse or :forward, got :$mode"))
-    @check LibJac.jac_jacobian_set_mode(J.grid, code)
+    @check LibJac.jac_jacobian_set_mode(J, code)
     return J
 end
 
-"""
-    Jac.set_block_rows!(J::Jacobian, rows::Integer)
+set_mode!(b::Block, mode::Symbol) = (set_mode!(b.jacobian, mode); b)
 
-How many rows one reverse sweep evaluates at most (≥ 1), for the whole grid
-`J` belongs to. Results do not depend on it. It changes the grid (hence the
-`!`; the C call takes a non-const `JacJacobian *`), so every block of that
-grid, and every later read, uses the new size.
+"""
+    Jac.set_block_rows!(J::Jacobian, rows::Integer) -> J
+    Jac.set_block_rows!(b::Block, rows::Integer) -> b
+
+How many rows one reverse sweep evaluates at most (≥ 1), for the Jacobian `J`
+(or the one `b` belongs to). Results do not depend on it. It changes the
+Jacobian (hence the `!`; the C call takes a non-const `JacJacobian *`), so
+every block of it, and every later read, uses the new size.
 """
 function set_block_rows!(J::Jacobian, rows::Integer)
-    @check LibJac.jac_jacobian_set_block_rows(J.grid, rows)
+    @check LibJac.jac_jacobian_set_block_rows(J, rows)
     return J
 end
+
+set_block_rows!(b::Block, rows::Integer) = (set_block_rows!(b.jacobian, rows); b)
 
 """
     close(J::Jacobian)
+    close(b::Block)
 
-Frees the C handle of the grid `J` belongs to now, instead of when its last
-block is garbage collected; every block of that grid is closed with it.
-Idempotent. Reading a closed block throws `JacError` (`JAC_ERR_NULL_ARGUMENT`).
+Frees the C handle of the Jacobian `J` (or the one `b` belongs to) now,
+instead of when it and its last block are garbage collected; every block of
+it is closed with it. Idempotent. Reading a closed block throws `JacError`
+(`JAC_ERR_NULL_ARGUMENT`).
 """
-Base.close(J::Jacobian) = _free_grid!(J.grid)
-Base.isopen(J::Jacobian) = J.grid.ptr != C_NULL
+Base.close(J::Jacobian) = _free_jacobian!(J)
+Base.close(b::Block) = close(b.jacobian)
+Base.isopen(J::Jacobian) = J.ptr != C_NULL
+Base.isopen(b::Block) = isopen(b.jacobian)
 
 function Base.show(io::IO, J::Jacobian)
-    shape = isempty(J.dims) ? "0-dimensional" : join(J.dims, "×")
-    print(io, "Jac.Jacobian(block (", J.i + 1, ", ", J.j + 1, "), ", shape)
-    isopen(J) || print(io, ", closed")
+    if !isopen(J)
+        print(io, "Jac.Jacobian(<closed>)")
+        return nothing
+    end
+    rows, cols = size(J)
+    print(io, "Jac.Jacobian(", rows, "×", cols, " blocks)")
+    return nothing
+end
+
+# A block shows what it is, not its values: showing must not evaluate rows.
+# Read it (`b[..]`, `Array(b)`) to see them.
+function Base.show(io::IO, b::Block)
+    dims = size(b)
+    shape = isempty(dims) ? "0-dimensional" : join(dims, "×")
+    print(io, "Jac.Block((", b.i, ", ", b.j, "), ", shape)
+    isopen(b) || print(io, ", closed")
     print(io, ")")
     return nothing
 end
+
+Base.show(io::IO, ::MIME"text/plain", b::Block) = show(io, b)
 
 # --- blocks: reads ----------------------------------------------------------
 
 """
     Jac.Ellipsis, ..
 
-`J[.., k]`: as many `:` as the other indices leave (`JAC_INDEX_ELLIPSIS`).
+`b[.., k]`: as many `:` as the other indices leave (`JAC_INDEX_ELLIPSIS`).
 """
 struct Ellipsis end
 const .. = Ellipsis()
@@ -349,11 +444,10 @@ _item_inbounds(x::Integer, n::Int) = 1 <= x <= n
 _item_inbounds(r::AbstractRange{<:Integer}, n::Int) = _inbounds(r, n)
 _item_inbounds(::Union{Colon,Ellipsis}, n::Int) = true
 
-# The C items of a Julia index, after Julia's bounds checks. A malformed index
-# (two `..`, more indices than dimensions) is left to the library to reject.
-function _c_index(J::Jacobian, I::Tuple)
-    any(x -> x isa Bool, I) && throw(ArgumentError("Jac.Jacobian: Bool indices are not supported"))
-    n = ndims(J)
+# The C items of an index, after Julia's bounds checks. Two `..` are left to
+# the library to reject.
+function _c_index(b::Block, I::Tuple)
+    n = ndims(b)
     ellipsis = findfirst(x -> x isa Ellipsis, I)
     n_ellipses = count(x -> x isa Ellipsis, I)
     if n_ellipses <= 1 && length(I) - n_ellipses <= n
@@ -361,34 +455,61 @@ function _c_index(J::Jacobian, I::Tuple)
             # The block dimension item k applies to: counted from the left before
             # the `..`, from the right after it.
             dim = (ellipsis === nothing || k < ellipsis) ? k : n - (length(I) - k)
-            x isa Ellipsis || _item_inbounds(x, size(J, dim)) || throw(BoundsError(J, I))
+            x isa Ellipsis || _item_inbounds(x, size(b, dim)) || throw(BoundsError(b, I))
         end
+    else
+        n_ellipses <= 1 && throw(BoundsError(b, I))
     end
     return LibJac.JacIndex[_c_item(x) for x in I]
 end
 
-function Base.getindex(J::Jacobian, I::_IndexItem...)
-    index = _c_index(J, I)
-    shape = Vector{Int64}(undef, 3)  # a read has at most the block's 3 dims
-    n = Ref{Csize_t}(0)
-    @check LibJac.jac_jacobian_read_shape(J.grid, J.i, J.j, index, length(index), shape, length(shape), n)
-    dims = ntuple(k -> Int(shape[k]), Int(n[]))
+# One C read of `index`: a Float64 when it drops every dimension, else a new
+# Array of the read's shape.
+function _read(b::Block, index::Vector{LibJac.JacIndex})
+    J = b.jacobian
+    i, j = b.i - 1, b.j - 1
+    dims = _query_shape(ndims(b)) do shape, cap, n
+        LibJac.jac_jacobian_read_shape(J, i, j, index, length(index), shape, cap, n)
+    end
     buf = Vector{Float64}(undef, prod(dims; init = 1))
-    @check LibJac.jac_jacobian_read(J.grid, J.i, J.j, index, length(index), buf, length(buf))
+    @check LibJac.jac_jacobian_read(J, i, j, index, length(index), buf, length(buf))
     return isempty(dims) ? buf[1] : _from_rowmajor(buf, dims)
 end
 
-"""
-    Array(J::Jacobian)
-    collect(J::Jacobian)
-
-The whole block as a new Julia array of shape `size(J)` (a 0-dimensional
-array for a 0-D block), evaluating every row not cached yet.
-"""
-function Base.Array(J::Jacobian)
-    buf = Vector{Float64}(undef, length(J))
-    @check LibJac.jac_jacobian_read(J.grid, J.i, J.j, Ptr{LibJac.JacIndex}(C_NULL), 0, buf, length(buf))
-    return _from_rowmajor(buf, J.dims)
+# The canonical scalar read of an IndexCartesian array: one element, one C
+# read. Julia's generic indexing (linear indices, iteration, broadcasting)
+# ends here.
+Base.@propagate_inbounds function Base.getindex(b::Block{N}, I::Vararg{Int,N}) where {N}
+    @boundscheck checkbounds(b, I...)
+    return _read(b, LibJac.JacIndex[_c_item(x) for x in I])::Float64
 end
 
-Base.collect(J::Jacobian) = Array(J)
+# The package's reads: one item per dimension, or `..`, in one C read. Any
+# other count of items is Julia's (linear or trailing-dimension) indexing.
+function Base.getindex(b::Block{N}, I::_IndexItem...) where {N}
+    any(x -> x isa Bool, I) && throw(ArgumentError("Jac.Block: Bool indices are not supported"))
+    if length(I) == N || any(x -> x isa Ellipsis, I)
+        return _read(b, _c_index(b, I))
+    end
+    return invoke(getindex, Tuple{AbstractArray,Vararg{Any}}, b, I...)
+end
+
+"""
+    Array(b::Block)
+    collect(b::Block)
+
+The whole block as a new Julia array of shape `size(b)` (a 0-dimensional
+array for a 0-D block), in one read that evaluates every row (or column) not
+cached yet.
+"""
+function Base.Array(b::Block{N}) where {N}
+    buf = Vector{Float64}(undef, length(b))
+    J = b.jacobian
+    @check LibJac.jac_jacobian_read(J, b.i - 1, b.j - 1, Ptr{LibJac.JacIndex}(C_NULL), 0, buf, length(buf))
+    return _from_rowmajor(buf, size(b))::Array{Float64,N}
+end
+
+Base.Array{Float64}(b::Block) = Array(b)
+Base.Array{Float64,N}(b::Block{N}) where {N} = Array(b)
+Base.collect(b::Block) = Array(b)
+Base.copy(b::Block) = Array(b)

@@ -82,16 +82,22 @@ for (op, cf) in ((:+, :jac_add), (:-, :jac_sub), (:*, :jac_mul), (:/, :jac_div))
     @eval Base.$op(a::Tensor, b::Tensor) = _binary(LibJac.$cf, a, b)
 end
 
-# A Real on either side. libjac's scalar ops reject NaN and Inf
-# (JAC_ERR_INVALID_ARGUMENT); division goes through a 0-D constant instead, so
-# that `x / 0` gives Inf as in IEEE arithmetic.
+# A Real on either side, one scalar op each (no 0-D constant per call).
+# libjac's scalar ops reject NaN and Inf (JAC_ERR_INVALID_ARGUMENT). `a / s` is
+# `a * (1 / s)` (within one rounding of IEEE division, exact for powers of
+# two); when `1 / s` is not finite (s is 0, NaN or subnormal) it divides by a
+# 0-D constant instead, so that `x / 0` gives Inf as in IEEE arithmetic. `s / a`
+# has no scalar op: it divides a 0-D constant by `a`.
 Base.:+(a::Tensor, s::Real) = _with_scalar(LibJac.jac_add_scalar, a, s)
 Base.:+(s::Real, a::Tensor) = _with_scalar(LibJac.jac_add_scalar, a, s)
 Base.:-(a::Tensor, s::Real) = _with_scalar(LibJac.jac_add_scalar, a, -Float64(s))
 Base.:-(s::Real, a::Tensor) = _with_scalar(LibJac.jac_add_scalar, -a, s)
 Base.:*(a::Tensor, s::Real) = _with_scalar(LibJac.jac_scale, a, s)
 Base.:*(s::Real, a::Tensor) = _with_scalar(LibJac.jac_scale, a, s)
-Base.:/(a::Tensor, s::Real) = a / Tensor(s)
+function Base.:/(a::Tensor, s::Real)
+    r = 1 / Float64(s)
+    return isfinite(r) ? _with_scalar(LibJac.jac_scale, a, r) : a / Tensor(s)
+end
 Base.:/(s::Real, a::Tensor) = Tensor(s) / a
 
 # Both methods, so that `x^2` (an Integer power) is not ambiguous with Base's.
@@ -342,6 +348,26 @@ function slice(a::Tensor, dim::Integer, r::AbstractRange{<:Integer})
 end
 
 slice(a::Tensor, dim::Integer, i::Integer) = slice(a, dim, i:i)
+
+"""
+    Jac.broadcast_to(a::Tensor, dims...)
+
+`a` broadcast to the size `dims` with numpy's rules on the shapes as written
+(`jac_broadcast_to`): the trailing dimensions line up, each is equal or 1
+(stretched), and `dims` may add leading ones. `Jac.broadcast_to(Tensor([1.0
+2.0 3.0]), 4, 3)` repeats the row 4 times. The gradient sums back over the
+stretched dimensions. `a` not broadcasting to `dims` throws `JacError` with
+`JAC_ERR_SHAPE`; a negative dimension `ArgumentError`.
+"""
+function broadcast_to(a::Tensor, dims::Tuple{Vararg{Integer}})
+    all(d -> d >= 0, dims) || throw(ArgumentError("broadcast_to: dimensions must be ≥ 0, got $dims"))
+    shape = Int64[dims...]
+    out = _out()
+    @check LibJac.jac_broadcast_to(a, shape, length(shape), out)
+    return _adopt(out[])
+end
+
+broadcast_to(a::Tensor, dims::Integer...) = broadcast_to(a, dims)
 
 # --- joining ----------------------------------------------------------------
 

@@ -23,9 +23,10 @@ tensor is garbage collected, or earlier by [`close`](@ref). Freeing a tensor
 never invalidates results computed from it (the library's graph holds what it
 needs).
 
-`size`, `ndims`, `length`, `Array(t)`, `collect(t)` and `t[i, j...]` (which
-copies the values out, then indexes them like the Julia array) work as for
-the array it was made from.
+`size`, `ndims`, `length`, `Array(t)`, `collect(t)` and `t[i, j...]` work as
+for the array it was made from: `t[i, j]` (one integer per dimension, or one
+linear index) reads that element alone; other indices copy the values out,
+then index them like the Julia array.
 """
 mutable struct Tensor
     ptr::Ptr{LibJac.JacTensor}
@@ -101,6 +102,30 @@ end
 
 Tensor(x::Real; requires_grad::Bool = false) = Tensor(fill(Float64(x)); requires_grad = requires_grad)
 
+"""
+    Jac.full(dims, value; requires_grad = false)
+    Jac.zeros(dims...; requires_grad = false)
+    Jac.ones(dims...; requires_grad = false)
+
+A tensor of size `dims` (a tuple of dimensions, `()` for 0-D) with every
+element `value` (`jac_tensor_full`: no Julia array is made or copied).
+`Jac.zeros(2, 3)` and `Jac.ones((2, 3))` as Base's. A negative dimension
+throws `ArgumentError`; a size that overflows `JacError` with
+`JAC_ERR_OUT_OF_MEMORY`.
+"""
+function full(dims::Tuple{Vararg{Integer}}, value::Real; requires_grad::Bool = false)
+    all(d -> d >= 0, dims) || throw(ArgumentError("Jac.full: dimensions must be ≥ 0, got $dims"))
+    shape = Int64[dims...]
+    out = Ref{Ptr{LibJac.JacTensor}}(C_NULL)
+    @check LibJac.jac_tensor_full(Float64(value), shape, length(shape), requires_grad, out)
+    return _adopt(out[])
+end
+
+zeros(dims::Integer...; requires_grad::Bool = false) = full(dims, 0.0; requires_grad = requires_grad)
+zeros(dims::Tuple{Vararg{Integer}}; requires_grad::Bool = false) = full(dims, 0.0; requires_grad = requires_grad)
+ones(dims::Integer...; requires_grad::Bool = false) = full(dims, 1.0; requires_grad = requires_grad)
+ones(dims::Tuple{Vararg{Integer}}; requires_grad::Bool = false) = full(dims, 1.0; requires_grad = requires_grad)
+
 # Anything an op accepts where a tensor is expected: a Tensor as it is, a Real
 # or a Julia array as a constant.
 _as_tensor(t::Tensor) = t
@@ -170,9 +195,34 @@ end
 
 Base.collect(t::Tensor) = Array(t)
 
-# Reads the values, then indexes them as the Julia array (t[] for a 0-D tensor).
-# Not differentiable: use `Jac.slice` to index inside a program.
+# Reading values by index, not differentiable (use `Jac.slice` inside a
+# program). One integer per dimension (`t[]` for a 0-D tensor), or one linear
+# (column-major) integer, reads that one element through
+# jac_tensor_read_element without copying the tensor; any other index copies
+# the values out and indexes them as the Julia array.
+function Base.getindex(t::Tensor, I::Integer...)
+    any(x -> x isa Bool, I) && return Array(t)[I...]
+    dims = size(t)
+    if length(I) == length(dims)
+        all(k -> 1 <= I[k] <= dims[k], 1:length(I)) || throw(BoundsError(t, I))
+        return _read_element(t, I)
+    elseif length(I) == 1
+        k = I[1]
+        1 <= k <= prod(dims; init = 1) || throw(BoundsError(t, I))
+        return _read_element(t, Tuple(CartesianIndices(dims)[k]))
+    end
+    return Array(t)[I...]
+end
+
 Base.getindex(t::Tensor, I...) = Array(t)[I...]
+
+# The element at the 1-based position `I` (one per dimension, in range).
+function _read_element(t::Tensor, I::Tuple)
+    index = Int64[Int64(i) - 1 for i in I]
+    v = Ref{Float64}(0.0)
+    @check LibJac.jac_tensor_read_element(t, index, length(index), v)
+    return v[]
+end
 
 # Dotted calls (exp.(x), x .* y .+ 1) apply the whole-tensor ops.
 Base.broadcastable(t::Tensor) = Ref(t)

@@ -7,7 +7,8 @@ use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Zip};
 
 use super::elementwise::{
     Algebra, Derivative, accumulate_binary, accumulate_scaled, accumulate_zip_flat,
-    add_scaled_flat, number, smaller_share, tangent_times, times, zip_flat, zip_into,
+    add_scaled_flat, number, smaller_share, tangent_times, tangent_zip_flat, times, zip_flat,
+    zip_into,
 };
 use super::{Flat, JvpContext, Op, Rule, ScalarRule, VjpContext, apply_shared};
 use crate::alloc::check_alloc;
@@ -224,6 +225,20 @@ macro_rules! binary_op {
                         number($ty::derivative(i, &a, &b, &y))
                     }),
                 }
+            }
+
+            fn jvp_flat(
+                &self,
+                x: &[&[f64]],
+                y: &[f64],
+                t: &[Option<&[f64]>],
+                out: &mut [f64],
+            ) -> bool {
+                let ([a, b], [ta, tb]) = (x, t) else { return false };
+                tangent_zip_flat(a, b, y, [*ta, *tb], out, |i, a, b, y| {
+                    number($ty::derivative(i, &a, &b, &y))
+                });
+                true
             }
 
             fn scalar_rule(&self) -> Option<ScalarRule> {

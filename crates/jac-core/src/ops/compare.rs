@@ -105,6 +105,17 @@ macro_rules! comparison {
 
             fn vjp_flat(&self, _i: usize, _x: &[&[f64]], _y: &[f64], _g: &[f64], _acc: &mut [f64]) {}
 
+            fn jvp_flat(
+                &self,
+                _x: &[&[f64]],
+                _y: &[f64],
+                _t: &[Option<&[f64]>],
+                out: &mut [f64],
+            ) -> bool {
+                out.fill(0.0);
+                true
+            }
+
             fn scalar_rule(&self) -> Option<ScalarRule> {
                 Some(ScalarRule {
                     value: |a, b, _| $ty::mask(a, b),

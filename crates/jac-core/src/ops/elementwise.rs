@@ -423,6 +423,44 @@ pub(crate) fn accumulate_map_flat(
     }
 }
 
+/// `out = t * d(x, y)` elementwise (one-operand ops): the tangent, from the
+/// derivative [`accumulate_map_flat`] multiplies cotangents by.
+pub(crate) fn tangent_map_flat(
+    x: &[f64],
+    y: &[f64],
+    t: &[f64],
+    out: &mut [f64],
+    d: impl Fn(f64, f64) -> f64,
+) {
+    for ((o, &t), (&x, &y)) in out.iter_mut().zip(t).zip(x.iter().zip(y)) {
+        *o = t * d(x, y);
+    }
+}
+
+/// `out = sum over the given tangents of t_i * d(i, a, b, y)` for a
+/// two-operand op, an operand and its tangent one value when broadcast;
+/// a missing tangent is zero and its derivative is not evaluated.
+pub(crate) fn tangent_zip_flat(
+    a: &[f64],
+    b: &[f64],
+    y: &[f64],
+    tangents: [Option<&[f64]>; 2],
+    out: &mut [f64],
+    d: impl Fn(usize, f64, f64, f64) -> f64,
+) {
+    let at = |s: &[f64], k: usize| if s.len() == 1 { s[0] } else { s[k] };
+    for (k, o) in out.iter_mut().enumerate() {
+        let (p, q, v) = (at(a, k), at(b, k), y[k]);
+        let mut sum = 0.0;
+        for (i, t) in tangents.iter().enumerate() {
+            if let Some(t) = t {
+                sum += at(t, k) * d(i, p, q, v);
+            }
+        }
+        *o = sum;
+    }
+}
+
 /// `acc += g * d(a, b, y)` for one operand of a two-operand op, summed
 /// when that operand is one value broadcast.
 pub(crate) fn accumulate_zip_flat(

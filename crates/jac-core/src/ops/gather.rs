@@ -263,6 +263,10 @@ impl Op for Gather {
 /// A recorded program runs a gather on its planned buffers: a copy of
 /// each indexed row, and a VJP that adds into those rows only.
 impl Flat for Gather {
+    fn linear(&self) -> bool {
+        true
+    }
+
     fn applies(&self, _inputs: &mut dyn Iterator<Item = &[usize]>, _output: &[usize]) -> bool {
         true
     }
@@ -341,6 +345,10 @@ impl Op for ScatterAdd {
 /// A recorded program runs a scatter-add on its planned buffers: zeros,
 /// then each row added in; its VJP adds the indexed rows of the cotangent.
 impl Flat for ScatterAdd {
+    fn linear(&self) -> bool {
+        true
+    }
+
     fn applies(&self, _inputs: &mut dyn Iterator<Item = &[usize]>, _output: &[usize]) -> bool {
         true
     }
@@ -585,6 +593,10 @@ impl Op for Cumsum {
 /// A recorded program runs a cumulative sum on its planned buffers, and
 /// its VJP (the sum from the other end) straight into the gradient.
 impl Flat for Cumsum {
+    fn linear(&self) -> bool {
+        true
+    }
+
     fn applies(&self, _inputs: &mut dyn Iterator<Item = &[usize]>, _output: &[usize]) -> bool {
         true
     }

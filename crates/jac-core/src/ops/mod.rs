@@ -172,6 +172,32 @@ pub(crate) trait Flat: Send + Sync {
     /// `acc` (that operand's length), `y` being the output.
     fn vjp_flat(&self, i: usize, inputs: &[&[f64]], y: &[f64], g: &[f64], acc: &mut [f64]);
 
+    /// Whether the op is linear in its one operand (a slice, a gather): the
+    /// output's tangent is then [`Flat::forward_flat`] of the operand's.
+    fn linear(&self) -> bool {
+        false
+    }
+
+    /// Writes the output's tangent into `out` from the operands' tangents
+    /// (`None`: zero; each as long as its operand), `y` being the output,
+    /// from the same statement of the derivative as [`Flat::vjp_flat`].
+    /// `false`: no such kernel (the sweep runs the op's graph JVP rule).
+    fn jvp_flat(
+        &self,
+        _inputs: &[&[f64]],
+        _y: &[f64],
+        tangents: &[Option<&[f64]>],
+        out: &mut [f64],
+    ) -> bool {
+        match tangents {
+            [Some(t)] if self.linear() => {
+                self.forward_flat(&[t], out);
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// The op's rule on numbers (one or two operands of one value each),
     /// as plain functions and an attribute that a scalar program keeps
     /// inline in its steps, so that replaying it never reads the op:

@@ -67,6 +67,10 @@ impl Flat for Reshape {
         true
     }
 
+    fn linear(&self) -> bool {
+        true
+    }
+
     fn forward_flat(&self, x: &[&[f64]], out: &mut [f64]) {
         if let [x] = x {
             out.iter_mut().zip(*x).for_each(|(o, &v)| *o = v);
@@ -313,6 +317,10 @@ impl Op for Slice {
 /// `inner` values, and its slice the same blocks of the chosen rows.
 impl Flat for Slice {
     fn applies(&self, _inputs: &mut dyn Iterator<Item = &[usize]>, _output: &[usize]) -> bool {
+        true
+    }
+
+    fn linear(&self) -> bool {
         true
     }
 

@@ -11,7 +11,7 @@ use ndarray::{ArrayD, ArrayViewD};
 
 use super::elementwise::{
     Algebra, Derivative, accumulate_map_flat, add_scaled_flat, map_flat, number, sigmoid_value,
-    sign, step, tangent_times, times,
+    sign, step, tangent_map_flat, tangent_times, times,
 };
 use super::{Flat, JvpContext, Op, Rule, ScalarRule, VjpContext, apply, apply_shared, finite, one};
 use crate::cotangent::Partial;
@@ -107,6 +107,18 @@ macro_rules! unary_op {
                         number($ty::derivative::<f64>(&x, &y))
                     }),
                 }
+            }
+
+            fn jvp_flat(
+                &self,
+                x: &[&[f64]],
+                y: &[f64],
+                t: &[Option<&[f64]>],
+                out: &mut [f64],
+            ) -> bool {
+                let ([x], [Some(t)]) = (x, t) else { return false };
+                tangent_map_flat(x, y, t, out, |x, y| number($ty::derivative::<f64>(&x, &y)));
+                true
             }
 
             fn scalar_rule(&self) -> Option<ScalarRule> {
@@ -368,6 +380,16 @@ impl Flat for Clamp {
             self.derivative(&x).unwrap_or(f64::NAN)
         });
     }
+
+    fn jvp_flat(&self, x: &[&[f64]], y: &[f64], t: &[Option<&[f64]>], out: &mut [f64]) -> bool {
+        let ([x], [Some(t)]) = (x, t) else {
+            return false;
+        };
+        tangent_map_flat(x, y, t, out, |x, _y| {
+            self.derivative(&x).unwrap_or(f64::NAN)
+        });
+        true
+    }
 }
 
 /// `a` limited to `[lo, hi]` elementwise: `lo` below it, `hi` above it (NaN
@@ -509,6 +531,19 @@ macro_rules! scalar_op {
                 add_scaled_flat(g, self.derivative(), acc);
             }
 
+            fn jvp_flat(
+                &self,
+                x: &[&[f64]],
+                y: &[f64],
+                t: &[Option<&[f64]>],
+                out: &mut [f64],
+            ) -> bool {
+                let ([x], [Some(t)]) = (x, t) else { return false };
+                let c = self.derivative();
+                tangent_map_flat(x, y, t, out, |_, _| c);
+                true
+            }
+
             fn scalar_rule(&self) -> Option<ScalarRule> {
                 Some(ScalarRule {
                     value: |$v, _, $s| $forward,
@@ -627,6 +662,20 @@ impl Flat for PowScalar {
                 PowScalar::derivative(p, &x).unwrap_or(f64::NAN)
             });
         }
+    }
+
+    fn jvp_flat(&self, x: &[&[f64]], y: &[f64], t: &[Option<&[f64]>], out: &mut [f64]) -> bool {
+        let (p, [x], [Some(t)]) = (self.0, x, t) else {
+            return false;
+        };
+        if p == 0.0 {
+            out.fill(0.0);
+        } else {
+            tangent_map_flat(x, y, t, out, |x, _y| {
+                PowScalar::derivative(p, &x).unwrap_or(f64::NAN)
+            });
+        }
+        true
     }
 
     fn scalar_rule(&self) -> Option<ScalarRule> {
