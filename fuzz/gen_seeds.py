@@ -214,6 +214,22 @@ class P:
             self.raw(size(length))
         return self
 
+    def full(self, dims, value=1.0, rg=True, null=0):
+        """jac_tensor_full: opcode 0 with bit 7 of its flags (one value)."""
+        return self.raw(OP["tensor_new"], len(dims), *[dim(d) for d in dims], int(rg) | 0x80, f64(value),
+                        nulls(null))
+
+    def clone(self, t, null=0):
+        """jac_tensor_clone: opcode 3 with an even query byte >= 0xE0."""
+        return self.raw(OP["tensor_query"], 0xE0, slot(t), nulls(null))
+
+    def read_element(self, t, index, ranked=False, null=0):
+        """jac_tensor_read_element: opcode 3 with an odd query byte >= 0xE1;
+        ranked: the count byte that means t's rank (index must have that
+        many positions), else one that gives len(index)."""
+        count = 0x00 if ranked else 0xC0 + len(index)
+        return self.raw(OP["tensor_query"], 0xE1, slot(t), count, *[position(i) for i in index], nulls(null))
+
     def free(self, s):
         return self.raw(OP["tensor_free"], s)
 
@@ -267,7 +283,8 @@ class P:
     def max(self, a, ax, keepdim=False, null=0):
         return self.along("max", a, ax, keepdim, null=null)
 
-    def reshape(self, a, dims, null=0):
+    def reshape(self, a, dims, null=0, broadcast=False):
+        """jac_reshape, or (broadcast) jac_broadcast_to: its count byte >= 0x80."""
         enc = []
         for d in dims:
             if d == -1:
@@ -278,7 +295,10 @@ class P:
                 enc.append(b"\x30" + bytes([d]))
             else:
                 enc.append(special_byte(d, SPECIAL_I64))
-        return self.raw(OP["reshape"], slot(a), len(dims), *enc, nulls(null))
+        return self.raw(OP["reshape"], slot(a), len(dims) + (0x80 if broadcast else 0), *enc, nulls(null))
+
+    def broadcast_to(self, a, dims, null=0):
+        return self.reshape(a, dims, null, broadcast=True)
 
     def transpose(self, a, perm, null=0):
         return self.raw(OP["transpose"], slot(a), 0xE0 + len(perm), *[axis(p) for p in perm], nulls(null))
@@ -617,6 +637,42 @@ def seeds():
     p.fhvp(1, 0, (1.0, -1.0), vals=(0.5,)).fhvp(1, 1, (1.0,), vals=(2.0, -2.0, 0.0, 1.0))
     s["axis-replay"] = p
 
+    # --- filled tensors, clones (a second handle to one node), element reads,
+    # broadcast_to
+    p = P().full([2, 3], 1.5).full([], math.nan, rg=False).full([BIG, 0], math.inf).full([-1, 2]).full([2, -3])
+    p.full([1 << 62, 4]).full([3], null=2).full([3], null=4).full([], -0.0, null=2).full([4096]).full([3, 0], rg=False)
+    p.binary("mul", 0, 0).reduce(5, ()).grad([6], [0]).fnew([0], [6]).feval(0, (2.0,))
+    p.grad([6], [2]).fnew([1], [1]).read_element(0, [1, -1])
+    s["tensor-full"] = p
+    p = P().tensor([3], (1.0, -2.0, 0.5)).clone(0).unary("exp", 1).clone(2)        # 1: clone x, 2: exp, 3: clone
+    p.fnew([0, 1], [2]).fnew([1], [3]).grad([3], [0]).grad([2], [1])               # 4, 5
+    p.free(0).read(1).binary("mul", 1, 1).grad([0], [1]).clone(1).free(1)         # 0: x*x, 6: grad, 1: freed
+    p.fnew([7], [0]).feval(1, (3.0, -1.0)).clone(NULL_SLOT).clone(7, null=1).jacobian([3], [7]).clone(MIXED)
+    p.fnew([7], [3]).clone(MIXED_FN).clone(8).free(7).read(1).fnew([1], [2])
+    s["tensor-clone"] = p
+    p = P().tensor([2, 3], VALS).tensor([], (-0.0,)).tensor([BIG, 0], ()).tensor([4], (math.nan, 1.0, -1.0, 0.5))
+    for t, idx in [(0, [1, 2]), (0, [-1, -3]), (0, [0, 0]), (0, [2, 0]), (0, [0, 3]), (0, [-3, 0]), (0, [1]),
+                   (0, [0, 1, 2]), (1, []), (1, [0]), (2, [0, 0]), (2, [BIG - 1, 0]), (3, [0]), (3, [-4]),
+                   (3, [INT64_MIN]), (3, [INT64_MAX])]:
+        p.read_element(t, idx)
+    p.read_element(0, [1, 0], ranked=True).read_element(1, [], ranked=True).read_element(3, [-2], ranked=True)
+    p.read_element(0, [1, 1], null=2).read_element(1, [], null=2)
+    p.read_element(0, [1, 1], null=1).read_element(NULL_SLOT, [0]).jacobian([3], [3]).read_element(MIXED, [0])
+    s["tensor-read-element"] = p
+    p = P().tensor([3], (1.0, -2.0, 0.5)).tensor([2, 1], (3.0, -1.0)).tensor([], (2.0,)).tensor([BIG, 0, 1], ())
+    for a, dims in [(0, [2, 3]), (0, [4, 1, 3]), (1, [2, 5]), (1, [3, 2, 4]), (0, [3]), (2, [2, 2]), (2, []),
+                    (0, [4]), (0, []), (1, [2]), (1, [1, 1]), (0, [-1, 3]), (0, [2, -2]), (0, [1 << 62, 4]),
+                    (0, [0, 3]), (3, [BIG, 0, 1]), (3, [2, BIG, 0, 4]), (3, [BIG, 0, 3]), (3, [1, 1, 1])]:
+        p.broadcast_to(a, dims)                                       # 4..14
+    p.broadcast_to(0, [2, 3], null=2).broadcast_to(0, [], null=2).broadcast_to(0, [2, 3], null=1)
+    p.broadcast_to(0, [-1], null=1).broadcast_to(NULL_SLOT, [3])
+    for t in range(4, 15):
+        p.free(t)
+    p.broadcast_to(1, [4, 2, 3]).reduce(4, (0, 2)).grad([5], [1])   # 4, 5, 6
+    p.fnew([1], [4, 5]).fvjp(0, (0.5, 2.0), cot="ones").fjac(0, (1.0, -1.0)).jread(0, 1, 0)
+    p.broadcast_to(0, [3]).fnew([0, 7], [7]).broadcast_to(0, [2, 3]).fnew([0], [8]).feval(1, (-1.0, 2.0, 0.5))
+    s["broadcast-to"] = p
+
     # --- shape ops
     p = P().tensor([2, 3, 2], VALS).tensor([BIG, 0], ())
     p.reshape(0, [3, 4]).reshape(0, [-1]).reshape(0, [2, -1, 3]).reshape(0, [-1, -1]).reshape(0, [5])
@@ -885,6 +941,10 @@ DICT = [
     ("gather_0", P().along("gather", 0, 0, idx=[0, -1, 0]).b),
     ("scatter_add_0", P().along("scatter_add", 0, 0, idx=[0, 0], dim_=3).b),
     ("logsumexp_0", P().logsumexp(0, (-1,)).b),
+    ("full_2x3", P().full([2, 3], 0.5).b),
+    ("clone_0", P().clone(0).b),
+    ("read_element_00", P().read_element(0, [0, 0], ranked=True).b),
+    ("broadcast_to_2x3", P().broadcast_to(0, [2, 3]).b),
 ]
 
 

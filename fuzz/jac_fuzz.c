@@ -1278,6 +1278,47 @@ NOCOV static void vals_where(const TSlot *tc, const TSlot *ta, const TSlot *tb, 
 
 /* ------------------------------------------------------------ operations */
 
+static void expect_t(Exp *e, const TArg *a, const char *arg);
+static void finish_exp(const char *fn, JacStatus st, const Exp *e, JacTensor *out, bool out_given, const Shape *s,
+                       int rg, uint64_t cost, const double *want, const double *tol, int mode);
+static int64_t pick_position(Rd *r, uint64_t len);
+
+/* jac_tensor_full: op_tensor_new with bit 7 of its flags (the first value
+ * fills the tensor; the data pointer and length are not arguments). Its
+ * checks: out, shape, each dim, the product of the dims. */
+static void tensor_full(const int64_t *dims, int nd, const Shape *s, double value, bool rg, unsigned nulls) {
+    const char *fn = "jac_tensor_full";
+    const int64_t *sp = (nulls & 2) ? NULL : dims;
+    JacTensor *out = SENT_T;
+    JacTensor **op = (nulls & 4) ? NULL : &out;
+    Exp e = {0};
+    if (!op) expect(&e, JAC_ERR_NULL_ARGUMENT, "out is NULL", "out");
+    if (!sp && nd > 0) expect(&e, JAC_ERR_NULL_ARGUMENT, "shape is NULL with ndim > 0", "shape");
+    for (int k = 0; k < nd; k++)
+        if (dims[k] < 0) expect(&e, JAC_ERR_INVALID_ARGUMENT, "a negative dim", "shape[%d]", k);
+    if (e.st == JAC_OK && oversize(s)) expect(&e, JAC_ERR_OUT_OF_MEMORY, "dims overflow the address space", "shape");
+    uint64_t n = e.st == JAC_OK ? numel_of(s) : 0;
+    if (e.st == JAC_OK && (n > NEW_CAP || !budget(n + 1))) {
+        TR("    /* skipped jac_tensor_full: over budget */\n");
+        return;
+    }
+    double *want = NULL;
+    if (n) {
+        want = malloc(n * sizeof *want);
+        if (!want) abort();
+        fill_cycle(want, (size_t)n, &value, 1);
+    }
+    if (trace) {
+        trace_i64s("shape", dims, (size_t)nd);
+        fprintf(stderr, "    st = jac_tensor_full(%s, %s, %d, %s, %s);\n", F64(value), sp ? "shape" : "NULL", nd,
+                rg ? "true" : "false", op ? "&t" : "NULL");
+    }
+    JacStatus st = CALL(fn, jac_tensor_full(value, sp, (size_t)nd, rg, op));
+    pending_leaf = 1;
+    finish_exp(fn, st, &e, out, op != NULL, s, rg, n, want, NULL, VAL_EXACT);
+    free(want);
+}
+
 static void op_tensor_new(Rd *r) {
     const char *fn = "jac_tensor_new";
     int nd = rd8(r) % 7;
@@ -1309,6 +1350,10 @@ static void op_tensor_new(Rd *r) {
     case 6: len = n ? (size_t)n - 1 : 1; break;
     case 7: len = pick_size(r); break;
     default: len = (size_t)n; break;
+    }
+    if (flags & 0x80) {
+        tensor_full(dims, nd, &s, vals[0], rg, nulls);
+        return;
     }
     /* We can only pass a buffer of NEW_CAP values: a longer len must be one
      * the library rejects without reading data. */
@@ -1359,9 +1404,79 @@ static void op_tensor_free(Rd *r) {
     if (s >= 0) free_tensor_slot(s);
 }
 
+/* jac_tensor_clone: a second handle to t's node (the harness knows them as
+ * one node: jac_function_new refuses the pair as two inputs; freeing either
+ * leaves the other live). */
+static void tensor_clone(const TArg *a, unsigned nulls) {
+    const char *fn = "jac_tensor_clone";
+    JacTensor *out = SENT_T;
+    JacTensor **op = (nulls & 1) ? NULL : &out;
+    Exp e = {0};
+    expect_t(&e, a, "t");
+    if (!op) expect(&e, JAC_ERR_NULL_ARGUMENT, "out is NULL", "out");
+    const TSlot *t = a->kind == ARG_LIVE ? &T[a->slot] : NULL;
+    Shape s = t ? t->s : (Shape){0, {0}};
+    if (e.st == JAC_OK && !budget(t->numel + 1)) {
+        TR("    /* skipped jac_tensor_clone: over budget */\n");
+        return;
+    }
+    TR("    st = jac_tensor_clone(%s, %s);\n", a->name, op ? "&t" : "NULL");
+    JacStatus st = CALL(fn, jac_tensor_clone(a->p, op));
+    if (e.st == JAC_OK) pending_node = t->node, pending_leaf = t->leaf;
+    finish_exp(fn, st, &e, out, op != NULL, &s, t ? t->rg : -1, t ? t->cost : 0, t ? t->v : NULL, NULL, VAL_EXACT);
+}
+
+/* jac_tensor_read_element: a count byte (< 0xC0: the rank, else % 8), then
+ * one position G per entry into that axis's length; its checks: t, index,
+ * out, the count against the rank, each position. */
+static void tensor_read_element(Rd *r, const TArg *a) {
+    const char *fn = "jac_tensor_read_element";
+    const TSlot *t = a->kind == ARG_LIVE ? &T[a->slot] : NULL;
+    uint8_t c = rd8(r);
+    size_t nd = c < 0xC0 ? (t ? (size_t)t->s.nd : 0) : c % 8;
+    int64_t index[MAXD];
+    for (size_t k = 0; k < nd; k++) index[k] = pick_position(r, t && (int)k < t->s.nd ? t->s.d[k] : 0);
+    unsigned nulls = pick_nulls(r);
+    const int64_t *ip = (nulls & 2) ? NULL : index;
+    double v, *vp = (nulls & 1) ? NULL : &v;
+    fill_f64_sentinel(&v, 1);
+    Exp e = {0};
+    expect_t(&e, a, "t");
+    if (!ip && nd > 0) expect(&e, JAC_ERR_NULL_ARGUMENT, "index is NULL with ndim > 0", "index");
+    if (!vp) expect(&e, JAC_ERR_NULL_ARGUMENT, "out is NULL", "out");
+    uint64_t off = 0;
+    if (t && e.st == JAC_OK) {
+        if (nd != (size_t)t->s.nd) expect(&e, JAC_ERR_INVALID_ARGUMENT, "ndim differs from the rank", "index");
+        for (size_t k = 0; k < nd && e.st == JAC_OK; k++) {
+            __int128 p = index[k], len = (__int128)t->s.d[k];
+            if (p < 0) p += len;
+            if (p < 0 || p >= len) expect(&e, JAC_ERR_INDEX, "a position out of range", "index[%zu]", k);
+            else off = off * t->s.d[k] + (uint64_t)p;
+        }
+    }
+    if (trace) {
+        trace_i64s("index", index, nd);
+        fprintf(stderr, "    st = jac_tensor_read_element(%s, %s, %zu, %s);\n", a->name, ip ? "index" : "NULL", nd,
+                vp ? "&v" : "NULL");
+    }
+    JacStatus st = CALL(fn, jac_tensor_read_element(a->p, ip, nd, vp));
+    check_exp(fn, st, &e);
+    if (st != JAC_OK) {
+        if (!f64_is_sentinel(&v)) fail(fn, "%s but *out was written", sname(st));
+        return;
+    }
+    compare_values(fn, &v, &t->v[off], NULL, 1, VAL_EXACT);
+}
+
 static void op_tensor_query(Rd *r) {
-    int which = rd8(r) % 4;
+    uint8_t w = rd8(r);
+    int which = w % 4;
     TArg a = pick_t(r);
+    if (w >= 0xE0) {
+        if (w & 1) tensor_read_element(r, &a);
+        else tensor_clone(&a, pick_nulls(r));
+        return;
+    }
     unsigned nulls = pick_nulls(r);
     Model m = {true, false, NULL, NULL, 0};
     model_t(&m, &a);
@@ -1670,10 +1785,6 @@ static void op_binary(Rd *r) {
 
 /* ----- reductions */
 
-static void expect_t(Exp *e, const TArg *a, const char *arg);
-static void finish_exp(const char *fn, JacStatus st, const Exp *e, JacTensor *out, bool out_given, const Shape *s,
-                       int rg, uint64_t cost, const double *want, const double *tol, int mode);
-
 /* jac_sum, jac_mean and jac_logsumexp: the same arguments and checks (a,
  * axes, out, then each axis in order), their statuses modelled exactly. */
 static void op_reduce(Rd *r) {
@@ -1915,16 +2026,76 @@ static void op_axis(Rd *r) {
 
 /* ----- shape ops */
 
+/* jac_broadcast_to: op_reshape with its count byte >= 0x80. Its checks: a,
+ * shape, each dim, out, the product of the dims, then numpy's rule (the
+ * same shape returns a's node). */
+static void broadcast_to(const TArg *a, const int64_t *dims, size_t nd, unsigned nulls) {
+    const char *fn = "jac_broadcast_to";
+    const int64_t *sp = (nulls & 2) ? NULL : dims;
+    JacTensor *out = SENT_T;
+    JacTensor **op = (nulls & 1) ? NULL : &out;
+    Exp e = {0};
+    expect_t(&e, a, "a");
+    if (!sp && nd > 0) expect(&e, JAC_ERR_NULL_ARGUMENT, "shape is NULL with ndim > 0", "shape");
+    for (size_t k = 0; k < nd; k++)
+        if (dims[k] < 0) expect(&e, JAC_ERR_INVALID_ARGUMENT, "a negative dim", "shape[%zu]", k);
+    if (!op) expect(&e, JAC_ERR_NULL_ARGUMENT, "out is NULL", "out");
+    Shape s = {(int)nd, {0}};
+    for (size_t k = 0; k < nd; k++) s.d[k] = (uint64_t)dims[k];
+    if (e.st == JAC_OK && oversize(&s)) expect(&e, JAC_ERR_OUT_OF_MEMORY, "dims overflow the address space", "shape");
+    const TSlot *t = a->kind == ARG_LIVE ? &T[a->slot] : NULL;
+    bool same = false;
+    if (t && e.st == JAC_OK) {
+        Shape joined;
+        same = t->s.nd == s.nd && !memcmp(t->s.d, s.d, sizeof(uint64_t) * (size_t)s.nd);
+        bool joins = !same && bcast(&t->s, &s, &joined);
+        if (!same && (!joins || joined.nd != s.nd || memcmp(joined.d, s.d, sizeof(uint64_t) * (size_t)s.nd))) {
+            expect(&e, JAC_ERR_SHAPE, "a does not broadcast to shape", "shape");
+            if (joins && oversize(&joined) &&
+                known_bug("broadcast_to refuses the joined shape's allocation before the shape rule"))
+                return;
+        }
+    }
+    uint64_t n = e.st == JAC_OK && t ? numel_of(&s) : 0, cost = t ? sat_add(t->cost, n) : 0;
+    if (e.st == JAC_OK && t && (n > OUT_BUDGET || cost > COST_CAP || !budget(sat_add(t->numel, n) + 1))) {
+        TR("    /* skipped jac_broadcast_to: over budget */\n");
+        return;
+    }
+    if (e.st == JAC_OK && t && broadcasts_huge(&t->s, &s) &&
+        known_bug("the gradient of a broadcast sums over the huge axis (sum_to, Sum::forward)"))
+        return;
+    double *want = NULL;
+    if (e.st == JAC_OK && t && n) {
+        want = malloc(n * sizeof *want);
+        if (!want) abort();
+        uint64_t idx[MAXD] = {0};
+        for (uint64_t q = 0; q < n; q++, inc_index(idx, &s)) want[q] = t->v[boffset(&t->s, &s, idx)];
+    }
+    if (trace) {
+        trace_i64s("shape", dims, nd);
+        fprintf(stderr, "    st = jac_broadcast_to(%s, %s, %zu, %s);\n", a->name, sp ? "shape" : "NULL", nd, op ? "&t" : "NULL");
+    }
+    JacStatus st = CALL(fn, jac_broadcast_to(a->p, sp, nd, op));
+    if (e.st == JAC_OK && same) pending_node = t->node, pending_leaf = t->leaf;
+    finish_exp(fn, st, &e, out, op != NULL, &s, t ? t->rg : -1, cost, want, NULL, VAL_EXACT);
+    free(want);
+}
+
 static void op_reshape(Rd *r) {
     const char *fn = "jac_reshape";
     TArg a = pick_t(r);
-    size_t nd = rd8(r) % 8;
+    uint8_t c = rd8(r);
+    size_t nd = c % 8;
     int64_t dims[8];
     for (size_t k = 0; k < nd; k++) {
         uint8_t b = rd8(r);
         dims[k] = b < 0x30 ? -1 : b < 0x40 ? (int64_t)rd8(r) : b < 0xC0 ? (int64_t)(b % 6) : special_i64(b);
     }
     unsigned nulls = pick_nulls(r);
+    if (c >= 0x80) {
+        broadcast_to(&a, dims, nd, nulls);
+        return;
+    }
     Model m = {true, false, NULL, NULL, 0};
     model_t(&m, &a);
     const int64_t *sp = (nulls & 2) ? NULL : dims;
