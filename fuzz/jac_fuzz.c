@@ -3716,12 +3716,28 @@ static double bl_scale(const BufList *b, bool ones) {
     return m;
 }
 
+/* The magnitudes an input list spans: the largest finite magnitude and the
+ * reciprocal of the smallest non-zero one (at least 1). A derivative term
+ * is a cotangent times a few such factors (x * y, 1 / x, a / b^2). */
+static double bl_span(const BufList *b) {
+    double m = 1.0;
+    for (size_t k = 0; k < b->n; k++)
+        for (uint64_t i = 0; b->buf[k] && i < b->numel[k]; i++) {
+            double v = fabs(b->buf[k][i]);
+            if (!isfinite(v) || v == 0.0) continue;
+            if (v > m) m = v;
+            if (1.0 / v > m) m = 1.0 / v;
+        }
+    return m;
+}
+
 /* Gradients of the same values: the harness's tolerance for two sweeps
  * (finite values only, 1e-9 relative), plus what summing the same terms in
  * another order may leave: a recording computes a repeated expression once,
  * so its sums run in another order than the graph's, and terms as large as
- * `scale` (the largest cotangent times the largest input) can absorb
- * smaller ones one way and not the other (x + 1e265 - 1e265). */
+ * `scale` (the largest cotangent times the cube of the inputs' span: the
+ * VJP of x / x adds 1 / x and -1 / x) can absorb smaller ones one way and
+ * not the other (x + 1e265 - 1e265, 2 + 8e29 - 8e29). */
 static void check_close(const char *fn, const char *what, size_t k, const double *got, const double *want, uint64_t n,
                         double scale) {
 #ifdef JAC_FUZZ_NO_VALUES
@@ -3894,7 +3910,7 @@ static void function_vjp(const FArg *fa, Rd *r) {
     bl_check(fn, &gr, st);
     if (st == JAC_OK && at_rec) {
         /* At the recorded point the vjp is jac_grad of the recorded tensors. */
-        double scale = bl_scale(&cot, ones) * bl_scale(&in, false);
+        double span = bl_span(&in), scale = bl_scale(&cot, ones) * span * span * span;
         if (ones && f->g0_known) {
             for (size_t k = 0; k < f->ni; k++)
                 check_close(fn, "jac_grad of the recorded tensors (ones) at the recorded point", k, gr.buf[k], f->g0[k], f->in_n[k],
