@@ -42,7 +42,7 @@ SPECIAL_F64 = [0.0, -0.0, 1.0, -1.0, 0.5, 2.0, math.nan, -math.nan, math.inf, -m
 
 # Opcodes: the index in OPS[] of jac_fuzz.c.
 OP = dict(tensor_new=0, tensor_free=2, tensor_query=3, tensor_read=4, unary=5, binary=6,
-          scalar=7, reduce=8, max=9, reshape=10, transpose=11, slice=12, join=13, where=14,
+          scalar=7, reduce=8, axis=9, reshape=10, transpose=11, slice=12, join=13, where=14,
           grad=15, jacobian_new=16, hessian_new=17, jac_blocks=18, jac_block_shape=19,
           jac_read_shape=20, jac_read=21, jac_rows=22, jac_set_block_rows=23, jac_free=24,
           misc=25)
@@ -60,6 +60,8 @@ UNARY = ["neg", "exp", "log", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "s
 BINARY = ["add", "sub", "mul", "div", "matmul", "minimum", "maximum", "pow", "atan2", "less",
           "less_equal", "greater", "greater_equal", "equal"]
 SCALAR = ["scale", "add_scalar", "pow_scalar", "clamp"]
+# The ops along one axis (opcode 9), by (f >> 1) % 7 of their flag byte.
+AXIS_OPS = ["max", "min", "softmax", "log_softmax", "cumsum", "gather", "scatter_add"]
 ALL, INT, SLICE, ELLIPSIS = 0, 1, 2, 3
 NT, NJ, NF, MAXL = 16, 4, 4, 4
 NULL_SLOT = 0xFF
@@ -163,6 +165,16 @@ def f64(v):
     return b"\xf0" + struct.pack("<d", v)
 
 
+def position(v):
+    """An index of jac_gather / jac_scatter_add that decodes the same for any
+    length: bytes 0x80..0xBF are b % 16 - 8, else as an axis."""
+    if -8 <= v <= 7:
+        return bytes([0x88 + v])
+    if v in SPECIAL_I64:
+        return special_byte(v, SPECIAL_I64)
+    return b"\xff" + u64(v)
+
+
 def batch(v):
     return {NONE: b"\x00", 0: b"\x03", 1: b"\x05", -1: b"\x06"}.get(v) or b"\xff" + u64(v)
 
@@ -202,6 +214,22 @@ class P:
             self.raw(size(length))
         return self
 
+    def full(self, dims, value=1.0, rg=True, null=0):
+        """jac_tensor_full: opcode 0 with bit 7 of its flags (one value)."""
+        return self.raw(OP["tensor_new"], len(dims), *[dim(d) for d in dims], int(rg) | 0x80, f64(value),
+                        nulls(null))
+
+    def clone(self, t, null=0):
+        """jac_tensor_clone: opcode 3 with an even query byte >= 0xE0."""
+        return self.raw(OP["tensor_query"], 0xE0, slot(t), nulls(null))
+
+    def read_element(self, t, index, ranked=False, null=0):
+        """jac_tensor_read_element: opcode 3 with an odd query byte >= 0xE1;
+        ranked: the count byte that means t's rank (index must have that
+        many positions), else one that gives len(index)."""
+        count = 0x00 if ranked else 0xC0 + len(index)
+        return self.raw(OP["tensor_query"], 0xE1, slot(t), count, *[position(i) for i in index], nulls(null))
+
     def free(self, s):
         return self.raw(OP["tensor_free"], s)
 
@@ -228,14 +256,35 @@ class P:
         extra = [f64(hi)] if name == "clamp" else []
         return self.raw(OP["scalar"], SCALAR.index(name), slot(a), f64(s), *extra, nulls(null))
 
-    def reduce(self, a, axes=(), mean=False, keepdim=False, null=0):
-        f = int(mean) | (int(keepdim) << 1) | (len(axes) << 2)
+    def reduce(self, a, axes=(), mean=False, keepdim=False, null=0, lse=False):
+        """jac_sum, jac_mean, or (lse: a flag byte >= 0xA0, bit 0 clear) jac_logsumexp."""
+        assert not (mean and lse)
+        f = int(mean) | (int(keepdim) << 1) | ((len(axes) + (40 if lse else 0)) << 2)
         return self.raw(OP["reduce"], f, slot(a), *[axis(x) for x in axes], nulls(null))
 
-    def max(self, a, ax, keepdim=False, null=0):
-        return self.raw(OP["max"], slot(a), axis(ax), int(keepdim), nulls(null))
+    def logsumexp(self, a, axes=(), keepdim=False, null=0):
+        return self.reduce(a, axes, keepdim=keepdim, null=null, lse=True)
 
-    def reshape(self, a, dims, null=0):
+    def along(self, name, a, ax, keepdim=False, idx=(), dim_=0, count=None, null=0):
+        """An op along one axis. gather/scatter_add take the positions idx
+        (each encoded as itself, whatever the axis length), or with count a
+        NULL idx of that length; scatter_add its dim_ first."""
+        self.raw(OP["axis"], slot(a), axis(ax), (AXIS_OPS.index(name) << 1) | int(keepdim))
+        if name == "scatter_add":
+            self.raw(dim(dim_))
+        if name in ("gather", "scatter_add"):
+            if count is not None:
+                self.raw(0xF0, size(count))
+            else:
+                assert len(idx) <= 7
+                self.raw(len(idx), *[position(i) for i in idx])
+        return self.raw(nulls(null))
+
+    def max(self, a, ax, keepdim=False, null=0):
+        return self.along("max", a, ax, keepdim, null=null)
+
+    def reshape(self, a, dims, null=0, broadcast=False):
+        """jac_reshape, or (broadcast) jac_broadcast_to: its count byte >= 0x80."""
         enc = []
         for d in dims:
             if d == -1:
@@ -246,7 +295,10 @@ class P:
                 enc.append(b"\x30" + bytes([d]))
             else:
                 enc.append(special_byte(d, SPECIAL_I64))
-        return self.raw(OP["reshape"], slot(a), len(dims), *enc, nulls(null))
+        return self.raw(OP["reshape"], slot(a), len(dims) + (0x80 if broadcast else 0), *enc, nulls(null))
+
+    def broadcast_to(self, a, dims, null=0):
+        return self.reshape(a, dims, null, broadcast=True)
 
     def transpose(self, a, perm, null=0):
         return self.raw(OP["transpose"], slot(a), 0xE0 + len(perm), *[axis(p) for p in perm], nulls(null))
@@ -485,6 +537,141 @@ def seeds():
     p = P().tensor([2, 3], (1.0, math.nan, -0.0, 0.0, 3.0, 3.0)).tensor([0, 2], ()).tensor([], (1.0,))
     p.max(0, 0).max(0, 1, True).max(0, -1).max(0, 2).max(1, 0).max(1, 1).max(2, 0)
     s["max"] = p
+
+    # --- along one axis: min, softmax, log_softmax, cumsum, gather,
+    # scatter_add, and logsumexp (a reduction). Values with ties, -0, NaN,
+    # +-inf, 1000 and -1000 (the max shift), empty and huge empty tensors.
+    p = P().tensor([2, 3], (1.0, math.nan, -0.0, 0.0, 3.0, 3.0)).tensor([0, 2], ()).tensor([], (1.0,))
+    p.tensor([BIG, 0, 1], ()).tensor([2, 2], (-1.0, -1.0, math.inf, -math.inf))
+    p.along("min", 0, 0).along("min", 0, 1, True).along("min", 0, -1).along("min", 0, 2).along("min", 1, 0)
+    p.along("min", 1, 1).along("min", 2, 0).along("min", 3, 2).along("min", 3, 1).along("min", 4, 1, True)
+    p.along("min", 0, 0, null=1).along("min", NULL_SLOT, 0)
+    s["axis-min"] = p
+    rows = (0.5, -1.25, 2.0, 1000.0, 999.0, -1000.0, -math.inf, 0.0, -math.inf, -math.inf, -math.inf, 1.0,
+            math.inf, 2.0, -math.inf, math.inf, math.nan, 3.0, 1e308, -1e308, 0.0, 710.0, 709.0, -745.0)
+    for name in ("softmax", "log_softmax"):
+        p = P().tensor([8, 3], rows[:8]).tensor([8, 3], rows[8:16]).tensor([8, 3], rows[16:])
+        p.tensor([BIG, 0, 1], ()).tensor([0, 3], ()).tensor([], (2.0,))
+        for t in range(3):
+            p.along(name, t, 1).along(name, t, 0).along(name, t, -1)
+        p.along(name, 0, 2).along(name, 0, -3).along(name, 3, 0).along(name, 3, 1).along(name, 3, -1)
+        p.along(name, 4, 0).along(name, 4, 1).along(name, 5, 0).along(name, 5, -1).along(name, 0, 1, null=1)
+        p.along(name, NULL_SLOT, 0)
+        s["axis-" + name.replace("_", "-")] = p
+    p = P().tensor([8, 3], rows[:8]).tensor([8, 3], rows[8:16]).tensor([8, 3], rows[16:])
+    p.tensor([BIG, 0, 1], ()).tensor([0, 3], ()).tensor([], (2.0,)).tensor([2, 3, 4], VALS)
+    for t in range(3):
+        p.logsumexp(t, (1,)).logsumexp(t, (0,), True).logsumexp(t, ())
+    p.logsumexp(6, (-1, 0)).logsumexp(6, (2, 1), True).logsumexp(6, (0, 0)).logsumexp(6, (3,))
+    p.logsumexp(6, (1, -2)).logsumexp(3, ()).logsumexp(3, (0,)).logsumexp(3, (1,), True).logsumexp(3, (1,))
+    p.logsumexp(4, (0,)).logsumexp(4, (1,)).logsumexp(4, (), True).logsumexp(5, ()).logsumexp(5, (0,))
+    p.logsumexp(6, (1,), null=2).logsumexp(6, (), null=2).logsumexp(6, (), null=1).logsumexp(NULL_SLOT, ())
+    s["reduce-logsumexp"] = p
+    p = P().tensor([2, 3, 2], VALS).tensor([3, 2], (1e300, 1e300, -1e300, math.inf, math.nan, -math.inf))
+    p.tensor([4], (math.inf, -math.inf, 1.0, 2.0)).tensor([BIG, 0, 1], ()).tensor([], (1.0,)).tensor([0, 3], ())
+    p.along("cumsum", 0, 0).along("cumsum", 0, 1).along("cumsum", 0, 2).along("cumsum", 0, -1)
+    p.along("cumsum", 0, 3).along("cumsum", 0, -4).along("cumsum", 1, 0).along("cumsum", 1, 1)
+    p.along("cumsum", 2, 0).along("cumsum", 3, 0).along("cumsum", 3, 1).along("cumsum", 3, 2)
+    p.along("cumsum", 4, 0).along("cumsum", 5, 0).along("cumsum", 5, 1).along("cumsum", 0, 0, null=1)
+    p.along("cumsum", NULL_SLOT, 0)
+    s["axis-cumsum"] = p
+    p = P().tensor([3, 2], (1.0, -0.0, math.nan, 2.0, -3.0, math.inf)).tensor([BIG, 0], ())
+    p.tensor([], (1.0,)).tensor([1 << 59, 0, 1], ()).tensor([0, 4], ())
+    for ax, idx in [(0, [2, 0, -1]), (0, [1, 1, 1, -2]), (0, []), (1, [1]), (-1, [0, -2, 1, 0]), (0, [3]),
+                    (0, [-4]), (0, [INT64_MIN]), (0, [0, INT64_MAX]), (2, [0]), (-3, [0]), (1, [2]),
+                    (0, [0, 1, 2, 0, 1, 2, -3])]:
+        p.along("gather", 0, ax, idx=idx)
+    p.along("gather", 0, 0, count=0).along("gather", 0, 0, count=3).along("gather", 0, 0, count=SIZE_MAX)
+    p.along("gather", 0, 0, idx=[1], null=2).along("gather", 0, 0, idx=[1], null=1)
+    p.along("gather", 0, 5, idx=[1, 2], null=2).along("gather", NULL_SLOT, 0, idx=[0])
+    p.along("gather", 1, 0, idx=[BIG - 1, -BIG, 0]).along("gather", 1, 0, idx=[BIG]).along("gather", 1, 1, idx=[])
+    p.along("gather", 1, 1, idx=[0]).along("gather", 2, 0, idx=[0]).along("gather", 3, 2, idx=[0, 0, 0, 0])
+    p.along("gather", 3, 2, idx=[0]).along("gather", 3, 0, idx=[5, -1]).along("gather", 4, 1, idx=[3, 0, -4])
+    p.along("gather", 4, 0, idx=[0])
+    s["axis-gather"] = p
+    p = P().tensor([3, 2], (1.0, -0.0, math.nan, 2.0, -3.0, math.inf)).tensor([3, 0], ()).tensor([0], ())
+    p.tensor([], (1.0,)).tensor([2, 3], (1e300, 1e300, 0.5, 1e300, -1e300, 0.25))
+    for ax, idx, d in [(0, [1, -1, 1], 4), (0, [0, 1, 2], 3), (0, [2, 0, 1], 5), (1, [0, 0], 1), (-1, [1, 0], 2),
+                       (0, [0, 1], 3), (0, [0, 1, 2], -1), (0, [0, 1, 4], 4), (0, [0, 1, -5], 4), (2, [0], 1),
+                       (0, [0, 1, 2], INT64_MIN), (0, [0, 0, 0], 0), (1, [1, 1], 2), (0, [0, 1, 2], 0)]:
+        p.along("scatter_add", 0, ax, idx=idx, dim_=d)
+    p.along("scatter_add", 1, 0, idx=[0, -1, 0], dim_=BIG).along("scatter_add", 1, 1, idx=[], dim_=3)
+    p.along("scatter_add", 1, 1, idx=[], dim_=BIG).along("scatter_add", 2, 0, idx=[], dim_=3)
+    p.along("scatter_add", 2, 0, idx=[0], dim_=3).along("scatter_add", 3, 0, idx=[], dim_=1)
+    p.along("scatter_add", 4, 0, idx=[1, 1], dim_=2).along("scatter_add", 4, 1, idx=[0, 0, 0], dim_=1)
+    p.along("scatter_add", 4, 0, idx=[0, 1], dim_=1 << 62).along("scatter_add", 4, 0, idx=[0, 1], dim_=BIG)
+    p.along("scatter_add", 0, 0, count=3, dim_=3).along("scatter_add", 0, 0, count=SIZE_MAX, dim_=3)
+    p.along("scatter_add", 0, 0, idx=[0, 1, 2], dim_=3, null=2).along("scatter_add", 0, 0, idx=[0, 1, 2], dim_=3, null=1)
+    p.along("scatter_add", 0, 0, idx=[0, 1, 2], dim_=-1, null=1).along("scatter_add", NULL_SLOT, 0, idx=[0], dim_=1)
+    s["axis-scatter-add"] = p
+    # Handles of the wrong type, and NULLs in every position, for each op.
+    p = P().tensor([2, 3], VALS).jacobian([0], [0]).fnew([0], [0])
+    for name in AXIS_OPS:
+        idx = [0, 1] if name in ("gather", "scatter_add") else ()
+        p.along(name, MIXED, 0, idx=idx, dim_=2).along(name, MIXED_FN, 0, idx=idx, dim_=2)
+        p.along(name, NULL_SLOT, 0, idx=idx, dim_=2, null=3).along(name, 0, 0, idx=idx, dim_=2, null=3)
+    p.logsumexp(MIXED, ()).logsumexp(MIXED_FN, (0,)).logsumexp(NULL_SLOT, (0,), null=3)
+    s["axis-invalid"] = p
+    # Through all of them: gradients, batched Jacobians and a Hessian of the
+    # graph, and functions recorded through it, replayed at other points.
+    p = P().tensor([2, 3], (0.5, -1.25, 2.0, 3.0, -0.75, 1.5))          # 0: x
+    p.along("gather", 0, 1, idx=[2, 0, 2, -2])                            # 1: [2, 4]
+    p.along("scatter_add", 1, 1, idx=[1, 1, 0, 2], dim_=3)                # 2: [2, 3]
+    p.along("cumsum", 2, 0).along("softmax", 3, -1)                       # 3, 4
+    p.along("log_softmax", 0, 0).along("min", 3, 1, True)                 # 5, 6: [2, 1]
+    p.binary("mul", 4, 5).logsumexp(7, ())                                # 7, 8: 0-D
+    p.jacobian([4, 6], [0], b=0).jread(0, 0, 0).jread(0, 1, 0)
+    p.fnew([0], [2, 4, 6, 7])
+    p.feval(0, (1000.0, -1000.0, 0.5)).feval(0, (math.inf, 0.0), again=True).fvjp(0, cot="ones")
+    p.fvjp(0, (-0.5, 2.0, 0.25), cot=(1.0, -1.0, 0.5)).fjvp(0, (1.0, 0.5), vals=(0.25, -3.0))
+    p.fjac(0, (2.0, -1.0, 0.5), b=0).jread(1, 1, 0).jread(1, 3, 0)
+    p.grad([8], [0]).grad([8], [0], create_graph=True).jvp([8, 4], [0], ts=[0])   # 9, 10, 11 12
+    for t in range(1, 8):
+        p.free(t)
+    p.tensor([4], (0.5, -2.0, 1.0, 3.0))                                  # 1: w
+    p.along("gather", 1, 0, idx=[3, 0, 3, 1, -2]).along("log_softmax", 2, 0)   # 2, 3: [5]
+    p.along("scatter_add", 3, 0, idx=[0, 1, 1, 3, 2], dim_=4)             # 4: [4]
+    p.logsumexp(4, ()).along("min", 4, 0)                                 # 5, 6: 0-D
+    p.hessian(5, [1]).jread(2, 0, 0).fnew([1], [5, 6, 3])
+    p.feval(1, (1.0, 2.0, -1.0, 700.0)).fhess(1, 0, (-1.0, 0.5)).jread(3, 0, 0)
+    p.fhvp(1, 0, (1.0, -1.0), vals=(0.5,)).fhvp(1, 1, (1.0,), vals=(2.0, -2.0, 0.0, 1.0))
+    s["axis-replay"] = p
+
+    # --- filled tensors, clones (a second handle to one node), element reads,
+    # broadcast_to
+    p = P().full([2, 3], 1.5).full([], math.nan, rg=False).full([BIG, 0], math.inf).full([-1, 2]).full([2, -3])
+    p.full([1 << 62, 4]).full([3], null=2).full([3], null=4).full([], -0.0, null=2).full([4096]).full([3, 0], rg=False)
+    p.binary("mul", 0, 0).reduce(5, ()).grad([6], [0]).fnew([0], [6]).feval(0, (2.0,))
+    p.grad([6], [2]).fnew([1], [1]).read_element(0, [1, -1])
+    s["tensor-full"] = p
+    p = P().tensor([3], (1.0, -2.0, 0.5)).clone(0).unary("exp", 1).clone(2)        # 1: clone x, 2: exp, 3: clone
+    p.fnew([0, 1], [2]).fnew([1], [3]).grad([3], [0]).grad([2], [1])               # 4, 5
+    p.free(0).read(1).binary("mul", 1, 1).grad([0], [1]).clone(1).free(1)         # 0: x*x, 6: grad, 1: freed
+    p.fnew([7], [0]).feval(1, (3.0, -1.0)).clone(NULL_SLOT).clone(7, null=1).jacobian([3], [7]).clone(MIXED)
+    p.fnew([7], [3]).clone(MIXED_FN).clone(8).free(7).read(1).fnew([1], [2])
+    s["tensor-clone"] = p
+    p = P().tensor([2, 3], VALS).tensor([], (-0.0,)).tensor([BIG, 0], ()).tensor([4], (math.nan, 1.0, -1.0, 0.5))
+    for t, idx in [(0, [1, 2]), (0, [-1, -3]), (0, [0, 0]), (0, [2, 0]), (0, [0, 3]), (0, [-3, 0]), (0, [1]),
+                   (0, [0, 1, 2]), (1, []), (1, [0]), (2, [0, 0]), (2, [BIG - 1, 0]), (3, [0]), (3, [-4]),
+                   (3, [INT64_MIN]), (3, [INT64_MAX])]:
+        p.read_element(t, idx)
+    p.read_element(0, [1, 0], ranked=True).read_element(1, [], ranked=True).read_element(3, [-2], ranked=True)
+    p.read_element(0, [1, 1], null=2).read_element(1, [], null=2)
+    p.read_element(0, [1, 1], null=1).read_element(NULL_SLOT, [0]).jacobian([3], [3]).read_element(MIXED, [0])
+    s["tensor-read-element"] = p
+    p = P().tensor([3], (1.0, -2.0, 0.5)).tensor([2, 1], (3.0, -1.0)).tensor([], (2.0,)).tensor([BIG, 0, 1], ())
+    for a, dims in [(0, [2, 3]), (0, [4, 1, 3]), (1, [2, 5]), (1, [3, 2, 4]), (0, [3]), (2, [2, 2]), (2, []),
+                    (0, [4]), (0, []), (1, [2]), (1, [1, 1]), (0, [-1, 3]), (0, [2, -2]), (0, [1 << 62, 4]),
+                    (0, [0, 3]), (3, [BIG, 0, 1]), (3, [2, BIG, 0, 4]), (3, [BIG, 0, 3]), (3, [1, 1, 1])]:
+        p.broadcast_to(a, dims)                                       # 4..14
+    p.broadcast_to(0, [2, 3], null=2).broadcast_to(0, [], null=2).broadcast_to(0, [2, 3], null=1)
+    p.broadcast_to(0, [-1], null=1).broadcast_to(NULL_SLOT, [3])
+    for t in range(4, 15):
+        p.free(t)
+    p.broadcast_to(1, [4, 2, 3]).reduce(4, (0, 2)).grad([5], [1])   # 4, 5, 6
+    p.fnew([1], [4, 5]).fvjp(0, (0.5, 2.0), cot="ones").fjac(0, (1.0, -1.0)).jread(0, 1, 0)
+    p.broadcast_to(0, [3]).fnew([0, 7], [7]).broadcast_to(0, [2, 3]).fnew([0], [8]).feval(1, (-1.0, 2.0, 0.5))
+    s["broadcast-to"] = p
 
     # --- shape ops
     p = P().tensor([2, 3, 2], VALS).tensor([BIG, 0], ())
@@ -747,6 +934,17 @@ DICT = [
     ("function_jacobian", P().fjac(0).b),
     ("function_hessian", P().fhess(0, 0).b),
     ("function_fault", b"\xc0"),
+    ("softmax_0", P().along("softmax", 0, -1).b),
+    ("log_softmax_0", P().along("log_softmax", 0, -1).b),
+    ("cumsum_0", P().along("cumsum", 0, 0).b),
+    ("min_0", P().along("min", 0, 0).b),
+    ("gather_0", P().along("gather", 0, 0, idx=[0, -1, 0]).b),
+    ("scatter_add_0", P().along("scatter_add", 0, 0, idx=[0, 0], dim_=3).b),
+    ("logsumexp_0", P().logsumexp(0, (-1,)).b),
+    ("full_2x3", P().full([2, 3], 0.5).b),
+    ("clone_0", P().clone(0).b),
+    ("read_element_00", P().read_element(0, [0, 0], ranked=True).b),
+    ("broadcast_to_2x3", P().broadcast_to(0, [2, 3]).b),
 ]
 
 
