@@ -2044,22 +2044,13 @@ static void broadcast_to(const TArg *a, const int64_t *dims, size_t nd, unsigned
     for (size_t k = 0; k < nd; k++) s.d[k] = (uint64_t)dims[k];
     if (e.st == JAC_OK && oversize(&s)) expect(&e, JAC_ERR_OUT_OF_MEMORY, "dims overflow the address space", "shape");
     const TSlot *t = a->kind == ARG_LIVE ? &T[a->slot] : NULL;
-    bool same = false, joined_overflows = false;
+    bool same = false;
     if (t && e.st == JAC_OK) {
         Shape joined;
         same = t->s.nd == s.nd && !memcmp(t->s.d, s.d, sizeof(uint64_t) * (size_t)s.nd);
         bool joins = !same && bcast(&t->s, &s, &joined);
         if (!same && (!joins || joined.nd != s.nd || memcmp(joined.d, s.d, sizeof(uint64_t) * (size_t)s.nd))) {
             expect(&e, JAC_ERR_SHAPE, "a does not broadcast to shape", "shape");
-            /* The engine asks the allocator for the joined shape before the
-             * rule, from 2^17 values on: a probe of gigabytes would end the
-             * run (libFuzzer's malloc limit), so such a call is not made. */
-            if (joins && !oversize(&joined) && numel_of(&joined) >= (1u << 17)) {
-                TR("    /* skipped jac_broadcast_to: the engine would allocate the joined shape %s (a known bug) */\n",
-                   SHP(&joined));
-                return;
-            }
-            joined_overflows = joins && oversize(&joined);
         }
     }
     uint64_t n = e.st == JAC_OK && t ? numel_of(&s) : 0, cost = t ? sat_add(t->cost, n) : 0;
@@ -2082,15 +2073,6 @@ static void broadcast_to(const TArg *a, const int64_t *dims, size_t nd, unsigned
         fprintf(stderr, "    st = jac_broadcast_to(%s, %s, %zu, %s);\n", a->name, sp ? "shape" : "NULL", nd, op ? "&t" : "NULL");
     }
     JacStatus st = CALL(fn, jac_broadcast_to(a->p, sp, nd, op));
-    /* Tolerated until the engine is fixed (fuzz/README.md): a shape a does
-     * not broadcast to is refused as JAC_ERR_OUT_OF_MEMORY, not the
-     * contract's JAC_ERR_SHAPE, when the shape both would join to
-     * overflows (the engine checks that allocation before the rule). */
-    if (joined_overflows && st == JAC_ERR_OUT_OF_MEMORY) {
-        TR("    /* known engine bug: JAC_ERR_OUT_OF_MEMORY for a shape a does not broadcast to */\n");
-        e = (Exp){0};
-        expect(&e, JAC_ERR_OUT_OF_MEMORY, "the joined shape overflows", "broadcast_to");
-    }
     if (e.st == JAC_OK && same) pending_node = t->node, pending_leaf = t->leaf;
     finish_exp(fn, st, &e, out, op != NULL, &s, t ? t->rg : -1, cost, want, NULL, VAL_EXACT);
     free(want);
