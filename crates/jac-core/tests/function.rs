@@ -1009,3 +1009,35 @@ fn replayed_hessian_vector_products_equal_the_graphs() {
         }
     }
 }
+
+/// A sum after a concat along any axis gives the same bits eagerly and on
+/// replay: the eager concat is row-major, as the replay's buffer is (the
+/// fuzzer found a last-bit difference when it kept its operands' order).
+#[test]
+fn concat_then_sum_replays_to_the_bit_along_every_axis() {
+    for axis in 0..6 {
+        let x = Tensor::from_vec(vec![-4.0; 15], &[5, 1, 1, 1, 1, 3], true).unwrap();
+        let joined = concat(&[exp(&x).unwrap(), x.clone(), x.clone()], axis).unwrap();
+        assert!(joined.value().is_standard_layout(), "axis {axis}");
+        let s = sum(&joined, None, false).unwrap();
+        let stacked = sum(
+            &stack(&[x.clone(), exp(&x).unwrap()], axis).unwrap(),
+            None,
+            false,
+        )
+        .unwrap();
+        let f = Function::new(std::slice::from_ref(&x), &[s.clone(), stacked.clone()]).unwrap();
+        let (mut a, mut b) = ([0.0], [0.0]);
+        f.eval_into(&[&[-4.0; 15]], &mut [&mut a, &mut b]).unwrap();
+        assert_eq!(
+            a[0].to_bits(),
+            s.to_vec()[0].to_bits(),
+            "concat along axis {axis}"
+        );
+        assert_eq!(
+            b[0].to_bits(),
+            stacked.to_vec()[0].to_bits(),
+            "stack along axis {axis}"
+        );
+    }
+}

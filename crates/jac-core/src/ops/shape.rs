@@ -520,10 +520,29 @@ impl Op for Concat {
         Structure::moved(self, operands, output)
     }
 
+    /// Into a row-major result (ndarray's `concatenate` keeps its
+    /// operands' memory order along other axes, so an op after it, such as
+    /// a sum, would add in another order than the same op on a replay's
+    /// planned, row-major buffer).
     fn forward(&self, x: &[ArrayViewD<'_, f64>]) -> Result<ArrayD<f64>> {
-        let views: Vec<_> = x.iter().map(|a| a.view()).collect();
-        ndarray::concatenate(Axis(self.axis), &views)
-            .map_err(|e| Error::internal(format!("concat: {e}")))
+        let first = x
+            .first()
+            .ok_or_else(|| Error::internal("concat: no operands"))?;
+        let mut shape = first.shape().to_vec();
+        shape[self.axis] = x.iter().map(|a| a.shape()[self.axis]).sum();
+        let mut out = try_zeros(&shape, "concat")?;
+        let mut at = 0;
+        for a in x {
+            let len = a.shape()[self.axis];
+            // An empty operand moves nothing (and assigning it would walk
+            // every lane of a huge empty shape).
+            if !a.is_empty() {
+                out.slice_axis_mut(Axis(self.axis), ndarray::Slice::from(at..at + len))
+                    .assign(a);
+            }
+            at += len;
+        }
+        Ok(out)
     }
 
     /// Each input gets its own stretch of the cotangent.
@@ -612,9 +631,21 @@ impl Op for Stack {
         Structure::moved(self, operands, output)
     }
 
+    /// Into a row-major result, as [`Concat`] for the same reason.
     fn forward(&self, x: &[ArrayViewD<'_, f64>]) -> Result<ArrayD<f64>> {
-        let views: Vec<_> = x.iter().map(|a| a.view()).collect();
-        ndarray::stack(Axis(self.axis), &views).map_err(|e| Error::internal(format!("stack: {e}")))
+        let first = x
+            .first()
+            .ok_or_else(|| Error::internal("stack: no operands"))?;
+        let mut shape = first.shape().to_vec();
+        shape.insert(self.axis, x.len());
+        let mut out = try_zeros(&shape, "stack")?;
+        if out.is_empty() {
+            return Ok(out);
+        }
+        for (k, a) in x.iter().enumerate() {
+            out.index_axis_mut(Axis(self.axis), k).assign(a);
+        }
+        Ok(out)
     }
 
     /// Input `k` gets position `k` of the new axis, with that axis dropped.
