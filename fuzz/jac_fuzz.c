@@ -4002,19 +4002,77 @@ NOCOV static void check_pattern(const char *fn, const SSlot *sp) {
     }
 }
 
+/* The dense block by one-hot sweeps, for a function whose ranks the dense
+ * calls refuse: a Jacobian by jac_function_vjp rows (m <= n) or
+ * jac_function_jvp columns, a Hessian by jac_function_hvp columns (it is
+ * symmetric). */
+static double *sparse_dense_sweeps(const SSlot *sp, const FSlot *f, const double *const *in, const size_t *lens) {
+    bool rows = !sp->hess && sp->m <= sp->n;
+    uint64_t count = rows ? sp->m : sp->n;
+    /* seed: one buffer per output (vjp) or input (jvp, hvp); res likewise per input or output. */
+    size_t ns = rows ? f->no : f->ni, nr = rows || sp->hess ? f->ni : f->no;
+    const uint64_t *sn = rows ? f->out_n : f->in_n, *rn = rows || sp->hess ? f->in_n : f->out_n;
+    double *seed[MAXL], *res[MAXL];
+    size_t slens[MAXL], rlens[MAXL];
+    for (size_t k = 0; k < ns; k++) {
+        seed[k] = calloc((size_t)sn[k] + 1, sizeof(double));
+        if (!seed[k]) abort();
+        slens[k] = (size_t)sn[k];
+    }
+    for (size_t k = 0; k < nr; k++) {
+        res[k] = malloc(((size_t)rn[k] + 1) * sizeof(double));
+        if (!res[k]) abort();
+        rlens[k] = (size_t)rn[k];
+    }
+    double *dense = malloc(((size_t)sat_mul(sp->m, sp->n) + 1) * sizeof *dense);
+    if (!dense) abort();
+    const char *fn = rows ? "jac_function_vjp" : sp->hess ? "jac_function_hvp" : "jac_function_jvp";
+    quiet = 1;
+    for (uint64_t q = 0; q < count; q++) {
+        /* The one-hot seed: row q of the output, column q of the input, or
+         * element q of the inputs concatenated. */
+        size_t sk = rows ? sp->output : sp->input;
+        uint64_t at = q;
+        if (sp->hess)
+            for (sk = 0; at >= sn[sk]; sk++) at -= sn[sk];
+        seed[sk][at] = 1.0;
+        JacStatus st = rows ? CALL(fn, jac_function_vjp(f->h, in, lens, (const double *const *)seed, slens, res, rlens))
+                       : sp->hess ? CALL(fn, jac_function_hvp(f->h, in, lens, sp->output, (const double *const *)seed, slens, res, rlens))
+                                  : CALL(fn, jac_function_jvp(f->h, in, lens, (const double *const *)seed, slens, res, rlens));
+        if (st != JAC_OK) fail(fn, "a one-hot sweep for the dense counterpart of S%d failed: %s", sp->id, last_msg);
+        seed[sk][at] = 0.0;
+        if (rows) memcpy(&dense[q * sp->n], res[sp->input], (size_t)sp->n * sizeof(double));
+        else if (!sp->hess)
+            for (uint64_t i = 0; i < sp->m; i++) dense[i * sp->n + q] = res[sp->output][i];
+        else
+            for (uint64_t i = 0, k = 0, e = 0; i < sp->m; i++, e++) {
+                while (e >= rn[k]) e = 0, k++;
+                dense[i * sp->n + q] = res[k][e];
+            }
+    }
+    quiet = 0;
+    for (size_t k = 0; k < ns; k++) free(seed[k]);
+    for (size_t k = 0; k < nr; k++) free(res[k]);
+    TR("    /* dense counterpart: %" PRIu64 " one-hot %s of f%d at the same point */\n", count, fn, f->id);
+    return dense;
+}
+
 /* The dense block the sparse one is taken from, at the point in `in`:
  * jac_function_jacobian's block (output, input) or the whole
  * jac_function_hessian, flattened as the sparse handle's rows and
- * columns (m x n, row-major). NULL when the dense call does not apply to
- * the function's ranks (a rank above 1) or is over budget. */
+ * columns (m x n, row-major); by one-hot sweeps where a rank above 1
+ * keeps the dense calls out. NULL when over budget. */
 static double *sparse_dense(const SSlot *sp, const FSlot *f, const double *const *in, const size_t *lens) {
-    for (size_t k = 0; k < f->ni; k++)
-        if (f->is[k].nd > 1) return NULL;
-    if (!sp->hess)
-        for (size_t k = 0; k < f->no; k++)
-            if (f->os[k].nd > 1) return NULL;
     uint64_t mn = sat_mul(sp->m, sp->n);
     if (mn > OUT_BUDGET) return NULL;
+    bool ranks_ok = true;
+    for (size_t k = 0; k < f->ni; k++) ranks_ok = ranks_ok && f->is[k].nd <= 1;
+    for (size_t k = 0; !sp->hess && k < f->no; k++) ranks_ok = ranks_ok && f->os[k].nd <= 1;
+    if (!ranks_ok) {
+        uint64_t count = sp->hess ? sp->n : sp->m <= sp->n ? sp->m : sp->n;
+        if (!budget(sat_add(sat_mul(count, sat_mul(f->eval_cost, sp->hess ? 6 : 3)), mn))) return NULL;
+        return sparse_dense_sweeps(sp, f, in, lens);
+    }
     uint64_t sweeps = sp->hess ? sat_mul(sp->n + 1, 6) : (sp->m < sp->n ? sp->m : sp->n) + 1;
     if (!budget(sat_add(sat_mul(sweeps, sat_mul(f->eval_cost, 3)), mn))) return NULL;
     double *dense = malloc(((size_t)mn + 1) * sizeof *dense);
