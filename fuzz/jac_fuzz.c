@@ -29,7 +29,12 @@
  *     message starts with; buffer lists with NULL, misaligned and shared
  *     entries and wrong lengths; const buffers untouched; evaluating at the
  *     recorded point reproduces the recorded outputs bit for bit, and the
- *     vjp there equals jac_grad of the recorded tensors.
+ *     vjp there equals jac_grad of the recorded tensors;
+ *   - sparse Jacobians and Hessians (JacSparse): the exact status of every
+ *     call as for functions; the pattern in range, sorted, symmetric for a
+ *     Hessian; jac_sparse_eval equal to the dense jac_function_jacobian
+ *     block or jac_function_hessian at the pattern and the dense entries
+ *     outside it 0; a sparse handle outlives its function and tensors.
  *
  * Work per input is bounded (skipped calls are logged in the trace): no op
  * whose result would exceed OUT_BUDGET elements, no sweep or read whose
@@ -39,7 +44,8 @@
  *
  * Build flags:
  *   -DJAC_FUZZ_NO_HANDLE_MIX  never pass a handle of one type as another
- *                             (JacTensor*, JacJacobian*, JacFunction*);
+ *                             (JacTensor*, JacJacobian*, JacFunction*,
+ *                             JacSparse*);
  *                             without it such calls must fail with
  *                             JAC_ERR_INVALID_ARGUMENT (or NULL_ARGUMENT)
  *                             and a message naming both types.
@@ -4062,7 +4068,7 @@ static double *sparse_dense_sweeps(const SSlot *sp, const FSlot *f, const double
  * jac_function_hessian, flattened as the sparse handle's rows and
  * columns (m x n, row-major); by one-hot sweeps where a rank above 1
  * keeps the dense calls out. NULL when over budget. */
-static double *sparse_dense(const SSlot *sp, const FSlot *f, const double *const *in, const size_t *lens) {
+__attribute__((unused)) static double *sparse_dense(const SSlot *sp, const FSlot *f, const double *const *in, const size_t *lens) {
     uint64_t mn = sat_mul(sp->m, sp->n);
     if (mn > OUT_BUDGET) return NULL;
     bool ranks_ok = true;
@@ -4111,7 +4117,7 @@ static double *sparse_dense(const SSlot *sp, const FSlot *f, const double *const
 
 /* The sparse values against the dense block: equal at the pattern's
  * entries, and every entry outside the pattern 0 (or NaN: 0 * inf). */
-NOCOV static void check_sparse_dense(const SSlot *sp, const double *values, const double *dense) {
+NOCOV __attribute__((unused)) static void check_sparse_dense(const SSlot *sp, const double *values, const double *dense) {
     const char *fn = "jac_sparse_eval";
     for (size_t k = 0; k < sp->nnz; k++) {
         double d = dense[(uint64_t)sp->rows[k] * sp->n + (uint64_t)sp->cols[k]];
