@@ -67,6 +67,12 @@ NT, NJ, NF, MAXL = 16, 4, 4, 4
 NULL_SLOT = 0xFF
 MIXED = 0xFE      # a tensor slot: a live Jacobian; a Jacobian or function slot: a live tensor
 MIXED_FN = 0xFC   # a tensor or Jacobian slot: a live function; a function slot: a live Jacobian
+# Sparse handles: a tensor, Jacobian or function slot 0xFB is a live JacSparse;
+# a sparse slot 0xFE a live tensor, 0xFC a live Jacobian, 0xFB a live function.
+MIXED_SPARSE = 0xFB
+NS = 4
+SPARSE_POINT_BIT = 0x80   # of the point byte of function_jacobian / _hessian
+SPARSE_QUERY_BYTE = 0xC0  # a function_query which byte from here on: op_sparse(which % 8)
 
 
 def check_tables():
@@ -91,8 +97,10 @@ def check_tables():
     calls = re.search(r"FUNCTION_CALLS\[\] = \{(.*?)\};", src, re.S).group(1)
     calls = [x.strip() for x in calls.split(",") if x.strip()]
     assert calls == ["op_" + n for n in FUNCTION_CALLS], "FUNCTION_CALLS[] differs from jac_fuzz.c"
-    for name, n in [("NT", NT), ("NJ", NJ), ("NF", NF), ("MAXL", MAXL)]:
-        assert int(re.search(r"#define %s (\d+)" % name, src).group(1)) == n, name
+    for name, n in [("NT", NT), ("NJ", NJ), ("NF", NF), ("NS", NS), ("MAXL", MAXL),
+                    ("SPARSE_POINT_BIT", SPARSE_POINT_BIT), ("SPARSE_QUERY_BYTE", SPARSE_QUERY_BYTE),
+                    ("MIX_SPARSE_BYTE", MIXED_SPARSE)]:
+        assert int(re.search(r"#define %s (0x[0-9A-Fa-f]+|\d+)" % name, src).group(1), 0) == n, name
 
 
 def u64(v):
@@ -472,6 +480,39 @@ class P:
     def fhess(self, f, output=0, vals=None, b=NONE, faults=(), null=0):
         return self.raw(FOP["function_hessian"], slot(f), self._blk(output), self._point(vals), self._faults(faults, 1),
                         batch(b), nulls(null))
+
+    # --- sparse Jacobians and Hessians: jac_function_jacobian / _hessian with
+    # bit 7 of the point byte, and function_query which bytes 0xC0 + k.
+    @staticmethod
+    def _len(lenmode, length):
+        return bytes([lenmode]) + (size(length) if lenmode == 7 else b"")
+
+    def sjac(self, f, output=0, inp=0, vals=None, again=False, null=0):
+        pt = self._point(vals, again)
+        return self.raw(FOP["function_jacobian"], slot(f), pt[0] | SPARSE_POINT_BIT, pt[1:], self._blk(output),
+                        self._blk(inp), nulls(null))
+
+    def shess(self, f, output=0, vals=None, again=False, null=0):
+        pt = self._point(vals, again)
+        return self.raw(FOP["function_hessian"], slot(f), self._blk(output), pt[0] | SPARSE_POINT_BIT, pt[1:], nulls(null))
+
+    def squery(self, which, sp, null=0):
+        """which: 0 jac_sparse_shape, 1 _nnz, 2 _colors."""
+        return self.raw(FOP["function_query"], SPARSE_QUERY_BYTE + which, slot(sp), nulls(null))
+
+    def spattern(self, sp, lenmode=0, length=0, null=0):
+        return self.raw(FOP["function_query"], SPARSE_QUERY_BYTE + 3, slot(sp), self._len(lenmode, length), nulls(null))
+
+    def seval(self, sp, vals=None, again=False, faults=(), lenmode=0, length=0, null=0):
+        return self.raw(FOP["function_query"], SPARSE_QUERY_BYTE + 4, slot(sp), self._point(vals, again),
+                        self._faults(faults, 1), self._len(lenmode, length), nulls(null))
+
+    def sfree(self, sp):
+        return self.raw(FOP["function_query"], SPARSE_QUERY_BYTE + 6, slot(sp))
+
+    def smix(self, free_ty):
+        """A live JacSparse passed to jac_tensor_free (0), jac_jacobian_free (1), jac_function_free (2)."""
+        return self.raw(FOP["function_query"], SPARSE_QUERY_BYTE + 7, free_ty)
 
     def status_name(self, code):
         if -8 <= code <= 55:
@@ -886,6 +927,62 @@ def seeds():
     p.fnew([1, 2], [0]).fnew([2, 3], [0]).fnew([0, 2], [2]).feval(0).fvjp(0)
     s["function-aliases"] = p
 
+    # --- sparse Jacobians and Hessians of functions
+    # y_i = sin(x_i) * (x_{i+1} - x_i): two entries per row; its sum, 0-D.
+    p = P().tensor([5], (0.1, 0.2, 0.3, 0.4, 0.5)).slice(0, 0, 0, 4).slice(0, 0, 1)
+    p.unary("sin", 1).binary("sub", 2, 1).binary("mul", 3, 4).reduce(5, ())   # 5: y, 6: sum y
+    p.fnew([0], [5, 6])
+    p.sjac(0, 0, 0).sjac(0, 1, 0).shess(0, 1).sjac(0, 0, 0, (0.5, -1.0, 2.0), again=True)
+    for which in range(3):
+        p.squery(which, 0).squery(which, 1)
+    p.squery(0, 0, null=1).squery(0, 0, null=2).squery(1, 0, null=1).squery(2, NULL_SLOT)
+    p.spattern(0).spattern(2).spattern(0, lenmode=5).spattern(0, lenmode=6).spattern(0, lenmode=7, length=SIZE_MAX)
+    for m in (1, 2, 4, 8, 3, 12):
+        p.spattern(0, null=m)
+    p.seval(0).seval(2).seval(0, (1.0, -0.5, 3.0), again=True).seval(0, (math.inf, math.nan, 0.0))
+    p.seval(0, lenmode=5).seval(0, lenmode=6).seval(0, null=1).seval(0, null=2).seval(0, lenmode=6, null=1)
+    s["sparse"] = p
+    # Every failing check of the two calls, in the library's order.
+    p = P().tensor([3], (1.0, 2.0, 3.0)).binary("mul", 0, 0).reduce(1, ()).fnew([0], [1, 2])
+    p.sjac(0, 2, 0).sjac(0, 0, 1).sjac(0, 0, SIZE_MAX).sjac(0, SIZE_MAX, 0).sjac(0, 0, 0, null=1)
+    p.sjac(0, 5, 5, null=1).sjac(NULL_SLOT).sjac(MIXED).sjac(MIXED_FN, 9, 9, null=1)
+    p.shess(0, 0).shess(0, 2).shess(0, SIZE_MAX).shess(0, 1, null=1).shess(0, 0, null=1).shess(NULL_SLOT)
+    p.shess(MIXED, 0).shess(MIXED_FN, 0)
+    s["sparse-errors"] = p
+    # jac_sparse_eval's buffers: every fault of in, nnz, values.
+    p = P().tensor([2], (1.0, 2.0)).tensor([2], (3.0, 4.0)).tensor([0], ()).binary("mul", 0, 1)
+    p.binary("add", 3, 0).reduce(4, ()).fnew([0, 1, 2], [4, 5]).sjac(0, 0, 1).shess(0, 1)
+    for kind in range(8):
+        p.seval(0, faults=[(0, kind, 1) if kind == 7 else (0, kind, 1, 5)]).seval(1, faults=[(0, kind, 2, 6)])
+    p.seval(0, faults=[(0, 4, 2)]).seval(0, faults=[(0, 5, 2)]).seval(0, faults=[(0, 6, 0, SIZE_MAX), (0, 4, 1)])
+    p.seval(1, (2.0,), faults=[(0, 7, 1)], again=True).seval(0, faults=[(0, 1, 0)], lenmode=5, null=1)
+    s["sparse-buffers"] = p
+    # Ranks above 1 (no dense counterpart), empty and huge-empty inputs,
+    # several inputs in a Hessian, a relu (kept where it is 0), matmul.
+    p = P().tensor([2, 3], VALS).tensor([3], (1.0, -2.0, 0.5)).tensor([0], ()).tensor([BIG, 0], ())
+    p.binary("mul", 0, 1).unary("relu", 4).reduce(5, ()).binary("matmul", 0, 1).reduce(2, ())
+    p.binary("mul", 7, 6).binary("add", 9, 8)                               # 10: 0-D of t0, t1, t2
+    p.fnew([0, 1, 2, 3], [5, 6, 7, 10])
+    p.sjac(0, 0, 0).sjac(0, 0, 1).sjac(0, 2, 1).sjac(0, 1, 2).sjac(0, 0, 3).shess(0, 3).shess(0, 1)
+    p.fnew([1, 2], [7, 8]).sjac(1, 0, 0).sjac(1, 1, 1).shess(1, 1).seval(2).seval(3, (-1.0, 2.0))
+    p.tensor([3], (1.0, 2.0, 3.0)).unary("relu", 11).binary("mul", 12, 11).reduce(13, ()).fnew([11], [12, 14])
+    p.sjac(2, 0, 0, (-1.0, 0.0, 1.0)).shess(2, 1, (-1.0, 0.0, 1.0)).seval(0, (0.0,)).seval(1)
+    s["sparse-shapes"] = p
+    # Frees in any order: a sparse handle outlives its function and tensors.
+    p = P().tensor([3], (1.0, -2.0, 0.5)).unary("exp", 0).binary("mul", 1, 0).reduce(2, ()).fnew([0], [2, 3])
+    p.sjac(0, 0, 0).shess(0, 1).free(0).free(1).free(2).free(3).seval(0).seval(1, (0.5,))
+    p.ffree(0).seval(0).seval(1).spattern(1).squery(2, 1).sfree(0).seval(0).squery(1, 1).sfree(0).sfree(NULL_SLOT)
+    s["sparse-frees"] = p
+    # Handles of the wrong type, both ways.
+    p = P().tensor([2], (1.0, 2.0)).binary("mul", 0, 0).reduce(1, ()).jacobian([1], [0]).fnew([0], [1, 2])
+    p.sjac(0, 0, 0)
+    p.unary("neg", MIXED_SPARSE).read(MIXED_SPARSE).jread(MIXED_SPARSE, 0, 0).blocks(MIXED_SPARSE)
+    p.feval(MIXED_SPARSE).fquery(0, MIXED_SPARSE).fnew([MIXED_SPARSE], [1]).sjac(MIXED_SPARSE).shess(MIXED_SPARSE, 0)
+    p.squery(1, MIXED).squery(0, MIXED_FN).squery(2, MIXED_SPARSE).spattern(MIXED).seval(MIXED_FN)
+    p.seval(MIXED_SPARSE).sfree(MIXED).sfree(MIXED_FN).sfree(MIXED_SPARSE).smix(0).smix(1).smix(2)
+    p.free(MIXED_SPARSE).jfree(MIXED_SPARSE).ffree(MIXED_SPARSE).seval(0).read(0).jread(0, 0, 0).feval(0)
+    s["sparse-handle-mix"] = p
+
     # --- the known engine bugs (findings until the engine is fixed)
     s["bug-sum-huge-empty-axis"] = P().tensor([BIG, 0, 1], ()).reduce(0, (0,))
     s["bug-mean-huge-empty-axis"] = P().tensor([BIG, 0, 1], ()).reduce(0, (0,), mean=True)
@@ -945,6 +1042,12 @@ DICT = [
     ("clone_0", P().clone(0).b),
     ("read_element_00", P().read_element(0, [0, 0], ranked=True).b),
     ("broadcast_to_2x3", P().broadcast_to(0, [2, 3]).b),
+    ("mixed_sparse", b"\xfb"),
+    ("sparse_jacobian", P().sjac(0).b),
+    ("sparse_hessian", P().shess(0, 0).b),
+    ("sparse_eval", P().seval(0).b),
+    ("sparse_pattern", P().spattern(0).b),
+    ("sparse_nnz", P().squery(1, 0).b),
 ]
 
 

@@ -29,7 +29,12 @@
  *     message starts with; buffer lists with NULL, misaligned and shared
  *     entries and wrong lengths; const buffers untouched; evaluating at the
  *     recorded point reproduces the recorded outputs bit for bit, and the
- *     vjp there equals jac_grad of the recorded tensors.
+ *     vjp there equals jac_grad of the recorded tensors;
+ *   - sparse Jacobians and Hessians (JacSparse): the exact status of every
+ *     call as for functions; the pattern in range, sorted, symmetric for a
+ *     Hessian; jac_sparse_eval equal to the dense jac_function_jacobian
+ *     block or jac_function_hessian at the pattern and the dense entries
+ *     outside it 0; a sparse handle outlives its function and tensors.
  *
  * Work per input is bounded (skipped calls are logged in the trace): no op
  * whose result would exceed OUT_BUDGET elements, no sweep or read whose
@@ -39,7 +44,8 @@
  *
  * Build flags:
  *   -DJAC_FUZZ_NO_HANDLE_MIX  never pass a handle of one type as another
- *                             (JacTensor*, JacJacobian*, JacFunction*);
+ *                             (JacTensor*, JacJacobian*, JacFunction*,
+ *                             JacSparse*);
  *                             without it such calls must fail with
  *                             JAC_ERR_INVALID_ARGUMENT (or NULL_ARGUMENT)
  *                             and a message naming both types.
@@ -77,6 +83,7 @@
 #define NT 16                 /* tensor slots */
 #define NJ 4                  /* Jacobian slots */
 #define NF 4                  /* function slots */
+#define NS 4                  /* sparse Jacobian / Hessian slots */
 #define MAXD 16               /* dims a modelled shape may have */
 #define MAXL 4                /* longest ys / xs / ts list (and a function's inputs or outputs) */
 #define MAX_INDEX 5           /* longest JacIndex list */
@@ -158,9 +165,27 @@ typedef struct {
     uint64_t eval_cost; /* estimated work of one evaluation */
 } FSlot;
 
+/* A sparse Jacobian or Hessian: what it was made from, to model every call
+ * on it after its function and tensors are gone. */
+typedef struct {
+    JacSparse *h;
+    int id;
+    bool hess;
+    int fid;                /* the function it was made from */
+    size_t output, input;   /* input: Jacobians only */
+    size_t m, n, nnz, colors;
+    int64_t *rows, *cols;   /* the pattern, nnz each (NULL when empty) */
+    size_t ni;              /* the function's inputs */
+    uint64_t in_n[MAXL];
+    double *x0[MAXL];       /* the function's recorded point (NULL when empty) */
+    double *v0;             /* jac_sparse_eval there, when it was evaluated (NULL: not known) */
+    uint64_t eval_cost;     /* estimated work of one evaluation of the function */
+} SSlot;
+
 static TSlot T[NT];
 static JSlot J[NJ];
 static FSlot F[NF];
+static SSlot S[NS];
 static int next_id;
 static int next_node;
 static int pending_node = -1; /* the next adopted tensor is this node (an op that returns its operand) */
@@ -491,6 +516,8 @@ static bool live_handle(const void *p) {
         if (J[k].h && (const void *)J[k].h == p) return true;
     for (int k = 0; k < NF; k++)
         if (F[k].h && (const void *)F[k].h == p) return true;
+    for (int k = 0; k < NS; k++)
+        if (S[k].h && (const void *)S[k].h == p) return true;
     return false;
 }
 
@@ -518,13 +545,38 @@ static int find_fn(unsigned start) {
     return -1;
 }
 
+static int find_sparse(unsigned start) {
+    for (unsigned k = 0; k < NS; k++) {
+        unsigned s = (start + k) % NS;
+        if (S[s].h) return (int)s;
+    }
+    return -1;
+}
+
 enum { ARG_LIVE, ARG_NULL, ARG_MIXED };
 
 /* Handle types, as bits (the types given in place of another). */
-enum { TY_TENSOR = 1, TY_JACOBIAN = 2, TY_FUNCTION = 4 };
+enum { TY_TENSOR = 1, TY_JACOBIAN = 2, TY_FUNCTION = 4, TY_SPARSE = 8 };
 
 static const char *ty_name(unsigned ty) {
-    return ty == TY_TENSOR ? "JacTensor" : ty == TY_JACOBIAN ? "JacJacobian" : "JacFunction";
+    return ty == TY_TENSOR ? "JacTensor" : ty == TY_JACOBIAN ? "JacJacobian" : ty == TY_FUNCTION ? "JacFunction" : "JacSparse";
+}
+
+/* 0xFB in a handle operand: a live JacSparse cast to the operand's type
+ * (with none live, the byte decodes as before sparse handles existed). */
+#define MIX_SPARSE_BYTE 0xFB
+static bool pick_sparse_mix(uint8_t b, const void **p, unsigned *given, char *name, size_t cap, const char *as) {
+#ifndef JAC_FUZZ_NO_HANDLE_MIX
+    int s = b == MIX_SPARSE_BYTE ? find_sparse(0) : -1;
+    if (s < 0) return false;
+    *p = S[s].h;
+    *given = TY_SPARSE;
+    snprintf(name, cap, "(%s *)S%d", as, S[s].id);
+    return true;
+#else
+    (void)b, (void)p, (void)given, (void)name, (void)cap, (void)as;
+    return false;
+#endif
 }
 
 typedef struct {
@@ -550,6 +602,10 @@ static TArg pick_t(Rd *r) {
             a.given = TY_JACOBIAN;
             snprintf(a.name, sizeof a.name, "(JacTensor *)J%d", J[j].id);
         }
+        return a;
+    }
+    if (pick_sparse_mix(b, (const void **)&a.p, &a.given, a.name, sizeof a.name, "JacTensor")) {
+        a.kind = ARG_MIXED;
         return a;
     }
     /* 0xFC: a live function, else (as before functions) slot 0xFC % NT. */
@@ -594,6 +650,10 @@ static JArg pick_j(Rd *r) {
         }
         return a;
     }
+    if (pick_sparse_mix(b, (const void **)&a.p, &a.given, a.name, sizeof a.name, "JacJacobian")) {
+        a.kind = ARG_MIXED;
+        return a;
+    }
     int f = b == 0xFC ? find_fn(0) : -1;
     if (f >= 0) {
         a.p = (const JacJacobian *)(const void *)F[f].h;
@@ -631,7 +691,8 @@ static void model_t(Model *m, const TArg *a) {
     if (a->kind == ARG_LIVE && (!T[a->slot].leaf || T[a->slot].rg)) operand_recorded = true;
     if (a->kind == ARG_NULL) invalid(m, "a NULL handle");
     if (a->kind == ARG_MIXED) {
-        invalid(m, a->given == TY_FUNCTION ? "a JacFunction* passed as a JacTensor*" : "a JacJacobian* passed as a JacTensor*");
+        invalid(m, a->given == TY_FUNCTION ? "a JacFunction* passed as a JacTensor*"
+                   : a->given == TY_SPARSE ? "a JacSparse* passed as a JacTensor*" : "a JacJacobian* passed as a JacTensor*");
         m->mixed = true;
         m->mix_want = "JacTensor";
         m->mix_got |= a->given;
@@ -641,7 +702,8 @@ static void model_t(Model *m, const TArg *a) {
 static void model_j(Model *m, const JArg *a) {
     if (a->kind == ARG_NULL) invalid(m, "a NULL handle");
     if (a->kind == ARG_MIXED) {
-        invalid(m, a->given == TY_FUNCTION ? "a JacFunction* passed as a JacJacobian*" : "a JacTensor* passed as a JacJacobian*");
+        invalid(m, a->given == TY_FUNCTION ? "a JacFunction* passed as a JacJacobian*"
+                   : a->given == TY_SPARSE ? "a JacSparse* passed as a JacJacobian*" : "a JacTensor* passed as a JacJacobian*");
         m->mixed = true;
         m->mix_want = "JacJacobian";
         m->mix_got |= a->given;
@@ -709,7 +771,7 @@ static bool msg_names_types(const char *want, unsigned got) {
     char buf[96];
     snprintf(buf, sizeof buf, "expected a %s handle", want);
     if (!strstr(last_msg, buf)) return false;
-    for (unsigned ty = TY_TENSOR; ty <= TY_FUNCTION; ty <<= 1) {
+    for (unsigned ty = TY_TENSOR; ty <= TY_SPARSE; ty <<= 1) {
         snprintf(buf, sizeof buf, "got a %s handle", ty_name(ty));
         if ((got & ty) && strstr(last_msg, buf)) return true;
     }
@@ -792,6 +854,7 @@ static void check_exp(const char *fn, JacStatus st, const Exp *e) {
 #define SENT_T ((JacTensor *)(uintptr_t)0x5e5e5e5e5e5e5e50ull)
 #define SENT_J ((JacJacobian *)(uintptr_t)0x5f5f5f5f5f5f5f50ull)
 #define SENT_F ((JacFunction *)(uintptr_t)0x6f6f6f6f6f6f6f50ull)
+#define SENT_S ((JacSparse *)(uintptr_t)0x7e7e7e7e7e7e7e50ull)
 #define SENT_SZ ((size_t)0xa5a5a5a5a5a5a5a5ull)
 #define SENT_I64 ((int64_t)0x5a5a5a5a5a5a5a5all)
 #define SENT_F64_BITS 0x7ff4deadbeef0001ull
@@ -3367,6 +3430,9 @@ static bool handle_works(unsigned src_ty, int s) {
     } else if (src_ty == TY_JACOBIAN) {
         size_t nr = SENT_SZ, nc = SENT_SZ;
         ok = CALL("jac_jacobian_blocks", jac_jacobian_blocks(J[s].h, &nr, &nc)) == JAC_OK && nr == J[s].nr && nc == J[s].nc;
+    } else if (src_ty == TY_SPARSE) {
+        size_t n = SENT_SZ;
+        ok = CALL("jac_sparse_nnz", jac_sparse_nnz(S[s].h, &n)) == JAC_OK && n == S[s].nnz;
     } else {
         size_t n = SENT_SZ;
         ok = CALL("jac_function_n_inputs", jac_function_n_inputs(F[s].h, &n)) == JAC_OK && n == F[s].ni;
@@ -3381,16 +3447,19 @@ static bool handle_works(unsigned src_ty, int s) {
  * type given, and the handle must still work. */
 static void free_wrong_type(unsigned free_ty, unsigned src_ty) {
 #ifndef JAC_FUZZ_NO_HANDLE_MIX
-    const char *fn = free_ty == TY_TENSOR ? "jac_tensor_free" : free_ty == TY_JACOBIAN ? "jac_jacobian_free" : "jac_function_free";
-    int s = src_ty == TY_TENSOR ? find_tensor(0) : src_ty == TY_JACOBIAN ? find_jac(0) : find_fn(0);
+    const char *fn = free_ty == TY_TENSOR ? "jac_tensor_free" : free_ty == TY_JACOBIAN ? "jac_jacobian_free"
+                     : free_ty == TY_FUNCTION ? "jac_function_free" : "jac_sparse_free";
+    int s = src_ty == TY_TENSOR ? find_tensor(0) : src_ty == TY_JACOBIAN ? find_jac(0) : src_ty == TY_FUNCTION ? find_fn(0) : find_sparse(0);
     if (s < 0) return;
-    void *h = src_ty == TY_TENSOR ? (void *)T[s].h : src_ty == TY_JACOBIAN ? (void *)J[s].h : (void *)F[s].h;
-    int id = src_ty == TY_TENSOR ? T[s].id : src_ty == TY_JACOBIAN ? J[s].id : F[s].id;
+    void *h = src_ty == TY_TENSOR ? (void *)T[s].h : src_ty == TY_JACOBIAN ? (void *)J[s].h
+              : src_ty == TY_FUNCTION ? (void *)F[s].h : (void *)S[s].h;
+    int id = src_ty == TY_TENSOR ? T[s].id : src_ty == TY_JACOBIAN ? J[s].id : src_ty == TY_FUNCTION ? F[s].id : S[s].id;
     if (!handle_works(src_ty, s)) fail(fn, "the %s to pass does not work before the call", ty_name(src_ty));
-    TR("    %s((%s *)%c%d);\n", fn, ty_name(free_ty), src_ty == TY_TENSOR ? 't' : src_ty == TY_JACOBIAN ? 'J' : 'f', id);
+    TR("    %s((%s *)%c%d);\n", fn, ty_name(free_ty), src_ty == TY_TENSOR ? 't' : src_ty == TY_JACOBIAN ? 'J' : src_ty == TY_FUNCTION ? 'f' : 'S', id);
     if (free_ty == TY_TENSOR) jac_tensor_free((JacTensor *)h);
     else if (free_ty == TY_JACOBIAN) jac_jacobian_free((JacJacobian *)h);
-    else jac_function_free((JacFunction *)h);
+    else if (free_ty == TY_FUNCTION) jac_function_free((JacFunction *)h);
+    else jac_sparse_free((JacSparse *)h);
     const char *e = jac_last_error();
     snprintf(last_msg, sizeof last_msg, "%s", e ? e : "(null)");
     TR("    /* -> %s */\n", last_msg);
@@ -3421,6 +3490,10 @@ static FArg pick_f(Rd *r) {
     uint8_t b = rd8(r);
     FArg a = {NULL, -1, ARG_NULL, 0, "NULL"};
     if (b == 0xFF || b == 0xFD) return a;
+    if (pick_sparse_mix(b, (const void **)&a.p, &a.given, a.name, sizeof a.name, "JacFunction")) {
+        a.kind = ARG_MIXED;
+        return a;
+    }
 #ifndef JAC_FUZZ_NO_HANDLE_MIX
     if (b == 0xFE || b == 0xFC) {
         int s = b == 0xFE ? find_tensor(0) : find_jac(0);
@@ -4164,13 +4237,22 @@ static void op_function_free(Rd *r) {
     if (s >= 0) free_fn_slot(s);
 }
 
+/* A which byte from here on is a call on a sparse handle (op_sparse). */
+#define SPARSE_QUERY_BYTE 0xC0
+
 /* jac_function_n_inputs / _n_outputs / _input_shape / _output_shape:
  * which % 4, F, N (1 out or shape_out, 2 ndim_out), then for the shapes
  * the index (as a block index) and the capacity Z. */
+static void op_sparse(Rd *r, int which);
 static void op_function_query(Rd *r) {
     static const char *NAMES[] = {"jac_function_n_inputs", "jac_function_n_outputs", "jac_function_input_shape",
                                   "jac_function_output_shape"};
-    int which = rd8(r) % 4;
+    uint8_t wb = rd8(r);
+    if (wb >= SPARSE_QUERY_BYTE) {
+        op_sparse(r, wb % 8);
+        return;
+    }
+    int which = wb % 4;
     const char *fn = NAMES[which];
     FArg fa = pick_f(r);
     unsigned nulls = pick_nulls(r);
@@ -4231,6 +4313,11 @@ static void fn_jac_sources(JSlot *js, const FSlot *f, bool at_rec) {
     for (size_t k = 0; k < f->ni; k++) js->xslot[k] = f->in_slot[k], js->xid[k] = f->in_id[k];
 }
 
+/* Bit 7 of the point byte of jac_function_jacobian / _hessian makes the
+ * sparse call instead (function_sparse, below). */
+#define SPARSE_POINT_BIT 0x80
+static void function_sparse(Rd *r, const FArg *fa, bool hess, size_t output, uint8_t pm);
+
 /* jac_function_jacobian (hess false) and jac_function_hessian: F, for the
  * Hessian the output (as a block index), point byte and values, faults,
  * batch B, N (1 out). */
@@ -4240,6 +4327,10 @@ static void function_jac(Rd *r, bool hess) {
     size_t output = hess ? pick_block(r) : 0;
     const FSlot *f = fa.kind == ARG_LIVE ? &F[fa.slot] : NULL;
     uint8_t pm = rd8(r);
+    if (pm & SPARSE_POINT_BIT) {
+        function_sparse(r, &fa, hess, output, pm);
+        return;
+    }
     BufList in;
     bl_init(&in, "in", "in_lens", false, f ? f->ni : 1, f ? f->in_n : ONES_N);
     bool at_rec = fill_point(&in, f, pm, r);
@@ -4337,6 +4428,551 @@ static void function_jac(Rd *r, bool hess) {
 static void op_function_jacobian(Rd *r) { function_jac(r, false); }
 static void op_function_hessian(Rd *r) { function_jac(r, true); }
 
+/* ------------------------------------------- sparse Jacobians and Hessians */
+
+static void free_sparse_slot(int s) {
+    TR("    jac_sparse_free(S%d);\n", S[s].id);
+    jac_sparse_free(S[s].h);
+    free(S[s].rows);
+    free(S[s].cols);
+    free(S[s].v0);
+    for (int k = 0; k < MAXL; k++) free(S[s].x0[k]);
+    memset(&S[s], 0, sizeof S[s]);
+}
+
+static int free_slot_for_sparse(void) {
+    for (int k = 0; k < NS; k++)
+        if (!S[k].h) return k;
+    int s = evict_cursor++ % NS;
+    free_sparse_slot(s);
+    return s;
+}
+
+typedef struct {
+    const JacSparse *p;
+    int slot;
+    int kind;
+    unsigned given;
+    char name[32];
+} SArg;
+
+/* A sparse argument: a live slot, NULL (0xFF, 0xFD), or a live tensor
+ * (0xFE), Jacobian (0xFC) or function (0xFB) handle cast to JacSparse*. */
+static SArg pick_s(Rd *r) {
+    uint8_t b = rd8(r);
+    SArg a = {NULL, -1, ARG_NULL, 0, "NULL"};
+    if (b == 0xFF || b == 0xFD) return a;
+#ifndef JAC_FUZZ_NO_HANDLE_MIX
+    if (b == 0xFE || b == 0xFC || b == 0xFB) {
+        unsigned ty = b == 0xFE ? TY_TENSOR : b == 0xFC ? TY_JACOBIAN : TY_FUNCTION;
+        int s = ty == TY_TENSOR ? find_tensor(0) : ty == TY_JACOBIAN ? find_jac(0) : find_fn(0);
+        if (s >= 0) {
+            a.p = ty == TY_TENSOR ? (const JacSparse *)(const void *)T[s].h
+                  : ty == TY_JACOBIAN ? (const JacSparse *)(const void *)J[s].h : (const JacSparse *)(const void *)F[s].h;
+            a.kind = ARG_MIXED;
+            a.given = ty;
+            snprintf(a.name, sizeof a.name, "(JacSparse *)%c%d", ty == TY_TENSOR ? 't' : ty == TY_JACOBIAN ? 'J' : 'f',
+                     ty == TY_TENSOR ? T[s].id : ty == TY_JACOBIAN ? J[s].id : F[s].id);
+        }
+        return a;
+    }
+#endif
+    int s = find_sparse(b % NS);
+    if (s < 0) return a;
+    a.p = S[s].h;
+    a.slot = s;
+    a.kind = ARG_LIVE;
+    snprintf(a.name, sizeof a.name, "S%d", S[s].id);
+    return a;
+}
+
+static void model_sa(Exp *e, const SArg *a) {
+    if (a->kind == ARG_NULL) expect(e, JAC_ERR_NULL_ARGUMENT, "s is NULL", "s");
+    if (a->kind == ARG_MIXED && e->st == JAC_OK) {
+        expect(e, JAC_ERR_INVALID_ARGUMENT, "a handle of another type passed as a JacSparse*", "s");
+        e->mix_want = "JacSparse";
+        e->mix_got = a->given;
+    }
+}
+
+/* Entries of a dense block and of a sparse evaluation compared: finite
+ * values within 1e-9 relative (the two sweeps sum in other orders; 0 * inf
+ * may differ between them). */
+NOCOV static bool sparse_close(double x, double y) {
+    if (!isfinite(x) || !isfinite(y)) return true;
+    return fabs(x - y) <= 1e-9 * (fabs(x) + fabs(y)) + 1e-200;
+}
+
+/* The pattern entry (i, j), by binary search; -1 when absent. */
+NOCOV static int64_t pattern_find(const SSlot *sp, int64_t i, int64_t j) {
+    size_t lo = 0, hi = sp->nnz;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (sp->rows[mid] < i || (sp->rows[mid] == i && sp->cols[mid] < j)) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < sp->nnz && sp->rows[lo] == i && sp->cols[lo] == j ? (int64_t)lo : -1;
+}
+
+/* The pattern as written: in range, sorted by row then column without
+ * repeats, symmetric for a Hessian. */
+NOCOV static void check_pattern(const char *fn, const SSlot *sp) {
+    for (size_t k = 0; k < sp->nnz; k++) {
+        int64_t i = sp->rows[k], j = sp->cols[k];
+        if (i < 0 || (uint64_t)i >= sp->m || j < 0 || (uint64_t)j >= sp->n)
+            fail(fn, "pattern entry %zu is (%" PRId64 ", %" PRId64 "), outside %zu x %zu", k, i, j, sp->m, sp->n);
+        if (k && (sp->rows[k - 1] > i || (sp->rows[k - 1] == i && sp->cols[k - 1] >= j)))
+            fail(fn, "pattern entry %zu (%" PRId64 ", %" PRId64 ") does not follow (%" PRId64 ", %" PRId64 ") in row, column order",
+                 k, i, j, sp->rows[k - 1], sp->cols[k - 1]);
+        if (sp->hess && pattern_find(sp, j, i) < 0)
+            fail(fn, "the Hessian pattern has (%" PRId64 ", %" PRId64 ") but not (%" PRId64 ", %" PRId64 ")", i, j, j, i);
+    }
+}
+
+/* The dense block by one-hot sweeps, for a function whose ranks the dense
+ * calls refuse: a Jacobian by jac_function_vjp rows (m <= n) or
+ * jac_function_jvp columns, a Hessian by jac_function_hvp columns (it is
+ * symmetric). */
+static double *sparse_dense_sweeps(const SSlot *sp, const FSlot *f, const double *const *in, const size_t *lens) {
+    bool rows = !sp->hess && sp->m <= sp->n;
+    uint64_t count = rows ? sp->m : sp->n;
+    /* seed: one buffer per output (vjp) or input (jvp, hvp); res likewise per input or output. */
+    size_t ns = rows ? f->no : f->ni, nr = rows || sp->hess ? f->ni : f->no;
+    const uint64_t *sn = rows ? f->out_n : f->in_n, *rn = rows || sp->hess ? f->in_n : f->out_n;
+    double *seed[MAXL], *res[MAXL];
+    size_t slens[MAXL], rlens[MAXL];
+    for (size_t k = 0; k < ns; k++) {
+        seed[k] = calloc((size_t)sn[k] + 1, sizeof(double));
+        if (!seed[k]) abort();
+        slens[k] = (size_t)sn[k];
+    }
+    for (size_t k = 0; k < nr; k++) {
+        res[k] = malloc(((size_t)rn[k] + 1) * sizeof(double));
+        if (!res[k]) abort();
+        rlens[k] = (size_t)rn[k];
+    }
+    double *dense = malloc(((size_t)sat_mul(sp->m, sp->n) + 1) * sizeof *dense);
+    if (!dense) abort();
+    const char *fn = rows ? "jac_function_vjp" : sp->hess ? "jac_function_hvp" : "jac_function_jvp";
+    quiet = 1;
+    for (uint64_t q = 0; q < count; q++) {
+        /* The one-hot seed: row q of the output, column q of the input, or
+         * element q of the inputs concatenated. */
+        size_t sk = rows ? sp->output : sp->input;
+        uint64_t at = q;
+        if (sp->hess)
+            for (sk = 0; at >= sn[sk]; sk++) at -= sn[sk];
+        seed[sk][at] = 1.0;
+        JacStatus st = rows ? CALL(fn, jac_function_vjp(f->h, in, lens, (const double *const *)seed, slens, res, rlens))
+                       : sp->hess ? CALL(fn, jac_function_hvp(f->h, in, lens, sp->output, (const double *const *)seed, slens, res, rlens))
+                                  : CALL(fn, jac_function_jvp(f->h, in, lens, (const double *const *)seed, slens, res, rlens));
+        if (st != JAC_OK) fail(fn, "a one-hot sweep for the dense counterpart of S%d failed: %s", sp->id, last_msg);
+        seed[sk][at] = 0.0;
+        if (rows) memcpy(&dense[q * sp->n], res[sp->input], (size_t)sp->n * sizeof(double));
+        else if (!sp->hess)
+            for (uint64_t i = 0; i < sp->m; i++) dense[i * sp->n + q] = res[sp->output][i];
+        else
+            for (uint64_t i = 0, k = 0, e = 0; i < sp->m; i++, e++) {
+                while (e >= rn[k]) e = 0, k++;
+                dense[i * sp->n + q] = res[k][e];
+            }
+    }
+    quiet = 0;
+    for (size_t k = 0; k < ns; k++) free(seed[k]);
+    for (size_t k = 0; k < nr; k++) free(res[k]);
+    TR("    /* dense counterpart: %" PRIu64 " one-hot %s of f%d at the same point */\n", count, fn, f->id);
+    return dense;
+}
+
+/* The dense block the sparse one is taken from, at the point in `in`:
+ * jac_function_jacobian's block (output, input) or the whole
+ * jac_function_hessian, flattened as the sparse handle's rows and
+ * columns (m x n, row-major); by one-hot sweeps where a rank above 1
+ * keeps the dense calls out. NULL when over budget. */
+__attribute__((unused)) static double *sparse_dense(const SSlot *sp, const FSlot *f, const double *const *in, const size_t *lens) {
+    uint64_t mn = sat_mul(sp->m, sp->n);
+    if (mn > OUT_BUDGET) return NULL;
+    bool ranks_ok = true;
+    for (size_t k = 0; k < f->ni; k++) ranks_ok = ranks_ok && f->is[k].nd <= 1;
+    for (size_t k = 0; !sp->hess && k < f->no; k++) ranks_ok = ranks_ok && f->os[k].nd <= 1;
+    if (!ranks_ok) {
+        uint64_t count = sp->hess ? sp->n : sp->m <= sp->n ? sp->m : sp->n;
+        if (!budget(sat_add(sat_mul(count, sat_mul(f->eval_cost, sp->hess ? 6 : 3)), mn))) return NULL;
+        return sparse_dense_sweeps(sp, f, in, lens);
+    }
+    uint64_t sweeps = sp->hess ? sat_mul(sp->n + 1, 6) : (sp->m < sp->n ? sp->m : sp->n) + 1;
+    if (!budget(sat_add(sat_mul(sweeps, sat_mul(f->eval_cost, 3)), mn))) return NULL;
+    double *dense = malloc(((size_t)mn + 1) * sizeof *dense);
+    if (!dense) abort();
+    JacJacobian *jh = NULL;
+    quiet = 1;
+    const char *fn = sp->hess ? "jac_function_hessian" : "jac_function_jacobian";
+    JacStatus st = sp->hess ? CALL(fn, jac_function_hessian(f->h, in, lens, sp->output, JAC_BATCH_NONE, &jh))
+                            : CALL(fn, jac_function_jacobian(f->h, in, lens, JAC_BATCH_NONE, &jh));
+    if (st != JAC_OK) fail(fn, "the dense counterpart of S%d failed: %s", sp->id, last_msg);
+    if (!sp->hess) {
+        if (CALL("jac_jacobian_read", jac_jacobian_read(jh, sp->output, sp->input, NULL, 0, dense, (size_t)mn)) != JAC_OK)
+            fail("jac_jacobian_read", "reading the dense block (%zu, %zu) failed: %s", sp->output, sp->input, last_msg);
+    } else {
+        uint64_t oi = 0;
+        for (size_t a = 0; a < f->ni; oi += f->in_n[a], a++) {
+            uint64_t oj = 0;
+            for (size_t b = 0; b < f->ni; oj += f->in_n[b], b++) {
+                uint64_t na = f->in_n[a], nb = f->in_n[b], nab = na * nb;
+                if (!nab) continue;
+                double *blk = malloc((size_t)nab * sizeof *blk);
+                if (!blk) abort();
+                if (CALL("jac_jacobian_read", jac_jacobian_read(jh, a, b, NULL, 0, blk, (size_t)nab)) != JAC_OK)
+                    fail("jac_jacobian_read", "reading the dense Hessian block (%zu, %zu) failed: %s", a, b, last_msg);
+                for (uint64_t p = 0; p < na; p++)
+                    memcpy(&dense[(oi + p) * sp->n + oj], &blk[p * nb], (size_t)nb * sizeof *blk);
+                free(blk);
+            }
+        }
+    }
+    jac_jacobian_free(jh);
+    quiet = 0;
+    TR("    /* dense counterpart: %s of f%d at the same point */\n", fn, f->id);
+    return dense;
+}
+
+/* The sparse values against the dense block: equal at the pattern's
+ * entries, and every entry outside the pattern 0 (or NaN: 0 * inf). */
+NOCOV __attribute__((unused)) static void check_sparse_dense(const SSlot *sp, const double *values, const double *dense) {
+    const char *fn = "jac_sparse_eval";
+    for (size_t k = 0; k < sp->nnz; k++) {
+        double d = dense[(uint64_t)sp->rows[k] * sp->n + (uint64_t)sp->cols[k]];
+        if (!sparse_close(values[k], d))
+            fail(fn, "S%d entry %zu (%" PRId64 ", %" PRId64 ") is %.17g, the dense %s gives %.17g", sp->id, k, sp->rows[k],
+                 sp->cols[k], values[k], sp->hess ? "Hessian" : "Jacobian block", d);
+    }
+    size_t k = 0;
+    for (uint64_t i = 0; i < sp->m; i++)
+        for (uint64_t j = 0; j < sp->n; j++) {
+            if (k < sp->nnz && (uint64_t)sp->rows[k] == i && (uint64_t)sp->cols[k] == j) {
+                k++;
+                continue;
+            }
+            double d = dense[i * sp->n + j];
+            if (d != 0.0 && !isnan(d))
+                fail(fn, "S%d: the dense %s has %.17g at (%" PRIu64 ", %" PRIu64 "), outside the pattern", sp->id,
+                     sp->hess ? "Hessian" : "Jacobian block", d, i, j);
+        }
+}
+
+/* jac_sparse_eval with valid arguments, into a fresh buffer (nnz + CANARY
+ * entries) that it must fill and not write past. */
+static double *sparse_eval_ok(const SSlot *sp, const double *const *in, const size_t *lens) {
+    double *v = malloc((sp->nnz + CANARY) * sizeof *v);
+    if (!v) abort();
+    fill_f64_sentinel(v, sp->nnz + CANARY);
+    TR("    st = jac_sparse_eval(S%d, in, in_lens, values, %zu);\n", sp->id, sp->nnz);
+    JacStatus st = CALL("jac_sparse_eval", jac_sparse_eval(sp->h, in, lens, v, sp->nnz));
+    if (st != JAC_OK) fail("jac_sparse_eval", "%s for a valid call: %s", sname(st), last_msg);
+    size_t bad = scan_sentinel(v, sp->nnz, sp->nnz + CANARY, true);
+    if (bad < sp->nnz + CANARY) fail("jac_sparse_eval", "wrote values[%zu] past nnz %zu", bad, sp->nnz);
+    if (!sentinel_in_input && (bad = scan_sentinel(v, 0, sp->nnz, false)) < sp->nnz)
+        fail("jac_sparse_eval", "values[%zu] was not written", bad);
+    return v;
+}
+
+static uint64_t sparse_eval_cost(const SSlot *sp) { return sat_mul(sat_add(sp->colors, 1), sat_mul(sp->eval_cost, 3)); }
+
+/* The checks of a new sparse handle: shape, nnz, colours and pattern
+ * against the model; then, within the budget, an evaluation at the point
+ * in `in` against the dense Jacobian block or Hessian there. */
+static void adopt_sparse(const char *fn, JacSparse *h, const FSlot *f, bool hess, size_t output, size_t input,
+                         BufList *in, bool at_rec, uint8_t pm) {
+    if (!h || (void *)h == (void *)SENT_S) fail(fn, "JAC_OK but no handle was written");
+    if (live_handle(h)) fail(fn, "returned handle %p is already live", (void *)h);
+    int s = free_slot_for_sparse();
+    SSlot *sp = &S[s];
+    sp->h = h;
+    sp->id = next_id++;
+    sp->hess = hess;
+    sp->fid = f->id;
+    sp->output = output;
+    sp->input = input;
+    sp->ni = f->ni;
+    sp->eval_cost = f->eval_cost;
+    uint64_t xn = 0;
+    for (size_t k = 0; k < f->ni; k++) {
+        sp->in_n[k] = f->in_n[k];
+        xn += f->in_n[k];
+        if (f->in_n[k]) {
+            sp->x0[k] = malloc((size_t)f->in_n[k] * sizeof(double));
+            if (!sp->x0[k]) abort();
+            memcpy(sp->x0[k], f->x0[k], (size_t)f->in_n[k] * sizeof(double));
+        }
+    }
+    uint64_t want_m = hess ? xn : f->out_n[output], want_n = hess ? xn : f->in_n[input];
+    TR("    /* S%d: %s of f%d, %" PRIu64 " x %" PRIu64 " */\n", sp->id, hess ? "sparse Hessian" : "sparse Jacobian", f->id, want_m, want_n);
+    quiet = 1;
+    size_t nr = SENT_SZ, nc = SENT_SZ, nnz = SENT_SZ, colors = SENT_SZ;
+    if (CALL("jac_sparse_shape", jac_sparse_shape(h, &nr, &nc)) != JAC_OK) fail(fn, "jac_sparse_shape failed: %s", last_msg);
+    if (nr != want_m || nc != want_n)
+        fail(fn, "jac_sparse_shape is %zu x %zu, expected %" PRIu64 " x %" PRIu64, nr, nc, want_m, want_n);
+    if (CALL("jac_sparse_nnz", jac_sparse_nnz(h, &nnz)) != JAC_OK) fail(fn, "jac_sparse_nnz failed: %s", last_msg);
+    if (CALL("jac_sparse_colors", jac_sparse_colors(h, &colors)) != JAC_OK) fail(fn, "jac_sparse_colors failed: %s", last_msg);
+    sp->m = nr, sp->n = nc, sp->nnz = nnz, sp->colors = colors;
+    if (nnz > sat_mul(nr, nc)) fail(fn, "nnz %zu in a %zu x %zu pattern", nnz, nr, nc);
+    /* A colour per column (forward) or row (reverse) at most, and the
+     * direction with fewer is kept; an empty pattern may take one sweep. */
+    uint64_t lim = hess ? nc : nr < nc ? nr : nc;
+    if (colors > (lim ? lim : 1)) fail(fn, "%zu colours for a %zu x %zu pattern", colors, nr, nc);
+    if (nnz > 0 && colors == 0) fail(fn, "no colours for %zu entries", nnz);
+    /* The pattern; empty, with NULL buffers. */
+    if (nnz) {
+        sp->rows = malloc((nnz + CANARY) * sizeof(int64_t));
+        sp->cols = malloc((nnz + CANARY) * sizeof(int64_t));
+        if (!sp->rows || !sp->cols) abort();
+        for (size_t k = 0; k < nnz + CANARY; k++) sp->rows[k] = sp->cols[k] = SENT_I64;
+    }
+    if (CALL("jac_sparse_pattern", jac_sparse_pattern(h, sp->rows, sp->cols, nnz)) != JAC_OK)
+        fail(fn, "jac_sparse_pattern failed: %s", last_msg);
+    for (size_t k = nnz; nnz && k < nnz + CANARY; k++)
+        if (sp->rows[k] != SENT_I64 || sp->cols[k] != SENT_I64) fail("jac_sparse_pattern", "wrote entry %zu past nnz %zu", k, nnz);
+    quiet = 0;
+    check_pattern("jac_sparse_pattern", sp);
+    TR("    /* S%d: nnz %zu, %zu colours */\n", sp->id, nnz, colors);
+    if (!budget(sparse_eval_cost(sp))) return;
+    double *v = sparse_eval_ok(sp, bl_rd(in), bl_lens(in));
+    if (pm & 2) {
+        /* The same point again: the same bits. */
+        double *again = sparse_eval_ok(sp, bl_rd(in), bl_lens(in));
+        compare_values("jac_sparse_eval (again)", again, v, NULL, nnz, VAL_EXACT);
+        free(again);
+    }
+#ifndef JAC_FUZZ_NO_VALUES
+    double *dense = sparse_dense(sp, f, bl_rd(in), bl_lens(in));
+    if (dense) check_sparse_dense(sp, v, dense);
+    free(dense);
+#endif
+    if (at_rec) sp->v0 = v;
+    else free(v);
+}
+
+/* jac_function_sparse_jacobian / _hessian, from jac_function_jacobian /
+ * _hessian with bit 7 of the point byte: after F (and, for the Hessian,
+ * the output), the point byte and its values (the point of the check
+ * against the dense call), for the Jacobian the output and the input (as
+ * block indices), N (1 out). */
+static void function_sparse(Rd *r, const FArg *fa, bool hess, size_t output, uint8_t pm) {
+    const char *fn = hess ? "jac_function_sparse_hessian" : "jac_function_sparse_jacobian";
+    const FSlot *f = fa->kind == ARG_LIVE ? &F[fa->slot] : NULL;
+    BufList in;
+    bl_init(&in, "in", "in_lens", false, f ? f->ni : 1, f ? f->in_n : ONES_N);
+    bool at_rec = fill_point(&in, f, pm, r);
+    size_t input = 0;
+    if (!hess) output = pick_block(r), input = pick_block(r);
+    unsigned nulls = pick_nulls(r);
+    JacSparse *out = SENT_S;
+    JacSparse **op = (nulls & 1) ? NULL : &out;
+    /* The library's order: f, out, the output index, then the input index
+     * (Jacobian) or the output's rank (Hessian). */
+    Exp e = {0};
+    model_fa(&e, fa);
+    if (!op) expect(&e, JAC_ERR_NULL_ARGUMENT, "out is NULL", "out");
+    if (f) {
+        if (output >= f->no) expect(&e, JAC_ERR_INDEX, "an output past the last", "output");
+        else if (!hess && input >= f->ni) expect(&e, JAC_ERR_INDEX, "an input past the last", "input");
+        else if (hess && f->os[output].nd != 0) expect(&e, JAC_ERR_SHAPE, "a sparse Hessian of an output that is not 0-D", "output");
+        if (e.st == JAC_OK) {
+            /* Detecting the pattern propagates index sets through the program. */
+            uint64_t xn = 0;
+            for (size_t k = 0; k < f->ni; k++) xn += f->in_n[k];
+            uint64_t m = hess ? xn : f->out_n[output], n = hess ? xn : f->in_n[input];
+            uint64_t work = sat_add(sat_mul(f->eval_cost, sat_add(m < n ? m : n, 1)), sat_mul(m, n));
+            if (hess) work = sat_add(sat_mul(f->eval_cost, sat_mul(n + 1, 4)), sat_mul(n, n));
+            if (!budget(work)) {
+                TR("    /* skipped %s: over budget */\n", fn);
+                bl_free(&in);
+                return;
+            }
+        }
+    }
+    if (hess) TR("    st = jac_function_sparse_hessian(%s, %zu, %s);\n", fa->name, output, op ? "&S" : "NULL");
+    else TR("    st = jac_function_sparse_jacobian(%s, %zu, %zu, %s);\n", fa->name, output, input, op ? "&S" : "NULL");
+    JacStatus st = hess ? CALL(fn, jac_function_sparse_hessian(fa->p, output, op))
+                        : CALL(fn, jac_function_sparse_jacobian(fa->p, output, input, op));
+    check_exp(fn, st, &e);
+    if (st != JAC_OK) {
+        if (out != SENT_S) fail(fn, "%s but *out was written", sname(st));
+    } else {
+        trace_bufs(&in);
+        adopt_sparse(fn, out, f, hess, output, input, &in, at_rec, pm);
+    }
+    bl_free(&in);
+}
+
+/* jac_sparse_shape (0), _nnz (1), _colors (2): S, N (1 n_rows or out, 2 n_cols). */
+static void sparse_query(Rd *r, int which) {
+    static const char *NAMES[] = {"jac_sparse_shape", "jac_sparse_nnz", "jac_sparse_colors"};
+    const char *fn = NAMES[which];
+    SArg sa = pick_s(r);
+    unsigned nulls = pick_nulls(r);
+    const SSlot *sp = sa.kind == ARG_LIVE ? &S[sa.slot] : NULL;
+    Exp e = {0};
+    model_sa(&e, &sa);
+    size_t a = SENT_SZ, b = SENT_SZ;
+    size_t *ap = (nulls & 1) ? NULL : &a, *bp = (nulls & 2) ? NULL : &b;
+    if (!ap) expect(&e, JAC_ERR_NULL_ARGUMENT, which ? "out is NULL" : "n_rows is NULL", which ? "out" : "n_rows");
+    if (!which && !bp) expect(&e, JAC_ERR_NULL_ARGUMENT, "n_cols is NULL", "n_cols");
+    JacStatus st;
+    if (!which) {
+        TR("    st = jac_sparse_shape(%s, %s, %s);\n", sa.name, ap ? "&m" : "NULL", bp ? "&n" : "NULL");
+        st = CALL(fn, jac_sparse_shape(sa.p, ap, bp));
+    } else {
+        TR("    st = %s(%s, %s);\n", fn, sa.name, ap ? "&n" : "NULL");
+        st = which == 1 ? CALL(fn, jac_sparse_nnz(sa.p, ap)) : CALL(fn, jac_sparse_colors(sa.p, ap));
+    }
+    check_exp(fn, st, &e);
+    if (st != JAC_OK) {
+        if (a != SENT_SZ || b != SENT_SZ) fail(fn, "an out argument was written on failure");
+        return;
+    }
+    size_t wa = which == 0 ? sp->m : which == 1 ? sp->nnz : sp->colors;
+    if (a != wa) fail(fn, "%zu, expected %zu", a, wa);
+    if (!which && b != sp->n) fail(fn, "n_cols %zu, expected %zu", b, sp->n);
+    if (which && b != SENT_SZ) fail(fn, "wrote an argument it does not have");
+}
+
+/* jac_sparse_pattern: S, nnz as a length L of the pattern's, N (1 rows
+ * NULL, 2 cols NULL, 4 rows misaligned, 8 cols misaligned). */
+static void sparse_pattern(Rd *r) {
+    const char *fn = "jac_sparse_pattern";
+    SArg sa = pick_s(r);
+    const SSlot *sp = sa.kind == ARG_LIVE ? &S[sa.slot] : NULL;
+    size_t real = sp ? sp->nnz : 1;
+    size_t nnz = pick_len(r, real);
+    unsigned nulls = pick_nulls(r);
+    int64_t *rows = malloc((real + CANARY) * sizeof *rows), *cols = malloc((real + CANARY) * sizeof *cols);
+    if (!rows || !cols) abort();
+    for (size_t k = 0; k < real + CANARY; k++) rows[k] = cols[k] = SENT_I64;
+    int64_t *rp = (nulls & 1) ? NULL : (nulls & 4) ? misalign(rows) : rows;
+    int64_t *cp = (nulls & 2) ? NULL : (nulls & 8) ? misalign(cols) : cols;
+    Exp e = {0};
+    model_sa(&e, &sa);
+    if (sp) {
+        if (nnz != sp->nnz) expect(&e, JAC_ERR_INVALID_ARGUMENT, "nnz is not the pattern's", "nnz");
+        if (nnz && !rp) expect(&e, JAC_ERR_NULL_ARGUMENT, "rows is NULL", "rows");
+        if (nnz && (nulls & 5) == 4) expect(&e, JAC_ERR_INVALID_ARGUMENT, "rows is misaligned", "rows");
+        if (nnz && !cp) expect(&e, JAC_ERR_NULL_ARGUMENT, "cols is NULL", "cols");
+        if (nnz && (nulls & 10) == 8) expect(&e, JAC_ERR_INVALID_ARGUMENT, "cols is misaligned", "cols");
+    }
+    TR("    st = jac_sparse_pattern(%s, %s, %s, %zu);\n", sa.name, !rp ? "NULL" : (nulls & 4) ? "(int64_t *)((char *)rows + 1)" : "rows",
+       !cp ? "NULL" : (nulls & 8) ? "(int64_t *)((char *)cols + 1)" : "cols", nnz);
+    JacStatus st = CALL(fn, jac_sparse_pattern(sa.p, rp, cp, nnz));
+    check_exp(fn, st, &e);
+    size_t from = st == JAC_OK ? sp->nnz : 0;
+    for (size_t k = from; k < real + CANARY; k++)
+        if (rows[k] != SENT_I64 || cols[k] != SENT_I64) fail(fn, "%s entry %zu", st ? "wrote on failure to" : "wrote past nnz to", k);
+    for (size_t k = 0; st == JAC_OK && k < sp->nnz; k++)
+        if (rows[k] != sp->rows[k] || cols[k] != sp->cols[k])
+            fail(fn, "entry %zu is (%" PRId64 ", %" PRId64 "), it was (%" PRId64 ", %" PRId64 ")", k, rows[k], cols[k], sp->rows[k], sp->cols[k]);
+    free(rows);
+    free(cols);
+}
+
+/* jac_sparse_eval: S, point byte Q and its values (bit 0 clear: the point
+ * the function was recorded at; bit 1: evaluate again), faults X over
+ * (in), nnz as a length L of the pattern's, N (1 values NULL, 2 values
+ * misaligned). */
+static void sparse_eval(Rd *r) {
+    const char *fn = "jac_sparse_eval";
+    SArg sa = pick_s(r);
+    const SSlot *sp = sa.kind == ARG_LIVE ? &S[sa.slot] : NULL;
+    uint8_t pm = rd8(r);
+    BufList in;
+    bl_init(&in, "in", "in_lens", false, sp ? sp->ni : 1, sp ? sp->in_n : ONES_N);
+    bool at_rec = !(pm & 1) && sp;
+    if (at_rec) {
+        for (size_t k = 0; k < in.n; k++)
+            if (sp->in_n[k]) memcpy(in.buf[k], sp->x0[k], (size_t)sp->in_n[k] * sizeof(double));
+    } else fill_point(&in, NULL, pm | 1, r);
+    BufList *lists[1] = {&in};
+    read_faults(r, lists, 1);
+    at_rec = at_rec && !bl_shared(&in);
+    size_t real = sp ? sp->nnz : 1;
+    size_t nnz = pick_len(r, real);
+    unsigned nulls = pick_nulls(r);
+    double *v = malloc((real + CANARY) * sizeof *v);
+    if (!v) abort();
+    fill_f64_sentinel(v, real + CANARY);
+    double *vp = (nulls & 1) ? NULL : (nulls & 2) ? misalign(v) : v;
+    /* The library's order: s, in_lens, in, nnz, values. */
+    Exp e = {0};
+    model_sa(&e, &sa);
+    if (sp) {
+        bl_model_lens(&in, &e), bl_model_bufs(&in, &e);
+        if (nnz != sp->nnz) expect(&e, JAC_ERR_INVALID_ARGUMENT, "nnz is not the pattern's", "nnz");
+        if (nnz && !vp) expect(&e, JAC_ERR_NULL_ARGUMENT, "values is NULL", "values");
+        if (nnz && (nulls & 3) == 2) expect(&e, JAC_ERR_INVALID_ARGUMENT, "values is misaligned", "values");
+        if (e.st == JAC_OK && !budget(sparse_eval_cost(sp))) {
+            in.lens[0] = (size_t)in.numel[0] + 1;
+            TR("    /* over budget: with a wrong in_lens[0] */\n");
+            e = (Exp){0};
+            bl_model_lens(&in, &e);
+        }
+    }
+    trace_bufs(&in);
+    TR("    st = jac_sparse_eval(%s, in, in_lens, %s, %zu);%s\n", sa.name, !vp ? "NULL" : (nulls & 2) ? "(double *)((char *)values + 1)" : "values",
+       nnz, at_rec ? " /* the recorded point */" : "");
+    bl_snapshot(&in);
+    JacStatus st = CALL(fn, jac_sparse_eval(sa.p, bl_rd(&in), bl_lens(&in), vp, nnz));
+    check_exp(fn, st, &e);
+    bl_check(fn, &in, st);
+    size_t from = st == JAC_OK ? sp->nnz : 0;
+    size_t bad = scan_sentinel(v, from, real + CANARY, true);
+    if (bad < real + CANARY) fail(fn, "%s values[%zu]", st ? "wrote on failure to" : "wrote past nnz to", bad);
+    if (st == JAC_OK && !sentinel_in_input && (bad = scan_sentinel(v, 0, sp->nnz, false)) < sp->nnz)
+        fail(fn, "values[%zu] was not written", bad);
+    if (st == JAC_OK && at_rec && sp->v0)
+        compare_values("jac_sparse_eval (at the point its function was recorded at)", v, sp->v0, NULL, sp->nnz, VAL_EXACT);
+    if (st == JAC_OK && (pm & 2) && budget(sparse_eval_cost(sp))) {
+        double *again = sparse_eval_ok(sp, bl_rd(&in), bl_lens(&in));
+        compare_values("jac_sparse_eval (again)", again, v, NULL, sp->nnz, VAL_EXACT);
+        free(again);
+    }
+    free(v);
+    bl_free(&in);
+}
+
+/* jac_sparse_free: slot (0xFF: NULL; 0xFE a live tensor, 0xFC a live
+ * Jacobian, 0xFB a live function passed to it). */
+static void sparse_free(Rd *r) {
+    uint8_t b = rd8(r);
+    if (b == 0xFF) {
+        TR("    jac_sparse_free(NULL);\n");
+        jac_sparse_free(NULL);
+        return;
+    }
+    if (b == 0xFE || b == 0xFC || b == 0xFB) {
+        free_wrong_type(TY_SPARSE, b == 0xFE ? TY_TENSOR : b == 0xFC ? TY_JACOBIAN : TY_FUNCTION);
+        return;
+    }
+    int s = find_sparse(b % NS);
+    if (s >= 0) free_sparse_slot(s);
+}
+
+/* The calls on sparse handles (function query bytes >= SPARSE_QUERY_BYTE,
+ * which % 8): 0-2 shape / nnz / colors, 3 pattern, 4-5 eval, 6 free, 7 a
+ * live JacSparse passed to another type's _free (a byte: % 3 tensor,
+ * Jacobian, function). */
+static void op_sparse(Rd *r, int which) {
+    switch (which) {
+    case 0: case 1: case 2: sparse_query(r, which); break;
+    case 3: sparse_pattern(r); break;
+    case 4: case 5: sparse_eval(r); break;
+    case 6: sparse_free(r); break;
+    default: {
+        uint8_t b = rd8(r) % 3;
+        free_wrong_type(b == 0 ? TY_TENSOR : b == 1 ? TY_JACOBIAN : TY_FUNCTION, TY_SPARSE);
+        break;
+    }
+    }
+}
+
 static void op_misc(Rd *r) {
     uint8_t b = rd8(r);
     if (b & 1) {
@@ -4420,7 +5056,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static const char ORDERS[6][3] = {{'J', 'F', 'T'}, {'J', 'T', 'F'}, {'F', 'J', 'T'},
                                       {'F', 'T', 'J'}, {'T', 'J', 'F'}, {'T', 'F', 'J'}};
     const char *order = ORDERS[(size + (size_t)ncalls) % 6];
-    for (int o = 0; o < 3; o++) {
+    /* Sparse handles are freed before the kind at this position (3: last),
+     * so that they too outlive their function and its tensors, or not. */
+    int sparse_at = (int)((size + (size_t)ncalls) / 6 % 4);
+    for (int o = 0; o < 4; o++) {
+        if (o == sparse_at)
+            for (int k = 0; k < NS; k++)
+                if (S[k].h) free_sparse_slot(k);
+        if (o == 3) break;
         if (order[o] == 'J')
             for (int k = 0; k < NJ; k++)
                 if (J[k].h) free_jac_slot(k);
