@@ -877,24 +877,21 @@ fn branching_program(x: &Tensor, s: &Tensor) -> jac_core::Result<Vec<Tensor>> {
     ])
 }
 
-/// Forward passes of the replay (JVPs and the columns of lazy Jacobians)
-/// equal the eager forward sweep and the reverse passes, on a program of
-/// every kind of planned step (scalar, flat, view, array) and one of
-/// masks, gathers and normalisations.
-#[test]
-fn forward_passes_of_the_replay_equal_the_graph_and_the_reverse_passes() {
-    use jac_core::Mode;
-    let mut rng = Rng::new(seed_from("replayed forward passes"));
+/// A program of every kind of planned step, and one of masks, gathers and
+/// normalisations, each with `outputs` made of its outputs: recorded once,
+/// then `check(program, trial, function, point, leaves, outputs, direction)`
+/// at three new points, with a random direction of the inputs' shapes.
+#[allow(clippy::type_complexity, reason = "the arguments of one check")]
+fn at_new_points(
+    seed: &str,
+    outputs: fn(Vec<Tensor>) -> jac_core::Result<Vec<Tensor>>,
+    mut check: impl FnMut(usize, usize, &Function, &[Vec<f64>], &[Tensor], &[Tensor], &[Vec<f64>]),
+) {
+    let mut rng = Rng::new(seed_from(seed));
     type Program = fn(&[Tensor]) -> jac_core::Result<Vec<Tensor>>;
-    // Outputs flattened: a Jacobian takes 0-D and 1-D ones.
-    fn flat(ys: Vec<Tensor>) -> jac_core::Result<Vec<Tensor>> {
-        ys.iter().map(|y| reshape(y, &[-1])).collect()
-    }
     let programs: [(&[&[usize]], Program); 2] = [
-        (&[&[12], &[], &[6]], |x| {
-            flat(mixed_program(&x[0], &x[1], &x[2])?)
-        }),
-        (&[&[6], &[]], |x| flat(branching_program(&x[0], &x[1])?)),
+        (&[&[12], &[], &[6]], |x| mixed_program(&x[0], &x[1], &x[2])),
+        (&[&[6], &[]], |x| branching_program(&x[0], &x[1])),
     ];
     for (p, (shapes, program)) in programs.iter().enumerate() {
         let point = |rng: &mut Rng| -> Vec<Vec<f64>> {
@@ -903,24 +900,46 @@ fn forward_passes_of_the_replay_equal_the_graph_and_the_reverse_passes() {
                 .map(|s| values(s, Domain::Uniform(-1.0, 1.0), rng))
                 .collect()
         };
-        let leaf = |data: &[f64], shape: &[usize]| Tensor::from_slice(data, shape, true).unwrap();
-        let at0 = point(&mut rng);
-        let xs0: Vec<Tensor> = at0.iter().zip(*shapes).map(|(d, s)| leaf(d, s)).collect();
-        let f = Function::new(&xs0, &program(&xs0).unwrap()).unwrap();
+        let leaves = |at: &[Vec<f64>]| -> Vec<Tensor> {
+            at.iter()
+                .zip(*shapes)
+                .map(|(d, s)| Tensor::from_slice(d, s, true).unwrap())
+                .collect()
+        };
+        let xs0 = leaves(&point(&mut rng));
+        let f = Function::new(&xs0, &outputs(program(&xs0).unwrap()).unwrap()).unwrap();
         for trial in 0..3 {
             let at = point(&mut rng);
-            let xs: Vec<Tensor> = at.iter().zip(*shapes).map(|(d, s)| leaf(d, s)).collect();
-            let ys = program(&xs).unwrap();
-            let u = point(&mut rng);
+            let xs = leaves(&at);
+            let ys = outputs(program(&xs).unwrap()).unwrap();
+            let direction = point(&mut rng);
+            check(p, trial, &f, &at, &xs, &ys, &direction);
+        }
+    }
+}
+
+/// Forward passes of the replay (JVPs and the columns of lazy Jacobians)
+/// equal the eager forward sweep and the reverse passes.
+#[test]
+fn forward_passes_of_the_replay_equal_the_graph_and_the_reverse_passes() {
+    use jac_core::Mode;
+    // Outputs flattened: a Jacobian takes 0-D and 1-D ones.
+    fn flat(ys: Vec<Tensor>) -> jac_core::Result<Vec<Tensor>> {
+        ys.iter().map(|y| reshape(y, &[-1])).collect()
+    }
+    at_new_points(
+        "replayed forward passes",
+        flat,
+        |p, trial, f, at, xs, ys, u| {
             let us: Vec<Tensor> = u
                 .iter()
-                .zip(*shapes)
-                .map(|(v, s)| Tensor::from_slice(v, s, false).unwrap())
+                .zip(xs)
+                .map(|(v, x)| Tensor::from_slice(v, x.shape(), false).unwrap())
                 .collect();
-            let want = jac_core::jvp(&ys, &xs, &us, false).unwrap();
+            let want = jac_core::jvp(ys, xs, &us, false).unwrap();
             let mut got: Vec<Vec<f64>> = ys.iter().map(|y| vec![f64::NAN; y.numel()]).collect();
             let mut bufs: Vec<&mut [f64]> = got.iter_mut().map(Vec::as_mut_slice).collect();
-            f.jvp_into(&refs(&at), &refs(&u), &mut bufs).unwrap();
+            f.jvp_into(&refs(at), &refs(u), &mut bufs).unwrap();
             for (k, (g, w)) in got.iter().zip(&want).enumerate() {
                 let g = ArrayD::from_shape_vec(IxDyn(w.shape()), g.clone()).unwrap();
                 let what = format!("program {p} trial {trial}: the JVP of output {k}");
@@ -928,9 +947,9 @@ fn forward_passes_of_the_replay_equal_the_graph_and_the_reverse_passes() {
             }
             // Every block read by columns (forward passes of the replay)
             // against the same block read by rows (reverse passes).
-            let by_rows = f.jacobian(&refs(&at), None).unwrap();
+            let by_rows = f.jacobian(&refs(at), None).unwrap();
             by_rows.set_mode(Mode::Reverse);
-            let by_columns = f.jacobian(&refs(&at), None).unwrap();
+            let by_columns = f.jacobian(&refs(at), None).unwrap();
             by_columns.set_mode(Mode::Forward);
             for i in 0..ys.len() {
                 for j in 0..xs.len() {
@@ -948,19 +967,15 @@ fn forward_passes_of_the_replay_equal_the_graph_and_the_reverse_passes() {
                     "program {p}: each column of input {j} once"
                 );
             }
-        }
-    }
+        },
+    );
 }
 
 /// Hessian-vector products of a replay (forward over reverse on the planned
 /// buffers: elementwise partials on duals, other ops through their graph
-/// rule) equal reverse over reverse on the graph built at the point, on
-/// programs of every kind of planned step and of masks, gathers and
-/// normalisations.
+/// rule) equal reverse over reverse on the graph built at the point.
 #[test]
 fn replayed_hessian_vector_products_equal_the_graphs() {
-    let mut rng = Rng::new(seed_from("replayed hvps"));
-    type Program = fn(&[Tensor]) -> jac_core::Result<Vec<Tensor>>;
     // One 0-D output, nonlinear in every output of the program.
     fn scalar(ys: Vec<Tensor>) -> jac_core::Result<Vec<Tensor>> {
         let mut total = Tensor::scalar(0.0);
@@ -969,45 +984,23 @@ fn replayed_hessian_vector_products_equal_the_graphs() {
         }
         Ok(vec![total])
     }
-    let programs: [(&[&[usize]], Program); 2] = [
-        (&[&[12], &[], &[6]], |x| {
-            scalar(mixed_program(&x[0], &x[1], &x[2])?)
-        }),
-        (&[&[6], &[]], |x| scalar(branching_program(&x[0], &x[1])?)),
-    ];
-    for (p, (shapes, program)) in programs.iter().enumerate() {
-        let point = |rng: &mut Rng| -> Vec<Vec<f64>> {
-            shapes
-                .iter()
-                .map(|s| values(s, Domain::Uniform(-1.0, 1.0), rng))
-                .collect()
-        };
-        let leaf = |data: &[f64], shape: &[usize]| Tensor::from_slice(data, shape, true).unwrap();
-        let at0 = point(&mut rng);
-        let xs0: Vec<Tensor> = at0.iter().zip(*shapes).map(|(d, s)| leaf(d, s)).collect();
-        let f = Function::new(&xs0, &program(&xs0).unwrap()).unwrap();
-        for trial in 0..3 {
-            let at = point(&mut rng);
-            let v = point(&mut rng);
-            let xs: Vec<Tensor> = at.iter().zip(*shapes).map(|(d, s)| leaf(d, s)).collect();
-            let vs: Vec<Tensor> = v
-                .iter()
-                .zip(*shapes)
-                .map(|(d, s)| Tensor::from_slice(d, s, false).unwrap())
-                .collect();
-            let ys = program(&xs).unwrap();
-            let g = grad(&ys, &xs, None, true).unwrap();
-            let want = grad(&g, &xs, Some(&vs), false).unwrap();
-            let mut got: Vec<Vec<f64>> = at.iter().map(|a| vec![f64::NAN; a.len()]).collect();
-            let mut bufs: Vec<&mut [f64]> = got.iter_mut().map(Vec::as_mut_slice).collect();
-            f.hvp_into(&refs(&at), 0, &refs(&v), &mut bufs).unwrap();
-            for (j, (got, w)) in got.iter().zip(&want).enumerate() {
-                let got = ArrayD::from_shape_vec(IxDyn(w.shape()), got.clone()).unwrap();
-                let what = format!("program {p} trial {trial}: H v of input {j}");
-                assert_close(&got, w.value(), 1e-12, 1e-12, &what);
-            }
+    at_new_points("replayed hvps", scalar, |p, trial, f, at, xs, ys, v| {
+        let vs: Vec<Tensor> = v
+            .iter()
+            .zip(xs)
+            .map(|(d, x)| Tensor::from_slice(d, x.shape(), false).unwrap())
+            .collect();
+        let g = grad(ys, xs, None, true).unwrap();
+        let want = grad(&g, xs, Some(&vs), false).unwrap();
+        let mut got: Vec<Vec<f64>> = at.iter().map(|a| vec![f64::NAN; a.len()]).collect();
+        let mut bufs: Vec<&mut [f64]> = got.iter_mut().map(Vec::as_mut_slice).collect();
+        f.hvp_into(&refs(at), 0, &refs(v), &mut bufs).unwrap();
+        for (j, (got, w)) in got.iter().zip(&want).enumerate() {
+            let got = ArrayD::from_shape_vec(IxDyn(w.shape()), got.clone()).unwrap();
+            let what = format!("program {p} trial {trial}: H v of input {j}");
+            assert_close(&got, w.value(), 1e-12, 1e-12, &what);
         }
-    }
+    });
 }
 
 /// A sum after a concat along any axis gives the same bits eagerly and on
