@@ -788,13 +788,7 @@ impl Workspace {
         std::mem::swap(&mut self.cots, &mut self.tans);
         std::mem::swap(&mut self.touched, &mut self.tan_touched);
         for arena in [&mut self.cots, &mut self.cot_tans] {
-            if arena.len() != plan.cots_len {
-                arena.clear();
-                arena.try_reserve_exact(plan.cots_len).map_err(|_| {
-                    Error::out_of_memory(format!("workspace: {} cotangents", plan.cots_len))
-                })?;
-                arena.resize(plan.cots_len, 0.0);
-            }
+            sized(arena, plan.cots_len, "cotangents")?;
             arena.fill(0.0);
         }
         self.touched.clear();
@@ -946,13 +940,7 @@ impl Workspace {
         let len = plan.cots_len.checked_mul(k).ok_or_else(|| {
             Error::out_of_memory(format!("workspace: more {what} than memory holds"))
         })?;
-        if self.cots.len() != len {
-            self.cots.clear();
-            self.cots
-                .try_reserve_exact(len)
-                .map_err(|_| Error::out_of_memory(format!("workspace: {len} {what}")))?;
-            self.cots.resize(len, 0.0);
-        }
+        sized(&mut self.cots, len, what)?;
         self.rows = k;
         Ok(())
     }
@@ -973,6 +961,19 @@ impl Workspace {
 pub(crate) enum Seed<'a> {
     Ones,
     Values(&'a [f64]),
+}
+
+/// `arena` made `len` values long, allocated fallibly when its length
+/// changes (`what` names them in the error).
+fn sized(arena: &mut Vec<f64>, len: usize, what: &str) -> Result<()> {
+    if arena.len() != len {
+        arena.clear();
+        arena
+            .try_reserve_exact(len)
+            .map_err(|_| Error::out_of_memory(format!("workspace: {len} {what}")))?;
+        arena.resize(len, 0.0);
+    }
+    Ok(())
 }
 
 fn order() -> Error {
