@@ -50,6 +50,7 @@ pub mod ops;
 mod parallel;
 mod pool;
 mod replay;
+mod simd;
 mod sparse;
 mod tensor;
 

@@ -19,6 +19,7 @@ use crate::broadcast::{broadcast_shapes, reshape_to};
 use crate::cotangent::{Cot, Sparse};
 use crate::error::{Error, Result, fmt_shape};
 use crate::ops::{mul, transpose};
+use crate::simd::Mad;
 use crate::sparse::{Curvature, Dep, Structure};
 use crate::tensor::Tensor;
 
@@ -121,59 +122,74 @@ fn vector<'a>(v: ArrayViewD<'a, f64>) -> Result<ndarray::ArrayView1<'a, f64>> {
         .map_err(|e| Error::internal(format!("matmul: {e}")))
 }
 
-/// `y = A x` for a row-major `A` of `y.len()` rows: four rows at a time,
-/// so each load of `x` serves four dot products, each kept in four lanes the
-/// compiler turns into vector arithmetic. Streams `A` once, without the copy
-/// a packed product would make of it.
-fn mat_vec(a: &[f64], x: &[f64], y: &mut [f64]) {
+crate::simd::dispatch! {
+    /// `y = A x` for a row-major `A` of `y.len()` rows: four rows at a time,
+    /// so each load of `x` serves four dot products, each kept in four lanes
+    /// the compiler turns into vector arithmetic. Streams `A` once, without
+    /// the copy a packed product would make of it.
+    fn mat_vec(a: &[f64], x: &[f64], y: &mut [f64]) = mat_vec_body
+}
+
+#[inline(always)]
+fn mat_vec_body<M: Mad>(a: &[f64], x: &[f64], y: &mut [f64]) {
     let n = x.len();
     if n == 0 {
         y.iter_mut().for_each(|v| *v = 0.0);
         return;
     }
-    let dot4 = |r: [&[f64]; 4]| -> [f64; 4] {
-        let mut acc = [[0.0f64; 4]; 4];
-        let chunks = x
-            .chunks_exact(4)
-            .zip(r[0].chunks_exact(4))
-            .zip(r[1].chunks_exact(4))
-            .zip(r[2].chunks_exact(4))
-            .zip(r[3].chunks_exact(4));
-        for ((((xs, q0), q1), q2), q3) in chunks {
-            for l in 0..4 {
-                acc[0][l] += q0[l] * xs[l];
-                acc[1][l] += q1[l] * xs[l];
-                acc[2][l] += q2[l] * xs[l];
-                acc[3][l] += q3[l] * xs[l];
-            }
-        }
-        let split = n - n % 4;
-        let mut out = [0.0; 4];
-        for k in 0..4 {
-            let tail: f64 = r[k][split..]
-                .iter()
-                .zip(&x[split..])
-                .map(|(a, b)| a * b)
-                .sum();
-            out[k] = (acc[k][0] + acc[k][1]) + (acc[k][2] + acc[k][3]) + tail;
-        }
-        out
-    };
     let full = y.len() / 4 * 4;
     for (yb, ab) in y.chunks_exact_mut(4).zip(a.chunks_exact(4 * n)) {
         let (r0, rest) = ab.split_at(n);
         let (r1, rest) = rest.split_at(n);
         let (r2, r3) = rest.split_at(n);
-        yb.copy_from_slice(&dot4([r0, r1, r2, r3]));
+        yb.copy_from_slice(&dot4::<M>(x, [r0, r1, r2, r3]));
     }
     for (v, row) in y[full..].iter_mut().zip(a[full * n..].chunks_exact(n)) {
-        *v = dot4([row, row, row, row])[0];
+        *v = dot4::<M>(x, [row, row, row, row])[0];
     }
 }
 
-/// `y = x^T B` for a row-major `B` of `x.len()` rows: `y` accumulates four
-/// rows of `B` per pass. Streams `B` once.
-fn vec_mat(x: &[f64], b: &[f64], y: &mut [f64]) {
+/// The dot products of `x` with four rows, each kept in four lanes the
+/// compiler turns into vector arithmetic (no closure: a closure would be
+/// compiled outside the caller's target features).
+#[inline(always)]
+fn dot4<M: Mad>(x: &[f64], r: [&[f64]; 4]) -> [f64; 4] {
+    let n = x.len();
+    let mut acc = [[0.0f64; 4]; 4];
+    let chunks = x
+        .chunks_exact(4)
+        .zip(r[0].chunks_exact(4))
+        .zip(r[1].chunks_exact(4))
+        .zip(r[2].chunks_exact(4))
+        .zip(r[3].chunks_exact(4));
+    for ((((xs, q0), q1), q2), q3) in chunks {
+        for l in 0..4 {
+            acc[0][l] = M::mad(acc[0][l], q0[l], xs[l]);
+            acc[1][l] = M::mad(acc[1][l], q1[l], xs[l]);
+            acc[2][l] = M::mad(acc[2][l], q2[l], xs[l]);
+            acc[3][l] = M::mad(acc[3][l], q3[l], xs[l]);
+        }
+    }
+    let split = n - n % 4;
+    let mut out = [0.0; 4];
+    for k in 0..4 {
+        let mut tail = 0.0;
+        for (a, b) in r[k][split..].iter().zip(&x[split..]) {
+            tail += a * b;
+        }
+        out[k] = (acc[k][0] + acc[k][1]) + (acc[k][2] + acc[k][3]) + tail;
+    }
+    out
+}
+
+crate::simd::dispatch! {
+    /// `y = x^T B` for a row-major `B` of `x.len()` rows: `y` accumulates
+    /// four rows of `B` per pass. Streams `B` once.
+    fn vec_mat(x: &[f64], b: &[f64], y: &mut [f64]) = vec_mat_body
+}
+
+#[inline(always)]
+fn vec_mat_body<M: Mad>(x: &[f64], b: &[f64], y: &mut [f64]) {
     let p = y.len();
     y.iter_mut().for_each(|v| *v = 0.0);
     if p == 0 {
@@ -190,15 +206,22 @@ fn vec_mat(x: &[f64], b: &[f64], y: &mut [f64]) {
         }
     }
     for (&c, r) in x[full..].iter().zip(b[full * p..].chunks_exact(p)) {
-        y.iter_mut().zip(r).for_each(|(v, &e)| *v += c * e);
+        for (v, &e) in y.iter_mut().zip(r) {
+            *v = M::mad(*v, c, e);
+        }
     }
 }
 
-/// `out = A B` for a short `A` (`k` rows of `m`: the stacked cotangent
-/// rows of a small read) and a row-major `B` (`m` rows of `p`): each group of
-/// four rows of `B` is read once and added into every output row, instead of
-/// packing a copy of `B` as a general product does.
-fn rows_mat(a: &[f64], m: usize, b: &[f64], p: usize, out: &mut [f64]) {
+crate::simd::dispatch! {
+    /// `out = A B` for a short `A` (`k` rows of `m`: the stacked cotangent
+    /// rows of a small read) and a row-major `B` (`m` rows of `p`): each
+    /// group of four rows of `B` is read once and added into every output
+    /// row, instead of packing a copy of `B` as a general product does.
+    fn rows_mat(a: &[f64], m: usize, b: &[f64], p: usize, out: &mut [f64]) = rows_mat_body
+}
+
+#[inline(always)]
+fn rows_mat_body<M: Mad>(a: &[f64], m: usize, b: &[f64], p: usize, out: &mut [f64]) {
     out.iter_mut().for_each(|v| *v = 0.0);
     if p == 0 || m == 0 {
         return;
@@ -219,9 +242,121 @@ fn rows_mat(a: &[f64], m: usize, b: &[f64], p: usize, out: &mut [f64]) {
     for (i, row) in b[full * p..].chunks_exact(p).enumerate() {
         for (arow, orow) in a.chunks_exact(m).zip(out.chunks_exact_mut(p)) {
             let c = arow[full + i];
-            orow.iter_mut().zip(row).for_each(|(v, &e)| *v += c * e);
+            for (v, &e) in orow.iter_mut().zip(row) {
+                *v = M::mad(*v, c, e);
+            }
         }
     }
+}
+
+/// `out = A B` for a row-major `A` (`n` values per row) and a narrow
+/// row-major `B` (`n` rows of `p <= FEW_ROWS`: stacked tangent columns, a
+/// 3 x 3 rotation): four rows of `A` at a time against `B` padded to a
+/// width of 4, 8 or 16, so each element of `A` is read once and multiplies
+/// a whole row of `B` held in registers. A packed product would copy all of
+/// `A` first, which costs as much as this whole product when `p` is small.
+fn mat_cols(a: &[f64], n: usize, b: &[f64], p: usize, out: &mut [f64]) -> Result<()> {
+    let width = match p {
+        0 => return Ok(()),
+        1..=4 => 4,
+        5..=8 => 8,
+        _ => 16,
+    };
+    let mut padded = crate::pool::scratch(n * width)?;
+    for (row, src) in padded.chunks_exact_mut(width).zip(b.chunks_exact(p)) {
+        row[..p].copy_from_slice(src);
+        row[p..].iter_mut().for_each(|v| *v = 0.0);
+    }
+    let bp = &padded[..];
+    let rows = |a: &[f64], out: &mut [f64]| match width {
+        4 => mat_cols_4(a, n, bp, p, out),
+        8 => mat_cols_8(a, n, bp, p, out),
+        _ => mat_cols_16(a, n, bp, p, out),
+    };
+    let m = out.len() / p;
+    let threads = crate::parallel::threads_for(m / 4, a.len());
+    if threads <= 1 {
+        rows(a, out);
+    } else {
+        // Whole groups of four rows per thread.
+        let share = m.div_ceil(threads).div_ceil(4) * 4;
+        crate::parallel::run_shares(
+            out.chunks_mut(share * p).zip(a.chunks(share * n)),
+            |(o, a)| rows(a, o),
+        );
+    }
+    crate::pool::recycle(padded);
+    Ok(())
+}
+
+crate::simd::dispatch! {
+    fn mat_cols_4(a: &[f64], n: usize, bp: &[f64], p: usize, out: &mut [f64]) = mat_cols_body::<4>
+}
+crate::simd::dispatch! {
+    fn mat_cols_8(a: &[f64], n: usize, bp: &[f64], p: usize, out: &mut [f64]) = mat_cols_body::<8>
+}
+crate::simd::dispatch! {
+    fn mat_cols_16(a: &[f64], n: usize, bp: &[f64], p: usize, out: &mut [f64]) = mat_cols_body::<16>
+}
+
+/// [`mat_cols`] on rows of `A` with `B` padded to `W` lanes (`bp`).
+#[inline(always)]
+fn mat_cols_body<M: Mad, const W: usize>(
+    a: &[f64],
+    n: usize,
+    bp: &[f64],
+    p: usize,
+    out: &mut [f64],
+) {
+    for (o, rs) in out.chunks_exact_mut(4 * p).zip(a.chunks_exact(4 * n)) {
+        let (r0, rest) = rs.split_at(n);
+        let (r1, rest) = rest.split_at(n);
+        let (r2, r3) = rest.split_at(n);
+        let mut acc = [[0.0f64; W]; 4];
+        for ((((bi, &c0), &c1), &c2), &c3) in bp.chunks_exact(W).zip(r0).zip(r1).zip(r2).zip(r3) {
+            for l in 0..W {
+                acc[0][l] = M::mad(acc[0][l], c0, bi[l]);
+                acc[1][l] = M::mad(acc[1][l], c1, bi[l]);
+                acc[2][l] = M::mad(acc[2][l], c2, bi[l]);
+                acc[3][l] = M::mad(acc[3][l], c3, bi[l]);
+            }
+        }
+        for (o, acc) in o.chunks_exact_mut(p).zip(&acc) {
+            o.copy_from_slice(&acc[..p]);
+        }
+    }
+    let full = out.len() / (4 * p) * 4;
+    for (o, r) in out[full * p..]
+        .chunks_exact_mut(p)
+        .zip(a[full * n..].chunks_exact(n))
+    {
+        let mut acc = [0.0f64; W];
+        for (bi, &c) in bp.chunks_exact(W).zip(r) {
+            for l in 0..W {
+                acc[l] = M::mad(acc[l], c, bi[l]);
+            }
+        }
+        o.copy_from_slice(&acc[..p]);
+    }
+}
+
+/// `c = x y` for matrices: narrow contiguous right operands through
+/// [`mat_cols`], everything else through `general_mat_mul` (`c` is
+/// overwritten).
+fn product_2d(
+    x: &ArrayView2<'_, f64>,
+    y: &ArrayView2<'_, f64>,
+    c: &mut ndarray::ArrayViewMut2<'_, f64>,
+) -> Result<()> {
+    let (n, p) = y.dim();
+    if p <= FEW_ROWS
+        && let (Some(xs), Some(ys)) = (x.as_slice(), y.as_slice())
+        && let Some(cs) = c.as_slice_mut()
+    {
+        return mat_cols(xs, n, ys, p, cs);
+    }
+    general_mat_mul(1.0, x, y, 0.0, c);
+    Ok(())
 }
 
 /// Up to this many rows on the left, a product goes through [`rows_mat`].
@@ -287,7 +422,7 @@ fn product(a: &ArrayViewD<'_, f64>, b: &ArrayViewD<'_, f64>, plan: &Plan) -> Res
     {
         rows_mat(av, n, bv, p, ov);
     } else if plan.batch.is_empty() {
-        general_mat_mul(1.0, &matrix(a_e)?, &matrix(b_e)?, 0.0, &mut out_e);
+        product_2d(&matrix(a_e)?, &matrix(b_e)?, &mut out_e.view_mut())?;
     } else if b_e.ndim() == 2 {
         // Fold every batch item of `a` into one tall matrix: one kernel call.
         let a_b = broadcast_batch(&a_e, &plan.batch, [m, n])?;
@@ -296,7 +431,7 @@ fn product(a: &ArrayViewD<'_, f64>, b: &ArrayViewD<'_, f64>, plan: &Plan) -> Res
             .view()
             .into_shape_with_order((rows * m, n))
             .map_err(|e| Error::internal(format!("matmul: {e}")))?;
-        general_mat_mul(1.0, &tall, &matrix(b_e)?, 0.0, &mut out_e);
+        product_2d(&tall, &matrix(b_e)?, &mut out_e.view_mut())?;
     } else {
         let a_b = broadcast_batch(&a_e, &plan.batch, [m, n])?;
         let b_b = broadcast_batch(&b_e, &plan.batch, [n, p])?;
@@ -304,7 +439,7 @@ fn product(a: &ArrayViewD<'_, f64>, b: &ArrayViewD<'_, f64>, plan: &Plan) -> Res
             let x = matrix(batch_item(&a_b, &plan.batch, t))?;
             let y = matrix(batch_item(&b_b, &plan.batch, t))?;
             let mut c = out_e.slice_mut(ndarray::s![t * m..(t + 1) * m, ..]);
-            general_mat_mul(1.0, &x, &y, 0.0, &mut c);
+            product_2d(&x, &y, &mut c)?;
         }
     }
     out_e
@@ -711,4 +846,128 @@ fn transpose_last2(t: &Tensor) -> Result<Tensor> {
 pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let plan = plan(a.shape(), b.shape())?;
     apply(Matmul { plan }, vec![a.clone(), b.clone()])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::simd::{Fused, Plain};
+
+    /// Deterministic values in [-1, 1) that are not small integers (so a
+    /// product's rounding shows).
+    fn values(len: usize, seed: u64) -> Vec<f64> {
+        let mut s = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (0..len)
+            .map(|_| {
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((s >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    /// `A B` summed in order, for `m x n` times `n x p`.
+    fn naive(a: &[f64], b: &[f64], m: usize, n: usize, p: usize) -> Vec<f64> {
+        let mut out = vec![0.0; m * p];
+        for i in 0..m {
+            for j in 0..p {
+                out[i * p + j] = (0..n).map(|k| a[i * n + k] * b[k * p + j]).sum();
+            }
+        }
+        out
+    }
+
+    fn assert_close(got: &[f64], want: &[f64], what: &str) {
+        assert_eq!(got.len(), want.len(), "{what}: length");
+        for (k, (g, w)) in got.iter().zip(want).enumerate() {
+            assert!(
+                (g - w).abs() <= 1e-13 * (1.0 + w.abs()),
+                "{what}: entry {k}: {g} vs {w}"
+            );
+        }
+    }
+
+    /// Every kernel, in both variants where the CPU has FMA, on shapes
+    /// with and without a tail of rows or lanes, against the naive sum.
+    #[test]
+    fn the_streaming_kernels_agree_with_the_naive_product() {
+        for (m, n) in [(1, 1), (3, 5), (4, 4), (9, 7), (13, 1)] {
+            let a = values(m * n, 1);
+            let x = values(n, 2);
+            let mut y = vec![f64::NAN; m];
+            mat_vec(&a, &x, &mut y);
+            assert_close(&y, &naive(&a, &x, m, n, 1), &format!("mat_vec {m}x{n}"));
+            mat_vec_body::<Plain>(&a, &x, &mut y);
+            assert_close(
+                &y,
+                &naive(&a, &x, m, n, 1),
+                &format!("mat_vec plain {m}x{n}"),
+            );
+            let xm = values(m, 3);
+            let mut z = vec![f64::NAN; n];
+            vec_mat(&xm, &a, &mut z);
+            assert_close(&z, &naive(&xm, &a, 1, m, n), &format!("vec_mat {m}x{n}"));
+            for p in 1..=FEW_ROWS {
+                let b = values(n * p, 4 + p as u64);
+                let want = naive(&a, &b, m, n, p);
+                let mut out = vec![f64::NAN; m * p];
+                mat_cols(&a, n, &b, p, &mut out).unwrap();
+                assert_close(&out, &want, &format!("mat_cols {m}x{n}x{p}"));
+                rows_mat(&a, n, &b, p, &mut out);
+                assert_close(&out, &want, &format!("rows_mat {m}x{n}x{p}"));
+                // The other variant than the CPU picks, through the padded rows.
+                let width = if p <= 4 {
+                    4
+                } else if p <= 8 {
+                    8
+                } else {
+                    16
+                };
+                let mut padded = vec![0.0; n * width];
+                for (row, src) in padded.chunks_exact_mut(width).zip(b.chunks_exact(p)) {
+                    row[..p].copy_from_slice(src);
+                }
+                let mut plain = vec![f64::NAN; m * p];
+                let mut fused = vec![f64::NAN; m * p];
+                match width {
+                    4 => {
+                        mat_cols_body::<Plain, 4>(&a, n, &padded, p, &mut plain);
+                        mat_cols_body::<Fused, 4>(&a, n, &padded, p, &mut fused);
+                    }
+                    8 => {
+                        mat_cols_body::<Plain, 8>(&a, n, &padded, p, &mut plain);
+                        mat_cols_body::<Fused, 8>(&a, n, &padded, p, &mut fused);
+                    }
+                    _ => {
+                        mat_cols_body::<Plain, 16>(&a, n, &padded, p, &mut plain);
+                        mat_cols_body::<Fused, 16>(&a, n, &padded, p, &mut fused);
+                    }
+                }
+                assert_close(&plain, &want, &format!("mat_cols plain {m}x{n}x{p}"));
+                assert_close(&fused, &want, &format!("mat_cols fused {m}x{n}x{p}"));
+            }
+        }
+    }
+
+    /// A product large enough to split over threads: each share takes
+    /// whole groups of four rows, and the result is the one thread's.
+    #[test]
+    fn a_narrow_product_split_over_threads_equals_the_unsplit_one() {
+        let (m, n, p) = (1027, 1031, 5);
+        let a = values(m * n, 7);
+        let b = values(n * p, 8);
+        let mut split = vec![f64::NAN; m * p];
+        mat_cols(&a, n, &b, p, &mut split).unwrap();
+        let mut padded = vec![0.0; n * 8];
+        for (row, src) in padded.chunks_exact_mut(8).zip(b.chunks_exact(p)) {
+            row[..p].copy_from_slice(src);
+        }
+        let mut whole = vec![f64::NAN; m * p];
+        mat_cols_8(&a, n, &padded, p, &mut whole);
+        assert_eq!(split, whole);
+        assert_close(&whole, &naive(&a, &b, m, n, p), "1027 x 1031 x 5");
+    }
 }
