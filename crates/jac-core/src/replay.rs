@@ -372,6 +372,9 @@ pub(crate) struct Workspace {
     tans: Vec<f64>,
     tan_touched: Vec<bool>,
     cot_tans: Vec<f64>,
+    /// Room for operands and tangents expanded to a broadcast result's
+    /// shape; grown, never shrunk, so steady replays do not allocate.
+    scratch: Vec<f64>,
 }
 
 impl Workspace {
@@ -396,6 +399,7 @@ impl Workspace {
             tans: Vec::new(),
             tan_touched: Vec::new(),
             cot_tans: Vec::new(),
+            scratch: Vec::new(),
         })
     }
 
@@ -712,8 +716,81 @@ impl Workspace {
                     continue;
                 }
             }
+            // Elementwise ops whose operands broadcast: the same flat
+            // tangent kernel on the operands, and on any broadcast tangent
+            // row, expanded to the result's shape in scratch (a broadcast
+            // graph rule would copy every tangent in and its result out).
+            if let Some(kernel) = program.instrs[i].op.flat()
+                && kernel.scalar_rule().is_some()
+                && let [oa, ob] = *operands
+            {
+                let shape = &program.instrs[i].shape;
+                let n = out.value().len;
+                let (ta, tb) = (tangent(oa)?, tangent(ob)?);
+                let scratch = &mut self.scratch;
+                let done = program.with_views(i, operands, values, |args| {
+                    at_least(scratch, 4 * n, "broadcast tangents")?;
+                    let (ea, rest) = scratch.split_at_mut(n);
+                    let (eb, rest) = rest.split_at_mut(n);
+                    let (ra, rest) = rest.split_at_mut(n);
+                    let rb = &mut rest[..n];
+                    let a =
+                        full_or_expanded(&args[0], shape, plan.buffer(oa).value().of(values)?, ea)?;
+                    let b =
+                        full_or_expanded(&args[1], shape, plan.buffer(ob).value().of(values)?, eb)?;
+                    let (la, lb) = (args[0].len(), args[1].len());
+                    for (r, out_row) in rows_mut(target, k).enumerate() {
+                        let row_a = match ta {
+                            Some(t) => {
+                                Some(full_or_expanded(&args[0], shape, row_of(t, r, la)?, ra)?)
+                            }
+                            None => None,
+                        };
+                        let row_b = match tb {
+                            Some(t) => {
+                                Some(full_or_expanded(&args[1], shape, row_of(t, r, lb)?, rb)?)
+                            }
+                            None => None,
+                        };
+                        if !kernel.jvp_flat(&[a, b], y, &[row_a, row_b], out_row) {
+                            return Ok(false);
+                        }
+                    }
+                    Ok(true)
+                })?;
+                if done {
+                    continue;
+                }
+            }
             let op = &*program.instrs[i].op;
             let shape = &program.instrs[i].shape;
+            // Ops with a tangent kernel into a buffer: row by row, straight
+            // into the planned tangents.
+            let in_place = program.with_views(i, operands, values, |args| {
+                let ts = operands
+                    .iter()
+                    .map(|&b| tangent(b))
+                    .collect::<Result<Vec<_>>>()?;
+                let y = view(shape, y)?;
+                for (r, out_row) in rows_mut(target, k).enumerate() {
+                    let row_ts = ts
+                        .iter()
+                        .zip(args)
+                        .map(|(t, a)| {
+                            t.map(|t| view(a.shape(), row_of(t, r, a.len())?))
+                                .transpose()
+                        })
+                        .collect::<Result<Vec<_>>>()?;
+                    match op.jvp_into(args, &y, &row_ts, &mut view_mut(shape, out_row)?) {
+                        None => return Ok(false),
+                        Some(done) => done?,
+                    }
+                }
+                Ok(true)
+            })?;
+            if in_place {
+                continue;
+            }
             program.with_views(i, operands, values, |args| {
                 let lead = usize::from(k > 1);
                 let stacked = |inner: &[usize]| {
@@ -974,6 +1051,44 @@ fn sized(arena: &mut Vec<f64>, len: usize, what: &str) -> Result<()> {
         arena.resize(len, 0.0);
     }
     Ok(())
+}
+
+/// `arena` at least `len` values long (grown fallibly, never shrunk).
+fn at_least(arena: &mut Vec<f64>, len: usize, what: &str) -> Result<()> {
+    if arena.len() < len {
+        arena
+            .try_reserve_exact(len - arena.len())
+            .map_err(|_| Error::out_of_memory(format!("workspace: {len} {what}")))?;
+        arena.resize(len, 0.0);
+    }
+    Ok(())
+}
+
+/// `data` (laid out as `like`) as `shape`'s row-major values: itself when
+/// it has them all, else broadcast into `room`.
+fn full_or_expanded<'a>(
+    like: &ArrayViewD<'_, f64>,
+    shape: &[usize],
+    data: &'a [f64],
+    room: &'a mut [f64],
+) -> Result<&'a [f64]> {
+    if data.len() == room.len() {
+        return Ok(data);
+    }
+    let from = view(like.shape(), data)?;
+    let from = from.broadcast(IxDyn(shape)).ok_or_else(|| {
+        Error::internal(format!(
+            "replay: an operand of shape {:?} does not broadcast to {shape:?}",
+            like.shape()
+        ))
+    })?;
+    view_mut(shape, room)?.assign(&from);
+    Ok(room)
+}
+
+/// Row `r` of `k` stacked rows of `len` values.
+fn row_of(data: &[f64], r: usize, len: usize) -> Result<&[f64]> {
+    data.get(r * len..(r + 1) * len).ok_or_else(order)
 }
 
 fn order() -> Error {

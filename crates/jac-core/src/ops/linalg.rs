@@ -322,7 +322,7 @@ fn mat_cols_body<M: Mad, const W: usize>(
             }
         }
         for (o, acc) in o.chunks_exact_mut(p).zip(&acc) {
-            o.copy_from_slice(&acc[..p]);
+            store(o, acc);
         }
     }
     let full = out.len() / (4 * p) * 4;
@@ -336,7 +336,18 @@ fn mat_cols_body<M: Mad, const W: usize>(
                 acc[l] = M::mad(acc[l], c, bi[l]);
             }
         }
-        o.copy_from_slice(&acc[..p]);
+        store(o, &acc);
+    }
+}
+
+/// The first `o.len()` lanes of `acc` into `o`, lane by lane: a copy of a
+/// few values that would otherwise be a call to `memcpy`.
+#[inline(always)]
+fn store<const W: usize>(o: &mut [f64], acc: &[f64; W]) {
+    for (l, &v) in acc.iter().enumerate() {
+        if let Some(o) = o.get_mut(l) {
+            *o = v;
+        }
     }
 }
 
@@ -358,6 +369,34 @@ fn product_2d(
     general_mat_mul(1.0, x, y, 0.0, c);
     Ok(())
 }
+
+/// `out = a b` for matrices, into row-major `out` (overwritten): few
+/// rows through [`rows_mat`], the rest through [`product_2d`].
+fn matrix_product_into(
+    a: &ArrayView2<'_, f64>,
+    b: &ArrayView2<'_, f64>,
+    out: &mut [f64],
+) -> Result<()> {
+    let (m, n) = a.dim();
+    let p = b.ncols();
+    if n == 0 {
+        out.fill(0.0);
+        return Ok(());
+    }
+    if m <= FEW_ROWS
+        && let (Some(av), Some(bv)) = (a.as_slice(), b.as_slice())
+    {
+        rows_mat(av, n, bv, p, out);
+        return Ok(());
+    }
+    let mut c = ndarray::ArrayViewMut2::from_shape((m, p), out)
+        .map_err(|e| Error::internal(format!("matmul: {e}")))?;
+    product_2d(a, b, &mut c)
+}
+
+/// Above this many values, a right operand is worth packing once for all
+/// stacked rows of a tangent ([`Matmul::jvp_into`] declines).
+const LARGE_RIGHT: usize = 4096;
 
 /// Up to this many rows on the left, a product goes through [`rows_mat`].
 const FEW_ROWS: usize = 16;
@@ -538,6 +577,49 @@ impl Op for Matmul {
             return Some(Ok(()));
         }
         Some(add_product_vjp(i, a, b, g, acc))
+    }
+
+    /// `ta b + a tb` for matrices, each product written straight into
+    /// `out` (the second through a recycled buffer).
+    fn jvp_into(
+        &self,
+        x: &[ArrayViewD<'_, f64>],
+        _y: &ArrayViewD<'_, f64>,
+        t: &[Option<ArrayViewD<'_, f64>>],
+        out: &mut ArrayViewMutD<'_, f64>,
+    ) -> Option<Result<()>> {
+        let [a, b] = x else { return None };
+        if !self.plan.batch.is_empty() || a.ndim() != 2 || b.ndim() != 2 {
+            return None;
+        }
+        // A tangent of `a` against a large `b`: the graph rule stacks the
+        // rows of every tangent into one product that packs `b` once,
+        // where row by row would pack it per row.
+        if t.first().is_some_and(Option::is_some) && b.len() > LARGE_RIGHT {
+            return None;
+        }
+        let out = out.as_slice_mut()?;
+        Some((|| {
+            let mut written = false;
+            for (i, tangent) in t.iter().enumerate() {
+                let Some(tangent) = tangent else { continue };
+                let (l, r) = if i == 0 { (tangent, b) } else { (a, tangent) };
+                let (l, r) = (matrix(l.view())?, matrix(r.view())?);
+                if !written {
+                    matrix_product_into(&l, &r, out)?;
+                    written = true;
+                    continue;
+                }
+                let mut term = crate::pool::scratch(out.len())?;
+                matrix_product_into(&l, &r, &mut term)?;
+                out.iter_mut().zip(&term).for_each(|(o, &v)| *o += v);
+                crate::pool::recycle(term);
+            }
+            if !written {
+                out.fill(0.0);
+            }
+            Ok(())
+        })())
     }
 
     /// A product costs its multiply-adds.

@@ -128,6 +128,21 @@ pub(crate) trait Op: Send + Sync + fmt::Debug {
         None
     }
 
+    /// Writes the output's tangent (the output's shape, nothing stacked)
+    /// into `out` from the operands' tangents `t` (`None`: zero), from the
+    /// same statement of the derivative as [`Op::jvp`], for ops with a
+    /// kernel that needs no new array (a product of matrices). `None`: no
+    /// such kernel.
+    fn jvp_into(
+        &self,
+        _inputs: &[ArrayViewD<'_, f64>],
+        _output: &ArrayViewD<'_, f64>,
+        _t: &[Option<ArrayViewD<'_, f64>>],
+        _out: &mut ArrayViewMutD<'_, f64>,
+    ) -> Option<Result<()>> {
+        None
+    }
+
     /// Adds the VJP of the cotangent `g` (the output's shape, nothing
     /// stacked) with respect to input `i` into `acc` (input `i`'s shape),
     /// summing over what was broadcast, from the same statement of the
