@@ -4533,8 +4533,9 @@ NOCOV static void check_pattern(const char *fn, const SSlot *sp) {
  * calls refuse: a Jacobian by jac_function_vjp rows (m <= n) or
  * jac_function_jvp columns, a Hessian by jac_function_hvp columns (it is
  * symmetric). */
-static double *sparse_dense_sweeps(const SSlot *sp, const FSlot *f, const double *const *in, const size_t *lens) {
-    bool rows = !sp->hess && sp->m <= sp->n;
+static double *sparse_dense_sweeps(const SSlot *sp, const FSlot *f, const double *const *in, const size_t *lens,
+                                   JacMode mode) {
+    bool rows = !sp->hess && (mode == JAC_MODE_AUTO ? sp->m <= sp->n : mode == JAC_MODE_REVERSE);
     uint64_t count = rows ? sp->m : sp->n;
     /* seed: one buffer per output (vjp) or input (jvp, hvp); res likewise per input or output. */
     size_t ns = rows ? f->no : f->ni, nr = rows || sp->hess ? f->ni : f->no;
@@ -4597,10 +4598,11 @@ __attribute__((unused)) static double *sparse_dense(const SSlot *sp, const FSlot
     for (size_t k = 0; k < f->ni; k++) ranks_ok = ranks_ok && f->is[k].nd <= 1;
     for (size_t k = 0; !sp->hess && k < f->no; k++) ranks_ok = ranks_ok && f->os[k].nd <= 1;
     if (!ranks_ok) {
-        if (mode != JAC_MODE_AUTO) return NULL;
+        /* Hessians have one sweep (hvp): its transpose is the other view. */
+        if (sp->hess && mode == JAC_MODE_REVERSE) return NULL;
         uint64_t count = sp->hess ? sp->n : sp->m <= sp->n ? sp->m : sp->n;
         if (!budget(sat_add(sat_mul(count, sat_mul(f->eval_cost, sp->hess ? 6 : 3)), mn))) return NULL;
-        return sparse_dense_sweeps(sp, f, in, lens);
+        return sparse_dense_sweeps(sp, f, in, lens, mode);
     }
     uint64_t sweeps = sp->hess ? sat_mul(sp->n + 1, 6) : (sp->m < sp->n ? sp->m : sp->n) + 1;
     if (!budget(sat_add(sat_mul(sweeps, sat_mul(f->eval_cost, 3)), mn))) return NULL;
@@ -4646,17 +4648,40 @@ __attribute__((unused)) static double *sparse_dense(const SSlot *sp, const FSlot
  * an entry where terms cancel differs by their rounding, which its own
  * magnitude does not bound (x * (c / x) has a Hessian of exactly 0, read as
  * 4e-16 one way and 0 the other). A value that is not close to the first
- * dense block is therefore checked against the block read by forward and
- * by reverse sweeps (`other`, computed by the caller on demand): it must be
- * close to one of them or within twice their spread, the rounding that two
- * correct ways of computing that entry show. A wrong pattern or recovery
+ * dense block is therefore checked against the blocks read by forward and
+ * by reverse sweeps (computed by the caller on demand; a Hessian by sweeps
+ * has one) and, for a Hessian, each block's symmetric entry: it must be
+ * close to one of them or within twice their spread, the rounding that
+ * correct ways of computing that entry show, or within an absolute floor
+ * (below). A wrong pattern or recovery
  * is off by the size of the entries, far beyond that. */
-NOCOV static bool sparse_entry_ok(double v, double d, const double *fwd, const double *rev) {
-    if (sparse_close(v, d)) return true;
-    if (!fwd || !rev) return false;
-    if (sparse_close(v, *fwd) || sparse_close(v, *rev)) return true;
-    double spread = fabs(*fwd - *rev) + fabs(d - *fwd) + fabs(d - *rev);
-    return fabs(v - d) <= 2 * spread;
+NOCOV static bool sparse_entry_ok(const SSlot *sp, double v, uint64_t i, uint64_t j, const double *dense, const double *fwd,
+                                  const double *rev) {
+    uint64_t at = i * sp->n + j;
+    if (sparse_close(v, dense[at])) return true;
+    /* The candidates: each dense block's entry and, for a Hessian, its
+     * symmetric counterpart (a colouring may recover either). */
+    const double *blocks[3] = {dense, fwd, rev};
+    double lo = INFINITY, hi = -INFINITY;
+    for (int b = 0; b < 3; b++) {
+        if (!blocks[b]) continue;
+        for (int t = 0; t < (sp->hess ? 2 : 1); t++) {
+            double c = blocks[b][t ? j * sp->n + i : at];
+            if (!isfinite(c)) return true;
+            if (sparse_close(v, c)) return true;
+            lo = c < lo ? c : lo;
+            hi = c > hi ? c : hi;
+        }
+    }
+    if (fabs(v - dense[at]) <= 2 * (hi - lo)) return true;
+    /* Where every way agrees (a Hessian by sweeps has one), an absolute
+     * floor at the scale of the whole block, at least 1: cancelled terms
+     * of unit size leave ~1e-16 (a wrong recovery adds another entry's
+     * value). Cancellations of far larger terms to near 0 stay findings. */
+    double scale = 1.0;
+    for (uint64_t e = 0; e < sp->m * sp->n; e++)
+        if (isfinite(dense[e]) && fabs(dense[e]) > scale) scale = fabs(dense[e]);
+    return fabs(v - dense[at]) <= 1e-12 * scale;
 }
 
 /* The index of the first pattern entry not close to `dense`, or nnz. */
@@ -4672,7 +4697,7 @@ NOCOV __attribute__((unused)) static void check_sparse_dense(const SSlot *sp, co
     for (size_t k = 0; k < sp->nnz; k++) {
         uint64_t at = (uint64_t)sp->rows[k] * sp->n + (uint64_t)sp->cols[k];
         double d = dense[at];
-        if (!sparse_entry_ok(values[k], d, fwd ? &fwd[at] : NULL, rev ? &rev[at] : NULL))
+        if (!sparse_entry_ok(sp, values[k], (uint64_t)sp->rows[k], (uint64_t)sp->cols[k], dense, fwd, rev))
             fail(fn, "S%d entry %zu (%" PRId64 ", %" PRId64 ") is %.17g, the dense %s gives %.17g (by forward sweeps %.17g, by reverse %.17g)",
                  sp->id, k, sp->rows[k], sp->cols[k], values[k], sp->hess ? "Hessian" : "Jacobian block", d,
                  fwd ? fwd[at] : NAN, rev ? rev[at] : NAN);
