@@ -57,9 +57,16 @@ fn run() -> std::result::Result<(), String> {
     let workload = flag("--workload").ok_or("--workload is required")?;
     let spec = data::workloads()?;
     let modes = &spec["modes"][&mode];
-    let runs = modes["runs"]
-        .as_u64()
-        .ok_or(format!("unknown mode {mode}"))? as usize;
+    // `--runs N` overrides the mode's count (a profile wants the timed
+    // region to outweigh the setup).
+    let runs = match flag("--runs") {
+        Some(n) => n
+            .parse::<usize>()
+            .map_err(|_| format!("--runs: expected a count, got {n}"))?,
+        None => modes["runs"]
+            .as_u64()
+            .ok_or(format!("unknown mode {mode}"))? as usize,
+    };
     let config = &modes[&workload];
     if config.is_null() {
         return Err(format!("unknown workload {workload}"));

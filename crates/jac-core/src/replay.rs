@@ -497,11 +497,11 @@ impl Workspace {
     ) -> Result<()> {
         let plan = program.plan;
         self.stack_rows(plan, k, "cotangents")?;
-        // Every cotangent starts at zero and only accumulates; `touched`
-        // tells which ones something reached, so that steps nothing
-        // reached are skipped (and never multiply a zero by an infinite
-        // partial).
-        self.cots.fill(0.0);
+        // `touched` tells which cotangents something reached: a
+        // cotangent is written by the first contribution (or zeroed when
+        // first touched) and accumulates after, so the arena is never
+        // cleared whole, and steps nothing reached are skipped (they never
+        // multiply a zero by an infinite partial).
         self.touched.iter_mut().for_each(|t| *t = false);
         for &(slot, seed) in seeds {
             let b = plan.buffer_of(slot);
@@ -521,20 +521,20 @@ impl Workspace {
                 continue;
             }
             let operands = &plan.operands[step.from as usize..step.to as usize];
-            if let Some(rule) = step.rule {
-                let [y, g, a, a_cot, b, b_cot] = step.scalar;
-                let (a, b) = (number(values, a)?, number(values, b)?);
-                let y = number(values, y)?;
-                let d = (rule.partials)(a, b, y, rule.attribute);
+            if let Some(rule) = &step.rule {
+                let [_, g, _, a_cot, _, b_cot] = step.scalar;
+                let d = partials_of(values, step, rule)?;
                 let g = g as usize * k;
                 for ((&buffer, cot), d) in operands.iter().zip([a_cot, b_cot]).zip(d) {
                     if cot == NO_SCALAR {
                         continue;
                     }
+                    let first = !self.touched[buffer as usize];
                     self.touched[buffer as usize] = true;
                     if k == 1 {
                         let g = *self.cots.get(g).ok_or_else(order)?;
-                        *self.cots.get_mut(cot as usize).ok_or_else(order)? += g * d;
+                        let acc = self.cots.get_mut(cot as usize).ok_or_else(order)?;
+                        *acc = if first { g * d } else { *acc + g * d };
                         continue;
                     }
                     // An operand's rows come before its consumer's.
@@ -543,7 +543,11 @@ impl Workspace {
                     let g = after.get(..k).ok_or_else(order)?;
                     let at = cot as usize * k;
                     let acc = before.get_mut(at..at + k).ok_or_else(order)?;
-                    acc.iter_mut().zip(g).for_each(|(a, &g)| *a += g * d);
+                    if first {
+                        acc.iter_mut().zip(g).for_each(|(a, &g)| *a = g * d);
+                    } else {
+                        acc.iter_mut().zip(g).for_each(|(a, &g)| *a += g * d);
+                    }
                 }
                 continue;
             }
@@ -669,14 +673,8 @@ impl Workspace {
                     _ => Ok(None),
                 }
             };
-            if let Some(rule) = step.rule {
-                let [y, _, a, _, b, _] = step.scalar;
-                let d = (rule.partials)(
-                    number(values, a)?,
-                    number(values, b)?,
-                    number(values, y)?,
-                    rule.attribute,
-                );
+            if let Some(rule) = &step.rule {
+                let d = partials_of(values, step, rule)?;
                 target.fill(0.0);
                 for (&buffer, d) in operands.iter().zip(d) {
                     if let Some(t) = tangent(buffer)? {
@@ -1091,6 +1089,18 @@ fn row_of(data: &[f64], r: usize, len: usize) -> Result<&[f64]> {
     data.get(r * len..(r + 1) * len).ok_or_else(order)
 }
 
+/// A scalar step's partials, from its rule on the values.
+#[inline]
+fn partials_of(values: &[f64], step: &Step, rule: &ScalarRule) -> Result<[f64; 2]> {
+    let [y, _, a, _, b, _] = step.scalar;
+    Ok((rule.partials)(
+        number(values, a)?,
+        number(values, b)?,
+        number(values, y)?,
+        rule.attribute,
+    ))
+}
+
 fn order() -> Error {
     Error::internal("replay: a buffer is not before its consumer's")
 }
@@ -1109,7 +1119,8 @@ fn span_mut(arena: &mut [f64], s: Span) -> Result<&mut [f64]> {
     arena.get_mut(s.start..s.start + s.len).ok_or_else(order)
 }
 
-/// The cotangent of buffer `b` for accumulating into, marked as reached;
+/// The cotangent of buffer `b` for accumulating into, marked as reached
+/// (and zeroed when it was not: arenas are not cleared between passes);
 /// `None` for a constant. `cots` is the arena, or the part of it before
 /// the cotangent being read.
 #[inline]
@@ -1123,12 +1134,16 @@ fn touch<'a>(
     let Some(span) = plan.buffer(b).cot() else {
         return Ok(None);
     };
-    touched[b as usize] = true;
     let rows = Span {
         start: span.start * k,
         len: span.len * k,
     };
-    span_mut(cots, rows).map(Some)
+    let acc = span_mut(cots, rows)?;
+    if !touched[b as usize] {
+        acc.fill(0.0);
+        touched[b as usize] = true;
+    }
+    Ok(Some(acc))
 }
 
 /// The `k` rows of a stacked buffer.
