@@ -732,3 +732,23 @@ fn threads_evaluate_one_sparse_matrix_at_once() {
         }
     });
 }
+
+/// A product of huge empty operands (batch axes of 2^50 items, empty
+/// matrices) has an empty structure at once: it used to visit every batch
+/// item (a hang the fuzzer found through `jac_function_sparse_jacobian`,
+/// with 10^10 items; this one would run for days).
+#[test]
+fn should_find_an_empty_pattern_for_a_product_of_huge_empty_operands() {
+    let shape: &[usize] = &[1 << 20, 1 << 20, 1 << 10, 0, 0];
+    let f = record(&[shape], |x| {
+        let e = exp(&x[0])?;
+        Ok(vec![
+            matmul(&e, &x[0])?,
+            sum(&matmul(&e, &x[0])?, None, false)?,
+        ])
+    });
+    let j = f.sparse_jacobian(0, 0).unwrap();
+    assert_eq!(j.nnz(), 0);
+    let h = f.sparse_hessian(1).unwrap();
+    assert_eq!(h.nnz(), 0);
+}

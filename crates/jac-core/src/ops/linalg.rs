@@ -519,7 +519,14 @@ impl Op for Matmul {
             crate::cotangent::BroadcastMap::new(batch, &batch_of(a)),
             crate::cotangent::BroadcastMap::new(batch, &batch_of(b)),
         );
-        let items: usize = batch.iter().product();
+        // Without output elements per item there is nothing to visit,
+        // however many items the batch axes count.
+        let items = if m * p == 0 || batch.contains(&0) {
+            0
+        } else {
+            crate::ops::numel(batch)
+                .ok_or_else(|| Error::out_of_memory("matmul: structure larger than memory"))?
+        };
         let total = items
             .checked_mul(m * p)
             .and_then(|e| e.checked_mul(2 * n))
