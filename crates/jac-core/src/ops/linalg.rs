@@ -371,7 +371,9 @@ fn product_2d(
 }
 
 /// `out = a b` for matrices, into row-major `out` (overwritten): few
-/// rows through [`rows_mat`], the rest through [`product_2d`].
+/// rows (a small read's stacked cotangents, folded batch items included)
+/// through [`rows_mat`], the rest through [`product_2d`]. Every 2-D
+/// product of [`product`] and of [`Matmul::jvp_into`] chooses here.
 fn matrix_product_into(
     a: &ArrayView2<'_, f64>,
     b: &ArrayView2<'_, f64>,
@@ -383,11 +385,12 @@ fn matrix_product_into(
         out.fill(0.0);
         return Ok(());
     }
-    if m <= FEW_ROWS
-        && let (Some(av), Some(bv)) = (a.as_slice(), b.as_slice())
-    {
-        rows_mat(av, n, bv, p, out);
-        return Ok(());
+    if m <= FEW_ROWS {
+        let (a, b) = (a.as_standard_layout(), b.as_standard_layout());
+        if let (Some(av), Some(bv)) = (a.as_slice(), b.as_slice()) {
+            rows_mat(av, n, bv, p, out);
+            return Ok(());
+        }
     }
     let mut c = ndarray::ArrayViewMut2::from_shape((m, p), out)
         .map_err(|e| Error::internal(format!("matmul: {e}")))?;
@@ -450,18 +453,11 @@ fn product(a: &ArrayViewD<'_, f64>, b: &ArrayViewD<'_, f64>, plan: &Plan) -> Res
     // whole and never read, so any initialized buffer will do.
     let mut out_e = Array2::from_shape_vec((rows * m, p), crate::pool::scratch(rows * m * p)?)
         .map_err(|e| Error::internal(format!("matmul: {e}")))?;
-    let few = rows * m <= FEW_ROWS && b_e.ndim() == 2;
-    if few
-        && let (Some(av), Some(bv), Some(ov)) = (
-            a_e.as_standard_layout().as_slice(),
-            b_e.as_standard_layout().as_slice(),
-            out_e.as_slice_mut(),
-        )
-        && av.len() == rows * m * n
-    {
-        rows_mat(av, n, bv, p, ov);
-    } else if plan.batch.is_empty() {
-        product_2d(&matrix(a_e)?, &matrix(b_e)?, &mut out_e.view_mut())?;
+    let out = out_e
+        .as_slice_mut()
+        .ok_or_else(|| Error::internal("matmul: a new output is not contiguous"))?;
+    if plan.batch.is_empty() {
+        matrix_product_into(&matrix(a_e)?, &matrix(b_e)?, out)?;
     } else if b_e.ndim() == 2 {
         // Fold every batch item of `a` into one tall matrix: one kernel call.
         let a_b = broadcast_batch(&a_e, &plan.batch, [m, n])?;
@@ -470,7 +466,7 @@ fn product(a: &ArrayViewD<'_, f64>, b: &ArrayViewD<'_, f64>, plan: &Plan) -> Res
             .view()
             .into_shape_with_order((rows * m, n))
             .map_err(|e| Error::internal(format!("matmul: {e}")))?;
-        product_2d(&tall, &matrix(b_e)?, &mut out_e.view_mut())?;
+        matrix_product_into(&tall, &matrix(b_e)?, out)?;
     } else {
         let a_b = broadcast_batch(&a_e, &plan.batch, [m, n])?;
         let b_b = broadcast_batch(&b_e, &plan.batch, [n, p])?;
