@@ -277,6 +277,11 @@ pub(crate) fn sweep_cotangents(
         if state[p].target {
             state[p].found = Some(g.clone());
         }
+        // An empty result contributes nothing to any operand (and a rule
+        // might still form a lane-sized intermediate of its huge dims).
+        if node.numel() == 0 {
+            continue;
+        }
         let input_positions = sub.inputs_of(p);
         let mut needs_few = [false; 4];
         let needs: &mut [bool] = if input_positions.len() <= needs_few.len() {

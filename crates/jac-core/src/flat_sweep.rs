@@ -69,7 +69,9 @@ pub(crate) fn grad_unrecorded(
     }
 
     for (p, node) in sub.nodes.iter().enumerate() {
-        if !touched[p] {
+        // An empty result contributes nothing (its rule might still form
+        // a lane-sized intermediate of its huge dims).
+        if !touched[p] || node.numel() == 0 {
             continue;
         }
         let Some(recipe) = node.0.recipe.as_ref() else {

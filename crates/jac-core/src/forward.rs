@@ -172,9 +172,15 @@ pub(crate) fn sweep(
                 output: node,
                 lead_shape,
             };
-            let t = recipe.op.jvp(&cx, &from_inputs)?;
             let mut full = lead_shape.to_vec();
             full.extend_from_slice(node.shape());
+            // An empty result has an empty tangent (its rule might still
+            // form a lane-sized intermediate of its huge dims).
+            let t = if node.numel() == 0 {
+                Tensor::zeros(&full)?
+            } else {
+                recipe.op.jvp(&cx, &from_inputs)?
+            };
             flow = Some(if t.shape() == full.as_slice() {
                 t
             } else {

@@ -553,6 +553,11 @@ impl Workspace {
             }
             let out = plan.buffer(step.out);
             let out_cot = out.cot().ok_or_else(order)?;
+            // An empty result contributes nothing (its rule might still
+            // form a lane-sized intermediate of its huge dims).
+            if out_cot.len == 0 {
+                continue;
+            }
             // Cotangents of operands are stored before their consumer's.
             let at = (out_cot.start * k).min(self.cots.len());
             let (before, after) = self.cots.split_at_mut(at);
@@ -655,6 +660,11 @@ impl Workspace {
             let out = plan.buffer(step.out);
             let out_t = out.cot().ok_or_else(order)?;
             self.touched[step.out as usize] = true;
+            // An empty result has no tangent to compute (its rule might
+            // still form a lane-sized intermediate of its huge dims).
+            if out_t.len == 0 {
+                continue;
+            }
             let touched = &self.touched;
             // Operands' tangents are stored before their consumer's.
             let at = (out_t.start * k).min(self.cots.len());
@@ -927,6 +937,10 @@ impl Workspace {
             }
             let out = plan.buffer(step.out);
             let out_cot = out.cot().ok_or_else(order)?;
+            // An empty result contributes nothing.
+            if out_cot.len == 0 {
+                continue;
+            }
             let at = out_cot.start.min(self.cots.len());
             let (before, after) = self.cots.split_at_mut(at);
             let (before_t, after_t) = self.cot_tans.split_at_mut(at);

@@ -559,3 +559,88 @@ fn replays_of_empty_results_with_huge_dims_are_immediate() {
     // immediate too.
     assert_eq!(j.unwrap_err().kind(), ErrorKind::Shape);
 }
+
+/// The fuzzer found the gradient of `log_softmax` of an empty
+/// `[2^40, 0]` tensor refused for want of 8 TiB: its rule summed the
+/// empty cotangent over the lane axis into a `[2^40, 1]` intermediate. An
+/// op whose result is empty contributes nothing to any operand, so no
+/// sweep (eager or replayed, reverse or forward, first or second order)
+/// runs its rule.
+#[test]
+fn sweeps_skip_the_rules_of_empty_results_with_huge_dims() {
+    let n = 1usize << 40;
+    type Build = fn(&Tensor) -> jac_core::Result<Tensor>;
+    let lane_ops: [(&str, Build); 5] = [
+        ("log_softmax", |x| jac_core::log_softmax(x, -1)),
+        ("softmax", |x| jac_core::softmax(x, -1)),
+        ("cumsum", |x| jac_core::cumsum(x, -1)),
+        ("max keepdim", |x| {
+            jac_core::softmax(&max(&jac_core::exp(x)?, 0, true)?, 0)
+        }),
+        ("logsumexp keepdim", |x| {
+            jac_core::logsumexp(x, Some(&[0]), true)
+        }),
+    ];
+    for (name, build) in lane_ops {
+        let x = empty(&[n, 0]);
+        let c = Tensor::from_vec(vec![0.25], &[], true).unwrap();
+        let y = match build(&x) {
+            Ok(y) => y,
+            Err(e) => panic!("{name}: {e}"),
+        };
+        assert_eq!(y.numel(), 0, "{name}: {:?}", y.shape());
+        // A 0-D output that depends on the empty result and on c.
+        let s = jac_core::add(&sum(&y, None, false).unwrap(), &mul(&c, &c).unwrap()).unwrap();
+        for create_graph in [false, true] {
+            let g = grad(
+                std::slice::from_ref(&y),
+                &[x.clone(), c.clone()],
+                None,
+                create_graph,
+            )
+            .unwrap_or_else(|e| panic!("{name}: grad, create_graph {create_graph}: {e}"));
+            assert_eq!(g[0].shape(), &[n, 0], "{name}");
+            assert_eq!(g[1].to_vec(), vec![0.0], "{name}");
+            let g = grad(
+                std::slice::from_ref(&s),
+                &[x.clone(), c.clone()],
+                None,
+                create_graph,
+            )
+            .unwrap_or_else(|e| panic!("{name}: grad of s, create_graph {create_graph}: {e}"));
+            assert_eq!(g[1].to_vec(), vec![0.5], "{name}");
+        }
+        let t = jac_core::jvp(
+            std::slice::from_ref(&y),
+            std::slice::from_ref(&x),
+            &[empty(&[n, 0])],
+            false,
+        )
+        .unwrap_or_else(|e| panic!("{name}: jvp: {e}"));
+        assert_eq!(t[0].shape(), y.shape(), "{name}");
+        let f = jac_core::Function::new(&[x.clone(), c.clone()], &[y.clone(), s.clone()])
+            .unwrap_or_else(|e| panic!("{name}: function: {e}"));
+        let mut g = [vec![], vec![0.0]];
+        let mut bufs: Vec<&mut [f64]> = g.iter_mut().map(Vec::as_mut_slice).collect();
+        f.vjp_into(&[&[], &[0.25]], Some(&[&[], &[1.0]]), &mut bufs)
+            .unwrap_or_else(|e| panic!("{name}: vjp: {e}"));
+        assert_eq!(g[1], vec![0.5], "{name}");
+        let mut outs = [vec![], vec![0.0]];
+        let mut bufs: Vec<&mut [f64]> = outs.iter_mut().map(Vec::as_mut_slice).collect();
+        f.jvp_into(&[&[], &[0.25]], &[&[], &[2.0]], &mut bufs)
+            .unwrap_or_else(|e| panic!("{name}: function jvp: {e}"));
+        assert_eq!(outs[1], vec![1.0], "{name}");
+        let mut hv = [vec![], vec![0.0]];
+        let mut bufs: Vec<&mut [f64]> = hv.iter_mut().map(Vec::as_mut_slice).collect();
+        f.hvp_into(&[&[], &[0.25]], 1, &[&[], &[3.0]], &mut bufs)
+            .unwrap_or_else(|e| panic!("{name}: hvp: {e}"));
+        assert_eq!(hv[1], vec![6.0], "{name}");
+        let h = f
+            .sparse_hessian(1)
+            .unwrap_or_else(|e| panic!("{name}: sparse hessian: {e}"));
+        let mut values = vec![0.0; h.nnz()];
+        h.eval_into(&[&[], &[0.25]], &mut values)
+            .unwrap_or_else(|e| panic!("{name}: sparse hessian values: {e}"));
+        assert_eq!(values, vec![2.0], "{name}");
+    }
+}

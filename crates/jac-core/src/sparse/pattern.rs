@@ -96,7 +96,9 @@ impl<'a> Analysis<'a> {
         let empty: Set = Arc::from(Vec::new());
         for instr in a.program.instrs {
             let slots: &[Slot] = &instr.args;
-            if a.operand_sets(instr).iter().all(Option::is_none) {
+            // An empty result depends on nothing (and its structure might
+            // still list a lane per position of its huge dims).
+            if instr.shape.contains(&0) || a.operand_sets(instr).iter().all(Option::is_none) {
                 a.sets.push(None);
                 a.structures.push(None);
                 continue;
