@@ -142,8 +142,13 @@ class Checker:
             for n in prog.nodes:
                 self.stats["op " + n.op] += 1
             modes = prog.modes()
+            self.dense = {}
             for kind, batch in modes:
                 self.check_mode(kind, batch)
+            try:
+                self.check_sparse()
+            except JacError as e:
+                self.fail(f"{self.mode}: {e}")
             if modes:
                 self.check_after_free(*self.rng.choice(modes))
         except Failure:
@@ -309,6 +314,7 @@ class Checker:
                 if got is None:
                     return
                 self.full[i][c] = got
+            self.dense[(kind, batch)] = [row[:] for row in self.full]
             # Random reads on fresh objects.
             for _ in range(N_FRESH):
                 # Batched, a column is one sweep over every sample, which
@@ -334,6 +340,91 @@ class Checker:
         finally:
             for j in jobs:
                 self.lib.jac_free(j)
+
+    # -- sparse Jacobians and Hessians of the recorded program ------------------
+    def check_sparse(self):
+        """The program recorded as a function of its distinct xs: every
+        sparse Jacobian (batch_axis None shapes) and the sparse Hessian of
+        y0 made 0-D. Nothing outside the pattern may be nonzero in libjac's
+        dense reads or beyond the reference's tolerance, and the values in
+        the pattern equal both."""
+        lib, prog, h = self.lib, self.prog, self.h
+        xs = list(dict.fromkeys(prog.xs))
+        first = [prog.xs.index(x) for x in xs]
+        sizes = [math.prod(prog.shape(x)) for x in xs]
+        point = [self.values[x] for x in xs]
+        if ("jacobian", None) in self.dense:
+            self.mode = "sparse jacobian"
+            refs, tols, _ = self.expected("jacobian", None)
+            dense = self.dense[("jacobian", None)]
+            f = lib.function([h[x] for x in xs], [h[y] for y in prog.ys])
+            try:
+                for i, y in enumerate(prog.ys):
+                    m = math.prod(prog.shape(y))
+                    for jj, c in enumerate(first):
+                        s = lib.sparse_jacobian(f, i, jj)
+                        try:
+                            shape = (m, sizes[jj])
+                            self.check_sparse_values(
+                                f"sparse_jacobian(output {i}, input {jj})", s, shape,
+                                refs[i][c].reshape(shape), tols[i][c].reshape(shape),
+                                dense[i][c].reshape(shape), point)
+                        finally:
+                            lib.sparse_free(s)
+            finally:
+                lib.function_free(f)
+        if ("hessian", None) in self.dense:
+            self.mode = "sparse hessian"
+            refs, tols, _ = self.expected("hessian", None)
+            dense = self.dense[("hessian", None)]
+            n = sum(sizes)
+            starts = np.cumsum([0] + sizes)
+            ref, tol, den = (np.zeros((n, n)) for _ in range(3))
+            for a, ca in enumerate(first):
+                for b, cb in enumerate(first):
+                    at = (slice(starts[a], starts[a + 1]), slice(starts[b], starts[b + 1]))
+                    shape = (sizes[a], sizes[b])
+                    ref[at] = refs[ca][cb].reshape(shape)
+                    tol[at] = tols[ca][cb].reshape(shape)
+                    den[at] = dense[ca][cb].reshape(shape)
+            y = lib.reshape(h[prog.ys[0]], [])
+            self.handles.append(y)
+            f = lib.function([h[x] for x in xs], [y])
+            try:
+                s = lib.sparse_hessian(f, 0)
+                try:
+                    self.check_sparse_values("sparse_hessian", s, (n, n), ref, tol, den, point)
+                finally:
+                    lib.sparse_free(s)
+            finally:
+                lib.function_free(f)
+
+    def check_sparse_values(self, what, s, shape, ref, tol, dense, point):
+        lib = self.lib
+        if lib.sparse_shape(s) != shape:
+            self.fail(f"{what}: shape {lib.sparse_shape(s)}, expected {shape}")
+            return
+        rows, cols = lib.sparse_pattern(s)
+        values = lib.sparse_eval(s, point, len(rows))
+        inside = np.zeros(shape, dtype=bool)
+        inside[rows, cols] = True
+        if inside.sum() != len(rows):
+            self.fail(f"{what}: the pattern repeats an entry")
+            return
+        self.stats["sparse " + what.split("(")[0].split("_")[1] + "s"] += 1
+        self.stats["sparse entries"] += len(rows)
+        missed = ~inside & ((dense != 0) | (np.abs(ref) > tol))
+        if np.any(missed):
+            at = list(zip(*np.nonzero(missed)))[:8]
+            self.fail(f"{what}: entries {at} are nonzero (dense {[dense[e] for e in at]}, "
+                      f"reference {[ref[e] for e in at]}) but not in the pattern")
+        bad = (np.abs(values - ref[rows, cols]) > tol[rows, cols]) | \
+            (np.abs(values - dense[rows, cols]) > 1e-12 * (1 + np.abs(dense[rows, cols]) + self.ref.F))
+        if np.any(bad):
+            k = np.nonzero(bad)[0][:8]
+            self.fail(f"{what} ({lib.sparse_colors(s)} colours): entries "
+                      f"{[(int(rows[e]), int(cols[e])) for e in k]} are {values[k]!r}, the reference "
+                      f"{ref[rows[k], cols[k]]!r}, the dense reads {dense[rows[k], cols[k]]!r}")
 
     def count_features(self, items, ndim, want):
         st = self.stats

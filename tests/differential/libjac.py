@@ -94,6 +94,16 @@ _SIGNATURES = {
     "jac_jacobian_columns_evaluated": (ctypes.c_int32, [_P, _SZ, _PSZ]),
     "jac_jacobian_set_mode": (ctypes.c_int32, [_P, ctypes.c_int32]),
     "jac_jacobian_free": (None, [_P]),
+    "jac_function_new": (ctypes.c_int32, [_PP, _SZ, _PP, _SZ, _PP]),
+    "jac_function_free": (None, [_P]),
+    "jac_function_sparse_jacobian": (ctypes.c_int32, [_P, _SZ, _SZ, _PP]),
+    "jac_function_sparse_hessian": (ctypes.c_int32, [_P, _SZ, _PP]),
+    "jac_sparse_free": (None, [_P]),
+    "jac_sparse_shape": (ctypes.c_int32, [_P, _PSZ, _PSZ]),
+    "jac_sparse_nnz": (ctypes.c_int32, [_P, _PSZ]),
+    "jac_sparse_colors": (ctypes.c_int32, [_P, _PSZ]),
+    "jac_sparse_pattern": (ctypes.c_int32, [_P, _PI64, _PI64, _SZ]),
+    "jac_sparse_eval": (ctypes.c_int32, [_P, ctypes.POINTER(_PD), _PSZ, _PD, _SZ]),
 }
 for _name in UNARY:
     _SIGNATURES["jac_" + _name] = (ctypes.c_int32, [_P, _PP])
@@ -280,3 +290,52 @@ class Lib:
     def last_error(self):
         msg = self.dll.jac_last_error()
         return msg.decode(errors="replace") if msg else ""
+
+    # -- recorded functions and their sparse derivatives -----------------------
+    def function(self, inputs, outputs):
+        ibuf, ni = _handles(inputs)
+        obuf, no = _handles(outputs)
+        return self._out("jac_function_new", ibuf, ni, obuf, no)
+
+    def function_free(self, f):
+        self.dll.jac_function_free(f)
+
+    def sparse_jacobian(self, f, output, input):
+        return self._out("jac_function_sparse_jacobian", f, output, input)
+
+    def sparse_hessian(self, f, output):
+        return self._out("jac_function_sparse_hessian", f, output)
+
+    def sparse_free(self, s):
+        self.dll.jac_sparse_free(s)
+
+    def sparse_shape(self, s):
+        r, c = ctypes.c_size_t(), ctypes.c_size_t()
+        self._check("jac_sparse_shape", self.dll.jac_sparse_shape(s, ctypes.byref(r), ctypes.byref(c)))
+        return r.value, c.value
+
+    def sparse_colors(self, s):
+        out = ctypes.c_size_t()
+        self._check("jac_sparse_colors", self.dll.jac_sparse_colors(s, ctypes.byref(out)))
+        return out.value
+
+    def sparse_pattern(self, s):
+        nnz = ctypes.c_size_t()
+        self._check("jac_sparse_nnz", self.dll.jac_sparse_nnz(s, ctypes.byref(nnz)))
+        n = nnz.value
+        rows = np.zeros(max(n, 1), dtype=np.int64)
+        cols = np.zeros(max(n, 1), dtype=np.int64)
+        self._check("jac_sparse_pattern", self.dll.jac_sparse_pattern(
+            s, rows.ctypes.data_as(_PI64) if n else None, cols.ctypes.data_as(_PI64) if n else None, n))
+        return rows[:n], cols[:n]
+
+    def sparse_eval(self, s, inputs, nnz):
+        """The values in pattern order at `inputs` (float64 arrays, one per
+        function input)."""
+        arrays = [np.ascontiguousarray(a, dtype=np.float64).ravel() for a in inputs]
+        ptrs = (_PD * max(len(arrays), 1))(*[a.ctypes.data_as(_PD) for a in arrays])
+        lens = (ctypes.c_size_t * max(len(arrays), 1))(*[a.size for a in arrays])
+        values = np.full(max(nnz, 1), np.nan)
+        self._check("jac_sparse_eval", self.dll.jac_sparse_eval(
+            s, ptrs, lens, values.ctypes.data_as(_PD) if nnz else None, nnz))
+        return values[:nnz]

@@ -197,6 +197,8 @@ def main():
     print("  reads: " + ", ".join(f"{k[6:]} {v}" for k, v in sorted(total.items())
                                   if k.startswith("reads ") and "reusing" not in k) +
           f", empty {total['empty reads']}")
+    print(f"  sparse: {total['sparse jacobians']} Jacobians and {total['sparse hessians']} Hessians "
+          f"of the recorded programs, {total['sparse entries']} entries")
     print("  ops:   " + ", ".join(f"{k} {v}" for k, v in ops))
     if failing:
         shown = ",".join(map(str, sorted(failing)[:50]))
