@@ -163,6 +163,7 @@ typedef struct {
     bool g0_known;
     int in_slot[MAXL], in_id[MAXL], out_slot[MAXL], out_id[MAXL];
     uint64_t eval_cost; /* estimated work of one evaluation */
+    double span;        /* seen_span when it was recorded: what its constants may span */
 } FSlot;
 
 /* A sparse Jacobian or Hessian: what it was made from, to model every call
@@ -188,6 +189,10 @@ static FSlot F[NF];
 static SSlot S[NS];
 static int next_id;
 static int next_node;
+/* The magnitudes every tensor so far spans (largest finite magnitude and
+ * reciprocal of the smallest non-zero one, at least 1): a recorded function
+ * may capture any of them as a constant, and its derivative terms as large. */
+static double seen_span = 1.0;
 static int pending_node = -1; /* the next adopted tensor is this node (an op that returns its operand) */
 static int pending_leaf = -1; /* 1: the next adopted tensor is a leaf; -1: a leaf exactly when a constant */
 /* An operand of the current call requires grad or was recorded (a
@@ -951,6 +956,12 @@ static int adopt_tensor(const char *fn, JacTensor *h, const Shape *s, int rg, ui
         size_t bad = scan_sentinel(v, (size_t)n, (size_t)n + CANARY, true);
         if (bad < n + CANARY) fail("jac_tensor_read", "wrote out[%zu] past out_len %" PRIu64, bad, n);
         compare_values(fn, v, want, tol, n, mode);
+        for (uint64_t i = 0; i < n; i++) {
+            double a = fabs(v[i]);
+            if (!isfinite(a) || a == 0.0) continue;
+            if (a > seen_span) seen_span = a;
+            if (1.0 / a > seen_span) seen_span = 1.0 / a;
+        }
     }
 
     quiet = 0;
@@ -3790,9 +3801,10 @@ static double bl_span(const BufList *b) {
  * (finite values only, 1e-9 relative), plus what summing the same terms in
  * another order may leave: a recording computes a repeated expression once,
  * so its sums run in another order than the graph's, and terms as large as
- * `scale` (the largest cotangent times the cube of the inputs' span: the
- * VJP of x / x adds 1 / x and -1 / x) can absorb smaller ones one way and
- * not the other (x + 1e265 - 1e265, 2 + 8e29 - 8e29). */
+ * `scale` (the largest cotangent times the cube of the inputs' span, the
+ * VJP of x / x adding 1 / x and -1 / x, times what the captured constants
+ * span: (x - x) * 1e16 adds 1e16 and -1e16) can absorb smaller ones one way
+ * and not the other (x + 1e265 - 1e265, 2 + 8e29 - 8e29). */
 static void check_close(const char *fn, const char *what, size_t k, const double *got, const double *want, uint64_t n,
                         double scale) {
 #ifdef JAC_FUZZ_NO_VALUES
@@ -3965,7 +3977,7 @@ static void function_vjp(const FArg *fa, Rd *r) {
     bl_check(fn, &gr, st);
     if (st == JAC_OK && at_rec) {
         /* At the recorded point the vjp is jac_grad of the recorded tensors. */
-        double span = bl_span(&in), scale = bl_scale(&cot, ones) * span * span * span;
+        double span = bl_span(&in), scale = bl_scale(&cot, ones) * span * span * span * f->span;
         if (ones && f->g0_known) {
             for (size_t k = 0; k < f->ni; k++)
                 check_close(fn, "jac_grad of the recorded tensors (ones) at the recorded point", k, gr.buf[k], f->g0[k], f->in_n[k],
@@ -4090,6 +4102,7 @@ static void adopt_function(const char *fn, JacFunction *h, const TArg *ins, size
     f->ni = ni;
     f->no = no;
     f->eval_cost = 1;
+    f->span = seen_span;
     for (size_t k = 0; k < ni; k++) {
         const TSlot *t = &T[ins[k].slot];
         f->is[k] = t->s;
@@ -5100,6 +5113,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     Rd r = {data, size, 0};
     next_id = 0;
     next_node = 0;
+    seen_span = 1.0;
     evict_cursor = 0;
     total_work = 0;
     pending_node = pending_leaf = -1;
