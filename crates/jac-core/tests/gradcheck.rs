@@ -341,6 +341,28 @@ fn check_forward(name: &str, f: &Program, reverse: &Reverse<'_>, rng: &mut Rng) 
             &format!("{name}: (H v)_{j} forward"),
         );
     }
+    // Three directions stacked through the recorded gradient (the sweep
+    // of a sparse Hessian's colours): each as its own forward over reverse.
+    let stacked_v: Vec<Tensor> = (0..vals.len())
+        .map(|j| {
+            let views: Vec<_> = dirs.iter().map(|d| d[j].view()).collect();
+            Tensor::new(ndarray::stack(ndarray::Axis(0), &views).unwrap(), false)
+        })
+        .collect();
+    let hv_stacked = jvp_stacked(g2, xs, &stacked_v, false).expect("stacked forward over reverse");
+    for (r, d) in dirs.iter().enumerate() {
+        let one = jvp(g2, xs, &leaves(d, false), false).expect("forward over reverse");
+        for (j, (a, b)) in hv_stacked.iter().zip(&one).enumerate() {
+            let row = a.value().index_axis(ndarray::Axis(0), r).to_owned();
+            assert_close(
+                &row,
+                b.value(),
+                1e-12,
+                1e-14,
+                &format!("{name}: stacked (H v)_{j}, row {r}"),
+            );
+        }
+    }
 
     // Forward over forward: d2f[u, v] against central differences of J u
     // along v, and <w, d2f[u, v]> against the VJP of the recorded J u.

@@ -752,3 +752,185 @@ fn should_find_an_empty_pattern_for_a_product_of_huge_empty_operands() {
     let h = f.sparse_hessian(1).unwrap();
     assert_eq!(h.nnz(), 0);
 }
+
+/// One step of a random program: a new node from the pool (every node 2-D,
+/// so that shapes broadcast, reduce with keepdim and transpose simply).
+fn random_step(pool: &[Tensor], rng: &mut Rng) -> (String, jac_core::Result<Tensor>) {
+    let pick = |rng: &mut Rng| pool[rng.below(pool.len())].clone();
+    let p = pick(rng);
+    let axis = rng.below(2) as isize;
+    let broadcasts = |a: &Tensor, b: &Tensor| {
+        a.shape()
+            .iter()
+            .zip(b.shape())
+            .all(|(&m, &n)| m == n || m == 1 || n == 1)
+    };
+    let partner = |rng: &mut Rng| {
+        let mates: Vec<&Tensor> = pool.iter().filter(|q| broadcasts(&p, q)).collect();
+        mates[rng.below(mates.len())].clone()
+    };
+    let unary = unary_ops();
+    match rng.below(12) {
+        0..=2 => {
+            let (name, op, _, domain) = unary[rng.below(unary.len())];
+            // Keep log and sqrt in their domain.
+            let r = if matches!(domain, Domain::Uniform(lo, _) if lo > 0.0) {
+                add_scalar(&square(&p).unwrap(), 0.5).and_then(|q| op(&q))
+            } else {
+                op(&p)
+            };
+            (name.to_string(), r)
+        }
+        3 | 4 => {
+            let q = partner(rng);
+            let k = rng.below(8);
+            let r = match k {
+                0 => add(&p, &q),
+                1 => sub(&p, &q),
+                2 => mul(&p, &q),
+                3 => div(&p, &add_scalar(&square(&q).unwrap(), 0.5).unwrap()),
+                4 => maximum(&p, &q),
+                5 => minimum(&p, &q),
+                6 => atan2(&p, &add_scalar(&q, 2.5).unwrap()),
+                _ => pow(&add_scalar(&square(&p).unwrap(), 0.5).unwrap(), &q),
+            };
+            (
+                [
+                    "add", "sub", "mul", "div", "maximum", "minimum", "atan2", "pow",
+                ][k]
+                    .to_string(),
+                r,
+            )
+        }
+        5 => {
+            let k = rng.below(8);
+            let r = match k {
+                0 => sum(&p, Some(&[axis]), true),
+                1 => mean(&p, Some(&[axis]), true),
+                2 => max(&p, axis, true),
+                3 => min(&p, axis, true),
+                4 => logsumexp(&p, Some(&[axis]), true),
+                5 => softmax(&p, axis),
+                6 => log_softmax(&p, axis),
+                _ => cumsum(&p, axis),
+            };
+            (
+                format!(
+                    "{} axis {axis}",
+                    [
+                        "sum",
+                        "mean",
+                        "max",
+                        "min",
+                        "logsumexp",
+                        "softmax",
+                        "log_softmax",
+                        "cumsum"
+                    ][k]
+                ),
+                r,
+            )
+        }
+        6 => ("transpose".into(), transpose(&p, &[1, 0])),
+        7 => {
+            let q = pick(rng);
+            let (m, k) = (p.shape()[0], p.shape()[1]);
+            let r = if q.shape()[0] == k {
+                matmul(&p, &q)
+            } else {
+                let _ = m;
+                matmul(&p, &transpose(&p, &[1, 0]).unwrap())
+            };
+            ("matmul".into(), r)
+        }
+        8 => {
+            let len = p.shape()[axis as usize];
+            let idx: Vec<i64> = (0..1 + rng.below(3))
+                .map(|_| rng.below(len) as i64)
+                .collect();
+            if rng.below(2) == 0 {
+                (
+                    format!("gather axis {axis} {idx:?}"),
+                    gather(&p, axis, &idx),
+                )
+            } else {
+                let dim = len + rng.below(2);
+                let idx: Vec<i64> = (0..len).map(|_| rng.below(dim) as i64).collect();
+                (
+                    format!("scatter_add axis {axis} {idx:?} dim {dim}"),
+                    scatter_add(&p, axis, &idx, dim),
+                )
+            }
+        }
+        9 => {
+            let step = [-1, 2, -2][rng.below(3)];
+            (
+                format!("slice axis {axis} step {step}"),
+                slice(&p, axis, None, None, step),
+            )
+        }
+        10 => {
+            let q = pick(rng);
+            let other = 1 - axis as usize;
+            if q.shape()[other] == p.shape()[other] {
+                ("concat".into(), concat(&[p.clone(), q], axis))
+            } else if q.shape() == p.shape() {
+                (
+                    "stack+sum".into(),
+                    stack(&[p.clone(), q], 0).and_then(|s| sum(&s, Some(&[0]), false)),
+                )
+            } else {
+                (
+                    "broadcast_to".into(),
+                    broadcast_to(&p, &[3, 3]).or_else(|_| broadcast_to(&p, &[2, p.shape()[1]])),
+                )
+            }
+        }
+        _ => {
+            let q = partner(rng);
+            let mask = if rng.below(2) == 0 {
+                greater(&p, &q)
+            } else {
+                less(&p, &q)
+            };
+            ("where".into(), mask.and_then(|m| where_(&m, &p, &q)))
+        }
+    }
+}
+
+/// Random programs of every op family, 3 to 7 steps deep from three
+/// inputs that broadcast against each other, ending in `sum(sin(.))` of
+/// the last node (so every entry of its pattern is curved): the sparse
+/// Hessian's pattern holds every nonzero of the dense Hessian at random
+/// points, and its values are the dense ones.
+#[test]
+fn random_programs_of_every_op_family_have_exact_sparse_hessians() {
+    let mut rng = Rng::new(seed_from("random sparse Hessians"));
+    let shapes: [&[usize]; 3] = [&[2, 3], &[1, 3], &[2, 1]];
+    for program in 0..300 {
+        let steps = 3 + rng.below(5);
+        let names = std::cell::RefCell::new(String::new());
+        let plan: Vec<u64> = (0..1).map(|_| rng.next_u64()).collect();
+        let f = record(&shapes, |xs| {
+            let mut rng = Rng::new(plan[0]);
+            let mut pool: Vec<Tensor> = xs.to_vec();
+            let mut described = Vec::new();
+            for _ in 0..steps {
+                let (name, node) = random_step(&pool, &mut rng);
+                match node {
+                    Ok(t) if t.ndim() == 2 && t.numel() > 0 => {
+                        described.push(format!("{name} -> {:?}", t.shape()));
+                        pool.push(t);
+                    }
+                    _ => described.push(format!("{name} (skipped)")),
+                }
+            }
+            let last = pool.last().unwrap();
+            let y = sum(&sin(last)?, None, false)?;
+            *names.borrow_mut() = described.join(", ");
+            Ok(vec![y])
+        });
+        let what = format!("program {program}: {}", names.borrow());
+        check_hessian(&f, 0, Domain::Uniform(-1.0, 1.0), false, &what);
+    }
+}
