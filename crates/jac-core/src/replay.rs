@@ -872,14 +872,16 @@ impl Workspace {
         self.forward_tangents(program, directions, 1)?;
         std::mem::swap(&mut self.cots, &mut self.tans);
         std::mem::swap(&mut self.touched, &mut self.tan_touched);
+        // Both arenas are zeroed buffer by buffer as the pass first reaches
+        // each (see `first_touch`), never whole.
         for arena in [&mut self.cots, &mut self.cot_tans] {
             sized(arena, plan.cots_len, "cotangents")?;
-            arena.fill(0.0);
         }
         self.touched.clear();
         self.touched.resize(plan.buffers.len(), false);
         self.rows = 1;
         let b = plan.buffer_of(output);
+        first_touch(&mut self.cot_tans, plan, b, &self.touched)?;
         if let Some(seed) = touch(&mut self.cots, plan, b, 1, &mut self.touched)? {
             seed.iter_mut().for_each(|g| *g = 1.0);
         }
@@ -928,6 +930,8 @@ impl Workspace {
                     if cot == NO_SCALAR {
                         continue;
                     }
+                    first_touch(&mut self.cots, plan, buffer, &self.touched)?;
+                    first_touch(&mut self.cot_tans, plan, buffer, &self.touched)?;
                     self.touched[buffer as usize] = true;
                     *self.cots.get_mut(cot as usize).ok_or_else(order)? += gv * d.v;
                     *self.cot_tans.get_mut(cot as usize).ok_or_else(order)? +=
@@ -963,9 +967,13 @@ impl Workspace {
                         let Some(span) = plan.buffer(b).cot() else {
                             continue;
                         };
-                        touched[b as usize] = true;
                         let acc = span_mut(before, span)?;
                         let acc_t = span_mut(before_t, span)?;
+                        if !touched[b as usize] {
+                            acc.fill(0.0);
+                            acc_t.fill(0.0);
+                            touched[b as usize] = true;
+                        }
                         if !kernel.hvp_flat(n, args, &tx, y, ty, g, gt, acc, acc_t) {
                             return Ok(false);
                         }
@@ -993,7 +1001,11 @@ impl Workspace {
                     let Some(span) = plan.buffer(b).cot() else {
                         continue;
                     };
-                    touched[b as usize] = true;
+                    if !touched[b as usize] {
+                        span_mut(before, span)?.fill(0.0);
+                        span_mut(before_t, span)?.fill(0.0);
+                        touched[b as usize] = true;
+                    }
                     for (grad, arena) in [(&grads[n], &mut *before), (&grads_t[n], &mut *before_t)]
                     {
                         let Some(grad) = grad else { continue };
@@ -1158,6 +1170,17 @@ fn touch<'a>(
         touched[b as usize] = true;
     }
     Ok(Some(acc))
+}
+
+/// Zeroes buffer `b`'s single-row span of `arena` when the pass has not
+/// reached `b` yet (the caller marks it reached).
+fn first_touch(arena: &mut [f64], plan: &Plan, b: u32, touched: &[bool]) -> Result<()> {
+    if let Some(span) = plan.buffer(b).cot()
+        && !touched.get(b as usize).copied().unwrap_or(true)
+    {
+        span_mut(arena, span)?.fill(0.0);
+    }
+    Ok(())
 }
 
 /// The `k` rows of a stacked buffer.

@@ -616,6 +616,30 @@ pub(crate) fn accumulate_dual_flat(
     acc_t: &mut [f64],
     d: impl Fn(Dual, Dual, Dual) -> Dual,
 ) {
+    let n = y.len();
+    let full = |t: Option<&[f64]>| t.is_none_or(|t| t.len() == n);
+    if [a.len(), b.len(), g.len(), gt.len(), acc.len(), acc_t.len()]
+        .iter()
+        .all(|&len| len == n)
+        && full(ta)
+        && full(tb)
+        && full(ty)
+    {
+        // No broadcasting: the same arithmetic without a branch per element
+        // on which operands and tangents there are.
+        let (ta, tb, ty) = (ta.unwrap_or(&[]), tb.unwrap_or(&[]), ty.unwrap_or(&[]));
+        let run = match (!ta.is_empty(), !tb.is_empty(), !ty.is_empty()) {
+            (false, false, false) => dual_same_len::<false, false, false>,
+            (true, false, false) => dual_same_len::<true, false, false>,
+            (false, true, false) => dual_same_len::<false, true, false>,
+            (true, true, false) => dual_same_len::<true, true, false>,
+            (false, false, true) => dual_same_len::<false, false, true>,
+            (true, false, true) => dual_same_len::<true, false, true>,
+            (false, true, true) => dual_same_len::<false, true, true>,
+            (true, true, true) => dual_same_len::<true, true, true>,
+        };
+        return run(a, ta, b, tb, y, ty, g, gt, acc, acc_t, &d);
+    }
     let at = |s: &[f64], k: usize| if s.len() == 1 { s[0] } else { s[k] };
     let tangent = |t: Option<&[f64]>, k: usize| t.map_or(0.0, |t| at(t, k));
     let sums = acc.len() == 1 && y.len() != 1;
@@ -632,6 +656,55 @@ pub(crate) fn accumulate_dual_flat(
         let j = if sums { 0 } else { k };
         acc[j] += gv * d.v;
         acc_t[j] += gtv * d.v + if gv == 0.0 { 0.0 } else { gv * d.t };
+    }
+}
+
+/// [`accumulate_dual_flat`] when every slice has the result's length; the
+/// tangents whose flag is false are absent (zero).
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the values, tangents and cotangents of one step"
+)]
+#[inline(always)]
+fn dual_same_len<const TA: bool, const TB: bool, const TY: bool>(
+    a: &[f64],
+    ta: &[f64],
+    b: &[f64],
+    tb: &[f64],
+    y: &[f64],
+    ty: &[f64],
+    g: &[f64],
+    gt: &[f64],
+    acc: &mut [f64],
+    acc_t: &mut [f64],
+    d: &impl Fn(Dual, Dual, Dual) -> Dual,
+) {
+    let n = y.len();
+    let (a, b, g, gt, acc, acc_t) = (
+        &a[..n],
+        &b[..n],
+        &g[..n],
+        &gt[..n],
+        &mut acc[..n],
+        &mut acc_t[..n],
+    );
+    let (ta, tb, ty) = (
+        &ta[..if TA { n } else { 0 }],
+        &tb[..if TB { n } else { 0 }],
+        &ty[..if TY { n } else { 0 }],
+    );
+    for k in 0..n {
+        let (gv, gtv) = (g[k], gt[k]);
+        if gv == 0.0 && gtv == 0.0 {
+            continue;
+        }
+        let d = d(
+            Dual::new(a[k], if TA { ta[k] } else { 0.0 }),
+            Dual::new(b[k], if TB { tb[k] } else { 0.0 }),
+            Dual::new(y[k], if TY { ty[k] } else { 0.0 }),
+        );
+        acc[k] += gv * d.v;
+        acc_t[k] += gtv * d.v + if gv == 0.0 { 0.0 } else { gv * d.t };
     }
 }
 
