@@ -181,6 +181,7 @@ typedef struct {
     double *x0[MAXL];       /* the function's recorded point (NULL when empty) */
     double *v0;             /* jac_sparse_eval there, when it was evaluated (NULL: not known) */
     uint64_t eval_cost;     /* estimated work of one evaluation of the function */
+    double span;            /* its function's span (FSlot.span) */
 } SSlot;
 
 static TSlot T[NT];
@@ -4667,9 +4668,10 @@ __attribute__((unused)) static double *sparse_dense(const SSlot *sp, const FSlot
  * close to one of them or within twice their spread, the rounding that
  * correct ways of computing that entry show, or within an absolute floor
  * (below). A wrong pattern or recovery
- * is off by the size of the entries, far beyond that. */
+ * is off by the size of the entries, far beyond that. `span` is the span
+ * of the point evaluated at (bl_span). */
 NOCOV static bool sparse_entry_ok(const SSlot *sp, double v, uint64_t i, uint64_t j, const double *dense, const double *fwd,
-                                  const double *rev) {
+                                  const double *rev, double span) {
     uint64_t at = i * sp->n + j;
     if (sparse_close(v, dense[at])) return true;
     /* The candidates: each dense block's entry and, for a Hessian, its
@@ -4688,13 +4690,16 @@ NOCOV static bool sparse_entry_ok(const SSlot *sp, double v, uint64_t i, uint64_
     }
     if (fabs(v - dense[at]) <= 2 * (hi - lo)) return true;
     /* Where every way agrees (a Hessian by sweeps has one), an absolute
-     * floor at the scale of the whole block, at least 1: cancelled terms
-     * of unit size leave ~1e-16 (a wrong recovery adds another entry's
-     * value). Cancellations of far larger terms to near 0 stay findings. */
+     * floor at the scale of the whole block, at least 1, times the terms
+     * the function's constants and the point can make (as for vjp checks:
+     * the function's span times the cube of the point's): cancelled terms
+     * of unit size leave ~1e-16, a compressed sweep that cancels c * v_j
+     * against itself with c = 1e16 leaves ~1 (a wrong recovery adds
+     * another entry's value). */
     double scale = 1.0;
     for (uint64_t e = 0; e < sp->m * sp->n; e++)
         if (isfinite(dense[e]) && fabs(dense[e]) > scale) scale = fabs(dense[e]);
-    return fabs(v - dense[at]) <= 1e-12 * scale;
+    return fabs(v - dense[at]) <= 1e-12 * scale * sp->span * span * span * span;
 }
 
 /* The index of the first pattern entry not close to `dense`, or nnz. */
@@ -4705,12 +4710,12 @@ NOCOV __attribute__((unused)) static size_t sparse_first_off(const SSlot *sp, co
 }
 
 NOCOV __attribute__((unused)) static void check_sparse_dense(const SSlot *sp, const double *values, const double *dense,
-                                                             const double *fwd, const double *rev) {
+                                                             const double *fwd, const double *rev, double span) {
     const char *fn = "jac_sparse_eval";
     for (size_t k = 0; k < sp->nnz; k++) {
         uint64_t at = (uint64_t)sp->rows[k] * sp->n + (uint64_t)sp->cols[k];
         double d = dense[at];
-        if (!sparse_entry_ok(sp, values[k], (uint64_t)sp->rows[k], (uint64_t)sp->cols[k], dense, fwd, rev))
+        if (!sparse_entry_ok(sp, values[k], (uint64_t)sp->rows[k], (uint64_t)sp->cols[k], dense, fwd, rev, span))
             fail(fn, "S%d entry %zu (%" PRId64 ", %" PRId64 ") is %.17g, the dense %s gives %.17g (by forward sweeps %.17g, by reverse %.17g)",
                  sp->id, k, sp->rows[k], sp->cols[k], values[k], sp->hess ? "Hessian" : "Jacobian block", d,
                  fwd ? fwd[at] : NAN, rev ? rev[at] : NAN);
@@ -4764,6 +4769,7 @@ static void adopt_sparse(const char *fn, JacSparse *h, const FSlot *f, bool hess
     sp->input = input;
     sp->ni = f->ni;
     sp->eval_cost = f->eval_cost;
+    sp->span = f->span;
     uint64_t xn = 0;
     for (size_t k = 0; k < f->ni; k++) {
         sp->in_n[k] = f->in_n[k];
@@ -4820,7 +4826,7 @@ static void adopt_sparse(const char *fn, JacSparse *h, const FSlot *f, bool hess
             fwd = sparse_dense(sp, f, bl_rd(in), bl_lens(in), JAC_MODE_FORWARD);
             rev = sparse_dense(sp, f, bl_rd(in), bl_lens(in), JAC_MODE_REVERSE);
         }
-        check_sparse_dense(sp, v, dense, fwd, rev);
+        check_sparse_dense(sp, v, dense, fwd, rev, bl_span(in));
         free(fwd);
         free(rev);
     }
