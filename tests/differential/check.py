@@ -186,7 +186,7 @@ class Checker:
                     t = lib.tensor(n.value, False)
                 elif n.op in UNARY:
                     t = lib.unary(n.op, a[0])
-                elif n.op in ("add", "sub", "mul", "div", "matmul"):
+                elif n.op in ("add", "sub", "mul", "div", "matmul", "minimum", "maximum", "pow", "atan2"):
                     t = lib.binary(n.op, a[0], a[1])
                 elif n.op in SCALAR:
                     t = lib.with_scalar(n.op, a[0], at["s"])
@@ -194,6 +194,20 @@ class Checker:
                     t = lib.reduce(n.op, a[0], at["axes"], at["keepdim"])
                 elif n.op == "max":
                     t = lib.max(a[0], at["axis"], at["keepdim"])
+                elif n.op == "min":
+                    t = lib.min(a[0], at["axis"], at["keepdim"])
+                elif n.op in ("softmax", "log_softmax", "cumsum"):
+                    t = lib.lane(n.op, a[0], at["axis"])
+                elif n.op == "logsumexp":
+                    t = lib.logsumexp(a[0], at["axes"], at["keepdim"])
+                elif n.op == "gather":
+                    t = lib.gather(a[0], at["axis"], at["idx"])
+                elif n.op == "scatter_add":
+                    t = lib.scatter_add(a[0], at["axis"], at["idx"], at["dim"])
+                elif n.op == "clamp":
+                    t = lib.clamp(a[0], at["lo"], at["hi"])
+                elif n.op == "broadcast_to":
+                    t = lib.broadcast_to(a[0], at["shape"])
                 elif n.op == "reshape":
                     t = lib.reshape(a[0], at["shape"])
                 elif n.op == "transpose":

@@ -62,7 +62,7 @@ _B = ctypes.c_bool
 
 UNARY = ("neg", "exp", "log", "sin", "cos", "tan", "tanh", "sigmoid", "relu",
          "softplus", "sqrt", "square", "abs")
-BINARY = ("add", "sub", "mul", "div", "matmul")
+BINARY = ("add", "sub", "mul", "div", "matmul", "minimum", "maximum", "pow", "atan2")
 WITH_SCALAR = ("scale", "add_scalar", "pow_scalar")
 
 _SIGNATURES = {
@@ -76,6 +76,15 @@ _SIGNATURES = {
     "jac_sum": (ctypes.c_int32, [_P, _PI64, _SZ, _B, _PP]),
     "jac_mean": (ctypes.c_int32, [_P, _PI64, _SZ, _B, _PP]),
     "jac_max": (ctypes.c_int32, [_P, _I64, _B, _PP]),
+    "jac_min": (ctypes.c_int32, [_P, _I64, _B, _PP]),
+    "jac_softmax": (ctypes.c_int32, [_P, _I64, _PP]),
+    "jac_log_softmax": (ctypes.c_int32, [_P, _I64, _PP]),
+    "jac_cumsum": (ctypes.c_int32, [_P, _I64, _PP]),
+    "jac_logsumexp": (ctypes.c_int32, [_P, _PI64, _SZ, _B, _PP]),
+    "jac_gather": (ctypes.c_int32, [_P, _I64, _PI64, _SZ, _PP]),
+    "jac_scatter_add": (ctypes.c_int32, [_P, _I64, _PI64, _SZ, _I64, _PP]),
+    "jac_clamp": (ctypes.c_int32, [_P, ctypes.c_double, ctypes.c_double, _PP]),
+    "jac_broadcast_to": (ctypes.c_int32, [_P, _PI64, _SZ, _PP]),
     "jac_reshape": (ctypes.c_int32, [_P, _PI64, _SZ, _PP]),
     "jac_transpose": (ctypes.c_int32, [_P, _PI64, _SZ, _PP]),
     "jac_slice": (ctypes.c_int32, [_P, _I64, _I64, _I64, _I64, _PP]),
@@ -186,6 +195,32 @@ class Lib:
 
     def max(self, a, axis, keepdim):
         return self._out("jac_max", a, axis, keepdim)
+
+    def min(self, a, axis, keepdim):
+        return self._out("jac_min", a, axis, keepdim)
+
+    def lane(self, name, a, axis):
+        """softmax, log_softmax or cumsum along `axis`."""
+        return self._out("jac_" + name, a, axis)
+
+    def logsumexp(self, a, axes, keepdim):
+        buf, n = _i64s(axes)
+        return self._out("jac_logsumexp", a, buf if n else None, n, keepdim)
+
+    def gather(self, a, axis, idx):
+        buf, n = _i64s(idx)
+        return self._out("jac_gather", a, axis, buf, n)
+
+    def scatter_add(self, a, axis, idx, dim):
+        buf, n = _i64s(idx)
+        return self._out("jac_scatter_add", a, axis, buf, n, dim)
+
+    def clamp(self, a, lo, hi):
+        return self._out("jac_clamp", a, lo, hi)
+
+    def broadcast_to(self, a, shape):
+        buf, n = _i64s(shape)
+        return self._out("jac_broadcast_to", a, buf if n else None, n)
 
     def reshape(self, a, shape):
         buf, n = _i64s(shape)

@@ -102,8 +102,22 @@ class Program:
             return f"{n.op}({a[0]}, {at['s']!r})"
         if n.op in ("sum", "mean"):
             return f"{n.op}({a[0]}, axes={at['axes']}, keepdim={at['keepdim']})"
-        if n.op == "max":
-            return f"max({a[0]}, axis={at['axis']}, keepdim={at['keepdim']})"
+        if n.op in ("max", "min"):
+            return f"{n.op}({a[0]}, axis={at['axis']}, keepdim={at['keepdim']})"
+        if n.op in ("softmax", "log_softmax", "cumsum"):
+            return f"{n.op}({a[0]}, axis={at['axis']})"
+        if n.op == "logsumexp":
+            return f"logsumexp({a[0]}, axes={at['axes']}, keepdim={at['keepdim']})"
+        if n.op == "gather":
+            return f"gather({a[0]}, axis={at['axis']}, idx={at['idx']})"
+        if n.op in ("minimum", "maximum", "pow", "atan2"):
+            return f"{n.op}({a[0]}, {a[1]})"
+        if n.op == "clamp":
+            return f"clamp({a[0]}, {at['lo']}, {at['hi']})"
+        if n.op == "broadcast_to":
+            return f"broadcast_to({a[0]}, {at['shape']})"
+        if n.op == "scatter_add":
+            return f"scatter_add({a[0]}, axis={at['axis']}, idx={at['idx']}, dim={at['dim']})"
         if n.op == "reshape":
             return f"reshape({a[0]}, {at['shape']})"
         if n.op == "transpose":
@@ -230,6 +244,12 @@ UNARY_FN = {
 }
 
 ELEMENTWISE = {
+    # minimum/maximum pick by the real part (operands >= 0.2 apart), pow has
+    # a base >= 0.2, atan2 a second operand >= 0.2 (so it is atan(a / b))
+    "minimum": lambda a, b: np.where(_re(a) <= _re(b), a, b),
+    "maximum": lambda a, b: np.where(_re(a) >= _re(b), a, b),
+    "pow": lambda a, b: np.exp(b * np.log(a)),
+    "atan2": lambda a, b: np.arctan(a / b),
     "add": lambda a, b: a + b,
     "sub": lambda a, b: a - b,
     "mul": lambda a, b: a * b,
@@ -266,6 +286,43 @@ def apply(op, vals, at):
         idx = np.expand_dims(np.argmax(_re(a), axis=ax), ax)
         r = np.take_along_axis(a, idx, axis=ax)
         return r if at["keepdim"] else np.squeeze(r, axis=ax)
+    if op == "min":
+        ax = _norm_axis(at["axis"], nd) + 1
+        idx = np.expand_dims(np.argmin(_re(a), axis=ax), ax)
+        r = np.take_along_axis(a, idx, axis=ax)
+        return r if at["keepdim"] else np.squeeze(r, axis=ax)
+    if op in ("softmax", "log_softmax"):
+        ax = _norm_axis(at["axis"], nd) + 1
+        z = a - np.max(_re(a), axis=ax, keepdims=True)
+        e = np.exp(z)
+        s = np.sum(e, axis=ax, keepdims=True)
+        return e / s if op == "softmax" else z - np.log(s)
+    if op == "logsumexp":
+        axes = range(nd) if not at["axes"] else [_norm_axis(x, nd) for x in at["axes"]]
+        axes = tuple(x + 1 for x in axes)
+        m = np.max(_re(a), axis=axes, keepdims=True)
+        r = np.log(np.sum(np.exp(a - m), axis=axes, keepdims=True)) + m
+        return r if at["keepdim"] else np.squeeze(r, axis=axes)
+    if op == "clamp":
+        return np.where(_re(a) < at["lo"], at["lo"], np.where(_re(a) > at["hi"], at["hi"], a))
+    if op == "broadcast_to":
+        return np.broadcast_to(_lift(a, len(at["shape"])), a.shape[:1] + tuple(at["shape"])).copy()
+    if op == "scatter_add":
+        ax = _norm_axis(at["axis"], nd) + 1
+        shape = list(a.shape)
+        shape[ax] = at["dim"]
+        out = np.zeros(shape, dtype=a.dtype)
+        for k, i in enumerate(at["idx"]):
+            src = [slice(None)] * a.ndim
+            dst = [slice(None)] * a.ndim
+            src[ax], dst[ax] = k, i % at["dim"]
+            out[tuple(dst)] += a[tuple(src)]
+        return out
+    if op == "cumsum":
+        return np.cumsum(a, axis=_norm_axis(at["axis"], nd) + 1)
+    if op == "gather":
+        ax = _norm_axis(at["axis"], nd) + 1
+        return np.take(a, [i % a.shape[ax] for i in at["idx"]], axis=ax)
     if op == "reshape":
         return np.reshape(a, a.shape[:1] + tuple(at["shape"]))
     if op == "transpose":
@@ -525,6 +582,104 @@ class Gen:
             return self.push("max", [a], {"axis": self.neg_axis(ax, len(s)), "keepdim": self.coin(0.4)})
         return None
 
+    def op_min(self, a):
+        s = self.shape(a)
+        if not s:
+            return None
+        v = self.v(a)
+        axes = list(range(len(s)))
+        self.rng.shuffle(axes)
+        for ax in axes:
+            if s[ax] > 1:
+                srt = np.sort(v, axis=ax)
+                gap = np.take(srt, 1, axis=ax) - np.take(srt, 0, axis=ax)
+                if np.min(gap) < MARGIN:
+                    continue
+            return self.push("min", [a], {"axis": self.neg_axis(ax, len(s)), "keepdim": self.coin(0.4)})
+        return None
+
+    def op_binary2(self, a):
+        """minimum, maximum, pow or atan2 with broadcasting, their operands
+        kept where each is smooth."""
+        op = self.rng.choice(["minimum", "maximum", "pow", "atan2"])
+        s = self.shape(a)
+        b = None
+        if self.coin(0.5):
+            b = self.partner(s, lambda t: _bcast(s, t) is not None
+                             and math.prod(_bcast(s, t)) <= MAX_NUMEL)
+        if b is None:
+            b = self.const(self.bshape(s))
+        if b is None:
+            return None
+        lhs, rhs = (a, b) if self.coin(0.6) else (b, a)
+        if op == "pow":
+            lhs = self.positive(lhs)
+        elif op == "atan2":
+            rhs = self.positive(rhs)
+        if lhs is None or rhs is None:
+            return None
+        if op in ("minimum", "maximum"):
+            va, vb = np.broadcast_arrays(self.v(lhs), self.v(rhs))
+            if np.min(np.abs(va - vb), initial=np.inf) < MARGIN:
+                return None
+        return self.push(op, [lhs, rhs])
+
+    def op_clamp(self, a):
+        v = self.v(a)
+        lo, hi = sorted(round(self.rng.uniform(-1.5, 1.5), 1) for _ in range(2))
+        if np.min(np.minimum(np.abs(v - lo), np.abs(v - hi))) < MARGIN:
+            return None
+        return self.push("clamp", [a], {"lo": lo, "hi": hi})
+
+    def op_broadcast_to(self, a):
+        """To a shape that a broadcasts to: size-1 dims widened, and leading
+        dims added."""
+        r = self.rng
+        shape = [d if d != 1 or self.coin(0.5) else r.randint(2, 3) for d in self.shape(a)]
+        while len(shape) < MAX_NDIM and self.coin(0.3):
+            shape.insert(0, r.randint(1, 3))
+        return self.push("broadcast_to", [a], {"shape": shape})
+
+    def op_scatter_add(self, a):
+        s = self.shape(a)
+        if not s:
+            return None
+        r = self.rng
+        ax = r.randrange(len(s))
+        dim = r.randint(1, s[ax] + 2)
+        idx = [r.randrange(-dim, dim) for _ in range(s[ax])]
+        return self.push("scatter_add", [a], {"axis": self.neg_axis(ax, len(s)), "idx": idx, "dim": dim})
+
+    def op_lane(self, a):
+        """softmax, log_softmax or cumsum along an axis (a 0-D operand's only
+        axis is -1 or 0 for softmax)."""
+        s = self.shape(a)
+        if not s:
+            return None
+        op = self.rng.choice(["softmax", "log_softmax", "cumsum"])
+        ax = self.rng.randrange(len(s))
+        return self.push(op, [a], {"axis": self.neg_axis(ax, len(s))})
+
+    def op_logsumexp(self, a):
+        r = self.rng
+        nd = len(self.shape(a))
+        if nd == 0 or self.coin(0.3):
+            axes = []
+        else:
+            axes = [self.neg_axis(x, nd) for x in r.sample(range(nd), r.randint(1, nd))]
+        return self.push("logsumexp", [a], {"axes": axes, "keepdim": self.coin(0.4)})
+
+    def op_gather(self, a):
+        """Rows along an axis, repeated, reversed or dropped; negative
+        indices count from the end."""
+        s = self.shape(a)
+        if not s:
+            return None
+        r = self.rng
+        ax = r.randrange(len(s))
+        idx = [r.randrange(-s[ax], s[ax]) for _ in range(r.randint(1, 4))]
+        return self.push("gather", [a], {"axis": self.neg_axis(ax, len(s)), "idx": idx})
+
     def op_reshape(self, a):
         return self.push("reshape", [a], {"shape": self.random_shape(self.v(a).size)})
 
@@ -650,7 +805,9 @@ class Gen:
 
     OPS = [("unary", 26), ("binary", 18), ("scalar", 9), ("reduce", 9), ("max", 5),
            ("reshape", 7), ("transpose", 5), ("slice", 7), ("matmul", 7), ("where", 4),
-           ("concat", 5), ("stack", 5)]
+           ("concat", 5), ("stack", 5), ("min", 3), ("lane", 6), ("logsumexp", 3),
+           ("gather", 5), ("binary2", 6), ("clamp", 2), ("broadcast_to", 3),
+           ("scatter_add", 3)]
 
     def step(self):
         kinds, weights = zip(*self.OPS)
