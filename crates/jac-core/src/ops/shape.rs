@@ -357,6 +357,16 @@ impl Flat for Slice {
 
     fn forward_flat(&self, x: &[&[f64]], out: &mut [f64]) {
         let [x] = x else { return };
+        if self.inner == 1 {
+            // Rows of one value (a slice of the last axis): a copy call
+            // per value would cost more than the value.
+            self.for_each_row(out.len(), x.len(), |to, from| {
+                if let (Some(dst), Some(&src)) = (out.get_mut(to.start), x.get(from.start)) {
+                    *dst = src;
+                }
+            });
+            return;
+        }
         self.for_each_row(out.len(), x.len(), |to, from| {
             if let (Some(dst), Some(src)) = (out.get_mut(to), x.get(from)) {
                 dst.copy_from_slice(src);
