@@ -708,17 +708,7 @@ impl Workspace {
                         [a, b] => (*first, *second) = (tangent(*a)?, tangent(*b)?),
                         _ => return Ok(false),
                     }
-                    let n = operands.len();
-                    for (r, out_row) in rows_mut(target, k).enumerate() {
-                        let mut row_ts = ts;
-                        for (t, a) in row_ts.iter_mut().zip(args) {
-                            *t = t.and_then(|t| t.get(r * a.len()..(r + 1) * a.len()));
-                        }
-                        if !kernel.jvp_flat(args, y, &row_ts[..n], out_row) {
-                            return Ok(false);
-                        }
-                    }
-                    Ok(true)
+                    Ok(kernel.jvp_flat_rows(args, y, &ts[..operands.len()], target, k))
                 })?;
                 if done {
                     continue;

@@ -7,8 +7,8 @@ use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Zip};
 
 use super::elementwise::{
     Algebra, Derivative, accumulate_binary, accumulate_dual_flat, accumulate_scaled,
-    accumulate_zip_flat, add_scaled_flat, dual, number, smaller_share, tangent_times,
-    tangent_zip_flat, times, zip_flat, zip_into,
+    accumulate_zip_flat, add_scaled_flat, dual, number, smaller_share, tangent_row, tangent_times,
+    tangent_zip_flat, tangent_zip_rows, times, zip_flat, zip_into,
 };
 use super::{Flat, JvpContext, Op, Rule, ScalarRule, VjpContext, apply_shared};
 use crate::alloc::check_alloc;
@@ -248,6 +248,31 @@ macro_rules! binary_op {
                 tangent_zip_flat(a, b, y, [*ta, *tb], out, |i, a, b, y| {
                     number($ty::derivative(i, &a, &b, &y))
                 });
+                true
+            }
+
+            fn jvp_flat_rows(
+                &self,
+                x: &[&[f64]],
+                y: &[f64],
+                t: &[Option<&[f64]>],
+                out: &mut [f64],
+                k: usize,
+            ) -> bool {
+                let ([a, b], [ta, tb]) = (x, t) else { return false };
+                let d = |i, a: f64, b: f64, y: f64| number($ty::derivative(i, &a, &b, &y));
+                if tangent_zip_rows(a, b, y, [*ta, *tb], out, k, d) {
+                    return true;
+                }
+                // Broadcast operands: row by row.
+                let n = y.len();
+                for r in 0..k {
+                    let (rta, rtb) = (tangent_row(*ta, r, a.len()), tangent_row(*tb, r, b.len()));
+                    let Some(out_row) = out.get_mut(r * n..(r + 1) * n) else {
+                        return false;
+                    };
+                    tangent_zip_flat(a, b, y, [rta, rtb], out_row, d);
+                }
                 true
             }
 

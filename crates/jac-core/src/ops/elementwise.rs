@@ -550,6 +550,117 @@ pub(crate) fn tangent_map_flat(
     }
 }
 
+/// Row `r` of `k` stacked tangent rows of `len` values each (`None` when
+/// there is no tangent or the rows are short).
+pub(crate) fn tangent_row(t: Option<&[f64]>, r: usize, len: usize) -> Option<&[f64]> {
+    t.and_then(|t| t.get(r * len..(r + 1) * len))
+}
+
+/// Elements per chunk of the stacked-row kernels: the derivatives of a
+/// chunk are evaluated once onto the stack, then every row takes them in a
+/// plain (vectorizable) pass.
+const ROW_CHUNK: usize = 256;
+
+/// [`tangent_map_flat`] for `k` stacked rows of tangents and outputs: each
+/// derivative evaluated once for every row (the same products).
+pub(crate) fn tangent_map_rows(
+    x: &[f64],
+    y: &[f64],
+    t: &[f64],
+    out: &mut [f64],
+    k: usize,
+    d: impl Fn(f64, f64) -> f64,
+) -> bool {
+    let n = y.len();
+    if x.len() != n || t.len() != k * n || out.len() != k * n {
+        return false;
+    }
+    let mut ds = [0.0; ROW_CHUNK];
+    for start in (0..n).step_by(ROW_CHUNK) {
+        let len = ROW_CHUNK.min(n - start);
+        let ds = &mut ds[..len];
+        for ((d_e, &x), &y) in ds
+            .iter_mut()
+            .zip(&x[start..start + len])
+            .zip(&y[start..start + len])
+        {
+            *d_e = d(x, y);
+        }
+        for r in 0..k {
+            let at = r * n + start;
+            for ((o, &t), &d) in out[at..at + len].iter_mut().zip(&t[at..at + len]).zip(&*ds) {
+                *o = t * d;
+            }
+        }
+    }
+    true
+}
+
+/// [`tangent_zip_flat`] for `k` stacked rows when nothing is broadcast:
+/// each derivative evaluated once for every row (the same products and
+/// sums as row by row). `false`, with nothing written, when an operand or
+/// a tangent row is broadcast.
+pub(crate) fn tangent_zip_rows(
+    a: &[f64],
+    b: &[f64],
+    y: &[f64],
+    tangents: [Option<&[f64]>; 2],
+    out: &mut [f64],
+    k: usize,
+    d: impl Fn(usize, f64, f64, f64) -> f64,
+) -> bool {
+    let n = y.len();
+    if a.len() != n
+        || b.len() != n
+        || out.len() != k * n
+        || tangents.iter().flatten().any(|t| t.len() != k * n)
+    {
+        return false;
+    }
+    let (mut d0, mut d1) = ([0.0; ROW_CHUNK], [0.0; ROW_CHUNK]);
+    for start in (0..n).step_by(ROW_CHUNK) {
+        let len = ROW_CHUNK.min(n - start);
+        let span = start..start + len;
+        let (a, b, y) = (&a[span.clone()], &b[span.clone()], &y[span]);
+        match tangents {
+            [Some(ta), Some(tb)] => {
+                for e in 0..len {
+                    d0[e] = d(0, a[e], b[e], y[e]);
+                    d1[e] = d(1, a[e], b[e], y[e]);
+                }
+                for r in 0..k {
+                    let at = r * n + start;
+                    let (ta, tb) = (&ta[at..at + len], &tb[at..at + len]);
+                    for (e, o) in out[at..at + len].iter_mut().enumerate() {
+                        *o = ta[e] * d0[e] + tb[e] * d1[e];
+                    }
+                }
+            }
+            [Some(t), None] | [None, Some(t)] => {
+                let i = usize::from(tangents[0].is_none());
+                for e in 0..len {
+                    d0[e] = d(i, a[e], b[e], y[e]);
+                }
+                for r in 0..k {
+                    let at = r * n + start;
+                    for ((o, &t), &d) in out[at..at + len]
+                        .iter_mut()
+                        .zip(&t[at..at + len])
+                        .zip(&d0[..len])
+                    {
+                        *o = t * d;
+                    }
+                }
+            }
+            [None, None] => {}
+        }
+    }
+    if tangents == [None, None] {
+        out.fill(0.0);
+    }
+    true
+}
+
 /// `out = sum over the given tangents of t_i * d(i, a, b, y)` for a
 /// two-operand op, an operand and its tangent one value when broadcast;
 /// a missing tangent is zero and its derivative is not evaluated.

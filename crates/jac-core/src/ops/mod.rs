@@ -265,6 +265,37 @@ pub(crate) trait Flat: Send + Sync {
         }
     }
 
+    /// [`Flat::jvp_flat`] for `k` stacked tangent rows: `tangents[i]` holds
+    /// `k` rows of operand `i`'s length, `out` `k` rows of the output's.
+    /// Elementwise ops override it to evaluate each derivative once for all
+    /// rows (the same products as row by row, so the same numbers).
+    fn jvp_flat_rows(
+        &self,
+        inputs: &[&[f64]],
+        y: &[f64],
+        tangents: &[Option<&[f64]>],
+        out: &mut [f64],
+        k: usize,
+    ) -> bool {
+        let mut row_ts: [Option<&[f64]>; 2] = [None, None];
+        if tangents.len() > row_ts.len() || inputs.len() != tangents.len() {
+            return false;
+        }
+        let n = out.len() / k.max(1);
+        for r in 0..k {
+            for ((slot, t), a) in row_ts.iter_mut().zip(tangents).zip(inputs) {
+                *slot = elementwise::tangent_row(*t, r, a.len());
+            }
+            let Some(out_row) = out.get_mut(r * n..(r + 1) * n) else {
+                return false;
+            };
+            if !self.jvp_flat(inputs, y, &row_ts[..tangents.len()], out_row) {
+                return false;
+            }
+        }
+        true
+    }
+
     /// The op's rule on numbers (one or two operands of one value each),
     /// as plain functions and an attribute that a scalar program keeps
     /// inline in its steps, so that replaying it never reads the op:

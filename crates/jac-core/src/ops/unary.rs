@@ -11,7 +11,8 @@ use ndarray::{ArrayD, ArrayViewD};
 
 use super::elementwise::{
     Algebra, Derivative, accumulate_dual_flat, accumulate_map_flat, add_scaled_flat, dual,
-    map_flat, number, sigmoid_value, sign, step, tangent_map_flat, tangent_times, times,
+    map_flat, number, sigmoid_value, sign, step, tangent_map_flat, tangent_map_rows, tangent_times,
+    times,
 };
 use super::{
     Dual, Flat, JvpContext, Op, Rule, ScalarRule, VjpContext, apply, apply_shared, finite, one,
@@ -130,6 +131,18 @@ macro_rules! unary_op {
                 let ([x], [Some(t)]) = (x, t) else { return false };
                 tangent_map_flat(x, y, t, out, |x, y| number($ty::derivative::<f64>(&x, &y)));
                 true
+            }
+
+            fn jvp_flat_rows(
+                &self,
+                x: &[&[f64]],
+                y: &[f64],
+                t: &[Option<&[f64]>],
+                out: &mut [f64],
+                k: usize,
+            ) -> bool {
+                let ([x], [Some(t)]) = (x, t) else { return false };
+                tangent_map_rows(x, y, t, out, k, |x, y| number($ty::derivative::<f64>(&x, &y)))
             }
 
             fn hvp_flat(
