@@ -13,7 +13,7 @@ use ndarray::{
     IxDyn,
 };
 
-use super::{JvpContext, Op, VjpContext, apply};
+use super::{Flat, JvpContext, Op, VjpContext, apply};
 use crate::alloc::{check_alloc, try_zeros};
 use crate::broadcast::{broadcast_shapes, reshape_to};
 use crate::cotangent::{Cot, Sparse};
@@ -487,6 +487,75 @@ fn product(a: &ArrayViewD<'_, f64>, b: &ArrayViewD<'_, f64>, plan: &Plan) -> Res
 #[derive(Debug)]
 pub(crate) struct Matmul {
     plan: Plan,
+    /// Which operands are vectors (1-D).
+    vectors: (bool, bool),
+}
+
+/// Up to this many operand values, an unbatched product with a vector runs
+/// as a flat kernel on a replay's buffers (no views to build per step);
+/// larger ones keep the array path, which splits work across threads.
+const FLAT_VALUES: usize = 1 << 14;
+
+/// Products with a vector, without batch axes: the kernels [`product`]
+/// and [`vector_product_vjp`] run, on row-major buffers.
+impl Flat for Matmul {
+    fn applies(&self, inputs: &mut dyn Iterator<Item = &[usize]>, output: &[usize]) -> bool {
+        let (Some(a), Some(b), None) = (inputs.next(), inputs.next(), inputs.next()) else {
+            return false;
+        };
+        let values = a
+            .iter()
+            .product::<usize>()
+            .saturating_add(b.iter().product());
+        self.plan.batch.is_empty()
+            && (a.len(), b.len()) != (2, 2)
+            && a.len() <= 2
+            && b.len() <= 2
+            && (a.len() == 1, b.len() == 1) == self.vectors
+            && self.plan.n > 0
+            && !output.contains(&0)
+            && values <= FLAT_VALUES
+    }
+
+    fn forward_flat(&self, x: &[&[f64]], out: &mut [f64]) {
+        let [a, b] = x else { return };
+        match self.vectors {
+            (true, true) => {
+                if let Some(o) = out.first_mut() {
+                    *o = ArrayView1::from(*a).dot(&ArrayView1::from(*b));
+                }
+            }
+            (false, true) => mat_vec(a, b, out),
+            (true, false) => vec_mat(a, b, out),
+            (false, false) => {}
+        }
+    }
+
+    fn vjp_flat(&self, i: usize, x: &[&[f64]], _y: &[f64], g: &[f64], acc: &mut [f64]) {
+        if let [a, b] = x {
+            vector_product_vjp(i, self.vectors, a, b, g, acc);
+        }
+    }
+
+    /// `ta b + a tb`, each product by the forward kernel and summed as the
+    /// graph rule adds them.
+    fn jvp_flat(&self, x: &[&[f64]], _y: &[f64], t: &[Option<&[f64]>], out: &mut [f64]) -> bool {
+        let ([a, b], [ta, tb]) = (x, t) else {
+            return false;
+        };
+        match (ta, tb) {
+            (Some(ta), None) => self.forward_flat(&[ta, b], out),
+            (None, Some(tb)) => self.forward_flat(&[a, tb], out),
+            (Some(ta), Some(tb)) => {
+                self.forward_flat(&[ta, b], out);
+                let mut second = vec![0.0; out.len()];
+                self.forward_flat(&[a, tb], &mut second);
+                out.iter_mut().zip(&second).for_each(|(o, &v)| *o += v);
+            }
+            (None, None) => out.fill(0.0),
+        }
+        true
+    }
 }
 
 impl Op for Matmul {
@@ -558,6 +627,10 @@ impl Op for Matmul {
 
     fn forward(&self, x: &[ArrayViewD<'_, f64>]) -> Result<ArrayD<f64>> {
         product(&x[0], &x[1], &self.plan)
+    }
+
+    fn flat(&self) -> Option<&dyn Flat> {
+        Some(self)
     }
 
     /// Without batch axes: the products of [`Op::vjp`] on the views, with
@@ -862,29 +935,27 @@ fn add_product_vjp(
     g: &ArrayViewD<'_, f64>,
     acc: &mut ArrayViewMutD<'_, f64>,
 ) -> Result<()> {
-    // acc[j, k] += col[j] * row[k] (`col` may be 0-D: one row).
-    let outer = |acc: &mut ArrayViewMutD<'_, f64>,
-                 col: &ArrayViewD<'_, f64>,
-                 row: &ArrayViewD<'_, f64>|
-     -> Result<()> {
-        // A contiguous row is read in place (one per step of a small
-        // program: a copy of it was a tenth of W8's reverse pass).
-        let copied: Vec<f64>;
-        let row: &[f64] = match row.as_slice() {
-            Some(row) => row,
-            None => {
-                copied = row.iter().copied().collect();
-                &copied
-            }
+    let contiguous = || Error::internal("matmul: a gradient buffer is not contiguous");
+    if a.ndim() == 1 || b.ndim() == 1 {
+        let vectors = (a.ndim() == 1, b.ndim() == 1);
+        let (a, b, g) = (
+            a.as_standard_layout(),
+            b.as_standard_layout(),
+            g.as_standard_layout(),
+        );
+        let (Some(a), Some(b), Some(g)) = (a.as_slice(), b.as_slice(), g.as_slice()) else {
+            return Err(contiguous());
         };
-        let rows = acc
-            .as_slice_mut()
-            .ok_or_else(|| Error::internal("matmul: a gradient buffer is not contiguous"))?;
-        for (acc, &c) in rows.chunks_exact_mut(row.len().max(1)).zip(col.iter()) {
-            acc.iter_mut().zip(row).for_each(|(a, &r)| *a += c * r);
-        }
-        Ok(())
-    };
+        vector_product_vjp(
+            i,
+            vectors,
+            a,
+            b,
+            g,
+            acc.as_slice_mut().ok_or_else(contiguous)?,
+        );
+        return Ok(());
+    }
     let add = |acc: &mut ArrayViewMutD<'_, f64>, grad: ArrayD<f64>| -> Result<()> {
         if grad.shape() != acc.shape() {
             return Err(Error::internal(format!(
@@ -900,21 +971,60 @@ fn add_product_vjp(
         product(l, r, &plan(l.shape(), r.shape())?)
     };
     let transposed = |t: &ArrayViewD<'_, f64>| t.t().as_standard_layout().into_owned();
-    match (a.ndim(), b.ndim(), i) {
-        // g is 0-D: g * b, g * a.
-        (1, 1, 0) => outer(acc, g, b)?,
-        (1, 1, _) => outer(acc, g, a)?,
-        // g is [m]: da = g (column) * b, db = g @ a.
-        (_, 1, 0) => outer(acc, g, b)?,
-        (_, 1, _) => add(acc, times(g, a)?)?,
-        // g is [p]: da = g @ b^T, db = a (column) * g.
-        (1, _, 0) => add(acc, times(g, &transposed(b).view())?)?,
-        (1, _, _) => outer(acc, a, g)?,
-        // Matrices: da = g @ b^T, db = a^T @ g.
-        (_, _, 0) => add(acc, times(g, &transposed(b).view())?)?,
-        (_, _, _) => add(acc, times(&transposed(a).view(), g)?)?,
+    // Matrices: da = g @ b^T, db = a^T @ g.
+    if i == 0 {
+        add(acc, times(g, &transposed(b).view())?)
+    } else {
+        add(acc, times(&transposed(a).view(), g)?)
     }
-    Ok(())
+}
+
+/// `acc += d (a @ b) / d operand i` applied to `g` when `a` or `b` is a
+/// vector (`vectors`: which; no batch axes), on row-major buffers: outer
+/// products as the elementwise products [`Op::vjp`] forms, the rest
+/// through the vector-matrix kernel [`product`] runs, after the transpose
+/// of `b` its transpose op would make (the same numbers as the graph rule).
+fn vector_product_vjp(
+    i: usize,
+    vectors: (bool, bool),
+    a: &[f64],
+    b: &[f64],
+    g: &[f64],
+    acc: &mut [f64],
+) {
+    // acc[j, k] += col[j] * row[k] (`col` may be one value: one row).
+    let outer = |acc: &mut [f64], col: &[f64], row: &[f64]| {
+        for (acc, &c) in acc.chunks_exact_mut(row.len().max(1)).zip(col) {
+            acc.iter_mut().zip(row).for_each(|(a, &r)| *a += c * r);
+        }
+    };
+    let add = |acc: &mut [f64], grad: &[f64]| acc.iter_mut().zip(grad).for_each(|(a, &v)| *a += v);
+    match (vectors, i) {
+        // g is 0-D (two vectors) or [m] (a matrix and a vector): g b, g a.
+        ((_, true), 0) => outer(acc, g, b),
+        ((true, true), _) => outer(acc, g, a),
+        // db = g @ a.
+        ((false, true), _) => {
+            let mut db = vec![0.0; acc.len()];
+            vec_mat(g, a, &mut db);
+            add(acc, &db);
+        }
+        // g is [p]: da = g @ b^T, db = a (column) * g.
+        ((true, false), 0) => {
+            let (n, p) = (a.len(), g.len());
+            let mut b_t = vec![0.0; n * p];
+            for (k, row) in b.chunks_exact(p.max(1)).enumerate() {
+                for (j, &v) in row.iter().enumerate() {
+                    b_t[j * n + k] = v;
+                }
+            }
+            let mut da = vec![0.0; n];
+            vec_mat(g, &b_t, &mut da);
+            add(acc, &da);
+        }
+        ((true, false), _) => outer(acc, a, g),
+        ((false, false), _) => {}
+    }
 }
 
 fn transpose_last2(t: &Tensor) -> Result<Tensor> {
@@ -939,7 +1049,8 @@ fn transpose_last2(t: &Tensor) -> Result<Tensor> {
 /// ```
 pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let plan = plan(a.shape(), b.shape())?;
-    apply(Matmul { plan }, vec![a.clone(), b.clone()])
+    let vectors = (a.ndim() == 1, b.ndim() == 1);
+    apply(Matmul { plan, vectors }, vec![a.clone(), b.clone()])
 }
 
 #[cfg(test)]
