@@ -567,6 +567,14 @@ class Gen:
         return self.push(op, [a], {"axes": axes, "keepdim": self.coin(0.4)})
 
     def op_max(self, a):
+        return self.extreme("max", a)
+
+    def op_min(self, a):
+        return self.extreme("min", a)
+
+    def extreme(self, op, a):
+        """max or min along an axis where every lane's extreme is MARGIN
+        from its runner-up (so no step of the differences swaps them)."""
         s = self.shape(a)
         if not s:
             return None
@@ -576,16 +584,12 @@ class Gen:
         for ax in axes:
             if s[ax] > 1:
                 srt = np.sort(v, axis=ax)
-                gap = np.take(srt, -1, axis=ax) - np.take(srt, -2, axis=ax)
+                ends = (-1, -2) if op == "max" else (1, 0)
+                gap = np.take(srt, ends[0], axis=ax) - np.take(srt, ends[1], axis=ax)
                 if np.min(gap) < MARGIN:
                     continue
-            return self.push("max", [a], {"axis": self.neg_axis(ax, len(s)), "keepdim": self.coin(0.4)})
+            return self.push(op, [a], {"axis": self.neg_axis(ax, len(s)), "keepdim": self.coin(0.4)})
         return None
-
-    def op_min(self, a):
-        s = self.shape(a)
-        if not s:
-            return None
         v = self.v(a)
         axes = list(range(len(s)))
         self.rng.shuffle(axes)

@@ -586,14 +586,21 @@ pub(crate) fn tangent_map_rows(
         {
             *d_e = d(x, y);
         }
-        for r in 0..k {
-            let at = r * n + start;
-            for ((o, &t), &d) in out[at..at + len].iter_mut().zip(&t[at..at + len]).zip(&*ds) {
-                *o = t * d;
-            }
-        }
+        times_rows(out, t, ds, n, start, k);
     }
     true
+}
+
+/// `out = t * ds` on elements `start..start + ds.len()` of each of `k`
+/// rows of `n` values.
+fn times_rows(out: &mut [f64], t: &[f64], ds: &[f64], n: usize, start: usize, k: usize) {
+    let len = ds.len();
+    for r in 0..k {
+        let at = r * n + start;
+        for ((o, &t), &d) in out[at..at + len].iter_mut().zip(&t[at..at + len]).zip(ds) {
+            *o = t * d;
+        }
+    }
 }
 
 /// [`tangent_zip_flat`] for `k` stacked rows when nothing is broadcast:
@@ -641,16 +648,7 @@ pub(crate) fn tangent_zip_rows(
                 for e in 0..len {
                     d0[e] = d(i, a[e], b[e], y[e]);
                 }
-                for r in 0..k {
-                    let at = r * n + start;
-                    for ((o, &t), &d) in out[at..at + len]
-                        .iter_mut()
-                        .zip(&t[at..at + len])
-                        .zip(&d0[..len])
-                    {
-                        *o = t * d;
-                    }
-                }
+                times_rows(out, t, &d0[..len], n, start, k);
             }
             [None, None] => {}
         }
