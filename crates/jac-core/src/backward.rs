@@ -203,12 +203,12 @@ pub(crate) fn sweep(
         .map(|s| s.shape()[..lead].to_vec())
         .unwrap_or_else(|| vec![1; lead]);
     // The cotangents are constants unless the sweep is recorded: a recorded
-    // one that a rule passes straight through (y = x + c) would otherwise
-    // come back recorded.
+    // one (requiring grad, or a comparison's mask) that a rule passes
+    // straight through (y = x + c) would otherwise come back recorded.
     let seeds = seeds
         .into_iter()
         .map(|s| {
-            Cot::Dense(if !create_graph && s.requires_grad() {
+            Cot::Dense(if !create_graph && !s.is_unrecorded() {
                 s.detach()
             } else {
                 s

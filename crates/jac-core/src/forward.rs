@@ -109,10 +109,11 @@ pub(crate) fn sweep(
     create_graph: bool,
 ) -> Result<Vec<Tensor>> {
     // Unrecorded: the given tangents are constants too, or a rule passing
-    // one straight through would hand back a recorded tensor.
+    // one straight through would hand back a recorded tensor (one that
+    // requires grad, or a comparison's mask, which is recorded without).
     let _mode = GradMode::set(create_graph);
     let seed = |t: &Tensor| {
-        if !create_graph && t.requires_grad() {
+        if !create_graph && !t.is_unrecorded() {
             t.detach()
         } else {
             t.clone()

@@ -224,3 +224,49 @@ fn bad_arguments_are_exact_errors() {
     let t = jvp(ys, &[], &[], false).unwrap();
     assert_values(&t[0], &[2], &[0.0, 0.0], 0.0, "no xs");
 }
+
+/// The fuzzer found `jvp` handing back a recorded tensor without
+/// `create_graph`: a tangent that is a comparison's mask (recorded, yet
+/// requiring no grad) passed straight through to a y that is its x, so
+/// the "tangent" was the mask itself and `Function::new` refused it as an
+/// input ("the result of equal"). Seeds are cut from their graph whenever
+/// the sweep is not recorded, for `grad`'s cotangents too.
+#[test]
+fn seeds_that_are_recorded_masks_come_back_as_constants() {
+    let x = jac_core::Tensor::from_vec(vec![0.5, -1.0], &[2], true).unwrap();
+    let mask = jac_core::equal(&x, &x).unwrap();
+    assert!(!mask.requires_grad() && mask.op_name() == Some("equal"));
+    let t = jvp(
+        std::slice::from_ref(&x),
+        std::slice::from_ref(&x),
+        std::slice::from_ref(&mask),
+        false,
+    )
+    .unwrap();
+    assert_eq!(t[0].op_name(), None, "a tangent must not be recorded");
+    assert_eq!(t[0].to_vec(), vec![1.0, 1.0]);
+    let g = grad(
+        std::slice::from_ref(&x),
+        std::slice::from_ref(&x),
+        Some(std::slice::from_ref(&mask)),
+        false,
+    )
+    .unwrap();
+    assert_eq!(g[0].op_name(), None, "a gradient must not be recorded");
+    assert_eq!(g[0].to_vec(), vec![1.0, 1.0]);
+    // Both are leaves a function may take as inputs, once they require grad.
+    for leaf in [&t[0], &g[0]] {
+        let input = jac_core::Tensor::from_vec(leaf.to_vec(), leaf.shape(), true).unwrap();
+        jac_core::Function::new(std::slice::from_ref(&input), &[scale(&input, 2.0).unwrap()])
+            .unwrap();
+    }
+    // With create_graph the sweep is recorded: the mask may come back as it is.
+    let t = jvp(
+        std::slice::from_ref(&x),
+        std::slice::from_ref(&x),
+        std::slice::from_ref(&mask),
+        true,
+    )
+    .unwrap();
+    assert_eq!(t[0].to_vec(), vec![1.0, 1.0]);
+}
